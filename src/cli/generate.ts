@@ -1,0 +1,17 @@
+import fs from 'node:fs';
+import { readConfigFile } from '../config/load.js';
+import { MosaicError } from '../errors.js';
+import { generatePipelines, pipelinesToJson } from '../pipelines/generate.js';
+
+export function generateCommand(configPath: string, outPath: string): void {
+  const config = readConfigFile(configPath);
+  for (const w of config.warnings) console.error(`warning: ${w}`);
+  const pipelines = generatePipelines(config);
+  try {
+    fs.writeFileSync(outPath, JSON.stringify(pipelinesToJson(pipelines), null, 1));
+  } catch (e) {
+    throw new MosaicError(`cannot write ${outPath}: ${(e as Error).message}`);
+  }
+  const m = config.monitor.multiplicity;
+  console.log(`${pipelines.length} pipelines (${pipelines.length / m} distinct x multiplicity ${m}) written to ${outPath}`);
+}

@@ -1,0 +1,68 @@
+import type { BackendName, OptimizerName } from '../engine/names.js';
+
+/** `[PROCESS]` after validation, for one combination of its swept keys. */
+export interface ProcessSettings {
+  lr: number;
+  epochs: number;
+  optimizer: OptimizerName;
+  loss_function?: string;
+  class_loss_function?: string;
+  /** Absolute path. */
+  path_to_class_loss_function?: string;
+  backend: BackendName;
+  /** Absolute path. */
+  run_files_path: string;
+  data_scheme: string[];
+  pipeline_scheme: string[];
+  seed?: number;
+  /** Every `[PROCESS]` value as written (after sweep resolution), stored as params facts. */
+  raw: Record<string, string>;
+}
+
+export interface MonitorSettings {
+  nb_processus: number;
+  multiplicity: number;
+  need_gpu: boolean;
+  gpu_available: string[];
+  /** Absolute path, when set. */
+  cache_database_path?: string;
+  /** Bytes. */
+  cache_size?: number;
+  retries: number;
+}
+
+export interface ModuleParam {
+  key: string;
+  values: string[];
+  line: number;
+}
+
+/** A class section of the config: one alternative for a scheme slot. */
+export interface ModuleSection {
+  name: string;
+  line: number;
+  type: string;
+  className: string;
+  /** As written in the config. */
+  pathToClass: string;
+  /** Resolved against the config file's folder. */
+  absolutePathToClass: string;
+  keyTemplate: string;
+  keyLine: number;
+  /** Every key but type/class/path_to_class/key, in file order. */
+  params: ModuleParam[];
+}
+
+export interface ExperimentConfig {
+  file: string;
+  dir: string;
+  /** One validated PROCESS per combination of its swept keys (usually just one). */
+  processVariants: ProcessSettings[];
+  /** The PROCESS keys given several values. */
+  sweptProcessKeys: string[];
+  monitor: MonitorSettings;
+  dataScheme: string[];
+  pipelineScheme: string[];
+  modules: ModuleSection[];
+  warnings: string[];
+}

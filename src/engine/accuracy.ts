@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * How accuracy is measured, chosen once per run from the loss and the targets:
+ * - `argmax`: a classification loss (CrossEntropyLoss, NLLLoss, …) or one-hot targets (0/1, one 1
+ *   per row): the predicted class is the argmax of the prediction, the true class the argmax of
+ *   the one-hot target or the class index itself;
+ * - `binary`: every target is 0 or 1: a prediction counts as 1 above the threshold (0.5 for
+ *   probabilities, 0 for losses on logits such as BCEWithLogitsLoss), accuracy per element;
+ * - `none`: anything else is regression; accuracy is not defined and stored as NULL.
+ */
+export type AccuracyRule = { kind: 'argmax' } | { kind: 'binary'; threshold: number } | { kind: 'none' };
+
+/** Counts correct decisions of one batch: [correct, total]. `correct` is a scalar tensor. */
+export type AccuracyFn = (prediction: tf.Tensor, target: tf.Tensor) => { correct: tf.Scalar; total: number };
+
+export function chooseAccuracyRule(targets: tf.Tensor[], classificationLoss: boolean, logits: boolean): AccuracyRule {
+  if (classificationLoss) return { kind: 'argmax' };
+  let binary = true;
+  let oneHot = true;
+  for (const t of targets) {
+    const values = t.dataSync();
+    const width = t.shape.length >= 2 ? t.shape[t.shape.length - 1]! : 1;
+    if (width < 2) oneHot = false;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v !== 0 && v !== 1) {
+        binary = false;
+        break;
+      }
+    }
+    if (!binary) break;
+    if (oneHot) {
+      for (let row = 0; row < values.length / width; row++) {
+        let sum = 0;
+        for (let c = 0; c < width; c++) sum += values[row * width + c]!;
+        if (sum !== 1) oneHot = false;
+      }
+    }
+  }
+  if (!binary || targets.length === 0) return { kind: 'none' };
+  if (oneHot) return { kind: 'argmax' };
+  return { kind: 'binary', threshold: logits ? 0 : 0.5 };
+}
+
+export function accuracyFn(rule: AccuracyRule): AccuracyFn | undefined {
+  switch (rule.kind) {
+    case 'none':
+      return undefined;
+    case 'binary':
+      return (p, t) => ({
+        correct: tf.tidy(() => p.greater(rule.threshold).equal(t.greater(0.5)).sum() as tf.Scalar),
+        total: t.size,
+      });
+    case 'argmax':
+      return (p, t) => {
+        const classes = p.shape[p.shape.length - 1]!;
+        const isIndex = t.shape[t.shape.length - 1] !== classes || classes === 1;
+        return {
+          correct: tf.tidy(() => {
+            const predicted = p.argMax(-1);
+            const actual = isIndex ? t.reshape(predicted.shape).toInt() : t.argMax(-1);
+            return predicted.equal(actual).sum() as tf.Scalar;
+          }),
+          total: isIndex ? t.size : t.size / classes,
+        };
+      };
+  }
+}

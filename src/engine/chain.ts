@@ -1,0 +1,106 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { typedValue, type ParamValue } from '../config/values.js';
+import { moduleParams, type PipelineModule } from '../pipelines/generate.js';
+import type { RunSpec } from '../store/types.js';
+import type { Batch, BatchSource, DataModule, LossModule, ModelModule, ModuleInfo, RunInfo } from '../user/contracts.js';
+import { constructorParams } from './inject.js';
+import { loadUserClass } from './loader.js';
+import { builtinLoss, type LossFn } from './loss.js';
+import { lossKind } from './names.js';
+
+/** The built pipeline of one run: data chain output, model chain, loss. */
+export interface Chain {
+  runInfo: RunInfo;
+  dataModules: DataModule[];
+  models: { module: ModelModule; info: ModuleInfo }[];
+  train: BatchSource;
+  test: BatchSource;
+  variables: tf.Variable[];
+  loss: LossFn;
+}
+
+export function moduleInfo(m: PipelineModule): ModuleInfo {
+  const info: Record<string, ParamValue> = { name: m.name, type: m.type, class: m.class, key: m.key };
+  for (const [k, v] of moduleParams(m)) info[k] = typedValue(v);
+  return info;
+}
+
+async function instantiate<T>(m: PipelineModule, spec: RunSpec, runInfo: RunInfo): Promise<{ instance: T; info: ModuleInfo }> {
+  const Cls = await loadUserClass(path.resolve(spec.configDir, m.path_to_class), m.class, `[${m.name}] class = ${m.class}`);
+  const info = moduleInfo(m);
+  const section = Object.fromEntries(moduleParams(m).map(([k]) => [k, info[k]]));
+  const defaults = (Cls as { defaults?: Record<string, unknown> }).defaults;
+  return { instance: new Cls(constructorParams(m.class, m.name, section, runInfo, defaults)) as T, info };
+}
+
+function requireMethod(obj: object, method: string, what: string): void {
+  if (typeof (obj as Record<string, unknown>)[method] !== 'function') throw new Error(`${what} has no ${method}() method`);
+}
+
+export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain> {
+  const dataModules: DataModule[] = [];
+  let data: unknown = undefined;
+  const dataSpecs = spec.modules.slice(0, spec.dataCount);
+  for (const m of dataSpecs) {
+    const { instance, info } = await instantiate<DataModule>(m, spec, runInfo);
+    dataModules.push(instance);
+    requireMethod(instance, 'prepare', `data class ${m.class}`);
+    data = await instance.prepare(data, runInfo, info);
+    Object.assign(runInfo, instance.info?.() ?? {});
+  }
+  const lastData = dataSpecs[dataSpecs.length - 1]!;
+  const [train, test] = trainTestPair(data, lastData.class);
+  if (runInfo.batch_size === undefined) throw new Error(`data class ${lastData.class}: info() must return batch_size`);
+
+  const models: Chain['models'] = [];
+  for (const m of spec.modules.slice(spec.dataCount)) {
+    const { instance, info } = await instantiate<ModelModule>(m, spec, runInfo);
+    requireMethod(instance, 'forward', `model class ${m.class}`);
+    requireMethod(instance, 'parameters', `model class ${m.class}`);
+    models.push({ module: instance, info });
+    Object.assign(runInfo, instance.info?.() ?? {});
+  }
+  const variables = models.flatMap(({ module }, i) => {
+    const vars = module.parameters();
+    if (!Array.isArray(vars) || vars.some((v) => !(v instanceof tf.Variable))) {
+      throw new Error(`model class ${spec.modules[spec.dataCount + i]!.class}: parameters() must return an array of tf.Variable`);
+    }
+    return vars;
+  });
+  if (variables.length === 0) throw new Error('the model chain has no trainable parameters (parameters() returned nothing)');
+  return { runInfo, dataModules, models, train, test, variables, loss: await makeLoss(spec, runInfo) };
+}
+
+function trainTestPair(data: unknown, className: string): [BatchSource, BatchSource] {
+  const pair = Array.isArray(data) && data.length === 2 ? data : data && typeof data === 'object' && 'train' in data && 'test' in data ? [data.train, data.test] : undefined;
+  const iterable = (s: unknown) => s != null && (typeof (s as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (s as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  if (!pair || !iterable(pair[0]) || !iterable(pair[1])) {
+    throw new Error(`data class ${className}: prepare() of the last data module must return [train, test] (or { train, test }), two iterables of batches`);
+  }
+  return pair as [BatchSource, BatchSource];
+}
+
+async function makeLoss(spec: RunSpec, runInfo: RunInfo): Promise<LossFn> {
+  const p = spec.process;
+  if (p.class_loss_function) {
+    const where = `[PROCESS] class_loss_function = ${p.class_loss_function}`;
+    const Cls = await loadUserClass(p.path_to_class_loss_function!, p.class_loss_function, where);
+    const defaults = (Cls as { defaults?: Record<string, unknown> }).defaults;
+    const instance = new Cls(constructorParams(p.class_loss_function, 'PROCESS', {}, runInfo, defaults)) as LossModule;
+    requireMethod(instance, 'forward', `loss class ${p.class_loss_function}`);
+    return (prediction, target) => {
+      const l = instance.forward(prediction, target);
+      return (l.rank === 0 ? l : l.mean()) as tf.Scalar;
+    };
+  }
+  return builtinLoss(lossKind(p.loss_function!)!);
+}
+
+export function asBatch(item: Batch | [tf.Tensor, tf.Tensor]): Batch {
+  if (Array.isArray(item)) return { x: item[0], y: item[1] };
+  if (item && 'x' in item && 'y' in item) return item;
+  const alt = item as unknown as { xs?: tf.Tensor; ys?: tf.Tensor };
+  if (alt.xs && alt.ys) return { x: alt.xs, y: alt.ys };
+  throw new Error('a batch must be { x, y } or [x, y] tensors');
+}

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LossKind } from './names.js';
+
+export type LossFn = (prediction: tf.Tensor, target: tf.Tensor) => tf.Scalar;
+
+/** Class-index targets (shape [N] or [N,1]) become one-hot rows of the prediction's width. */
+function asOneHot(target: tf.Tensor, prediction: tf.Tensor): tf.Tensor {
+  const classes = prediction.shape[prediction.shape.length - 1]!;
+  if (target.shape.length === prediction.shape.length && target.shape[target.shape.length - 1] === classes && classes > 1) return target;
+  return tf.oneHot(target.reshape([-1]).toInt(), classes).reshape(prediction.shape);
+}
+
+const LOSSES: Record<LossKind, LossFn> = {
+  mse: (p, t) => tf.losses.meanSquaredError(t, p) as tf.Scalar,
+  mae: (p, t) => tf.losses.absoluteDifference(t, p) as tf.Scalar,
+  bce: (p, t) => tf.losses.logLoss(t, p, undefined, 1e-7) as tf.Scalar,
+  bce_logits: (p, t) => tf.losses.sigmoidCrossEntropy(t, p) as tf.Scalar,
+  cross_entropy_logits: (p, t) => tf.losses.softmaxCrossEntropy(asOneHot(t, p), p) as tf.Scalar,
+  cross_entropy_probs: (p, t) => tf.metrics.categoricalCrossentropy(asOneHot(t, p), p).mean() as tf.Scalar,
+  sparse_cross_entropy_probs: (p, t) => tf.metrics.categoricalCrossentropy(asOneHot(t, p), p).mean() as tf.Scalar,
+  nll: (p, t) => asOneHot(t, p).mul(p).sum(-1).mean().neg() as tf.Scalar,
+  huber: (p, t) => tf.losses.huberLoss(t, p) as tf.Scalar,
+  hinge: (p, t) => tf.losses.hingeLoss(t, p) as tf.Scalar,
+  kl_div_log: (p, t) => tf.tidy(() => t.mul(t.clipByValue(1e-12, Infinity).log().sub(p)).mean() as tf.Scalar),
+  kl_div_probs: (p, t) =>
+    tf.tidy(() => t.mul(t.clipByValue(1e-7, 1).div(p.clipByValue(1e-7, 1)).log()).sum(-1).mean() as tf.Scalar),
+};
+
+export function builtinLoss(kind: LossKind): LossFn {
+  return LOSSES[kind];
+}
+
+/** Losses whose target is a class (index or one-hot): accuracy compares argmaxes. */
+export const CLASSIFICATION_LOSSES = new Set<LossKind>(['cross_entropy_logits', 'cross_entropy_probs', 'sparse_cross_entropy_probs', 'nll']);
+/** Losses taking raw scores: the binary decision threshold is 0, not 0.5. */
+export const LOGIT_LOSSES = new Set<LossKind>(['bce_logits', 'hinge']);

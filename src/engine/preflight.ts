@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import { ConfigError, MosaicError } from '../errors.js';
+import type { ExperimentConfig } from '../config/types.js';
+import { loadUserClass, UserCodeError } from './loader.js';
+import { useBackend } from './tf.js';
+
+/**
+ * Checks, before any database is touched, what can be checked without training: every class
+ * used by a pipeline loads from its file, the loss class too, and the backend exists.
+ */
+export async function preflight(config: ExperimentConfig): Promise<void> {
+  const schemeTypes = new Set([...config.dataScheme, ...config.pipelineScheme]);
+  const checked = new Set<string>();
+  for (const m of config.modules.filter((s) => schemeTypes.has(s.type))) {
+    const key = `${m.absolutePathToClass}#${m.className}`;
+    if (checked.has(key)) continue;
+    checked.add(key);
+    const lineOf = (k: string) => ({ file: config.file, section: m.name, key: k });
+    if (!fs.existsSync(m.absolutePathToClass)) {
+      throw new ConfigError(lineOf('path_to_class'), `file ${m.absolutePathToClass} does not exist`);
+    }
+    await loadChecked(m.absolutePathToClass, m.className, `${config.file} [${m.name}] class`);
+  }
+  for (const p of config.processVariants) {
+    if (p.class_loss_function) {
+      if (!fs.existsSync(p.path_to_class_loss_function!)) {
+        throw new ConfigError({ file: config.file, section: 'PROCESS', key: 'path_to_class_loss_function' }, `file ${p.path_to_class_loss_function} does not exist`);
+      }
+      await loadChecked(p.path_to_class_loss_function!, p.class_loss_function, `${config.file} [PROCESS] class_loss_function`);
+    }
+    if (p.backend !== 'cpu') await useBackend(p.backend);
+  }
+}
+
+async function loadChecked(file: string, className: string, where: string): Promise<void> {
+  try {
+    await loadUserClass(file, className, where);
+  } catch (e) {
+    if (e instanceof UserCodeError) throw new MosaicError(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,33 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { MosaicError } from '../errors.js';
+import type { BackendName } from './names.js';
+
+// PROD silences tfjs' "install tfjs-node" banner and skips debug-only checks.
+tf.env().set('PROD', true);
+
+const require = createRequire(import.meta.url);
+let wasmRegistered = false;
+
+/** Makes `name` the active backend, loading it on first use. */
+export async function useBackend(name: BackendName): Promise<void> {
+  if (tf.getBackend() === name) return;
+  if (name === 'wasm' && !wasmRegistered) {
+    await import('@tensorflow/tfjs-backend-wasm');
+    wasmRegistered = true;
+  }
+  if (name === 'tensorflow' && !tf.findBackend('tensorflow')) {
+    try {
+      require.resolve('@tensorflow/tfjs-node');
+    } catch {
+      throw new MosaicError(
+        'backend = tensorflow needs @tensorflow/tfjs-node (or -gpu), which is not installed: `npm install @tensorflow/tfjs-node` where it can download libtensorflow, or use backend = cpu or wasm',
+      );
+    }
+    await import('@tensorflow/tfjs-node' as string);
+  }
+  if (!(await tf.setBackend(name))) throw new MosaicError(`TensorFlow.js backend "${name}" failed to initialise`);
+  await tf.ready();
+}
+
+export { tf };

@@ -1,0 +1,295 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MosaicError } from '../errors.js';
+import { SCHEMA_VERSION, SQLITE_SCHEMA } from './schema-sqlite.js';
+import { RUN_STATUSES, type ClaimedRun, type EpochRecord, type NewRun, type RunOverview, type RunResults, type RunSpec, type RunStatus, type Store, type WorkerIdentity } from './types.js';
+
+export interface OpenOptions {
+  /** Create the file and tables when missing (run); otherwise the database must exist (status). */
+  create: boolean;
+  readonly?: boolean;
+}
+
+/**
+ * Checks that `file` can be a Mosaic database before anything is written, so a bad path
+ * fails with one clear line and nothing created.
+ */
+export function checkDatabasePath(file: string, options: OpenOptions): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    stat = undefined;
+  }
+  if (stat?.isDirectory()) throw new MosaicError(`database ${file} is a directory; give a file name such as ${path.join(file, 'mosaic.db')}`);
+  if (!stat) {
+    if (!options.create) throw new MosaicError(`database ${file} does not exist`);
+    const dir = path.dirname(path.resolve(file));
+    if (!fs.existsSync(dir)) throw new MosaicError(`cannot create database ${file}: folder ${dir} does not exist`);
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch {
+      throw new MosaicError(`cannot create database ${file}: folder ${dir} is not writable`);
+    }
+    return;
+  }
+  if (!options.readonly) {
+    try {
+      fs.accessSync(file, fs.constants.W_OK);
+      fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
+    } catch {
+      throw new MosaicError(`database ${file} is read-only (the file or its folder cannot be written)`);
+    }
+  }
+  if (stat.size > 0) {
+    const head = Buffer.alloc(16);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, 16, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (head.toString('latin1') !== 'SQLite format 3\u0000') throw new MosaicError(`${file} is not a SQLite database`);
+  }
+}
+
+export function openSqliteStore(file: string, options: OpenOptions): SqliteStore {
+  checkDatabasePath(file, options);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: !options.create });
+  } catch (e) {
+    throw new MosaicError(`cannot open database ${file}: ${(e as Error).message}`);
+  }
+  try {
+    db.pragma('busy_timeout = 30000');
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(SQLITE_SCHEMA);
+      db.prepare(`INSERT OR IGNORE INTO system (param_name, param_value) VALUES ('schema_version', ?), ('next_run_id', '1')`).run(SCHEMA_VERSION);
+    } else if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mosaic_queue'`).get()) {
+      throw new MosaicError(`${file} is not a Mosaic database (no mosaic_queue table)`);
+    }
+  } catch (e) {
+    db.close();
+    if (e instanceof MosaicError) throw e;
+    throw new MosaicError(`cannot use database ${file}: ${(e as Error).message}`);
+  }
+  return new SqliteStore(db);
+}
+
+interface OverviewRow {
+  run_id: number;
+  status: RunStatus;
+  pipeline: string;
+  return_status: string | null;
+  traceback: string | null;
+  epochs_target: number;
+  device: string | null;
+  epochs_done: number;
+  has_results: number | null;
+  train_loss: number;
+  test_loss: number;
+  train_acc: number | null;
+  test_acc: number | null;
+  nb_params: number;
+  'duration(s)': number;
+  epochs: number;
+  overfit: number;
+  trainability: number;
+  slope: number;
+  slope_std_plus: number;
+  slope_std_minus: number;
+}
+
+export class SqliteStore implements Store {
+  private readonly stmts;
+
+  constructor(readonly db: Database.Database) {
+    this.stmts = {
+      setStatus: db.prepare(`UPDATE runs SET status = ?, return_status = ? WHERE run_id = ?`),
+      setFact: db.prepare(`INSERT INTO params (run_id, param_name, param_value) VALUES (?, ?, ?)
+        ON CONFLICT (run_id, param_name) DO UPDATE SET param_value = excluded.param_value`),
+      insertHistory: db.prepare(`INSERT INTO history (run_id, epoch, train_loss, test_loss, train_acc, test_acc, "duration(s)")
+        VALUES (@run_id, @epoch, @train_loss, @test_loss, @train_acc, @test_acc, @duration_s)`),
+      heartbeat: db.prepare(`UPDATE mosaic_queue SET heartbeat_at = ? WHERE run_id = ?`),
+      history: db.prepare(`SELECT epoch, train_loss, test_loss, train_acc, test_acc, "duration(s)" AS duration_s FROM history WHERE run_id = ? ORDER BY epoch`),
+    };
+  }
+
+  enqueue(runs: NewRun[]): number[] {
+    const db = this.db;
+    const insertRun = db.prepare(`INSERT INTO runs (run_id, status, pipeline, return_status) VALUES (?, 'pending', ?, NULL)`);
+    const insertQueue = db.prepare(`INSERT INTO mosaic_queue (run_id, spec, seed, epochs_target) VALUES (?, ?, ?, ?)`);
+    const insertFact = db.prepare(`INSERT OR REPLACE INTO params (run_id, param_name, param_value) VALUES (?, ?, ?)`);
+    const tx = db.transaction((items: NewRun[]) => {
+      let next = Number(this.getSystem('next_run_id') ?? '1');
+      const maxId = (db.prepare(`SELECT MAX(run_id) AS m FROM runs`).get() as { m: number | null }).m ?? 0;
+      next = Math.max(next, maxId + 1);
+      const ids: number[] = [];
+      const specCache = new Map<RunSpec, string>();
+      for (const run of items) {
+        const id = next++;
+        ids.push(id);
+        let specJson = specCache.get(run.spec);
+        if (specJson === undefined) {
+          specJson = JSON.stringify(run.spec);
+          specCache.set(run.spec, specJson);
+        }
+        insertRun.run(id, run.shortForm);
+        insertQueue.run(id, specJson, run.seed, run.spec.process.epochs);
+        for (const [name, value] of run.facts) insertFact.run(id, name, value);
+        insertFact.run(id, 'status', 'pending');
+      }
+      this.setSystem('next_run_id', String(next));
+      return ids;
+    });
+    return tx.immediate(runs);
+  }
+
+  claimNext(worker: WorkerIdentity): ClaimedRun | undefined {
+    const db = this.db;
+    const tx = db.transaction((): ClaimedRun | undefined => {
+      const row = db
+        .prepare(
+          `SELECT r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target,
+             (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done
+           FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id
+           WHERE r.status = 'pending' ORDER BY r.run_id LIMIT 1`,
+        )
+        .get() as { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; epochs_done: number } | undefined;
+      if (!row) return undefined;
+      const now = Date.now() / 1000;
+      this.stmts.setStatus.run('running', null, row.run_id);
+      this.stmts.setFact.run(row.run_id, 'status', 'running');
+      db.prepare(
+        `UPDATE mosaic_queue SET worker = ?, pid = ?, device = ?, claimed_at = ?, heartbeat_at = ?, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`,
+      ).run(worker.id, worker.pid, worker.device ?? null, now, now, row.run_id);
+      if (worker.device) this.stmts.setFact.run(row.run_id, 'device', worker.device);
+      return {
+        runId: row.run_id,
+        spec: JSON.parse(row.spec) as RunSpec,
+        seed: row.seed,
+        shortForm: row.pipeline,
+        epochsDone: row.epochs_done,
+        epochsTarget: row.epochs_target,
+      };
+    });
+    return tx.immediate();
+  }
+
+  recordEpoch(runId: number, epoch: EpochRecord): void {
+    this.db.transaction(() => {
+      this.stmts.insertHistory.run({ run_id: runId, ...epoch });
+      this.stmts.heartbeat.run(Date.now() / 1000, runId);
+    }).immediate();
+  }
+
+  finishRun(runId: number, r: RunResults): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO run_results (run_id, train_loss, test_loss, train_acc, test_acc, nb_params, "duration(s)", epochs,
+             overfit, trainability, slope, slope_std_plus, slope_std_minus)
+           VALUES (@run_id, @train_loss, @test_loss, @train_acc, @test_acc, @nb_params, @duration_s, @epochs,
+             @overfit, @trainability, @slope, @slope_std_plus, @slope_std_minus)`,
+        )
+        .run({ run_id: runId, ...r });
+      this.stmts.setStatus.run('done', 'ok', runId);
+      this.stmts.setFact.run(runId, 'status', 'done');
+      this.db.prepare(`UPDATE mosaic_queue SET finished_at = ? WHERE run_id = ?`).run(Date.now() / 1000, runId);
+    }).immediate();
+  }
+
+  failRun(runId: number, status: 'error' | 'failed', message: string, traceback: string): void {
+    this.db.transaction(() => {
+      this.stmts.setStatus.run(status, message, runId);
+      this.stmts.setFact.run(runId, 'status', status);
+      this.stmts.setFact.run(runId, 'traceback', traceback);
+      this.db.prepare(`UPDATE mosaic_queue SET finished_at = ? WHERE run_id = ?`).run(Date.now() / 1000, runId);
+    }).immediate();
+  }
+
+  failRunsOfWorker(workerId: string, message: string): number[] {
+    return this.db.transaction(() => {
+      const ids = (
+        this.db
+          .prepare(`SELECT r.run_id FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE q.worker = ? AND r.status = 'running'`)
+          .all(workerId) as { run_id: number }[]
+      ).map((r) => r.run_id);
+      for (const id of ids) this.failRun(id, 'failed', message, message);
+      return ids;
+    }).immediate();
+  }
+
+  history(runId: number): EpochRecord[] {
+    return this.stmts.history.all(runId) as EpochRecord[];
+  }
+
+  overview(runIds?: number[]): RunOverview[] {
+    const rows = this.db
+      .prepare(
+        `SELECT r.run_id, r.status, r.pipeline, r.return_status, p.param_value AS traceback, q.epochs_target, q.device,
+           (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done,
+           rr.run_id AS has_results, rr.*
+         FROM runs r
+         LEFT JOIN mosaic_queue q ON q.run_id = r.run_id
+         LEFT JOIN params p ON p.run_id = r.run_id AND p.param_name = 'traceback'
+         LEFT JOIN run_results rr ON rr.run_id = r.run_id
+         ORDER BY r.run_id`,
+      )
+      .all() as OverviewRow[];
+    const wanted = runIds ? new Set(runIds) : undefined;
+    return rows
+      .filter((r) => !wanted || wanted.has(r.run_id))
+      .map((r) => ({
+        runId: r.run_id,
+        status: r.status,
+        pipeline: r.pipeline,
+        returnStatus: r.return_status,
+        traceback: r.traceback,
+        epochsDone: r.epochs_done,
+        epochsTarget: r.epochs_target ?? 0,
+        device: r.device,
+        results:
+          r.has_results === null
+            ? null
+            : {
+                train_loss: r.train_loss,
+                test_loss: r.test_loss,
+                train_acc: r.train_acc,
+                test_acc: r.test_acc,
+                nb_params: r.nb_params,
+                duration_s: r['duration(s)'],
+                epochs: r.epochs,
+                overfit: r.overfit,
+                trainability: r.trainability,
+                slope: r.slope,
+                slope_std_plus: r.slope_std_plus,
+                slope_std_minus: r.slope_std_minus,
+              },
+      }));
+  }
+
+  counts(): Record<RunStatus, number> {
+    const out = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
+    for (const row of this.db.prepare(`SELECT status, COUNT(*) AS n FROM runs GROUP BY status`).all() as { status: RunStatus; n: number }[]) {
+      out[row.status] = row.n;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private getSystem(name: string): string | undefined {
+    return (this.db.prepare(`SELECT param_value FROM system WHERE param_name = ?`).get(name) as { param_value: string } | undefined)?.param_value;
+  }
+
+  private setSystem(name: string, value: string): void {
+    this.db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES (?, ?)`).run(name, value);
+  }
+}

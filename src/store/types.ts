@@ -1,0 +1,102 @@
+import type { ProcessSettings } from '../config/types.js';
+import type { PipelineModule } from '../pipelines/generate.js';
+
+/**
+ * The store is the queue: `run` enqueues pending runs; workers claim them, record every epoch
+ * and finish them. Every backend keeps the original's tables (`system`, `params`, `runs`,
+ * `run_results`) so users' SQL keeps working, plus `history` (one row per epoch) and
+ * `mosaic_queue` (claims, heartbeats, specs).
+ */
+export type RunStatus = 'pending' | 'running' | 'done' | 'error' | 'failed';
+export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'done', 'error', 'failed'];
+
+/** Everything a worker needs to execute a run, whatever process it is in. */
+export interface RunSpec {
+  /** Folder of the config file: `path_to_class` values are relative to it. */
+  configDir: string;
+  process: ProcessSettings;
+  modules: PipelineModule[];
+  dataCount: number;
+}
+
+export interface NewRun {
+  spec: RunSpec;
+  shortForm: string;
+  seed: number;
+  /** `params` rows besides status: PROCESS values, pipeline, keys, class parameters. */
+  facts: [name: string, value: string][];
+}
+
+export interface WorkerIdentity {
+  /** Unique per worker process. */
+  id: string;
+  pid: number;
+  /** GPU device the worker is pinned to, if any. */
+  device?: string;
+}
+
+export interface ClaimedRun {
+  runId: number;
+  spec: RunSpec;
+  seed: number;
+  shortForm: string;
+  /** Epochs already recorded (and checkpointed): training continues after them. */
+  epochsDone: number;
+  /** Total epochs the run must reach. */
+  epochsTarget: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  train_loss: number;
+  test_loss: number;
+  train_acc: number | null;
+  test_acc: number | null;
+  duration_s: number;
+}
+
+export interface RunResults {
+  train_loss: number;
+  test_loss: number;
+  train_acc: number | null;
+  test_acc: number | null;
+  nb_params: number;
+  duration_s: number;
+  epochs: number;
+  overfit: number;
+  trainability: number;
+  slope: number;
+  slope_std_plus: number;
+  slope_std_minus: number;
+}
+
+export interface RunOverview {
+  runId: number;
+  status: RunStatus;
+  pipeline: string;
+  returnStatus: string | null;
+  traceback: string | null;
+  results: RunResults | null;
+  epochsDone: number;
+  epochsTarget: number;
+  device: string | null;
+}
+
+export interface Store {
+  /** Adds pending runs with new ids, in order; returns the ids. All or nothing. */
+  enqueue(runs: NewRun[]): number[];
+  /** Atomically takes the lowest pending run, or undefined when none is left. */
+  claimNext(worker: WorkerIdentity): ClaimedRun | undefined;
+  /** Records a finished epoch (its checkpoint already written). */
+  recordEpoch(runId: number, epoch: EpochRecord): void;
+  finishRun(runId: number, results: RunResults): void;
+  /** `error`: the user's code threw; `failed`: the system failed (worker died). */
+  failRun(runId: number, status: 'error' | 'failed', message: string, traceback: string): void;
+  /** Marks failed every run a worker still holds; returns their ids. */
+  failRunsOfWorker(workerId: string, message: string): number[];
+  history(runId: number): EpochRecord[];
+  overview(runIds?: number[]): RunOverview[];
+  /** Number of runs in each status. */
+  counts(): Record<RunStatus, number>;
+  close(): void;
+}

@@ -1,0 +1,63 @@
+import fs from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
+import type { ModelModule, ModuleInfo, RunInfo } from './contracts.js';
+import { derivedSeed } from './random.js';
+
+/**
+ * Base class for a model module that wraps a `tf.LayersModel`: set `this.model` in the
+ * constructor and get `forward`, `parameters`, `saveModel`, `loadModel` and `dispose` for free.
+ * Saved as `<path>.json` (topology and weight specs) and `<path>.weights.bin`.
+ */
+export abstract class LayersModule implements ModelModule {
+  abstract model: tf.LayersModel;
+
+  forward(data: tf.Tensor, runInfo: RunInfo, _moduleInfo: ModuleInfo): tf.Tensor {
+    return this.model.apply(data, { training: runInfo.training }) as tf.Tensor;
+  }
+
+  parameters(): tf.Variable[] {
+    return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  info(): Record<string, unknown> {
+    return {};
+  }
+
+  async saveModel(path: string): Promise<void> {
+    await this.model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const weights = artifacts.weightData ? Buffer.from(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[])) : Buffer.alloc(0);
+        await fs.writeFile(`${path}.weights.bin`, weights);
+        await fs.writeFile(`${path}.json`, JSON.stringify({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs }));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+  }
+
+  async loadModel(path: string): Promise<void> {
+    const meta = JSON.parse(await fs.readFile(`${path}.json`, 'utf8')) as { weightSpecs: tf.io.WeightsManifestEntry[] };
+    const bin = await fs.readFile(`${path}.weights.bin`);
+    const buffer = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
+    const named = tf.io.decodeWeights(buffer, meta.weightSpecs);
+    const values = meta.weightSpecs.map((spec) => named[spec.name]!);
+    if (values.length !== this.model.weights.length) {
+      throw new Error(`loadModel(${path}): the file has ${values.length} weights, the model ${this.model.weights.length}`);
+    }
+    this.model.setWeights(values);
+    tf.dispose(values);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * Seeded Glorot-uniform initialisers, one per call: `const init = seededInitializers(seed);
+ * tf.layers.dense({ units, kernelInitializer: init() })` makes a run's starting weights depend
+ * only on its seed.
+ */
+export function seededInitializers(seed: number): () => ReturnType<typeof tf.initializers.glorotUniform> {
+  let counter = 0;
+  return () => tf.initializers.glorotUniform({ seed: derivedSeed(seed, counter++) });
+}

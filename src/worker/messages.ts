@@ -1,0 +1,12 @@
+/** Messages a worker process sends its scheduler over IPC. */
+export type WorkerMessage =
+  | { type: 'claimed'; runId: number; pipeline: string; epochsDone: number; epochs: number }
+  | { type: 'epoch'; runId: number; epoch: number; epochs: number; trainLoss: number; testLoss: number }
+  | { type: 'finished'; runId: number; status: 'done' | 'error'; message?: string };
+
+/** Environment a worker process is started with. */
+export const WORKER_ENV = {
+  db: 'MOSAIC_WORKER_DB',
+  id: 'MOSAIC_WORKER_ID',
+  device: 'MOSAIC_WORKER_DEVICE',
+} as const;

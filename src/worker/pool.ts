@@ -1,0 +1,118 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { MonitorSettings } from '../config/types.js';
+import type { Store } from '../store/types.js';
+import { WORKER_ENV, type WorkerMessage } from './messages.js';
+import type { Reporter } from './reporter.js';
+
+const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
+
+export interface PoolOptions {
+  dbPath: string;
+  store: Store;
+  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available'>;
+  /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
+  total: number;
+  reporter: Reporter;
+}
+
+export interface PoolSummary {
+  launched: number;
+  done: number;
+  error: number;
+  failed: number;
+}
+
+/** One worker slot: its number (for display) and, with need_gpu, its device. */
+export interface Slot {
+  index: number;
+  device?: string;
+}
+
+/**
+ * Worker slots: with need_gpu, one per listed device (at most nb_processus), so a device never
+ * runs two runs at once; otherwise nb_processus slots without device.
+ */
+export function workerSlots(monitor: PoolOptions['monitor']): Slot[] {
+  if (monitor.need_gpu) {
+    return monitor.gpu_available.slice(0, monitor.nb_processus).map((device, i) => ({ index: i + 1, device }));
+  }
+  return Array.from({ length: monitor.nb_processus }, (_, i) => ({ index: i + 1 }));
+}
+
+/** `cuda:1` → `1`; a bare `1` stays; anything else is passed as is. */
+export function cudaVisibleDevices(device: string): string {
+  const m = /^(?:cuda|gpu)?:?(\d+)$/i.exec(device.trim());
+  return m ? m[1]! : device;
+}
+
+/**
+ * Runs every pending run of the store with a pool of warm worker processes. A worker that dies
+ * has its run marked failed and is replaced while pending runs remain.
+ */
+export async function runPool(options: PoolOptions): Promise<PoolSummary> {
+  const { store, reporter } = options;
+  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0 };
+  const pending = () => store.counts().pending;
+  const slots = workerSlots(options.monitor).slice(0, Math.max(1, pending()));
+  let generation = 0;
+  let consecutiveStartupDeaths = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    let alive = 0;
+    const start = (slot: Slot) => {
+      const workerId = `${process.pid}-${slot.index}-${++generation}`;
+      const env: NodeJS.ProcessEnv = { ...process.env, [WORKER_ENV.db]: options.dbPath, [WORKER_ENV.id]: workerId };
+      if (slot.device) {
+        env[WORKER_ENV.device] = slot.device;
+        env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices(slot.device);
+      }
+      const child: ChildProcess = fork(CHILD, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      alive++;
+      let current: number | undefined;
+      let claimedAny = false;
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => reporter.log(`[worker ${slot.index}] ${line}`));
+      }
+      child.on('message', (m: WorkerMessage) => {
+        if (m.type === 'claimed') {
+          current = m.runId;
+          claimedAny = true;
+          consecutiveStartupDeaths = 0;
+          summary.launched++;
+          reporter.launched(slot.index, m.runId, summary.launched, options.total, m.pipeline, m.epochsDone, m.epochs);
+        } else if (m.type === 'epoch') {
+          reporter.epoch(slot.index, m.runId, m.epoch, m.epochs, m.trainLoss, m.testLoss);
+        } else if (m.type === 'finished') {
+          current = undefined;
+          summary[m.status]++;
+          reporter.finished(slot.index, m.runId, m.status, m.message);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        alive--;
+        if (code !== 0) {
+          const reason = `system failure: worker process ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
+          const ids = store.failRunsOfWorker(workerId, reason);
+          if (current !== undefined && !ids.includes(current)) ids.push(current);
+          for (const id of ids) {
+            summary.failed++;
+            reporter.finished(slot.index, id, 'failed', reason);
+          }
+          if (!claimedAny && ++consecutiveStartupDeaths >= 3) {
+            if (alive === 0) reject(new Error(`worker processes die at start (${reason}); see the lines above`));
+            return;
+          }
+          if (pending() > 0) {
+            start(slot);
+            return;
+          }
+        }
+        if (alive === 0) resolve();
+      });
+    };
+    for (const slot of slots) start(slot);
+  });
+  return summary;
+}

@@ -1,0 +1,102 @@
+import cliProgress from 'cli-progress';
+
+/** What the scheduler shows while an experiment runs. */
+export interface Reporter {
+  launched(worker: number, runId: number, index: number, total: number, pipeline: string, epochsDone: number, epochs: number): void;
+  epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void;
+  finished(worker: number, runId: number, status: 'done' | 'error' | 'failed', message?: string): void;
+  log(line: string): void;
+  close(): void;
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toExponential(3) : String(x));
+
+/**
+ * Plain lines for logs and pipes, with the original's ` ---> launch ID i/N` and
+ * `[run finished] ID`; epoch progress at most every `epochEverySeconds` per worker.
+ */
+export class LineReporter implements Reporter {
+  private lastEpochLine = new Map<number, number>();
+  constructor(
+    private readonly out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+    private readonly epochEverySeconds = 10,
+  ) {}
+
+  launched(_worker: number, runId: number, index: number, total: number, pipeline: string, epochsDone: number): void {
+    const resume = epochsDone > 0 ? ` (continuing after epoch ${epochsDone})` : '';
+    this.out(` ---> launch ${runId} ${index}/${total} ${pipeline}${resume}`);
+  }
+
+  epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void {
+    const now = Date.now();
+    if (epoch < epochs && now - (this.lastEpochLine.get(worker) ?? now - this.epochEverySeconds * 1000) < this.epochEverySeconds * 1000) return;
+    this.lastEpochLine.set(worker, now);
+    this.out(`     run ${runId} epoch ${epoch}/${epochs} train_loss=${fmt(trainLoss)} test_loss=${fmt(testLoss)}`);
+  }
+
+  finished(_worker: number, runId: number, status: 'done' | 'error' | 'failed', message?: string): void {
+    this.out(status === 'done' ? ` [run finished] ${runId}` : ` [run ${status}] ${runId}: ${message ?? ''}`);
+  }
+
+  log(line: string): void {
+    this.out(line);
+  }
+
+  close(): void {}
+}
+
+/** On a terminal: an overall bar (runs done/total, ETA) and a line per worker. */
+export class BarReporter implements Reporter {
+  private readonly multibar: cliProgress.MultiBar;
+  private readonly overall: cliProgress.SingleBar;
+  private readonly workers = new Map<number, cliProgress.SingleBar>();
+  private done = 0;
+  private errors = 0;
+
+  constructor(total: number, workerCount: number) {
+    this.multibar = new cliProgress.MultiBar(
+      { clearOnComplete: false, hideCursor: true, autopadding: true, etaBuffer: 20, format: '{label} |{bar}| {value}/{total} {info}' },
+      cliProgress.Presets.shades_classic,
+    );
+    this.overall = this.multibar.create(total, 0, { info: '' }, { format: 'runs     |{bar}| {value}/{total} {info} ETA {eta_formatted}' });
+    for (let w = 1; w <= workerCount; w++) this.workers.set(w, this.multibar.create(1, 0, { label: `worker ${w}`, info: 'starting' }));
+  }
+
+  private bar(worker: number): cliProgress.SingleBar {
+    let b = this.workers.get(worker);
+    if (!b) {
+      b = this.multibar.create(1, 0, { label: `worker ${worker}`, info: '' });
+      this.workers.set(worker, b);
+    }
+    return b;
+  }
+
+  launched(worker: number, runId: number, _index: number, _total: number, pipeline: string, epochsDone: number, epochs: number): void {
+    const b = this.bar(worker);
+    b.setTotal(epochs);
+    b.update(epochsDone, { info: `epochs  run ${runId} ${pipeline}` });
+  }
+
+  epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void {
+    this.bar(worker).update(epoch, { info: `epochs  run ${runId} loss ${fmt(trainLoss)} / ${fmt(testLoss)}` });
+    void epochs;
+  }
+
+  finished(worker: number, runId: number, status: 'done' | 'error' | 'failed', message?: string): void {
+    if (status === 'done') this.done++;
+    else {
+      this.errors++;
+      this.multibar.log(`run ${runId} ${status}: ${message ?? ''}\n`);
+    }
+    this.overall.increment(1, { info: `(${this.done} done, ${this.errors} failed)` });
+    this.bar(worker).update({ info: `idle (last: run ${runId} ${status})` } as never);
+  }
+
+  log(line: string): void {
+    this.multibar.log(`${line}\n`);
+  }
+
+  close(): void {
+    this.multibar.stop();
+  }
+}
