@@ -53,7 +53,7 @@ export function parseIni(text: string, file: string): IniDocument {
 
     if (lastKey && indent > lastKey.indent) {
       const piece = stripInlineComment(stripped);
-      lastKey.entry.value += '\n'.repeat(pendingBlank + (lastKey.entry.value === '' && pendingBlank === 0 ? 0 : 1)) + piece;
+      lastKey.entry.value += '\n'.repeat(pendingBlank + 1) + piece;
       pendingBlank = 0;
       continue;
     }

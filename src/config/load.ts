@@ -166,6 +166,15 @@ function readModule(section: IniSection, file: string, dir: string): ModuleSecti
   const params = [...section.entries]
     .filter(([key]) => !(MODULE_REQUIRED as readonly string[]).includes(key))
     .map(([key, entry]) => ({ key, values: sweep(entry.value, file, section, key), line: entry.line }));
+  const templateNames = ['type', 'class', 'path_to_class', ...params.map((p) => p.key)];
+  for (const [, ref] of e('key').value.matchAll(/\{([^{}]*)\}/g)) {
+    if (!templateNames.includes(ref!.trim().toLowerCase())) {
+      throw new ConfigError(
+        { file, line: e('key').line, section: section.name, key: 'key' },
+        `template "{${ref}}" names no key of this section (known: ${templateNames.join(', ')})`,
+      );
+    }
+  }
   return {
     name: section.name,
     line: section.line,
@@ -174,7 +183,7 @@ function readModule(section: IniSection, file: string, dir: string): ModuleSecti
     pathToClass: e('path_to_class').value,
     absolutePathToClass: path.resolve(dir, e('path_to_class').value),
     keyTemplate: e('key').value,
-    keyLine: e('key').line,
+    lines: Object.fromEntries([...section.entries].map(([k, entry]) => [k, entry.line])),
     params,
   };
 }

@@ -48,7 +48,8 @@ export interface ModuleSection {
   /** Resolved against the config file's folder. */
   absolutePathToClass: string;
   keyTemplate: string;
-  keyLine: number;
+  /** Line of each key of the section. */
+  lines: Record<string, number>;
   /** Every key but type/class/path_to_class/key, in file order. */
   params: ModuleParam[];
 }

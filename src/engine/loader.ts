@@ -46,7 +46,7 @@ export async function loadUserClass(file: string, className: string, where: stri
     mod = await importUserFile(file);
   } catch (e) {
     modules.delete(file);
-    throw new UserCodeError(`${where}: cannot load ${file}: ${(e as Error).message}`, e);
+    throw new UserCodeError(`${where}: cannot load ${file}: ${String((e as Error).message).replace(/\s*\n\s*/g, ' at ').trim()}`, e);
   }
   const candidate = mod[className] ?? (isClassNamed(mod.default, className) ? mod.default : undefined);
   if (typeof candidate !== 'function') {

@@ -15,11 +15,11 @@ export async function preflight(config: ExperimentConfig): Promise<void> {
     const key = `${m.absolutePathToClass}#${m.className}`;
     if (checked.has(key)) continue;
     checked.add(key);
-    const lineOf = (k: string) => ({ file: config.file, section: m.name, key: k });
+    const lineOf = (k: string) => ({ file: config.file, line: m.lines[k], section: m.name, key: k });
     if (!fs.existsSync(m.absolutePathToClass)) {
       throw new ConfigError(lineOf('path_to_class'), `file ${m.absolutePathToClass} does not exist`);
     }
-    await loadChecked(m.absolutePathToClass, m.className, `${config.file} [${m.name}] class`);
+    await loadChecked(m.absolutePathToClass, m.className, `${config.file}:${m.lines.class} [${m.name}] class`);
   }
   for (const p of config.processVariants) {
     if (p.class_loss_function) {

@@ -1,4 +1,3 @@
-import { ConfigError } from '../errors.js';
 import { cartesian } from '../config/load.js';
 import type { ExperimentConfig, ModuleSection, ProcessSettings } from '../config/types.js';
 
@@ -29,7 +28,7 @@ export function generatePipelines(config: ExperimentConfig): Pipeline[] {
   const variantsByType = new Map<string, PipelineModule[]>();
   for (const m of config.modules) {
     const list = variantsByType.get(m.type) ?? [];
-    list.push(...moduleVariants(m, config.file));
+    list.push(...moduleVariants(m));
     variantsByType.set(m.type, list);
   }
   const slots = [...config.dataScheme, ...config.pipelineScheme].map((t) => variantsByType.get(t)!);
@@ -46,25 +45,19 @@ export function generatePipelines(config: ExperimentConfig): Pipeline[] {
   return out;
 }
 
-function moduleVariants(m: ModuleSection, file: string): PipelineModule[] {
+function moduleVariants(m: ModuleSection): PipelineModule[] {
   const combos = cartesian(m.params.map((p) => p.values.map((value) => [p.key, value] as const)));
   return combos.map((combo) => {
     const values: Record<string, string> = { type: m.type, class: m.className, path_to_class: m.pathToClass };
     for (const [k, value] of combo) values[k] = value;
-    const key = fillKeyTemplate(m, values, file);
+    const key = fillKeyTemplate(m, values);
     return { type: m.type, class: m.className, path_to_class: m.pathToClass, key, ...Object.fromEntries(combo), name: m.name };
   });
 }
 
-function fillKeyTemplate(m: ModuleSection, values: Record<string, string>, file: string): string {
-  return m.keyTemplate.replace(/\{([^{}]*)\}/g, (_, ref: string) => {
-    const value = values[ref.trim().toLowerCase()];
-    if (value === undefined) {
-      const known = Object.keys(values).join(', ');
-      throw new ConfigError({ file, line: m.keyLine, section: m.name, key: 'key' }, `template "{${ref}}" names no key of this section (known: ${known})`);
-    }
-    return value;
-  });
+/** `{name}` → the section's value of `name` (templates were checked when the config was read). */
+function fillKeyTemplate(m: ModuleSection, values: Record<string, string>): string {
+  return m.keyTemplate.replace(/\{([^{}]*)\}/g, (_, ref: string) => values[ref.trim().toLowerCase()]!);
 }
 
 /** The parameters of a module: every key but the reserved ones, in order. */

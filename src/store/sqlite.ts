@@ -35,6 +35,8 @@ export function checkDatabasePath(file: string, options: OpenOptions): void {
     return;
   }
   if (!options.readonly) {
+    // Root may write anywhere: a file without its owner's write bit is read-only by intent.
+    if ((stat.mode & 0o200) === 0) throw new MosaicError(`database ${file} is read-only (chmod u+w ${file} to append to it)`);
     try {
       fs.accessSync(file, fs.constants.W_OK);
       fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
@@ -233,7 +235,8 @@ export class SqliteStore implements Store {
       .prepare(
         `SELECT r.run_id, r.status, r.pipeline, r.return_status, p.param_value AS traceback, q.epochs_target, q.device,
            (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done,
-           rr.run_id AS has_results, rr.*
+           rr.run_id AS has_results, rr.train_loss, rr.test_loss, rr.train_acc, rr.test_acc, rr.nb_params, rr."duration(s)",
+           rr.epochs, rr.overfit, rr.trainability, rr.slope, rr.slope_std_plus, rr.slope_std_minus
          FROM runs r
          LEFT JOIN mosaic_queue q ON q.run_id = r.run_id
          LEFT JOIN params p ON p.run_id = r.run_id AND p.param_name = 'traceback'

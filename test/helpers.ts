@@ -1,0 +1,90 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+export const CLI = path.join(ROOT, 'dist/cli/main.js');
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+export const TUTORIAL = path.join(ROOT, 'examples/tutorial');
+
+/** Tests keep the "recent databases" memory of `mosaic status` out of the real home. */
+const CACHE_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'mosaic-cache-'));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function tmpDir(prefix = 'mosaic-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs the real CLI in a child process. */
+export function cli(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME, ...env }, timeout: 170_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking (for tests that act while it runs). */
+export function cliAsync(args: string[], cwd = ROOT): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export function openDb(file: string): Database.Database {
+  return new Database(file, { readonly: true });
+}
+
+/** The tutorial config with absolute class paths and the given changes to its values. */
+export function tutorialConfig(dir: string, changes: Record<string, string> = {}): string {
+  let text = fs.readFileSync(path.join(TUTORIAL, 'config.ini'), 'utf8');
+  text = text.replaceAll('path_to_class = ./', `path_to_class = ${TUTORIAL}/`);
+  for (const [key, value] of Object.entries(changes)) {
+    const re = new RegExp(`^${key} = .*$`, 'm');
+    if (!re.test(text)) throw new Error(`tutorialConfig: no key ${key}`);
+    text = text.replace(re, `${key} = ${value}`);
+  }
+  const file = path.join(dir, 'config.ini');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** A small experiment on the fixture classes. */
+export function fixtureConfig(dir: string, opts: { models: string; monitor?: string; process?: string; epochs?: number }): string {
+  const file = path.join(dir, 'config.ini');
+  fs.writeFileSync(
+    file,
+    `[PROCESS]
+lr = 1e-2
+epochs = ${opts.epochs ?? 3}
+data_scheme = data
+pipeline_scheme = model
+loss_function = BCELoss
+run_files_path = runs
+${opts.process ?? ''}
+
+[MONITOR]
+${opts.monitor ?? 'nb_processus = 2\nmultiplicity = 1'}
+
+[or_data]
+type = data
+class = or_data
+path_to_class = ${FIXTURES}/or-data.mjs
+key = or
+batch_size = 4
+repeats = 16
+
+${opts.models}
+`,
+  );
+  return file;
+}
