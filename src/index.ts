@@ -3,3 +3,4 @@ export type { Batch, BatchSource, DataModule, LossModule, ModelModule, ModuleCla
 export { trainTestBatches, batchesOf, type SplitOptions } from './user/batches.js';
 export { LayersModule, seededInitializers } from './user/layers-module.js';
 export { seededRandom, shuffled, type Random } from './user/random.js';
+export { downloadFile, DownloadError } from './cache/download.js';

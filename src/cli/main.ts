@@ -5,12 +5,24 @@ import { normalizeArgv } from './argv.js';
 import { generateCommand } from './generate.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
+import { pauseCommand, rerunCommand, resumeCommand, savedbCommand } from './lifecycle.js';
+import { rekeyCommand } from './rekey.js';
+import type { ProgressMode } from '../experiment/execute.js';
+import type { RunSelector } from '../analysis/select.js';
+
+const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error (see mosaic status), 4 when paused, 130 when interrupted, 2 on bad input.';
+
+function positiveInt(value: string, option: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new MosaicError(`${option} must be a positive integer, got "${value}"`);
+  return n;
+}
 
 const program = new Command('mosaic')
   .description(
     'Compare machine-learning models: describe the comparison in one INI file, train every combination in parallel\n' +
       'with TensorFlow.js, keep every parameter, curve and result in a SQLite database.\n' +
-      'Every command also answers to its original name: mosaic_run, mosaic_generate, mosaic_status, ...',
+      'Every command also answers to its original name: mosaic_run, mosaic_generate, mosaic_status, mosaic_pause, ...',
   )
   .showHelpAfterError()
   .exitOverride();
@@ -21,13 +33,62 @@ program
   .argument('<config>', 'experiment INI file')
   .argument('<db>', 'SQLite database file (created if missing)')
   .option('--progress <mode>', 'auto (bars on a terminal, lines otherwise), bar or lines', 'auto')
-  .addHelpText(
-    'after',
-    '\nExit code: 0 when every run is done, 3 when some ended in error (see mosaic status), 2 on bad input.\nExample: mosaic run examples/tutorial/config.ini tutorial.db',
-  )
-  .action(async (config: string, db: string, opts: { progress: 'auto' | 'bar' | 'lines' }) => {
-    process.exitCode = await runCommand(config, db, { progress: opts.progress });
+  .option('--force', 'queue the runs even if DB holds an unfinished experiment')
+  .addHelpText('after', `\n${EXIT_CODES}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
+  .action(async (config: string, db: string, opts: { progress: ProgressMode; force?: boolean }) => {
+    process.exitCode = await runCommand(config, db, { progress: opts.progress, force: opts.force ?? false });
   });
+
+program
+  .command('pause')
+  .description('stop starting runs: running runs finish, pending runs wait for `mosaic resume`; with FILE.json, also write what is left there')
+  .argument('[target]', 'FILE.json to write, or the database (default as for status)')
+  .option('--db <file>', 'database')
+  .action((target: string | undefined, opts: { db?: string }) => pauseCommand(target, opts.db));
+
+program
+  .command('resume')
+  .description('continue a paused or interrupted experiment: runs left by stopped workers continue from their last finished epoch')
+  .argument('[target]', 'the database, or the FILE.json written by pause (default as for status)')
+  .option('--db <file>', 'database')
+  .option('--workers <n>', 'number of worker processes (default: the experiment\'s nb_processus)', (v) => positiveInt(v, '--workers'))
+  .option('--progress <mode>', 'auto, bar or lines', 'auto')
+  .addHelpText('after', `\n${EXIT_CODES}`)
+  .action(async (target: string | undefined, opts: { db?: string; workers?: number; progress: ProgressMode }) => {
+    process.exitCode = await resumeCommand(target, opts);
+  });
+
+program
+  .command('rerun')
+  .description('continue selected runs from their saved model and optimizer for N more epochs (history extended, results updated)')
+  .argument('<config>', 'experiment INI file (its [MONITOR] sets the workers)')
+  .argument('<db>', 'database')
+  .requiredOption('--epochs <n>', 'how many more epochs')
+  .option('--id <ids>', 'run ids: 1-3,7,10-12 or all')
+  .option('--request <sql>', 'a read-only SQL query returning run ids')
+  .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE')
+  .option('--param_name_value_low_threshold <name_value...>', 'runs whose parameter NAME is <= VALUE')
+  .option('--param_name_value_high_threshold <name_value...>', 'runs whose parameter NAME is >= VALUE')
+  .option('--progress <mode>', 'auto, bar or lines', 'auto')
+  .addHelpText('after', `\nSingle-dash forms work too: mosaic rerun config.ini results.db -id 1-3 -epochs 200\n${EXIT_CODES}`)
+  .action(async (config: string, db: string, opts: RunSelector & { epochs: string; progress: ProgressMode }) => {
+    process.exitCode = await rerunCommand(config, db, opts);
+  });
+
+program
+  .command('savedb')
+  .description('write a consistent copy of the database, even while an experiment writes to it')
+  .argument('<first>', 'COPY (the database as for status), or DB when a second argument is given')
+  .argument('[second]', 'COPY, when the first argument is the database')
+  .option('--db <file>', 'database to copy')
+  .action((first: string, second: string | undefined, opts: { db?: string }) => savedbCommand(first, second, opts.db));
+
+program
+  .command('rekey')
+  .description('after editing `key` templates and running generate again, update the stored keys of the matching runs')
+  .argument('<pipelines>', 'JSON written by mosaic generate')
+  .argument('<db>', 'database')
+  .action((pipelines: string, db: string) => rekeyCommand(pipelines, db));
 
 program
   .command('generate')

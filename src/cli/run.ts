@@ -1,14 +1,17 @@
 import { readConfigFile } from '../config/load.js';
+import { MosaicError } from '../errors.js';
+import { executePending, type ProgressMode } from '../experiment/execute.js';
+import { isWorkerAlive } from '../experiment/liveness.js';
 import { generatePipelines } from '../pipelines/generate.js';
 import { newRuns } from '../pipelines/facts.js';
-import { checkDatabasePath, openSqliteStore } from '../store/sqlite.js';
-import { runPool, workerSlots } from '../worker/pool.js';
-import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
+import { checkDatabasePath, openSqliteStore, type SqliteStore } from '../store/sqlite.js';
 import { rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
 
 export interface RunCommandOptions {
-  progress?: 'auto' | 'bar' | 'lines';
+  progress?: ProgressMode;
+  /** Queue the new runs even if the database holds an unfinished experiment. */
+  force?: boolean;
 }
 
 /** `mosaic run CONFIG DB`: validate everything, enqueue the runs, execute them with the worker pool. Returns the exit code. */
@@ -22,27 +25,38 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
 
   const store = openSqliteStore(dbPath, { create: true });
   try {
+    if (!options.force) refuseUnfinished(store, dbPath);
     const ids = store.enqueue(newRuns(config, pipelines));
+    store.setSetting('monitor', config.monitor);
+    store.setSetting('config', config.file);
+    store.setPaused(false);
     rememberDatabase(dbPath);
-    const useBars = options.progress === 'bar' || (options.progress !== 'lines' && process.stdout.isTTY === true);
-    const slots = workerSlots(config.monitor);
-    const reporter: Reporter = useBars ? new BarReporter(ids.length, Math.min(slots.length, ids.length)) : new LineReporter();
-    reporter.log(`${ids.length} runs queued (ids ${idRanges(ids)}) in ${dbPath}; ${Math.min(slots.length, ids.length)} workers`);
-    const started = Date.now();
-    let summary;
-    try {
-      summary = await runPool({ dbPath, store, monitor: config.monitor, total: ids.length, reporter });
-    } finally {
-      reporter.close();
-    }
-    const counts = store.counts();
-    console.log(
-      `finished in ${((Date.now() - started) / 1000).toFixed(1)} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed` +
-        ` (database: ${counts.done} done, ${counts.error + counts.failed} in error of ${Object.values(counts).reduce((a, b) => a + b, 0)} runs). ` +
-        `See: mosaic status ${dbPath}`,
-    );
-    return summary.error + summary.failed > 0 ? 3 : 0;
+    return await executePending({
+      dbPath,
+      store,
+      monitor: config.monitor,
+      progress: options.progress ?? 'auto',
+      headline: `${ids.length} runs queued (ids ${idRanges(ids)}) in ${dbPath}`,
+    });
   } finally {
     store.close();
   }
+}
+
+/** An earlier experiment that did not finish is resumed, not silently mixed with a new one. */
+function refuseUnfinished(store: SqliteStore, dbPath: string): void {
+  const counts = store.counts();
+  if (counts.pending + counts.running === 0) return;
+  const live = store.overview().filter((r) => r.status === 'running').length;
+  const alive = store.db
+    .prepare(`SELECT q.host, q.pid FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`)
+    .all()
+    .filter((r) => isWorkerAlive((r as { host: string }).host, (r as { pid: number }).pid));
+  if (alive.length > 0) {
+    throw new MosaicError(`${dbPath} is in use: ${alive.length} runs are being trained right now. Wait for that experiment (mosaic status ${dbPath}), or pass --force to queue these runs beside it`);
+  }
+  throw new MosaicError(
+    `${dbPath} holds an unfinished experiment (${counts.pending} pending, ${live} interrupted runs${store.isPaused() ? ', paused' : ''}). ` +
+      `Finish it with: mosaic resume ${dbPath} (or pass --force to queue the new runs beside it)`,
+  );
 }

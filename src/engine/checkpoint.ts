@@ -51,7 +51,7 @@ export async function saveCheckpoint(
   }
   await writeTensors(path.join(tmp, 'parameters'), variables.map((v, i) => ({ name: `p${i}`, tensor: v })));
   const optimizerState = await optimizer.getWeights();
-  await writeTensors(path.join(tmp, 'optimizer'), optimizerState);
+  await writeTensors(path.join(tmp, 'optimizer'), [...optimizerState, ...biasCorrections(optimizer)]);
   await fs.rm(final, { recursive: true, force: true });
   await fs.rename(tmp, final);
 }
@@ -86,7 +86,22 @@ export async function loadCheckpoint(
     v.assign(tensor);
   });
   tf.dispose(saved.map((s) => s.tensor));
-  await optimizer.setWeights(await readTensors(path.join(dir, 'optimizer')));
+  const state = await readTensors(path.join(dir, 'optimizer'));
+  const corrections = new Map(biasCorrections(optimizer).map((c) => [c.name, c.tensor as tf.Variable]));
+  await optimizer.setWeights(state.filter((t) => !corrections.has(t.name)));
+  for (const t of state) corrections.get(t.name)?.assign(t.tensor);
+  tf.dispose(state.map((t) => t.tensor));
+}
+
+/**
+ * Adam and Adamax keep running products beta^t that `setWeights` recomputes with pow(), which
+ * rounds differently in float32: saving and restoring them makes a continued run bit-identical.
+ */
+function biasCorrections(optimizer: tf.Optimizer): NamedTensor[] {
+  const o = optimizer as unknown as Record<string, unknown>;
+  return ['accBeta1', 'accBeta2']
+    .filter((k) => o[k] instanceof tf.Variable)
+    .map((k) => ({ name: `mosaic/${k}`, tensor: o[k] as tf.Variable }));
 }
 
 /** Removes checkpoints other than `keepEpoch`'s. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createJiti, type Jiti } from 'jiti';
 import { MosaicError } from '../errors.js';
@@ -8,7 +9,8 @@ import { MosaicError } from '../errors.js';
  * loaded natively and aliased to our own copies, so user code shares one tfjs instance with
  * the engine (`instanceof tf.Tensor` holds) and resolves them even outside the project.
  */
-const TFJS_ENTRY = fileURLToPath(import.meta.resolve('@tensorflow/tfjs'));
+// tfjs has no "exports" map: require.resolve finds the file Node's ESM `import` loads too.
+const TFJS_ENTRY = createRequire(import.meta.url).resolve('@tensorflow/tfjs');
 const MOSAIC_ENTRY = fileURLToPath(new URL('../index.js', import.meta.url));
 
 let jiti: Jiti | undefined;

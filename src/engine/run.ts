@@ -136,7 +136,13 @@ async function overBatches(source: BatchSource, step: (b: Batch) => StepResult):
   let batches = 0;
   let total = 0;
   const reusable = Array.isArray(source);
+  let lastYield = performance.now();
   for await (const item of source) {
+    if (performance.now() - lastYield > 1000) {
+      // Let timers (heartbeats) and IPC run during long epochs.
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
     const b = asBatch(item);
     const r = step(b);
     const nextLoss = tf.tidy(() => lossSum.add(r.cost.rank === 0 ? r.cost : r.cost.mean()));

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS mosaic_queue (
   seed INTEGER NOT NULL,
   epochs_target INTEGER NOT NULL,
   worker TEXT,
+  host TEXT,
   pid INTEGER,
   device TEXT,
   claimed_at REAL,

@@ -154,6 +154,7 @@ export class SqliteStore implements Store {
   claimNext(worker: WorkerIdentity): ClaimedRun | undefined {
     const db = this.db;
     const tx = db.transaction((): ClaimedRun | undefined => {
+      if (this.isPaused()) return undefined;
       const row = db
         .prepare(
           `SELECT r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target,
@@ -164,11 +165,10 @@ export class SqliteStore implements Store {
         .get() as { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; epochs_done: number } | undefined;
       if (!row) return undefined;
       const now = Date.now() / 1000;
-      this.stmts.setStatus.run('running', null, row.run_id);
-      this.stmts.setFact.run(row.run_id, 'status', 'running');
+      this.setRunStatus(row.run_id, 'running');
       db.prepare(
-        `UPDATE mosaic_queue SET worker = ?, pid = ?, device = ?, claimed_at = ?, heartbeat_at = ?, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`,
-      ).run(worker.id, worker.pid, worker.device ?? null, now, now, row.run_id);
+        `UPDATE mosaic_queue SET worker = ?, host = ?, pid = ?, device = ?, claimed_at = ?, heartbeat_at = ?, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`,
+      ).run(worker.id, worker.host, worker.pid, worker.device ?? null, now, now, row.run_id);
       if (worker.device) this.stmts.setFact.run(row.run_id, 'device', worker.device);
       return {
         runId: row.run_id,
@@ -199,31 +199,159 @@ export class SqliteStore implements Store {
              @overfit, @trainability, @slope, @slope_std_plus, @slope_std_minus)`,
         )
         .run({ run_id: runId, ...r });
-      this.stmts.setStatus.run('done', 'ok', runId);
-      this.stmts.setFact.run(runId, 'status', 'done');
+      this.setRunStatus(runId, 'done', 'ok');
       this.db.prepare(`UPDATE mosaic_queue SET finished_at = ? WHERE run_id = ?`).run(Date.now() / 1000, runId);
     }).immediate();
   }
 
   failRun(runId: number, status: 'error' | 'failed', message: string, traceback: string): void {
     this.db.transaction(() => {
-      this.stmts.setStatus.run(status, message, runId);
-      this.stmts.setFact.run(runId, 'status', status);
+      this.setRunStatus(runId, status, message);
       this.stmts.setFact.run(runId, 'traceback', traceback);
       this.db.prepare(`UPDATE mosaic_queue SET finished_at = ? WHERE run_id = ?`).run(Date.now() / 1000, runId);
     }).immediate();
   }
 
-  failRunsOfWorker(workerId: string, message: string): number[] {
+  releaseRunsOfDeadWorker(workerId: string, message: string, retries: number): { failed: number[]; retried: number[] } {
     return this.db.transaction(() => {
-      const ids = (
-        this.db
-          .prepare(`SELECT r.run_id FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE q.worker = ? AND r.status = 'running'`)
-          .all(workerId) as { run_id: number }[]
-      ).map((r) => r.run_id);
-      for (const id of ids) this.failRun(id, 'failed', message, message);
+      const failed: number[] = [];
+      const retried: number[] = [];
+      for (const id of this.runningOf(workerId)) {
+        const { attempts } = this.db.prepare(`SELECT attempts FROM mosaic_queue WHERE run_id = ?`).get(id) as { attempts: number };
+        if (attempts <= retries) {
+          this.setRunStatus(id, 'pending');
+          this.stmts.setFact.run(id, 'last_failure', message);
+          retried.push(id);
+        } else {
+          this.failRun(id, 'failed', message, message);
+          failed.push(id);
+        }
+      }
+      return { failed, retried };
+    }).immediate();
+  }
+
+  requeueRunsOfWorker(workerId: string): number[] {
+    return this.db.transaction(() => {
+      const ids = this.runningOf(workerId);
+      for (const id of ids) this.setRunStatus(id, 'pending');
       return ids;
     }).immediate();
+  }
+
+  private setRunStatus(runId: number, status: RunStatus, returnStatus: string | null = null): void {
+    this.stmts.setStatus.run(status, returnStatus, runId);
+    this.stmts.setFact.run(runId, 'status', status);
+  }
+
+  heartbeat(runId: number): void {
+    this.stmts.heartbeat.run(Date.now() / 1000, runId);
+  }
+
+  reclaimStale(isAlive: (host: string, pid: number) => boolean, staleSeconds: number): number[] {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare(`SELECT r.run_id, q.host, q.pid, q.heartbeat_at FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`)
+        .all() as { run_id: number; host: string | null; pid: number | null; heartbeat_at: number | null }[];
+      const now = Date.now() / 1000;
+      const stale = rows.filter((r) => r.host === null || r.pid === null || !isAlive(r.host, r.pid) || now - (r.heartbeat_at ?? 0) > staleSeconds);
+      for (const r of stale) this.setRunStatus(r.run_id, 'pending');
+      return stale.map((r) => r.run_id);
+    }).immediate();
+  }
+
+  setPaused(paused: boolean): void {
+    this.setSystem('paused', paused ? String(Date.now() / 1000) : '');
+  }
+
+  isPaused(): boolean {
+    return Boolean(this.getSystem('paused'));
+  }
+
+  setSetting(name: string, value: unknown): void {
+    this.setSystem(`setting.${name}`, JSON.stringify(value));
+  }
+
+  getSetting<T>(name: string): T | undefined {
+    const raw = this.getSystem(`setting.${name}`);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  extendRuns(runIds: number[], moreEpochs: number): void {
+    this.db.transaction(() => {
+      const update = this.db.prepare(
+        `UPDATE mosaic_queue SET epochs_target = (SELECT COUNT(*) FROM history h WHERE h.run_id = mosaic_queue.run_id) + ?, finished_at = NULL WHERE run_id = ?`,
+      );
+      for (const id of runIds) {
+        update.run(moreEpochs, id);
+        this.setRunStatus(id, 'pending');
+        this.db.prepare(`DELETE FROM params WHERE run_id = ? AND param_name = 'traceback'`).run(id);
+      }
+    }).immediate();
+  }
+
+  queryRunIds(sql: string): number[] {
+    let stmt: Database.Statement;
+    try {
+      stmt = this.db.prepare(sql);
+    } catch (e) {
+      throw new MosaicError(`the request is not valid SQL: ${(e as Error).message}`);
+    }
+    if (!stmt.readonly) throw new MosaicError('the request must only read (a SELECT returning run ids)');
+    if (!stmt.reader) throw new MosaicError('the request returns no rows: write a SELECT returning run ids');
+    let rows: unknown[][];
+    try {
+      rows = stmt.raw(true).all() as unknown[][];
+    } catch (e) {
+      throw new MosaicError(`the request failed: ${(e as Error).message}`);
+    }
+    const ids = rows.map((r) => Number(r[0]));
+    const bad = rows.find((r, i) => !Number.isInteger(ids[i]));
+    if (bad) throw new MosaicError(`the request must return run ids in its first column, got ${JSON.stringify(bad[0])}`);
+    return [...new Set(ids)].sort((a, b) => a - b);
+  }
+
+  runIdsByParam(name: string, op: '=' | '<=' | '>=', value: string): number[] {
+    const rows =
+      op === '='
+        ? this.db.prepare(`SELECT DISTINCT run_id FROM params WHERE param_name = ? AND param_value = ? ORDER BY run_id`).all(name, value)
+        : this.db
+            .prepare(
+              `SELECT DISTINCT run_id FROM params WHERE param_name = ? AND CAST(param_value AS REAL) ${op} ? AND trim(param_value) GLOB '*[0-9]*' ORDER BY run_id`,
+            )
+            .all(name, Number(value));
+    return (rows as { run_id: number }[]).map((r) => r.run_id);
+  }
+
+  allRunIds(): number[] {
+    return (this.db.prepare(`SELECT run_id FROM runs ORDER BY run_id`).all() as { run_id: number }[]).map((r) => r.run_id);
+  }
+
+  facts(runId: number): Record<string, string> {
+    const rows = this.db.prepare(`SELECT param_name, param_value FROM params WHERE run_id = ?`).all(runId) as { param_name: string; param_value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.param_name, r.param_value]));
+  }
+
+  updateFacts(changes: { runId: number; name: string; value: string }[]): void {
+    this.db.transaction(() => {
+      for (const c of changes) this.stmts.setFact.run(c.runId, c.name, c.value);
+    }).immediate();
+  }
+
+  copyTo(file: string): void {
+    try {
+      this.db.prepare('VACUUM INTO ?').run(file);
+    } catch (e) {
+      throw new MosaicError(`cannot copy the database to ${file}: ${(e as Error).message}`);
+    }
+  }
+
+  private runningOf(workerId: string): number[] {
+    return (
+      this.db
+        .prepare(`SELECT r.run_id FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE q.worker = ? AND r.status = 'running'`)
+        .all(workerId) as { run_id: number }[]
+    ).map((r) => r.run_id);
   }
 
   history(runId: number): EpochRecord[] {

@@ -31,6 +31,8 @@ export interface WorkerIdentity {
   /** Unique per worker process. */
   id: string;
   pid: number;
+  /** Host name, so liveness is only judged by pid on the same machine. */
+  host: string;
   /** GPU device the worker is pinned to, if any. */
   device?: string;
 }
@@ -92,8 +94,39 @@ export interface Store {
   finishRun(runId: number, results: RunResults): void;
   /** `error`: the user's code threw; `failed`: the system failed (worker died). */
   failRun(runId: number, status: 'error' | 'failed', message: string, traceback: string): void;
-  /** Marks failed every run a worker still holds; returns their ids. */
-  failRunsOfWorker(workerId: string, message: string): number[];
+  /**
+   * A worker died holding runs: each is put back to pending (to continue from its checkpoint)
+   * while it has been claimed at most `retries` + 1 times, otherwise marked failed with `message`.
+   */
+  releaseRunsOfDeadWorker(workerId: string, message: string, retries: number): { failed: number[]; retried: number[] };
+  /** Puts back to pending every run a worker still holds (interrupted, not failed); returns their ids. */
+  requeueRunsOfWorker(workerId: string): number[];
+  /** Marks a claimed run as alive. */
+  heartbeat(runId: number): void;
+  /**
+   * Runs left `running` by workers that are gone (pid dead on this host, or no heartbeat for
+   * `staleSeconds`) go back to pending; returns their ids.
+   */
+  reclaimStale(isAlive: (host: string, pid: number) => boolean, staleSeconds: number): number[];
+  /** Pause: workers stop claiming (running runs finish). */
+  setPaused(paused: boolean): void;
+  isPaused(): boolean;
+  /** Settings kept for later commands (resume needs the experiment's [MONITOR]). */
+  setSetting(name: string, value: unknown): void;
+  getSetting<T>(name: string): T | undefined;
+  /** Continue finished runs for `moreEpochs`: target = epochs done + moreEpochs, status pending. */
+  extendRuns(runIds: number[], moreEpochs: number): void;
+  /** Run ids returned by the user's read-only SQL. */
+  queryRunIds(sql: string): number[];
+  /** Run ids whose params fact `name` compares to `value` (numerically for < and >). */
+  runIdsByParam(name: string, op: '=' | '<=' | '>=', value: string): number[];
+  allRunIds(): number[];
+  /** The `params` facts of a run. */
+  facts(runId: number): Record<string, string>;
+  /** Replaces facts of runs (rekey). */
+  updateFacts(changes: { runId: number; name: string; value: string }[]): void;
+  /** A consistent copy of the whole database, even while workers write. */
+  copyTo(file: string): void;
   history(runId: number): EpochRecord[];
   overview(runIds?: number[]): RunOverview[];
   /** Number of runs in each status. */

@@ -10,3 +10,7 @@ export const WORKER_ENV = {
   id: 'MOSAIC_WORKER_ID',
   device: 'MOSAIC_WORKER_DEVICE',
 } as const;
+
+/** A worker marks its run alive this often; a run silent for STALE_SECONDS is reclaimed. */
+export const HEARTBEAT_SECONDS = 10;
+export const STALE_SECONDS = 600;

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
+import { CACHE_ENV } from '../cache/download.js';
 import { WORKER_ENV, type WorkerMessage } from './messages.js';
 import type { Reporter } from './reporter.js';
 
@@ -11,7 +12,7 @@ const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 export interface PoolOptions {
   dbPath: string;
   store: Store;
-  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available'>;
+  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size'>;
   /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
   total: number;
   reporter: Reporter;
@@ -22,6 +23,9 @@ export interface PoolSummary {
   done: number;
   error: number;
   failed: number;
+  /** Runs put back to pending because the scheduler was interrupted (Ctrl-C, SIGTERM). */
+  requeued: number;
+  interrupted: boolean;
 }
 
 /** One worker slot: its number (for display) and, with need_gpu, its device. */
@@ -53,7 +57,15 @@ export function cudaVisibleDevices(device: string): string {
  */
 export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   const { store, reporter } = options;
-  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0 };
+  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0, requeued: 0, interrupted: false };
+  const children = new Set<ChildProcess>();
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (!summary.interrupted) reporter.log(`${signal}: stopping the workers; their runs go back to pending and keep their finished epochs`);
+    summary.interrupted = true;
+    for (const c of children) c.kill('SIGTERM');
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   const pending = () => store.counts().pending;
   const slots = workerSlots(options.monitor).slice(0, Math.max(1, pending()));
   let generation = 0;
@@ -64,11 +76,14 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
     const start = (slot: Slot) => {
       const workerId = `${process.pid}-${slot.index}-${++generation}`;
       const env: NodeJS.ProcessEnv = { ...process.env, [WORKER_ENV.db]: options.dbPath, [WORKER_ENV.id]: workerId };
+      if (options.monitor.cache_database_path) env[CACHE_ENV.db] = options.monitor.cache_database_path;
+      if (options.monitor.cache_size) env[CACHE_ENV.size] = String(options.monitor.cache_size);
       if (slot.device) {
         env[WORKER_ENV.device] = slot.device;
         env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices(slot.device);
       }
       const child: ChildProcess = fork(CHILD, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      children.add(child);
       alive++;
       let current: number | undefined;
       let claimedAny = false;
@@ -92,14 +107,17 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
       });
       child.on('exit', (code, signal) => {
         alive--;
-        if (code !== 0) {
+        children.delete(child);
+        if (summary.interrupted) {
+          summary.requeued += store.requeueRunsOfWorker(workerId).length;
+        } else if (code !== 0) {
           const reason = `system failure: worker process ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
-          const ids = store.failRunsOfWorker(workerId, reason);
-          if (current !== undefined && !ids.includes(current)) ids.push(current);
-          for (const id of ids) {
+          const { failed, retried } = store.releaseRunsOfDeadWorker(workerId, reason, options.monitor.retries);
+          for (const id of failed) {
             summary.failed++;
             reporter.finished(slot.index, id, 'failed', reason);
           }
+          for (const id of retried) reporter.log(` [run retried] ${id}: ${reason}; it continues from its last checkpoint`);
           if (!claimedAny && ++consecutiveStartupDeaths >= 3) {
             if (alive === 0) reject(new Error(`worker processes die at start (${reason}); see the lines above`));
             return;
@@ -113,6 +131,9 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
       });
     };
     for (const slot of slots) start(slot);
+  }).finally(() => {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   });
   return summary;
 }

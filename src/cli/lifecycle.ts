@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { readConfigFile } from '../config/load.js';
+import type { MonitorSettings } from '../config/types.js';
+import { MosaicError } from '../errors.js';
+import { executePending, type ProgressMode } from '../experiment/execute.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import { selectRuns, type RunSelector } from '../analysis/select.js';
+import { chooseDatabase, rememberDatabase } from './recent.js';
+import { idRanges } from './format.js';
+
+/** What `pause FILE.json` writes and `resume FILE.json` reads. */
+interface PauseFile {
+  database: string;
+  paused_at: string;
+  pending: { run_id: number; pipeline: string }[];
+  running: { run_id: number; pipeline: string }[];
+}
+
+const isJson = (p: string | undefined) => p !== undefined && p.toLowerCase().endsWith('.json');
+
+/** `mosaic pause [FILE.json|DB]`: workers stop claiming; running runs finish. */
+export function pauseCommand(target: string | undefined, dbOption: string | undefined): void {
+  const db = chooseDatabase(dbOption ?? (isJson(target) ? undefined : target));
+  const store = openSqliteStore(db, { create: false });
+  try {
+    store.setPaused(true);
+    const runs = store.overview();
+    const pending = runs.filter((r) => r.status === 'pending');
+    const running = runs.filter((r) => r.status === 'running');
+    if (isJson(target)) {
+      const file: PauseFile = {
+        database: path.resolve(db),
+        paused_at: new Date().toISOString(),
+        pending: pending.map((r) => ({ run_id: r.runId, pipeline: r.pipeline })),
+        running: running.map((r) => ({ run_id: r.runId, pipeline: r.pipeline })),
+      };
+      fs.writeFileSync(target!, JSON.stringify(file, null, 1));
+    }
+    console.log(
+      `${db}: paused. ${running.length} running runs finish their run${running.length ? ` (ids ${idRanges(running.map((r) => r.runId))})` : ''}; ` +
+        `${pending.length} pending runs wait${pending.length ? ` (ids ${idRanges(pending.map((r) => r.runId))})` : ''}.` +
+        `${isJson(target) ? ` Written to ${target}.` : ''} Continue with: mosaic resume ${isJson(target) ? target : db}`,
+    );
+  } finally {
+    store.close();
+  }
+}
+
+function databaseOf(target: string | undefined, dbOption: string | undefined): string {
+  if (dbOption) return dbOption;
+  if (isJson(target)) {
+    let file: PauseFile;
+    try {
+      file = JSON.parse(fs.readFileSync(target!, 'utf8')) as PauseFile;
+    } catch (e) {
+      throw new MosaicError(`cannot read pause file ${target}: ${(e as Error).message}`);
+    }
+    if (typeof file.database !== 'string') throw new MosaicError(`${target} is not a file written by mosaic pause (no "database")`);
+    return file.database;
+  }
+  return chooseDatabase(target);
+}
+
+/** `mosaic resume [FILE.json|DB]`: unpause, reclaim interrupted runs, train what is left. */
+export async function resumeCommand(
+  target: string | undefined,
+  options: { db?: string; workers?: number; progress?: ProgressMode },
+): Promise<number> {
+  const db = databaseOf(target, options.db);
+  const store = openSqliteStore(db, { create: false });
+  try {
+    const saved = store.getSetting<MonitorSettings>('monitor');
+    if (!saved) throw new MosaicError(`${db} has no experiment settings to resume (was it made by mosaic run?)`);
+    const monitor = { ...saved, ...(options.workers ? { nb_processus: options.workers } : {}) };
+    store.setPaused(false);
+    rememberDatabase(db);
+    return await executePending({ dbPath: db, store, monitor, progress: options.progress ?? 'auto', headline: `resuming ${db}` });
+  } finally {
+    store.close();
+  }
+}
+
+/** `mosaic rerun CONFIG DB -epochs N <selector>`: continue selected runs from their checkpoints. */
+export async function rerunCommand(
+  configPath: string,
+  db: string,
+  options: RunSelector & { epochs?: string; progress?: ProgressMode },
+): Promise<number> {
+  const config = readConfigFile(configPath);
+  const epochs = Number(options.epochs);
+  if (options.epochs === undefined) throw new MosaicError('-epochs N is required: how many more epochs to train');
+  if (!Number.isInteger(epochs) || epochs < 1) throw new MosaicError(`-epochs must be a positive integer, got "${options.epochs}"`);
+  const store = openSqliteStore(db, { create: false });
+  try {
+    const ids = selectRuns(store, options);
+    const busy = store.overview(ids).filter((r) => r.status === 'running' || r.status === 'pending');
+    if (busy.length) throw new MosaicError(`runs ${idRanges(busy.map((r) => r.runId))} are still ${busy[0]!.status}: rerun continues finished runs; wait, or resume the experiment`);
+    store.extendRuns(ids, epochs);
+    store.setPaused(false);
+    store.setSetting('monitor', config.monitor);
+    rememberDatabase(db);
+    return await executePending({
+      dbPath: db,
+      store,
+      monitor: config.monitor,
+      progress: options.progress ?? 'auto',
+      headline: `continuing ${ids.length} runs (ids ${idRanges(ids)}) for ${epochs} more epochs`,
+    });
+  } finally {
+    store.close();
+  }
+}
+
+/** `mosaic savedb COPY`: a consistent copy while workers write. */
+export function savedbCommand(first: string, second: string | undefined, dbOption: string | undefined): void {
+  const [dbArg, copy] = second === undefined ? [dbOption, first] : [first, second];
+  const db = chooseDatabase(dbArg);
+  if (fs.existsSync(copy)) throw new MosaicError(`${copy} already exists: choose a new file for the copy`);
+  const store = openSqliteStore(db, { create: false, readonly: true });
+  try {
+    store.copyTo(copy);
+  } finally {
+    store.close();
+  }
+  const check = openSqliteStore(copy, { create: false, readonly: true });
+  try {
+    const result = check.db.pragma('integrity_check', { simple: true });
+    if (result !== 'ok') throw new MosaicError(`the copy ${copy} failed its integrity check: ${String(result)}`);
+    const counts = check.counts();
+    console.log(`${db} copied to ${copy} (integrity ok): ${counts.done} done, ${counts.running} running, ${counts.pending} pending runs at the time of the copy`);
+  } finally {
+    check.close();
+  }
+}

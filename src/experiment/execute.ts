@@ -1,0 +1,54 @@
+import type { MonitorSettings } from '../config/types.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import { STALE_SECONDS } from '../worker/messages.js';
+import { runPool, workerSlots } from '../worker/pool.js';
+import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
+import { isWorkerAlive } from './liveness.js';
+
+export type ProgressMode = 'auto' | 'bar' | 'lines';
+
+export interface ExecuteOptions {
+  dbPath: string;
+  store: SqliteStore;
+  monitor: MonitorSettings;
+  progress?: ProgressMode;
+  /** First line shown, e.g. what was queued. */
+  headline: string;
+}
+
+/**
+ * Runs the pending runs of a database to the end with a worker pool: reclaims runs left by dead
+ * workers first, shows progress, and says how it ended. Shared by run, resume and rerun.
+ * Returns the exit code: 0 all done, 3 some runs in error, 4 paused, 130 interrupted.
+ */
+export async function executePending(options: ExecuteOptions): Promise<number> {
+  const { store, dbPath, monitor } = options;
+  const reclaimed = store.reclaimStale(isWorkerAlive, STALE_SECONDS);
+  const total = store.counts().pending;
+  const workers = Math.min(workerSlots(monitor).length, Math.max(total, 1));
+  const useBars = options.progress === 'bar' || (options.progress !== 'lines' && process.stdout.isTTY === true);
+  const reporter: Reporter = useBars ? new BarReporter(total, workers) : new LineReporter();
+  reporter.log(`${options.headline}; ${workers} workers`);
+  if (reclaimed.length) reporter.log(`${reclaimed.length} runs left by stopped workers continue from their last checkpoint (ids ${reclaimed.join(',')})`);
+  const started = Date.now();
+  let summary;
+  try {
+    summary = await runPool({ dbPath, store, monitor, total, reporter });
+  } finally {
+    reporter.close();
+  }
+  const counts = store.counts();
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const all = Object.values(counts).reduce((a, b) => a + b, 0);
+  const state = `${counts.done} done, ${counts.error + counts.failed} in error, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
+  if (summary.interrupted) {
+    console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${dbPath}`);
+    return 130;
+  }
+  if (store.isPaused()) {
+    console.log(`paused after ${seconds} s. Database: ${state}. Continue with: mosaic resume ${dbPath}`);
+    return 4;
+  }
+  console.log(`finished in ${seconds} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed. Database: ${state}. See: mosaic status ${dbPath}`);
+  return summary.error + summary.failed > 0 || counts.error + counts.failed > 0 ? 3 : 0;
+}
