@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,16 +28,31 @@ export function cli(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}): Cl
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+export interface RunningCli {
+  child: ChildProcess;
+  /** Everything printed so far. */
+  output: () => string;
+  /** Resolves when the output matches. */
+  waitFor: (re: RegExp, timeoutMs?: number) => Promise<void>;
+  done: Promise<CliResult>;
+}
+
 /** The same, without blocking (for tests that act while it runs). */
-export function cliAsync(args: string[], cwd = ROOT): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+export function startCli(args: string[], cwd = ROOT): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<CliResult>((resolve) => child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? -1 : null), stdout, stderr })));
+  const waitFor = async (re: RegExp, timeoutMs = 60_000) => {
+    const until = Date.now() + timeoutMs;
+    while (!re.test(stdout)) {
+      if (Date.now() > until || child.exitCode !== null) throw new Error(`output never matched ${re}:\n${stdout}\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return { child, output: () => stdout + stderr, waitFor, done };
 }
 
 export function openDb(file: string): Database.Database {
