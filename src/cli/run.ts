@@ -26,10 +26,10 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const store = openSqliteStore(dbPath, { create: true });
   try {
     if (!options.force) refuseUnfinished(store, dbPath);
-    const ids = store.enqueue(newRuns(config, pipelines));
     store.setSetting('monitor', config.monitor);
     store.setSetting('config', config.file);
     store.setPaused(false);
+    const ids = store.enqueue(newRuns(config, pipelines));
     rememberDatabase(dbPath);
     return await executePending({
       dbPath,

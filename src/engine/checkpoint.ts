@@ -41,6 +41,22 @@ export async function saveCheckpoint(
   variables: tf.Variable[],
   optimizer: tf.Optimizer,
 ): Promise<void> {
+  try {
+    await writeCheckpoint(runDir, epoch, models, variables, optimizer);
+  } catch (e) {
+    await fs.rm(`${checkpointDir(runDir, epoch)}.tmp`, { recursive: true, force: true }).catch(() => undefined);
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write the checkpoint of epoch ${epoch} in ${runDir}: ${err.message}`), { stack: `Error: cannot write the checkpoint of epoch ${epoch} in ${runDir}\n${err.stack ?? ''}` });
+  }
+}
+
+async function writeCheckpoint(
+  runDir: string,
+  epoch: number,
+  models: ModelModule[],
+  variables: tf.Variable[],
+  optimizer: tf.Optimizer,
+): Promise<void> {
   const final = checkpointDir(runDir, epoch);
   const tmp = `${final}.tmp`;
   await fs.rm(tmp, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, MosaicError } from '../errors.js';
 import type { ExperimentConfig } from '../config/types.js';
 import { loadUserClass, UserCodeError } from './loader.js';
@@ -29,6 +30,20 @@ export async function preflight(config: ExperimentConfig): Promise<void> {
       await loadChecked(p.path_to_class_loss_function!, p.class_loss_function, `${config.file} [PROCESS] class_loss_function`);
     }
     if (p.backend !== 'cpu') await useBackend(p.backend);
+    checkRunFolder(config.file, p.run_files_path);
+  }
+}
+
+/** The runs' checkpoint folder must be creatable and writable before anything starts. */
+function checkRunFolder(configFile: string, folder: string): void {
+  const probe = path.join(folder, `.mosaic-probe-${process.pid}`);
+  try {
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(probe, 'probe');
+    fs.rmSync(probe);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOTDIR' || (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'it is not a folder' : (e as Error).message;
+    throw new ConfigError({ file: configFile, section: 'PROCESS', key: 'run_files_path' }, `cannot write run files in ${folder}: ${reason}`);
   }
 }
 

@@ -34,6 +34,14 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   let summary;
   try {
     summary = await runPool({ dbPath, store, monitor, total, reporter });
+    // Workers of an earlier, killed scheduler may have been still alive at the start.
+    for (let round = 0; round < 5 && !summary.interrupted && !store.isPaused(); round++) {
+      const late = store.reclaimStale(isWorkerAlive, STALE_SECONDS);
+      if (late.length === 0) break;
+      reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
+      const more = await runPool({ dbPath, store, monitor, total, reporter });
+      summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed };
+    }
   } finally {
     reporter.close();
   }

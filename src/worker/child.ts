@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   // Heartbeats mark the run alive between epochs too (the training loop yields now and then).
   const beat = setInterval(() => current !== undefined && store.heartbeat(current), HEARTBEAT_SECONDS * 1000);
   try {
-    for (;;) {
+    while (process.connected) {
       const run = store.claimNext({ id, pid: process.pid, host: os.hostname(), ...(device ? { device } : {}) });
       if (!run) break;
       current = run.runId;

@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, FIXTURES, fixtureConfig, openDb, tmpDir } from './helpers.js';
+
+const model = `
+[faulty]
+type = model
+class = faulty
+path_to_class = ${FIXTURES}/faulty-models.ts
+key = net
+width = 2, 5
+`;
+
+/** The database is whole: integrity ok, no run left running, history contiguous from epoch 1. */
+function expectConsistent(db: string) {
+  const d = openDb(db);
+  expect(d.pragma('integrity_check', { simple: true })).toBe('ok');
+  expect(d.prepare(`SELECT COUNT(*) n FROM runs WHERE status IN ('running', 'pending')`).get()).toEqual({ n: 0 });
+  for (const r of d.prepare(`SELECT run_id, COUNT(*) n, MAX(epoch) hi FROM history GROUP BY run_id`).all() as Record<string, number>[]) {
+    expect(r.hi).toBe(r.n);
+  }
+  d.close();
+}
+
+function canMountTmpfs(): boolean {
+  const probe = tmpDir('mosaic-mount-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('disk faults', () => {
+  it('a run folder that cannot be written is refused before anything starts', () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'runs'), 'a file where the folder should be');
+    const config = fixtureConfig(dir, { models: model, epochs: 2 });
+    const r = cli(['run', config, path.join(dir, 'x.db')], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^mosaic: error: .*config\.ini \[PROCESS\] run_files_path: cannot write run files in .*\/runs: it is not a folder$/);
+    expect(fs.existsSync(path.join(dir, 'x.db'))).toBe(false);
+  });
+
+  it('a run whose checkpoint cannot be written ends in error with the reason; the others finish', () => {
+    const dir = tmpDir();
+    const config = fixtureConfig(dir, { models: model, epochs: 3 });
+    fs.mkdirSync(path.join(dir, 'runs'));
+    fs.writeFileSync(path.join(dir, 'runs', 'run_2'), 'blocks the folder of run 2');
+    const db = path.join(dir, 'x.db');
+    const r = cli(['run', config, db], dir);
+    expect(r.code).toBe(3);
+    const d = openDb(db);
+    expect(d.prepare(`SELECT run_id, status, return_status FROM runs ORDER BY run_id`).all()).toEqual([
+      { run_id: 1, status: 'done', return_status: 'ok' },
+      { run_id: 2, status: 'error', return_status: expect.stringMatching(/cannot write the checkpoint of epoch 1 in .*run_2: ENOTDIR: not a directory/) },
+    ]);
+    expect(d.prepare(`SELECT COUNT(*) n FROM history WHERE run_id = 2`).get()).toEqual({ n: 0 });
+    d.close();
+    expectConsistent(db);
+  });
+
+  it.skipIf(!canMountTmpfs())('a full disk under run_files_path: runs end in error (no space left), the database stays consistent', () => {
+    const dir = tmpDir();
+    const runs = path.join(dir, 'runs');
+    fs.mkdirSync(runs);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', runs]);
+    try {
+      const config = fixtureConfig(dir, { models: model, epochs: 30 });
+      const db = path.join(dir, 'x.db');
+      const r = cli(['run', config, db], dir);
+      expect(r.code).toBe(3);
+      const d = openDb(db);
+      const errors = d.prepare(`SELECT return_status FROM runs WHERE status = 'error'`).all() as { return_status: string }[];
+      d.close();
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect(e.return_status).toMatch(/cannot write the checkpoint of epoch \d+ in .*: ENOSPC: no space left on device/);
+      expectConsistent(db);
+    } finally {
+      execFileSync('umount', [runs]);
+    }
+  });
+});

@@ -1,0 +1,246 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, FIXTURES, fixtureConfig, openDb, startCli, tmpDir } from './helpers.js';
+
+const model = (widths: string) => `
+[faulty]
+type = model
+class = faulty
+path_to_class = ${FIXTURES}/faulty-models.ts
+key = net_{width}
+width = ${widths}
+`;
+
+/** Every run done, each with exactly `epochs` history rows numbered 1..epochs. */
+function expectComplete(db: string, runs: number, epochs: number) {
+  const d = openDb(db);
+  expect(d.prepare(`SELECT status, COUNT(*) n FROM runs GROUP BY status`).all()).toEqual([{ status: 'done', n: runs }]);
+  const h = d.prepare(`SELECT run_id, COUNT(*) n, COUNT(DISTINCT epoch) u, MIN(epoch) lo, MAX(epoch) hi FROM history GROUP BY run_id`).all() as Record<string, number>[];
+  expect(h).toHaveLength(runs);
+  for (const r of h) expect([r.n, r.u, r.lo, r.hi]).toEqual([epochs, epochs, 1, epochs]);
+  expect(d.prepare(`SELECT COUNT(*) n FROM run_results WHERE epochs = ?`).get(epochs)).toEqual({ n: runs });
+  d.close();
+}
+
+describe('pause and resume', () => {
+  it('two experiments on two databases pause and resume independently', async () => {
+    const [a, b] = [tmpDir(), tmpDir()];
+    const monitor = 'nb_processus = 1\nmultiplicity = 4';
+    const configA = fixtureConfig(a, { models: model('2, 5'), epochs: 25, monitor });
+    const configB = fixtureConfig(b, { models: model('2, 5'), epochs: 25, monitor });
+    const dbA = path.join(a, 'a.db');
+    const dbB = path.join(b, 'b.db');
+    const runA = startCli(['run', configA, dbA], a);
+    const runB = startCli(['run', configB, dbB], b);
+    await runA.waitFor(/\[run finished\] 1\n/);
+    const pause = cli(['pause', dbA], a);
+    expect(pause.code).toBe(0);
+    expect(pause.stdout).toMatch(/a\.db: paused\. 1 running runs finish their run \(ids \d\); \d pending runs wait/);
+    const [endA, endB] = await Promise.all([runA.done, runB.done]);
+    expect(endA.code).toBe(4);
+    expect(endA.stdout).toMatch(/paused after .* Continue with: mosaic resume .*a\.db/);
+    expect(endB.code).toBe(0);
+    expectComplete(dbB, 8, 25);
+
+    const d = openDb(dbA);
+    const counts = Object.fromEntries((d.prepare(`SELECT status, COUNT(*) n FROM runs GROUP BY status`).all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    d.close();
+    expect(counts.running).toBeUndefined();
+    expect(counts.pending).toBeGreaterThan(0);
+    expect(cli(['status', dbA], a).stdout).toMatch(/8 runs: \d done, 0 error, 0 failed, 0 running, \d pending/);
+    // a new `run` on it is refused with the way out
+    const again = cli(['run', configA, dbA], a);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/holds an unfinished experiment \(\d pending, 0 interrupted runs, paused\)\. Finish it with: mosaic resume/);
+
+    const resume = cli(['resume', dbA], a);
+    expect(resume.code).toBe(0);
+    expectComplete(dbA, 8, 25);
+  });
+
+  it('the original form: pause FILE.json writes what is left, resume FILE.json continues', async () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'p.db');
+    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 25, monitor: 'nb_processus = 1\nmultiplicity = 3' });
+    const run = startCli(['run', config, db], dir);
+    await run.waitFor(/\[run finished\] 1\n/);
+    const pause = cli(['pause', 'left.json', '--db', db], dir);
+    expect(pause.code).toBe(0);
+    expect((await run.done).code).toBe(4);
+    const left = JSON.parse(fs.readFileSync(path.join(dir, 'left.json'), 'utf8'));
+    expect(left.database).toBe(db);
+    expect(left.pending.length).toBeGreaterThan(0);
+    expect(left.pending[0].pipeline).toMatch(/^or_data\(4,16\) \| faulty\([25]\)$/);
+    expect(cli(['resume', 'left.json'], dir).code).toBe(0);
+    expectComplete(db, 6, 25);
+  });
+});
+
+describe('crash recovery', () => {
+  it('kill -9 of the scheduler at 10 moments, resumed each time: every run done once, every epoch once', async () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'k.db');
+    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 40, monitor: 'nb_processus = 2\nmultiplicity = 4' });
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const outputs: string[] = [];
+    let kills = 0;
+    while (kills < 10) {
+      let hasRuns = false;
+      if (fs.existsSync(db)) {
+        const d = openDb(db);
+        hasRuns = (d.prepare(`SELECT COUNT(*) n FROM runs`).get() as { n: number }).n > 0;
+        d.close();
+      }
+      const proc = startCli(hasRuns ? ['resume', db, '--progress', 'lines'] : ['run', config, db], dir);
+      await new Promise((r) => setTimeout(r, 400 + random() * 1600));
+      if (proc.child.exitCode !== null) {
+        outputs.push(proc.output());
+        if ((await proc.done).code === 0) break;
+        continue;
+      }
+      proc.child.kill('SIGKILL');
+      await proc.done;
+      outputs.push(proc.output());
+      kills++;
+    }
+    expect(kills).toBe(10);
+    const left = openDb(db);
+    const open = (left.prepare(`SELECT COUNT(*) n FROM runs WHERE status IN ('pending', 'running')`).get() as { n: number }).n;
+    left.close();
+    if (open > 0) {
+      const refused = cli(['run', config, db], dir);
+      expect(refused.code).toBe(2);
+      // right after the kill, its workers may still be finishing their step
+      expect(refused.stderr).toMatch(/unfinished experiment .* mosaic resume|is in use: \d+ runs are being trained right now/);
+    }
+    const final = cli(['resume', db, '--progress', 'lines'], dir);
+    outputs.push(final.stdout);
+    expect(final.code).toBe(0);
+    expectComplete(db, 8, 40);
+    // in-progress runs continued from their checkpoint rather than from zero
+    expect(outputs.join('\n')).toMatch(/\(continuing after epoch \d+\)/);
+    const d = openDb(db);
+    const attempts = d.prepare(`SELECT MAX(attempts) m FROM mosaic_queue`).get() as { m: number };
+    d.close();
+    expect(attempts.m).toBeGreaterThan(1);
+  });
+
+  it('a killed worker is retried from its checkpoint when [MONITOR] retries allows', () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'r.db');
+    const config = fixtureConfig(dir, { models: model('2, 6'), epochs: 4, monitor: 'nb_processus = 1\nretries = 1' });
+    const r = cli(['run', config, db, '--progress', 'lines'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\[run retried\] 2: system failure: worker process \d+ was killed by SIGKILL; it continues from its last checkpoint/);
+    expect(r.stdout).toMatch(/launch 2 \d\/2 or_data\(4,16\) \| faulty\(6\) \(continuing after epoch 1\)/);
+    expectComplete(db, 2, 4);
+    const d = openDb(db);
+    expect(d.prepare(`SELECT attempts FROM mosaic_queue WHERE run_id = 2`).get()).toEqual({ attempts: 2 });
+    d.close();
+  });
+});
+
+describe('rerun', () => {
+  const dir = tmpDir();
+  const db = path.join(dir, 'x.db');
+  const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 5, monitor: 'nb_processus = 2\nmultiplicity = 2' });
+
+  it('continues the selected runs from their saved model for N more epochs', () => {
+    expect(cli(['run', config, db], dir).code).toBe(0);
+    const r = cli(['rerun', config, db, '-id', '1-2', '-epochs', '3'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const d = openDb(db);
+    const epochs = d.prepare(`SELECT run_id, epochs FROM run_results ORDER BY run_id`).all();
+    expect(epochs).toEqual([{ run_id: 1, epochs: 8 }, { run_id: 2, epochs: 8 }, { run_id: 3, epochs: 5 }, { run_id: 4, epochs: 5 }]);
+    expect(d.prepare(`SELECT COUNT(*) n FROM runs WHERE status = 'done'`).get()).toEqual({ n: 4 });
+    for (const id of [1, 2]) {
+      const loss = (d.prepare(`SELECT train_loss FROM history WHERE run_id = ? ORDER BY epoch`).all(id) as { train_loss: number }[]).map((x) => x.train_loss);
+      expect(loss).toHaveLength(8);
+      // The same seed restarted from scratch would repeat epoch 1's loss: the curve goes on instead.
+      expect(Math.abs(loss[5]! - loss[4]!)).toBeLessThan(Math.abs(loss[5]! - loss[0]!));
+    }
+    d.close();
+  });
+
+  it('selects with -request, -param_name_value and thresholds', () => {
+    const d0 = openDb(db);
+    const before = (id: number) => (d0.prepare(`SELECT epochs FROM run_results WHERE run_id = ?`).get(id) as { epochs: number }).epochs;
+    const start = [1, 2, 3, 4].map(before);
+    d0.close();
+    expect(cli(['rerun', config, db, '-request', "SELECT run_id FROM params WHERE param_name = 'faulty_width' AND param_value = '5'", '-epochs', '1'], dir).code).toBe(0);
+    expect(cli(['rerun', config, db, '-param_name_value', 'faulty_width', '2', '-epochs', '1'], dir).code).toBe(0);
+    expect(cli(['rerun', config, db, '-param_name_value_low_threshold', 'faulty_width', '3', '-epochs', '1'], dir).code).toBe(0);
+    expect(cli(['rerun', config, db, '-param_name_value_high_threshold', 'faulty_width', '5', '-epochs', '1'], dir).code).toBe(0);
+    const d = openDb(db);
+    const after = [1, 2, 3, 4].map((id) => (d.prepare(`SELECT epochs FROM run_results WHERE run_id = ?`).get(id) as { epochs: number }).epochs);
+    d.close();
+    // width 2 → runs 1, 2 (selected by =, and ≤ 3); width 5 → runs 3, 4 (request, and ≥ 5)
+    expect(after.map((e, i) => e - start[i]!)).toEqual([2, 2, 2, 2]);
+  });
+
+  it.each([
+    [['-id', '1', '-request', 'SELECT 1'], /give only one selector, not -id and -request/],
+    [['-request', 'SELEC run_id FROM runs'], /the request is not valid SQL/],
+    [['-request', 'DELETE FROM runs'], /the request must only read/],
+    [['-request', "SELECT run_id FROM runs WHERE status = 'nope'"], /no run matches -request/],
+    [['-id', '99'], /-id: no run 99 in the database/],
+    [['-id', '3-1'], /-id: range "3-1" is empty/],
+    [['-param_name_value', 'faulty_width'], /-param_name_value takes two values: NAME VALUE/],
+    [['-param_name_value_low_threshold', 'faulty_width', 'big'], /the threshold "big" is not a number/],
+    [[], /choose the runs with one of: -id, -request/],
+  ])('refuses %j with a clear message', (selector, message) => {
+    const r = cli(['rerun', config, db, ...selector, '-epochs', '1'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('savedb and rekey', () => {
+  it('copies a consistent database while workers write to it', async () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 's.db');
+    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 30, monitor: 'nb_processus = 2\nmultiplicity = 3' });
+    const run = startCli(['run', config, db], dir);
+    await run.waitFor(/run \d+ epoch/);
+    const copies: number[] = [];
+    for (let i = 0; i < 5 && run.child.exitCode === null; i++) {
+      const copy = path.join(dir, `copy-${i}.db`);
+      const r = cli(['savedb', copy, '--db', db], dir);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/copied to .*\(integrity ok\)/);
+      const c = openDb(copy);
+      expect(c.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(c.prepare(`SELECT COUNT(*) n FROM runs`).get()).toEqual({ n: 6 });
+      copies.push((c.prepare(`SELECT COUNT(*) n FROM history`).get() as { n: number }).n);
+      c.close();
+    }
+    expect((await run.done).code).toBe(0);
+    expect(copies.length).toBeGreaterThanOrEqual(2);
+    expect(cli(['savedb', path.join(dir, 'copy-0.db'), '--db', db], dir).stderr).toMatch(/already exists/);
+  });
+
+  it('rekey updates the keys of the runs matching the regenerated pipelines and reports the others', () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'k.db');
+    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 1 });
+    expect(cli(['run', config, db], dir).code).toBe(0);
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('key = net_{width}', 'key = width_{width}_v2').replace('width = 2, 5', 'width = 2, 5, 7'));
+    expect(cli(['generate', config, path.join(dir, 'p.json')], dir).code).toBe(0);
+    const r = cli(['rekey', path.join(dir, 'p.json'), db], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('2 runs match');
+    expect(r.stdout).toContain('2 keys changed');
+    expect(r.stdout).toMatch(/1 pipelines of the file match no run:\n\tor_data\(or\) \| faulty\(width_7_v2\)/);
+    const d = openDb(db);
+    expect(d.prepare(`SELECT run_id, param_value FROM params WHERE param_name = 'model_key' ORDER BY run_id`).all()).toEqual([
+      { run_id: 1, param_value: 'width_2_v2' },
+      { run_id: 2, param_value: 'width_5_v2' },
+    ]);
+    expect(JSON.parse((d.prepare(`SELECT param_value FROM params WHERE run_id = 1 AND param_name = 'pipeline'`).get() as { param_value: string }).param_value)[1].key).toBe('width_2_v2');
+    d.close();
+  });
+});
