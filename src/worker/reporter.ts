@@ -11,6 +11,13 @@ export interface Reporter {
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toExponential(3) : String(x));
 
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+}
+
 /**
  * Plain lines for logs and pipes, with the original's ` ---> launch ID i/N` and
  * `[run finished] ID`; epoch progress at most every `epochEverySeconds` per worker.
@@ -50,15 +57,25 @@ export class BarReporter implements Reporter {
   private readonly multibar: cliProgress.MultiBar;
   private readonly overall: cliProgress.SingleBar;
   private readonly workers = new Map<number, cliProgress.SingleBar>();
+  private readonly pipelines = new Map<number, string>();
   private done = 0;
   private errors = 0;
 
+  private readonly started = Date.now();
+  private readonly total: number;
+
+  private etaSeconds(): number {
+    const finished = this.done + this.errors;
+    return ((Date.now() - this.started) / 1000 / finished) * (this.total - finished);
+  }
+
   constructor(total: number, workerCount: number) {
+    this.total = total;
     this.multibar = new cliProgress.MultiBar(
       { clearOnComplete: false, hideCursor: true, autopadding: true, etaBuffer: 20, format: '{label} |{bar}| {value}/{total} {info}' },
       cliProgress.Presets.shades_classic,
     );
-    this.overall = this.multibar.create(total, 0, { info: '' }, { format: 'runs     |{bar}| {value}/{total} {info} ETA {eta_formatted}' });
+    this.overall = this.multibar.create(total, 0, { info: '', etaText: 'ETA after the first run' }, { format: 'runs     |{bar}| {value}/{total} {info} {etaText}' });
     for (let w = 1; w <= workerCount; w++) this.workers.set(w, this.multibar.create(1, 0, { label: `worker ${w}`, info: 'starting' }));
   }
 
@@ -73,12 +90,13 @@ export class BarReporter implements Reporter {
 
   launched(worker: number, runId: number, _index: number, _total: number, pipeline: string, epochsDone: number, epochs: number): void {
     const b = this.bar(worker);
+    this.pipelines.set(worker, pipeline.length > 48 ? `${pipeline.slice(0, 47)}…` : pipeline);
     b.setTotal(epochs);
-    b.update(epochsDone, { info: `epochs  run ${runId} ${pipeline}` });
+    b.update(epochsDone, { info: `epochs  run ${runId} ${this.pipelines.get(worker)}` });
   }
 
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void {
-    this.bar(worker).update(epoch, { info: `epochs  run ${runId} loss ${fmt(trainLoss)} / ${fmt(testLoss)}` });
+    this.bar(worker).update(epoch, { info: `epochs  run ${runId} ${this.pipelines.get(worker) ?? ''}  loss ${fmt(trainLoss)}/${fmt(testLoss)}` });
     void epochs;
   }
 
@@ -89,6 +107,7 @@ export class BarReporter implements Reporter {
       this.multibar.log(`run ${runId} ${status}: ${message ?? ''}\n`);
     }
     this.overall.increment(1, { info: `(${this.done} done, ${this.errors} failed)` });
+    this.overall.update({ etaText: `ETA ${formatSeconds(this.etaSeconds())}` } as never);
     this.bar(worker).update({ info: `idle (last: run ${runId} ${status})` } as never);
   }
 
