@@ -1,4 +1,6 @@
-import { jStat } from 'jstat';
+import jstat from 'jstat';
+
+const { jStat } = jstat;
 
 /** Descriptive and comparative statistics for small samples of repeats. */
 

@@ -7,6 +7,8 @@ import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { pauseCommand, rerunCommand, resumeCommand, savedbCommand } from './lifecycle.js';
 import { rekeyCommand } from './rekey.js';
+import { compareCommand } from './compare.js';
+import { CRITERIA } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
 
@@ -105,6 +107,20 @@ program
   .option('--all', 'list every pending run instead of a summary')
   .action((db: string | undefined, opts: { db?: string; all?: boolean }) => {
     console.log(statusCommand(opts.db ?? db, { all: opts.all ?? false }));
+  });
+
+program
+  .command('compare')
+  .description('which model is better, by how much, and how sure: per group n, mean, std, 95% CI, median; per pair the difference with its CI, Welch and Mann-Whitney tests (Holm-corrected), effect sizes, the probability that one beats the other; a ranking and a verdict')
+  .argument('[db]', 'database (default as for status)')
+  .option('--db <file>', 'database')
+  .option('--criterion <name>', `one of ${CRITERIA.join(', ')}`, 'test_loss')
+  .option('--by <type>', 'group runs by the key of this scheme type (default: the keys of the whole model chain)')
+  .option('--at <what>', 'compare separately at each nb_params, or each value of a parameter (e.g. width)')
+  .option('--format <format>', 'table, json, csv or markdown', 'table')
+  .addHelpText('after', '\nExample: mosaic compare tutorial.db --criterion test_loss --at width')
+  .action((db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; format: string }) => {
+    console.log(compareCommand(opts.db ?? db, opts));
   });
 
 async function main(): Promise<void> {

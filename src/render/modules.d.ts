@@ -3,8 +3,11 @@ declare module 'svg-to-pdfkit' {
   export default SVGtoPDF;
 }
 declare module 'jstat' {
-  export const jStat: {
-    studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
-    normal: { cdf(x: number, mean: number, std: number): number; inv(p: number, mean: number, std: number): number };
+  const jstat: {
+    jStat: {
+      studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
+      normal: { cdf(x: number, mean: number, std: number): number; inv(p: number, mean: number, std: number): number };
+    };
   };
+  export default jstat;
 }

@@ -358,6 +358,28 @@ export class SqliteStore implements Store {
     return this.stmts.history.all(runId) as EpochRecord[];
   }
 
+  histories(runIds: number[]): Map<number, EpochRecord[]> {
+    const out = new Map<number, EpochRecord[]>(runIds.map((id) => [id, []]));
+    const stmt = this.db.prepare(
+      `SELECT run_id, epoch, train_loss, test_loss, train_acc, test_acc, "duration(s)" AS duration_s FROM history ORDER BY run_id, epoch`,
+    );
+    for (const row of stmt.iterate() as IterableIterator<EpochRecord & { run_id: number }>) {
+      const list = out.get(row.run_id);
+      if (list) list.push({ epoch: row.epoch, train_loss: row.train_loss, test_loss: row.test_loss, train_acc: row.train_acc, test_acc: row.test_acc, duration_s: row.duration_s });
+    }
+    return out;
+  }
+
+  allFacts(): Map<number, Record<string, string>> {
+    const out = new Map<number, Record<string, string>>();
+    for (const row of this.db.prepare(`SELECT run_id, param_name, param_value FROM params`).iterate() as IterableIterator<{ run_id: number; param_name: string; param_value: string }>) {
+      let facts = out.get(row.run_id);
+      if (!facts) out.set(row.run_id, (facts = {}));
+      facts[row.param_name] = row.param_value;
+    }
+    return out;
+  }
+
   overview(runIds?: number[]): RunOverview[] {
     const rows = this.db
       .prepare(

@@ -128,6 +128,10 @@ export interface Store {
   /** A consistent copy of the whole database, even while workers write. */
   copyTo(file: string): void;
   history(runId: number): EpochRecord[];
+  /** Histories of many runs at once, by run id. */
+  histories(runIds: number[]): Map<number, EpochRecord[]>;
+  /** Every run's facts (params) by run id, for analysis. */
+  allFacts(): Map<number, Record<string, string>>;
   overview(runIds?: number[]): RunOverview[];
   /** Number of runs in each status. */
   counts(): Record<RunStatus, number>;

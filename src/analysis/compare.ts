@@ -1,0 +1,191 @@
+import { MosaicError } from '../errors.js';
+import { higherIsBetter, valueOf, type AnalysisRun, type Criterion } from './runs.js';
+import { cliffsDelta, cohensD, holm, mannWhitney, mean, probabilityBelow, repeatsNeeded, summarize, welch, type Summary } from './stats.js';
+
+export interface CompareOptions {
+  criterion: Criterion;
+  /** A scheme type whose `<type>_key` names the groups; default: the whole model chain's keys. */
+  by?: string;
+  /** Compare separately at each value of `nb_params` or of a parameter (`width` matches `mlp_brick_width`). */
+  at?: string;
+  alpha?: number;
+}
+
+export interface GroupStats extends Summary {
+  dataset: string;
+  at: string | null;
+  group: string;
+}
+
+export interface PairStats {
+  dataset: string;
+  at: string | null;
+  a: string;
+  b: string;
+  /** mean a − mean b, with its 95% Welch interval. */
+  diff: number;
+  ci: [number, number];
+  welchP: number;
+  welchPHolm: number;
+  mannWhitneyP: number;
+  mannWhitneyPHolm: number;
+  cohensD: number;
+  cliffsDelta: number;
+  /** Probability that a draw of a is better than a draw of b (ties half). */
+  pABetter: number;
+}
+
+export interface RankEntry {
+  group: string;
+  mean: number;
+  rank: number;
+}
+
+export interface CompareReport {
+  criterion: Criterion;
+  direction: 'lower' | 'higher';
+  by: string;
+  at: string | null;
+  groups: GroupStats[];
+  pairs: PairStats[];
+  rankings: { dataset: string; at: string | null; entries: RankEntry[] }[];
+  verdicts: { dataset: string; text: string }[];
+}
+
+function atValue(run: AnalysisRun, at: string): string | undefined {
+  if (at === 'nb_params') return run.results ? String(run.results.nb_params) : undefined;
+  if (run.facts[at] !== undefined) return run.facts[at];
+  const suffix = `_${at}`;
+  const name = Object.keys(run.facts).find((k) => k.endsWith(suffix) && !k.endsWith('_key'));
+  return name === undefined ? undefined : run.facts[name];
+}
+
+function groupOf(run: AnalysisRun, by: string | undefined): string | undefined {
+  return by === undefined ? run.modelKey : run.facts[`${by}_key`];
+}
+
+const sortAt = (a: string | null, b: string | null) => (a === null || b === null ? 0 : Number(a) - Number(b) || a.localeCompare(b));
+
+export function compareRuns(all: AnalysisRun[], options: CompareOptions): CompareReport {
+  const { criterion } = options;
+  const alpha = options.alpha ?? 0.05;
+  const done = all.filter((r) => r.status === 'done' && valueOf(r, criterion) !== null);
+  if (done.length === 0) throw new MosaicError(`no finished run has a value of ${criterion}`);
+  if (options.by !== undefined && !done.some((r) => r.facts[`${options.by}_key`] !== undefined)) {
+    const types = [...new Set(done.flatMap((r) => Object.keys(r.facts).filter((k) => k.endsWith('_key')).map((k) => k.slice(0, -4))))];
+    throw new MosaicError(`--by ${options.by}: no run has a key of type "${options.by}"; types with keys: ${types.join(', ')}`);
+  }
+  const cells = new Map<string, { dataset: string; at: string | null; group: string; values: number[] }>();
+  for (const r of done) {
+    const group = groupOf(r, options.by);
+    const at = options.at === undefined ? null : atValue(r, options.at) ?? null;
+    if (group === undefined || (options.at !== undefined && at === null)) continue;
+    const id = JSON.stringify([r.dataKey, at, group]);
+    let cell = cells.get(id);
+    if (!cell) cells.set(id, (cell = { dataset: r.dataKey, at, group, values: [] }));
+    cell.values.push(valueOf(r, criterion)!);
+  }
+  if (options.at !== undefined && cells.size === 0) throw new MosaicError(`--at ${options.at}: no run has a parameter named ${options.at} (or ending in _${options.at}), nor is it nb_params`);
+  const groups: GroupStats[] = [...cells.values()]
+    .sort((x, y) => x.dataset.localeCompare(y.dataset) || sortAt(x.at, y.at) || x.group.localeCompare(y.group))
+    .map((c) => ({ dataset: c.dataset, at: c.at, group: c.group, ...summarize(c.values) }));
+  const valuesOf = (g: GroupStats) => cells.get(JSON.stringify([g.dataset, g.at, g.group]))!.values;
+
+  const rawPairs: Omit<PairStats, 'welchPHolm' | 'mannWhitneyPHolm'>[] = [];
+  const levels = [...new Set(groups.map((g) => JSON.stringify([g.dataset, g.at])))];
+  for (const level of levels) {
+    const inLevel = groups.filter((g) => JSON.stringify([g.dataset, g.at]) === level && g.n >= 2);
+    for (let i = 0; i < inLevel.length; i++) {
+      for (let j = i + 1; j < inLevel.length; j++) {
+        const [ga, gb] = [inLevel[i]!, inLevel[j]!];
+        const [a, b] = [valuesOf(ga), valuesOf(gb)];
+        const w = welch(a, b);
+        const below = probabilityBelow(a, b);
+        rawPairs.push({
+          dataset: ga.dataset,
+          at: ga.at,
+          a: ga.group,
+          b: gb.group,
+          diff: w.diff,
+          ci: w.ci,
+          welchP: w.p,
+          mannWhitneyP: mannWhitney(a, b).p,
+          cohensD: cohensD(a, b),
+          cliffsDelta: cliffsDelta(a, b),
+          pABetter: higherIsBetter(criterion) ? 1 - below : below,
+        });
+      }
+    }
+  }
+  const welchHolm = holm(rawPairs.map((p) => p.welchP));
+  const mwHolm = holm(rawPairs.map((p) => p.mannWhitneyP));
+  const pairs: PairStats[] = rawPairs.map((p, i) => ({ ...p, welchPHolm: welchHolm[i]!, mannWhitneyPHolm: mwHolm[i]! }));
+
+  const rankings = levels.map((level) => {
+    const [dataset, at] = JSON.parse(level) as [string, string | null];
+    const sorted = groups
+      .filter((g) => g.dataset === dataset && g.at === at)
+      .sort((x, y) => (higherIsBetter(criterion) ? y.mean - x.mean : x.mean - y.mean));
+    const entries: RankEntry[] = [];
+    let tierHead = sorted[0];
+    sorted.forEach((g, i) => {
+      const p = pairs.find((q) => q.dataset === dataset && q.at === at && new Set([q.a, q.b]).has(g.group) && new Set([q.a, q.b]).has(tierHead!.group));
+      if (i > 0 && (!p || p.welchPHolm < alpha)) tierHead = g;
+      entries.push({ group: g.group, mean: g.mean, rank: sorted.indexOf(tierHead!) + 1 });
+    });
+    return { dataset, at, entries };
+  });
+
+  const datasets = [...new Set(groups.map((g) => g.dataset))];
+  const verdicts = datasets.map((dataset) => ({ dataset, text: verdict(dataset, groups, pairs, rankings, options, alpha) }));
+  return { criterion, direction: higherIsBetter(criterion) ? 'higher' : 'lower', by: options.by ?? 'model key', at: options.at ?? null, groups, pairs, rankings, verdicts };
+}
+
+function formatP(p: number): string {
+  if (p < 0.001) return 'p < 0.001';
+  if (p < 0.01) return 'p < 0.01';
+  return `p = ${p.toFixed(p < 0.1 ? 3 : 2)}`;
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 100 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(2) : x.toFixed(2));
+
+function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rankings: CompareReport['rankings'], options: CompareOptions, alpha: number): string {
+  const c = options.criterion;
+  const better = higherIsBetter(c) ? 'higher' : 'lower';
+  const names = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.group))];
+  const mine = pairs.filter((p) => p.dataset === dataset);
+  const where = options.at ? ` ${options.at}` : '';
+  if (names.length < 2) return `only one group (${names[0]}) on ${dataset}: nothing to compare`;
+  if (mine.length === 0) return `too few repeats on ${dataset} to compare (at least 2 runs per group are needed)`;
+  if (names.length === 2) {
+    const significant = mine.filter((p) => p.welchPHolm < alpha);
+    const winnerOf = (p: PairStats) => ((p.diff < 0) === (better === 'lower') ? p.a : p.b);
+    const d = mine.map((p) => Math.abs(p.cohensD));
+    const [dLo, dHi] = [fmt(Math.min(...d)), fmt(Math.max(...d))];
+    const dRange = dLo === dHi ? `|d| = ${dLo}` : `|d| = ${dLo} to ${dHi}`;
+    const nPer = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.n))].join('–');
+    if (significant.length === 0) {
+      const needed = repeatsNeeded(mean(d));
+      const how = Number.isFinite(needed) ? `about ${needed} repeats per group would be needed to detect a difference of this size (|d| = ${fmt(mean(d))})` : 'the groups do not differ at all';
+      return `no significant difference between ${names[0]} and ${names[1]} on ${c} with n = ${nPer} per group; ${how}`;
+    }
+    const winners = new Set(significant.map(winnerOf));
+    const maxP = Math.max(...significant.map((p) => p.welchPHolm));
+    if (winners.size === 1) {
+      const w = [...winners][0]!;
+      const loser = names.find((n) => n !== w)!;
+      const extent = options.at
+        ? significant.length === mine.length
+          ? `at every${where} tested (${mine.length} of ${mine.length})`
+          : `at ${significant.length} of ${mine.length}${where} values tested (${significant.map((p) => p.at).join(', ')}); elsewhere no significant difference`
+        : '';
+      return `${w} has ${better} ${c} than ${loser}${extent ? ` ${extent}` : ''}, ${formatP(maxP)} after Holm (Welch), ${dRange}, n = ${nPer} per group`;
+    }
+    return `neither model wins everywhere: ${significant.map((p) => `${winnerOf(p)} at ${options.at ?? ''} ${p.at}`).join('; ')} (${formatP(maxP)} after Holm)`;
+  }
+  const r = rankings.filter((x) => x.dataset === dataset);
+  return r
+    .map((x) => `${x.at === null ? '' : `at ${options.at} ${x.at}: `}${x.entries.map((e) => `${e.rank}. ${e.group}`).join(', ')}`)
+    .join('; ')
+    .replace(/^/, `ranking by ${c} (${better} is better; equal ranks: no significant difference after Holm): `);
+}

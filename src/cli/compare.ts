@@ -1,0 +1,103 @@
+import { compareRuns, type CompareReport } from '../analysis/compare.js';
+import { criterion, loadRuns } from '../analysis/runs.js';
+import { MosaicError } from '../errors.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import { chooseDatabase } from './recent.js';
+
+export type CompareFormat = 'table' | 'json' | 'csv' | 'markdown';
+
+export interface CompareCommandOptions {
+  criterion: string;
+  by?: string;
+  at?: string;
+  format: string;
+}
+
+/** `mosaic compare DB`: which model is better, by how much, how sure. */
+export function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): string {
+  const format = options.format as CompareFormat;
+  if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
+  const store = openSqliteStore(chooseDatabase(dbArg), { create: false, readonly: true });
+  let report: CompareReport;
+  try {
+    report = compareRuns(loadRuns(store), {
+      criterion: criterion(options.criterion),
+      ...(options.by ? { by: options.by } : {}),
+      ...(options.at ? { at: options.at } : {}),
+    });
+  } finally {
+    store.close();
+  }
+  switch (format) {
+    case 'json':
+      return JSON.stringify(report, null, 1);
+    case 'csv':
+      return toCsv(report);
+    case 'markdown':
+      return toMarkdown(report);
+    default:
+      return toTable(report);
+  }
+}
+
+const num = (x: number | undefined | null, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? String(x ?? '') : Math.abs(x) !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5) ? x.toExponential(digits - 1) : x.toPrecision(digits));
+const pval = (p: number) => (p < 1e-4 ? '<1e-4' : p.toFixed(4));
+const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
+
+function groupRows(r: CompareReport): string[][] {
+  return r.groups.map((g) => [g.dataset, g.at ?? '', g.group, String(g.n), num(g.mean), num(g.std), interval(g.ci), num(g.median)]);
+}
+const GROUP_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'group', 'n', 'mean', 'std', '95% CI', 'median'];
+
+function pairRows(r: CompareReport): string[][] {
+  return r.pairs.map((p) => [
+    p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), pval(p.welchP), pval(p.welchPHolm), pval(p.mannWhitneyP), pval(p.mannWhitneyPHolm),
+    num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3),
+  ]);
+}
+const PAIR_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'pair (a vs b)', 'mean a−b', '95% CI (Welch)', 'Welch p', 'Holm', 'Mann–Whitney p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)'];
+
+function aligned(head: string[], rows: string[][]): string {
+  const keep = head.map((h, i) => h !== '' || rows.some((r) => r[i] !== ''));
+  const cols = head.map((_, i) => i).filter((i) => keep[i]);
+  const widths = cols.map((i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => cols.map((i, k) => r[i]!.padEnd(widths[k]!)).join('  ').trimEnd();
+  const rule = cols.map((_, k) => '-'.repeat(widths[k]!)).join('  ');
+  return [line(head), rule, ...rows.map(line)].join('\n');
+}
+
+function title(r: CompareReport): string {
+  return `${r.criterion} (${r.direction} is better), groups by ${r.by}${r.at ? `, compared at each ${r.at}` : ''}`;
+}
+
+function toTable(r: CompareReport): string {
+  const out = [title(r), '', aligned(GROUP_HEAD(r), groupRows(r))];
+  if (r.pairs.length) out.push('', aligned(PAIR_HEAD(r), pairRows(r)));
+  out.push('', 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs.', '');
+  for (const v of r.verdicts) out.push(`${v.dataset}: ${v.text}`);
+  return out.join('\n');
+}
+
+function toMarkdown(r: CompareReport): string {
+  const table = (head: string[], rows: string[][]) => {
+    const keep = head.map((h, i) => h !== '' || rows.some((x) => x[i] !== ''));
+    const pick = (x: string[]) => x.filter((_, i) => keep[i]);
+    return [`| ${pick(head).join(' | ')} |`, `|${pick(head).map(() => '---').join('|')}|`, ...rows.map((x) => `| ${pick(x).join(' | ')} |`)].join('\n');
+  };
+  const out = [`**${title(r)}**`, '', table(GROUP_HEAD(r), groupRows(r))];
+  if (r.pairs.length) out.push('', table(PAIR_HEAD(r), pairRows(r)));
+  out.push('', ...r.verdicts.map((v) => `- **${v.dataset}**: ${v.text}`));
+  return out.join('\n');
+}
+
+function toCsv(r: CompareReport): string {
+  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const rows = [
+    ['kind', 'dataset', 'at', 'group_or_pair', 'n', 'mean', 'std', 'ci_low', 'ci_high', 'median', 'diff', 'welch_p', 'welch_p_holm', 'mann_whitney_p', 'mann_whitney_p_holm', 'cohens_d', 'cliffs_delta', 'p_a_better'],
+    ...r.groups.map((g) => ['group', g.dataset, g.at ?? '', g.group, g.n, g.mean, g.std, g.ci?.[0] ?? '', g.ci?.[1] ?? '', g.median, '', '', '', '', '', '', '', ''].map(String)),
+    ...r.pairs.map((p) =>
+      ['pair', p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, '', '', '', p.ci[0], p.ci[1], '', p.diff, p.welchP, p.welchPHolm, p.mannWhitneyP, p.mannWhitneyPHolm, p.cohensD, p.cliffsDelta, p.pABetter].map(String),
+    ),
+  ];
+  return rows.map((row) => row.map((c) => q(String(c))).join(',')).join('\n');
+}
