@@ -8,6 +8,7 @@ import { statusCommand } from './status.js';
 import { pauseCommand, rerunCommand, resumeCommand, savedbCommand } from './lifecycle.js';
 import { rekeyCommand } from './rekey.js';
 import { compareCommand } from './compare.js';
+import { metaplotCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
 import { CRITERIA } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
@@ -107,6 +108,36 @@ program
   .option('--all', 'list every pending run instead of a summary')
   .action((db: string | undefined, opts: { db?: string; all?: boolean }) => {
     console.log(statusCommand(opts.db ?? db, { all: opts.all ?? false }));
+  });
+
+program
+  .command('plotloss')
+  .description('draw the loss curves of the selected runs (train solid, test dashed), plot_size x plot_size a page, each titled "id: pipeline : nb_params" with overfit, trainability and slope')
+  .argument('<db>', 'database')
+  .argument('<out>', 'output file: .pdf (one page per grid), .png or .svg (one file per page)')
+  .argument('[runs_dir]', 'accepted for compatibility with the original; curves come from the database')
+  .option('--id <ids>', 'run ids: 1-3,7,10-12 or all (the default)')
+  .option('--request <sql>', 'a read-only SQL query returning run ids')
+  .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE')
+  .option('--param_name_value_low_threshold <name_value...>', 'runs whose parameter NAME is <= VALUE')
+  .option('--param_name_value_high_threshold <name_value...>', 'runs whose parameter NAME is >= VALUE')
+  .option('--plot_size <k>', 'k x k plots a page', '3')
+  .option('--log', 'loss on a log scale')
+  .addHelpText('after', '\nExample: mosaic plotloss tutorial.db losses.pdf .runs -id all -plot_size 3')
+  .action(async (db: string, out: string, _runsDir: string | undefined, opts: PlotlossOptions) => {
+    console.log(await plotlossCommand(db, out, opts));
+  });
+
+program
+  .command('metaplot')
+  .description('a criterion against the number of parameters for the runs of one dataset key: one line per model key, mean over repeats with a ±1 std band')
+  .argument('<db>', 'database')
+  .argument('<out>', 'output file: .png, .svg or .pdf')
+  .argument('<dataset_key>', 'dataset key, e.g. data_dataset_OR')
+  .argument('<criterion>', `one of ${CRITERIA.join(', ')}`)
+  .addHelpText('after', '\nExample: mosaic metaplot tutorial.db metaplot.png data_dataset_OR test_loss')
+  .action(async (db: string, out: string, dataset: string, criterion: string) => {
+    console.log(await metaplotCommand(db, out, dataset, criterion));
   });
 
 program

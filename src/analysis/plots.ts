@@ -1,0 +1,108 @@
+import type { TopLevelSpec } from 'vega-lite';
+import type { EpochRecord } from '../store/types.js';
+import type { AnalysisRun, Criterion } from './runs.js';
+import { valueOf } from './runs.js';
+
+/** Vega-Lite specifications of Mosaic's figures, from the database's contents alone. */
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const sci = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x === 0 ? '0' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(3) : x.toExponential(2));
+
+/** At most `max` points of a curve, evenly spaced, the last one kept: a subplot has no room for more. */
+function thin<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const step = points.length / max;
+  const out = Array.from({ length: max - 1 }, (_, i) => points[Math.floor(i * step)]!);
+  out.push(points[points.length - 1]!);
+  return out;
+}
+
+export interface LossPlotOptions {
+  plotSize: number;
+  logScale: boolean;
+}
+
+/** One page of plotloss: plotSize × plotSize loss curves (train solid, test dashed). */
+export function lossPage(runs: { run: AnalysisRun; history: EpochRecord[] }[], options: LossPlotOptions, page: number, pages: number): TopLevelSpec {
+  const k = options.plotSize;
+  const width = Math.max(180, Math.floor(1100 / k) - 50);
+  const height = Math.max(110, Math.floor(width * 0.6));
+  const charts = runs.map(({ run, history }) => {
+    const r = run.results;
+    const values = thin(history, 300).flatMap((e) => [
+      { epoch: e.epoch, loss: e.train_loss, curve: 'train' },
+      { epoch: e.epoch, loss: e.test_loss, curve: 'test' },
+    ]).filter((v) => Number.isFinite(v.loss) && (!options.logScale || v.loss > 0));
+    return {
+      title: {
+        text: `${run.runId}: ${run.pipeline} : ${r ? r.nb_params : '?'}`,
+        subtitle: r
+          ? [`overfit ${sci(r.overfit)} · trainability ${sci(r.trainability)}`, `slope ${sci(r.slope)} (+${sci(r.slope_std_plus)} / −${sci(r.slope_std_minus)}) · ${r.epochs} epochs`]
+          : `unfinished (${run.status}, ${history.length} epochs)`,
+        fontSize: 10,
+        subtitleFontSize: 9,
+        limit: 0,
+      },
+      width,
+      height,
+      data: { values },
+      mark: { type: 'line' as const, strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1 } },
+        y: {
+          field: 'loss',
+          type: 'quantitative' as const,
+          title: options.logScale ? 'loss (log)' : 'loss',
+          scale: options.logScale ? { type: 'log' as const } : { zero: false },
+        },
+        color: { field: 'curve', type: 'nominal' as const, title: 'loss', scale: { domain: ['train', 'test'], range: ['#1f77b4', '#d62728'] } },
+        strokeDash: { field: 'curve', type: 'nominal' as const, title: 'loss', scale: { domain: ['train', 'test'], range: [[1, 0], [5, 3]] } },
+      },
+    };
+  });
+  return {
+    $schema: SCHEMA,
+    title: { text: `Loss curves — page ${page} of ${pages}`, subtitle: 'train loss solid, test loss dashed; title: run id: pipeline : number of parameters' },
+    columns: k,
+    concat: charts,
+    resolve: { scale: { color: 'shared', strokeDash: 'shared', y: 'independent', x: 'independent' } },
+    spacing: 24,
+  } as TopLevelSpec;
+}
+
+export interface MetaPoint {
+  model: string;
+  nb_params: number;
+  value: number;
+}
+
+/** metaplot: a criterion against nb_params, one line per model key, mean over repeats ± 1 std. */
+export function metaplotSpec(runs: AnalysisRun[], dataset: string, criterion: Criterion): TopLevelSpec {
+  const values: MetaPoint[] = runs
+    .filter((r) => valueOf(r, criterion) !== null && r.results)
+    .map((r) => ({ model: r.modelKey, nb_params: r.results!.nb_params, value: valueOf(r, criterion)! }));
+  const sizes = values.map((v) => v.nb_params).filter((n) => n > 0);
+  const logX = sizes.length > 0 && Math.max(...sizes) / Math.min(...sizes) >= 10;
+  const repeats = new Map<string, number>();
+  for (const v of values) repeats.set(`${v.model}@${v.nb_params}`, (repeats.get(`${v.model}@${v.nb_params}`) ?? 0) + 1);
+  const nValues = [...new Set(repeats.values())].sort((a, b) => a - b);
+  const x = { field: 'nb_params', type: 'quantitative' as const, title: 'number of parameters', scale: logX ? { type: 'log' as const } : { zero: false } };
+  const color = { field: 'model', type: 'nominal' as const, title: 'model key' };
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: `${criterion} against model size on ${dataset}`,
+      subtitle: `mean over repeats (n = ${nValues.join('–')} per point), band: ±1 standard deviation${logX ? '; x on a log scale' : ''}`,
+    },
+    width: 560,
+    height: 340,
+    data: { values },
+    layer: [
+      { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: criterion }, color: { ...color, legend: null } } },
+      {
+        mark: { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 },
+        encoding: { x, y: { aggregate: 'mean', field: 'value', type: 'quantitative', title: criterion, scale: { zero: false } }, color },
+      },
+    ],
+  } as TopLevelSpec;
+}

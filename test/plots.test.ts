@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, FIXTURES, fixtureConfig, tmpDir } from './helpers.js';
+
+/** Pages of a PDF: its /Type /Page objects. */
+const pdfPages = (file: string) => (fs.readFileSync(file, 'latin1').match(/\/Type \/Page\b/g) ?? []).length;
+/** Width and height of a PNG, from its IHDR chunk. */
+const pngSize = (file: string) => {
+  const b = fs.readFileSync(file);
+  expect(b.subarray(1, 4).toString()).toBe('PNG');
+  return [b.readUInt32BE(16), b.readUInt32BE(20)];
+};
+
+describe('plots', () => {
+  let dir: string;
+  let db: string;
+  beforeAll(() => {
+    dir = tmpDir();
+    db = path.join(dir, 'p.db');
+    const config = fixtureConfig(dir, {
+      epochs: 4,
+      monitor: 'nb_processus = 2\nmultiplicity = 2',
+      models: `[faulty]\ntype = model\nclass = faulty\npath_to_class = ${FIXTURES}/faulty-models.ts\nkey = net_{width}\nwidth = 2, 3, 5, 8`,
+    });
+    expect(cli(['run', config, db], dir).code).toBe(3); // width 3 throws: 2 runs in error
+  });
+
+  it('plotloss: plot_size² plots a page, runs in error skipped with a note', () => {
+    const out = path.join(dir, 'loss.pdf');
+    const r = cli(['plotloss', db, out, '.runs', '-id', 'all', '-plot_size', '2'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('skipped 2 runs in error: 3-4');
+    expect(r.stdout).toContain('2 pages written');
+    expect(pdfPages(out)).toBe(2);
+    const one = path.join(dir, 'one.pdf');
+    expect(cli(['plotloss', db, one, '-id', '1-2,5', '-plot_size', '1', '--log'], dir).code).toBe(0);
+    expect(pdfPages(one)).toBe(3);
+    const png = path.join(dir, 'loss.png');
+    expect(cli(['plotloss', db, png, '-param_name_value', 'faulty_width', '8', '-plot_size', '3'], dir).stdout).toContain('1 pages written');
+    const [w, h] = pngSize(png);
+    expect(w).toBeGreaterThan(1500);
+    expect(h).toBeGreaterThan(600);
+  });
+
+  it('metaplot: a criterion against nb_params for a dataset key', () => {
+    const out = path.join(dir, 'meta.png');
+    const r = cli(['metaplot', db, out, 'or', 'test_loss'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('test_loss of 6 runs on or written to');
+    const [w, h] = pngSize(out);
+    expect(w).toBeGreaterThan(1000);
+    expect(h).toBeGreaterThan(600);
+    const svg = path.join(dir, 'meta.svg');
+    expect(cli(['metaplot', db, svg, 'or', 'overfit'], dir).code).toBe(0);
+    const text = fs.readFileSync(svg, 'utf8');
+    expect(text).toContain('overfit against model size on or');
+    expect(text).toContain('number of parameters');
+    expect(text).toContain('net_5');
+  });
+
+  it('explains unknown keys, criteria and formats', () => {
+    expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'mnist', 'test_loss'], dir).stderr).toMatch(/no finished run has dataset key "mnist"; dataset keys in .*: or$/m);
+    expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'or', 'loss'], dir).stderr).toMatch(/unknown criterion "loss"; valid: train_loss, test_loss, train_acc/);
+    expect(cli(['plotloss', db, path.join(dir, 'x.jpg')], dir).stderr).toMatch(/cannot tell the format of .*x\.jpg: name it \.pdf, \.png or \.svg/);
+    expect(cli(['plotloss', db, path.join(dir, 'x.pdf'), '-id', '3-4'], dir).stderr).toMatch(/none of the selected runs has a loss curve to draw/);
+  });
+});
