@@ -94,7 +94,9 @@ describe('crash recovery', () => {
         d.close();
       }
       const proc = startCli(hasRuns ? ['resume', db, '--progress', 'lines'] : ['run', config, db], dir);
-      await new Promise((r) => setTimeout(r, 400 + random() * 1600));
+      // Kill at a random moment once training is under way (startup time varies with the load).
+      await proc.waitFor(/ ---> launch|\[run finished\]/, 60_000).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, random() * 1200));
       if (proc.child.exitCode !== null) {
         outputs.push(proc.output());
         if ((await proc.done).code === 0) break;
@@ -105,19 +107,19 @@ describe('crash recovery', () => {
       outputs.push(proc.output());
       kills++;
     }
-    expect(kills).toBe(10);
+    expect(kills, outputs.join('\n----\n')).toBe(10);
     const left = openDb(db);
     const open = (left.prepare(`SELECT COUNT(*) n FROM runs WHERE status IN ('pending', 'running')`).get() as { n: number }).n;
     left.close();
     if (open > 0) {
       const refused = cli(['run', config, db], dir);
-      expect(refused.code).toBe(2);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
       // right after the kill, its workers may still be finishing their step
       expect(refused.stderr).toMatch(/unfinished experiment .* mosaic resume|is in use: \d+ runs are being trained right now/);
     }
     const final = cli(['resume', db, '--progress', 'lines'], dir);
     outputs.push(final.stdout);
-    expect(final.code).toBe(0);
+    expect(final.code, final.stdout + final.stderr).toBe(0);
     expectComplete(db, 8, 40);
     // in-progress runs continued from their checkpoint rather than from zero
     expect(outputs.join('\n')).toMatch(/\(continuing after epoch \d+\)/);

@@ -29,7 +29,7 @@ export function lossPage(runs: { run: AnalysisRun; history: EpochRecord[] }[], o
   const height = Math.max(110, Math.floor(width * 0.6));
   const charts = runs.map(({ run, history }) => {
     const r = run.results;
-    const values = thin(history, 300).flatMap((e) => [
+    const values = thin(history, 200).flatMap((e) => [
       { epoch: e.epoch, loss: e.train_loss, curve: 'train' },
       { epoch: e.epoch, loss: e.test_loss, curve: 'test' },
     ]).filter((v) => Number.isFinite(v.loss) && (!options.logScale || v.loss > 0));
@@ -97,11 +97,12 @@ export function metaplotSpec(runs: AnalysisRun[], dataset: string, criterion: Cr
     width: 560,
     height: 340,
     data: { values },
+    resolve: { legend: { color: 'independent' } },
     layer: [
       { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: criterion }, color: { ...color, legend: null } } },
       {
         mark: { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 },
-        encoding: { x, y: { aggregate: 'mean', field: 'value', type: 'quantitative', title: criterion, scale: { zero: false } }, color },
+        encoding: { x, y: { aggregate: 'mean', field: 'value', type: 'quantitative', title: criterion, scale: { zero: false } }, color: { ...color, legend: { title: 'model key', symbolType: 'stroke', symbolStrokeWidth: 3 } } },
       },
     ],
   } as TopLevelSpec;

@@ -99,7 +99,9 @@ function svgSize(svg: string): [number, number] {
  */
 export async function writeFigure(file: string, pages: vl.TopLevelSpec[]): Promise<string[]> {
   const format = outputFormat(file);
-  const svgs = await Promise.all(pages.map(toSvg));
+  const svgs: string[] = [];
+  // One page at a time: a view per page at once would hold every page's dataflow in memory.
+  for (const page of pages) svgs.push(await toSvg(page));
   try {
     if (format === 'pdf') {
       fs.writeFileSync(file, await svgsToPdf(svgs));
