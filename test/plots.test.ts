@@ -59,6 +59,19 @@ describe('plots', () => {
     expect(text).toContain('net_5');
   });
 
+  it('perfanalysis: a page per dataset key and criterion', () => {
+    const out = path.join(dir, 'perf.pdf');
+    const r = cli(['perfanalysis', db, out], dir);
+    expect(r.stderr).toBe('');
+    // one dataset key; 9 criteria but train_acc and test_acc exist too: all but nb_params
+    expect(r.stdout).toContain('9 pages');
+    expect(pdfPages(out)).toBe(9);
+    const two = path.join(dir, 'perf2.svg');
+    expect(cli(['perfanalysis', db, two, '--criteria', 'test_loss,overfit'], dir).stdout).toContain('2 pages');
+    expect(fs.readFileSync(two, 'utf8')).toContain('distribution over repeats');
+    expect(fs.existsSync(path.join(dir, 'perf2-2.svg'))).toBe(true);
+  });
+
   it('explains unknown keys, criteria and formats', () => {
     expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'mnist', 'test_loss'], dir).stderr).toMatch(/no finished run has dataset key "mnist"; dataset keys in .*: or$/m);
     expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'or', 'loss'], dir).stderr).toMatch(/unknown criterion "loss"; valid: train_loss, test_loss, train_acc/);

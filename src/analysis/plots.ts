@@ -107,3 +107,43 @@ export function metaplotSpec(runs: AnalysisRun[], dataset: string, criterion: Cr
     ],
   } as TopLevelSpec;
 }
+
+/**
+ * perfanalysis: one page per dataset key and criterion: the mean curve (±1 std) of each model key
+ * against nb_params, and beside it the distribution over repeats as violins, one per size.
+ */
+export function perfanalysisPage(runs: AnalysisRun[], dataset: string, criterion: Criterion): TopLevelSpec {
+  const curve = metaplotSpec(runs, dataset, criterion) as unknown as Record<string, unknown>;
+  const values = (curve.data as { values: MetaPoint[] }).values;
+  const { $schema: _s, title, ...curveChart } = curve;
+  void _s;
+  return {
+    $schema: SCHEMA,
+    title,
+    hconcat: [
+      { ...curveChart, width: 420, height: 300 },
+      {
+        data: { values },
+        title: { text: 'distribution over repeats', fontSize: 11 },
+        // A violin: the density mirrored around 0, drawn as one area between -density and +density.
+        transform: [
+          { density: 'value', groupby: ['model', 'nb_params'], as: ['value', 'density'] },
+          { calculate: '-datum.density', as: 'mirror' },
+        ],
+        width: 46,
+        height: 300,
+        spacing: 0,
+        mark: { type: 'area', orient: 'horizontal', opacity: 0.7 },
+        encoding: {
+          y: { field: 'value', type: 'quantitative', title: criterion },
+          x: { field: 'density', type: 'quantitative', title: null, axis: { labels: false, values: [0], grid: false, ticks: true } },
+          x2: { field: 'mirror' },
+          color: { field: 'model', type: 'nominal', title: 'model key', legend: null },
+          column: { field: 'nb_params', type: 'ordinal', title: 'number of parameters', header: { titleOrient: 'bottom', labelOrient: 'bottom' } },
+        },
+        resolve: { scale: { x: 'independent' } },
+      },
+    ],
+    resolve: { scale: { color: 'shared' } },
+  } as unknown as TopLevelSpec;
+}

@@ -8,7 +8,7 @@ import { statusCommand } from './status.js';
 import { pauseCommand, rerunCommand, resumeCommand, savedbCommand } from './lifecycle.js';
 import { rekeyCommand } from './rekey.js';
 import { compareCommand } from './compare.js';
-import { metaplotCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
+import { metaplotCommand, perfanalysisCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
 import { CRITERIA } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
@@ -138,6 +138,16 @@ program
   .addHelpText('after', '\nExample: mosaic metaplot tutorial.db metaplot.png data_dataset_OR test_loss')
   .action(async (db: string, out: string, dataset: string, criterion: string) => {
     console.log(await metaplotCommand(db, out, dataset, criterion));
+  });
+
+program
+  .command('perfanalysis')
+  .description('for every dataset key and criterion, a page with the mean curve (±1 std) of each model key against nb_params and the distribution over repeats as violins')
+  .argument('<db>', 'database')
+  .argument('<out>', 'output file: .pdf (one page each), .png or .svg (one file each)')
+  .option('--criteria <names>', `comma-separated criteria (default: all but nb_params): ${CRITERIA.join(', ')}`)
+  .action(async (db: string, out: string, opts: { criteria?: string }) => {
+    console.log(await perfanalysisCommand(db, out, opts.criteria?.split(',').map((c) => c.trim())));
   });
 
 program

@@ -1,5 +1,5 @@
-import { lossPage, metaplotSpec } from '../analysis/plots.js';
-import { CRITERIA, criterion as parseCriterion, loadRuns } from '../analysis/runs.js';
+import { lossPage, metaplotSpec, perfanalysisPage } from '../analysis/plots.js';
+import { CRITERIA, criterion as parseCriterion, loadRuns, valueOf as valueOfCriterion } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { MosaicError } from '../errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
@@ -62,4 +62,27 @@ export async function metaplotCommand(db: string, out: string, datasetKey: strin
   if (mine.length === 0) throw new MosaicError(`no finished run has dataset key "${datasetKey}"; dataset keys in ${db}: ${datasets.join(', ') || 'none'}`);
   const files = await writeFigure(out, [metaplotSpec(mine, datasetKey, c)]);
   return `${criterionName} of ${mine.length} runs on ${datasetKey} written to ${files[0]}`;
+}
+
+/** `mosaic perfanalysis DB OUT.pdf`: for every dataset key and criterion, mean curve and violins against nb_params. */
+export async function perfanalysisCommand(db: string, out: string, criteria?: string[]): Promise<string> {
+  outputFormat(out);
+  const chosen = (criteria ?? CRITERIA.filter((c) => c !== 'nb_params')).map((c) => parseCriterion(c));
+  const store = openSqliteStore(db, { create: false, readonly: true });
+  let runs;
+  try {
+    runs = loadRuns(store).filter((r) => r.status === 'done');
+  } finally {
+    store.close();
+  }
+  if (runs.length === 0) throw new MosaicError(`${db} has no finished run to analyse`);
+  const pages = [];
+  for (const dataset of [...new Set(runs.map((r) => r.dataKey))].sort()) {
+    const mine = runs.filter((r) => r.dataKey === dataset);
+    for (const c of chosen) {
+      if (mine.some((r) => valueOfCriterion(r, c) !== null)) pages.push(perfanalysisPage(mine, dataset, c));
+    }
+  }
+  const files = await writeFigure(out, pages);
+  return `${pages.length} pages (dataset keys x criteria) written to ${files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]}`;
 }
