@@ -79,3 +79,70 @@ describe('plots', () => {
     expect(cli(['plotloss', db, path.join(dir, 'x.pdf'), '-id', '3-4'], dir).stderr).toMatch(/none of the selected runs has a loss curve to draw/);
   });
 });
+
+describe('perfanalysis_by_config', () => {
+  let dir: string;
+  let db: string;
+  beforeAll(() => {
+    dir = tmpDir();
+    db = path.join(dir, 'c.db');
+    const config = fixtureConfig(dir, {
+      epochs: 2,
+      monitor: 'nb_processus = 2\nmultiplicity = 2',
+      models: `[faulty]\ntype = model\nclass = faulty\npath_to_class = ${FIXTURES}/faulty-models.ts\nkey = net_{width}\nwidth = 2, 5, 8`,
+    });
+    expect(cli(['run', config, db], dir).code).toBe(0);
+  });
+
+  const write = (text: string) => {
+    const file = path.join(dir, `plots-${Math.random().toString(36).slice(2)}.ini`);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+
+  it('draws one page per section: line, point and violin', () => {
+    const ini = write(`[by width]
+abscissae = width
+ordinates = test_loss, overfit
+include_keys = data_key, model_key
+include_values = or, [net_2, net_8]
+excludes = width
+
+[points]
+abscissae = nb_params
+ordinates = train_loss
+plot_type = point
+errorbars_style = bars
+
+[violins]
+abscissae = width
+ordinates = test_loss
+plot_type = violin
+plot_scale = 2
+`);
+    const out = path.join(dir, 'byconfig.pdf');
+    const r = cli(['perfanalysis_by_config', ini, db, out], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('3 pages (by width, points, violins)');
+    expect(pdfPages(out)).toBe(3);
+    const svg = path.join(dir, 'byconfig.svg');
+    expect(cli(['perfanalysis_by_config', ini, db, svg], dir).code).toBe(0);
+    const first = fs.readFileSync(svg, 'utf8');
+    expect(first).toContain('4 finished runs with data_key in [or], model_key in [net_2, net_8]');
+  });
+
+  it.each([
+    ['[p]\nordinates = test_loss\n', /plots-\w+\.ini:1 \[p\]: missing key "abscissae"/],
+    ['[p]\nabscissae = width\nordinates = test_lost\n', /plots-\w+\.ini:3 \[p\] ordinates: unknown criterion "test_lost"; valid: train_loss/],
+    ['[p]\nabscissae = width\nordinates = test_loss\nplot_type = bars\n', /\[p\] plot_type: must be line, point or violin, found "bars"/],
+    ['[p]\nabscissae = width\nordinates = test_loss\nerrorbars_style = shade\n', /\[p\] errorbars_style: must be bars or fill_between/],
+    ['[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = data_key, model_key\ninclude_values = or\n', /\[p\] include_values: 1 values for 2 include_keys/],
+    ['[p]\nabscissae = depth\nordinates = test_loss\n', /\[p\] abscissae: no run has "depth"/],
+    ['[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = model_key\ninclude_values = [net_9]\n', /\[p\]: no finished run matches model_key in \[net_9\]/],
+  ])('a bad plot config is a clear error: %j', (text, message) => {
+    const r = cli(['perfanalysis_by_config', write(text), db, path.join(dir, 'x.pdf')], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

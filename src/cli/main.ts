@@ -8,7 +8,7 @@ import { statusCommand } from './status.js';
 import { pauseCommand, rerunCommand, resumeCommand, savedbCommand } from './lifecycle.js';
 import { rekeyCommand } from './rekey.js';
 import { compareCommand } from './compare.js';
-import { metaplotCommand, perfanalysisCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
+import { metaplotCommand, perfanalysisByConfigCommand, perfanalysisCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
 import { CRITERIA } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
@@ -148,6 +148,16 @@ program
   .option('--criteria <names>', `comma-separated criteria (default: all but nb_params): ${CRITERIA.join(', ')}`)
   .action(async (db: string, out: string, opts: { criteria?: string }) => {
     console.log(await perfanalysisCommand(db, out, opts.criteria?.split(',').map((c) => c.trim())));
+  });
+
+program
+  .command('perfanalysis_by_config')
+  .description('the plots a plot INI describes, one page per section: abscissae, ordinates, include_keys/include_values, excludes, plot_type line|point|violin, errorbars_style bars|fill_between, plot_scale')
+  .argument('<plot_ini>', 'plot description (see README)')
+  .argument('<db>', 'database')
+  .argument('<out>', 'output file: .pdf (one page per section), .png or .svg')
+  .action(async (plotIni: string, db: string, out: string) => {
+    console.log(await perfanalysisByConfigCommand(plotIni, db, out));
   });
 
 program

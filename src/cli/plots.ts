@@ -1,4 +1,6 @@
 import { lossPage, metaplotSpec, perfanalysisPage } from '../analysis/plots.js';
+import { configPage } from '../analysis/config-plots.js';
+import { readPlotConfig } from '../analysis/plot-config.js';
 import { CRITERIA, criterion as parseCriterion, loadRuns, valueOf as valueOfCriterion } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { MosaicError } from '../errors.js';
@@ -85,4 +87,20 @@ export async function perfanalysisCommand(db: string, out: string, criteria?: st
   }
   const files = await writeFigure(out, pages);
   return `${pages.length} pages (dataset keys x criteria) written to ${files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]}`;
+}
+
+/** `mosaic perfanalysis_by_config PLOT.ini DB OUT`: the pages a plot INI describes. */
+export async function perfanalysisByConfigCommand(plotIni: string, db: string, out: string): Promise<string> {
+  outputFormat(out);
+  const sections = readPlotConfig(plotIni);
+  const store = openSqliteStore(db, { create: false, readonly: true });
+  let runs;
+  try {
+    runs = loadRuns(store);
+  } finally {
+    store.close();
+  }
+  const pages = sections.map((s) => configPage(runs, s, plotIni));
+  const files = await writeFigure(out, pages);
+  return `${pages.length} pages (${sections.map((s) => s.name).join(', ')}) written to ${files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]}`;
 }
