@@ -1,7 +1,7 @@
 import { lossPage, metaplotSpec, perfanalysisPage } from '../analysis/plots.js';
 import { configPage } from '../analysis/config-plots.js';
 import { readPlotConfig } from '../analysis/plot-config.js';
-import { CRITERIA, criterion as parseCriterion, loadRuns, valueOf as valueOfCriterion } from '../analysis/runs.js';
+import { CRITERIA, criterion as parseCriterion, loadRuns, valueOf as valueOfCriterion, type AnalysisRun } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { MosaicError } from '../errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
@@ -11,6 +11,16 @@ import { idRanges } from './format.js';
 export interface PlotlossOptions extends RunSelector {
   plot_size: string;
   log?: boolean;
+}
+
+/** Every run of a database, for analysis (read-only). */
+function readRuns(db: string): AnalysisRun[] {
+  const store = openSqliteStore(db, { create: false, readonly: true });
+  try {
+    return loadRuns(store);
+  } finally {
+    store.close();
+  }
 }
 
 /** `mosaic plotloss DB OUT.pdf [RUNS_DIR] -id all -plot_size 3`: loss curves, plot_size² a page. */
@@ -46,13 +56,7 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
 /** `mosaic metaplot DB OUT DATASET_KEY CRITERION`. */
 export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string): Promise<string> {
   outputFormat(out);
-  const store = openSqliteStore(db, { create: false, readonly: true });
-  let runs;
-  try {
-    runs = loadRuns(store).filter((r) => r.status === 'done');
-  } finally {
-    store.close();
-  }
+  const runs = readRuns(db).filter((r) => r.status === 'done');
   const datasets = [...new Set(runs.map((r) => r.dataKey))].sort();
   let c;
   try {
@@ -70,13 +74,7 @@ export async function metaplotCommand(db: string, out: string, datasetKey: strin
 export async function perfanalysisCommand(db: string, out: string, criteria?: string[]): Promise<string> {
   outputFormat(out);
   const chosen = (criteria ?? CRITERIA.filter((c) => c !== 'nb_params')).map((c) => parseCriterion(c));
-  const store = openSqliteStore(db, { create: false, readonly: true });
-  let runs;
-  try {
-    runs = loadRuns(store).filter((r) => r.status === 'done');
-  } finally {
-    store.close();
-  }
+  const runs = readRuns(db).filter((r) => r.status === 'done');
   if (runs.length === 0) throw new MosaicError(`${db} has no finished run to analyse`);
   const pages = [];
   for (const dataset of [...new Set(runs.map((r) => r.dataKey))].sort()) {
@@ -93,13 +91,7 @@ export async function perfanalysisCommand(db: string, out: string, criteria?: st
 export async function perfanalysisByConfigCommand(plotIni: string, db: string, out: string): Promise<string> {
   outputFormat(out);
   const sections = readPlotConfig(plotIni);
-  const store = openSqliteStore(db, { create: false, readonly: true });
-  let runs;
-  try {
-    runs = loadRuns(store);
-  } finally {
-    store.close();
-  }
+  const runs = readRuns(db);
   const pages = sections.map((s) => configPage(runs, s, plotIni));
   const files = await writeFigure(out, pages);
   return `${pages.length} pages (${sections.map((s) => s.name).join(', ')}) written to ${files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]}`;
