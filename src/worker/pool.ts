@@ -85,14 +85,12 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
       const child: ChildProcess = fork(CHILD, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       children.add(child);
       alive++;
-      let current: number | undefined;
       let claimedAny = false;
       for (const stream of [child.stdout!, child.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => reporter.log(`[worker ${slot.index}] ${line}`));
       }
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'claimed') {
-          current = m.runId;
           claimedAny = true;
           consecutiveStartupDeaths = 0;
           summary.launched++;
@@ -100,7 +98,6 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
         } else if (m.type === 'epoch') {
           reporter.epoch(slot.index, m.runId, m.epoch, m.epochs, m.trainLoss, m.testLoss);
         } else if (m.type === 'finished') {
-          current = undefined;
           summary[m.status]++;
           reporter.finished(slot.index, m.runId, m.status, m.message);
         }
