@@ -85,6 +85,13 @@ describe('bad input: one clear line, non-zero exit, no database', () => {
     expectCleanFailure(cli(['status', '--db', '/nonexistent.db']), /database \/nonexistent\.db does not exist/);
   });
 
+  it('output piped into a command that stops reading (| head) ends quietly', () => {
+    // `true` exits at once, long before node writes: the write meets a closed pipe (EPIPE).
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" dist/cli/main.js help run | true; exit \${PIPESTATUS[0]}`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('the original command names and single-dash options are understood', () => {
     const dir = tmpDir();
     const out = path.join(dir, 'p.json');

@@ -23,11 +23,12 @@ function positiveInt(value: string, option: string): number {
 
 const program = new Command('mosaic')
   .description(
-    'Compare machine-learning models: describe the comparison in one INI file, train every combination in parallel\n' +
+    'Compare machine-learning models: describe the comparison in one INI file, train every combination in parallel ' +
       'with TensorFlow.js, keep every parameter, curve and result in a SQLite database.\n' +
       'Every command also answers to its original name: mosaic_run, mosaic_generate, mosaic_status, mosaic_pause, ...',
   )
   .showHelpAfterError()
+  .addHelpText('after', '\nStart with: mosaic run examples/tutorial/config.ini tutorial.db, then mosaic status, mosaic compare, mosaic plotloss.\nmosaic help COMMAND explains each command.')
   .exitOverride();
 
 program
@@ -173,6 +174,14 @@ program
   .action((db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; format: string }) => {
     console.log(compareCommand(opts.db ?? db, opts));
   });
+
+// `mosaic status | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 
 async function main(): Promise<void> {
   try {
