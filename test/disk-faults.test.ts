@@ -2,16 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, FIXTURES, fixtureConfig, openDb, tmpDir } from './helpers.js';
+import { cli, faultyModel, fixtureConfig, openDb, tmpDir } from './helpers.js';
 
-const model = `
-[faulty]
-type = model
-class = faulty
-path_to_class = ${FIXTURES}/faulty-models.ts
-key = net
-width = 2, 5
-`;
+const model = faultyModel('2, 5');
 
 /** The database is whole: integrity ok, no run left running, history contiguous from epoch 1. */
 function expectConsistent(db: string) {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, openDb, ROOT, startCli, tmpDir } from './helpers.js';
+import { faultyModel, FIXTURES, openDb, ROOT, startCli, tmpDir } from './helpers.js';
 
 /** A local HTTP server that counts requests per path. */
 const hits = new Map<string, number>();
@@ -118,13 +118,7 @@ path_to_class = ${FIXTURES}/download-data.mjs
 key = remote
 url = ${url}
 batch_size = 4
-[faulty]
-type = model
-class = faulty
-path_to_class = ${FIXTURES}/faulty-models.ts
-key = net
-width = 2
-`;
+${faultyModel('2')}`;
     fs.writeFileSync(path.join(dir, 'ok.ini'), config(`${base}/or.json`));
     expect((await startCli(['run', 'ok.ini', 'ok.db'], dir).done).code).toBe(0);
     expect(hits.get('/or.json')).toBe(1);

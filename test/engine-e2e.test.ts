@@ -1,16 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, FIXTURES, fixtureConfig, openDb, tmpDir } from './helpers.js';
+import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, tmpDir } from './helpers.js';
 
-const model = `
-[faulty]
-type = model
-class = faulty
-path_to_class = ${FIXTURES}/faulty-models.ts
-key = net
-width = 8
-`;
+const model = faultyModel('8');
 
 describe('engine choices from the config', () => {
   it('sweeps backend and optimizer in [PROCESS]: cpu and wasm, adam and sgd all train', () => {

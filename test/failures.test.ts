@@ -1,16 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, FIXTURES, fixtureConfig, openDb, tmpDir, TUTORIAL } from './helpers.js';
+import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, tmpDir, TUTORIAL } from './helpers.js';
 
-const faulty = (widths: string) => `
-[faulty]
-type = model
-class = faulty
-path_to_class = ${FIXTURES}/faulty-models.ts
-key = faulty_{width}
-width = ${widths}
-`;
+const faulty = (widths: string) => faultyModel(widths, 'faulty_{width}');
 
 describe('runs that fail', () => {
   it('a throwing module ends its run in error with its trace; a killed worker fails its run; the others finish', () => {

@@ -73,6 +73,18 @@ export function tutorialConfig(dir: string, changes: Record<string, string> = {}
   return file;
 }
 
+/** A [faulty] model section (test/fixtures/faulty-models.ts): widths 3, 4 and 6 misbehave on purpose. */
+export function faultyModel(widths: string, key = 'net'): string {
+  return `
+[faulty]
+type = model
+class = faulty
+path_to_class = ${FIXTURES}/faulty-models.ts
+key = ${key}
+width = ${widths}
+`;
+}
+
 /** A small experiment on the fixture classes. */
 export function fixtureConfig(dir: string, opts: { models: string; monitor?: string; process?: string; epochs?: number }): string {
   const file = path.join(dir, 'config.ini');

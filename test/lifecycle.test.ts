@@ -1,16 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, FIXTURES, fixtureConfig, openDb, startCli, tmpDir } from './helpers.js';
+import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir } from './helpers.js';
 
-const model = (widths: string) => `
-[faulty]
-type = model
-class = faulty
-path_to_class = ${FIXTURES}/faulty-models.ts
-key = net_{width}
-width = ${widths}
-`;
+const model = (widths: string) => faultyModel(widths, 'net_{width}');
 
 /** Every run done, each with exactly `epochs` history rows numbered 1..epochs. */
 function expectComplete(db: string, runs: number, epochs: number) {

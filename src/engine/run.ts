@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { typedValue } from '../config/values.js';
 import type { ClaimedRun, EpochRecord, Store } from '../store/types.js';
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
-import { accuracyFn, chooseAccuracyRule, type AccuracyFn } from './accuracy.js';
+import { accuracyFn, chooseAccuracyRule } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
 import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
 import { CLASSIFICATION_LOSSES, LOGIT_LOSSES } from './loss.js';
