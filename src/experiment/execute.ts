@@ -34,13 +34,20 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   let summary;
   try {
     summary = await runPool({ dbPath, store, monitor, total, reporter });
-    // Workers of an earlier, killed scheduler may have been still alive at the start.
-    for (let round = 0; round < 5 && !summary.interrupted && !store.isPaused(); round++) {
+    // Runs may still be held by other live processes (workers of a killed scheduler finishing their
+    // step, or another scheduler on this database): wait for them; take over those that die.
+    let waitingSaid = false;
+    while (!summary.interrupted && !store.isPaused() && store.counts().running > 0) {
       const late = store.reclaimStale(isWorkerAlive, STALE_SECONDS);
-      if (late.length === 0) break;
-      reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
-      const more = await runPool({ dbPath, store, monitor, total, reporter });
-      summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed };
+      if (late.length > 0) {
+        reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
+        const more = await runPool({ dbPath, store, monitor, total, reporter });
+        summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed };
+        continue;
+      }
+      if (!waitingSaid) reporter.log(`waiting for ${store.counts().running} runs held by other live worker processes`);
+      waitingSaid = true;
+      await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
     reporter.close();
