@@ -1,6 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { MosaicError } from '../errors.js';
 import type { PlotSection } from './plot-config.js';
+import { violinChart } from './plots.js';
 import { CRITERIA, valueOf, type AnalysisRun, type Criterion } from './runs.js';
 
 /** Facts that describe a run's bookkeeping, never a parameter to group by. */
@@ -56,25 +57,17 @@ export function configPage(all: AnalysisRun[], section: PlotSection, source: str
   const charts = section.ordinates.map((o) => {
     const y = { field: o, type: 'quantitative' as const, title: o };
     if (section.plotType === 'violin') {
-      return {
-        title: { text: o, fontSize: 11 },
-        transform: [
-          { filter: `isValid(datum['${o}'])` },
-          { density: o, groupby: ['series', 'x'], as: ['value', 'density'] },
-          { calculate: '-datum.density', as: 'mirror' },
-        ],
+      return violinChart({
+        title: o,
+        field: o,
+        series: 'series',
+        column: 'x',
+        columnTitle: section.abscissa,
+        yTitle: o,
+        color,
         width: Math.round(46 * section.plotScale),
         height: 260,
-        mark: { type: 'area', orient: 'horizontal', opacity: 0.7 },
-        encoding: {
-          y: { field: 'value', type: 'quantitative', title: o },
-          x: { field: 'density', type: 'quantitative', title: null, axis: { labels: false, values: [0], grid: false, ticks: true } },
-          x2: { field: 'mirror' },
-          color,
-          column: { field: 'x', type: 'ordinal', title: section.abscissa, header: { titleOrient: 'bottom', labelOrient: 'bottom' } },
-        },
-        resolve: { scale: { x: 'independent' } },
-      };
+      });
     }
     const spread =
       section.errorbars === 'bars'

@@ -124,26 +124,57 @@ export function perfanalysisPage(runs: AnalysisRun[], dataset: string, criterion
       { ...curveChart, width: 420, height: 300 },
       {
         data: { values },
-        title: { text: 'distribution over repeats', fontSize: 11 },
-        // A violin: the density mirrored around 0, drawn as one area between -density and +density.
-        transform: [
-          { density: 'value', groupby: ['model', 'nb_params'], as: ['value', 'density'] },
-          { calculate: '-datum.density', as: 'mirror' },
-        ],
-        width: 46,
-        height: 300,
-        spacing: 0,
-        mark: { type: 'area', orient: 'horizontal', opacity: 0.7 },
-        encoding: {
-          y: { field: 'value', type: 'quantitative', title: criterion },
-          x: { field: 'density', type: 'quantitative', title: null, axis: { labels: false, values: [0], grid: false, ticks: true } },
-          x2: { field: 'mirror' },
+        ...violinChart({
+          title: 'distribution over repeats',
+          field: 'value',
+          series: 'model',
+          column: 'nb_params',
+          columnTitle: 'number of parameters',
+          yTitle: criterion,
           color: { field: 'model', type: 'nominal', title: 'model key', legend: null },
-          column: { field: 'nb_params', type: 'ordinal', title: 'number of parameters', header: { titleOrient: 'bottom', labelOrient: 'bottom' } },
-        },
-        resolve: { scale: { x: 'independent' } },
+          width: 46,
+          height: 300,
+        }),
       },
     ],
     resolve: { scale: { color: 'shared' } },
   } as unknown as TopLevelSpec;
+}
+
+export interface ViolinOptions {
+  title: string;
+  /** The values whose distribution is drawn. */
+  field: string;
+  /** One violin per series and column value. */
+  series: string;
+  column: string;
+  columnTitle: string;
+  yTitle: string;
+  color: Record<string, unknown>;
+  width: number;
+  height: number;
+}
+
+/** Violins: the density of `field` mirrored around 0, one area between −density and +density, a column per `column` value. */
+export function violinChart(o: ViolinOptions): Record<string, unknown> {
+  return {
+    title: { text: o.title, fontSize: 11 },
+    transform: [
+      { filter: `isValid(datum['${o.field}'])` },
+      { density: o.field, groupby: [o.series, o.column], as: ['value', 'density'] },
+      { calculate: '-datum.density', as: 'mirror' },
+    ],
+    width: o.width,
+    height: o.height,
+    spacing: 0,
+    mark: { type: 'area', orient: 'horizontal', opacity: 0.7 },
+    encoding: {
+      y: { field: 'value', type: 'quantitative', title: o.yTitle },
+      x: { field: 'density', type: 'quantitative', title: null, axis: { labels: false, values: [0], grid: false, ticks: true } },
+      x2: { field: 'mirror' },
+      color: o.color,
+      column: { field: o.column, type: 'ordinal', title: o.columnTitle, header: { titleOrient: 'bottom', labelOrient: 'bottom' } },
+    },
+    resolve: { scale: { x: 'independent' } },
+  };
 }

@@ -47,7 +47,6 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
 function refuseUnfinished(store: SqliteStore, dbPath: string): void {
   const counts = store.counts();
   if (counts.pending + counts.running === 0) return;
-  const live = store.overview().filter((r) => r.status === 'running').length;
   const alive = store.db
     .prepare(`SELECT q.host, q.pid FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`)
     .all()
@@ -56,7 +55,7 @@ function refuseUnfinished(store: SqliteStore, dbPath: string): void {
     throw new MosaicError(`${dbPath} is in use: ${alive.length} runs are being trained right now. Wait for that experiment (mosaic status ${dbPath}), or pass --force to queue these runs beside it`);
   }
   throw new MosaicError(
-    `${dbPath} holds an unfinished experiment (${counts.pending} pending, ${live} interrupted runs${store.isPaused() ? ', paused' : ''}). ` +
+    `${dbPath} holds an unfinished experiment (${counts.pending} pending, ${counts.running} interrupted runs${store.isPaused() ? ', paused' : ''}). ` +
       `Finish it with: mosaic resume ${dbPath} (or pass --force to queue the new runs beside it)`,
   );
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelModule } from '../user/contracts.js';
+import { decodeWeightFile } from '../user/weights.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -30,8 +31,8 @@ async function writeTensors(file: string, tensors: NamedTensor[]): Promise<void>
 async function readTensors(file: string): Promise<NamedTensor[]> {
   const specs = JSON.parse(await fs.readFile(`${file}.json`, 'utf8')) as tf.io.WeightsManifestEntry[];
   const bin = await fs.readFile(`${file}.bin`);
-  const map = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, specs);
-  return specs.map((s) => ({ name: s.name, tensor: map[s.name]! }));
+  const tensors = decodeWeightFile(bin, specs);
+  return specs.map((s, i) => ({ name: s.name, tensor: tensors[i]! }));
 }
 
 export async function saveCheckpoint(

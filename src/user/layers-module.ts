@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelModule, ModuleInfo, RunInfo } from './contracts.js';
 import { derivedSeed } from './random.js';
+import { decodeWeightFile } from './weights.js';
 
 /**
  * Base class for a model module that wraps a `tf.LayersModel`: set `this.model` in the
@@ -37,9 +38,7 @@ export abstract class LayersModule implements ModelModule {
   async loadModel(path: string): Promise<void> {
     const meta = JSON.parse(await fs.readFile(`${path}.json`, 'utf8')) as { weightSpecs: tf.io.WeightsManifestEntry[] };
     const bin = await fs.readFile(`${path}.weights.bin`);
-    const buffer = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-    const named = tf.io.decodeWeights(buffer, meta.weightSpecs);
-    const values = meta.weightSpecs.map((spec) => named[spec.name]!);
+    const values = decodeWeightFile(bin, meta.weightSpecs);
     if (values.length !== this.model.weights.length) {
       throw new Error(`loadModel(${path}): the file has ${values.length} weights, the model ${this.model.weights.length}`);
     }

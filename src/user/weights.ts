@@ -1,0 +1,7 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Tensors of a weights file read into `bin`, in the order of `specs`. */
+export function decodeWeightFile(bin: Buffer, specs: tf.io.WeightsManifestEntry[]): tf.Tensor[] {
+  const map = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, specs);
+  return specs.map((s) => map[s.name]!);
+}
