@@ -7,8 +7,8 @@ import type { PipelineModule } from '../pipelines/generate.js';
  * `run_results`) so users' SQL keeps working, plus `history` (one row per epoch) and
  * `mosaic_queue` (claims, heartbeats, specs).
  */
-export type RunStatus = 'pending' | 'running' | 'done' | 'error' | 'failed';
-export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'done', 'error', 'failed'];
+export type RunStatus = 'pending' | 'running' | 'done' | 'error' | 'failed' | 'diverged';
+export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'done', 'error', 'failed', 'diverged'];
 
 /** Everything a worker needs to execute a run, whatever process it is in. */
 export interface RunSpec {
