@@ -51,7 +51,7 @@ width = 2, 3
     const width = facts.A_width ?? facts.B_width!;
     const v = valuesFor(model, width, i % 6);
     store.recordEpoch(run.runId, { epoch: 1, train_loss: v, test_loss: v, train_acc: null, test_acc: null, duration_s: 1 });
-    store.finishRun(run.runId, { train_loss: v, test_loss: v, train_acc: null, test_acc: null, nb_params: Number(width) * 10, duration_s: 1, epochs: 1, overfit: 0, trainability: v, slope: 0, slope_std_plus: 0, slope_std_minus: 0 });
+    store.finishRun(run.runId, { train_loss: v, test_loss: v, train_acc: null, test_acc: null, nb_params: Number(width) * 10, duration_s: 1, epochs: 1, overfit: 0, trainability: v, slope: 0, slope_std_plus: 0, slope_std_minus: 0, best_test_loss: v, best_epoch: 1 });
   });
   store.close();
   return file;

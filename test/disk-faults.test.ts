@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { openSqliteStore } from '../dist/store/sqlite.js';
 import { describe, expect, it } from 'vitest';
 import { cli, faultyModel, fixtureConfig, openDb, tmpDir } from './helpers.js';
 
@@ -42,9 +43,13 @@ describe('disk faults', () => {
   it('a run whose checkpoint cannot be written ends in error with the reason; the others finish', () => {
     const dir = tmpDir();
     const config = fixtureConfig(dir, { models: model, epochs: 3 });
-    fs.mkdirSync(path.join(dir, 'runs'));
-    fs.writeFileSync(path.join(dir, 'runs', 'run_2'), 'blocks the folder of run 2');
     const db = path.join(dir, 'x.db');
+    // The database exists first, so that its runs' folder (named after its identity) is known.
+    const store = openSqliteStore(db, { create: true });
+    const runs = path.join(dir, 'runs', `x-${store.identity().storeId}`);
+    store.close();
+    fs.mkdirSync(runs, { recursive: true });
+    fs.writeFileSync(path.join(runs, 'run_2'), 'blocks the folder of run 2');
     const r = cli(['run', config, db], dir);
     expect(r.code).toBe(3);
     const d = openDb(db);

@@ -40,8 +40,8 @@ key = needs_depth
     expect(r.stdout).toMatch(/\[run error\] 2: RangeError: width 3/);
     expect(r.stdout).toMatch(/\[run failed\] 3: system failure/);
     const s = cli(['status', db], dir);
-    expect(s.stdout).toMatch(/Error\n\t\[2\] or_data\(4,16\) \| faulty\(3\)  \(error: RangeError: width 3 is not supported by this model\)\n\t\tRangeError/);
-    expect(s.stdout).toMatch(/\t\[3\] or_data\(4,16\) \| faulty\(4\)  \(failed: system failure: worker process \d+ was killed by SIGKILL\)/);
+    expect(s.stdout).toMatch(/Error\n\t\[2\] or \| faulty_3  or_data\(4,16\) \| faulty\(3\)  \(error: RangeError: width 3 is not supported by this model\)\n\t\tRangeError/);
+    expect(s.stdout).toMatch(/\t\[3\] or \| faulty_4  or_data\(4,16\) \| faulty\(4\)  \(failed: system failure: worker process \d+ was killed by SIGKILL\)/);
   });
 
   it('running again on the same database appends with new run ids', () => {

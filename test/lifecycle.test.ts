@@ -41,7 +41,7 @@ describe('pause and resume', () => {
     d.close();
     expect(counts.running).toBeUndefined();
     expect(counts.pending).toBeGreaterThan(0);
-    expect(cli(['status', dbA], a).stdout).toMatch(/8 runs: \d done, 0 error, 0 failed, 0 running, \d pending/);
+    expect(cli(['status', dbA], a).stdout).toMatch(/8 runs: \d done, 0 error, 0 failed, 0 diverged, 0 running, \d pending/);
     // a new `run` on it is refused with the way out
     const again = cli(['run', configA, dbA], a);
     expect(again.code).toBe(2);

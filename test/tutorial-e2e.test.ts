@@ -89,18 +89,23 @@ describe('the tutorial experiment end to end', () => {
     d.close();
   });
 
-  it('checkpoints each run under run_files_path, keeping the last epoch', () => {
-    const runDir = path.join(dir, '.runs', 'run_7');
-    expect(fs.readdirSync(runDir)).toEqual([`epoch-${EPOCHS}`]);
+  it('checkpoints each run under run_files_path, in a folder of this database, keeping the last and the best epoch', () => {
+    const d = openDb(db);
+    const { run_dir: runDir } = d.prepare(`SELECT run_dir FROM mosaic_queue WHERE run_id = 7`).get() as { run_dir: string };
+    const { best_epoch: best } = d.prepare(`SELECT best_epoch FROM run_results WHERE run_id = 7`).get() as { best_epoch: number };
+    d.close();
+    expect(path.dirname(path.dirname(runDir))).toBe(path.join(dir, '.runs'));
+    expect(fs.readdirSync(runDir).sort()).toEqual([...new Set([`epoch-${best}`, `epoch-${EPOCHS}`])].sort());
     const files = fs.readdirSync(path.join(runDir, `epoch-${EPOCHS}`)).sort();
-    expect(files).toEqual(['model-0-mlp_funnel.json', 'model-0-mlp_funnel.weights.bin', 'optimizer.bin', 'optimizer.json', 'parameters.bin', 'parameters.json']);
+    expect(files).toEqual(['model-0-mlp_funnel.json', 'model-0-mlp_funnel.weights.bin', 'optimizer.bin', 'optimizer.json', 'owner.json', 'parameters.bin', 'parameters.json']);
   });
 
   it('status reads the database: Done lines with losses and time', () => {
     const s = cli(['status', db], dir);
     expect(s.code).toBe(0);
-    expect(s.stdout).toContain('24 runs: 24 done, 0 error, 0 failed, 0 running, 0 pending');
-    expect(s.stdout).toMatch(/\t\[1\] train_loss=\d\.\d{3}E[+-]\d\d\ttest_loss=\d\.\d{3}E[+-]\d\d\texecution_time=\d\.\d{3}E[+-]\d\d/);
+    expect(s.stdout).toContain('24 runs: 24 done, 0 error, 0 failed, 0 diverged, 0 running, 0 pending');
+    const sci = '\\d\\.\\d{3}E[+-]\\d\\d';
+    expect(s.stdout).toMatch(new RegExp(`\\t\\[1\\] data_dataset_OR \\| mlp_funnel\\ttrain_loss=${sci}\\ttest_loss=${sci}\\ttrain_acc=${sci}\\ttest_acc=${sci}\\texecution_time=${sci}`));
     // the original name and the remembered database
     const again = cli(['status'], dir, { MOSAIC_DB: '' });
     expect(again.stdout).toContain('24 runs: 24 done');

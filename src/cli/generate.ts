@@ -3,10 +3,15 @@ import { readConfigFile } from '../config/load.js';
 import { MosaicError } from '../errors.js';
 import { generatePipelines, pipelinesToJson } from '../pipelines/generate.js';
 
-export function generateCommand(configPath: string, outPath: string): void {
+export async function generateCommand(configPath: string, outPath: string, options: { check: boolean } = { check: true }): Promise<void> {
   const config = readConfigFile(configPath);
   for (const w of config.warnings) console.error(`warning: ${w}`);
   const pipelines = generatePipelines(config);
+  if (options.check) {
+    // A typo in a class name is caught before a long queue is made from this file.
+    const { preflight } = await import('../engine/preflight.js');
+    await preflight(config, { runFolder: false });
+  }
   try {
     fs.writeFileSync(outPath, JSON.stringify(pipelinesToJson(pipelines), null, 1));
   } catch (e) {

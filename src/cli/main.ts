@@ -7,13 +7,14 @@ import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { pauseCommand, rerunCommand, resumeCommand, savedbCommand } from './lifecycle.js';
 import { rekeyCommand } from './rekey.js';
+import { deleteCommand } from './delete.js';
 import { compareCommand } from './compare.js';
 import { metaplotCommand, perfanalysisByConfigCommand, perfanalysisCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
 import { CRITERIA } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
 
-const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error (see mosaic status), 4 when paused, 130 when interrupted, 2 on bad input.';
+const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error or diverged (see mosaic status), 4 when paused, 130 when interrupted, 2 on bad input.';
 
 function positiveInt(value: string, option: string): number {
   const n = Number(value);
@@ -38,9 +39,10 @@ program
   .argument('<db>', 'SQLite database file (created if missing)')
   .option('--progress <mode>', 'auto (bars on a terminal, lines otherwise), bar or lines', 'auto')
   .option('--force', 'queue the runs even if DB holds an unfinished experiment')
+  .option('--reuse-seeds', 'when DB already has runs with the seeds of this config, use them again on purpose (by default new runs take unused seeds, so repeats stay independent)')
   .addHelpText('after', `\n${EXIT_CODES}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
-  .action(async (config: string, db: string, opts: { progress: ProgressMode; force?: boolean }) => {
-    process.exitCode = await runCommand(config, db, { progress: opts.progress, force: opts.force ?? false });
+  .action(async (config: string, db: string, opts: { progress: ProgressMode; force?: boolean; reuseSeeds?: boolean }) => {
+    process.exitCode = await runCommand(config, db, { progress: opts.progress, force: opts.force ?? false, reuseSeeds: opts.reuseSeeds ?? false });
   });
 
 program
@@ -95,11 +97,27 @@ program
   .action((pipelines: string, db: string) => rekeyCommand(pipelines, db));
 
 program
+  .command('delete')
+  .description('remove the selected runs from the database (every table) and their checkpoint folders, after a confirmation')
+  .argument('<db>', 'database')
+  .option('--id <ids>', 'run ids: 1-3,7,10-12 or all')
+  .option('--request <sql>', 'a read-only SQL query returning run ids')
+  .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE')
+  .option('--param_name_value_low_threshold <name_value...>', 'runs whose parameter NAME is <= VALUE')
+  .option('--param_name_value_high_threshold <name_value...>', 'runs whose parameter NAME is >= VALUE')
+  .option('--yes', 'do not ask for confirmation (needed when not on a terminal)')
+  .addHelpText('after', '\nExample: mosaic delete results.db -id 25-48')
+  .action(async (db: string, opts: RunSelector & { yes?: boolean }) => {
+    console.log(await deleteCommand(db, opts));
+  });
+
+program
   .command('generate')
-  .description('write the pipelines of CONFIG (multiplicity included) to OUT as JSON, without running them')
+  .description('write the pipelines of CONFIG (multiplicity included) to OUT as JSON, without running them; the classes are checked as by run')
   .argument('<config>', 'experiment INI file')
   .argument('<out>', 'JSON file to write')
-  .action((config: string, out: string) => generateCommand(config, out));
+  .option('--no-check', 'do not load the classes to check them')
+  .action(async (config: string, out: string, opts: { check: boolean }) => generateCommand(config, out, { check: opts.check }));
 
 program
   .command('status')

@@ -3,7 +3,8 @@ import { MosaicError } from '../errors.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
 import { isWorkerAlive } from '../experiment/liveness.js';
 import { generatePipelines } from '../pipelines/generate.js';
-import { newRuns } from '../pipelines/facts.js';
+import { newRuns, planSeeds } from '../pipelines/facts.js';
+import { provenance } from '../experiment/provenance.js';
 import { checkDatabasePath, openSqliteStore, type SqliteStore } from '../store/sqlite.js';
 import { rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
@@ -12,6 +13,8 @@ export interface RunCommandOptions {
   progress?: ProgressMode;
   /** Queue the new runs even if the database holds an unfinished experiment. */
   force?: boolean;
+  /** Give the new runs seeds that runs of the database already had (on purpose). */
+  reuseSeeds?: boolean;
 }
 
 /** `mosaic run CONFIG DB`: validate everything, enqueue the runs, execute them with the worker pool. Returns the exit code. */
@@ -29,7 +32,9 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
     store.setSetting('monitor', config.monitor);
     store.setSetting('config', config.file);
     store.setPaused(false);
-    const ids = store.enqueue(newRuns(config, pipelines));
+    const seeds = planSeeds(config, pipelines.length, store.usedSeeds(), options.reuseSeeds ?? false);
+    if (seeds.note) console.error(`note: ${seeds.note}`);
+    const ids = store.enqueue(newRuns(config, pipelines, seeds), provenance(config));
     rememberDatabase(dbPath);
     return await executePending({
       dbPath,

@@ -3,37 +3,52 @@ import type { RunOverview } from '../store/types.js';
 import { idRanges, sci } from './format.js';
 import { chooseDatabase } from './recent.js';
 
-/** `mosaic status`: Done / Error / Running / Pending, read from the database (no server). */
+/** The dataset and model keys of a run, from its facts: `data_dataset_OR | mlp_brick`. */
+function keysOf(facts: Record<string, string>): string {
+  const types = (scheme: string | undefined) => (scheme ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  return [...types(facts.data_scheme), ...types(facts.pipeline_scheme)].map((t) => facts[`${t}_key`] ?? '?').join(' | ');
+}
+
+/** `mosaic status`: Done / Diverged / Error / Running / Pending, read from the database (no server). */
 export function statusCommand(dbArg: string | undefined, options: { all?: boolean } = {}): string {
   const db = chooseDatabase(dbArg);
   const store = openSqliteStore(db, { create: false, readonly: true });
   let runs: RunOverview[];
+  let facts: Map<number, Record<string, string>>;
   try {
     runs = store.overview();
+    facts = store.allFacts();
   } finally {
     store.close();
   }
   const by = (s: string) => runs.filter((r) => r.status === s);
+  const keys = (r: RunOverview) => keysOf(facts.get(r.runId) ?? {});
   const lines: string[] = [];
   const count = (s: string) => `${by(s).length} ${s}`;
-  lines.push(`${db}: ${runs.length} runs: ${['done', 'error', 'failed', 'running', 'pending'].map(count).join(', ')}`);
+  lines.push(`${db}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
   lines.push('Done');
   for (const r of by('done')) {
     const res = r.results;
-    lines.push(`\t[${r.runId}] train_loss=${sci(res?.train_loss)}\ttest_loss=${sci(res?.test_loss)}\texecution_time=${sci(res?.duration_s)}`);
+    const acc = res && (res.train_acc !== null || res.test_acc !== null) ? `\ttrain_acc=${sci(res.train_acc)}\ttest_acc=${sci(res.test_acc)}` : '';
+    const own = Object.entries(r.metrics).map(([name, v]) => `\t${name}=${sci(v)}`).join('');
+    lines.push(`\t[${r.runId}] ${keys(r)}\ttrain_loss=${sci(res?.train_loss)}\ttest_loss=${sci(res?.test_loss)}${acc}${own}\texecution_time=${sci(res?.duration_s)}`);
+    if (r.returnStatus && r.returnStatus !== 'ok') lines.push(`\t\t${r.returnStatus}`);
+    if (r.lastFailure) lines.push(`\t\tits last continuation failed at epoch ${r.lastFailure.epoch} (${r.lastFailure.status}): ${r.lastFailure.message}; the results above stand`);
   }
+  lines.push('Diverged');
+  for (const r of by('diverged')) lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  (${r.returnStatus ?? ''})`);
   lines.push('Error');
   for (const r of [...by('error'), ...by('failed')]) {
-    lines.push(`\t[${r.runId}] ${r.pipeline}  (${r.status}: ${r.returnStatus ?? ''})`);
+    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  (${r.status}: ${r.returnStatus ?? ''})`);
     if (r.traceback && r.traceback !== r.returnStatus) lines.push(...r.traceback.split('\n').map((l) => `\t\t${l}`));
   }
   lines.push('Running');
   for (const r of by('running')) {
-    lines.push(`\t[${r.runId}] ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${r.device ? ` on ${r.device}` : ''}`);
+    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${r.device ? ` on ${r.device}` : ''}`);
   }
   const pending = by('pending');
   lines.push('Pending');
-  if (options.all || pending.length <= 10) for (const r of pending) lines.push(`\t[${r.runId}] ${r.pipeline}`);
+  if (options.all || pending.length <= 10) for (const r of pending) lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}`);
   else lines.push(`\t${pending.length} runs: ids ${idRanges(pending.map((r) => r.runId))} (--all lists them)`);
   return lines.join('\n');
 }

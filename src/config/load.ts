@@ -117,6 +117,10 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
   if (pipelineScheme.length === 0) throw new ConfigError({ file, line: section.entries.get('pipeline_scheme')!.line, section: section.name, key: 'pipeline_scheme' }, 'names no type');
   const lossPath = values.path_to_class_loss_function;
   const seed = get('seed', v.integer);
+  const earlyStopping = get('early_stopping', v.positiveInt);
+  if (values.min_delta !== undefined && earlyStopping === undefined) {
+    throw new ConfigError({ file, line: section.entries.get('min_delta')?.line, section: section.name, key: 'min_delta' }, 'min_delta only has a meaning with early_stopping = N (patience in epochs)');
+  }
   return {
     lr: get('lr', v.positiveNumber, '1e-3')!,
     epochs: get('epochs', v.positiveInt)!,
@@ -129,6 +133,9 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
     data_scheme: dataScheme,
     pipeline_scheme: pipelineScheme,
     ...(seed === undefined ? {} : { seed }),
+    accuracy: get('accuracy', v.accuracy, 'auto')!,
+    ...(earlyStopping === undefined ? {} : { early_stopping: earlyStopping }),
+    min_delta: get('min_delta', v.nonNegativeNumber, '0')!,
     raw: { ...values },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKEND_NAMES, LOSS_DISPLAY_NAMES, lossKind, OPTIMIZER_NAMES, optimizerName } from '../engine/names.js';
+import { ACCURACY_OPTIONS, type AccuracyOption } from './types.js';
 import { parseBoolean, parseSize } from './values.js';
 
 /** Validators for single `[PROCESS]` / `[MONITOR]` values; each takes the raw string. */
@@ -57,6 +58,17 @@ export const backend = z.string().transform((s, ctx) => {
     return z.NEVER;
   }
   return b as (typeof BACKEND_NAMES)[number];
+});
+
+export const nonNegativeNumber = number('a number >= 0').pipe(z.number().min(0, 'must be a number >= 0'));
+
+export const accuracy = z.string().transform((s, ctx) => {
+  const a = s.trim().toLowerCase();
+  if (!(ACCURACY_OPTIONS as readonly string[]).includes(a)) {
+    ctx.addIssue({ code: 'custom', message: `must be one of ${ACCURACY_OPTIONS.join(', ')}` });
+    return z.NEVER;
+  }
+  return a as AccuracyOption;
 });
 
 export const nameList = z.string().transform((s) =>

@@ -1,5 +1,8 @@
 import type { BackendName, OptimizerName } from '../engine/names.js';
 
+export const ACCURACY_OPTIONS = ['auto', 'argmax', 'threshold', 'none'] as const;
+export type AccuracyOption = (typeof ACCURACY_OPTIONS)[number];
+
 /** `[PROCESS]` after validation, for one combination of its swept keys. */
 export interface ProcessSettings {
   lr: number;
@@ -15,6 +18,12 @@ export interface ProcessSettings {
   data_scheme: string[];
   pipeline_scheme: string[];
   seed?: number;
+  /** How accuracy is measured: `auto` chooses from the loss and the targets. */
+  accuracy: AccuracyOption;
+  /** Patience of early stopping on the test loss, in epochs; undefined: no early stopping. */
+  early_stopping?: number;
+  /** An epoch improves on the best test loss when lower by more than this. */
+  min_delta: number;
   /** Every `[PROCESS]` value as written (after sweep resolution), stored as params facts. */
   raw: Record<string, string>;
 }

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { AccuracyOption } from '../config/types.js';
+import type { LossCategory } from './targets.js';
 
 /**
  * How accuracy is measured, chosen once per run from the loss and the targets:
@@ -13,6 +15,26 @@ export type AccuracyRule = { kind: 'argmax' } | { kind: 'binary'; threshold: num
 
 /** Counts correct decisions of one batch: [correct, total]. `correct` is a scalar tensor. */
 export type AccuracyFn = (prediction: tf.Tensor, target: tf.Tensor) => { correct: tf.Scalar; total: number };
+
+/**
+ * The rule of a run: `[PROCESS] accuracy` when it names one (`threshold` at 0 for losses on
+ * logits, 0.5 otherwise); with `auto`, from what the loss compares (a loss class may declare its
+ * kind), else from the targets.
+ */
+export function accuracyRule(option: AccuracyOption, category: LossCategory, targets: tf.Tensor[]): AccuracyRule {
+  const logits = category === 'binary_logits';
+  switch (option) {
+    case 'none':
+      return { kind: 'none' };
+    case 'argmax':
+      return { kind: 'argmax' };
+    case 'threshold':
+      return { kind: 'binary', threshold: logits ? 0 : 0.5 };
+    case 'auto':
+      if (category === 'regression') return { kind: 'none' };
+      return chooseAccuracyRule(targets, category === 'classification', logits);
+  }
+}
 
 export function chooseAccuracyRule(targets: tf.Tensor[], classificationLoss: boolean, logits: boolean): AccuracyRule {
   if (classificationLoss) return { kind: 'argmax' };

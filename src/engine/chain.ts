@@ -8,6 +8,7 @@ import { constructorParams } from './inject.js';
 import { loadUserClass } from './loader.js';
 import { builtinLoss, type LossFn } from './loss.js';
 import { lossKind } from './names.js';
+import { builtinCategory, userLossCategory, type LossCategory } from './targets.js';
 
 /** The built pipeline of one run: data chain output, model chain, loss. */
 export interface Chain {
@@ -18,6 +19,9 @@ export interface Chain {
   test: BatchSource;
   variables: tf.Variable[];
   loss: LossFn;
+  lossCategory: LossCategory;
+  /** Who is who, for messages: the last model class, the last data class, the loss. */
+  names: { model: string; data: string; loss: string };
 }
 
 export function moduleInfo(m: PipelineModule): ModuleInfo {
@@ -69,7 +73,13 @@ export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain
     return vars;
   });
   if (variables.length === 0) throw new Error('the model chain has no trainable parameters (parameters() returned nothing)');
-  return { runInfo, dataModules, models, train, test, variables, loss: await makeLoss(spec, runInfo) };
+  const lastModel = spec.modules[spec.modules.length - 1]!;
+  const names = {
+    model: `model class ${lastModel.class} [${lastModel.name}]`,
+    data: `data class ${lastData.class} [${lastData.name}]`,
+    loss: spec.process.class_loss_function ?? spec.process.loss_function!,
+  };
+  return { runInfo, dataModules, models, train, test, variables, ...(await makeLoss(spec, runInfo)), names };
 }
 
 function trainTestPair(data: unknown, className: string): [BatchSource, BatchSource] {
@@ -81,7 +91,7 @@ function trainTestPair(data: unknown, className: string): [BatchSource, BatchSou
   return pair as [BatchSource, BatchSource];
 }
 
-async function makeLoss(spec: RunSpec, runInfo: RunInfo): Promise<LossFn> {
+async function makeLoss(spec: RunSpec, runInfo: RunInfo): Promise<{ loss: LossFn; lossCategory: LossCategory }> {
   const p = spec.process;
   if (p.class_loss_function) {
     const where = `[PROCESS] class_loss_function = ${p.class_loss_function}`;
@@ -89,12 +99,14 @@ async function makeLoss(spec: RunSpec, runInfo: RunInfo): Promise<LossFn> {
     const defaults = (Cls as { defaults?: Record<string, unknown> }).defaults;
     const instance = new Cls(constructorParams(p.class_loss_function, 'PROCESS', {}, runInfo, defaults)) as LossModule;
     requireMethod(instance, 'forward', `loss class ${p.class_loss_function}`);
-    return (prediction, target) => {
+    const loss: LossFn = (prediction, target) => {
       const l = instance.forward(prediction, target);
       return (l.rank === 0 ? l : l.mean()) as tf.Scalar;
     };
+    return { loss, lossCategory: userLossCategory(Cls, p.class_loss_function) };
   }
-  return builtinLoss(lossKind(p.loss_function!)!);
+  const kind = lossKind(p.loss_function!)!;
+  return { loss: builtinLoss(kind), lossCategory: builtinCategory(kind) };
 }
 
 export function asBatch(item: Batch | [tf.Tensor, tf.Tensor]): Batch {

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { CheckpointOwner, EpochRecord } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
 import { decodeWeightFile } from '../user/weights.js';
 
@@ -11,6 +12,7 @@ type NamedTensor = { name: string; tensor: tf.Tensor };
  *   model-<i>-<class>.*   whatever the model class's saveModel writes (if it has one)
  *   parameters.bin/.json  values of every trainable variable, in parameters() order
  *   optimizer.bin/.json   the optimizer's state (moments, iteration count)
+ *   owner.json            whose it is: database identity, run id, epoch and that epoch's losses
  * It is written under a temporary name and renamed, then the epoch is committed to the store,
  * then older checkpoints are removed: the store's last epoch always has a complete checkpoint.
  */
@@ -35,15 +37,36 @@ async function readTensors(file: string): Promise<NamedTensor[]> {
   return specs.map((s, i) => ({ name: s.name, tensor: tensors[i]! }));
 }
 
+/** What `owner.json` holds: enough to tell, beyond doubt, whose epoch a checkpoint is. */
+interface OwnerStamp {
+  store_id: string;
+  store: string;
+  run_id: number;
+  epoch: number;
+  train_loss: number;
+  test_loss: number;
+}
+
+const stampOf = (owner: CheckpointOwner, record: EpochRecord): OwnerStamp => ({
+  store_id: owner.storeId,
+  store: owner.store,
+  run_id: owner.runId,
+  epoch: record.epoch,
+  train_loss: record.train_loss,
+  test_loss: record.test_loss,
+});
+
 export async function saveCheckpoint(
   runDir: string,
-  epoch: number,
+  owner: CheckpointOwner,
+  record: EpochRecord,
   models: ModelModule[],
   variables: tf.Variable[],
   optimizer: tf.Optimizer,
 ): Promise<void> {
+  const epoch = record.epoch;
   try {
-    await writeCheckpoint(runDir, epoch, models, variables, optimizer);
+    await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer);
   } catch (e) {
     await fs.rm(`${checkpointDir(runDir, epoch)}.tmp`, { recursive: true, force: true }).catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
@@ -53,12 +76,12 @@ export async function saveCheckpoint(
 
 async function writeCheckpoint(
   runDir: string,
-  epoch: number,
+  stamp: OwnerStamp,
   models: ModelModule[],
   variables: tf.Variable[],
   optimizer: tf.Optimizer,
 ): Promise<void> {
-  const final = checkpointDir(runDir, epoch);
+  const final = checkpointDir(runDir, stamp.epoch);
   const tmp = `${final}.tmp`;
   await fs.rm(tmp, { recursive: true, force: true });
   await fs.mkdir(tmp, { recursive: true });
@@ -69,24 +92,31 @@ async function writeCheckpoint(
   await writeTensors(path.join(tmp, 'parameters'), variables.map((v, i) => ({ name: `p${i}`, tensor: v })));
   const optimizerState = await optimizer.getWeights();
   await writeTensors(path.join(tmp, 'optimizer'), [...optimizerState, ...biasCorrections(optimizer)]);
+  await fs.writeFile(path.join(tmp, 'owner.json'), JSON.stringify(stamp));
   await fs.rm(final, { recursive: true, force: true });
   await fs.rename(tmp, final);
 }
 
-/** Restores models, variables and optimizer from the checkpoint of `epoch`. */
+/**
+ * Restores models, variables and optimizer from the checkpoint of the database's last epoch
+ * `record`, after checking that the checkpoint is that very epoch of that very run.
+ */
 export async function loadCheckpoint(
   runDir: string,
-  epoch: number,
+  owner: CheckpointOwner,
+  record: EpochRecord,
   models: ModelModule[],
   variables: tf.Variable[],
   optimizer: tf.Optimizer,
 ): Promise<void> {
+  const epoch = record.epoch;
   const dir = checkpointDir(runDir, epoch);
   try {
     await fs.access(path.join(dir, 'parameters.json'));
   } catch {
-    throw new Error(`checkpoint of epoch ${epoch} is missing (${dir}): the run cannot continue from where it stopped`);
+    throw new CheckpointError(`checkpoint of epoch ${epoch} is missing (${dir}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped`);
   }
+  await verifyOwner(dir, stampOf(owner, record));
   for (const [i, m] of models.entries()) {
     const load = m.loadModel ?? (m as { load_model?: (p: string) => unknown }).load_model;
     if (load) await load.call(m, modelPath(dir, i, m));
@@ -110,6 +140,33 @@ export async function loadCheckpoint(
   tf.dispose(state.map((t) => t.tensor));
 }
 
+/** A checkpoint that cannot be used: missing, or someone else's. */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
+async function verifyOwner(dir: string, expected: OwnerStamp): Promise<void> {
+  let found: OwnerStamp;
+  try {
+    found = JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8')) as OwnerStamp;
+  } catch {
+    throw new CheckpointError(`the checkpoint in ${dir} does not say whose it is (no owner.json; written by an older Mosaic?): refusing to continue run ${expected.run_id} of ${expected.store} from it`);
+  }
+  const who = (s: OwnerStamp) => `run ${s.run_id} of ${s.store} (database ${s.store_id}), epoch ${s.epoch}`;
+  if (found.store_id !== expected.store_id || found.run_id !== expected.run_id || found.epoch !== expected.epoch) {
+    throw new CheckpointError(`the checkpoint in ${dir} belongs to ${who(found)}, not to ${who(expected)}: refusing to continue from it`);
+  }
+  if (found.train_loss !== expected.train_loss || found.test_loss !== expected.test_loss) {
+    throw new CheckpointError(
+      `the checkpoint in ${dir} is not the epoch the database recorded for ${who(expected)} (train loss ${found.train_loss} in the checkpoint, ${expected.train_loss} in the database): ` +
+        'another copy of this database wrote over it; refusing to continue from it',
+    );
+  }
+}
+
 /**
  * Adam and Adamax keep running products beta^t that `setWeights` recomputes with pow(), which
  * rounds differently in float32: saving and restoring them makes a continued run bit-identical.
@@ -121,11 +178,11 @@ function biasCorrections(optimizer: tf.Optimizer): NamedTensor[] {
     .map((k) => ({ name: `mosaic/${k}`, tensor: o[k] as tf.Variable }));
 }
 
-/** Removes checkpoints other than `keepEpoch`'s. */
-export async function pruneCheckpoints(runDir: string, keepEpoch: number): Promise<void> {
+/** Removes checkpoints other than those of `keepEpochs` (the last and the best). */
+export async function pruneCheckpoints(runDir: string, keepEpochs: number[]): Promise<void> {
   const entries = await fs.readdir(runDir).catch(() => [] as string[]);
-  const keep = `epoch-${keepEpoch}`;
+  const keep = new Set(keepEpochs.map((e) => `epoch-${e}`));
   await Promise.all(
-    entries.filter((e) => e.startsWith('epoch-') && e !== keep).map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })),
+    entries.filter((e) => e.startsWith('epoch-') && !keep.has(e)).map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })),
   );
 }

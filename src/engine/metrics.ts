@@ -39,9 +39,32 @@ export function curveMetrics(train: number[], test: number[]): CurveMetrics {
   };
 }
 
-export function runResults(history: EpochRecord[], nbParams: number): RunResults {
+/**
+ * The best epoch on the test loss, as early stopping sees it: an epoch improves when its test loss
+ * is below the best so far by more than `minDelta` (with 0: the lowest loss, the first on ties);
+ * `waited` counts the epochs since. Replayed over the whole history, so a continued run (resume
+ * after a crash, rerun) stops exactly where an uninterrupted one would.
+ */
+export function bestEpoch(history: EpochRecord[], minDelta = 0): { epoch: number; testLoss: number; waited: number } {
+  let best = { epoch: 0, testLoss: Infinity };
+  let waited = 0;
+  for (const e of history) {
+    if (e.test_loss < best.testLoss - minDelta) {
+      best = { epoch: e.epoch, testLoss: e.test_loss };
+      waited = 0;
+    } else {
+      waited++;
+    }
+  }
+  return { ...best, waited };
+}
+
+export function runResults(history: EpochRecord[], nbParams: number, minDelta = 0): RunResults {
   const last = history[history.length - 1]!;
+  const best = bestEpoch(history, minDelta);
   return {
+    best_test_loss: best.testLoss,
+    best_epoch: best.epoch,
     train_loss: last.train_loss,
     test_loss: last.test_loss,
     train_acc: last.train_acc,

@@ -9,7 +9,7 @@ import { useBackend } from './tf.js';
  * Checks, before any database is touched, what can be checked without training: every class
  * used by a pipeline loads from its file, the loss class too, and the backend exists.
  */
-export async function preflight(config: ExperimentConfig): Promise<void> {
+export async function preflight(config: ExperimentConfig, options: { runFolder: boolean } = { runFolder: true }): Promise<void> {
   const schemeTypes = new Set([...config.dataScheme, ...config.pipelineScheme]);
   const checked = new Set<string>();
   for (const m of config.modules.filter((s) => schemeTypes.has(s.type))) {
@@ -30,7 +30,7 @@ export async function preflight(config: ExperimentConfig): Promise<void> {
       await loadChecked(p.path_to_class_loss_function!, p.class_loss_function, `${config.file} [PROCESS] class_loss_function`);
     }
     if (p.backend !== 'cpu') await useBackend(p.backend);
-    checkRunFolder(config.file, p.run_files_path);
+    if (options.runFolder) checkRunFolder(config.file, p.run_files_path);
   }
 }
 

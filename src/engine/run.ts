@@ -1,15 +1,14 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { typedValue } from '../config/values.js';
-import type { ClaimedRun, EpochRecord, Store } from '../store/types.js';
+import type { ClaimedRun, EpochRecord, LoggedMetric, Store } from '../store/types.js';
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
-import { accuracyFn, chooseAccuracyRule } from './accuracy.js';
+import { accuracyFn, accuracyRule } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
 import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
-import { CLASSIFICATION_LOSSES, LOGIT_LOSSES } from './loss.js';
-import { runResults } from './metrics.js';
-import { lossKind } from './names.js';
+import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
+import { checkTargets } from './targets.js';
 import { useBackend } from './tf.js';
 
 export interface RunProgress {
@@ -25,7 +24,19 @@ export interface RunContext {
   onEpoch?: (p: RunProgress) => void;
 }
 
-export type RunOutcome = { status: 'done' } | { status: 'error'; message: string };
+/**
+ * How a run ended: `done`; `error` (the user's code threw); `diverged` (the loss became NaN or
+ * infinite). A continuation that fails leaves the run's earlier results standing (`kept`).
+ */
+export type RunOutcome = { status: 'done' } | { status: 'error' | 'diverged'; message: string };
+
+/** The loss is no longer a number: the run stops, its results would be meaningless. */
+export class DivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DivergedError';
+  }
+}
 
 /** Executes one claimed run to its end: trains the remaining epochs and stores everything. A user-code exception ends this run only. */
 export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunOutcome> {
@@ -33,22 +44,50 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
   let optimizer: tf.Optimizer | undefined;
   try {
     await useBackend(run.spec.process.backend);
-    chain = await buildChain(run.spec, initialRunInfo(run, ctx.device));
+    const metrics = new EpochMetrics();
+    chain = await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
     optimizer = makeOptimizer(run.spec.process.optimizer, run.spec.process.lr);
-    await train(run, chain, optimizer, ctx);
+    const { history, note } = await train(run, chain, optimizer, metrics, ctx);
     const nbParams = chain.variables.reduce((a, v) => a + v.size, 0);
-    ctx.store.finishRun(run.runId, runResults(ctx.store.history(run.runId), nbParams));
+    ctx.store.finishRun(run.runId, runResults(history, nbParams, run.spec.process.min_delta ?? 0), note);
     return { status: 'done' };
   } catch (e) {
-    const message = firstLine(e);
-    ctx.store.failRun(run.runId, 'error', message, traceOf(e));
-    return { status: 'error', message };
+    const status = e instanceof DivergedError ? 'diverged' : 'error';
+    let message = firstLine(e);
+    if (ctx.store.failRun(run.runId, status, message, traceOf(e)) === 'done') {
+      message = `the continuation failed (${message}); the run keeps its results of epoch ${run.epochsDone}`;
+    }
+    return { status, message };
   } finally {
     dispose(chain, optimizer);
   }
 }
 
-function initialRunInfo(run: ClaimedRun, device: string | undefined): RunInfo {
+/** Values given to `run_info.log` during one epoch, averaged per name. */
+class EpochMetrics {
+  private values = new Map<string, { sum: number; n: number; better: 'higher' | 'lower' }>();
+
+  log = (name: string, value: number | tf.Tensor, better: 'higher' | 'lower' = 'higher'): void => {
+    if (typeof name !== 'string' || name.trim() === '') throw new Error(`run_info.log: the metric needs a name, got ${JSON.stringify(name)}`);
+    if (better !== 'higher' && better !== 'lower') throw new Error(`run_info.log("${name}"): better must be 'higher' or 'lower', got ${JSON.stringify(better)}`);
+    const v = value instanceof tf.Tensor ? value.dataSync()[0]! : value;
+    if (typeof v !== 'number') throw new Error(`run_info.log("${name}"): the value must be a number or a scalar tensor, got ${typeof v}`);
+    const m = this.values.get(name) ?? { sum: 0, n: 0, better };
+    m.sum += v;
+    m.n++;
+    m.better = better;
+    this.values.set(name, m);
+  };
+
+  /** The epoch's metrics, and a fresh start for the next epoch. */
+  take(): LoggedMetric[] {
+    const out = [...this.values].map(([name, m]) => ({ name, value: m.sum / m.n, better: m.better }));
+    this.values.clear();
+    return out;
+  }
+}
+
+function initialRunInfo(run: ClaimedRun, device: string | undefined, metrics: EpochMetrics): RunInfo {
   const p = run.spec.process;
   const fromProcess = Object.fromEntries(
     Object.entries(p.raw)
@@ -63,22 +102,33 @@ function initialRunInfo(run: ClaimedRun, device: string | undefined): RunInfo {
     lr: p.lr,
     epoch: 0,
     training: false,
-    run_dir: path.join(p.run_files_path, `run_${run.runId}`),
+    run_dir: run.runDir ?? path.join(p.run_files_path, `run_${run.runId}`),
+    log: metrics.log,
     ...(device ? { device } : {}),
   };
 }
 
-async function train(run: ClaimedRun, chain: Chain, optimizer: tf.Optimizer, ctx: RunContext): Promise<void> {
+async function train(
+  run: ClaimedRun,
+  chain: Chain,
+  optimizer: tf.Optimizer,
+  metrics: EpochMetrics,
+  ctx: RunContext,
+): Promise<{ history: EpochRecord[]; note?: string }> {
   const { runInfo, variables } = chain;
-  if (run.epochsDone > 0) {
-    await loadCheckpoint(runInfo.run_dir, run.epochsDone, chain.models.map((m) => m.module), variables, optimizer);
+  const settings = run.spec.process;
+  const history = ctx.store.history(run.runId);
+  if (history.length > 0) {
+    await loadCheckpoint(runInfo.run_dir, run.owner, history[history.length - 1]!, chain.models.map((m) => m.module), variables, optimizer);
   }
-  const kind = run.spec.process.loss_function ? lossKind(run.spec.process.loss_function) : undefined;
-  const rule = chooseAccuracyRule(await sampleTargets(chain.train), kind !== undefined && CLASSIFICATION_LOSSES.has(kind), kind !== undefined && LOGIT_LOSSES.has(kind));
-  const accuracy = accuracyFn(rule);
+  const sample = await sampleTargets(chain.train);
+  const accuracy = accuracyFn(accuracyRule(settings.accuracy ?? 'auto', chain.lossCategory, sample));
   const forward = (x: tf.Tensor) => chain.models.reduce((d, m) => m.module.forward(d, runInfo, m.info), x);
+  const modules = [...chain.dataModules, ...chain.models.map((m) => m.module)];
+  const check = { category: chain.lossCategory, lossName: chain.names.loss, model: chain.names.model, data: chain.names.data };
+  let firstStep = true;
 
-  for (let epoch = run.epochsDone + 1; epoch <= run.epochsTarget; epoch++) {
+  for (let epoch = history.length + 1; epoch <= run.epochsTarget; epoch++) {
     const started = performance.now();
     runInfo.epoch = epoch;
     runInfo.training = true;
@@ -88,16 +138,18 @@ async function train(run: ClaimedRun, chain: Chain, optimizer: tf.Optimizer, ctx
       const cost = optimizer.minimize(
         () => {
           const prediction = forward(b.x);
+          if (firstStep) checkTargets(prediction, b.y, sample, check);
           if (accuracy) {
             const a = accuracy(prediction, b.y);
             correct = tf.keep(a.correct);
             total = a.total;
           }
-          return chain.loss(prediction, b.y);
+          return firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y);
         },
         true,
         variables,
       )!;
+      firstStep = false;
       return { cost, correct, total };
     });
     runInfo.training = false;
@@ -108,6 +160,7 @@ async function train(run: ClaimedRun, chain: Chain, optimizer: tf.Optimizer, ctx
         return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
       }),
     );
+    for (const m of modules) await m.epochEnd?.(runInfo);
     const record: EpochRecord = {
       epoch,
       train_loss: trainStats.loss,
@@ -116,10 +169,31 @@ async function train(run: ClaimedRun, chain: Chain, optimizer: tf.Optimizer, ctx
       test_acc: accuracy ? testStats.accuracy : null,
       duration_s: (performance.now() - started) / 1000,
     };
-    await saveCheckpoint(runInfo.run_dir, epoch, chain.models.map((m) => m.module), variables, optimizer);
-    ctx.store.recordEpoch(run.runId, record);
-    await pruneCheckpoints(runInfo.run_dir, epoch);
+    if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
+      throw new DivergedError(`diverged at epoch ${epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
+    }
+    await saveCheckpoint(runInfo.run_dir, run.owner, record, chain.models.map((m) => m.module), variables, optimizer);
+    ctx.store.recordEpoch(run.runId, record, metrics.take());
+    history.push(record);
+    const best = bestEpoch(history, settings.min_delta ?? 0);
+    await pruneCheckpoints(runInfo.run_dir, [epoch, best.epoch]);
     ctx.onEpoch?.({ runId: run.runId, epoch, epochs: run.epochsTarget, record });
+    if (settings.early_stopping !== undefined && best.waited >= settings.early_stopping) {
+      const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
+      return { history, note: `early stop at epoch ${epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})` };
+    }
+  }
+  return { history };
+}
+
+/** The loss of the very first batch, with the shapes in the message if the loss itself fails. */
+function firstLoss(chain: Chain, prediction: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  try {
+    return chain.loss(prediction, target);
+  } catch (e) {
+    const err = e as Error;
+    const message = `the loss ${chain.names.loss} failed on the first batch: ${chain.names.model} outputs [${prediction.shape.join(', ')}], the targets of ${chain.names.data} are [${target.shape.join(', ')}]: ${err.message}`;
+    throw Object.assign(new Error(message), { stack: `Error: ${message}\ncaused by ${err.stack ?? err.message}` });
   }
 }
 
@@ -186,7 +260,7 @@ function dispose(chain: Chain | undefined, optimizer: tf.Optimizer | undefined):
 }
 
 function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+  const msg = e instanceof Error ? `${e.name === 'Error' || e instanceof DivergedError ? '' : `${e.name}: `}${e.message}` : String(e);
   return msg.split('\n')[0]!.slice(0, 500);
 }
 

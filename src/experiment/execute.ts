@@ -42,7 +42,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
       if (late.length > 0) {
         reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
         const more = await runPool({ dbPath, store, monitor, total, reporter });
-        summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed };
+        summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed, diverged: summary.diverged + more.diverged };
         continue;
       }
       if (!waitingSaid) reporter.log(`waiting for ${store.counts().running} runs held by other live worker processes`);
@@ -55,7 +55,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const counts = store.counts();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const all = Object.values(counts).reduce((a, b) => a + b, 0);
-  const state = `${counts.done} done, ${counts.error + counts.failed} in error, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
+  const state = `${counts.done} done, ${counts.error + counts.failed} in error, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
   if (summary.interrupted) {
     console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${dbPath}`);
     return 130;
@@ -64,6 +64,8 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     console.log(`paused after ${seconds} s. Database: ${state}. Continue with: mosaic resume ${dbPath}`);
     return 4;
   }
-  console.log(`finished in ${seconds} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed. Database: ${state}. See: mosaic status ${dbPath}`);
-  return summary.error + summary.failed > 0 || counts.error + counts.failed > 0 ? 3 : 0;
+  console.log(
+    `finished in ${seconds} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed, ${summary.diverged} diverged. Database: ${state}. See: mosaic status ${dbPath}`,
+  );
+  return summary.error + summary.failed + summary.diverged > 0 || counts.error + counts.failed + counts.diverged > 0 ? 3 : 0;
 }

@@ -1,4 +1,45 @@
-/** Tables of the SQLite store. The first four are the original Mosaic's, column for column. */
+/**
+ * Tables of the SQLite store. The first four are the original Mosaic's, column for column
+ * (`run_results` gains two columns at its end); the others are Mosaic's own.
+ */
+
+/** Tables that schema version 2 added; the migration from version 1 creates them as they are. */
+const TABLES_SINCE_V2 = `
+CREATE TABLE IF NOT EXISTS history_metrics (
+  run_id INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY (run_id, epoch, name)
+);
+CREATE TABLE IF NOT EXISTS metric_info (
+  name TEXT PRIMARY KEY,
+  better TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mosaic_failures (
+  run_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  message TEXT,
+  traceback TEXT,
+  at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_by_run ON mosaic_failures (run_id);
+CREATE TABLE IF NOT EXISTS mosaic_experiments (
+  experiment_id INTEGER PRIMARY KEY,
+  created_at REAL NOT NULL,
+  config_file TEXT,
+  config_text TEXT,
+  config_hash TEXT,
+  user_files TEXT,
+  mosaic_version TEXT,
+  git_commit TEXT,
+  first_run_id INTEGER,
+  last_run_id INTEGER
+);
+`;
+
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS system (
   param_name TEXT PRIMARY KEY,
@@ -31,7 +72,9 @@ CREATE TABLE IF NOT EXISTS run_results (
   trainability REAL,
   slope REAL,
   slope_std_plus REAL,
-  slope_std_minus REAL
+  slope_std_minus REAL,
+  best_test_loss REAL,
+  best_epoch INTEGER
 );
 CREATE TABLE IF NOT EXISTS history (
   run_id INTEGER NOT NULL,
@@ -55,9 +98,23 @@ CREATE TABLE IF NOT EXISTS mosaic_queue (
   claimed_at REAL,
   heartbeat_at REAL,
   finished_at REAL,
-  attempts INTEGER NOT NULL DEFAULT 0
+  attempts INTEGER NOT NULL DEFAULT 0,
+  run_dir TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_by_worker ON mosaic_queue (worker);
-`;
+${TABLES_SINCE_V2}`;
 
-export const SCHEMA_VERSION = '1';
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Steps from each older version to the next, run in one transaction when a writer opens an
+ * older database. Version 1 kept checkpoints in `run_files_path/run_<id>`: its runs keep them there.
+ */
+export const MIGRATIONS: Record<number, string> = {
+  1: `
+ALTER TABLE run_results ADD COLUMN best_test_loss REAL;
+ALTER TABLE run_results ADD COLUMN best_epoch INTEGER;
+ALTER TABLE mosaic_queue ADD COLUMN run_dir TEXT;
+UPDATE mosaic_queue SET run_dir = json_extract(spec, '$.process.run_files_path') || '/run_' || run_id;
+${TABLES_SINCE_V2}`,
+};

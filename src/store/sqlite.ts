@@ -1,9 +1,24 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MosaicError } from '../errors.js';
-import { SCHEMA_VERSION, SQLITE_SCHEMA } from './schema-sqlite.js';
-import { RUN_STATUSES, type ClaimedRun, type EpochRecord, type NewRun, type RunOverview, type RunResults, type RunSpec, type RunStatus, type Store, type WorkerIdentity } from './types.js';
+import { MIGRATIONS, SCHEMA_VERSION, SQLITE_SCHEMA } from './schema-sqlite.js';
+import {
+  RUN_STATUSES,
+  type ClaimedRun,
+  type EpochRecord,
+  type ExperimentRecord,
+  type FailedAttempt,
+  type LoggedMetric,
+  type NewRun,
+  type RunOverview,
+  type RunResults,
+  type RunSpec,
+  type RunStatus,
+  type Store,
+  type WorkerIdentity,
+} from './types.js';
 
 export interface OpenOptions {
   /** Create the file and tables when missing (run); otherwise the database must exist (status). */
@@ -58,21 +73,31 @@ export function checkDatabasePath(file: string, options: OpenOptions): void {
 
 export function openSqliteStore(file: string, options: OpenOptions): SqliteStore {
   checkDatabasePath(file, options);
-  let db: Database.Database;
-  try {
-    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: !options.create });
-  } catch (e) {
-    throw new MosaicError(`cannot open database ${file}: ${(e as Error).message}`);
-  }
+  let db = connect(file, options);
   try {
     db.pragma('busy_timeout = 30000');
+    const version = schemaVersion(db);
+    if (version === undefined && (options.readonly || !options.create)) {
+      throw new MosaicError(`${file} is not a Mosaic database (no mosaic_queue table)`);
+    }
+    if (version !== undefined && version > SCHEMA_VERSION) {
+      throw new MosaicError(`${file} was written by a newer Mosaic (database schema ${version}; this Mosaic reads up to ${SCHEMA_VERSION}): upgrade Mosaic to use it`);
+    }
+    if (options.readonly && version !== undefined && version < SCHEMA_VERSION) {
+      // Readers see the current schema too: migrate through a short-lived writer first.
+      db.close();
+      openSqliteStore(file, { create: false }).close();
+      db = connect(file, options);
+    }
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      db.exec(SQLITE_SCHEMA);
-      db.prepare(`INSERT OR IGNORE INTO system (param_name, param_value) VALUES ('schema_version', ?), ('next_run_id', '1')`).run(SCHEMA_VERSION);
-    } else if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mosaic_queue'`).get()) {
-      throw new MosaicError(`${file} is not a Mosaic database (no mosaic_queue table)`);
+      db.transaction(() => {
+        if (version !== undefined) migrate(db, version);
+        db.exec(SQLITE_SCHEMA);
+        db.prepare(`INSERT OR IGNORE INTO system (param_name, param_value) VALUES ('next_run_id', '1'), ('store_id', ?)`).run(randomBytes(4).toString('hex'));
+        db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      }).immediate();
     }
   } catch (e) {
     db.close();
@@ -80,6 +105,25 @@ export function openSqliteStore(file: string, options: OpenOptions): SqliteStore
     throw new MosaicError(`cannot use database ${file}: ${(e as Error).message}`);
   }
   return new SqliteStore(db);
+}
+
+function connect(file: string, options: OpenOptions): Database.Database {
+  try {
+    return new Database(file, { readonly: options.readonly ?? false, fileMustExist: !options.create });
+  } catch (e) {
+    throw new MosaicError(`cannot open database ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The schema version of a Mosaic database, or undefined for an empty file. */
+function schemaVersion(db: Database.Database): number | undefined {
+  if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mosaic_queue'`).get()) return undefined;
+  const row = db.prepare(`SELECT param_value FROM system WHERE param_name = 'schema_version'`).get() as { param_value: string } | undefined;
+  return Number(row?.param_value ?? '1');
+}
+
+function migrate(db: Database.Database, from: number): void {
+  for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
 }
 
 interface OverviewRow {
@@ -104,6 +148,8 @@ interface OverviewRow {
   slope: number;
   slope_std_plus: number;
   slope_std_minus: number;
+  best_test_loss: number;
+  best_epoch: number;
 }
 
 export class SqliteStore implements Store {
@@ -118,13 +164,30 @@ export class SqliteStore implements Store {
         VALUES (@run_id, @epoch, @train_loss, @test_loss, @train_acc, @test_acc, @duration_s)`),
       heartbeat: db.prepare(`UPDATE mosaic_queue SET heartbeat_at = ? WHERE run_id = ?`),
       history: db.prepare(`SELECT epoch, train_loss, test_loss, train_acc, test_acc, "duration(s)" AS duration_s FROM history WHERE run_id = ? ORDER BY epoch`),
+      insertMetric: db.prepare(`INSERT OR REPLACE INTO history_metrics (run_id, epoch, name, value) VALUES (?, ?, ?, ?)`),
+      metricInfo: db.prepare(`INSERT OR REPLACE INTO metric_info (name, better) VALUES (?, ?)`),
     };
   }
 
-  enqueue(runs: NewRun[]): number[] {
+  identity(): { storeId: string; store: string } {
+    return { storeId: this.getSystem('store_id')!, store: this.db.name };
+  }
+
+  /** The folder of this database's runs inside run_files_path: its file name and identity. */
+  private runsFolder(): string {
+    const { storeId, store } = this.identity();
+    return `${path.basename(store).replace(/\.[^.]*$/, '') || 'mosaic'}-${storeId}`;
+  }
+
+  usedSeeds(): Set<number> {
+    return new Set((this.db.prepare(`SELECT seed FROM mosaic_queue`).all() as { seed: number }[]).map((r) => r.seed));
+  }
+
+  enqueue(runs: NewRun[], experiment?: ExperimentRecord): number[] {
     const db = this.db;
     const insertRun = db.prepare(`INSERT INTO runs (run_id, status, pipeline, return_status) VALUES (?, 'pending', ?, NULL)`);
-    const insertQueue = db.prepare(`INSERT INTO mosaic_queue (run_id, spec, seed, epochs_target) VALUES (?, ?, ?, ?)`);
+    const insertQueue = db.prepare(`INSERT INTO mosaic_queue (run_id, spec, seed, epochs_target, run_dir) VALUES (?, ?, ?, ?, ?)`);
+    const folder = this.runsFolder();
     const insertFact = db.prepare(`INSERT OR REPLACE INTO params (run_id, param_name, param_value) VALUES (?, ?, ?)`);
     const tx = db.transaction((items: NewRun[]) => {
       let next = Number(this.getSystem('next_run_id') ?? '1');
@@ -132,6 +195,7 @@ export class SqliteStore implements Store {
       next = Math.max(next, maxId + 1);
       const ids: number[] = [];
       const specCache = new Map<RunSpec, string>();
+      const experimentId = experiment ? this.recordExperiment(experiment, next, next + items.length - 1) : undefined;
       for (const run of items) {
         const id = next++;
         ids.push(id);
@@ -141,8 +205,9 @@ export class SqliteStore implements Store {
           specCache.set(run.spec, specJson);
         }
         insertRun.run(id, run.shortForm);
-        insertQueue.run(id, specJson, run.seed, run.spec.process.epochs);
+        insertQueue.run(id, specJson, run.seed, run.spec.process.epochs, path.join(run.spec.process.run_files_path, folder, `run_${id}`));
         for (const [name, value] of run.facts) insertFact.run(id, name, value);
+        if (experimentId !== undefined) insertFact.run(id, 'experiment', String(experimentId));
         insertFact.run(id, 'status', 'pending');
       }
       this.setSystem('next_run_id', String(next));
@@ -151,18 +216,28 @@ export class SqliteStore implements Store {
     return tx.immediate(runs);
   }
 
+  private recordExperiment(e: ExperimentRecord, firstRunId: number, lastRunId: number): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO mosaic_experiments (created_at, config_file, config_text, config_hash, user_files, mosaic_version, git_commit, first_run_id, last_run_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(Date.now() / 1000, e.configFile, e.configText, e.configHash, JSON.stringify(e.userFiles), e.mosaicVersion, e.gitCommit, firstRunId, lastRunId);
+    return Number(r.lastInsertRowid);
+  }
+
   claimNext(worker: WorkerIdentity): ClaimedRun | undefined {
     const db = this.db;
     const tx = db.transaction((): ClaimedRun | undefined => {
       if (this.isPaused()) return undefined;
       const row = db
         .prepare(
-          `SELECT r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target,
+          `SELECT r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target, q.run_dir,
              (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done
            FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id
            WHERE r.status = 'pending' ORDER BY r.run_id LIMIT 1`,
         )
-        .get() as { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; epochs_done: number } | undefined;
+        .get() as { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; run_dir: string; epochs_done: number } | undefined;
       if (!row) return undefined;
       const now = Date.now() / 1000;
       this.setRunStatus(row.run_id, 'running');
@@ -170,8 +245,11 @@ export class SqliteStore implements Store {
         `UPDATE mosaic_queue SET worker = ?, host = ?, pid = ?, device = ?, claimed_at = ?, heartbeat_at = ?, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`,
       ).run(worker.id, worker.host, worker.pid, worker.device ?? null, now, now, row.run_id);
       if (worker.device) this.stmts.setFact.run(row.run_id, 'device', worker.device);
+      const { storeId, store } = this.identity();
       return {
         runId: row.run_id,
+        runDir: row.run_dir,
+        owner: { storeId, store, runId: row.run_id },
         spec: JSON.parse(row.spec) as RunSpec,
         seed: row.seed,
         shortForm: row.pipeline,
@@ -182,33 +260,53 @@ export class SqliteStore implements Store {
     return tx.immediate();
   }
 
-  recordEpoch(runId: number, epoch: EpochRecord): void {
+  recordEpoch(runId: number, epoch: EpochRecord, metrics: LoggedMetric[] = []): void {
     this.db.transaction(() => {
       this.stmts.insertHistory.run({ run_id: runId, ...epoch });
+      for (const m of metrics) {
+        this.stmts.insertMetric.run(runId, epoch.epoch, m.name, Number.isFinite(m.value) ? m.value : null);
+        this.stmts.metricInfo.run(m.name, m.better);
+      }
       this.stmts.heartbeat.run(Date.now() / 1000, runId);
     }).immediate();
   }
 
-  finishRun(runId: number, r: RunResults): void {
+  finishRun(runId: number, r: RunResults, note?: string): void {
     this.db.transaction(() => {
       this.db
         .prepare(
           `INSERT OR REPLACE INTO run_results (run_id, train_loss, test_loss, train_acc, test_acc, nb_params, "duration(s)", epochs,
-             overfit, trainability, slope, slope_std_plus, slope_std_minus)
+             overfit, trainability, slope, slope_std_plus, slope_std_minus, best_test_loss, best_epoch)
            VALUES (@run_id, @train_loss, @test_loss, @train_acc, @test_acc, @nb_params, @duration_s, @epochs,
-             @overfit, @trainability, @slope, @slope_std_plus, @slope_std_minus)`,
+             @overfit, @trainability, @slope, @slope_std_plus, @slope_std_minus, @best_test_loss, @best_epoch)`,
         )
         .run({ run_id: runId, ...r });
-      this.setRunStatus(runId, 'done', 'ok');
+      this.setRunStatus(runId, 'done', note ?? 'ok');
+      this.stmts.setFact.run(runId, 'epochs', String(r.epochs));
       this.db.prepare(`UPDATE mosaic_queue SET finished_at = ? WHERE run_id = ?`).run(Date.now() / 1000, runId);
     }).immediate();
   }
 
-  failRun(runId: number, status: 'error' | 'failed', message: string, traceback: string): void {
-    this.db.transaction(() => {
+  failRun(runId: number, status: 'error' | 'failed' | 'diverged', message: string, traceback: string): RunStatus {
+    return this.db.transaction((): RunStatus => {
+      const now = Date.now() / 1000;
+      const q = this.db.prepare(`SELECT attempts, (SELECT COUNT(*) FROM history h WHERE h.run_id = ?) AS epochs FROM mosaic_queue WHERE run_id = ?`).get(runId, runId) as { attempts: number; epochs: number };
+      this.db
+        .prepare(`INSERT INTO mosaic_failures (run_id, attempt, epoch, status, message, traceback, at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(runId, q.attempts, q.epochs, status, message, traceback, now);
+      const kept = this.db.prepare(`SELECT epochs FROM run_results WHERE run_id = ?`).get(runId) as { epochs: number } | undefined;
+      this.db.prepare(`UPDATE mosaic_queue SET finished_at = ? WHERE run_id = ?`).run(now, runId);
+      if (kept) {
+        // A continuation failed: the run's finished results stand; it can be continued again.
+        this.setRunStatus(runId, 'done', 'ok');
+        this.stmts.setFact.run(runId, 'epochs', String(kept.epochs));
+        this.db.prepare(`UPDATE mosaic_queue SET epochs_target = ? WHERE run_id = ?`).run(q.epochs, runId);
+        return 'done';
+      }
       this.setRunStatus(runId, status, message);
       this.stmts.setFact.run(runId, 'traceback', traceback);
-      this.db.prepare(`UPDATE mosaic_queue SET finished_at = ? WHERE run_id = ?`).run(Date.now() / 1000, runId);
+      if (status === 'diverged') this.stmts.setFact.run(runId, 'diverged_epoch', String(q.epochs + 1));
+      return status;
     }).immediate();
   }
 
@@ -222,8 +320,7 @@ export class SqliteStore implements Store {
           this.setRunStatus(id, 'pending');
           this.stmts.setFact.run(id, 'last_failure', message);
           retried.push(id);
-        } else {
-          this.failRun(id, 'failed', message, message);
+        } else if (this.failRun(id, 'failed', message, message) === 'failed') {
           failed.push(id);
         }
       }
@@ -282,12 +379,34 @@ export class SqliteStore implements Store {
       const update = this.db.prepare(
         `UPDATE mosaic_queue SET epochs_target = (SELECT COUNT(*) FROM history h WHERE h.run_id = mosaic_queue.run_id) + ?, finished_at = NULL WHERE run_id = ?`,
       );
+      const target = this.db.prepare(`SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`);
       for (const id of runIds) {
         update.run(moreEpochs, id);
         this.setRunStatus(id, 'pending');
+        this.stmts.setFact.run(id, 'epochs', String((target.get(id) as { epochs_target: number }).epochs_target));
         this.db.prepare(`DELETE FROM params WHERE run_id = ? AND param_name = 'traceback'`).run(id);
       }
     }).immediate();
+  }
+
+  deleteRuns(runIds: number[]): string[] {
+    return this.db.transaction(() => {
+      const dirs: string[] = [];
+      const dirOf = this.db.prepare(`SELECT run_dir FROM mosaic_queue WHERE run_id = ?`);
+      for (const id of runIds) {
+        const row = dirOf.get(id) as { run_dir: string | null } | undefined;
+        if (row?.run_dir) dirs.push(row.run_dir);
+        for (const table of ['runs', 'params', 'run_results', 'history', 'history_metrics', 'mosaic_queue', 'mosaic_failures']) {
+          this.db.prepare(`DELETE FROM ${table} WHERE run_id = ?`).run(id);
+        }
+      }
+      return dirs;
+    }).immediate();
+  }
+
+  metricDirections(): Record<string, 'higher' | 'lower'> {
+    const rows = this.db.prepare(`SELECT name, better FROM metric_info`).all() as { name: string; better: 'higher' | 'lower' }[];
+    return Object.fromEntries(rows.map((r) => [r.name, r.better]));
   }
 
   queryRunIds(sql: string): number[] {
@@ -386,7 +505,7 @@ export class SqliteStore implements Store {
         `SELECT r.run_id, r.status, r.pipeline, r.return_status, p.param_value AS traceback, q.epochs_target, q.device,
            (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done,
            rr.run_id AS has_results, rr.train_loss, rr.test_loss, rr.train_acc, rr.test_acc, rr.nb_params, rr."duration(s)",
-           rr.epochs, rr.overfit, rr.trainability, rr.slope, rr.slope_std_plus, rr.slope_std_minus
+           rr.epochs, rr.overfit, rr.trainability, rr.slope, rr.slope_std_plus, rr.slope_std_minus, rr.best_test_loss, rr.best_epoch
          FROM runs r
          LEFT JOIN mosaic_queue q ON q.run_id = r.run_id
          LEFT JOIN params p ON p.run_id = r.run_id AND p.param_name = 'traceback'
@@ -395,9 +514,13 @@ export class SqliteStore implements Store {
       )
       .all() as OverviewRow[];
     const wanted = runIds ? new Set(runIds) : undefined;
+    const metrics = this.lastMetrics();
+    const failures = this.lastFailures();
     return rows
       .filter((r) => !wanted || wanted.has(r.run_id))
       .map((r) => ({
+        metrics: metrics.get(r.run_id) ?? {},
+        lastFailure: failures.get(r.run_id) ?? null,
         runId: r.run_id,
         status: r.status,
         pipeline: r.pipeline,
@@ -422,8 +545,35 @@ export class SqliteStore implements Store {
                 slope: r.slope,
                 slope_std_plus: r.slope_std_plus,
                 slope_std_minus: r.slope_std_minus,
+                best_test_loss: r.best_test_loss,
+                best_epoch: r.best_epoch,
               },
       }));
+  }
+
+  /** The value of each logged metric at the last epoch that logged it, by run. */
+  private lastMetrics(): Map<number, Record<string, number | null>> {
+    const out = new Map<number, Record<string, number | null>>();
+    const rows = this.db
+      .prepare(
+        `SELECT m.run_id, m.name, m.value FROM history_metrics m
+         JOIN (SELECT run_id, name, MAX(epoch) AS epoch FROM history_metrics GROUP BY run_id, name) last
+           ON last.run_id = m.run_id AND last.name = m.name AND last.epoch = m.epoch`,
+      )
+      .iterate() as IterableIterator<{ run_id: number; name: string; value: number | null }>;
+    for (const row of rows) {
+      let mine = out.get(row.run_id);
+      if (!mine) out.set(row.run_id, (mine = {}));
+      mine[row.name] = row.value;
+    }
+    return out;
+  }
+
+  private lastFailures(): Map<number, FailedAttempt> {
+    const rows = this.db
+      .prepare(`SELECT run_id, attempt, epoch, status, message, at FROM mosaic_failures ORDER BY at, rowid`)
+      .all() as (FailedAttempt & { run_id: number })[];
+    return new Map(rows.map(({ run_id, ...f }) => [run_id, f]));
   }
 
   counts(): Record<RunStatus, number> {

@@ -39,6 +39,10 @@ export interface WorkerIdentity {
 
 export interface ClaimedRun {
   runId: number;
+  /** This run's own folder of checkpoints: under run_files_path, in a folder of this database's own. */
+  runDir: string;
+  /** Who the checkpoints belong to: written into each checkpoint and checked before one is loaded. */
+  owner: CheckpointOwner;
   spec: RunSpec;
   seed: number;
   shortForm: string;
@@ -46,6 +50,32 @@ export interface ClaimedRun {
   epochsDone: number;
   /** Total epochs the run must reach. */
   epochsTarget: number;
+}
+
+export interface CheckpointOwner {
+  /** Random identity of the database, made when it was created. */
+  storeId: string;
+  /** The database as a user names it (its file), for messages. */
+  store: string;
+  runId: number;
+}
+
+/** A metric of the user's own (`run_info.log`), averaged over the calls of one epoch. */
+export interface LoggedMetric {
+  name: string;
+  value: number;
+  better: 'higher' | 'lower';
+}
+
+/** What a run records about where it came from (`mosaic_experiments`). */
+export interface ExperimentRecord {
+  configFile: string;
+  configText: string;
+  configHash: string;
+  /** sha256 of every user file the experiment loads, by path. */
+  userFiles: Record<string, string>;
+  mosaicVersion: string;
+  gitCommit: string | null;
 }
 
 export interface EpochRecord {
@@ -70,6 +100,18 @@ export interface RunResults {
   slope: number;
   slope_std_plus: number;
   slope_std_minus: number;
+  /** Lowest test loss over the epochs, and its epoch (the first, on ties). */
+  best_test_loss: number;
+  best_epoch: number;
+}
+
+/** A failed attempt of a run (error, system failure, divergence), kept apart from its results. */
+export interface FailedAttempt {
+  attempt: number;
+  epoch: number;
+  status: 'error' | 'failed' | 'diverged';
+  message: string;
+  at: number;
 }
 
 export interface RunOverview {
@@ -82,18 +124,35 @@ export interface RunOverview {
   epochsDone: number;
   epochsTarget: number;
   device: string | null;
+  /** The last epoch's value of each metric the run logged. */
+  metrics: Record<string, number | null>;
+  /** The latest failed attempt, if any (a continuation that failed leaves a done run done). */
+  lastFailure: FailedAttempt | null;
 }
 
 export interface Store {
-  /** Adds pending runs with new ids, in order; returns the ids. All or nothing. */
-  enqueue(runs: NewRun[]): number[];
+  /**
+   * Adds pending runs with new ids, in order, and the experiment they come from (the `experiment`
+   * fact of each run names it); returns the ids. All or nothing.
+   */
+  enqueue(runs: NewRun[], experiment?: ExperimentRecord): number[];
+  /** The identity of this database, kept in it: checkpoints are filed and checked by it. */
+  identity(): { storeId: string; store: string };
+  /** Seeds of every run already in the database. */
+  usedSeeds(): Set<number>;
   /** Atomically takes the lowest pending run, or undefined when none is left. */
   claimNext(worker: WorkerIdentity): ClaimedRun | undefined;
-  /** Records a finished epoch (its checkpoint already written). */
-  recordEpoch(runId: number, epoch: EpochRecord): void;
-  finishRun(runId: number, results: RunResults): void;
-  /** `error`: the user's code threw; `failed`: the system failed (worker died). */
-  failRun(runId: number, status: 'error' | 'failed', message: string, traceback: string): void;
+  /** Records a finished epoch (its checkpoint already written) and the metrics logged in it, at once. */
+  recordEpoch(runId: number, epoch: EpochRecord, metrics?: LoggedMetric[]): void;
+  /** `note` replaces the return status `ok` (e.g. early stopping). */
+  finishRun(runId: number, results: RunResults, note?: string): void;
+  /**
+   * An attempt ended badly: `error` the user's code threw, `failed` the system failed (worker
+   * died), `diverged` the loss became NaN or infinite (`message` says at which epoch). The attempt
+   * is recorded in `mosaic_failures`. A run that already had results (a continuation by rerun)
+   * keeps them and goes back to `done`; otherwise it takes `status`. Returns the status it has now.
+   */
+  failRun(runId: number, status: 'error' | 'failed' | 'diverged', message: string, traceback: string): RunStatus;
   /**
    * A worker died holding runs: each is put back to pending (to continue from its checkpoint)
    * while it has been claimed at most `retries` + 1 times, otherwise marked failed with `message`.
@@ -114,13 +173,20 @@ export interface Store {
   /** Settings kept for later commands (resume needs the experiment's [MONITOR]). */
   setSetting(name: string, value: unknown): void;
   getSetting<T>(name: string): T | undefined;
-  /** Continue finished runs for `moreEpochs`: target = epochs done + moreEpochs, status pending. */
+  /**
+   * Continue finished runs for `moreEpochs`: target = epochs done + moreEpochs, status pending;
+   * the `epochs` fact says the new total.
+   */
   extendRuns(runIds: number[], moreEpochs: number): void;
+  /** Removes runs from every table; returns their checkpoint folders (for the caller to delete). */
+  deleteRuns(runIds: number[]): string[];
   /** Run ids returned by the user's read-only SQL. */
   queryRunIds(sql: string): number[];
   /** Run ids whose params fact `name` compares to `value` (numerically for < and >). */
   runIdsByParam(name: string, op: '=' | '<=' | '>=', value: string): number[];
   allRunIds(): number[];
+  /** Whether higher or lower is better, for each metric runs have logged. */
+  metricDirections(): Record<string, 'higher' | 'lower'>;
   /** The `params` facts of a run. */
   facts(runId: number): Record<string, string>;
   /** Replaces facts of runs (rekey). */

@@ -19,6 +19,12 @@ export interface RunInfo {
   device?: string;
   /** Folder of this run's files (checkpoints). */
   run_dir: string;
+  /**
+   * Records a metric of your own for the current epoch (F1, AUC, …): stored in the database
+   * (`history_metrics`), shown by `mosaic status`, usable as a criterion by compare and the plots.
+   * Several calls in one epoch are averaged; `better` says which way is better (default higher).
+   */
+  log: (name: string, value: number | tf.Tensor, better?: 'higher' | 'lower') => void;
   [key: string]: unknown;
 }
 
@@ -46,6 +52,8 @@ export interface DataModule {
   prepare(data: unknown, runInfo: RunInfo, moduleInfo: ModuleInfo): unknown;
   /** Merged into run_info; the last data module's must contain `batch_size`. */
   info(): Record<string, unknown>;
+  /** Called after each epoch's test pass, like a model class's. */
+  epochEnd?(runInfo: RunInfo): void | Promise<void>;
   dispose?(): void;
 }
 
@@ -60,10 +68,20 @@ export interface ModelModule {
   saveModel?(path: string): void | Promise<void>;
   /** Called before a continued run (rerun, resume) trains again. */
   loadModel?(path: string): void | Promise<void>;
+  /** Called after each epoch's test pass, before it is saved: the place for `runInfo.log(…)`. */
+  epochEnd?(runInfo: RunInfo): void | Promise<void>;
   dispose?(): void;
 }
 
-/** A user loss: `forward(prediction, target)` returns a scalar. */
+/** What a loss compares: it decides the accuracy rule and the shape checks of the targets. */
+export type LossKind = 'classification' | 'binary' | 'binary_logits' | 'regression';
+
+/**
+ * A user loss: `forward(prediction, target)` returns a scalar. Its class may declare
+ * `static kind: LossKind`: `classification` (targets are class indices or one-hot rows; accuracy
+ * by argmax), `binary` (0/1 targets, probabilities: threshold 0.5), `binary_logits` (threshold 0)
+ * or `regression` (no accuracy).
+ */
 export interface LossModule {
   forward(prediction: tf.Tensor, target: tf.Tensor): tf.Scalar | tf.Tensor;
 }

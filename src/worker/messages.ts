@@ -2,7 +2,7 @@
 export type WorkerMessage =
   | { type: 'claimed'; runId: number; pipeline: string; epochsDone: number; epochs: number }
   | { type: 'epoch'; runId: number; epoch: number; epochs: number; trainLoss: number; testLoss: number }
-  | { type: 'finished'; runId: number; status: 'done' | 'error'; message?: string };
+  | { type: 'finished'; runId: number; status: 'done' | 'error' | 'diverged'; message?: string };
 
 /** Environment a worker process is started with. */
 export const WORKER_ENV = {

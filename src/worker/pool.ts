@@ -23,6 +23,7 @@ export interface PoolSummary {
   done: number;
   error: number;
   failed: number;
+  diverged: number;
   /** Runs put back to pending because the scheduler was interrupted (Ctrl-C, SIGTERM). */
   requeued: number;
   interrupted: boolean;
@@ -57,7 +58,7 @@ export function cudaVisibleDevices(device: string): string {
  */
 export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   const { store, reporter } = options;
-  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0, requeued: 0, interrupted: false };
+  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0, diverged: 0, requeued: 0, interrupted: false };
   const children = new Set<ChildProcess>();
   const interrupt = (signal: NodeJS.Signals) => {
     if (!summary.interrupted) reporter.log(`${signal}: stopping the workers; their runs go back to pending and keep their finished epochs`);

@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 export interface Reporter {
   launched(worker: number, runId: number, index: number, total: number, pipeline: string, epochsDone: number, epochs: number): void;
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void;
-  finished(worker: number, runId: number, status: 'done' | 'error' | 'failed', message?: string): void;
+  finished(worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void;
   log(line: string): void;
   close(): void;
 }
@@ -41,7 +41,7 @@ export class LineReporter implements Reporter {
     this.out(`     run ${runId} epoch ${epoch}/${epochs} train_loss=${fmt(trainLoss)} test_loss=${fmt(testLoss)}`);
   }
 
-  finished(_worker: number, runId: number, status: 'done' | 'error' | 'failed', message?: string): void {
+  finished(_worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void {
     this.out(status === 'done' ? ` [run finished] ${runId}` : ` [run ${status}] ${runId}: ${message ?? ''}`);
   }
 
@@ -100,7 +100,7 @@ export class BarReporter implements Reporter {
     void epochs;
   }
 
-  finished(worker: number, runId: number, status: 'done' | 'error' | 'failed', message?: string): void {
+  finished(worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void {
     if (status === 'done') this.done++;
     else {
       this.errors++;

@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { selectRuns, type RunSelector } from '../analysis/select.js';
+import { MosaicError } from '../errors.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import { idRanges } from './format.js';
+
+/** Asks on the terminal; a pipe or a script must say --yes. */
+async function confirmed(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new MosaicError(`${question.replace(/\?.*$/, '')}: not confirmed (no terminal to ask on); pass --yes to delete without asking`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** `mosaic delete DB SELECTOR`: removes runs from every table and their checkpoint folders, after a confirmation. */
+export async function deleteCommand(db: string, options: RunSelector & { yes?: boolean }): Promise<string> {
+  const store = openSqliteStore(db, { create: false });
+  try {
+    const ids = selectRuns(store, options);
+    const running = store.overview(ids).filter((r) => r.status === 'running');
+    if (running.length) throw new MosaicError(`runs ${idRanges(running.map((r) => r.runId))} are running: pause the experiment and wait for them, then delete`);
+    const plural = ids.length === 1 ? 'run' : 'runs';
+    if (!options.yes && !(await confirmed(`delete ${ids.length} ${plural} (ids ${idRanges(ids)}) of ${db} and their checkpoint folders? [y/N] `))) {
+      return 'nothing deleted';
+    }
+    const dirs = store.deleteRuns(ids);
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    return `deleted ${ids.length} ${plural} (ids ${idRanges(ids)}) and ${dirs.length} checkpoint ${dirs.length === 1 ? 'folder' : 'folders'}`;
+  } finally {
+    store.close();
+  }
+}
