@@ -60,3 +60,22 @@ export function seededInitializers(seed: number): () => ReturnType<typeof tf.ini
   let counter = 0;
   return () => tf.initializers.glorotUniform({ seed: derivedSeed(seed, counter++) });
 }
+
+/**
+ * Seeded initialisers as PyTorch's `nn.Linear` (and `nn.Conv*`) make them: weights and biases
+ * uniform in ±1/√fan_in. `const init = pytorchInitializers(seed); tf.layers.dense({ units,
+ * ...init(fanIn) })`, so a port of a PyTorch model starts where the original does (in law).
+ */
+export function pytorchInitializers(seed: number): (fanIn: number) => {
+  kernelInitializer: ReturnType<typeof tf.initializers.randomUniform>;
+  biasInitializer: ReturnType<typeof tf.initializers.randomUniform>;
+} {
+  let counter = 0;
+  return (fanIn: number) => {
+    const bound = 1 / Math.sqrt(fanIn);
+    return {
+      kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
+      biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
+    };
+  };
+}
