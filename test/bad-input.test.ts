@@ -25,7 +25,7 @@ const CASES: [string, [string, string], RegExp][] = [
   ['unknown loss', ['loss_function = MSELoss', 'loss_function = MSError'], /config\.ini:\d+ \[PROCESS\] loss_function: unknown loss; known: MSELoss/],
   ['unknown optimizer', ['optimizer = adam', 'optimizer = lion'], /config\.ini:\d+ \[PROCESS\] optimizer: unknown optimizer; known: adam/],
   ['non-numeric epochs', ['epochs = 400', 'epochs = 4OO'], /config\.ini:\d+ \[PROCESS\] epochs: must be a positive integer, found "4OO"/],
-  ['tensorflow backend without tfjs-node', ['backend = cpu', 'backend = tensorflow'], /backend = tensorflow needs @tensorflow\/tfjs-node/],
+  ['tensorflow backend without tfjs-node', ['optimizer = adam', 'optimizer = adam\nbackend = tensorflow'], /backend = tensorflow needs @tensorflow\/tfjs-node/],
   ['syntax error in a class file', ['dataset.ts', 'broken.ts'], /cannot load .*broken\.ts/],
 ];
 

@@ -42,3 +42,20 @@ describe('engine choices from the config', () => {
     expect(train_acc).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('backend = auto', () => {
+  it('is the default: a small model trains on cpu, a large one on wasm; the choice is recorded and shown', () => {
+    const dir = tmpDir();
+    const config = fixtureConfig(dir, { models: faultyModel('2, 3000'), epochs: 1, monitor: 'nb_processus = 1' });
+    const db = path.join(dir, 'auto.db');
+    expect(cli(['run', config, db], dir).code).toBe(0);
+    const d = openDb(db);
+    const used = d.prepare(`SELECT param_value FROM params WHERE param_name = 'backend_used' ORDER BY run_id`).all();
+    d.close();
+    expect(used).toEqual([
+      { param_value: 'cpu (auto: small model, 9 parameters x batch 4)' },
+      { param_value: 'wasm (auto: 12001 parameters x batch 4)' },
+    ]);
+    expect(cli(['status', db], dir).stdout).toContain('backends: 1 run on cpu, 1 on wasm (2 chosen by backend = auto)');
+  });
+});

@@ -22,7 +22,7 @@ function mlp(sizes: number[], inputSize: number, outputSize: number, seed: numbe
  * width 4 → 8, 3, 3, 2. Other shapes: half of the neurons in the first layer, the rest shared as
  * evenly as possible over the next layers, wider first (this reproduces widths 2 and 4 above).
  */
-export function funnelSizes(length: number, width: number): number[] {
+function funnelSizes(length: number, width: number): number[] {
   const original: Record<string, number[]> = { '4x2': [4, 2, 1, 1], '4x3': [6, 3, 2, 1], '4x4': [8, 3, 3, 2] };
   const known = original[`${length}x${width}`];
   if (known) return known;

@@ -9,6 +9,17 @@ function keysOf(facts: Record<string, string>): string {
   return [...types(facts.data_scheme), ...types(facts.pipeline_scheme)].map((t) => facts[`${t}_key`] ?? '?').join(' | ');
 }
 
+/** `backends: 20 runs on wasm, 4 on cpu (24 chosen by backend = auto)`, from `backend_used` facts. */
+function backendSummary(all: Record<string, string>[]): string | undefined {
+  const used = all.map((f) => f.backend_used).filter((b): b is string => b !== undefined);
+  if (used.length === 0) return undefined;
+  const by = new Map<string, number>();
+  for (const b of used) by.set(b.split(' ')[0]!, (by.get(b.split(' ')[0]!) ?? 0) + 1);
+  const auto = used.filter((b) => b.includes('(auto')).length;
+  const parts = [...by].sort((a, b) => b[1] - a[1]).map(([name, n], i) => `${n}${i === 0 ? (n === 1 ? ' run' : ' runs') : ''} on ${name}`);
+  return `backends: ${parts.join(', ')}${auto ? ` (${auto} chosen by backend = auto)` : ''}`;
+}
+
 /** `mosaic status`: Done / Diverged / Error / Running / Pending, read from the database (no server). */
 export function statusCommand(dbArg: string | undefined, options: { all?: boolean } = {}): string {
   const db = chooseDatabase(dbArg);
@@ -26,6 +37,8 @@ export function statusCommand(dbArg: string | undefined, options: { all?: boolea
   const lines: string[] = [];
   const count = (s: string) => `${by(s).length} ${s}`;
   lines.push(`${db}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
+  const backends = backendSummary([...facts.values()]);
+  if (backends) lines.push(backends);
   lines.push('Done');
   for (const r of by('done')) {
     const res = r.results;
@@ -44,7 +57,8 @@ export function statusCommand(dbArg: string | undefined, options: { all?: boolea
   }
   lines.push('Running');
   for (const r of by('running')) {
-    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${r.device ? ` on ${r.device}` : ''}`);
+    const backend = facts.get(r.runId)?.backend_used?.split(' ')[0];
+    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${backend ? ` on ${backend}` : ''}${r.device ? ` on ${r.device}` : ''}`);
   }
   const pending = by('pending');
   lines.push('Pending');

@@ -128,7 +128,7 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
     loss_function: values.class_loss_function === undefined ? get('loss_function', v.lossName) : undefined,
     class_loss_function: values.class_loss_function,
     path_to_class_loss_function: lossPath === undefined ? undefined : path.resolve(dir, lossPath),
-    backend: get('backend', v.backend, 'cpu')!,
+    backend: get('backend', v.backend, 'auto')!,
     run_files_path: path.resolve(dir, values.run_files_path ?? '.runs'),
     data_scheme: dataScheme,
     pipeline_scheme: pipelineScheme,

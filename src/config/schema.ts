@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKEND_NAMES, LOSS_DISPLAY_NAMES, lossKind, OPTIMIZER_NAMES, optimizerName } from '../engine/names.js';
+import { BACKEND_SETTINGS, LOSS_DISPLAY_NAMES, lossKind, OPTIMIZER_NAMES, optimizerName } from '../engine/names.js';
 import { ACCURACY_OPTIONS, type AccuracyOption } from './types.js';
 import { parseBoolean, parseSize } from './values.js';
 
@@ -53,11 +53,11 @@ export const lossName = z.string().refine((s) => lossKind(s) !== undefined, {
 
 export const backend = z.string().transform((s, ctx) => {
   const b = s.trim().toLowerCase();
-  if (!(BACKEND_NAMES as readonly string[]).includes(b)) {
-    ctx.addIssue({ code: 'custom', message: `unknown backend; known: ${BACKEND_NAMES.join(', ')}` });
+  if (!(BACKEND_SETTINGS as readonly string[]).includes(b)) {
+    ctx.addIssue({ code: 'custom', message: `unknown backend; known: ${BACKEND_SETTINGS.join(', ')}` });
     return z.NEVER;
   }
-  return b as (typeof BACKEND_NAMES)[number];
+  return b as (typeof BACKEND_SETTINGS)[number];
 });
 
 export const nonNegativeNumber = number('a number >= 0').pipe(z.number().min(0, 'must be a number >= 0'));

@@ -1,4 +1,4 @@
-import type { BackendName, OptimizerName } from '../engine/names.js';
+import type { BackendSetting, OptimizerName } from '../engine/names.js';
 
 export const ACCURACY_OPTIONS = ['auto', 'argmax', 'threshold', 'none'] as const;
 export type AccuracyOption = (typeof ACCURACY_OPTIONS)[number];
@@ -12,7 +12,7 @@ export interface ProcessSettings {
   class_loss_function?: string;
   /** Absolute path. */
   path_to_class_loss_function?: string;
-  backend: BackendName;
+  backend: BackendSetting;
   /** Absolute path. */
   run_files_path: string;
   data_scheme: string[];

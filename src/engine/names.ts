@@ -41,6 +41,9 @@ export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
 export const BACKEND_NAMES = ['cpu', 'wasm', 'tensorflow'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+/** What `[PROCESS] backend` may say: a backend, or `auto` (chosen per run from the model). */
+export const BACKEND_SETTINGS = ['auto', ...BACKEND_NAMES] as const;
+export type BackendSetting = (typeof BACKEND_SETTINGS)[number];
 
 function normalize(name: string): string {
   return name.trim().toLowerCase().replace(/[_-]/g, '');

@@ -29,7 +29,7 @@ export async function preflight(config: ExperimentConfig, options: { runFolder: 
       }
       await loadChecked(p.path_to_class_loss_function!, p.class_loss_function, `${config.file} [PROCESS] class_loss_function`);
     }
-    if (p.backend !== 'cpu') await useBackend(p.backend);
+    if (p.backend !== 'cpu') await useBackend(p.backend === 'auto' ? 'wasm' : p.backend);
     if (options.runFolder) checkRunFolder(config.file, p.run_files_path);
   }
 }

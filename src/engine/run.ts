@@ -9,6 +9,7 @@ import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.j
 import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
 import { checkTargets } from './targets.js';
+import { chooseBackend } from './backend-choice.js';
 import { useBackend } from './tf.js';
 
 export interface RunProgress {
@@ -43,9 +44,14 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
   let chain: Chain | undefined;
   let optimizer: tf.Optimizer | undefined;
   try {
-    await useBackend(run.spec.process.backend);
+    const setting = run.spec.process.backend ?? 'cpu';
+    await useBackend(setting === 'auto' ? 'cpu' : setting);
     const metrics = new EpochMetrics();
     chain = await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
+    // auto: decided from the built model; its tensors move to the chosen backend on first use.
+    const choice = setting === 'auto' ? chooseBackend(chain) : { backend: setting, reason: 'set in [PROCESS]' };
+    await useBackend(choice.backend);
+    ctx.store.updateFacts([{ runId: run.runId, name: 'backend_used', value: `${choice.backend} (${choice.reason})` }]);
     optimizer = makeOptimizer(run.spec.process.optimizer, run.spec.process.lr);
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
     const nbParams = chain.variables.reduce((a, v) => a + v.size, 0);
