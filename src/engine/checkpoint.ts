@@ -5,7 +5,7 @@ import type { CheckpointOwner, EpochRecord } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
 import { decodeWeightFile } from '../user/weights.js';
 
-type NamedTensor = { name: string; tensor: tf.Tensor };
+export type NamedTensor = { name: string; tensor: tf.Tensor };
 
 /**
  * A run's checkpoint after epoch E lives in `<run_dir>/epoch-E/`:
@@ -56,13 +56,18 @@ const stampOf = (owner: CheckpointOwner, record: EpochRecord): OwnerStamp => ({
   test_loss: record.test_loss,
 });
 
+/** What a checkpoint keeps of an optimizer: its weights (moments, iterations) and bias corrections. */
+export async function optimizerState(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
+  return [...(await optimizer.getWeights()), ...biasCorrections(optimizer)];
+}
+
 export async function saveCheckpoint(
   runDir: string,
   owner: CheckpointOwner,
   record: EpochRecord,
   models: ModelModule[],
-  variables: tf.Variable[],
-  optimizer: tf.Optimizer,
+  variables: tf.Tensor[],
+  optimizer: NamedTensor[],
 ): Promise<void> {
   const epoch = record.epoch;
   try {
@@ -78,8 +83,8 @@ async function writeCheckpoint(
   runDir: string,
   stamp: OwnerStamp,
   models: ModelModule[],
-  variables: tf.Variable[],
-  optimizer: tf.Optimizer,
+  variables: tf.Tensor[],
+  optimizer: NamedTensor[],
 ): Promise<void> {
   const final = checkpointDir(runDir, stamp.epoch);
   const tmp = `${final}.tmp`;
@@ -90,8 +95,7 @@ async function writeCheckpoint(
     if (save) await save.call(m, modelPath(tmp, i, m));
   }
   await writeTensors(path.join(tmp, 'parameters'), variables.map((v, i) => ({ name: `p${i}`, tensor: v })));
-  const optimizerState = await optimizer.getWeights();
-  await writeTensors(path.join(tmp, 'optimizer'), [...optimizerState, ...biasCorrections(optimizer)]);
+  await writeTensors(path.join(tmp, 'optimizer'), optimizer);
   await fs.writeFile(path.join(tmp, 'owner.json'), JSON.stringify(stamp));
   await fs.rm(final, { recursive: true, force: true });
   await fs.rename(tmp, final);

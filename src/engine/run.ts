@@ -5,7 +5,7 @@ import type { ClaimedRun, EpochRecord, LoggedMetric, Store } from '../store/type
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
 import { accuracyFn, accuracyRule } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
-import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, optimizerState, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
 import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
 import { checkTargets } from './targets.js';
@@ -178,7 +178,7 @@ async function train(
     if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
       throw new DivergedError(`diverged at epoch ${epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
     }
-    await saveCheckpoint(runInfo.run_dir, run.owner, record, chain.models.map((m) => m.module), variables, optimizer);
+    await saveCheckpoint(runInfo.run_dir, run.owner, record, chain.models.map((m) => m.module), variables, await optimizerState(optimizer));
     ctx.store.recordEpoch(run.runId, record, metrics.take());
     history.push(record);
     const best = bestEpoch(history, settings.min_delta ?? 0);

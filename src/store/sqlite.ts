@@ -227,37 +227,61 @@ export class SqliteStore implements Store {
   }
 
   claimNext(worker: WorkerIdentity): ClaimedRun | undefined {
+    return this.claimPack(worker, 1)[0];
+  }
+
+  claimPack(worker: WorkerIdentity, max: number): ClaimedRun[] {
     const db = this.db;
-    const tx = db.transaction((): ClaimedRun | undefined => {
-      if (this.isPaused()) return undefined;
-      const row = db
-        .prepare(
-          `SELECT r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target, q.run_dir,
-             (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done
-           FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id
-           WHERE r.status = 'pending' ORDER BY r.run_id LIMIT 1`,
-        )
-        .get() as { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; run_dir: string; epochs_done: number } | undefined;
-      if (!row) return undefined;
-      const now = Date.now() / 1000;
-      this.setRunStatus(row.run_id, 'running');
-      db.prepare(
-        `UPDATE mosaic_queue SET worker = ?, host = ?, pid = ?, device = ?, claimed_at = ?, heartbeat_at = ?, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`,
-      ).run(worker.id, worker.host, worker.pid, worker.device ?? null, now, now, row.run_id);
-      if (worker.device) this.stmts.setFact.run(row.run_id, 'device', worker.device);
-      const { storeId, store } = this.identity();
-      return {
-        runId: row.run_id,
-        runDir: row.run_dir,
-        owner: { storeId, store, runId: row.run_id },
-        spec: JSON.parse(row.spec) as RunSpec,
-        seed: row.seed,
-        shortForm: row.pipeline,
-        epochsDone: row.epochs_done,
-        epochsTarget: row.epochs_target,
-      };
-    });
-    return tx.immediate();
+    const columns = `r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target, q.run_dir, (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done`;
+    type Row = { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; run_dir: string; epochs_done: number };
+    return db.transaction((): ClaimedRun[] => {
+      if (this.isPaused()) return [];
+      const first = db.prepare(`SELECT ${columns} FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'pending' ORDER BY r.run_id LIMIT 1`).get() as Row | undefined;
+      if (!first) return [];
+      const mates =
+        max > 1
+          ? (db
+              .prepare(
+                `SELECT ${columns} FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id
+                 WHERE r.status = 'pending' AND q.spec = ? AND q.epochs_target = ? AND r.run_id > ? ORDER BY r.run_id`,
+              )
+              .all(first.spec, first.epochs_target, first.run_id) as Row[])
+          : [];
+      const rows = [first, ...mates.filter((m) => m.epochs_done === first.epochs_done).slice(0, max - 1)];
+      return rows.map((row) => this.claimRow(row, worker));
+    }).immediate();
+  }
+
+  releaseRuns(runIds: number[]): void {
+    this.db.transaction(() => {
+      for (const id of runIds) {
+        this.setRunStatus(id, 'pending');
+        this.db.prepare(`UPDATE mosaic_queue SET attempts = attempts - 1, worker = NULL WHERE run_id = ?`).run(id);
+      }
+    }).immediate();
+  }
+
+  private claimRow(
+    row: { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; run_dir: string; epochs_done: number },
+    worker: WorkerIdentity,
+  ): ClaimedRun {
+    const now = Date.now() / 1000;
+    this.setRunStatus(row.run_id, 'running');
+    this.db
+      .prepare(`UPDATE mosaic_queue SET worker = ?, host = ?, pid = ?, device = ?, claimed_at = ?, heartbeat_at = ?, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`)
+      .run(worker.id, worker.host, worker.pid, worker.device ?? null, now, now, row.run_id);
+    if (worker.device) this.stmts.setFact.run(row.run_id, 'device', worker.device);
+    const { storeId, store } = this.identity();
+    return {
+      runId: row.run_id,
+      runDir: row.run_dir,
+      owner: { storeId, store, runId: row.run_id },
+      spec: JSON.parse(row.spec) as RunSpec,
+      seed: row.seed,
+      shortForm: row.pipeline,
+      epochsDone: row.epochs_done,
+      epochsTarget: row.epochs_target,
+    };
   }
 
   recordEpoch(runId: number, epoch: EpochRecord, metrics: LoggedMetric[] = []): void {

@@ -142,6 +142,14 @@ export interface Store {
   usedSeeds(): Set<number>;
   /** Atomically takes the lowest pending run, or undefined when none is left. */
   claimNext(worker: WorkerIdentity): ClaimedRun | undefined;
+  /**
+   * Atomically takes the lowest pending run and up to `max` − 1 more pending runs of the same
+   * structure (the same spec, so only seeds differ) at the same epoch and with the same target,
+   * to be trained together as a pack. Empty when no run is pending (or paused).
+   */
+  claimPack(worker: WorkerIdentity, max: number): ClaimedRun[];
+  /** Gives claimed runs back (pending, their claim not counted): the worker will not train them now. */
+  releaseRuns(runIds: number[]): void;
   /** Records a finished epoch (its checkpoint already written) and the metrics logged in it, at once. */
   recordEpoch(runId: number, epoch: EpochRecord, metrics?: LoggedMetric[]): void;
   /** `note` replaces the return status `ok` (e.g. early stopping). */
