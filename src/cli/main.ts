@@ -13,6 +13,11 @@ import { CRITERIA } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
 
+const POOL_HELP = 'comma-separated parameters to average over on purpose (e.g. lr or lr,width); by default runs that differ in a parameter are not pooled';
+const SPLIT_HELP =
+  'Runs that would be averaged together but differ in a parameter (an lr not in the key, epochs after a rerun) are shown apart, ' +
+  'e.g. "mlp · lr=1e-3"; --pool NAME averages over NAME on purpose. Only runs with status done are used; the notes say what was left out.';
+
 const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error (see mosaic status), 4 when paused, 130 when interrupted, 2 on bad input.';
 
 function positiveInt(value: string, option: string): number {
@@ -169,10 +174,13 @@ program
   .option('--criterion <name>', `one of ${CRITERIA.join(', ')}`, 'test_loss')
   .option('--by <type>', 'group runs by the key of this scheme type (default: the keys of the whole model chain)')
   .option('--at <what>', 'compare separately at each nb_params, or each value of a parameter (e.g. width)')
+  .option('--pool <names>', POOL_HELP)
   .option('--format <format>', 'table, json, csv or markdown', 'table')
-  .addHelpText('after', '\nExample: mosaic compare tutorial.db --criterion test_loss --at width')
-  .action((db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; format: string }) => {
-    console.log(compareCommand(opts.db ?? db, opts));
+  .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic compare tutorial.db --criterion test_loss --at width`)
+  .action((db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string }) => {
+    const { stdout, stderr } = compareCommand(opts.db ?? db, opts);
+    if (stderr) console.error(stderr);
+    console.log(stdout);
   });
 
 // `mosaic status | head` closes the pipe early: that is not an error.
