@@ -44,7 +44,7 @@ describe('selectors (-param_name_value and thresholds)', () => {
   it('the CLI selects the same way (plotloss -param_name_value lr 0.001)', () => {
     const r = cli(['plotloss', db, `${dir}/loss.pdf`, '-param_name_value', 'lr', '0.001', '-plot_size', '2'], dir);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/1 pages? written/);
+    expect(r.stdout).toContain('1 page written');
     const none = cli(['plotloss', db, `${dir}/loss.pdf`, '-param_name_value', 'lr', '0.5'], dir);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no run has lr = 0\.5; its values: 1e-3, 1e-2/);

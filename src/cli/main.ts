@@ -141,9 +141,10 @@ program
   .argument('<out>', 'output file: .png, .svg or .pdf')
   .argument('<dataset_key>', 'dataset key, e.g. data_dataset_OR')
   .argument('<criterion>', `one of ${CRITERIA.join(', ')}`)
-  .addHelpText('after', '\nExample: mosaic metaplot tutorial.db metaplot.png data_dataset_OR test_loss')
-  .action(async (db: string, out: string, dataset: string, criterion: string) => {
-    console.log(await metaplotCommand(db, out, dataset, criterion));
+  .option('--pool <names>', POOL_HELP)
+  .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic metaplot tutorial.db metaplot.png data_dataset_OR test_loss`)
+  .action(async (db: string, out: string, dataset: string, criterion: string, opts: { pool?: string }) => {
+    console.log(await metaplotCommand(db, out, dataset, criterion, opts));
   });
 
 program
@@ -152,8 +153,10 @@ program
   .argument('<db>', 'database')
   .argument('<out>', 'output file: .pdf (one page each), .png or .svg (one file each)')
   .option('--criteria <names>', `comma-separated criteria (default: all but nb_params): ${CRITERIA.join(', ')}`)
-  .action(async (db: string, out: string, opts: { criteria?: string }) => {
-    console.log(await perfanalysisCommand(db, out, opts.criteria?.split(',').map((c) => c.trim())));
+  .option('--pool <names>', POOL_HELP)
+  .addHelpText('after', `\n${SPLIT_HELP} A criterion with the same value in every run of a dataset key gets no page.`)
+  .action(async (db: string, out: string, opts: { criteria?: string; pool?: string }) => {
+    console.log(await perfanalysisCommand(db, out, { ...(opts.criteria ? { criteria: opts.criteria.split(',').map((c) => c.trim()) } : {}), pool: opts.pool }));
   });
 
 program
