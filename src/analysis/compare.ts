@@ -120,13 +120,13 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
   if (noGroup.length) notes.push(leftOut(noGroup, `without a ${options.by}_key`));
   if (noAt.length) notes.push(leftOut(noAt, `without a value of --at ${options.at}`));
 
+  refuseUnknownPool(done, options.pool ?? []);
   const pooling = splitCells(placed, {
     pool: options.pool ?? [],
     fixed: options.at !== undefined && options.at !== 'nb_params' ? [options.at] : [],
     ...(options.by !== undefined ? { pooledBy: { facts: otherModelTypesFacts(options.by), reason: `over the model chain's other types (--by ${options.by})` } } : {}),
     poolHint: '--pool',
   });
-  refuseUnknownPool(pooling);
   notes.push(...pooling.notes);
 
   const cells = new Map<string, Cell>();

@@ -40,8 +40,6 @@ export interface Pooling {
   splitBy: string[];
   /** The facts pooled on request that did differ within a cell (display names). */
   pooled: string[];
-  /** Pool names that match no fact of any run. */
-  unknownPool: string[];
   notes: string[];
 }
 
@@ -141,16 +139,14 @@ export function splitCells(placed: PlacedRun[], options: PoolingOptions): Poolin
     variantValues,
     splitBy: names(allSplit),
     pooled: names(pooledThatDiffered),
-    unknownPool: unmatched,
     notes,
   };
 }
 
-/** Throws when a `--pool` name matches no parameter of any run (a typo would pool nothing, silently). */
-export function refuseUnknownPool(pooling: Pooling, option = '--pool'): void {
-  if (pooling.unknownPool.length) {
-    throw new MosaicError(`${option} ${pooling.unknownPool.join(',')}: no run has a parameter named ${pooling.unknownPool.map((n) => `${n} (or ending in _${n})`).join(', ')}`);
-  }
+/** Throws when a `--pool` name matches no parameter of any of `runs` (a typo would pool nothing, silently). */
+export function refuseUnknownPool(runs: AnalysisRun[], names: string[]): void {
+  const unknown = names.filter((n) => !runs.some((r) => factNamed(r.facts, n, r.runId) !== undefined));
+  if (unknown.length) throw new MosaicError(`--pool ${unknown.join(',')}: no run has a parameter named ${unknown.map((n) => `${n} (or ending in _${n})`).join(', ')}`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { band, criterionRange, type Band } from './bands.js';
-import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells } from './pooling.js';
+import { orderedLabels, seriesLabel, splitCells } from './pooling.js';
 import { valueOf, type AnalysisRun, type Criterion } from './runs.js';
 
 /**
@@ -25,7 +25,6 @@ export function sizeSeries(runs: AnalysisRun[], pool: string[]): SizeSeries {
     line: JSON.stringify([run.dataKey, run.modelKey]),
   }));
   const pooling = splitCells(placed, { pool, poolHint: '--pool' });
-  refuseUnknownPool(pooling);
   const seriesOf = new Map(measured.map((r) => [r.runId, seriesLabel(r.modelKey, pooling.variant.get(r.runId)!)]));
   const order = orderedLabels(measured.map((r) => ({ base: r.modelKey, runId: r.runId })), pooling);
   return { seriesOf, order, splitBy: pooling.splitBy, pooled: pooling.pooled, notes: pooling.notes };

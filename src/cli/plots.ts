@@ -1,6 +1,7 @@
 import { lossPage, metaplotSpec, perfanalysisPage } from '../analysis/plots.js';
 import { configPage } from '../analysis/config-plots.js';
 import { readPlotConfig } from '../analysis/plot-config.js';
+import { refuseUnknownPool } from '../analysis/pooling.js';
 import { CRITERIA, criterion as parseCriterion, loadRuns, type AnalysisRun } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { sizeData, sizeSeries } from '../analysis/size-series.js';
@@ -75,6 +76,7 @@ export async function metaplotCommand(db: string, out: string, datasetKey: strin
   }
   const usable = usableRuns(mine, c);
   if (usable.runs.length === 0) throw new MosaicError(`no finished run on ${datasetKey} has a value of ${c} (${usable.notes.join('; ')})`);
+  refuseUnknownPool(usable.runs, nameList(options.pool));
   const series = sizeSeries(usable.runs, nameList(options.pool));
   const files = await writeFigure(out, [metaplotSpec(sizeData(usable.runs, series, c), datasetKey, c, series)]);
   return [...usable.notes, ...series.notes, `${criterionName} of ${plural(usable.runs.length, 'run')} on ${datasetKey} written to ${files[0]}`].join('\n');
@@ -86,6 +88,7 @@ export async function perfanalysisCommand(db: string, out: string, options: { cr
   const chosen = (options.criteria ?? CRITERIA.filter((c) => c !== 'nb_params')).map((c) => parseCriterion(c));
   const all = readRuns(db);
   if (!all.some((r) => r.status === 'done')) throw new MosaicError(`${db} has no finished run to analyse`);
+  refuseUnknownPool(all.filter((r) => r.status === 'done'), nameList(options.pool));
   const datasets = [...new Set(all.map((r) => r.dataKey))].sort();
   const pages = [];
   const notes: string[] = [];
