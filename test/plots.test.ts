@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { analysisDb, iniText, type Outcome } from './analysis-db.js';
 import { cli, FIXTURES, fixtureConfig, tmpDir } from './helpers.js';
 
 /** Pages of a PDF: its /Type /Page objects. */
@@ -37,7 +38,7 @@ describe('plots', () => {
     expect(cli(['plotloss', db, one, '-id', '1-2,5', '-plot_size', '1', '--log'], dir).code).toBe(0);
     expect(pdfPages(one)).toBe(3);
     const png = path.join(dir, 'loss.png');
-    expect(cli(['plotloss', db, png, '-param_name_value', 'faulty_width', '8', '-plot_size', '3'], dir).stdout).toContain('1 pages written');
+    expect(cli(['plotloss', db, png, '-param_name_value', 'faulty_width', '8', '-plot_size', '3'], dir).stdout).toContain('1 page written');
     const [w, h] = pngSize(png);
     expect(w).toBeGreaterThan(1500);
     expect(h).toBeGreaterThan(600);
@@ -63,9 +64,12 @@ describe('plots', () => {
     const out = path.join(dir, 'perf.pdf');
     const r = cli(['perfanalysis', db, out], dir);
     expect(r.stderr).toBe('');
-    // one dataset key; 9 criteria but train_acc and test_acc exist too: all but nb_params
-    expect(r.stdout).toContain('9 pages');
-    expect(pdfPages(out)).toBe(9);
+    // one dataset key; 11 criteria (all but nb_params), less those with one value in every run: epochs at least
+    const skipped = /skipped (.*): the same value in every run/.exec(r.stdout)?.[1] ?? '';
+    expect(skipped).toMatch(/^epochs \(4 in every run\)/);
+    const pages = 11 - skipped.split('), ').length;
+    expect(r.stdout).toContain(`${pages} pages`);
+    expect(pdfPages(out)).toBe(pages);
     const two = path.join(dir, 'perf2.svg');
     expect(cli(['perfanalysis', db, two, '--criteria', 'test_loss,overfit'], dir).stdout).toContain('2 pages');
     expect(fs.readFileSync(two, 'utf8')).toContain('distribution over repeats');
@@ -136,7 +140,7 @@ plot_scale = 2
     ['[p]\nabscissae = width\nordinates = test_lost\n', /plots-\w+\.ini:3 \[p\] ordinates: unknown criterion "test_lost"; valid: train_loss/],
     ['[p]\nabscissae = width\nordinates = test_loss\nplot_type = bars\n', /\[p\] plot_type: must be line, point or violin, found "bars"/],
     ['[p]\nabscissae = width\nordinates = test_loss\nerrorbars_style = shade\n', /\[p\] errorbars_style: must be bars or fill_between/],
-    ['[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = data_key, model_key\ninclude_values = or\n', /\[p\] include_values: 1 values for 2 include_keys/],
+    ['[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = data_key, model_key\ninclude_values = or\n', /\[p\] include_values: 1 value for 2 include_keys/],
     ['[p]\nabscissae = depth\nordinates = test_loss\n', /\[p\] abscissae: no run has "depth"/],
     ['[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = model_key\ninclude_values = [net_9]\n', /\[p\]: no finished run matches model_key in \[net_9\]/],
   ])('a bad plot config is a clear error: %j', (text, message) => {
@@ -144,5 +148,108 @@ plot_scale = 2
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+/** The values of `name: value` in the aria labels of an SVG's marks of one kind. */
+const labelled = (svg: string, mark: string, name: string) =>
+  [...svg.matchAll(new RegExp(`<g class="mark-${mark} role-mark[^>]*>(.*?)</g>`, 'gs'))]
+    .flatMap((m) => [...m[1]!.matchAll(/aria-label="([^"]*)"/g)].map((a) => a[1]!))
+    .map((label) => new RegExp(`(?:^|; )${name}: ([^;]*)`).exec(label)?.[1]);
+
+describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
+  let dir: string;
+  let db: string;
+  // lr 1e-2 and 1e-3 are swept but not in the key; model_b comes in one size only
+  const models = `[a]\ntype = mlp\nclass = A\npath_to_class = m.ts\nkey = model_a\nwidth = 2, 3\n[b]\ntype = mlp\nclass = B\npath_to_class = m.ts\nkey = model_b\nwidth = 2\n`;
+  const spread = [0.01, 0.4, 0.02];
+  beforeAll(() => {
+    dir = tmpDir();
+    const odd: Record<number, Outcome> = { 0: { status: 'error' }, 4: { status: 'diverged' }, 5: { status: 'diverged' } };
+    db = analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 4, models }), (facts, i) =>
+      odd[i] ?? { status: 'done', value: spread[i % 3]! * (facts.lr === '1e-3' ? 1 : 2), nb_params: Number(facts.A_width ?? facts.B_width) * 10 },
+    );
+  });
+
+  it('metaplot splits series by a swept parameter, pools it on request, says what it left out', () => {
+    const svg = path.join(dir, 'meta.svg');
+    const r = cli(['metaplot', db, svg, 'toy', 'test_loss'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual([
+      'left out 3 runs that are not done: 1 error (1), 2 diverged (5-6)',
+      'split by lr (1e-3, 1e-2): runs that would be pooled differ in it; --pool lr pools them on purpose',
+      `test_loss of 21 runs on toy written to ${svg}`,
+      '',
+    ]);
+    const text = fs.readFileSync(svg, 'utf8');
+    expect(labelled(text, 'line', 'model key').filter(Boolean).sort()).toEqual(['model_a · lr=1e-2', 'model_a · lr=1e-3', 'model_b · lr=1e-2', 'model_b · lr=1e-3']);
+    expect(text).toContain('series split by lr: runs that differ in it are not averaged together');
+
+    const pooled = cli(['metaplot', db, svg, 'toy', 'test_loss', '--pool', 'lr'], dir);
+    expect(pooled.stdout).toContain('pooled on request (--pool lr): lr (1e-3, 1e-2)');
+    expect(labelled(fs.readFileSync(svg, 'utf8'), 'line', 'model key').filter(Boolean)).toEqual(['model_a', 'model_b']);
+    expect(cli(['metaplot', db, svg, 'toy', 'test_loss', '--pool', 'depth'], dir).stderr).toMatch(/--pool depth: no run has a parameter named depth/);
+  });
+
+  it('metaplot: the ±1 std band stops at 0 for a loss, and a model of one size gets an error bar', () => {
+    const svg = path.join(dir, 'band.svg');
+    expect(cli(['metaplot', db, svg, 'toy', 'test_loss'], dir).code).toBe(0);
+    const text = fs.readFileSync(svg, 'utf8');
+    expect(text).toContain("band: ±1 standard deviation, clipped to the criterion's range; error bars: a series of one size");
+    const lows = labelled(text, 'area', 'lower').map(Number);
+    expect(lows.length).toBeGreaterThan(0);
+    expect(Math.min(...lows)).toBe(0); // mean − std is below 0 for these losses
+    const bars = labelled(text, 'rule', 'model key');
+    expect(bars.filter(Boolean).sort()).toEqual(['model_b · lr=1e-2', 'model_b · lr=1e-3']);
+    expect(Math.min(...labelled(text, 'rule', 'lower').map(Number))).toBe(0);
+  });
+
+  it('perfanalysis skips criteria with one value in every run, and says so', () => {
+    const out = path.join(dir, 'perf.pdf');
+    const r = cli(['perfanalysis', db, out], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('skipped train_acc, test_acc: no run has a value');
+    expect(r.stdout).toContain('skipped duration(s) (1 in every run), epochs (1 in every run), overfit (0 in every run), slope (0 in every run), best_epoch (1 in every run): the same value in every run');
+    // train_loss, test_loss, trainability, best_test_loss
+    expect(r.stdout).toContain('4 pages (dataset keys x criteria)');
+    expect(pdfPages(out)).toBe(4);
+    expect(cli(['perfanalysis', db, path.join(dir, 'one.pdf'), '--criteria', 'test_loss', '--pool', 'lr'], dir).stdout).toMatch(/pooled on request \(--pool lr\)[^]*\n1 page \(/);
+  });
+});
+
+describe('perfanalysis_by_config: the same rules', () => {
+  it('splits by parameters not excluded, matches include_keys by number and suffix, clips bands and bars', () => {
+    const dir = tmpDir();
+    const models = `[a]\ntype = mlp\nclass = mlp_brick\npath_to_class = m.ts\nkey = brick\nwidth = 2, 3\n`;
+    const spread = [0.01, 0.4, 0.02];
+    const db = analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 3, models }), (facts, i) =>
+      i === 1 ? { status: 'failed' } : { status: 'done', value: spread[i % 3]!, nb_params: Number(facts.mlp_brick_width) * 10 },
+    );
+    const ini = path.join(dir, 'plots.ini');
+    fs.writeFileSync(
+      ini,
+      `[split]\nabscissae = width\nordinates = test_loss\n\n[pooled]\nabscissae = width\nordinates = test_loss\nexcludes = lr\nerrorbars_style = bars\n\n` +
+        `[one lr]\nabscissae = width\nordinates = test_loss\ninclude_keys = lr\ninclude_values = 0.001\n\n[at one width]\nabscissae = lr\nordinates = test_loss\ninclude_keys = width\ninclude_values = 2\n`,
+    );
+    const svg = path.join(dir, 'page.svg');
+    const r = cli(['perfanalysis_by_config', ini, db, svg], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual([
+      '[split] left out 1 run that is not done: 1 failed (2)',
+      '[split] split by lr (1e-3, 1e-2): runs that would be pooled differ in it; excludes = lr pools them on purpose',
+      '[pooled] left out 1 run that is not done: 1 failed (2)',
+      '[pooled] pooled on request (excludes = lr): lr (1e-3, 1e-2)',
+      '[at one width] left out 1 run that is not done: 1 failed (2)',
+      `4 pages (split, pooled, one lr, at one width) written to ${svg} … ${svg.replace('.svg', '-4.svg')}`,
+      '',
+    ]);
+    const split = fs.readFileSync(svg, 'utf8');
+    expect(labelled(split, 'line', 'series').filter(Boolean).sort()).toEqual(['brick · lr=1e-2', 'brick · lr=1e-3']);
+    expect(Math.min(...labelled(split, 'area', 'lower').map(Number))).toBe(0);
+    const pooled = fs.readFileSync(svg.replace('.svg', '-2.svg'), 'utf8');
+    expect(pooled).toContain("bars: ±1 standard deviation, clipped to the criterion's range");
+    expect(labelled(pooled, 'rule', 'series').filter(Boolean)).toEqual(['brick', 'brick']);
+    expect(Math.min(...labelled(pooled, 'rule', 'lower').map(Number))).toBe(0);
+    expect(fs.readFileSync(svg.replace('.svg', '-3.svg'), 'utf8')).toContain('6 finished runs with lr in [0.001]');
   });
 });

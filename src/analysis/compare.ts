@@ -1,6 +1,11 @@
 import { MosaicError } from '../errors.js';
+import { clip, criterionRange, rangeText } from './bands.js';
+import { compareValues, factNamed, moduleFacts, valueKey } from './params.js';
+import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells, type PlacedRun } from './pooling.js';
 import { higherIsBetter, valueOf, type AnalysisRun, type Criterion } from './runs.js';
 import { cliffsDelta, cohensD, holm, mannWhitney, mean, probabilityBelow, repeatsNeeded, summarize, welch, type Summary } from './stats.js';
+import { leftOut, usableRuns } from './usable.js';
+import { plural } from './wording.js';
 
 export interface CompareOptions {
   criterion: Criterion;
@@ -8,6 +13,8 @@ export interface CompareOptions {
   by?: string;
   /** Compare separately at each value of `nb_params` or of a parameter (`width` matches `mlp_brick_width`). */
   at?: string;
+  /** Parameters whose values are pooled on purpose instead of splitting the groups. */
+  pool?: string[];
   alpha?: number;
 }
 
@@ -46,6 +53,11 @@ export interface CompareReport {
   direction: 'lower' | 'higher';
   by: string;
   at: string | null;
+  /** Parameters the groups were split by, and those pooled on request. */
+  splitBy: string[];
+  pooled: string[];
+  /** What the comparison left out, split or pooled, in sentences. */
+  notes: string[];
   groups: GroupStats[];
   pairs: PairStats[];
   rankings: { dataset: string; at: string | null; entries: RankEntry[] }[];
@@ -54,43 +66,95 @@ export interface CompareReport {
 
 function atValue(run: AnalysisRun, at: string): string | undefined {
   if (at === 'nb_params') return run.results ? String(run.results.nb_params) : undefined;
-  if (run.facts[at] !== undefined) return run.facts[at];
-  const suffix = `_${at}`;
-  const name = Object.keys(run.facts).find((k) => k.endsWith(suffix) && !k.endsWith('_key'));
-  return name === undefined ? undefined : run.facts[name];
+  const fact = factNamed(run.facts, at, run.runId);
+  return fact === undefined ? undefined : run.facts[fact];
 }
 
 function groupOf(run: AnalysisRun, by: string | undefined): string | undefined {
   return by === undefined ? run.modelKey : run.facts[`${by}_key`];
 }
 
-const sortAt = (a: string | null, b: string | null) => (a === null || b === null ? 0 : Number(a) - Number(b) || a.localeCompare(b));
+/** With `--by T`, the keys and parameters of the model chain's other types are pooled by definition. */
+function otherModelTypesFacts(by: string) {
+  return (run: AnalysisRun) => {
+    const types = (run.facts.pipeline_scheme ?? '').split(',').map((t) => t.trim()).filter((t) => t && t !== by);
+    const params = [...moduleFacts(run.facts)].filter(([, m]) => types.includes(m.type)).map(([f]) => f);
+    return [...types.map((t) => `${t}_key`), ...params];
+  };
+}
+
+interface Cell {
+  dataset: string;
+  at: string | null;
+  group: string;
+  values: number[];
+}
 
 export function compareRuns(all: AnalysisRun[], options: CompareOptions): CompareReport {
   const { criterion } = options;
   const alpha = options.alpha ?? 0.05;
-  const done = all.filter((r) => r.status === 'done' && valueOf(r, criterion) !== null);
-  if (done.length === 0) throw new MosaicError(`no finished run has a value of ${criterion}`);
+  const usable = usableRuns(all, criterion);
+  const notes = usable.notes;
+  const done = usable.runs;
+  if (done.length === 0) throw new MosaicError(`no finished run has a value of ${criterion}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   if (options.by !== undefined && !done.some((r) => r.facts[`${options.by}_key`] !== undefined)) {
     const types = [...new Set(done.flatMap((r) => Object.keys(r.facts).filter((k) => k.endsWith('_key')).map((k) => k.slice(0, -4))))];
     throw new MosaicError(`--by ${options.by}: no run has a key of type "${options.by}"; types with keys: ${types.join(', ')}`);
   }
-  const cells = new Map<string, { dataset: string; at: string | null; group: string; values: number[] }>();
-  for (const r of done) {
-    const group = groupOf(r, options.by);
-    const at = options.at === undefined ? null : atValue(r, options.at) ?? null;
-    if (group === undefined || (options.at !== undefined && at === null)) continue;
-    const id = JSON.stringify([r.dataKey, at, group]);
-    let cell = cells.get(id);
-    if (!cell) cells.set(id, (cell = { dataset: r.dataKey, at, group, values: [] }));
-    cell.values.push(valueOf(r, criterion)!);
-  }
-  if (options.at !== undefined && cells.size === 0) throw new MosaicError(`--at ${options.at}: no run has a parameter named ${options.at} (or ending in _${options.at}), nor is it nb_params`);
-  const groups: GroupStats[] = [...cells.values()]
-    .sort((x, y) => x.dataset.localeCompare(y.dataset) || sortAt(x.at, y.at) || x.group.localeCompare(y.group))
-    .map((c) => ({ dataset: c.dataset, at: c.at, group: c.group, ...summarize(c.values) }));
-  const valuesOf = (g: GroupStats) => cells.get(JSON.stringify([g.dataset, g.at, g.group]))!.values;
 
+  const placed: (PlacedRun & { at: string | null; group: string })[] = [];
+  const [noGroup, noAt]: AnalysisRun[][] = [[], []];
+  const atSpelling = new Map<string, string>();
+  for (const run of done) {
+    const group = groupOf(run, options.by);
+    const at = options.at === undefined ? null : atValue(run, options.at) ?? null;
+    if (group === undefined) noGroup.push(run);
+    else if (options.at !== undefined && at === null) noAt.push(run);
+    else {
+      if (at !== null && !atSpelling.has(valueKey(at))) atSpelling.set(valueKey(at), at);
+      const shownAt = at === null ? null : atSpelling.get(valueKey(at))!;
+      placed.push({ run, at: shownAt, group, cell: JSON.stringify([run.dataKey, shownAt, group]), line: JSON.stringify([run.dataKey, group]) });
+    }
+  }
+  if (options.at !== undefined && placed.length === 0) throw new MosaicError(`--at ${options.at}: no run has a parameter named ${options.at} (or ending in _${options.at}), nor is it nb_params`);
+  if (noGroup.length) notes.push(leftOut(noGroup, `without a ${options.by}_key`));
+  if (noAt.length) notes.push(leftOut(noAt, `without a value of --at ${options.at}`));
+
+  refuseUnknownPool(done, options.pool ?? []);
+  const pooling = splitCells(placed, {
+    pool: options.pool ?? [],
+    fixed: options.at !== undefined && options.at !== 'nb_params' ? [options.at] : [],
+    ...(options.by !== undefined ? { pooledBy: { facts: otherModelTypesFacts(options.by), reason: `over the model chain's other types (--by ${options.by})` } } : {}),
+    poolHint: '--pool',
+  });
+  notes.push(...pooling.notes);
+
+  const cells = new Map<string, Cell>();
+  const labels = new Map<string, string>();
+  for (const p of placed) {
+    const seriesId = JSON.stringify([p.group, pooling.variantKey.get(p.run.runId)]);
+    if (!labels.has(seriesId)) labels.set(seriesId, seriesLabel(p.group, pooling.variant.get(p.run.runId)!));
+    const id = JSON.stringify([p.run.dataKey, p.at, seriesId]);
+    let cell = cells.get(id);
+    if (!cell) cells.set(id, (cell = { dataset: p.run.dataKey, at: p.at, group: labels.get(seriesId)!, values: [] }));
+    cell.values.push(valueOf(p.run, criterion)!);
+  }
+
+  const range = criterionRange(criterion, done.map((r) => valueOf(r, criterion)!));
+  let clipped = false;
+  const withClippedCi = (s: Summary): Summary => {
+    if (!s.ci) return s;
+    const ci: [number, number] = [clip(s.ci[0], range), clip(s.ci[1], range)];
+    if (ci[0] !== s.ci[0] || ci[1] !== s.ci[1]) clipped = true;
+    return { ...s, ci };
+  };
+  const groupOrder = orderedLabels(placed.map((p) => ({ base: p.group, runId: p.run.runId })), pooling);
+  const byGroupOrder = (x: Cell, y: Cell) =>
+    x.dataset.localeCompare(y.dataset) || (x.at === null || y.at === null ? 0 : compareValues(x.at, y.at)) || groupOrder.indexOf(x.group) - groupOrder.indexOf(y.group);
+  const ordered = [...cells.values()].sort(byGroupOrder);
+  const groups: GroupStats[] = ordered.map((c) => ({ dataset: c.dataset, at: c.at, group: c.group, ...withClippedCi(summarize(c.values)) }));
+  if (clipped) notes.push(`95% CIs clipped to ${criterion}'s range (${rangeText(range)})`);
+  const valuesOf = (g: GroupStats) => ordered[groups.indexOf(g)]!.values;
   const rawPairs: Omit<PairStats, 'welchPHolm' | 'mannWhitneyPHolm'>[] = [];
   const levels = [...new Set(groups.map((g) => JSON.stringify([g.dataset, g.at])))];
   for (const level of levels) {
@@ -138,7 +202,19 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
 
   const datasets = [...new Set(groups.map((g) => g.dataset))];
   const verdicts = datasets.map((dataset) => ({ dataset, text: verdict(dataset, groups, pairs, rankings, options, alpha) }));
-  return { criterion, direction: higherIsBetter(criterion) ? 'higher' : 'lower', by: options.by ?? 'model key', at: options.at ?? null, groups, pairs, rankings, verdicts };
+  return {
+    criterion,
+    direction: higherIsBetter(criterion) ? 'higher' : 'lower',
+    by: options.by ?? 'model key',
+    at: options.at ?? null,
+    splitBy: pooling.splitBy,
+    pooled: pooling.pooled,
+    notes,
+    groups,
+    pairs,
+    rankings,
+    verdicts,
+  };
 }
 
 function formatP(p: number): string {
@@ -166,7 +242,7 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
     const nPer = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.n))].join('–');
     if (significant.length === 0) {
       const needed = repeatsNeeded(mean(d));
-      const how = Number.isFinite(needed) ? `about ${needed} repeats per group would be needed to detect a difference of this size (|d| = ${fmt(mean(d))})` : 'the groups do not differ at all';
+      const how = Number.isFinite(needed) ? `about ${plural(needed, 'repeat')} per group would be needed to detect a difference of this size (|d| = ${fmt(mean(d))})` : 'the groups do not differ at all';
       return `no significant difference between ${names[0]} and ${names[1]} on ${c} with n = ${nPer} per group; ${how}`;
     }
     const winners = new Set(significant.map(winnerOf));

@@ -1,51 +1,77 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { MosaicError } from '../errors.js';
+import { band, criterionRange } from './bands.js';
+import { factNamed, sameValue, valueKey } from './params.js';
 import type { PlotSection } from './plot-config.js';
-import { violinChart } from './plots.js';
+import { meanAndSpreadLayers, spreadSubtitle, violinChart } from './plots.js';
+import { orderedLabels, seriesLabel, splitCells } from './pooling.js';
 import { CRITERIA, valueOf, type AnalysisRun, type Criterion } from './runs.js';
+import { leftOut, usableRuns } from './usable.js';
+import { plural } from './wording.js';
 
-/** Facts that describe a run's bookkeeping, never a parameter to group by. */
-const BOOKKEEPING = new Set(['seed', 'status', 'traceback', 'pipeline', 'device', 'last_failure', 'run_files_path']);
-
-const matches = (fact: string, name: string) => fact === name || fact.endsWith(`_${name}`);
-
-function xOf(run: AnalysisRun, abscissa: string): { value: number | string; fact?: string } | undefined {
-  if ((CRITERIA as readonly string[]).includes(abscissa)) {
-    const v = valueOf(run, abscissa as Criterion);
-    return v === null ? undefined : { value: v };
-  }
-  const fact = Object.keys(run.facts).find((k) => matches(k, abscissa) && !k.endsWith('_key'));
+function xOf(run: AnalysisRun, abscissa: string): number | string | undefined {
+  if ((CRITERIA as readonly string[]).includes(abscissa)) return valueOf(run, abscissa as Criterion) ?? undefined;
+  const fact = factNamed(run.facts, abscissa, run.runId);
   if (fact === undefined) return undefined;
   const raw = run.facts[fact]!;
-  return { value: Number.isFinite(Number(raw)) ? Number(raw) : raw, fact };
+  return Number.isFinite(Number(raw)) ? Number(raw) : raw;
 }
 
-/** One page of perfanalysis_by_config: a chart per ordinate, a series per group of runs. */
-export function configPage(all: AnalysisRun[], section: PlotSection, source: string): TopLevelSpec {
-  const runs = all.filter((r) => r.status === 'done' && section.include.every((inc) => inc.values.includes(r.facts[inc.key] ?? '\u0000')));
+function included(run: AnalysisRun, section: PlotSection): boolean {
+  return section.include.every((inc) => {
+    const fact = factNamed(run.facts, inc.key, run.runId);
+    return fact !== undefined && inc.values.some((v) => sameValue(run.facts[fact]!, v));
+  });
+}
+
+const types = (run: AnalysisRun, scheme: 'data_scheme' | 'pipeline_scheme') => (run.facts[scheme] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+
+/**
+ * The base of a series: the model chain's keys (and the dataset's, when the section spans
+ * several), less the keys the section excludes. Parameters then split it as pooling.ts says.
+ */
+function baseOf(runs: AnalysisRun[], excluded: (run: AnalysisRun, keyFact: string) => boolean): (run: AnalysisRun) => string {
+  const keys = (r: AnalysisRun, scheme: 'data_scheme' | 'pipeline_scheme') =>
+    types(r, scheme)
+      .filter((t) => !excluded(r, `${t}_key`))
+      .map((t) => r.facts[`${t}_key`] ?? '?')
+      .join(' | ');
+  const severalDatasets = new Set(runs.map((r) => keys(r, 'data_scheme'))).size > 1;
+  return (r) => [severalDatasets ? keys(r, 'data_scheme') : '', keys(r, 'pipeline_scheme')].filter(Boolean).join(' / ') || 'all runs';
+}
+
+/** One page of perfanalysis_by_config: a chart per ordinate, a series per group of runs; and what it left out, split or pooled. */
+export function configPage(all: AnalysisRun[], section: PlotSection, source: string): { spec: TopLevelSpec; notes: string[] } {
+  const usable = usableRuns(all.filter((r) => included(r, section)));
+  const notes = [...usable.notes];
+  const runs = usable.runs;
   if (runs.length === 0) {
     throw new MosaicError(`${source} [${section.name}]: no finished run matches ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(' and ') || 'the section'}`);
   }
-  const xs = runs.map((r) => xOf(r, section.abscissa));
-  if (xs.every((x) => x === undefined)) {
+  const xs = new Map(runs.map((r) => [r.runId, xOf(r, section.abscissa)]));
+  const placedRuns = runs.filter((r) => xs.get(r.runId) !== undefined);
+  if (placedRuns.length === 0) {
     throw new MosaicError(`${source} [${section.name}] abscissae: no run has "${section.abscissa}" (a criterion: ${CRITERIA.join(', ')}, or a parameter)`);
   }
-  const xFacts = new Set(xs.map((x) => x?.fact).filter((f): f is string => f !== undefined));
-  const facts = [...new Set(runs.flatMap((r) => Object.keys(r.facts)))].filter(
-    (f) => !BOOKKEEPING.has(f) && !xFacts.has(f) && !section.excludes.some((e) => matches(f, e)) && new Set(runs.map((r) => r.facts[f])).size > 1,
-  );
-  const label = (r: AnalysisRun) => {
-    const own = facts.filter((f) => r.facts[f] !== undefined);
-    if (own.length === 0) return 'all runs';
-    return own.map((f) => (f.endsWith('_key') ? r.facts[f]! : `${f}=${r.facts[f]}`)).join(', ');
-  };
-  const values = runs.flatMap((r, i) => {
-    const x = xs[i];
-    if (x === undefined) return [];
-    return [{ x: x.value, series: label(r), ...Object.fromEntries(section.ordinates.map((o) => [o, valueOf(r, o)])) }];
+  if (placedRuns.length < runs.length) notes.push(leftOut(runs.filter((r) => xs.get(r.runId) === undefined), `without a value of ${section.abscissa}`));
+
+  const excluded = (r: AnalysisRun, fact: string) => section.excludes.some((e) => factNamed(r.facts, e, r.runId) === fact);
+  const base = baseOf(placedRuns, excluded);
+  const placed = placedRuns.map((run) => ({ run, cell: JSON.stringify([base(run), valueKey(String(xs.get(run.runId)))]), line: base(run) }));
+  const pooling = splitCells(placed, {
+    pool: section.excludes,
+    fixed: (CRITERIA as readonly string[]).includes(section.abscissa) ? [] : [section.abscissa],
+    poolHint: 'excludes =',
   });
-  const numericX = values.every((v) => typeof v.x === 'number');
-  const integerX = numericX && values.every((v) => Number.isInteger(v.x));
+  notes.push(...pooling.notes);
+
+  const rows = placedRuns.map((r) => ({
+    x: xs.get(r.runId)!,
+    series: seriesLabel(base(r), pooling.variant.get(r.runId)!),
+    ...Object.fromEntries(section.ordinates.map((o) => [o, valueOf(r, o)])),
+  })) as ({ x: number | string; series: string } & Record<string, number | null>)[];
+  const numericX = rows.every((v) => typeof v.x === 'number');
+  const integerX = numericX && rows.every((v) => Number.isInteger(v.x));
   const x = {
     field: 'x',
     type: numericX ? ('quantitative' as const) : ('ordinal' as const),
@@ -53,41 +79,49 @@ export function configPage(all: AnalysisRun[], section: PlotSection, source: str
     ...(numericX ? { scale: { zero: false } } : {}),
     ...(integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
   };
-  const color = { field: 'series', type: 'nominal' as const, title: 'series', legend: { labelLimit: 480, columns: 2 } };
+  const order = orderedLabels(placedRuns.map((r) => ({ base: base(r), runId: r.runId })), pooling);
+  const color = { field: 'series', type: 'nominal' as const, title: 'series', scale: { domain: order }, legend: { labelLimit: 480, columns: 2, symbolOpacity: 1 } };
+  let single = false;
   const charts = section.ordinates.map((o) => {
-    const y = { field: o, type: 'quantitative' as const, title: o };
     if (section.plotType === 'violin') {
-      return violinChart({
-        title: o,
-        field: o,
-        series: 'series',
-        column: 'x',
-        columnTitle: section.abscissa,
-        yTitle: o,
-        color,
-        width: Math.round(46 * section.plotScale),
-        height: 260,
-      });
+      return {
+        data: { values: rows },
+        ...violinChart({ title: o, field: o, series: 'series', column: 'x', columnTitle: section.abscissa, yTitle: o, color, width: Math.round(46 * section.plotScale), height: 260 }),
+      };
     }
-    const spread =
-      section.errorbars === 'bars'
-        ? { mark: { type: 'errorbar', extent: 'stdev', ticks: true }, encoding: { x, y, color } }
-        : { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y, fill: { field: 'series', type: 'nominal', legend: null } } };
-    // The band's legend is hidden; the mean's legend (lines or points) names the series.
-    const centre =
-      section.plotType === 'line'
-        ? { mark: { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 }, encoding: { x, y: { ...y, aggregate: 'mean', scale: { zero: false } }, color } }
-        : { mark: { type: 'point', filled: true, size: 60 }, encoding: { x, y: { ...y, aggregate: 'mean', scale: { zero: false } }, color } };
-    return { title: { text: o, fontSize: 11 }, width: 560, height: 260, layer: [spread, centre] };
+    const summaries = summarizeBySeriesAndX(rows, o);
+    single ||= section.errorbars === 'fill_between' && summaries.some((s) => s.single);
+    const spread = section.errorbars === 'bars' ? 'bars' : 'band';
+    return { title: { text: o, fontSize: 11 }, width: 560, height: 260, layer: meanAndSpreadLayers({ summaries, x, yTitle: o, color, spread, centre: section.plotType }) };
   });
+  const who = `${plural(runs.length, 'finished run')}${section.include.length ? ` with ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(', ')}` : ''}`;
+  const subtitle =
+    section.plotType === 'violin'
+      ? [`${who}; the distribution over the runs of a series at each ${section.abscissa}`]
+      : [who, ...spreadSubtitle('mean over the runs of a series', { splitBy: pooling.splitBy, pooled: pooling.pooled, single, spread: section.errorbars === 'bars' ? 'bars' : 'band', of: `one ${section.abscissa}` })];
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: {
-      text: section.name,
-      subtitle: `${runs.length} finished runs${section.include.length ? ` with ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(', ')}` : ''}; mean ± 1 standard deviation over the runs of a series`,
-    },
-    data: { values },
-    vconcat: charts,
-    resolve: { scale: { color: 'shared', fill: 'shared' } },
-  } as unknown as TopLevelSpec;
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: { text: section.name, subtitle },
+      vconcat: charts,
+      resolve: { scale: { color: 'shared' } },
+    } as unknown as TopLevelSpec,
+    notes,
+  };
+}
+
+/** Per series and x: mean ± 1 std of the ordinate, clipped to its range; `single` when the series has one x. */
+function summarizeBySeriesAndX(rows: ({ x: number | string; series: string } & Record<string, number | null>)[], o: Criterion) {
+  const withValue = rows.filter((r) => r[o] !== null);
+  const range = criterionRange(o, withValue.map((r) => r[o]!));
+  const cells = new Map<string, { x: number | string; series: string; values: number[] }>();
+  for (const r of withValue) {
+    const id = JSON.stringify([r.series, r.x]);
+    const cell = cells.get(id) ?? { x: r.x, series: r.series, values: [] };
+    cell.values.push(r[o]!);
+    cells.set(id, cell);
+  }
+  const xsOf = new Map<string, number>();
+  for (const c of cells.values()) xsOf.set(c.series, (xsOf.get(c.series) ?? 0) + 1);
+  return [...cells.values()].map((c) => ({ x: c.x, series: c.series, single: xsOf.get(c.series) === 1, ...band(c.values, range) }));
 }

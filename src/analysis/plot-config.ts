@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { parseIni, type IniSection } from '../config/ini.js';
 import { ConfigError, MosaicError } from '../errors.js';
 import { CRITERIA, criterion as parseCriterion, type Criterion } from './runs.js';
+import { plural } from './wording.js';
 
 /**
  * The plot INI of perfanalysis_by_config: one section per page.
@@ -77,7 +78,7 @@ function readSection(s: IniSection, file: string): PlotSection {
     throw new ConfigError(at('include_values'), (e as Error).message);
   }
   if (keys.length !== values.length) {
-    throw new ConfigError(at('include_values'), `${values.length} values for ${keys.length} include_keys: give one value or [list] per key`);
+    throw new ConfigError(at('include_values'), `${plural(values.length, 'value')} for ${plural(keys.length, 'include_key')}: give one value or [list] per key`);
   }
   const plotType = (get('plot_type') ?? 'line').trim().toLowerCase();
   if (!['line', 'point', 'violin'].includes(plotType)) throw new ConfigError(at('plot_type'), `must be line, point or violin, found "${plotType}"`);

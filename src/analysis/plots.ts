@@ -1,7 +1,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { EpochRecord } from '../store/types.js';
+import { spreadNote } from './bands.js';
 import type { AnalysisRun, Criterion } from './runs.js';
-import { valueOf } from './runs.js';
+import type { SizeData, SizeSeries } from './size-series.js';
 
 /** Vega-Lite specifications of Mosaic's figures, from the database's contents alone. */
 
@@ -70,51 +71,94 @@ export function lossPage(runs: { run: AnalysisRun; history: EpochRecord[] }[], o
   } as TopLevelSpec;
 }
 
-export interface MetaPoint {
-  model: string;
-  nb_params: number;
-  value: number;
+export interface SpreadOptions {
+  /** Rows with `mean`, `lower`, `upper`, `single` and the x and series fields. */
+  summaries: object[];
+  x: Record<string, unknown>;
+  yTitle: string;
+  /** The series' colour encoding; its legend is drawn by the means' layer only. */
+  color: Record<string, unknown>;
+  /** band: a band (error bars for a series of one x); bars: error bars everywhere. */
+  spread: 'band' | 'bars';
+  centre: 'line' | 'point';
 }
 
-/** metaplot: a criterion against nb_params, one line per model key, mean over repeats ± 1 std. */
-export function metaplotSpec(runs: AnalysisRun[], dataset: string, criterion: Criterion): TopLevelSpec {
-  const values: MetaPoint[] = runs
-    .filter((r) => valueOf(r, criterion) !== null && r.results)
-    .map((r) => ({ model: r.modelKey, nb_params: r.results!.nb_params, value: valueOf(r, criterion)! }));
-  const sizes = values.map((v) => v.nb_params).filter((n) => n > 0);
+/**
+ * Layers of a mean curve with its ±1 std spread, from summaries computed beforehand (bands.ts,
+ * clipped to the criterion's range). A series with one x value gets an error bar: a band of
+ * one point would draw nothing.
+ */
+export function meanAndSpreadLayers(o: SpreadOptions): Record<string, unknown>[] {
+  const rows = o.summaries as { single: boolean }[];
+  const banded = o.spread === 'band' ? rows.filter((r) => !r.single) : [];
+  const barred = o.spread === 'band' ? rows.filter((r) => r.single) : rows;
+  const y = { field: 'lower', type: 'quantitative', title: o.yTitle };
+  const quiet = o.color;
+  return [
+    ...(banded.length ? [{ data: { values: banded }, mark: { type: 'errorband', opacity: 0.2 }, encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet } }] : []),
+    ...(barred.length
+      ? [{ data: { values: barred }, mark: { type: 'errorbar', ticks: { size: 10 }, thickness: 2 }, encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet } }]
+      : []),
+    {
+      data: { values: o.summaries },
+      mark: o.centre === 'line' ? { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 } : { type: 'point', filled: true, size: 60 },
+      encoding: { x: o.x, y: { field: 'mean', type: 'quantitative', title: o.yTitle, scale: { zero: false } }, color: o.color },
+    },
+  ];
+}
+
+/** What a figure's subtitle says about its spread and about splitting and pooling. */
+export function spreadSubtitle(
+  first: string,
+  context: { splitBy: string[]; pooled: string[]; single: boolean; spread?: 'band' | 'bars'; of?: string },
+): string[] {
+  const spread = context.spread === 'bars' ? spreadNote('bars') : `${spreadNote('band')}${context.single ? `; error bars: a series of ${context.of ?? 'one size'}` : ''}`;
+  return [
+    first,
+    spread,
+    ...(context.splitBy.length ? [`series split by ${context.splitBy.join(', ')}: runs that differ in ${context.splitBy.length === 1 ? 'it' : 'them'} are not averaged together`] : []),
+    ...(context.pooled.length ? [`averaged over ${context.pooled.join(', ')} on request`] : []),
+  ];
+}
+
+/** The colour of the series of metaplot and perfanalysis, in legend order; every chart of a page shares it. */
+function seriesColor(data: SizeData, order: string[]) {
+  const shown = new Set(data.summaries.map((s) => s.series));
+  return {
+    field: 'series',
+    type: 'nominal' as const,
+    title: 'model key',
+    scale: { domain: order.filter((s) => shown.has(s)) },
+    legend: { title: 'model key', symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1, labelLimit: 480, columns: shown.size > 6 ? 2 : 1 },
+  };
+}
+
+/** metaplot: a criterion against nb_params, one line per series, mean over repeats ± 1 std. */
+export function metaplotSpec(data: SizeData, dataset: string, criterion: Criterion, series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>): TopLevelSpec {
+  const sizes = data.points.map((v) => v.nb_params).filter((n) => n > 0);
   const logX = sizes.length > 0 && Math.max(...sizes) / Math.min(...sizes) >= 10;
-  const repeats = new Map<string, number>();
-  for (const v of values) repeats.set(`${v.model}@${v.nb_params}`, (repeats.get(`${v.model}@${v.nb_params}`) ?? 0) + 1);
-  const nValues = [...new Set(repeats.values())].sort((a, b) => a - b);
+  const nValues = [...new Set(data.summaries.map((s) => s.n))].sort((a, b) => a - b);
   const x = { field: 'nb_params', type: 'quantitative' as const, title: 'number of parameters', scale: logX ? { type: 'log' as const } : { zero: false } };
-  const color = { field: 'model', type: 'nominal' as const, title: 'model key' };
+  const color = seriesColor(data, series.order);
+  const first = `mean over repeats (n = ${nValues.join('–')} per point)${logX ? ', x on a log scale' : ''}`;
   return {
     $schema: SCHEMA,
     title: {
       text: `${criterion} against model size on ${dataset}`,
-      subtitle: `mean over repeats (n = ${nValues.join('–')} per point), band: ±1 standard deviation${logX ? '; x on a log scale' : ''}`,
+      subtitle: spreadSubtitle(first, { ...series, single: data.summaries.some((s) => s.single) }),
     },
     width: 560,
     height: 340,
-    data: { values },
-    resolve: { legend: { color: 'independent' } },
-    layer: [
-      { mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 }, encoding: { x, y: { field: 'value', type: 'quantitative', title: criterion }, color: { ...color, legend: null } } },
-      {
-        mark: { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 },
-        encoding: { x, y: { aggregate: 'mean', field: 'value', type: 'quantitative', title: criterion, scale: { zero: false } }, color: { ...color, legend: { title: 'model key', symbolType: 'stroke', symbolStrokeWidth: 3 } } },
-      },
-    ],
-  } as TopLevelSpec;
+    layer: meanAndSpreadLayers({ summaries: data.summaries, x, yTitle: criterion, color, spread: 'band', centre: 'line' }),
+  } as unknown as TopLevelSpec;
 }
 
 /**
- * perfanalysis: one page per dataset key and criterion: the mean curve (±1 std) of each model key
+ * perfanalysis: one page per dataset key and criterion: the mean curve (±1 std) of each series
  * against nb_params, and beside it the distribution over repeats as violins, one per size.
  */
-export function perfanalysisPage(runs: AnalysisRun[], dataset: string, criterion: Criterion): TopLevelSpec {
-  const curve = metaplotSpec(runs, dataset, criterion) as unknown as Record<string, unknown>;
-  const values = (curve.data as { values: MetaPoint[] }).values;
+export function perfanalysisPage(data: SizeData, dataset: string, criterion: Criterion, series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>): TopLevelSpec {
+  const curve = metaplotSpec(data, dataset, criterion, series) as unknown as Record<string, unknown>;
   const { $schema: _s, title, ...curveChart } = curve;
   void _s;
   return {
@@ -123,15 +167,15 @@ export function perfanalysisPage(runs: AnalysisRun[], dataset: string, criterion
     hconcat: [
       { ...curveChart, width: 420, height: 300 },
       {
-        data: { values },
+        data: { values: data.points },
         ...violinChart({
           title: 'distribution over repeats',
           field: 'value',
-          series: 'model',
+          series: 'series',
           column: 'nb_params',
           columnTitle: 'number of parameters',
           yTitle: criterion,
-          color: { field: 'model', type: 'nominal', title: 'model key', legend: null },
+          color: seriesColor(data, series.order),
           width: 46,
           height: 300,
         }),

@@ -12,13 +12,26 @@ export interface AnalysisRun {
   dataKey: string;
   /** `<type>_key` values of the model chain, joined with ' | ' (the model key). */
   modelKey: string;
+  /** The last value of each metric the run logged (`run_info.log`). */
+  metrics: Record<string, number | null>;
 }
 
-/** The criteria of SPEC.md, as `run_results` columns. */
-export const CRITERIA = ['train_loss', 'test_loss', 'train_acc', 'test_acc', 'nb_params', 'duration(s)', 'epochs', 'overfit', 'trainability', 'slope'] as const;
-export type Criterion = (typeof CRITERIA)[number];
+/** The criteria of SPEC.md, as `run_results` columns, and the best epoch's. */
+export const CRITERIA = ['train_loss', 'test_loss', 'train_acc', 'test_acc', 'nb_params', 'duration(s)', 'epochs', 'overfit', 'trainability', 'slope', 'best_test_loss', 'best_epoch'] as const;
+type BuiltinCriterion = (typeof CRITERIA)[number];
+/** A built-in criterion, or the name of a metric the runs logged. */
+export type Criterion = string;
+export const CRITERIA_HELP = `${CRITERIA.join(', ')}, or a metric your classes log (run_info.log)`;
 
-const CRITERION_FIELD: Record<Criterion, keyof RunResults> = {
+/**
+ * Which way is better for each metric the runs of the database being analysed logged, as
+ * `loadRuns` last read it (`metric_info`): a metric is a criterion like the built-in ones.
+ */
+const metricBetter = new Map<string, 'higher' | 'lower'>();
+
+const isBuiltin = (c: string): c is BuiltinCriterion => (CRITERIA as readonly string[]).includes(c);
+
+const CRITERION_FIELD: Record<BuiltinCriterion, keyof RunResults> = {
   train_loss: 'train_loss',
   test_loss: 'test_loss',
   train_acc: 'train_acc',
@@ -29,25 +42,35 @@ const CRITERION_FIELD: Record<Criterion, keyof RunResults> = {
   overfit: 'overfit',
   trainability: 'trainability',
   slope: 'slope',
+  best_test_loss: 'best_test_loss',
+  best_epoch: 'best_epoch',
 };
 
-/** Higher is better only for accuracies. */
-export const higherIsBetter = (c: Criterion) => c === 'train_acc' || c === 'test_acc';
+/** Higher is better for accuracies, and for the metrics logged as such. */
+export const higherIsBetter = (c: Criterion) => c === 'train_acc' || c === 'test_acc' || metricBetter.get(c) === 'higher';
+
+/** The metrics of the database last read by `loadRuns`. */
+export const loggedMetrics = () => [...metricBetter.keys()].sort();
 
 export function criterion(name: string): Criterion {
   const n = name === 'duration' || name === 'duration_s' ? 'duration(s)' : name;
-  if (!(CRITERIA as readonly string[]).includes(n)) throw new MosaicError(`unknown criterion "${name}"; valid: ${CRITERIA.join(', ')}`);
-  return n as Criterion;
+  if (!isBuiltin(n) && !metricBetter.has(n)) {
+    const mine = loggedMetrics();
+    throw new MosaicError(`unknown criterion "${name}"; valid: ${CRITERIA.join(', ')}${mine.length ? `, and the metrics the runs logged: ${mine.join(', ')}` : ' (no run logged a metric of its own)'}`);
+  }
+  return n;
 }
 
 export function valueOf(run: AnalysisRun, c: Criterion): number | null {
-  const v = run.results?.[CRITERION_FIELD[c]];
+  const v = isBuiltin(c) ? run.results?.[CRITERION_FIELD[c]] : run.metrics[c];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 const split = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
 export function loadRuns(store: Store): AnalysisRun[] {
+  metricBetter.clear();
+  for (const [name, better] of Object.entries(store.metricDirections())) metricBetter.set(name, better);
   const facts = store.allFacts();
   return store.overview().map((o) => {
     const f = facts.get(o.runId) ?? {};
@@ -60,6 +83,7 @@ export function loadRuns(store: Store): AnalysisRun[] {
       results: o.results,
       dataKey: keyOf(split(f.data_scheme)),
       modelKey: keyOf(split(f.pipeline_scheme)),
+      metrics: o.metrics,
     };
   });
 }

@@ -1,11 +1,14 @@
 import { MosaicError } from '../errors.js';
 import type { Store } from '../store/types.js';
+import { distinctValues, factNamed, isBookkeeping, isNumeric, sameValue } from './params.js';
+import { plural, someOf } from './wording.js';
 
 /**
  * Which runs a command works on, as the original's options say it: exactly one of
  * `-id 1-3,7,10-12` (or `all`), `-request "SQL returning run_id"` (read-only),
  * `-param_name_value NAME VALUE`, `-param_name_value_low_threshold NAME VALUE` (≤, numeric),
- * `-param_name_value_high_threshold NAME VALUE` (≥, numeric).
+ * `-param_name_value_high_threshold NAME VALUE` (≥, numeric). NAME finds a fact by the naming
+ * rule of params.ts (`width` → `mlp1_width`); values equal as numbers when both are (0.001 = 1e-3).
  */
 export interface RunSelector {
   id?: string;
@@ -53,7 +56,7 @@ export function selectRuns(store: Store, selector: RunSelector): number[] {
       } else {
         const known = new Set(existing);
         const missing = parsed.filter((i) => !known.has(i));
-        if (missing.length) throw new MosaicError(`-id: no run ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''} in the database (it has ${existing.length} runs)`);
+        if (missing.length) throw new MosaicError(`-id: no run ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''} in the database (it has ${plural(existing.length, 'run')})`);
         ids = parsed;
       }
       described = `-id ${selector.id}`;
@@ -67,10 +70,31 @@ export function selectRuns(store: Store, selector: RunSelector): number[] {
       const [name, value] = pair(which, selector[which]);
       const op = which === 'param_name_value' ? '=' : which === 'param_name_value_low_threshold' ? '<=' : '>=';
       if (op !== '=' && !Number.isFinite(Number(value))) throw new MosaicError(`-${which}: the threshold "${value}" is not a number`);
-      ids = store.runIdsByParam(name, op, value);
+      ids = runsByParam(store.allFacts(), name, op, value);
       described = `-${which} ${name} ${value}`;
     }
   }
   if (ids.length === 0) throw new MosaicError(`no run matches ${described}`);
   return ids;
+}
+
+function runsByParam(all: Map<number, Record<string, string>>, name: string, op: '=' | '<=' | '>=', value: string): number[] {
+  const ids: number[] = [];
+  const seen: { fact: string; value: string }[] = [];
+  for (const [runId, facts] of [...all].sort(([a], [b]) => a - b)) {
+    const fact = factNamed(facts, name, runId);
+    if (fact === undefined) continue;
+    const v = facts[fact]!;
+    seen.push({ fact, value: v });
+    const hit = op === '=' ? sameValue(v, value) : isNumeric(v) && (op === '<=' ? Number(v) <= Number(value) : Number(v) >= Number(value));
+    if (hit) ids.push(runId);
+  }
+  if (ids.length > 0) return ids;
+  if (seen.length === 0) {
+    const names = [...new Set([...all.values()].flatMap((f) => Object.keys(f)))].filter((f) => !isBookkeeping(f)).sort();
+    throw new MosaicError(`no run has a parameter ${name} (nor one ending in _${name}); parameters: ${someOf(names, 12)}`);
+  }
+  const facts = [...new Set(seen.map((s) => s.fact))].sort();
+  const shown = facts.length === 1 && facts[0] === name ? name : `${name} (${facts.join(', ')})`;
+  throw new MosaicError(`no run has ${shown} ${op} ${value}; its values: ${someOf(distinctValues(seen.map((s) => s.value)), 12)}`);
 }

@@ -2,6 +2,7 @@ import { compareRuns, type CompareReport } from '../analysis/compare.js';
 import { criterion, loadRuns } from '../analysis/runs.js';
 import { MosaicError } from '../errors.js';
 import { openSqliteStore } from '../store/sqlite.js';
+import { nameList } from './format.js';
 import { chooseDatabase } from './recent.js';
 
 export type CompareFormat = 'table' | 'json' | 'csv' | 'markdown';
@@ -10,11 +11,16 @@ export interface CompareCommandOptions {
   criterion: string;
   by?: string;
   at?: string;
+  /** Comma-separated parameters to pool on purpose. */
+  pool?: string;
   format: string;
 }
 
-/** `mosaic compare DB`: which model is better, by how much, how sure. */
-export function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): string {
+/**
+ * `mosaic compare DB`: which model is better, by how much, how sure. The notes (what was left
+ * out, split or pooled) are part of the table, markdown and JSON; with CSV they go to stderr.
+ */
+export function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): { stdout: string; stderr: string } {
   const format = options.format as CompareFormat;
   if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
   const store = openSqliteStore(chooseDatabase(dbArg), { create: false, readonly: true });
@@ -24,19 +30,20 @@ export function compareCommand(dbArg: string | undefined, options: CompareComman
       criterion: criterion(options.criterion),
       ...(options.by ? { by: options.by } : {}),
       ...(options.at ? { at: options.at } : {}),
+      pool: nameList(options.pool),
     });
   } finally {
     store.close();
   }
   switch (format) {
     case 'json':
-      return JSON.stringify(report, null, 1);
+      return { stdout: JSON.stringify(report, null, 1), stderr: '' };
     case 'csv':
-      return toCsv(report);
+      return { stdout: toCsv(report), stderr: report.notes.map((n) => `note: ${n}`).join('\n') };
     case 'markdown':
-      return toMarkdown(report);
+      return { stdout: toMarkdown(report), stderr: '' };
     default:
-      return toTable(report);
+      return { stdout: toTable(report), stderr: '' };
   }
 }
 
@@ -71,7 +78,7 @@ function title(r: CompareReport): string {
 }
 
 function toTable(r: CompareReport): string {
-  const out = [title(r), '', aligned(GROUP_HEAD(r), groupRows(r))];
+  const out = [title(r), ...r.notes.map((n) => `note: ${n}`), '', aligned(GROUP_HEAD(r), groupRows(r))];
   if (r.pairs.length) out.push('', aligned(PAIR_HEAD(r), pairRows(r)));
   out.push('', 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs.', '');
   for (const v of r.verdicts) out.push(`${v.dataset}: ${v.text}`);
@@ -84,7 +91,7 @@ function toMarkdown(r: CompareReport): string {
     const pick = (x: string[]) => x.filter((_, i) => keep[i]);
     return [`| ${pick(head).join(' | ')} |`, `|${pick(head).map(() => '---').join('|')}|`, ...rows.map((x) => `| ${pick(x).join(' | ')} |`)].join('\n');
   };
-  const out = [`**${title(r)}**`, '', table(GROUP_HEAD(r), groupRows(r))];
+  const out = [`**${title(r)}**`, ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []), '', table(GROUP_HEAD(r), groupRows(r))];
   if (r.pairs.length) out.push('', table(PAIR_HEAD(r), pairRows(r)));
   out.push('', ...r.verdicts.map((v) => `- **${v.dataset}**: ${v.text}`));
   return out.join('\n');

@@ -7,15 +7,8 @@ export function sci(x: number | null | undefined, digits = 3): string {
   return `${mantissa}E${sign}${exp.replace(/^[+-]/, '').padStart(2, '0')}`;
 }
 
-/** [1,2,3,5,7,8] → "1-3,5,7-8". */
-export function idRanges(ids: number[]): string {
-  const sorted = [...ids].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
+/** Run id ranges, shared with analysis. */
+export { idRanges } from '../analysis/wording.js';
+
+/** Comma-separated names (`--pool lr,width`). */
+export const nameList = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);

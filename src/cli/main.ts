@@ -10,9 +10,14 @@ import { rekeyCommand } from './rekey.js';
 import { deleteCommand } from './delete.js';
 import { compareCommand } from './compare.js';
 import { metaplotCommand, perfanalysisByConfigCommand, perfanalysisCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
-import { CRITERIA } from '../analysis/runs.js';
+import { CRITERIA_HELP } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
+
+const POOL_HELP = 'comma-separated parameters to average over on purpose (e.g. lr or lr,width); by default runs that differ in a parameter are not pooled';
+const SPLIT_HELP =
+  'Runs that would be averaged together but differ in a parameter (an lr not in the key, epochs after a rerun) are shown apart, ' +
+  'e.g. "mlp · lr=1e-3"; --pool NAME averages over NAME on purpose. Only runs with status done are used; the notes say what was left out.';
 
 const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error or diverged (see mosaic status), 4 when paused, 130 when interrupted, 2 on bad input.';
 
@@ -72,7 +77,7 @@ program
   .requiredOption('--epochs <n>', 'how many more epochs')
   .option('--id <ids>', 'run ids: 1-3,7,10-12 or all')
   .option('--request <sql>', 'a read-only SQL query returning run ids')
-  .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE')
+  .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE (width finds mlp_width; 0.001 equals 1e-3)')
   .option('--param_name_value_low_threshold <name_value...>', 'runs whose parameter NAME is <= VALUE')
   .option('--param_name_value_high_threshold <name_value...>', 'runs whose parameter NAME is >= VALUE')
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
@@ -137,7 +142,7 @@ program
   .argument('[runs_dir]', 'accepted for compatibility with the original; curves come from the database')
   .option('--id <ids>', 'run ids: 1-3,7,10-12 or all (the default)')
   .option('--request <sql>', 'a read-only SQL query returning run ids')
-  .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE')
+  .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE (width finds mlp_width; 0.001 equals 1e-3)')
   .option('--param_name_value_low_threshold <name_value...>', 'runs whose parameter NAME is <= VALUE')
   .option('--param_name_value_high_threshold <name_value...>', 'runs whose parameter NAME is >= VALUE')
   .option('--plot_size <k>', 'k x k plots a page', '3')
@@ -153,10 +158,11 @@ program
   .argument('<db>', 'database')
   .argument('<out>', 'output file: .png, .svg or .pdf')
   .argument('<dataset_key>', 'dataset key, e.g. data_dataset_OR')
-  .argument('<criterion>', `one of ${CRITERIA.join(', ')}`)
-  .addHelpText('after', '\nExample: mosaic metaplot tutorial.db metaplot.png data_dataset_OR test_loss')
-  .action(async (db: string, out: string, dataset: string, criterion: string) => {
-    console.log(await metaplotCommand(db, out, dataset, criterion));
+  .argument('<criterion>', `one of ${CRITERIA_HELP}`)
+  .option('--pool <names>', POOL_HELP)
+  .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic metaplot tutorial.db metaplot.png data_dataset_OR test_loss`)
+  .action(async (db: string, out: string, dataset: string, criterion: string, opts: { pool?: string }) => {
+    console.log(await metaplotCommand(db, out, dataset, criterion, opts));
   });
 
 program
@@ -164,9 +170,11 @@ program
   .description('for every dataset key and criterion, a page with the mean curve (±1 std) of each model key against nb_params and the distribution over repeats as violins')
   .argument('<db>', 'database')
   .argument('<out>', 'output file: .pdf (one page each), .png or .svg (one file each)')
-  .option('--criteria <names>', `comma-separated criteria (default: all but nb_params): ${CRITERIA.join(', ')}`)
-  .action(async (db: string, out: string, opts: { criteria?: string }) => {
-    console.log(await perfanalysisCommand(db, out, opts.criteria?.split(',').map((c) => c.trim())));
+  .option('--criteria <names>', `comma-separated criteria (default: all but nb_params): ${CRITERIA_HELP}`)
+  .option('--pool <names>', POOL_HELP)
+  .addHelpText('after', `\n${SPLIT_HELP} A criterion with the same value in every run of a dataset key gets no page.`)
+  .action(async (db: string, out: string, opts: { criteria?: string; pool?: string }) => {
+    console.log(await perfanalysisCommand(db, out, { ...(opts.criteria ? { criteria: opts.criteria.split(',').map((c) => c.trim()) } : {}), pool: opts.pool }));
   });
 
 program
@@ -184,13 +192,16 @@ program
   .description('which model is better, by how much, and how sure: per group n, mean, std, 95% CI, median; per pair the difference with its CI, Welch and Mann-Whitney tests (Holm-corrected), effect sizes, the probability that one beats the other; a ranking and a verdict')
   .argument('[db]', 'database (default as for status)')
   .option('--db <file>', 'database')
-  .option('--criterion <name>', `one of ${CRITERIA.join(', ')}`, 'test_loss')
+  .option('--criterion <name>', `one of ${CRITERIA_HELP}`, 'test_loss')
   .option('--by <type>', 'group runs by the key of this scheme type (default: the keys of the whole model chain)')
   .option('--at <what>', 'compare separately at each nb_params, or each value of a parameter (e.g. width)')
+  .option('--pool <names>', POOL_HELP)
   .option('--format <format>', 'table, json, csv or markdown', 'table')
-  .addHelpText('after', '\nExample: mosaic compare tutorial.db --criterion test_loss --at width')
-  .action((db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; format: string }) => {
-    console.log(compareCommand(opts.db ?? db, opts));
+  .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic compare tutorial.db --criterion test_loss --at width`)
+  .action((db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string }) => {
+    const { stdout, stderr } = compareCommand(opts.db ?? db, opts);
+    if (stderr) console.error(stderr);
+    console.log(stdout);
   });
 
 // `mosaic status | head` closes the pipe early: that is not an error.

@@ -1,17 +1,23 @@
 import { lossPage, metaplotSpec, perfanalysisPage } from '../analysis/plots.js';
 import { configPage } from '../analysis/config-plots.js';
 import { readPlotConfig } from '../analysis/plot-config.js';
-import { CRITERIA, criterion as parseCriterion, loadRuns, valueOf as valueOfCriterion, type AnalysisRun } from '../analysis/runs.js';
+import { refuseUnknownPool } from '../analysis/pooling.js';
+import { CRITERIA, criterion as parseCriterion, loadRuns, loggedMetrics, type AnalysisRun } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
+import { sizeData, sizeSeries } from '../analysis/size-series.js';
+import { usableRuns } from '../analysis/usable.js';
+import { plural } from '../analysis/wording.js';
 import { MosaicError } from '../errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
 import { openSqliteStore } from '../store/sqlite.js';
-import { idRanges } from './format.js';
+import { idRanges, nameList } from './format.js';
 
 export interface PlotlossOptions extends RunSelector {
   plot_size: string;
   log?: boolean;
 }
+
+const filesWritten = (files: string[]) => (files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]!);
 
 /** Every run of a database, for analysis (read-only). */
 function readRuns(db: string): AnalysisRun[] {
@@ -35,12 +41,15 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
     const ids = selectRuns(store, options.id === undefined && options.request === undefined && !options.param_name_value && !options.param_name_value_low_threshold && !options.param_name_value_high_threshold ? { id: 'all' } : options);
     const wanted = new Set(ids);
     const runs = loadRuns(store).filter((r) => wanted.has(r.runId));
-    const skipped = runs.filter((r) => r.status === 'error' || r.status === 'failed');
-    if (skipped.length) notes.push(`skipped ${skipped.length} runs in error: ${idRanges(skipped.map((r) => r.runId))}`);
+    const skipped = runs.filter((r) => r.status === 'error' || r.status === 'failed' || r.status === 'diverged');
+    for (const status of ['error', 'failed', 'diverged'] as const) {
+      const these = skipped.filter((r) => r.status === status);
+      if (these.length) notes.push(`skipped ${plural(these.length, 'run')} ${status === 'diverged' ? 'that diverged' : status === 'failed' ? 'that failed (system)' : 'in error'}: ${idRanges(these.map((r) => r.runId))}`);
+    }
     const histories = store.histories(runs.map((r) => r.runId));
     const plotted = runs.filter((r) => !skipped.includes(r)).map((run) => ({ run, history: histories.get(run.runId) ?? [] }));
     const empty = plotted.filter((p) => p.history.length === 0);
-    if (empty.length) notes.push(`skipped ${empty.length} runs without any finished epoch: ${idRanges(empty.map((p) => p.run.runId))}`);
+    if (empty.length) notes.push(`skipped ${plural(empty.length, 'run')} without any finished epoch: ${idRanges(empty.map((p) => p.run.runId))}`);
     const drawn = plotted.filter((p) => p.history.length > 0);
     if (drawn.length === 0) throw new MosaicError('none of the selected runs has a loss curve to draw');
     const perPage = k * k;
@@ -50,49 +59,69 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
     store.close();
   }
   const files = await writeFigure(out, pages);
-  return [...notes, `${pages.length} pages written to ${files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]}`].join('\n');
+  return [...notes, `${plural(pages.length, 'page')} written to ${filesWritten(files)}`].join('\n');
 }
 
-/** `mosaic metaplot DB OUT DATASET_KEY CRITERION`. */
-export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string): Promise<string> {
+/** `mosaic metaplot DB OUT DATASET_KEY CRITERION [--pool NAMES]`. */
+export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string, options: { pool?: string } = {}): Promise<string> {
   outputFormat(out);
-  const runs = readRuns(db).filter((r) => r.status === 'done');
-  const datasets = [...new Set(runs.map((r) => r.dataKey))].sort();
-  let c;
-  try {
-    c = parseCriterion(criterionName);
-  } catch {
-    throw new MosaicError(`unknown criterion "${criterionName}"; valid: ${CRITERIA.join(', ')}`);
+  const all = readRuns(db);
+  const c = parseCriterion(criterionName);
+  const mine = all.filter((r) => r.dataKey === datasetKey);
+  if (!mine.some((r) => r.status === 'done')) {
+    const datasets = [...new Set(all.filter((r) => r.status === 'done').map((r) => r.dataKey))].sort();
+    throw new MosaicError(`no finished run has dataset key "${datasetKey}"; dataset keys in ${db}: ${datasets.join(', ') || 'none'}`);
   }
-  const mine = runs.filter((r) => r.dataKey === datasetKey);
-  if (mine.length === 0) throw new MosaicError(`no finished run has dataset key "${datasetKey}"; dataset keys in ${db}: ${datasets.join(', ') || 'none'}`);
-  const files = await writeFigure(out, [metaplotSpec(mine, datasetKey, c)]);
-  return `${criterionName} of ${mine.length} runs on ${datasetKey} written to ${files[0]}`;
+  const usable = usableRuns(mine, c);
+  if (usable.runs.length === 0) throw new MosaicError(`no finished run on ${datasetKey} has a value of ${c} (${usable.notes.join('; ')})`);
+  refuseUnknownPool(usable.runs, nameList(options.pool));
+  const series = sizeSeries(usable.runs, nameList(options.pool));
+  const files = await writeFigure(out, [metaplotSpec(sizeData(usable.runs, series, c), datasetKey, c, series)]);
+  return [...usable.notes, ...series.notes, `${criterionName} of ${plural(usable.runs.length, 'run')} on ${datasetKey} written to ${files[0]}`].join('\n');
 }
 
 /** `mosaic perfanalysis DB OUT.pdf`: for every dataset key and criterion, mean curve and violins against nb_params. */
-export async function perfanalysisCommand(db: string, out: string, criteria?: string[]): Promise<string> {
+export async function perfanalysisCommand(db: string, out: string, options: { criteria?: string[]; pool?: string } = {}): Promise<string> {
   outputFormat(out);
-  const chosen = (criteria ?? CRITERIA.filter((c) => c !== 'nb_params')).map((c) => parseCriterion(c));
-  const runs = readRuns(db).filter((r) => r.status === 'done');
-  if (runs.length === 0) throw new MosaicError(`${db} has no finished run to analyse`);
+  const all = readRuns(db);
+  const chosen = (options.criteria ?? [...CRITERIA.filter((c) => c !== 'nb_params'), ...loggedMetrics()]).map((c) => parseCriterion(c));
+  if (!all.some((r) => r.status === 'done')) throw new MosaicError(`${db} has no finished run to analyse`);
+  refuseUnknownPool(all.filter((r) => r.status === 'done'), nameList(options.pool));
+  const datasets = [...new Set(all.map((r) => r.dataKey))].sort();
   const pages = [];
-  for (const dataset of [...new Set(runs.map((r) => r.dataKey))].sort()) {
-    const mine = runs.filter((r) => r.dataKey === dataset);
+  const notes: string[] = [];
+  for (const dataset of datasets) {
+    const on = datasets.length > 1 ? `on ${dataset}: ` : '';
+    const usable = usableRuns(all.filter((r) => r.dataKey === dataset));
+    notes.push(...usable.notes.map((n) => on + n));
+    if (usable.runs.length === 0) continue;
+    const series = sizeSeries(usable.runs, nameList(options.pool));
+    notes.push(...series.notes.map((n) => on + n));
+    const [valueless, constant]: string[][] = [[], []];
     for (const c of chosen) {
-      if (mine.some((r) => valueOfCriterion(r, c) !== null)) pages.push(perfanalysisPage(mine, dataset, c));
+      const data = sizeData(usable.runs, series, c);
+      const values = new Set(data.points.map((p) => p.value));
+      if (values.size === 0) valueless.push(c);
+      else if (values.size === 1) constant.push(`${c} (${[...values][0]} in every run)`);
+      else pages.push(perfanalysisPage(data, dataset, c, series));
     }
+    if (valueless.length) notes.push(`${on}skipped ${valueless.join(', ')}: no run has a value`);
+    if (constant.length) notes.push(`${on}skipped ${constant.join(', ')}: the same value in every run`);
   }
+  if (pages.length === 0) throw new MosaicError(`nothing to draw: ${notes.join('; ')}`);
   const files = await writeFigure(out, pages);
-  return `${pages.length} pages (dataset keys x criteria) written to ${files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]}`;
+  return [...notes, `${plural(pages.length, 'page')} (dataset keys x criteria) written to ${filesWritten(files)}`].join('\n');
 }
 
 /** `mosaic perfanalysis_by_config PLOT.ini DB OUT`: the pages a plot INI describes. */
 export async function perfanalysisByConfigCommand(plotIni: string, db: string, out: string): Promise<string> {
   outputFormat(out);
+  const runs = readRuns(db); // first: the plot INI may name metrics the runs logged
   const sections = readPlotConfig(plotIni);
-  const runs = readRuns(db);
-  const pages = sections.map((s) => configPage(runs, s, plotIni));
-  const files = await writeFigure(out, pages);
-  return `${pages.length} pages (${sections.map((s) => s.name).join(', ')}) written to ${files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]}`;
+  const pages = sections.map((s) => ({ name: s.name, ...configPage(runs, s, plotIni) }));
+  const files = await writeFigure(out, pages.map((p) => p.spec));
+  return [
+    ...pages.flatMap((p) => p.notes.map((n) => `[${p.name}] ${n}`)),
+    `${plural(pages.length, 'page')} (${sections.map((s) => s.name).join(', ')}) written to ${filesWritten(files)}`,
+  ].join('\n');
 }

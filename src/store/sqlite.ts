@@ -454,18 +454,6 @@ export class SqliteStore implements Store {
     return [...new Set(ids)].sort((a, b) => a - b);
   }
 
-  runIdsByParam(name: string, op: '=' | '<=' | '>=', value: string): number[] {
-    const rows =
-      op === '='
-        ? this.db.prepare(`SELECT DISTINCT run_id FROM params WHERE param_name = ? AND param_value = ? ORDER BY run_id`).all(name, value)
-        : this.db
-            .prepare(
-              `SELECT DISTINCT run_id FROM params WHERE param_name = ? AND CAST(param_value AS REAL) ${op} ? AND trim(param_value) GLOB '*[0-9]*' ORDER BY run_id`,
-            )
-            .all(name, Number(value));
-    return (rows as { run_id: number }[]).map((r) => r.run_id);
-  }
-
   allRunIds(): number[] {
     return (this.db.prepare(`SELECT run_id FROM runs ORDER BY run_id`).all() as { run_id: number }[]).map((r) => r.run_id);
   }

@@ -190,8 +190,6 @@ export interface Store {
   deleteRuns(runIds: number[]): string[];
   /** Run ids returned by the user's read-only SQL. */
   queryRunIds(sql: string): number[];
-  /** Run ids whose params fact `name` compares to `value` (numerically for < and >). */
-  runIdsByParam(name: string, op: '=' | '<=' | '>=', value: string): number[];
   allRunIds(): number[];
   /** Whether higher or lower is better, for each metric runs have logged. */
   metricDirections(): Record<string, 'higher' | 'lower'>;
