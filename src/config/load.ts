@@ -159,6 +159,7 @@ function resolveMonitor(section: IniSection, file: string, dir: string): Monitor
     ...(cachePath && !/^none$/i.test(cachePath) ? { cache_database_path: path.resolve(dir, cachePath) } : {}),
     ...(cacheSize && !/^none$/i.test(cacheSize) ? { cache_size: get('cache_size', v.size, cacheSize) } : {}),
     retries: get('retries', v.nonNegativeInt, '0'),
+    pack_size: get('pack_size', v.positiveInt, '64'),
   };
 }
 

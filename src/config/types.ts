@@ -38,6 +38,8 @@ export interface MonitorSettings {
   /** Bytes. */
   cache_size?: number;
   retries: number;
+  /** The most runs of one structure trained together as a pack; 1: every run alone. */
+  pack_size?: number;
 }
 
 export interface ModuleParam {

@@ -89,3 +89,32 @@ export function accuracyFn(rule: AccuracyRule): AccuracyFn | undefined {
       };
   }
 }
+
+/** Correct decisions of each replica of a pack: predictions and targets `[replicas, …]`. */
+export type ReplicaAccuracyFn = (prediction: tf.Tensor, target: tf.Tensor) => { correct: tf.Tensor1D; total: number };
+
+export function replicaAccuracyFn(rule: AccuracyRule): ReplicaAccuracyFn | undefined {
+  const perReplica = (t: tf.Tensor) => t.sum(Array.from({ length: t.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D;
+  switch (rule.kind) {
+    case 'none':
+      return undefined;
+    case 'binary':
+      return (p, t) => ({ correct: tf.tidy(() => perReplica(p.greater(rule.threshold).equal(t.greater(0.5)).toFloat())), total: t.size / t.shape[0]! });
+    case 'argmax':
+      return (p, t) => {
+        const classes = p.shape[p.shape.length - 1]!;
+        const isIndex = t.shape[t.shape.length - 1] !== classes || classes === 1;
+        return {
+          correct: tf.tidy(() => {
+            const predicted = p.argMax(-1);
+            const actual = isIndex ? t.reshape(predicted.shape).toInt() : t.argMax(-1);
+            return perReplica(predicted.equal(actual).toFloat());
+          }),
+          total: predicted(p),
+        };
+      };
+  }
+}
+
+/** Decisions per replica of an argmax rule: the samples of one replica. */
+const predicted = (p: tf.Tensor) => p.size / p.shape[0]! / p.shape[p.shape.length - 1]!;

@@ -20,7 +20,7 @@ export interface BackendChoice {
 }
 
 /** `backend = auto`: the fast backend for this run's model, by a documented rule. */
-export function chooseBackend(chain: Chain): BackendChoice {
+export function chooseBackend(chain: Chain, replicas = 1): BackendChoice {
   const layers = chain.models.flatMap(({ module }) => {
     const model = (module as { model?: unknown }).model;
     return model instanceof tf.LayersModel ? model.layers.map((l) => l.getClassName()) : [];
@@ -29,8 +29,7 @@ export function chooseBackend(chain: Chain): BackendChoice {
   if (heavy.length > 0) return { backend: 'wasm', reason: `auto: ${heavy.join(', ')} layers` };
   const params = chain.variables.reduce((a, v) => a + v.size, 0);
   const batch = Number(chain.runInfo.batch_size) || 1;
-  const work = params * batch;
-  return work >= WASM_FROM_WORK
-    ? { backend: 'wasm', reason: `auto: ${params} parameters x batch ${batch}` }
-    : { backend: 'cpu', reason: `auto: small model, ${params} parameters x batch ${batch}` };
+  const work = params * batch * replicas;
+  const what = `${params} parameters x batch ${batch}${replicas > 1 ? ` x ${replicas} runs in a pack` : ''}`;
+  return work >= WASM_FROM_WORK ? { backend: 'wasm', reason: `auto: ${what}` } : { backend: 'cpu', reason: `auto: small model, ${what}` };
 }

@@ -138,10 +138,15 @@ export async function loadCheckpoint(
   });
   tf.dispose(saved.map((s) => s.tensor));
   const state = await readTensors(path.join(dir, 'optimizer'));
+  await restoreOptimizer(optimizer, state);
+  tf.dispose(state.map((t) => t.tensor));
+}
+
+/** Gives an optimizer the state `optimizerState` read from one (moments in variable order, iterations, bias corrections). */
+export async function restoreOptimizer(optimizer: tf.Optimizer, state: NamedTensor[]): Promise<void> {
   const corrections = new Map(biasCorrections(optimizer).map((c) => [c.name, c.tensor as tf.Variable]));
   await optimizer.setWeights(state.filter((t) => !corrections.has(t.name)));
   for (const t of state) corrections.get(t.name)?.assign(t.tensor);
-  tf.dispose(state.map((t) => t.tensor));
 }
 
 /** A checkpoint that cannot be used: missing, or someone else's. */

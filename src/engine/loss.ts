@@ -34,3 +34,28 @@ export function builtinLoss(kind: LossKind): LossFn {
 export const CLASSIFICATION_LOSSES = new Set<LossKind>(['cross_entropy_logits', 'cross_entropy_probs', 'sparse_cross_entropy_probs', 'nll']);
 /** Losses taking raw scores: the binary decision threshold is 0, not 0.5. */
 export const LOGIT_LOSSES = new Set<LossKind>(['bce_logits', 'hinge']);
+
+/** A loss over a pack: predictions and targets `[replicas, …]`, one loss per replica `[replicas]`. */
+export type ReplicaLossFn = (prediction: tf.Tensor, target: tf.Tensor) => tf.Tensor1D;
+
+const NONE = tf.Reduction.NONE;
+/** The mean over every axis but the first: each replica's own mean, as its run alone takes it. */
+const perReplica = (t: tf.Tensor) => t.mean(Array.from({ length: t.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D;
+
+const REPLICA_LOSSES: Partial<Record<LossKind, ReplicaLossFn>> = {
+  mse: (p, t) => perReplica(tf.losses.meanSquaredError(t, p, undefined, NONE)),
+  mae: (p, t) => perReplica(tf.losses.absoluteDifference(t, p, undefined, NONE)),
+  bce: (p, t) => perReplica(tf.losses.logLoss(t, p, undefined, 1e-7, NONE)),
+  bce_logits: (p, t) => perReplica(tf.losses.sigmoidCrossEntropy(t, p, undefined, 0, NONE)),
+  huber: (p, t) => perReplica(tf.losses.huberLoss(t, p, undefined, 1, NONE)),
+  hinge: (p, t) => perReplica(tf.losses.hingeLoss(t, p, undefined, NONE)),
+  cross_entropy_logits: (p, t) => perReplica(tf.losses.softmaxCrossEntropy(asOneHot(t, p), p, undefined, 0, NONE)),
+  cross_entropy_probs: (p, t) => perReplica(tf.metrics.categoricalCrossentropy(asOneHot(t, p), p)),
+  sparse_cross_entropy_probs: (p, t) => perReplica(tf.metrics.categoricalCrossentropy(asOneHot(t, p), p)),
+  nll: (p, t) => perReplica(asOneHot(t, p).mul(p).sum(-1)).neg() as tf.Tensor1D,
+};
+
+/** The per-replica form of a built-in loss, when it has one (the KL divergences do not). */
+export function replicaLoss(kind: LossKind): ReplicaLossFn | undefined {
+  return REPLICA_LOSSES[kind];
+}

@@ -70,7 +70,7 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
 }
 
 /** Values given to `run_info.log` during one epoch, averaged per name. */
-class EpochMetrics {
+export class EpochMetrics {
   private values = new Map<string, { sum: number; n: number; better: 'higher' | 'lower' }>();
 
   log = (name: string, value: number | tf.Tensor, better: 'higher' | 'lower' = 'higher'): void => {
@@ -93,7 +93,7 @@ class EpochMetrics {
   }
 }
 
-function initialRunInfo(run: ClaimedRun, device: string | undefined, metrics: EpochMetrics): RunInfo {
+export function initialRunInfo(run: ClaimedRun, device: string | undefined, metrics: EpochMetrics): RunInfo {
   const p = run.spec.process;
   const fromProcess = Object.fromEntries(
     Object.entries(p.raw)
@@ -249,12 +249,12 @@ async function overBatches(source: BatchSource, step: (b: Batch) => StepResult):
 }
 
 /** Targets of the first batches, to choose the accuracy rule. */
-async function sampleTargets(source: BatchSource, max = 64): Promise<tf.Tensor[]> {
+export async function sampleTargets(source: BatchSource, max = 64): Promise<tf.Tensor[]> {
   if (!Array.isArray(source)) return [];
   return source.slice(0, max).map((item) => asBatch(item).y);
 }
 
-function dispose(chain: Chain | undefined, optimizer: tf.Optimizer | undefined): void {
+export function dispose(chain: Chain | undefined, optimizer: tf.Optimizer | undefined): void {
   optimizer?.dispose();
   if (!chain) return;
   for (const { module } of chain.models) module.dispose?.();
@@ -265,11 +265,11 @@ function dispose(chain: Chain | undefined, optimizer: tf.Optimizer | undefined):
   tf.dispose(chain.variables.filter((v) => !v.isDisposed));
 }
 
-function firstLine(e: unknown): string {
+export function firstLine(e: unknown): string {
   const msg = e instanceof Error ? `${e.name === 'Error' || e instanceof DivergedError ? '' : `${e.name}: `}${e.message}` : String(e);
   return msg.split('\n')[0]!.slice(0, 500);
 }
 
-function traceOf(e: unknown): string {
+export function traceOf(e: unknown): string {
   return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
 }

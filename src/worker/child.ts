@@ -1,10 +1,13 @@
 /**
- * A worker process: claims pending runs from the store one after the other and executes them,
- * staying warm (tfjs and user modules loaded once) until no pending run is left.
+ * A worker process: claims pending runs from the store — several of one structure at once, a
+ * pack, when more are pending than workers — and executes them, staying warm (tfjs and user
+ * modules loaded once) until no pending run is left.
  */
 import os from 'node:os';
-import { executeRun } from '../engine/run.js';
+import { executePack } from '../engine/pack.js';
+import { executeRun, type RunOutcome } from '../engine/run.js';
 import { openSqliteStore } from '../store/sqlite.js';
+import type { ClaimedRun } from '../store/types.js';
 import { HEARTBEAT_SECONDS, WORKER_ENV, type WorkerMessage } from './messages.js';
 
 function send(message: WorkerMessage): Promise<void> {
@@ -14,37 +17,70 @@ function send(message: WorkerMessage): Promise<void> {
   });
 }
 
+/** The most runs a pack takes: a fair share of what is pending, so that every worker has work. */
+export function packLimit(pending: number, workers: number, maxPack: number): number {
+  return Math.max(1, Math.min(maxPack, Math.ceil(pending / Math.max(1, workers))));
+}
+
 async function main(): Promise<void> {
   const dbPath = process.env[WORKER_ENV.db];
   const id = process.env[WORKER_ENV.id];
   if (!dbPath || !id) throw new Error(`worker started without ${WORKER_ENV.db} / ${WORKER_ENV.id}`);
   const device = process.env[WORKER_ENV.device] || undefined;
-  // If the scheduler goes away, stop: the run in progress stays claimed and is reclaimed later.
+  const workers = Number(process.env[WORKER_ENV.workers] ?? '1');
+  const maxPack = Number(process.env[WORKER_ENV.packSize] ?? '64');
+  // If the scheduler goes away, stop: the runs in progress stay claimed and are reclaimed later.
   process.on('disconnect', () => process.exit(0));
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
   process.on('SIGINT', () => {});
   const store = openSqliteStore(dbPath, { create: false });
-  let current: number | undefined;
-  // Heartbeats mark the run alive between epochs too (the training loop yields now and then).
-  const beat = setInterval(() => current !== undefined && store.heartbeat(current), HEARTBEAT_SECONDS * 1000);
+  const current = new Set<number>();
+  const said = new Set<string>();
+  // Heartbeats mark the runs alive between epochs too (the training loops yield now and then).
+  const beat = setInterval(() => {
+    for (const runId of current) store.heartbeat(runId);
+  }, HEARTBEAT_SECONDS * 1000);
   try {
     while (process.connected) {
-      const run = store.claimNext({ id, pid: process.pid, host: os.hostname(), ...(device ? { device } : {}) });
-      if (!run) break;
-      current = run.runId;
-      await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
-      const outcome = await executeRun(run, {
+      const limit = maxPack > 1 ? packLimit(store.counts().pending, workers, maxPack) : 1;
+      const runs = store.claimPack({ id, pid: process.pid, host: os.hostname(), ...(device ? { device } : {}) }, limit);
+      if (runs.length === 0) break;
+      const ctx = {
         store,
         ...(device ? { device } : {}),
-        onEpoch: (p) => void send({ type: 'epoch', runId: p.runId, epoch: p.epoch, epochs: p.epochs, trainLoss: p.record.train_loss, testLoss: p.record.test_loss }),
-      });
-      current = undefined;
-      await send({ type: 'finished', runId: run.runId, ...outcome });
+        onEpoch: (p: { runId: number; epoch: number; epochs: number; record: { train_loss: number; test_loss: number } }) =>
+          void send({ type: 'epoch', runId: p.runId, epoch: p.epoch, epochs: p.epochs, trainLoss: p.record.train_loss, testLoss: p.record.test_loss }),
+        notPacked: (runIds: number[], reason: string) => {
+          if (said.has(reason)) return;
+          said.add(reason);
+          console.log(`runs of one structure (${runIds.join(', ')}) train one by one, not as a pack: ${reason}`);
+        },
+      };
+      for (const run of runs) current.add(run.runId);
+      const outcomes = runs.length === 1 ? new Map([[runs[0]!.runId, await launch(runs[0]!, () => executeRun(runs[0]!, ctx))]]) : await launchPack(runs, () => executePack(runs, ctx));
+      for (const [runId, outcome] of outcomes) {
+        current.delete(runId);
+        await send({ type: 'finished', runId, ...outcome });
+      }
+      current.clear();
     }
   } finally {
     clearInterval(beat);
     store.close();
   }
+}
+
+async function launch(run: ClaimedRun, go: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
+  return go();
+}
+
+async function launchPack(runs: ClaimedRun[], go: () => Promise<Map<number, RunOutcome>>): Promise<Map<number, RunOutcome>> {
+  for (const run of runs) await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
+  const outcomes = await go();
+  // Runs given back (a model that cannot be packed) are claimed again later: say so to the scheduler.
+  for (const run of runs) if (!outcomes.has(run.runId)) await send({ type: 'released', runId: run.runId });
+  return outcomes;
 }
 
 main().then(

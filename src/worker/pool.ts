@@ -12,7 +12,7 @@ const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 export interface PoolOptions {
   dbPath: string;
   store: Store;
-  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size'>;
+  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size'>;
   /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
   total: number;
   reporter: Reporter;
@@ -76,7 +76,13 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
     let alive = 0;
     const start = (slot: Slot) => {
       const workerId = `${process.pid}-${slot.index}-${++generation}`;
-      const env: NodeJS.ProcessEnv = { ...process.env, [WORKER_ENV.db]: options.dbPath, [WORKER_ENV.id]: workerId };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        [WORKER_ENV.db]: options.dbPath,
+        [WORKER_ENV.id]: workerId,
+        [WORKER_ENV.workers]: String(slots.length),
+        [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? 64),
+      };
       if (options.monitor.cache_database_path) env[CACHE_ENV.db] = options.monitor.cache_database_path;
       if (options.monitor.cache_size) env[CACHE_ENV.size] = String(options.monitor.cache_size);
       if (slot.device) {
@@ -96,6 +102,8 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
           consecutiveStartupDeaths = 0;
           summary.launched++;
           reporter.launched(slot.index, m.runId, summary.launched, options.total, m.pipeline, m.epochsDone, m.epochs);
+        } else if (m.type === 'released') {
+          summary.launched--;
         } else if (m.type === 'epoch') {
           reporter.epoch(slot.index, m.runId, m.epoch, m.epochs, m.trainLoss, m.testLoss);
         } else if (m.type === 'finished') {

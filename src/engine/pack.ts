@@ -1,0 +1,253 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ClaimedRun, EpochRecord } from '../store/types.js';
+import { accuracyRule, replicaAccuracyFn } from './accuracy.js';
+import { chooseBackend } from './backend-choice.js';
+import { asBatch, buildChain, type Chain } from './chain.js';
+import { loadCheckpoint, optimizerState, pruneCheckpoints, restoreOptimizer, saveCheckpoint, type NamedTensor } from './checkpoint.js';
+import { bestEpoch, runResults } from './metrics.js';
+import { makeOptimizer } from './optimizer.js';
+import { packForward, packModel, replicaOf, stackVariables, type PackModel } from './pack-model.js';
+import { dispose, DivergedError, EpochMetrics, executeRun, firstLine, initialRunInfo, sampleTargets, traceOf, type RunContext, type RunOutcome } from './run.js';
+import { checkTargets } from './targets.js';
+import { useBackend } from './tf.js';
+
+/** A run of a pack: its own chain (seed, initial weights, data order), history and metrics. */
+interface Member {
+  run: ClaimedRun;
+  chain: Chain;
+  metrics: EpochMetrics;
+  history: EpochRecord[];
+  /** Undefined while it trains; its outcome once it has ended (diverged, stopped early, error). */
+  outcome?: RunOutcome;
+}
+
+export interface PackContext extends RunContext {
+  /** Says once per reason why runs claimed together are trained one by one. */
+  notPacked?: (runIds: number[], reason: string) => void;
+}
+
+/**
+ * Trains runs of one structure (claimed together: only their seeds differ) as one batched model
+ * when their model allows it: weights stacked along a replica axis, one batched matMul per layer,
+ * one loss per replica summed (so each replica's gradient is its own), one optimizer step for all
+ * (every tf optimizer is element-wise, so each replica's update is its own too). Each run keeps its
+ * seed, initial weights, data order, history, checkpoint (the same files as alone, so it may
+ * continue alone), results and status. A pack that cannot be built gives back all but its first
+ * run and trains that one alone.
+ */
+export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise<Map<number, RunOutcome>> {
+  const outcomes = new Map<number, RunOutcome>();
+  const setting = runs[0]!.spec.process.backend ?? 'cpu';
+  await useBackend(setting === 'auto' ? 'cpu' : setting);
+  const members: Member[] = [];
+  let model: PackModel | string;
+  try {
+    for (const run of runs) {
+      const metrics = new EpochMetrics();
+      members.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: ctx.store.history(run.runId) });
+    }
+    model = packModel(members.map((m) => m.chain), runs[0]!.spec.process.loss_function);
+  } catch (e) {
+    model = `building the runs failed (${firstLine(e)})`;
+  }
+  if (typeof model === 'string') {
+    for (const m of members) dispose(m.chain, undefined);
+    ctx.store.releaseRuns(runs.slice(1).map((r) => r.runId));
+    ctx.notPacked?.(runs.map((r) => r.runId), model);
+    outcomes.set(runs[0]!.runId, await executeRun(runs[0]!, ctx));
+    return outcomes;
+  }
+  const choice = setting === 'auto' ? chooseBackend(members[0]!.chain, members.length) : { backend: setting, reason: 'set in [PROCESS]' };
+  await useBackend(choice.backend);
+  ctx.store.updateFacts(members.map((m) => ({ runId: m.run.runId, name: 'backend_used', value: `${choice.backend} (${choice.reason}; trained in a pack of ${members.length})` })));
+  let optimizer: tf.Optimizer | undefined;
+  let weights: tf.Variable[] = [];
+  try {
+    ({ optimizer, weights } = await startPack(members));
+    await trainPack(members, model, weights, optimizer, ctx);
+  } catch (e) {
+    // A failure of the pack itself (not of one member) ends every member still training.
+    for (const m of members.filter((x) => !x.outcome)) m.outcome = fail(m, e, ctx);
+  } finally {
+    optimizer?.dispose();
+    tf.dispose(weights);
+    for (const m of members) dispose(m.chain, undefined);
+  }
+  for (const m of members) outcomes.set(m.run.runId, m.outcome ?? { status: 'done' });
+  return outcomes;
+}
+
+/** Stacked weights and one optimizer for all; a continued pack restores each member's checkpoint first. */
+async function startPack(members: Member[]): Promise<{ optimizer: tf.Optimizer; weights: tf.Variable[] }> {
+  const spec = members[0]!.run.spec.process;
+  const states: NamedTensor[][] = [];
+  for (const m of members) {
+    if (m.history.length === 0) continue;
+    const alone = makeOptimizer(spec.optimizer, spec.lr);
+    await loadCheckpoint(m.chain.runInfo.run_dir, m.run.owner, m.history[m.history.length - 1]!, m.chain.models.map((x) => x.module), m.chain.variables, alone);
+    // Copies: disposing the optimizer disposes the state it returned.
+    states.push((await optimizerState(alone)).map((t) => ({ name: t.name, tensor: t.tensor.clone() })));
+    alone.dispose();
+  }
+  const weights = stackVariables(members.map((m) => m.chain));
+  const optimizer = makeOptimizer(spec.optimizer, spec.lr);
+  if (states.length > 0) {
+    // Moments stack like the weights they follow; iterations and bias corrections are the same for all.
+    const follows = variableOfState(states[0]!, weights.length);
+    const stacked = states[0]!.map((t, k) => ({
+      name: t.name,
+      tensor: t.tensor.rank === 0 ? t.tensor : tf.tidy(() => tf.stack(states.map((st) => st[k]!.tensor)).reshape(weights[follows[k]!]!.shape)),
+    }));
+    await restoreOptimizer(optimizer, stacked);
+    tf.dispose(stacked.map((s) => s.tensor).filter((t) => t.rank > 0));
+    tf.dispose(states.flat().map((s) => s.tensor));
+  }
+  return { optimizer, weights };
+}
+
+/**
+ * Which variable each tensor of an optimizer's state follows: every tf optimizer keeps, after its
+ * scalar iteration count, blocks of one tensor per variable in the variables' order (Adam: the
+ * first moments, then the second), then the scalar bias corrections.
+ */
+function variableOfState(state: NamedTensor[], variables: number): (number | undefined)[] {
+  let c = 0;
+  return state.map((t) => (t.tensor.rank === 0 ? undefined : c++ % variables));
+}
+
+async function trainPack(members: Member[], model: PackModel, weights: tf.Variable[], optimizer: tf.Optimizer, ctx: PackContext): Promise<void> {
+  const first = members[0]!;
+  const settings = first.run.spec.process;
+  const stack = (source: 'train' | 'test') =>
+    (first.chain[source] as unknown[]).map((_, i) => {
+      const batches = members.map((m) => asBatch((m.chain[source] as never[])[i]!));
+      return { x: tf.stack(batches.map((b) => b.x)), y: tf.stack(batches.map((b) => b.y)) };
+    });
+  const train = stack('train');
+  const test = stack('test');
+  try {
+    const sample = await sampleTargets(first.chain.train);
+    const accuracy = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', first.chain.lossCategory, sample));
+    const c = first.chain;
+    // The targets are checked as a run alone checks them, on the first member's first batch.
+    tf.tidy(() => checkTargets(packForward(model, weights, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
+      category: c.lossCategory, lossName: c.names.loss, model: c.names.model, data: c.names.data,
+    }));
+    for (let epoch = first.history.length + 1; epoch <= first.run.epochsTarget && members.some((m) => !m.outcome); epoch++) {
+      const started = performance.now();
+      for (const m of members) Object.assign(m.chain.runInfo, { epoch, training: true });
+      const trainStats = await overPackBatches(train, members.length, (x, y) => {
+        let correct: tf.Tensor1D | undefined;
+        let total = 0;
+        let losses: tf.Tensor1D | undefined;
+        optimizer.minimize(() => {
+          const prediction = packForward(model, weights, x);
+          if (accuracy) {
+            const a = accuracy(prediction, y);
+            correct = tf.keep(a.correct);
+            total = a.total;
+          }
+          losses = tf.keep(model.loss(prediction, y));
+          return losses.sum() as tf.Scalar;
+        }, false, weights);
+        return { losses: losses!, correct, total };
+      });
+      for (const m of members) m.chain.runInfo.training = false;
+      const testStats = await overPackBatches(test, members.length, (x, y) =>
+        tf.tidy(() => {
+          const prediction = packForward(model, weights, x);
+          const a = accuracy?.(prediction, y);
+          return { losses: model.loss(prediction, y), correct: a?.correct, total: a?.total ?? 0 };
+        }),
+      );
+      const duration = (performance.now() - started) / 1000;
+      for (const [r, m] of members.entries()) {
+        if (m.outcome) continue;
+        const record: EpochRecord = {
+          epoch,
+          train_loss: trainStats.loss[r]!,
+          test_loss: testStats.loss[r]!,
+          train_acc: accuracy ? trainStats.correct[r]! / trainStats.total : null,
+          test_acc: accuracy ? testStats.correct[r]! / testStats.total : null,
+          duration_s: duration / members.filter((x) => !x.outcome).length,
+        };
+        try {
+          await finishEpoch(m, r, record, weights, optimizer, ctx);
+        } catch (e) {
+          m.outcome = fail(m, e, ctx);
+        }
+      }
+    }
+  } finally {
+    tf.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
+  }
+  for (const m of members.filter((x) => !x.outcome)) {
+    const nbParams = m.chain.variables.reduce((a, v) => a + v.size, 0);
+    ctx.store.finishRun(m.run.runId, runResults(m.history, nbParams, settings.min_delta ?? 0));
+    m.outcome = { status: 'done' };
+  }
+}
+
+/** One member's end of epoch, as a run alone has it: divergence, hooks, checkpoint, record, early stopping. */
+async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], optimizer: tf.Optimizer, ctx: PackContext): Promise<void> {
+  const settings = m.run.spec.process;
+  if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
+    throw new DivergedError(`diverged at epoch ${record.epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
+  }
+  m.chain.variables.forEach((v, j) => v.assign(replicaOf(weights[j]!, r, v.shape)));
+  for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)]) await module.epochEnd?.(m.chain.runInfo);
+  const whole = await optimizerState(optimizer);
+  const follows = variableOfState(whole, weights.length);
+  const state = whole.map((t, k) => ({ name: t.name, tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape) }));
+  try {
+    await saveCheckpoint(m.chain.runInfo.run_dir, m.run.owner, record, m.chain.models.map((x) => x.module), m.chain.variables, state);
+  } finally {
+    tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+  }
+  ctx.store.recordEpoch(m.run.runId, record, m.metrics.take());
+  m.history.push(record);
+  const best = bestEpoch(m.history, settings.min_delta ?? 0);
+  await pruneCheckpoints(m.chain.runInfo.run_dir, [record.epoch, best.epoch]);
+  ctx.onEpoch?.({ runId: m.run.runId, epoch: record.epoch, epochs: m.run.epochsTarget, record });
+  if (settings.early_stopping !== undefined && best.waited >= settings.early_stopping) {
+    const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
+    const nbParams = m.chain.variables.reduce((a, v) => a + v.size, 0);
+    ctx.store.finishRun(m.run.runId, runResults(m.history, nbParams, settings.min_delta ?? 0), `early stop at epoch ${record.epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})`);
+    m.outcome = { status: 'done' };
+  }
+}
+
+function fail(m: Member, e: unknown, ctx: PackContext): RunOutcome {
+  const status = e instanceof DivergedError ? 'diverged' : 'error';
+  let message = firstLine(e);
+  if (ctx.store.failRun(m.run.runId, status, message, traceOf(e)) === 'done') {
+    message = `the continuation failed (${message}); the run keeps its results of epoch ${m.run.epochsDone}`;
+  }
+  return { status, message };
+}
+
+/** Runs `step` over the stacked batches, summing each replica's losses and correct counts on the device. */
+async function overPackBatches(
+  batches: { x: tf.Tensor; y: tf.Tensor }[],
+  replicas: number,
+  step: (x: tf.Tensor, y: tf.Tensor) => { losses: tf.Tensor1D; correct: tf.Tensor1D | undefined; total: number },
+): Promise<{ loss: number[]; correct: number[]; total: number }> {
+  let lossSum: tf.Tensor = tf.zeros([replicas]);
+  let correctSum: tf.Tensor = tf.zeros([replicas]);
+  let total = 0;
+  let lastYield = performance.now();
+  for (const b of batches) {
+    if (performance.now() - lastYield > 1000) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    const r = step(b.x, b.y);
+    total += r.total;
+    const [nextLoss, nextCorrect] = [lossSum.add(r.losses), r.correct ? correctSum.add(r.correct) : correctSum];
+    tf.dispose([lossSum, r.losses, ...(r.correct ? [correctSum, r.correct] : [])]);
+    [lossSum, correctSum] = [nextLoss, nextCorrect];
+  }
+  const [loss, correct] = [await lossSum.data(), await correctSum.data()];
+  tf.dispose([lossSum, correctSum]);
+  return { loss: [...loss].map((l) => l / batches.length), correct: [...correct], total };
+}

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir, tutorialConfig } from './helpers.js';
+
+type Row = { run_id: number; epoch: number; train_loss: number; test_loss: number; train_acc: number | null; test_acc: number | null };
+
+function histories(db: string): Row[] {
+  const d = openDb(db);
+  try {
+    return d.prepare(`SELECT run_id, epoch, train_loss, test_loss, train_acc, test_acc FROM history ORDER BY run_id, epoch`).all() as Row[];
+  } finally {
+    d.close();
+  }
+}
+
+function facts(db: string, name: string): string[] {
+  const d = openDb(db);
+  try {
+    return (d.prepare(`SELECT param_value FROM params WHERE param_name = ? ORDER BY run_id`).all(name) as { param_value: string }[]).map((r) => r.param_value);
+  } finally {
+    d.close();
+  }
+}
+
+/**
+ * A run trained in a pack computes, replica by replica, the very float32 operations it computes
+ * alone (a batched matMul is R matMuls; each replica's loss is its own mean; every optimizer is
+ * element-wise), and it reads the same data in the same order: its curve is the same, bit for bit.
+ */
+function expectSameCurves(packed: Row[], alone: Row[]) {
+  expect(packed.length).toBe(alone.length);
+  packed.forEach((p, i) => expect(p).toEqual(alone[i]));
+}
+
+/** The tutorial, small: 2 models x 3 widths x `multiplicity`, fixed seeds so two databases get the same runs. */
+function tutorial(dir: string, file: string, o: { epochs: number; multiplicity: number; workers?: number; packSize?: number }): string {
+  const config = tutorialConfig(dir, { epochs: `${o.epochs}\nseed = 5`, data_size: '40', multiplicity: `${o.multiplicity}${o.packSize ? `\npack_size = ${o.packSize}` : ''}`, nb_processus: String(o.workers ?? 2) });
+  fs.renameSync(config, path.join(dir, file));
+  return path.join(dir, file);
+}
+
+describe('packs: repeats trained together', () => {
+  it('each run of a pack has the curve it has alone, and continues from its checkpoint, as a pack or alone', () => {
+    const dir = tmpDir();
+    const packed = path.join(dir, 'packed.db');
+    const alone = path.join(dir, 'alone.db');
+    const r = cli(['run', tutorial(dir, 'p.ini', { epochs: 3, multiplicity: 3 }), packed, '--progress', 'lines'], dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(cli(['run', tutorial(dir, 'a.ini', { epochs: 3, multiplicity: 3, packSize: 1 }), alone], dir).code).toBe(0);
+    // packs take a fair share of what is pending (ceil(pending / workers)): the last ones may be smaller
+    const inPacks = facts(packed, 'backend_used').filter((b) => /trained in a pack of [23]\)$/.test(b));
+    expect(inPacks.length).toBeGreaterThanOrEqual(15);
+    expect(facts(alone, 'backend_used').some((b) => /pack/.test(b))).toBe(false);
+    expectSameCurves(histories(packed), histories(alone));
+
+    // Continued: runs 1-3 as a pack again, run 4 alone (its mates are done), from pack checkpoints.
+    const config = path.join(dir, 'p.ini');
+    expect(cli(['rerun', config, packed, '-id', '1-3', '-epochs', '2'], dir).code).toBe(0);
+    expect(cli(['rerun', config, packed, '-id', '4', '-epochs', '2'], dir).code).toBe(0);
+    expect(cli(['rerun', path.join(dir, 'a.ini'), alone, '-id', '1-4', '-epochs', '2'], dir).code).toBe(0);
+    expect(facts(packed, 'backend_used')[3]).not.toMatch(/pack/);
+    expectSameCurves(histories(packed), histories(alone));
+  });
+
+  it('kill -9 in the middle of a pack loses no finished epoch of any member, and resume continues each', async () => {
+    const dir = tmpDir();
+    const packed = path.join(dir, 'k.db');
+    const alone = path.join(dir, 'a.db');
+    const config = tutorial(dir, 'k.ini', { epochs: 40, multiplicity: 4, workers: 1 });
+    const run = startCli(['run', config, packed, '--progress', 'lines'], dir);
+    await run.waitFor(/run \d+ epoch ([2-9]|\d\d)\/40/, 90_000);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const before = histories(packed);
+    expect(before.length).toBeGreaterThan(0);
+    // the killed scheduler's worker may still be finishing a step: resume waits for it
+    const resume = cli(['resume', packed, '--progress', 'lines'], dir);
+    expect(resume.code, resume.stdout + resume.stderr).toBe(0);
+    expect(cli(['run', tutorial(dir, 'a.ini', { epochs: 40, multiplicity: 4, packSize: 1, workers: 2 }), alone], dir).code).toBe(0);
+    const after = histories(packed);
+    // every epoch once, nothing recorded before the kill changed
+    expect(after.length).toBe(24 * 40);
+    for (const b of before) expect(after.find((a) => a.run_id === b.run_id && a.epoch === b.epoch)).toEqual(b);
+    expectSameCurves(after, histories(alone));
+  });
+
+  it('runs whose model cannot be packed train one by one, and the log says why once', () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'f.db');
+    // the fixture's model overrides forward(): Mosaic cannot batch what it does
+    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 2, monitor: 'nb_processus = 1\nmultiplicity = 3' });
+    const r = cli(['run', config, db, '--progress', 'lines'], dir);
+    expect(r.code).toBe(0);
+    const said = r.stdout.split('\n').filter((l) => l.includes('not as a pack'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/runs of one structure \(1, 2, 3\) train one by one, not as a pack: model class faulty \[faulty\] has a forward\(\) of its own/);
+    const d = openDb(db);
+    expect(d.prepare(`SELECT status, COUNT(*) n, MAX(q.attempts) a FROM runs r JOIN mosaic_queue q USING (run_id) GROUP BY status`).all()).toEqual([{ status: 'done', n: 3, a: 1 }]);
+    d.close();
+  });
+});
