@@ -58,7 +58,33 @@ const stampOf = (owner: CheckpointOwner, record: EpochRecord): OwnerStamp => ({
 
 /** What a checkpoint keeps of an optimizer: its weights (moments, iterations) and bias corrections. */
 export async function optimizerState(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
-  return [...(await optimizer.getWeights()), ...biasCorrections(optimizer)];
+  const weights = isAdamax(optimizer) ? adamaxWeights(optimizer) : await optimizer.getWeights();
+  return [...weights, ...biasCorrections(optimizer)];
+}
+
+/** TF.js's Adamax has no getWeights/setWeights: its state is read and written here, in the same layout. */
+type Adamax = tf.Optimizer & {
+  iteration: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedWeightedInfNorm: { originalName: string; variable: tf.Variable }[];
+};
+const isAdamax = (o: tf.Optimizer): o is Adamax => o.getClassName() === 'Adamax';
+
+function adamaxWeights(o: Adamax): NamedTensor[] {
+  return [
+    { name: 'mosaic/adamax_iteration', tensor: o.iteration },
+    ...o.accumulatedFirstMoment.map((m) => ({ name: m.originalName, tensor: m.variable })),
+    ...o.accumulatedWeightedInfNorm.map((v) => ({ name: v.originalName, tensor: v.variable })),
+  ];
+}
+
+function setAdamaxWeights(o: Adamax, state: NamedTensor[]): void {
+  const [iteration, ...moments] = state;
+  o.iteration.assign(iteration!.tensor);
+  const half = moments.length / 2;
+  tf.dispose([...o.accumulatedFirstMoment, ...o.accumulatedWeightedInfNorm].map((x) => x.variable));
+  o.accumulatedFirstMoment = moments.slice(0, half).map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
+  o.accumulatedWeightedInfNorm = moments.slice(half).map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
 }
 
 export async function saveCheckpoint(
@@ -111,7 +137,7 @@ export async function loadCheckpoint(
   record: EpochRecord,
   models: ModelModule[],
   variables: tf.Variable[],
-  optimizer: tf.Optimizer,
+  optimizer: { restore(state: NamedTensor[]): Promise<void> },
 ): Promise<void> {
   const epoch = record.epoch;
   const dir = checkpointDir(runDir, epoch);
@@ -138,14 +164,16 @@ export async function loadCheckpoint(
   });
   tf.dispose(saved.map((s) => s.tensor));
   const state = await readTensors(path.join(dir, 'optimizer'));
-  await restoreOptimizer(optimizer, state);
+  await optimizer.restore(state);
   tf.dispose(state.map((t) => t.tensor));
 }
 
 /** Gives an optimizer the state `optimizerState` read from one (moments in variable order, iterations, bias corrections). */
 export async function restoreOptimizer(optimizer: tf.Optimizer, state: NamedTensor[]): Promise<void> {
   const corrections = new Map(biasCorrections(optimizer).map((c) => [c.name, c.tensor as tf.Variable]));
-  await optimizer.setWeights(state.filter((t) => !corrections.has(t.name)));
+  const weights = state.filter((t) => !corrections.has(t.name));
+  if (isAdamax(optimizer)) setAdamaxWeights(optimizer, weights);
+  else await optimizer.setWeights(weights);
   for (const t of state) corrections.get(t.name)?.assign(t.tensor);
 }
 

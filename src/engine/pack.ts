@@ -3,7 +3,8 @@ import type { ClaimedRun, EpochRecord } from '../store/types.js';
 import { accuracyRule, replicaAccuracyFn } from './accuracy.js';
 import { chooseBackend } from './backend-choice.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
-import { loadCheckpoint, optimizerState, pruneCheckpoints, restoreOptimizer, saveCheckpoint, type NamedTensor } from './checkpoint.js';
+import { loadCheckpoint, pruneCheckpoints, saveCheckpoint, type NamedTensor } from './checkpoint.js';
+import { FlatOptimizer } from './flat-optimizer.js';
 import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
 import { packForward, packModel, replicaOf, stackVariables, type PackModel } from './pack-model.js';
@@ -60,7 +61,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   const choice = setting === 'auto' ? chooseBackend(members[0]!.chain, members.length) : { backend: setting, reason: 'set in [PROCESS]' };
   await useBackend(choice.backend);
   ctx.store.updateFacts(members.map((m) => ({ runId: m.run.runId, name: 'backend_used', value: `${choice.backend} (${choice.reason}; trained in a pack of ${members.length})` })));
-  let optimizer: tf.Optimizer | undefined;
+  let optimizer: FlatOptimizer | undefined;
   let weights: tf.Variable[] = [];
   try {
     ({ optimizer, weights } = await startPack(members));
@@ -78,19 +79,17 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
 }
 
 /** Stacked weights and one optimizer for all; a continued pack restores each member's checkpoint first. */
-async function startPack(members: Member[]): Promise<{ optimizer: tf.Optimizer; weights: tf.Variable[] }> {
+async function startPack(members: Member[]): Promise<{ optimizer: FlatOptimizer; weights: tf.Variable[] }> {
   const spec = members[0]!.run.spec.process;
   const states: NamedTensor[][] = [];
   for (const m of members) {
     if (m.history.length === 0) continue;
-    const alone = makeOptimizer(spec.optimizer, spec.lr);
-    await loadCheckpoint(m.chain.runInfo.run_dir, m.run.owner, m.history[m.history.length - 1]!, m.chain.models.map((x) => x.module), m.chain.variables, alone);
-    // Copies: disposing the optimizer disposes the state it returned.
-    states.push((await optimizerState(alone)).map((t) => ({ name: t.name, tensor: t.tensor.clone() })));
-    alone.dispose();
+    // Copies: the checkpoint's tensors are disposed once restored.
+    const keep = { restore: async (s: NamedTensor[]) => void states.push(s.map((t) => ({ name: t.name, tensor: t.tensor.clone() }))) };
+    await loadCheckpoint(m.chain.runInfo.run_dir, m.run.owner, m.history[m.history.length - 1]!, m.chain.models.map((x) => x.module), m.chain.variables, keep);
   }
   const weights = stackVariables(members.map((m) => m.chain));
-  const optimizer = makeOptimizer(spec.optimizer, spec.lr);
+  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), weights);
   if (states.length > 0) {
     // Moments stack like the weights they follow; iterations and bias corrections are the same for all.
     const follows = variableOfState(states[0]!, weights.length);
@@ -98,7 +97,7 @@ async function startPack(members: Member[]): Promise<{ optimizer: tf.Optimizer; 
       name: t.name,
       tensor: t.tensor.rank === 0 ? t.tensor : tf.tidy(() => tf.stack(states.map((st) => st[k]!.tensor)).reshape(weights[follows[k]!]!.shape)),
     }));
-    await restoreOptimizer(optimizer, stacked);
+    await optimizer.restore(stacked);
     tf.dispose(stacked.map((s) => s.tensor).filter((t) => t.rank > 0));
     tf.dispose(states.flat().map((s) => s.tensor));
   }
@@ -115,7 +114,7 @@ function variableOfState(state: NamedTensor[], variables: number): (number | und
   return state.map((t) => (t.tensor.rank === 0 ? undefined : c++ % variables));
 }
 
-async function trainPack(members: Member[], model: PackModel, weights: tf.Variable[], optimizer: tf.Optimizer, ctx: PackContext): Promise<void> {
+async function trainPack(members: Member[], model: PackModel, weights: tf.Variable[], optimizer: FlatOptimizer, ctx: PackContext): Promise<void> {
   const first = members[0]!;
   const settings = first.run.spec.process;
   const stack = (source: 'train' | 'test') =>
@@ -140,16 +139,18 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
         let correct: tf.Tensor1D | undefined;
         let total = 0;
         let losses: tf.Tensor1D | undefined;
-        optimizer.minimize(() => {
-          const prediction = packForward(model, weights, x);
-          if (accuracy) {
-            const a = accuracy(prediction, y);
-            correct = tf.keep(a.correct);
-            total = a.total;
-          }
-          losses = tf.keep(model.loss(prediction, y));
-          return losses.sum() as tf.Scalar;
-        }, false, weights);
+        optimizer
+          .minimize(() => {
+            const prediction = packForward(model, weights, x);
+            if (accuracy) {
+              const a = accuracy(prediction, y);
+              correct = tf.keep(a.correct);
+              total = a.total;
+            }
+            losses = tf.keep(model.loss(prediction, y));
+            return losses.sum() as tf.Scalar;
+          })
+          .dispose();
         return { losses: losses!, correct, total };
       });
       for (const m of members) m.chain.runInfo.training = false;
@@ -189,20 +190,20 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
 }
 
 /** One member's end of epoch, as a run alone has it: divergence, hooks, checkpoint, record, early stopping. */
-async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], optimizer: tf.Optimizer, ctx: PackContext): Promise<void> {
+async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], optimizer: FlatOptimizer, ctx: PackContext): Promise<void> {
   const settings = m.run.spec.process;
   if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
     throw new DivergedError(`diverged at epoch ${record.epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
   }
   m.chain.variables.forEach((v, j) => v.assign(replicaOf(weights[j]!, r, v.shape)));
   for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)]) await module.epochEnd?.(m.chain.runInfo);
-  const whole = await optimizerState(optimizer);
+  const whole = await optimizer.state();
   const follows = variableOfState(whole, weights.length);
   const state = whole.map((t, k) => ({ name: t.name, tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape) }));
   try {
     await saveCheckpoint(m.chain.runInfo.run_dir, m.run.owner, record, m.chain.models.map((x) => x.module), m.chain.variables, state);
   } finally {
-    tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    tf.dispose([...state, ...whole].filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
   }
   ctx.store.recordEpoch(m.run.runId, record, m.metrics.take());
   m.history.push(record);

@@ -5,7 +5,8 @@ import type { ClaimedRun, EpochRecord, LoggedMetric, Store } from '../store/type
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
 import { accuracyFn, accuracyRule } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
-import { loadCheckpoint, optimizerState, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
+import { FlatOptimizer } from './flat-optimizer.js';
 import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
 import { checkTargets } from './targets.js';
@@ -42,7 +43,7 @@ export class DivergedError extends Error {
 /** Executes one claimed run to its end: trains the remaining epochs and stores everything. A user-code exception ends this run only. */
 export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunOutcome> {
   let chain: Chain | undefined;
-  let optimizer: tf.Optimizer | undefined;
+  let optimizer: FlatOptimizer | undefined;
   try {
     const setting = run.spec.process.backend ?? 'cpu';
     await useBackend(setting === 'auto' ? 'cpu' : setting);
@@ -52,7 +53,7 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
     const choice = setting === 'auto' ? chooseBackend(chain) : { backend: setting, reason: 'set in [PROCESS]' };
     await useBackend(choice.backend);
     ctx.store.updateFacts([{ runId: run.runId, name: 'backend_used', value: `${choice.backend} (${choice.reason})` }]);
-    optimizer = makeOptimizer(run.spec.process.optimizer, run.spec.process.lr);
+    optimizer = new FlatOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
     const nbParams = chain.variables.reduce((a, v) => a + v.size, 0);
     ctx.store.finishRun(run.runId, runResults(history, nbParams, run.spec.process.min_delta ?? 0), note);
@@ -117,7 +118,7 @@ export function initialRunInfo(run: ClaimedRun, device: string | undefined, metr
 async function train(
   run: ClaimedRun,
   chain: Chain,
-  optimizer: tf.Optimizer,
+  optimizer: FlatOptimizer,
   metrics: EpochMetrics,
   ctx: RunContext,
 ): Promise<{ history: EpochRecord[]; note?: string }> {
@@ -126,6 +127,7 @@ async function train(
   const history = ctx.store.history(run.runId);
   if (history.length > 0) {
     await loadCheckpoint(runInfo.run_dir, run.owner, history[history.length - 1]!, chain.models.map((m) => m.module), variables, optimizer);
+    optimizer.sync();
   }
   const sample = await sampleTargets(chain.train);
   const accuracy = accuracyFn(accuracyRule(settings.accuracy ?? 'auto', chain.lossCategory, sample));
@@ -141,20 +143,16 @@ async function train(
     const trainStats = await overBatches(chain.train, (b) => {
       let correct: tf.Scalar | undefined;
       let total = 0;
-      const cost = optimizer.minimize(
-        () => {
-          const prediction = forward(b.x);
-          if (firstStep) checkTargets(prediction, b.y, sample, check);
-          if (accuracy) {
-            const a = accuracy(prediction, b.y);
-            correct = tf.keep(a.correct);
-            total = a.total;
-          }
-          return firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y);
-        },
-        true,
-        variables,
-      )!;
+      const cost = optimizer.minimize(() => {
+        const prediction = forward(b.x);
+        if (firstStep) checkTargets(prediction, b.y, sample, check);
+        if (accuracy) {
+          const a = accuracy(prediction, b.y);
+          correct = tf.keep(a.correct);
+          total = a.total;
+        }
+        return firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y);
+      });
       firstStep = false;
       return { cost, correct, total };
     });
@@ -178,7 +176,12 @@ async function train(
     if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
       throw new DivergedError(`diverged at epoch ${epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
     }
-    await saveCheckpoint(runInfo.run_dir, run.owner, record, chain.models.map((m) => m.module), variables, await optimizerState(optimizer));
+    const state = await optimizer.state();
+    try {
+      await saveCheckpoint(runInfo.run_dir, run.owner, record, chain.models.map((m) => m.module), variables, state);
+    } finally {
+      tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    }
     ctx.store.recordEpoch(run.runId, record, metrics.take());
     history.push(record);
     const best = bestEpoch(history, settings.min_delta ?? 0);
@@ -254,7 +257,7 @@ export async function sampleTargets(source: BatchSource, max = 64): Promise<tf.T
   return source.slice(0, max).map((item) => asBatch(item).y);
 }
 
-export function dispose(chain: Chain | undefined, optimizer: tf.Optimizer | undefined): void {
+export function dispose(chain: Chain | undefined, optimizer: { dispose(): void } | undefined): void {
   optimizer?.dispose();
   if (!chain) return;
   for (const { module } of chain.models) module.dispose?.();
