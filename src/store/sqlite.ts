@@ -596,6 +596,10 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  busyWorkers(): number {
+    return (this.db.prepare(`SELECT COUNT(DISTINCT q.worker) n FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`).get() as { n: number }).n;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

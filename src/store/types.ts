@@ -207,5 +207,7 @@ export interface Store {
   overview(runIds?: number[]): RunOverview[];
   /** Number of runs in each status. */
   counts(): Record<RunStatus, number>;
+  /** How many workers hold running runs now. */
+  busyWorkers(): number;
   close(): void;
 }

@@ -17,9 +17,9 @@ function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-/** The most runs a pack takes: a fair share of what is pending, so that every worker has work. */
-export function packLimit(pending: number, workers: number, maxPack: number): number {
-  return Math.max(1, Math.min(maxPack, Math.ceil(pending / Math.max(1, workers))));
+/** The most runs a pack takes: a fair share of what is pending among the workers without work, so that each has some. */
+export function packLimit(pending: number, idleWorkers: number, maxPack: number): number {
+  return Math.max(1, Math.min(maxPack, Math.ceil(pending / Math.max(1, idleWorkers))));
 }
 
 async function main(): Promise<void> {
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   }, HEARTBEAT_SECONDS * 1000);
   try {
     while (process.connected) {
-      const limit = maxPack > 1 ? packLimit(store.counts().pending, workers, maxPack) : 1;
+      const limit = maxPack > 1 ? packLimit(store.counts().pending, workers - store.busyWorkers(), maxPack) : 1;
       const runs = store.claimPack({ id, pid: process.pid, host: os.hostname(), ...(device ? { device } : {}) }, limit);
       if (runs.length === 0) break;
       const ctx = {

@@ -1,0 +1,140 @@
+// Speed against PyTorch on this machine, in one run: each workload trained by `mosaic run` and by
+// a plain PyTorch loop like the original's (bench/pytorch_baseline.py, Debian's python3-torch,
+// installed here if missing: bench only, never a test or CI dependency).
+// Run: npm run build && node bench/vs-pytorch.mjs [--tutorial-epochs 400] [--image-epochs 2] [--only tutorial,mlp,cnn]
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const tutorialEpochs = Number(arg('tutorial-epochs', '400'));
+const imageEpochs = Number(arg('image-epochs', '2'));
+const only = arg('only', 'tutorial,mlp,cnn').split(',');
+const PYTHON = '/usr/bin/python3';
+
+function ensureTorch() {
+  try {
+    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    console.log('installing python3-torch (Debian) for the PyTorch side of the bench…');
+    execFileSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], { stdio: 'inherit' });
+  }
+}
+
+function run(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${out}\n${err}`))));
+  });
+}
+
+/** PyTorch: `workers` processes share `runs` runs; wall seconds and the mean seconds per epoch. */
+async function pytorch(workload, runs, epochs, workers) {
+  const started = performance.now();
+  const per = Math.ceil(runs / workers);
+  const outputs = await Promise.all(
+    Array.from({ length: workers }, (_, w) => run(PYTHON, [path.join(ROOT, 'bench/pytorch_baseline.py'), workload, String(Math.min(per, runs - w * per)), String(epochs), String(w * per)])),
+  );
+  const lines = outputs.join('').trim().split('\n').map((l) => JSON.parse(l));
+  return { wall: (performance.now() - started) / 1000, epoch: lines.reduce((a, l) => a + l.seconds_per_epoch, 0) / lines.length, steps: lines[0].steps_per_epoch };
+}
+
+/** Mosaic: `mosaic run` of a config; wall seconds, mean seconds per epoch and per run, backends. */
+async function mosaic(configText, name) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mosaic-bench-${name}-`));
+  fs.writeFileSync(path.join(dir, 'config.ini'), configText);
+  const db = path.join(dir, 'bench.db');
+  const started = performance.now();
+  await run(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'run', path.join(dir, 'config.ini'), db, '--progress', 'lines'], { cwd: dir });
+  const wall = (performance.now() - started) / 1000;
+  const d = new Database(db, { readonly: true });
+  const epoch = d.prepare(`SELECT AVG("duration(s)") s FROM history`).get().s;
+  const backends = d.prepare(`SELECT param_value v, COUNT(*) n FROM params WHERE param_name = 'backend_used' GROUP BY v`).all();
+  const results = d.prepare(`SELECT k.param_value model, AVG(r.test_loss) loss, COUNT(*) n FROM run_results r JOIN params k ON k.run_id = r.run_id AND k.param_name = 'mlp_key' GROUP BY model`).all();
+  d.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { wall, epoch, backends, results };
+}
+
+function tutorialConfig(epochs) {
+  return fs
+    .readFileSync(path.join(ROOT, 'examples/tutorial/config.ini'), 'utf8')
+    .replaceAll('path_to_class = ./', `path_to_class = ${path.join(ROOT, 'examples/tutorial')}/`)
+    .replace('epochs = 400', `epochs = ${epochs}`)
+    .replace('cache_database_path = ./cache.db\ncache_size = 1M\n', '');
+}
+
+function imageConfig(model, epochs, workers, multiplicity, backend) {
+  return `[PROCESS]
+lr = 1e-3
+epochs = ${epochs}
+data_scheme = data
+pipeline_scheme = net
+loss_function = MSELoss
+${backend ? `backend = ${backend}` : ''}
+[MONITOR]
+nb_processus = ${workers}
+multiplicity = ${multiplicity}
+[data]
+type = data
+class = random_images
+path_to_class = ${path.join(ROOT, 'bench/workloads/classes.ts')}
+key = random
+batch_size = 64
+train_size = 3276
+test_size = 819
+image = ${model === 'small_cnn' ? 'True' : 'False'}
+[net]
+type = net
+class = ${model}
+path_to_class = ${path.join(ROOT, 'bench/workloads/classes.ts')}
+key = ${model}
+`;
+}
+
+const rows = [];
+const fmt = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
+ensureTorch();
+console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}`);
+
+if (only.includes('tutorial')) {
+  const ours = await mosaic(tutorialConfig(tutorialEpochs), 'tutorial');
+  const theirs = await pytorch('tutorial', 24, tutorialEpochs, 2);
+  rows.push([`tutorial, 24 runs x ${tutorialEpochs} epochs, 2 workers (wall)`, `${fmt(theirs.wall)} s`, `${fmt(ours.wall)} s`, `${fmt(theirs.wall / ours.wall)}x faster`]);
+  rows.push(['tutorial, seconds per run-epoch', `${fmt(theirs.epoch, 4)} s`, `${fmt(ours.epoch, 4)} s`, `${fmt(theirs.epoch / ours.epoch)}x faster`]);
+  console.log(`tutorial backends: ${ours.backends.map((b) => `${b.n} x ${b.v}`).join('; ')}`);
+  console.log(`tutorial mean final test loss: ${ours.results.map((r) => `${r.model} ${r.loss.toExponential(3)} (n = ${r.n})`).join(', ')}`);
+}
+for (const [workload, model] of [['mlp', 'mlp_784'], ['cnn', 'small_cnn']]) {
+  if (!only.includes(workload)) continue;
+  for (const backend of [undefined, 'cpu', 'wasm']) {
+    if (backend === 'cpu' && workload === 'cnn') continue; // minutes per epoch: measured once in the issue, not worth repeating
+    const label = `${workload}, backend ${backend ?? 'auto (default)'}`;
+    try {
+      const one = await mosaic(imageConfig(model, imageEpochs, 1, 1, backend), workload);
+      const theirsOne = await pytorch(workload, 1, imageEpochs, 1);
+      rows.push([`${label}, 1 worker, seconds per epoch`, `${fmt(theirsOne.epoch)} s`, `${fmt(one.epoch)} s`, `${fmt(one.epoch / theirsOne.epoch)}x PyTorch's time`]);
+      if (backend === undefined) {
+        const ours = await mosaic(imageConfig(model, imageEpochs, 2, 4, backend), workload);
+        const theirs = await pytorch(workload, 4, imageEpochs, 2);
+        rows.push([`${label}, multiplicity 4, 2 workers (wall)`, `${fmt(theirs.wall)} s`, `${fmt(ours.wall)} s`, `${fmt(ours.wall / theirs.wall)}x PyTorch's time`]);
+        rows.push([`${workload}: ms per step (1 worker)`, `${fmt((theirsOne.epoch / theirsOne.steps) * 1000)} ms`, `${fmt((one.epoch / theirsOne.steps) * 1000)} ms`, one.backends.map((b) => b.v).join('; ')]);
+      }
+    } catch (e) {
+      rows.push([label, '', 'failed', String(e.message).split('\n').find((l) => /Error|error/.test(l))?.slice(0, 120) ?? 'failed']);
+    }
+  }
+}
+const head = ['workload', 'PyTorch (plain loop)', 'Mosaic', 'ratio'];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+for (const r of [head, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
