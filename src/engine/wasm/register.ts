@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input.js';
 
 const BACKEND = 'wasm';
 
@@ -8,6 +10,8 @@ const BACKEND = 'wasm';
 export function trainingKernelConfigs(): KernelConfig[] {
   return [
     conv2DBackpropFilterConfig(BACKEND),
+    depthwiseConv2dNativeBackpropFilterConfig(BACKEND),
+    depthwiseConv2dNativeBackpropInputConfig(BACKEND),
   ];
 }
 
