@@ -3,6 +3,7 @@ import type { KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 const BACKEND = 'wasm';
 
@@ -12,6 +13,7 @@ export function trainingKernelConfigs(): KernelConfig[] {
     conv2DBackpropFilterConfig(BACKEND),
     depthwiseConv2dNativeBackpropFilterConfig(BACKEND),
     depthwiseConv2dNativeBackpropInputConfig(BACKEND),
+    unsortedSegmentSumConfig(BACKEND),
   ];
 }
 
