@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 
-/** [[before, after] of each axis of an NHWC tensor] — the batch and channel pairs stay [0, 0]. */
+/** Explicit [before, after] padding of each axis of an NHWC tensor (batch and channels: [0, 0]). */
 export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
 
 /**
@@ -53,10 +53,33 @@ export class KernelScope {
     return this.run('Sum', { x }, { axis: [axis], keepDims: false });
   }
 
-  /** Zero padding of every axis by [before, after] counts. */
-  pad(x: TensorInfo, paddings: [number, number][]): TensorInfo {
+  /** Padding of every axis by [before, after] counts, with zeros unless told. */
+  pad(x: TensorInfo, paddings: [number, number][], constantValue = 0): TensorInfo {
     if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
-    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+    return this.run('PadV2', { x }, { paddings, constantValue });
+  }
+
+  concat(xs: TensorInfo[], axis: number): TensorInfo {
+    if (xs.length === 1) return xs[0]!;
+    return this.run('Concat', xs as unknown as NamedTensorInfoMap, { axis });
+  }
+
+  /** Every `strides`-th element from `begin` on each axis, `size` of them. */
+  stridedSlice(x: TensorInfo, begin: number[], size: number[], strides: number[]): TensorInfo {
+    const end = begin.map((b, i) => b + (size[i]! - 1) * strides[i]! + 1);
+    return this.run('StridedSlice', { x }, { begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
+  }
+
+  binary(kernelName: 'Add' | 'Sub' | 'Multiply' | 'Equal', a: TensorInfo, b: TensorInfo): TensorInfo {
+    return this.run(kernelName, { a, b });
+  }
+
+  cast(x: TensorInfo, dtype: 'float32' | 'int32' | 'bool'): TensorInfo {
+    return this.run('Cast', { x }, { dtype });
+  }
+
+  maxPool(x: TensorInfo, filterSize: [number, number], strides: [number, number], pad: ExplicitPadding, dimRoundingMode?: string): TensorInfo {
+    return this.run('MaxPool', { x }, { filterSize, strides, pad, ...(dimRoundingMode ? { dimRoundingMode } : {}) });
   }
 
   reverse(x: TensorInfo, dims: number[]): TensorInfo {
@@ -69,6 +92,16 @@ export class KernelScope {
 
   depthwiseConv2d(x: TensorInfo, filter: TensorInfo, strides: [number, number], dilations: [number, number], pad: ExplicitPadding): TensorInfo {
     return this.run('DepthwiseConv2dNative', { x, filter }, { strides, dilations, pad, dataFormat: 'NHWC' });
+  }
+
+  /** Frees intermediates no longer needed, before the scope ends (keeps peak memory down in loops). */
+  free(...ts: TensorInfo[]): void {
+    for (const t of ts) {
+      const i = this.made.indexOf(t);
+      if (i < 0) continue;
+      this.made.splice(i, 1);
+      this.backend.disposeData(t.dataId);
+    }
   }
 
   /** Frees every intermediate but `keep` (an intermediate sharing `keep`'s data only drops its own reference). */

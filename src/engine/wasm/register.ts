@@ -3,12 +3,14 @@ import type { KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input.js';
+import { maxPool3DConfigs } from './max-pool-3d.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 const BACKEND = 'wasm';
 
-/** The gradient kernels tfjs-backend-wasm lacks that Layers models need, composed from its own kernels. */
-export function trainingKernelConfigs(): KernelConfig[] {
+/** Gradient kernels tfjs-backend-wasm 4.22 lacks that Layers models need, composed from its own kernels. */
+export function missingKernelConfigs(): KernelConfig[] {
   return [
     conv2DBackpropFilterConfig(BACKEND),
     depthwiseConv2dNativeBackpropFilterConfig(BACKEND),
@@ -17,16 +19,25 @@ export function trainingKernelConfigs(): KernelConfig[] {
   ];
 }
 
+/** Kernels of tfjs-backend-wasm 4.22 that are wrong for windows of values ≤ 0, rebuilt from kernels that are right. */
+export function replacementKernelConfigs(): KernelConfig[] {
+  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND)];
+}
+
+let registered = false;
+
 /**
- * Registers, for the wasm backend, each of those kernels that it does not have yet (a later
- * tfjs-backend-wasm with its own kernel keeps it). Safe to call more than once.
+ * Registers those kernels for the wasm backend: each missing one that wasm still lacks (a later
+ * tfjs-backend-wasm with its own keeps it), and the replacements in place of wasm's. Once.
  */
-export function registerWasmTrainingKernels(): string[] {
-  const added: string[] = [];
-  for (const config of trainingKernelConfigs()) {
-    if (tf.getKernel(config.kernelName, BACKEND)) continue;
-    tf.registerKernel(config);
-    added.push(config.kernelName);
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const config of missingKernelConfigs()) {
+    if (!tf.getKernel(config.kernelName, BACKEND)) tf.registerKernel(config);
   }
-  return added;
+  for (const config of replacementKernelConfigs()) {
+    if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
+    tf.registerKernel(config);
+  }
 }
