@@ -35,6 +35,16 @@ export class KernelScope {
     return t;
   }
 
+  /** A new int32 vector of `values`. */
+  int32(values: Int32Array): TensorInfo {
+    return this.adopt({ dataId: this.backend.write(values, [values.length], 'int32'), shape: [values.length], dtype: 'int32' });
+  }
+
+  /** A new float32 tensor of `values`. */
+  float32(values: Float32Array, shape: number[]): TensorInfo {
+    return this.adopt({ dataId: this.backend.write(values, shape, 'float32'), shape, dtype: 'float32' });
+  }
+
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }

@@ -78,7 +78,7 @@ export function maxPool3D(backendName: string): KernelFunc {
  */
 export function maxPool3DGrad(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const { dy, input, output } = inputs as { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
+    const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
     const a = attrs as unknown as MaxPool3DGradAttrs;
     const { info, cut } = geometry('MaxPool3DGrad', input, a);
     expectShape('MaxPool3DGrad', 'dy', dy.shape, info.outShape);
@@ -87,9 +87,9 @@ export function maxPool3DGrad(backendName: string): KernelFunc {
       const x = cutInput(k, input, info, cut);
       const rowMaxima = poolRows(k, x, info, a.dimRoundingMode);
       const flat = (t: TensorInfo, depth: number) => k.reshape(t, [n, depth, outHeight * outWidth, c]);
-      const dRows = maxPoolGradient(k, flat(rowMaxima, inDepth), flat(output, outDepth), flat(dy, outDepth), depthAxes(info), 'last');
+      const dRows = maxPoolGradient(k, flat(rowMaxima, inDepth), flat(dy, outDepth), depthAxes(info), 'last');
       const slices = k.reshape(x, [n * inDepth, info.inHeight, info.inWidth, c]);
-      const dx = maxPoolGradient(k, slices, rowMaxima, k.reshape(dRows, [n * inDepth, outHeight, outWidth, c]), rowAxes(info), 'last');
+      const dx = maxPoolGradient(k, slices, k.reshape(dRows, [n * inDepth, outHeight, outWidth, c]), rowAxes(info), 'last');
       return k.pad(k.reshape(dx, info.inShape), [[0, 0], ...cut, [0, 0]]);
     });
   };

@@ -21,71 +21,83 @@ export interface PoolAxis {
 export type Tie = 'first' | 'last';
 
 /**
- * The gradient of max pooling over axes 1 and 2 of x [N,H,W,C], y = the pooled maxima [N,OH,OW,C]:
- * each window's dy goes to one position of the window holding its maximum. For each offset
- * (i, j) of the window, the strided view x[:, o·s+i, p·s+j] is compared with y; a running
- * "not yet found" mask keeps only the first match (or last, offsets taken backwards). The
- * per-offset contributions are then laid back on the input grid: offsets i = q·s + r with the
- * same q do not overlap, so they interleave into [N, OH·s, OW·s, C] by a stack, a transpose and
- * a reshape; groups of different q are shifted by q·s and added. Padding holds NaN, which
- * equals nothing.
+ * The gradient of max pooling over axes 1 and 2 of x [N,H,W,C] (upstream dy [N,OH,OW,C]): each
+ * window's dy goes to the one position of the window that holds its maximum.
+ *
+ * Window offsets i = q·s + r (r < s): for each group (q_h, q_w), the input shifted by q·s and cut
+ * to [N, OH·s, OW·s, C] reshapes, with no copy, into s×s blocks, one per window; 3-D and 4-D
+ * transposes make them rows [N·OH·OW·C, s·s]. The groups' rows side by side, reordered to the
+ * window's row-major order, with −∞ added at offsets ≥ the window (s > K), hold every window as
+ * one row: ArgMax is its first maximum (of the reversed row: its last), and its one-hot times dy
+ * is each position's share. The shares go back the same way, each group's block grid shifted by
+ * q·s and added (overlapping windows add up), cut to the input. Padding holds −∞, never the
+ * maximum of a finite window. Only fast wasm kernels: no GatherV2, StridedSlice or transposes of
+ * rank > 4, which loop element by element.
  */
-export function maxPoolGradient(k: KernelScope, x: TensorInfo, y: TensorInfo, dy: TensorInfo, axes: [PoolAxis, PoolAxis], tie: Tie): TensorInfo {
+export function maxPoolGradient(k: KernelScope, x: TensorInfo, dy: TensorInfo, axes: [PoolAxis, PoolAxis], tie: Tie): TensorInfo {
   const [h, w] = axes;
   const [n, , , c] = x.shape as [number, number, number, number];
-  const padAfter = (a: PoolAxis) => Math.max(0, (a.outSize - 1) * a.stride + a.filterSize - a.padBefore - a.inSize);
-  const xPadded = k.pad(x, [[0, 0], [h.padBefore, padAfter(h)], [w.padBefore, padAfter(w)], [0, 0]], -Infinity);
+  const [sh, sw, oh, ow] = [h.stride, w.stride, h.outSize, w.outSize];
+  const [gh, gw] = [Math.ceil(h.filterSize / sh), Math.ceil(w.filterSize / sw)];
+  const [canvasH, canvasW] = [(oh + gh - 1) * sh, (ow + gw - 1) * sw];
+  const rowsOf = n * oh * ow * c;
+  const block = sh * sw;
+  const width = gh * gw * block;
 
-  const offsets: [number, number][] = [];
-  for (let i = 0; i < h.filterSize; i++) for (let j = 0; j < w.filterSize; j++) offsets.push([i, j]);
-  if (tie === 'last') offsets.reverse();
-  const contribution = new Map<string, TensorInfo>();
-  let remaining = k.run('OnesLike', { x: dy });
-  offsets.forEach(([i, j], index) => {
-    const view = k.stridedSlice(xPadded, [0, i, j, 0], [n, h.outSize, w.outSize, c], [1, h.stride, w.stride, 1]);
-    const equal = k.binary('Equal', view, y);
-    const isMax = k.cast(equal, 'float32');
-    const taken = k.binary('Multiply', isMax, remaining);
-    k.free(view, equal, isMax);
-    if (index < offsets.length - 1) {
-      const left = k.binary('Sub', remaining, taken);
-      k.free(remaining);
-      remaining = left;
-    }
-    contribution.set(`${i},${j}`, k.binary('Multiply', dy, taken));
-    k.free(taken);
-  });
-  k.free(remaining);
+  // The input in padded coordinates, exactly [N, canvasH, canvasW, C].
+  const [afterH, afterW] = [canvasH - h.padBefore - h.inSize, canvasW - w.padBefore - w.inSize];
+  const cut = k.slice(x, [0, 0, 0, 0], [n, h.inSize + Math.min(0, afterH), w.inSize + Math.min(0, afterW), c]);
+  const padded = k.pad(cut, [[0, 0], [h.padBefore, Math.max(0, afterH)], [w.padBefore, Math.max(0, afterW)], [0, 0]], -Infinity);
 
-  const groupsH = Math.ceil(h.filterSize / h.stride);
-  const groupsW = Math.ceil(w.filterSize / w.stride);
+  const groups = gh * gw;
+  const groupRows: TensorInfo[] = [];
+  for (let g = 0; g < groups; g++) {
+    const [qh, qw] = [Math.floor(g / gw), g % gw];
+    const shifted = k.slice(padded, [0, qh * sh, qw * sw, 0], [n, oh * sh, ow * sw, c]);
+    // (n, o, r_h, p, r_w, c) → (n, o, p, r_h, (r_w, c)) → (n, o, p, c, (r_h, r_w)).
+    const t = k.transpose(k.reshape(shifted, [n * oh, sh, ow, sw * c]), [0, 2, 1, 3]);
+    groupRows.push(k.reshape(k.transpose(k.reshape(t, [n * oh * ow, block, c]), [0, 2, 1]), [1, rowsOf, block]));
+    k.free(t);
+  }
+  // [rows, (q_h, q_w, r_h, r_w)] → [rows, (q_h, r_h, q_w, r_w)]: the window's row-major order.
+  let windows = groups > 1 ? k.reshape(k.transpose(k.concat(groupRows, 0), [1, 0, 2]), [rowsOf, width]) : k.reshape(groupRows[0]!, [rowsOf, width]);
+  if (gw > 1 && sh > 1) windows = k.reshape(k.transpose(k.reshape(windows, [rowsOf * gh, gw, sh, sw]), [0, 2, 1, 3]), [rowsOf, width]);
+  if (gh * sh > h.filterSize || gw * sw > w.filterSize) {
+    const outside = Float32Array.from({ length: width }, (_, e) => {
+      const [i, j] = [Math.floor(e / (gw * sw)), e % (gw * sw)];
+      return i < h.filterSize && j < w.filterSize ? 0 : -Infinity;
+    });
+    windows = k.binary('Add', windows, k.float32(outside, [1, width]));
+  }
+  const ordered = tie === 'first' ? windows : k.reverse(windows, [1]);
+  const argmax = k.run('ArgMax', { x: ordered }, { axis: [1] });
+  const oneHot = k.cast(k.run('OneHot', { indices: argmax }, { depth: width, onValue: 1, offValue: 0, dtype: 'int32' }), 'float32');
+  const chosen = tie === 'first' ? oneHot : k.reverse(oneHot, [1]);
+  let shares = k.binary('Multiply', chosen, k.reshape(dy, [rowsOf, 1]));
+  if (gw > 1 && sh > 1) shares = k.reshape(k.transpose(k.reshape(shares, [rowsOf * gh, sh, gw, sw]), [0, 2, 1, 3]), [rowsOf, width]);
+  const byGroup = groups > 1 ? k.transpose(k.reshape(shares, [rowsOf, groups, block]), [1, 0, 2]) : shares;
+
   let canvas: TensorInfo | undefined;
-  for (let qh = 0; qh < groupsH; qh++) {
-    for (let qw = 0; qw < groupsW; qw++) {
-      const rows = Math.min(h.stride, h.filterSize - qh * h.stride);
-      const cols = Math.min(w.stride, w.filterSize - qw * w.stride);
-      const parts: TensorInfo[] = [];
-      for (let r = 0; r < rows; r++) for (let t = 0; t < cols; t++) parts.push(contribution.get(`${qh * h.stride + r},${qw * w.stride + t}`)!);
-      const stacked = k.reshape(k.concat(parts.map((p) => k.reshape(p, [1, ...p.shape])), 0), [rows, cols, n, h.outSize, w.outSize, c]);
-      const blocks = k.pad(stacked, [[0, h.stride - rows], [0, w.stride - cols], [0, 0], [0, 0], [0, 0], [0, 0]]);
-      const interleaved = k.reshape(k.transpose(blocks, [2, 3, 0, 4, 1, 5]), [n, h.outSize * h.stride, w.outSize * w.stride, c]);
-      const shifted = k.pad(interleaved, [[0, 0], [qh * h.stride, (groupsH - 1 - qh) * h.stride], [qw * w.stride, (groupsW - 1 - qw) * w.stride], [0, 0]]);
-      if (canvas) {
-        const sum = k.binary('Add', canvas, shifted);
-        k.free(canvas, shifted);
-        canvas = sum;
-      } else {
-        canvas = shifted;
-      }
+  for (let g = 0; g < groups; g++) {
+    const [qh, qw] = [Math.floor(g / gw), g % gw];
+    const slab = groups > 1 ? k.slice(byGroup, [g, 0, 0], [1, rowsOf, block]) : byGroup;
+    // (n, o, p, c, (r_h, r_w)) → (n, o, p, (r_h, r_w), c) → (n, o, r_h, p, (r_w, c)).
+    const t = k.reshape(k.transpose(k.reshape(slab, [n * oh * ow, c, block]), [0, 2, 1]), [n * oh, ow, sh, sw * c]);
+    const grid = k.reshape(k.transpose(t, [0, 2, 1, 3]), [n, oh * sh, ow * sw, c]);
+    const placed = k.pad(grid, [[0, 0], [qh * sh, (gh - 1 - qh) * sh], [qw * sw, (gw - 1 - qw) * sw], [0, 0]]);
+    if (canvas) {
+      const sum = k.binary('Add', canvas, placed);
+      k.free(canvas, placed);
+      canvas = sum;
+    } else {
+      canvas = placed;
     }
   }
-  // The canvas starts at padded position 0; the input starts at padBefore. Cut the padding and
-  // any positions past the input, add zero rows for input the windows never reached.
-  const [canvasH, canvasW] = [canvas!.shape[1]!, canvas!.shape[2]!];
+  // Back from padded coordinates: rows padBefore … padBefore + H − 1, zeros where no window reached.
   const takeH = Math.min(h.inSize, canvasH - h.padBefore);
   const takeW = Math.min(w.inSize, canvasW - w.padBefore);
-  const cut = k.slice(canvas!, [0, h.padBefore, w.padBefore, 0], [n, takeH, takeW, c]);
-  return k.pad(cut, [[0, 0], [0, h.inSize - takeH], [0, w.inSize - takeW], [0, 0]]);
+  const inside = k.slice(canvas!, [0, h.padBefore, w.padBefore, 0], [n, takeH, takeW, c]);
+  return k.pad(inside, [[0, 0], [0, h.inSize - takeH], [0, w.inSize - takeW], [0, 0]]);
 }
 
 /** The pooled axes of a 2-D pooling, as tfjs resolved them. */
@@ -108,7 +120,7 @@ export function maxPoolGrad(backendName: string): KernelFunc {
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     expectShape(KERNEL, 'output', output.shape, info.outShape);
-    return composeKernels(backend as KernelBackend, backendName, inputs, (k) => maxPoolGradient(k, input, output, dy, poolAxes(info), 'first'));
+    return composeKernels(backend as KernelBackend, backendName, inputs, (k) => maxPoolGradient(k, input, dy, poolAxes(info), 'first'));
   };
 }
 

@@ -30,17 +30,11 @@ export function unsortedSegmentSum(backendName: string): KernelFunc {
       const updates = k.reshape(x, [count, ...rest]);
       if (valid) return k.run('ScatterNd', { indices: k.reshape(segmentIds, [count, 1]), updates }, { shape: [numSegments, ...rest] });
       const kept = Int32Array.from(ids, (id) => (id >= 0 && id < numSegments ? id : numSegments));
-      const indices = k.reshape(k.adopt(int32Tensor(b, kept)), [count, 1]);
+      const indices = k.reshape(k.int32(kept), [count, 1]);
       const scattered = k.run('ScatterNd', { indices, updates }, { shape: [numSegments + 1, ...rest] });
       return k.slice(scattered, [0, ...rest.map(() => 0)], [numSegments, ...rest]);
     });
   };
-}
-
-/** A backend tensor holding `values`; the caller owns it. */
-function int32Tensor(backend: KernelBackend, values: Int32Array): TensorInfo {
-  const shape = [values.length];
-  return { dataId: backend.write(values, shape, 'int32'), shape, dtype: 'int32' };
 }
 
 export function unsortedSegmentSumConfig(backendName: string): KernelConfig {
