@@ -74,12 +74,6 @@ export class KernelScope {
     return this.run('Concat', xs as unknown as NamedTensorInfoMap, { axis });
   }
 
-  /** Every `strides`-th element from `begin` on each axis, `size` of them. */
-  stridedSlice(x: TensorInfo, begin: number[], size: number[], strides: number[]): TensorInfo {
-    const end = begin.map((b, i) => b + (size[i]! - 1) * strides[i]! + 1);
-    return this.run('StridedSlice', { x }, { begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 });
-  }
-
   binary(kernelName: 'Add' | 'Sub' | 'Multiply' | 'Equal', a: TensorInfo, b: TensorInfo): TensorInfo {
     return this.run(kernelName, { a, b });
   }
