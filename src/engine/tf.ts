@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { MosaicError } from '../errors.js';
 import type { BackendName } from './names.js';
+import { registerWasmTrainingKernels } from './wasm/register.js';
 
 // PROD silences tfjs' "install tfjs-node" banner and skips debug-only checks.
 tf.env().set('PROD', true);
@@ -14,6 +15,8 @@ export async function useBackend(name: BackendName): Promise<void> {
   if (tf.getBackend() === name) return;
   if (name === 'wasm' && !wasmRegistered) {
     await import('@tensorflow/tfjs-backend-wasm');
+    // wasm lacks some gradient kernels (Conv2DBackpropFilter, …) that training Layers models needs.
+    registerWasmTrainingKernels();
     wasmRegistered = true;
   }
   if (name === 'tensorflow' && !tf.findBackend('tensorflow')) {

@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs';
+import type { DepthwiseConv2dNativeBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { expectShape, inputGradientAxis, spatialAxes } from './conv-geometry.js';
+import { composeKernels } from './kernel-scope.js';
+
+const KERNEL = 'DepthwiseConv2dNativeBackpropInput';
+
+/**
+ * The input gradient of a depthwise convolution (channel multiplier M) as one depthwise
+ * convolution in XNNPACK: dx[n,h,w,c] = Σ_m Σ_{kh,kw} z[n, h+pt−kh·d, w+pl−kw·d, c·M+m] ·
+ * f[kh,kw,c,m], z being dy with s−1 zeros after each row and column. With the filter reversed
+ * in kh and kw this is a stride-1 convolution, dilation d, of z padded (see `inputGradientAxis`)
+ * with the C·M channels each its own depthwise channel; the sum over m follows.
+ */
+export function depthwiseConv2dNativeBackpropInput(backendName: string): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations ?? 1,
+      pad,
+      dimRoundingMode,
+      true,
+    );
+    expectShape(KERNEL, 'dy', dy.shape, info.outShape);
+    const [h, w] = spatialAxes(info).map(inputGradientAxis);
+    const { batchSize: n, inChannels: c, outChannels: cm, outHeight, outWidth, strideHeight: sh, strideWidth: sw } = info;
+    const { filterHeight, filterWidth } = info;
+
+    return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
+      let z = dy;
+      if (sh > 1 || sw > 1) {
+        const spread = k.pad(k.reshape(dy, [n, outHeight, 1, outWidth, 1, cm]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+        z = k.reshape(spread, [n, outHeight * sh, outWidth * sw, cm]);
+      }
+      // Negative padding cuts positions of z; this happens only when the forward pass had more
+      // padding than its window reaches, or a stride larger than the dilated filter.
+      const cutTop = Math.max(0, -h.before);
+      const cutLeft = Math.max(0, -w.before);
+      const rows = z.shape[1]! - cutTop - Math.max(0, -h.after);
+      const cols = z.shape[2]! - cutLeft - Math.max(0, -w.after);
+      z = k.slice(z, [0, cutTop, cutLeft, 0], [n, rows, cols, cm]);
+      const reversed = k.reshape(k.reverse(filter, [0, 1]), [filterHeight, filterWidth, cm, 1]);
+      const conv = k.depthwiseConv2d(z, reversed, [1, 1], [info.dilationHeight, info.dilationWidth], [
+        [0, 0],
+        [Math.max(0, h.before), Math.max(0, h.after)],
+        [Math.max(0, w.before), Math.max(0, w.after)],
+        [0, 0],
+      ]);
+      if (cm === c) return conv;
+      return k.sum(k.reshape(conv, [n, info.inHeight, info.inWidth, c, cm / c]), 4);
+    });
+  };
+}
+
+export function depthwiseConv2dNativeBackpropInputConfig(backendName: string): KernelConfig {
+  return { kernelName: KERNEL, backendName, kernelFunc: depthwiseConv2dNativeBackpropInput(backendName) };
+}

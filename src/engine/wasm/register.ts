@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig } from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input.js';
+import { maxPool3DConfigs } from './max-pool-3d.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+
+const BACKEND = 'wasm';
+
+/** Gradient kernels tfjs-backend-wasm 4.22 lacks that Layers models need, composed from its own kernels. */
+export function missingKernelConfigs(): KernelConfig[] {
+  return [
+    conv2DBackpropFilterConfig(BACKEND),
+    depthwiseConv2dNativeBackpropFilterConfig(BACKEND),
+    depthwiseConv2dNativeBackpropInputConfig(BACKEND),
+    unsortedSegmentSumConfig(BACKEND),
+  ];
+}
+
+/** Kernels of tfjs-backend-wasm 4.22 that are wrong for windows of values ≤ 0, rebuilt from kernels that are right. */
+export function replacementKernelConfigs(): KernelConfig[] {
+  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND)];
+}
+
+let registered = false;
+
+/**
+ * Registers those kernels for the wasm backend: each missing one that wasm still lacks (a later
+ * tfjs-backend-wasm with its own keeps it), and the replacements in place of wasm's. Once.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const config of missingKernelConfigs()) {
+    if (!tf.getKernel(config.kernelName, BACKEND)) tf.registerKernel(config);
+  }
+  for (const config of replacementKernelConfigs()) {
+    if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
+    tf.registerKernel(config);
+  }
+}

@@ -1,0 +1,550 @@
+// The gradient kernels Mosaic registers for the wasm backend (src/engine/wasm/), against the cpu
+// backend: (a) each kernel on random inputs over a grid of cases; (b) Layers models of every
+// common layer type, whose gradients and first training steps on wasm must match cpu's.
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { useBackend } from '../src/engine/tf.js';
+
+type Backend = 'cpu' | 'wasm';
+type Shape = number[];
+interface Values {
+  shape: Shape;
+  values: Float32Array | Int32Array;
+}
+
+/** Deterministic values in [-1, 1) (mulberry32), so that a failure can be replayed. */
+function random(shape: Shape, seed: number): Values {
+  let a = seed >>> 0;
+  const values = Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  });
+  return { shape, values };
+}
+
+const tensor = (v: Values) => tf.tensor(v.values, v.shape, v.values instanceof Int32Array ? 'int32' : 'float32');
+
+/** Runs `f` on one backend and brings its tensors' values back as plain arrays. */
+async function on<T extends tf.Tensor | tf.Tensor[]>(backend: Backend, f: () => T): Promise<Values[]> {
+  await useBackend(backend);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const values = list.map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
+  tf.dispose(list);
+  return values;
+}
+
+/** Largest |a − b| over all elements, after checking the shapes agree. */
+function maxDiff(a: Values, b: Values): number {
+  expect(a.shape).toEqual(b.shape);
+  let d = 0;
+  for (let i = 0; i < a.values.length; i++) d = Math.max(d, Math.abs(a.values[i]! - b.values[i]!));
+  return d;
+}
+
+const maxAbs = (v: Values) => Array.from(v.values).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+/** Runs a kernel on the active wasm backend and checks it leaves no buffer behind but its output. */
+function runWasmKernel(name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor {
+  const backend = tf.engine().backend as unknown as { numDataIds(): number };
+  const before = backend.numDataIds();
+  const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+  expect(backend.numDataIds(), `${name} leaked intermediate buffers`).toBe(before + 1);
+  return out;
+}
+
+// ───────────────────────────── (a) the kernels ─────────────────────────────
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface ConvCase {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  filter: [number, number];
+  stride: number;
+  dilation: number;
+  pad: Pad;
+}
+
+const explicitPad: Pad = [[0, 0], [2, 1], [0, 3], [0, 0]];
+const GRID: ConvCase[] = [];
+for (const batch of [1, 3])
+  for (const stride of [1, 2])
+    for (const dilation of [1, 2])
+      for (const pad of ['same', 'valid', explicitPad] as Pad[])
+        GRID.push({ batch, height: 9, width: 7, channels: batch === 1 ? 3 : 2, filter: batch === 1 ? [3, 3] : [3, 2], stride, dilation, pad });
+// Edge cases of the padding arithmetic: a stride larger than the filter (trailing input unused,
+// dy spread past the input), padding larger than the filter's reach, even filters with 'same'.
+GRID.push(
+  { batch: 2, height: 10, width: 10, channels: 3, filter: [3, 3], stride: 3, dilation: 1, pad: 'same' },
+  { batch: 2, height: 5, width: 6, channels: 2, filter: [1, 1], stride: 2, dilation: 1, pad: 'valid' },
+  { batch: 1, height: 6, width: 5, channels: 2, filter: [2, 2], stride: 1, dilation: 1, pad: [[0, 0], [3, 2], [1, 4], [0, 0]] },
+  { batch: 3, height: 8, width: 8, channels: 4, filter: [4, 2], stride: 2, dilation: 1, pad: 'same' },
+);
+const label = (c: ConvCase) =>
+  `x ${c.batch}×${c.height}×${c.width}×${c.channels}, filter ${c.filter.join('×')}, stride ${c.stride}, dilation ${c.dilation}, pad ${JSON.stringify(c.pad)}`;
+
+/** A dilated filter as the undilated filter of its effective size, zeros between the taps. */
+function spreadFilter(f: Values, dilation: number): Values {
+  const [kh, kw, c, m] = f.shape as [number, number, number, number];
+  const eh = (kh - 1) * dilation + 1;
+  const ew = (kw - 1) * dilation + 1;
+  const values = new Float32Array(eh * ew * c * m);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let k = 0; k < c * m; k++) values[((i * dilation * ew + j * dilation) * c * m) + k] = f.values[(i * kw + j) * c * m + k]!;
+  return { shape: [eh, ew, c, m], values };
+}
+
+/**
+ * Float32 tolerance for one output element summing `terms` products of values in [-1, 1): two
+ * summation orders (XNNPACK's blocked sums, the cpu backend's loops) each round at most once per
+ * addition to partial sums of size ~√terms, so they differ by about terms · 2⁻²⁴ typically; 16×
+ * that leaves margin, while a wrong index or padding changes results by whole terms (~0.1–1).
+ */
+const sumTolerance = (terms: number) => 16 * terms * 2 ** -24;
+
+describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () => {
+  it.each(GRID)('Conv2DBackpropFilter: $batch×$height×$width, stride $stride, dilation $dilation, pad $pad', async (c) => {
+    const cout = 4;
+    const xv = random([c.batch, c.height, c.width, c.channels], 1);
+    const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, cout], c.stride, c.dilation, c.pad);
+    const dyv = random(info.outShape, 2);
+    const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [...c.filter, c.channels, cout], dilations: c.dilation };
+    const [wasm] = await on('wasm', () => runWasmKernel('Conv2DBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, attrs));
+    // The cpu kernel ignores dilations: it gets the dilated filter's effective size (same output,
+    // same padding) and every d-th tap of its gradient is the dilated filter's gradient.
+    const [eh, ew] = [info.effectiveFilterHeight, info.effectiveFilterWidth];
+    const [cpu] = await on('cpu', () => {
+      const full = tf.engine().runKernel('Conv2DBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, { ...attrs, dilations: 1, filterShape: [eh, ew, c.channels, cout] }) as tf.Tensor4D;
+      return tf.stridedSlice(full, [0, 0, 0, 0], [eh, ew, c.channels, cout], [c.dilation, c.dilation, 1, 1]);
+    });
+    expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+    expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.batch * info.outHeight * info.outWidth));
+  });
+
+  it.each(GRID.flatMap((c) => [1, 2].map((multiplier) => ({ ...c, multiplier }))))(
+    'DepthwiseConv2dNativeBackpropFilter: $batch×$height×$width, multiplier $multiplier, stride $stride, dilation $dilation, pad $pad',
+    async (c) => {
+      const xv = random([c.batch, c.height, c.width, c.channels], 3);
+      const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, c.multiplier], c.stride, c.dilation, c.pad, undefined, true);
+      const dyv = random(info.outShape, 4);
+      const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, filterShape: [...c.filter, c.channels, c.multiplier] };
+      const [wasm] = await on('wasm', () => runWasmKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, attrs));
+      const [eh, ew] = [info.effectiveFilterHeight, info.effectiveFilterWidth];
+      const [cpu] = await on('cpu', () => {
+        const full = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, { ...attrs, dilations: 1, filterShape: [eh, ew, c.channels, c.multiplier] }) as tf.Tensor4D;
+        return tf.stridedSlice(full, [0, 0, 0, 0], [eh, ew, c.channels, c.multiplier], [c.dilation, c.dilation, 1, 1]);
+      });
+      expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+      expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.batch * info.outHeight * info.outWidth));
+    },
+  );
+
+  it.each(GRID.flatMap((c) => [1, 2].map((multiplier) => ({ ...c, multiplier }))))(
+    'DepthwiseConv2dNativeBackpropInput: $batch×$height×$width, multiplier $multiplier, stride $stride, dilation $dilation, pad $pad',
+    async (c) => {
+      const inputShape = [c.batch, c.height, c.width, c.channels] as [number, number, number, number];
+      const fv = random([...c.filter, c.channels, c.multiplier], 5);
+      const info = tf.backend_util.computeConv2DInfo(inputShape, fv.shape as [number, number, number, number], c.stride, c.dilation, c.pad, undefined, true);
+      const dyv = random(info.outShape, 6);
+      const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, inputShape };
+      const [wasm] = await on('wasm', () => runWasmKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensor(dyv), filter: tensor(fv) }, attrs));
+      // The cpu kernel ignores dilations: it gets the filter spread to its effective size.
+      const [cpu] = await on('cpu', () =>
+        tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensor(dyv), filter: tensor(spreadFilter(fv, c.dilation)) }, { ...attrs, dilations: 1 }) as tf.Tensor,
+      );
+      expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+      expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.filter[0] * c.filter[1] * c.multiplier));
+    },
+  );
+
+  const segmentCases = [
+    { name: 'ids in range, repeated, one segment empty', x: [7, 3, 2], ids: [0, 2, 2, 4, 1, 0, 2], segments: 5 },
+    { name: 'ids out of range are dropped', x: [6, 4], ids: [0, -1, 3, 3, 7, 1], segments: 4 },
+    { name: 'batch 1, vector rows', x: [1, 5], ids: [2], segments: 3 },
+    { name: 'int32 values', x: [5, 2], ids: [1, 1, 0, 2, 1], segments: 3, int: true },
+  ];
+  it.each(segmentCases)('UnsortedSegmentSum: $name', async (c) => {
+    const xv: Values = c.int ? { shape: c.x, values: Int32Array.from(random(c.x, 7).values, (v) => Math.round(v * 50)) } : random(c.x, 7);
+    const ids: Values = { shape: [c.ids.length], values: Int32Array.from(c.ids) };
+    const run = () => runWasmKernel('UnsortedSegmentSum', { x: tensor(xv), segmentIds: tensor(ids) }, { numSegments: c.segments });
+    const [wasm] = await on('wasm', run);
+    const [cpu] = await on('cpu', () => tf.unsortedSegmentSum(tensor(xv), tensor(ids) as tf.Tensor1D, c.segments));
+    // At most 3 terms per sum: only rounding of the last bit can differ.
+    expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(c.ids.length));
+  });
+
+  it('UnsortedSegmentSum: segment ids of any rank that starts the shape of x', async () => {
+    const xv = random([2, 3, 4], 8);
+    const ids: Values = { shape: [2, 3], values: Int32Array.from([0, 1, 1, 3, 0, 1]) };
+    const [wasm] = await on('wasm', () => runWasmKernel('UnsortedSegmentSum', { x: tensor(xv), segmentIds: tensor(ids) }, { numSegments: 4 }));
+    const [cpu] = await on('cpu', () => tf.unsortedSegmentSum(tensor(xv).reshape([6, 4]), tensor(ids).reshape([6]) as tf.Tensor1D, 4));
+    expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(6));
+  });
+
+  // Values on a coarse grid so that windows hold several equal maxima (the backends' tie rules
+  // must agree), and all-negative inputs (wasm 4.22's own max-pool kernels fail on those).
+  const poolValues = (shape: Shape, seed: number, kind: 'ties' | 'negative'): Values => {
+    const v = random(shape, seed);
+    return { shape, values: v.values.map((x) => (kind === 'ties' ? Math.round(x * 2) / 2 : -Math.abs(x) - 0.01)) };
+  };
+  const POOLS = (['same', 'valid'] as const).flatMap((pad) =>
+    [
+      { filter: [2, 2], stride: 2 },
+      { filter: [3, 3], stride: 2 },
+      { filter: [3, 2], stride: 1 },
+      { filter: [2, 3], stride: 3 },
+      { filter: [1, 1], stride: 2 },
+    ].flatMap((p) => (['ties', 'negative'] as const).map((values) => ({ ...p, pad, values, batch: p.stride === 2 ? 3 : 1 }))),
+  );
+
+  it.each(POOLS)('MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
+    const xv = poolValues([c.batch, 9, 7, 3], 9, c.values);
+    const attrs = { filterSize: c.filter, strides: c.stride, pad: c.pad };
+    const info = tf.backend_util.computePool2DInfo(xv.shape as [number, number, number, number], c.filter as [number, number], c.stride, 1, c.pad);
+    const dyv = random(info.outShape, 10);
+    const gradient = (backend: Backend) =>
+      on(backend, () => {
+        const x = tensor(xv);
+        const y = tf.maxPool(x as tf.Tensor4D, c.filter as [number, number], c.stride, c.pad);
+        return [y, backend === 'wasm' ? runWasmKernel('MaxPoolGrad', { dy: tensor(dyv), input: x, output: y }, attrs) : (tf.engine().runKernel('MaxPoolGrad', { dy: tensor(dyv), input: x, output: y }, attrs) as tf.Tensor)];
+      });
+    const [[yWasm, wasm], [yCpu, cpu]] = [await gradient('wasm'), await gradient('cpu')];
+    expect(maxDiff(yWasm!, yCpu!)).toBe(0);
+    // Each input element sums dy over the windows that chose it: a few terms, exact up to rounding.
+    expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(9));
+  });
+
+  it.each(POOLS.filter((c) => c.filter[0] === c.filter[1]))('MaxPool3D and MaxPool3DGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
+    const filter = [c.filter[0]!, ...c.filter] as [number, number, number];
+    const xv = poolValues([c.batch, 5, 6, 4, 2], 11, c.values);
+    const attrs = { filterSize: filter, strides: c.stride, pad: c.pad, dataFormat: 'NDHWC' };
+    const info = tf.backend_util.computePool3DInfo(xv.shape as [number, number, number, number, number], filter, c.stride, 1, c.pad);
+    const dyv = random(info.outShape, 12);
+    const pooled = (backend: Backend) =>
+      on(backend, () => {
+        const x = tensor(xv);
+        const run = (name: string, inputs: tf.NamedTensorMap, a: object) => (backend === 'wasm' ? runWasmKernel(name, inputs, a) : (tf.engine().runKernel(name, inputs, a as tf.NamedAttrMap) as tf.Tensor));
+        const y = run('MaxPool3D', { x }, attrs);
+        return [y, run('MaxPool3DGrad', { dy: tensor(dyv), input: x, output: y }, { filterSize: filter, strides: c.stride, pad: c.pad })];
+      });
+    const [[yWasm, wasm], [yCpu, cpu]] = [await pooled('wasm'), await pooled('cpu')];
+    expect(maxDiff(yWasm!, yCpu!)).toBe(0);
+    expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(27));
+  });
+
+  it('refuses what it does not support with an error naming the kernel and the argument', async () => {
+    await useBackend('wasm');
+    tf.tidy(() => refusals());
+  });
+});
+
+function refusals(): void {
+  const x = tf.zeros([1, 2, 5, 5]);
+  const dy = tf.zeros([1, 2, 3, 3]);
+  expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] })).toThrow(
+    /Conv2DBackpropFilter \(wasm\): dataFormat 'NCHW' is not supported/,
+  );
+  expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([1, 5, 5, 2]), dy: tf.zeros([1, 2, 2, 2]) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 2] })).toThrow(
+    /Conv2DBackpropFilter \(wasm\): dy has shape \[1, 2, 2, 2\], expected \[1, 3, 3, 2\]/,
+  );
+  expect(() => tf.engine().runKernel('UnsortedSegmentSum', { x: tf.zeros([4, 2]), segmentIds: tf.tensor1d([0, 1, 0], 'int32') }, { numSegments: 2 })).toThrow(
+    /UnsortedSegmentSum \(wasm\): segmentIds of shape \[3\] must start the shape of x \[4, 2\]/,
+  );
+}
+
+// ───────────────────────────── (b) Layers models ─────────────────────────────
+
+type Loss = (y: tf.Tensor, prediction: tf.Tensor) => tf.Tensor;
+interface ModelCase {
+  name: string;
+  build: () => tf.LayersModel;
+  /** Input shape without the batch; `vocabulary` makes integer inputs below it. */
+  input: Shape;
+  vocabulary?: number;
+  loss?: Loss;
+  /** Targets: one-hot classes of the output's width, else random values of the output's shape. */
+  target?: 'one-hot' | 'binary';
+}
+
+const L = tf.layers;
+const BATCH = 3;
+const mse: Loss = (y, p) => tf.losses.meanSquaredError(y, p);
+const seq = (...layers: tf.layers.Layer[]) => tf.sequential({ layers });
+const act = (activation: string) => (): tf.LayersModel =>
+  seq(L.dense({ inputShape: [6], units: 5, activation: activation as 'relu' }), L.dense({ units: 3 }));
+
+/** Every layer type Mosaic users build; each behind or in front of weights so that its gradient matters. */
+const MODELS: ModelCase[] = [
+  { name: 'dense', input: [6], build: () => seq(L.dense({ inputShape: [6], units: 4 }), L.dense({ units: 2, useBias: false })) },
+  ...(['same', 'valid'] as const).flatMap((padding) =>
+    [1, 2].map((strides) => ({
+      name: `conv1d kernel 3, strides ${strides}, ${padding}`,
+      input: [11, 3],
+      build: () => seq(L.conv1d({ inputShape: [11, 3], filters: 4, kernelSize: 3, strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+    })),
+  ),
+  ...(['same', 'valid'] as const).flatMap((padding) =>
+    [1, 2].map((strides) => ({
+      name: `conv2d kernel 3×2, strides ${strides}, ${padding}`,
+      input: [9, 7, 2],
+      build: () => seq(L.conv2d({ inputShape: [9, 7, 2], filters: 4, kernelSize: [3, 2], strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+    })),
+  ),
+  {
+    name: 'conv2d stack (the bench CNN, smaller)',
+    input: [12, 12, 1],
+    target: 'one-hot',
+    loss: (y, p) => tf.metrics.categoricalCrossentropy(y, p).mean(),
+    build: () =>
+      seq(
+        L.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+        L.maxPooling2d({ poolSize: 2 }),
+        L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
+        L.maxPooling2d({ poolSize: 2 }),
+        L.flatten(),
+        L.dense({ units: 3, activation: 'softmax' }),
+      ),
+  },
+  { name: 'conv2dTranspose strides 2, same', input: [5, 5, 2], build: () => seq(L.conv2dTranspose({ inputShape: [5, 5, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same' }), L.flatten(), L.dense({ units: 2 })) },
+  { name: 'conv3d + maxPooling3d + averagePooling3d', input: [6, 6, 6, 2], build: () => seq(L.conv3d({ inputShape: [6, 6, 6, 2], filters: 3, kernelSize: 3, padding: 'same' }), L.maxPooling3d({ poolSize: 2 }), L.averagePooling3d({ poolSize: 3 }), L.flatten(), L.dense({ units: 2 })) },
+  ...(['same', 'valid'] as const).flatMap((padding) =>
+    [1, 2].flatMap((strides) =>
+      [1, 2].map((depthMultiplier) => ({
+        name: `depthwiseConv2d multiplier ${depthMultiplier}, strides ${strides}, ${padding}`,
+        input: [9, 7, 3],
+        build: () => seq(L.depthwiseConv2d({ inputShape: [9, 7, 3], kernelSize: 3, depthMultiplier, strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+      })),
+    ),
+  ),
+  ...(['same', 'valid'] as const).flatMap((padding) =>
+    [1, 2].map((strides) => ({
+      name: `separableConv2d strides ${strides}, ${padding}`,
+      input: [8, 9, 3],
+      build: () => seq(L.separableConv2d({ inputShape: [8, 9, 3], filters: 4, kernelSize: 3, depthMultiplier: 2, strides, padding }), L.flatten(), L.dense({ units: 2 })),
+    })),
+  ),
+  ...(['same', 'valid'] as const).flatMap((padding) => [
+    { name: `maxPooling1d + averagePooling1d, ${padding}`, input: [11, 3], build: () => seq(L.dense({ inputShape: [11, 3], units: 4 }), L.maxPooling1d({ poolSize: 3, strides: 2, padding }), L.averagePooling1d({ poolSize: 2, padding }), L.flatten(), L.dense({ units: 2 })) },
+    { name: `maxPooling2d + averagePooling2d, ${padding}`, input: [9, 7, 2], build: () => seq(L.dense({ inputShape: [9, 7, 2], units: 3 }), L.maxPooling2d({ poolSize: 3, strides: 2, padding }), L.averagePooling2d({ poolSize: 2, padding }), L.flatten(), L.dense({ units: 2 })) },
+  ]),
+  { name: 'global pooling 1d and 2d', input: [6, 5, 2], build: () => functionalGlobalPooling() },
+  { name: 'batchNormalization (dense and conv features)', input: [6, 6, 2], build: () => seq(L.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3 }), L.batchNormalization(), L.flatten(), L.dense({ units: 4 }), L.batchNormalization(), L.dense({ units: 2 })) },
+  { name: 'layerNormalization', input: [5, 4], build: () => seq(L.dense({ inputShape: [5, 4], units: 6 }), L.layerNormalization(), L.flatten(), L.dense({ units: 2 })) },
+  // A fixed seed gives the same mask on both backends (tfjs draws it in JS).
+  { name: 'dropout (seeded)', input: [6], build: () => seq(L.dense({ inputShape: [6], units: 8, activation: 'relu' }), L.dropout({ rate: 0.4, seed: 7 }), L.dense({ units: 2 })) },
+  { name: 'embedding (repeated ids)', input: [7], vocabulary: 5, build: () => seq(L.embedding({ inputDim: 5, outputDim: 4, inputLength: 7 }), L.flatten(), L.dense({ units: 2 })) },
+  { name: 'lstm', input: [5, 3], build: () => seq(L.lstm({ inputShape: [5, 3], units: 4, returnSequences: true }), L.lstm({ units: 3 })) },
+  { name: 'gru', input: [5, 3], build: () => seq(L.gru({ inputShape: [5, 3], units: 4 }), L.dense({ units: 2 })) },
+  { name: 'simpleRNN + bidirectional lstm', input: [5, 3], build: () => seq(L.simpleRNN({ inputShape: [5, 3], units: 4, returnSequences: true }), L.bidirectional({ layer: L.lstm({ units: 2 }) as tf.RNN })) },
+  { name: 'embedding → lstm, functional with two heads', input: [6], vocabulary: 9, build: () => functionalText() },
+  ...lossCases(),
+  ...['relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'hardSigmoid', 'swish', 'mish', 'gelu', 'linear'].map((a) => ({ name: `activation ${a}`, input: [6], build: act(a) })),
+  { name: 'leakyReLU, prelu, elu layers', input: [6], build: () => seq(L.dense({ inputShape: [6], units: 5 }), L.leakyReLU({ alpha: 0.2 }), L.dense({ units: 5 }), L.prelu(), L.dense({ units: 4 }), L.elu(), L.dense({ units: 2 })) },
+];
+
+/** The losses on a small classifier or regressor: logits, probabilities or raw outputs as each expects. */
+function lossCases(): ModelCase[] {
+  const head = (activation: 'linear' | 'softmax' | 'sigmoid') => () => seq(L.dense({ inputShape: [6], units: 5, activation: 'tanh' }), L.dense({ units: 3, activation }));
+  const labels = (y: tf.Tensor) => y.argMax(-1);
+  return [
+    { name: 'loss meanSquaredError', input: [6], build: head('linear'), loss: (y, p) => tf.losses.meanSquaredError(y, p) },
+    { name: 'loss categoricalCrossentropy', input: [6], target: 'one-hot', build: head('softmax'), loss: (y, p) => tf.metrics.categoricalCrossentropy(y, p).mean() },
+    { name: 'loss softmaxCrossEntropy (logits)', input: [6], target: 'one-hot', build: head('linear'), loss: (y, p) => tf.losses.softmaxCrossEntropy(y, p) },
+    // Sparse: integer class targets, one-hot on the fly (as Mosaic's own loss does).
+    { name: 'loss sparse categorical cross-entropy', input: [6], target: 'one-hot', build: head('softmax'), loss: (y, p) => tf.metrics.categoricalCrossentropy(tf.oneHot(labels(y), 3), p).mean() },
+    { name: 'loss sigmoidCrossEntropy (logits)', input: [6], target: 'binary', build: head('linear'), loss: (y, p) => tf.losses.sigmoidCrossEntropy(y, p) },
+    { name: 'loss binaryCrossentropy', input: [6], target: 'binary', build: head('sigmoid'), loss: (y, p) => tf.metrics.binaryCrossentropy(y, p).mean() },
+    { name: 'loss logLoss', input: [6], target: 'binary', build: head('sigmoid'), loss: (y, p) => tf.losses.logLoss(y, p) },
+    { name: 'loss absoluteDifference', input: [6], build: head('linear'), loss: (y, p) => tf.losses.absoluteDifference(y, p) },
+    { name: 'loss huberLoss', input: [6], build: head('linear'), loss: (y, p) => tf.losses.huberLoss(y, p, undefined, 0.3) },
+  ];
+}
+
+function functionalGlobalPooling(): tf.LayersModel {
+  const input = tf.input({ shape: [6, 5, 2] });
+  const features = L.conv2d({ filters: 3, kernelSize: 2 }).apply(input) as tf.SymbolicTensor;
+  const rows = L.reshape({ targetShape: [5 * 4, 3] }).apply(features) as tf.SymbolicTensor;
+  const pooled = [L.globalAveragePooling2d({}), L.globalMaxPooling2d({})].map((l) => l.apply(features) as tf.SymbolicTensor);
+  const pooled1d = [L.globalAveragePooling1d(), L.globalMaxPooling1d()].map((l) => l.apply(rows) as tf.SymbolicTensor);
+  const output = L.dense({ units: 2 }).apply(L.concatenate().apply([...pooled, ...pooled1d])) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output });
+}
+
+function functionalText(): tf.LayersModel {
+  const input = tf.input({ shape: [6], dtype: 'int32' });
+  const embedded = L.embedding({ inputDim: 9, outputDim: 4 }).apply(input) as tf.SymbolicTensor;
+  const recurrent = L.lstm({ units: 3 }).apply(embedded) as tf.SymbolicTensor;
+  const averaged = L.globalAveragePooling1d().apply(embedded) as tf.SymbolicTensor;
+  const output = L.dense({ units: 2 }).apply(L.add().apply([recurrent, L.dense({ units: 3 }).apply(averaged) as tf.SymbolicTensor])) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output });
+}
+
+interface Batch {
+  x: Values;
+  y: Values;
+}
+
+function batchFor(c: ModelCase, outputShape: Shape): Batch {
+  const xShape = [BATCH, ...c.input];
+  const x = c.vocabulary ? { shape: xShape, values: Int32Array.from(random(xShape, 11).values, (v) => Math.floor((v + 1) / 2 * c.vocabulary!)) } : random(xShape, 11);
+  const yShape = [BATCH, ...outputShape.slice(1)];
+  const classes = yShape[yShape.length - 1]!;
+  if (c.target === 'binary') return { x, y: { shape: yShape, values: random(yShape, 12).values.map((v) => (v > 0 ? 1 : 0)) } };
+  if (c.target === 'one-hot') {
+    return { x, y: { shape: yShape, values: Float32Array.from({ length: BATCH * classes }, (_, i) => (i % classes === (Math.floor(i / classes) * 2) % classes ? 1 : 0)) } };
+  }
+  return { x, y: random(yShape, 12) };
+}
+
+interface Trained {
+  loss: number;
+  gradients: Values[];
+  /** Every weight, trainable or not, after the training steps. */
+  weights: Values[];
+  losses: number[];
+}
+
+const STEPS = 3;
+
+/**
+ * On one backend: the model from `initial` weights, the gradients of the loss on the batch, then
+ * STEPS steps of SGD. The gradient comparison is exact in intent; the steps show it trains.
+ */
+async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null, batch: Batch | null): Promise<{ initial: Values[]; batch: Batch; result: Trained }> {
+  await useBackend(backend);
+  const model = c.build();
+  if (initial) model.setWeights(initial.map(tensor));
+  const weights0 = initial ?? model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+  const data = batch ?? batchFor(c, (model.outputs[0]!.shape as number[]).map((d) => d ?? BATCH));
+  const [x, y] = [tensor(data.x), tensor(data.y)];
+  const lossOf = c.loss ?? mse;
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const f = () => lossOf(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+  const { value, grads } = tf.variableGrads(f, variables);
+  const gradients = variables.map((v) => ({ shape: grads[v.name]!.shape, values: grads[v.name]!.dataSync() as Float32Array }));
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, ...Object.values(grads)]);
+  const optimizer = tf.train.sgd(0.05);
+  const losses: number[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    const cost = optimizer.minimize(f, true, variables)!;
+    losses.push(cost.dataSync()[0]!);
+    cost.dispose();
+  }
+  const weights = model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.layers.forEach((l) => l.dispose());
+  return { initial: weights0, batch: data, result: { loss, gradients, weights, losses } };
+}
+
+/**
+ * Gradient tolerance, relative to the largest element of each gradient: 1e-4. The backends agree
+ * on the maths but not on float32 rounding: XNNPACK sums in blocks and SIMD lanes where the cpu
+ * backend loops, and wasm's exp/log/tanh/sigmoid are its own approximations (a few ulps). Through
+ * a few layers those ~1e-7 relative differences grow to ~1e-6 (measured: at most 2e-6 here), and
+ * elements that are sums of cancelling terms carry the absolute error of the largest ones, hence
+ * relative to the maximum. A wrong kernel is off by O(1) of that maximum.
+ */
+const GRAD_TOLERANCE = 1e-4;
+
+function expectClose(actual: Values[], expected: Values[], what: string): void {
+  expect(actual.length).toBe(expected.length);
+  // A tensor whose true gradient is ~0 (a bias before batch normalisation: its terms cancel)
+  // keeps the rounding noise of those terms, which are of the size of the model's other gradients.
+  const floor = 1e-2 * Math.max(...expected.map(maxAbs));
+  actual.forEach((a, i) => {
+    const scale = Math.max(maxAbs(expected[i]!), floor, 1e-12);
+    expect(maxDiff(a, expected[i]!) / scale, `${what} ${i} [${a.shape.join(', ')}]`).toBeLessThan(GRAD_TOLERANCE);
+  });
+}
+
+describe('(b) Layers models train on wasm with the cpu backend\'s gradients', () => {
+  it.each(MODELS)('$name', async (c) => {
+    const cpu = await trainOn('cpu', c, null, null);
+    const wasm = await trainOn('wasm', c, cpu.initial, cpu.batch);
+    expect(cpu.result.gradients.some((g) => maxAbs(g) > 0)).toBe(true);
+    expect(wasm.result.loss).toBeCloseTo(cpu.result.loss, 4);
+    expectClose(wasm.result.gradients, cpu.result.gradients, 'gradient of weight');
+    expect(wasm.result.losses.every(Number.isFinite)).toBe(true);
+    expectClose(wasm.result.weights, cpu.result.weights, `weight after ${STEPS} SGD steps`);
+  });
+});
+
+describe('(b) model.fit with the Layers loss names trains on wasm as on cpu', () => {
+  const cases = [
+    { loss: 'meanSquaredError', activation: 'linear', target: 'values' },
+    { loss: 'categoricalCrossentropy', activation: 'softmax', target: 'one-hot' },
+    { loss: 'sparseCategoricalCrossentropy', activation: 'softmax', target: 'labels' },
+    { loss: 'binaryCrossentropy', activation: 'sigmoid', target: 'binary' },
+    { loss: 'meanAbsoluteError', activation: 'linear', target: 'values' },
+  ] as const;
+
+  async function fitOn(backend: Backend, c: (typeof cases)[number], initial: Values[] | null) {
+    await useBackend(backend);
+    const model = seq(
+      L.embedding({ inputDim: 6, outputDim: 3, inputLength: 4 }),
+      L.conv1d({ filters: 4, kernelSize: 2, activation: 'relu' }),
+      L.maxPooling1d({ poolSize: 2 }),
+      L.flatten(),
+      L.dense({ units: 3, activation: c.activation }),
+    );
+    if (initial) model.setWeights(initial.map(tensor));
+    const weights0 = initial ?? model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+    const x = tensor({ shape: [8, 4], values: Int32Array.from(random([32], 21).values, (v) => Math.floor((v + 1) * 3)) });
+    const classes = Int32Array.from({ length: 8 }, (_, i) => (i * 5) % 3);
+    const y = {
+      values: () => tensor(random([8, 3], 22)),
+      'one-hot': () => tf.oneHot(tf.tensor1d(classes, 'int32'), 3).toFloat(),
+      labels: () => tf.tensor2d(Float32Array.from(classes), [8, 1]),
+      binary: () => tensor({ shape: [8, 3], values: random([8, 3], 23).values.map((v) => (v > 0 ? 1 : 0)) }),
+    }[c.target]();
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: c.loss });
+    const history = await model.fit(x, y, { epochs: 3, batchSize: 4, shuffle: false, verbose: 0 });
+    const weights = model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+    tf.dispose([x, y]);
+    model.layers.forEach((l) => l.dispose());
+    return { weights0, losses: history.history.loss as number[], weights };
+  }
+
+  it.each(cases)('$loss', async (c) => {
+    const cpu = await fitOn('cpu', c, null);
+    const wasm = await fitOn('wasm', c, cpu.weights0);
+    expect(wasm.losses.every(Number.isFinite)).toBe(true);
+    expect(wasm.losses[2]!).toBeLessThan(wasm.losses[0]!);
+    wasm.losses.forEach((l, i) => expect(l).toBeCloseTo(cpu.losses[i]!, 4));
+    expectClose(wasm.weights, cpu.weights, 'weight after fit');
+  });
+});
+
+describe('dilated convolutions (a limit of tfjs-core, not of wasm)', () => {
+  const dilated = [
+    { name: 'conv1d dilation 2', input: [11, 3], build: () => seq(L.conv1d({ inputShape: [11, 3], filters: 2, kernelSize: 3, dilationRate: 2 })) },
+    { name: 'conv2d dilation 2', input: [9, 7, 2], build: () => seq(L.conv2d({ inputShape: [9, 7, 2], filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same' })) },
+    // (tfjs-layers' depthwiseConv2d ignores its dilationRate; separableConv2d applies it.)
+    { name: 'separableConv2d dilation 2', input: [9, 7, 2], build: () => seq(L.separableConv2d({ inputShape: [9, 7, 2], filters: 2, kernelSize: 3, dilationRate: 2 })) },
+  ];
+  it.each(dilated)('$name: same output on both backends; tfjs-core refuses its gradient on both', async (c) => {
+    const xv = random([BATCH, ...c.input], 31);
+    let weights: Values[] | null = null;
+    const outputs: Values[] = [];
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const model = c.build();
+      if (weights) model.setWeights(weights.map(tensor));
+      weights ??= model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+      const x = tensor(xv);
+      outputs.push(...(await on(backend, () => model.predict(x) as tf.Tensor)));
+      expect(() => tf.variableGrads(() => (model.apply(x) as tf.Tensor).sum() as tf.Scalar)).toThrow(/dilation rates greater than 1 are not yet supported/);
+      x.dispose();
+      model.layers.forEach((l) => l.dispose());
+    }
+    expect(maxDiff(outputs[1]!, outputs[0]!)).toBeLessThan(sumTolerance(3 * 3 * 3));
+  });
+});
