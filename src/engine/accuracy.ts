@@ -65,56 +65,40 @@ export function chooseAccuracyRule(targets: tf.Tensor[], classificationLoss: boo
   return { kind: 'binary', threshold: logits ? 0 : 0.5 };
 }
 
+/**
+ * The right decisions of a batch, 1 or 0: element by element (binary), or sample by sample
+ * (argmax: the predicted class against the class index or the one-hot row's argmax).
+ */
+function rightDecisions(rule: AccuracyRule & { kind: 'binary' | 'argmax' }, p: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  if (rule.kind === 'binary') return p.greater(rule.threshold).equal(t.greater(0.5)).toFloat();
+  const classes = p.shape[p.shape.length - 1]!;
+  const isIndex = t.shape[t.shape.length - 1] !== classes || classes === 1;
+  const predicted = p.argMax(-1);
+  const actual = isIndex ? t.reshape(predicted.shape).toInt() : t.argMax(-1);
+  return predicted.equal(actual).toFloat();
+}
+
 export function accuracyFn(rule: AccuracyRule): AccuracyFn | undefined {
-  switch (rule.kind) {
-    case 'none':
-      return undefined;
-    case 'binary':
-      return (p, t) => ({
-        correct: tf.tidy(() => p.greater(rule.threshold).equal(t.greater(0.5)).sum() as tf.Scalar),
-        total: t.size,
-      });
-    case 'argmax':
-      return (p, t) => {
-        const classes = p.shape[p.shape.length - 1]!;
-        const isIndex = t.shape[t.shape.length - 1] !== classes || classes === 1;
-        return {
-          correct: tf.tidy(() => {
-            const predicted = p.argMax(-1);
-            const actual = isIndex ? t.reshape(predicted.shape).toInt() : t.argMax(-1);
-            return predicted.equal(actual).sum() as tf.Scalar;
-          }),
-          total: isIndex ? t.size : t.size / classes,
-        };
-      };
-  }
+  if (rule.kind === 'none') return undefined;
+  return (p, t) => {
+    const right = tf.tidy(() => rightDecisions(rule, p, t));
+    const total = right.size;
+    const correct = tf.tidy(() => right.sum() as tf.Scalar);
+    right.dispose();
+    return { correct, total };
+  };
 }
 
 /** Correct decisions of each replica of a pack: predictions and targets `[replicas, …]`. */
 export type ReplicaAccuracyFn = (prediction: tf.Tensor, target: tf.Tensor) => { correct: tf.Tensor1D; total: number };
 
 export function replicaAccuracyFn(rule: AccuracyRule): ReplicaAccuracyFn | undefined {
-  const perReplica = (t: tf.Tensor) => t.sum(Array.from({ length: t.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D;
-  switch (rule.kind) {
-    case 'none':
-      return undefined;
-    case 'binary':
-      return (p, t) => ({ correct: tf.tidy(() => perReplica(p.greater(rule.threshold).equal(t.greater(0.5)).toFloat())), total: t.size / t.shape[0]! });
-    case 'argmax':
-      return (p, t) => {
-        const classes = p.shape[p.shape.length - 1]!;
-        const isIndex = t.shape[t.shape.length - 1] !== classes || classes === 1;
-        return {
-          correct: tf.tidy(() => {
-            const predicted = p.argMax(-1);
-            const actual = isIndex ? t.reshape(predicted.shape).toInt() : t.argMax(-1);
-            return perReplica(predicted.equal(actual).toFloat());
-          }),
-          total: predicted(p),
-        };
-      };
-  }
+  if (rule.kind === 'none') return undefined;
+  return (p, t) => {
+    const right = tf.tidy(() => rightDecisions(rule, p, t));
+    const total = right.size / right.shape[0]!;
+    const correct = tf.tidy(() => right.sum(Array.from({ length: right.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D);
+    right.dispose();
+    return { correct, total };
+  };
 }
-
-/** Decisions per replica of an argmax rule: the samples of one replica. */
-const predicted = (p: tf.Tensor) => p.size / p.shape[0]! / p.shape[p.shape.length - 1]!;
