@@ -53,6 +53,10 @@ describe('packs: repeats trained together', () => {
     expect(inPacks.length).toBeGreaterThanOrEqual(15);
     expect(facts(alone, 'backend_used').some((b) => /pack/.test(b))).toBe(false);
     expectSameCurves(histories(packed), histories(alone));
+    // how a run was trained is bookkeeping: compare does not split groups by it
+    const report = JSON.parse(cli(['compare', packed, '--at', 'width', '--format', 'json'], dir).stdout);
+    expect(JSON.stringify(report.notes)).not.toContain('backend_used');
+    expect(report.groups).toHaveLength(6);
 
     // Continued: runs 1-3 as a pack again, run 4 alone (its mates are done), from pack checkpoints.
     const config = path.join(dir, 'p.ini');

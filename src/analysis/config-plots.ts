@@ -86,7 +86,7 @@ export function configPage(all: AnalysisRun[], section: PlotSection, source: str
     if (section.plotType === 'violin') {
       return {
         data: { values: rows },
-        ...violinChart({ title: o, field: o, series: 'series', column: 'x', columnTitle: section.abscissa, yTitle: o, color, width: Math.round(46 * section.plotScale), height: 260 }),
+        ...violinChart({ title: o, field: o, series: 'series', column: 'x', columnTitle: section.abscissa, yTitle: o, color, width: Math.round(46 * section.plotScale), height: 260, values: rows.map((r) => r[o]).filter((v): v is number => typeof v === 'number') }),
       };
     }
     const summaries = summarizeBySeriesAndX(rows, o);

@@ -92,7 +92,8 @@ export function meanAndSpreadLayers(o: SpreadOptions): Record<string, unknown>[]
   const rows = o.summaries as { single: boolean }[];
   const banded = o.spread === 'band' ? rows.filter((r) => !r.single) : [];
   const barred = o.spread === 'band' ? rows.filter((r) => r.single) : rows;
-  const y = { field: 'lower', type: 'quantitative', title: o.yTitle };
+  const axis = valueAxis((o.summaries as { mean: number; upper: number }[]).flatMap((r) => [r.mean, r.upper]));
+  const y = { field: 'lower', type: 'quantitative', title: o.yTitle, axis };
   const quiet = o.color;
   return [
     ...(banded.length ? [{ data: { values: banded }, mark: { type: 'errorband', opacity: 0.2 }, encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet } }] : []),
@@ -102,9 +103,15 @@ export function meanAndSpreadLayers(o: SpreadOptions): Record<string, unknown>[]
     {
       data: { values: o.summaries },
       mark: o.centre === 'line' ? { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 } : { type: 'point', filled: true, size: 60 },
-      encoding: { x: o.x, y: { field: 'mean', type: 'quantitative', title: o.yTitle, scale: { zero: false } }, color: o.color },
+      encoding: { x: o.x, y: { field: 'mean', type: 'quantitative', title: o.yTitle, scale: { zero: false }, axis }, color: o.color },
     },
   ];
+}
+
+/** Tiny or huge values (a loss of 1e-10) read better as 4.5e-10 than as 0.00000000045. */
+export function valueAxis(values: number[]): Record<string, unknown> {
+  const largest = Math.max(0, ...values.filter(Number.isFinite).map(Math.abs));
+  return largest > 0 && (largest < 1e-3 || largest >= 1e5) ? { format: '.1e' } : {};
 }
 
 /** What a figure's subtitle says about its spread and about splitting and pooling. */
@@ -178,6 +185,7 @@ export function perfanalysisPage(data: SizeData, dataset: string, criterion: Cri
           color: seriesColor(data, series.order),
           width: 46,
           height: 300,
+          values: data.points.map((p) => p.value),
         }),
       },
     ],
@@ -197,6 +205,8 @@ export interface ViolinOptions {
   color: Record<string, unknown>;
   width: number;
   height: number;
+  /** The values drawn, to choose how the axis writes them. */
+  values: number[];
 }
 
 /** Violins: the density of `field` mirrored around 0, one area between −density and +density, a column per `column` value. */
@@ -213,7 +223,7 @@ export function violinChart(o: ViolinOptions): Record<string, unknown> {
     spacing: 0,
     mark: { type: 'area', orient: 'horizontal', opacity: 0.7 },
     encoding: {
-      y: { field: 'value', type: 'quantitative', title: o.yTitle },
+      y: { field: 'value', type: 'quantitative', title: o.yTitle, axis: valueAxis(o.values) },
       x: { field: 'density', type: 'quantitative', title: null, axis: { labels: false, values: [0], grid: false, ticks: true } },
       x2: { field: 'mirror' },
       color: o.color,

@@ -126,7 +126,7 @@ program
 
 program
   .command('status')
-  .description('show the runs of a database: Done (losses, time), Error (pipeline + trace), Running, Pending')
+  .description('show the runs of a database: Done (keys, losses, accuracies, logged metrics, time), Diverged, Error (pipeline + trace), Running, Pending, and which backends trained them')
   .argument('[db]', 'database (default: --db, $MOSAIC_DB, or the last one `mosaic run` used from this folder)')
   .option('--db <file>', 'database to read')
   .option('--all', 'list every pending run instead of a summary')
