@@ -16,6 +16,8 @@ interface PackLayer {
 export interface PackModel {
   layers: PackLayer[];
   loss: ReplicaLossFn;
+  /** Each variable's shape in the pack: the widest of the members'. */
+  shapes: number[][];
 }
 
 type Layer = tf.layers.Layer & Record<string, unknown>;
@@ -25,55 +27,70 @@ const layersOf = (chain: Chain): Layer[] | undefined => {
   return module instanceof LayersModule ? (module.model.layers as Layer[]) : undefined;
 };
 
-/** A dense stack's shape, to tell members of one structure apart from others. */
-const signature = (layers: Layer[]) =>
-  JSON.stringify(layers.map((l) => [l.getClassName(), l.getConfig().units ?? null, l.getConfig().activation ?? null, l.getConfig().useBias ?? null]));
+/** What members of a pack share: layer kinds, activations, biases, inputs and outputs (hidden widths may differ). */
+const structure = (layers: Layer[]) => {
+  const dense = layers.filter((l) => l.getClassName() === 'Dense');
+  return JSON.stringify({
+    layers: layers.map((l) => [l.getClassName(), l.getConfig().activation ?? null, l.getConfig().useBias ?? null]),
+    output: dense[dense.length - 1]?.getConfig().units ?? null,
+  });
+};
+
+/** Why one chain cannot be in a pack at all, or undefined. */
+function unpackable(c: Chain): string | undefined {
+  if (c.models.length !== 1) return 'the model chain has several model classes';
+  const module = c.models[0]!.module;
+  if (!(module instanceof LayersModule)) return `${c.names.model} does not extend LayersModule`;
+  if (module.forward !== LayersModule.prototype.forward) return `${c.names.model} has a forward() of its own`;
+  for (const l of module.model.layers as Layer[]) {
+    const name = l.getClassName();
+    if (name !== 'Dense' && name !== 'Activation') return `${c.names.model} has a ${name} layer (packs take dense and activation layers)`;
+    const config = l.getConfig();
+    if (config.kernelRegularizer || config.biasRegularizer || config.activityRegularizer) return `${c.names.model} has a regularizer`;
+  }
+  if (!Array.isArray(c.train) || !Array.isArray(c.test)) return 'the data are not arrays of batches';
+  if ((c.train as unknown[]).some((b) => asBatch(b as never).x.rank !== 2)) return 'the inputs are not matrices (samples x features)';
+  const params = c.variables.reduce((a, v) => a + v.size, 0);
+  const batch = Number(c.runInfo.batch_size) || 1;
+  if (params * batch >= WASM_FROM_WORK) return `the model is large enough (${params} parameters x batch ${batch}) that training runs together saves nothing`;
+  return undefined;
+}
+
+const batchShapes = (c: Chain) =>
+  (['train', 'test'] as const).map((source) => (c[source] as unknown[]).map((b) => { const { x, y } = asBatch(b as never); return `${x.shape}|${y.shape}`; }).join(';')).join('/');
 
 /**
- * Whether runs can be trained as one batched model: each member's model chain is one
- * `LayersModule` whose `forward` is Mosaic's, a stack of dense and activation layers without
- * regularizers, of one shape for all; a built-in loss with a per-replica form; batches that are
- * arrays of matrices of one shape across members; a model small enough that its steps are bound
- * by per-operation overhead (batching larger ones saves nothing). Returns why not, otherwise.
+ * Which of the runs claimed together can train as one batched model with the first, and how:
+ * each model chain one `LayersModule` whose `forward` is Mosaic's, a stack of dense and
+ * activation layers without regularizers, small enough that its steps are bound by per-operation
+ * overhead (batching larger ones saves nothing); all with the first's layer kinds, activations,
+ * inputs and outputs (hidden widths may differ: the pack pads them to the widest and masks the
+ * padding), batches of the same shapes, and a built-in loss with a per-replica form. Returns why
+ * not when the first cannot be packed with any other.
  */
-export function packModel(chains: Chain[], lossFunction: string | undefined): PackModel | string {
+export function packModel(chains: Chain[], lossFunction: string | undefined): { model: PackModel; members: number[] } | string {
   const first = chains[0]!;
-  if (first.models.length !== 1) return 'the model chain has several model classes';
-  const module = first.models[0]!.module;
-  if (!(module instanceof LayersModule)) return `${first.names.model} does not extend LayersModule`;
-  if (module.forward !== LayersModule.prototype.forward) return `${first.names.model} has a forward() of its own`;
-  const layers = layersOf(first)!;
-  for (const l of layers) {
-    const name = l.getClassName();
-    if (name !== 'Dense' && name !== 'Activation') return `${first.names.model} has a ${name} layer (packs take dense and activation layers)`;
-    const c = l.getConfig();
-    if (c.kernelRegularizer || c.biasRegularizer || c.activityRegularizer) return `${first.names.model} has a regularizer`;
-  }
+  const why = unpackable(first);
+  if (why) return why;
   const kind = lossFunction === undefined ? undefined : lossKind(lossFunction);
   const loss = kind ? replicaLoss(kind) : undefined;
   if (!loss) return `the loss ${first.names.loss} has no per-run form for packs`;
-  const params = first.variables.reduce((a, v) => a + v.size, 0);
-  const batch = Number(first.runInfo.batch_size) || 1;
-  if (params * batch >= WASM_FROM_WORK) return `the model is large enough (${params} parameters x batch ${batch}) that training runs together saves nothing`;
-  const sig = signature(layers);
-  for (const c of chains) {
-    const mine = layersOf(c);
-    if (!mine || signature(mine) !== sig || c.variables.length !== first.variables.length) return 'the runs do not build the same model';
-    if (!Array.isArray(c.train) || !Array.isArray(c.test)) return 'the data are not arrays of batches';
-  }
-  for (const source of ['train', 'test'] as const) {
-    const shapes = (c: Chain) => (c[source] as unknown[]).map((b) => { const { x, y } = asBatch(b as never); return `${x.shape}|${y.shape}`; }).join(';');
-    const ref = shapes(first);
-    if (ref.includes(',,') || chains.some((c) => shapes(c) !== ref)) return `the ${source} batches differ in number or shape between the runs`;
-    if ((first[source] as unknown[]).some((b) => asBatch(b as never).x.rank !== 2)) return 'the inputs are not matrices (samples x features)';
-  }
+  const [shape, data] = [structure(layersOf(first)!), batchShapes(first)];
+  const members = chains.map((c, i) => i).filter((i) => i === 0 || (!unpackable(chains[i]!) && structure(layersOf(chains[i]!)!) === shape && batchShapes(chains[i]!) === data));
+  if (members.length < 2) return 'no other run claimed with it builds a model of the same kind on the same data';
+  const mates = members.map((i) => chains[i]!);
+  const layers = layersOf(first)!;
   return {
-    layers: layers.map((l) => ({
-      dense: l.getClassName() === 'Dense',
-      useBias: l.getConfig().useBias !== false && l.getClassName() === 'Dense',
-      activation: l.activation as PackLayer['activation'],
-    })),
-    loss,
+    model: {
+      layers: layers.map((l) => ({
+        dense: l.getClassName() === 'Dense',
+        useBias: l.getConfig().useBias !== false && l.getClassName() === 'Dense',
+        activation: l.activation as PackLayer['activation'],
+      })),
+      loss,
+      shapes: first.variables.map((v, j) => v.shape.map((_, d) => Math.max(...mates.map((c) => c.variables[j]!.shape[d]!)))),
+    },
+    members,
   };
 }
 
@@ -81,13 +98,17 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): Pa
  * The forward pass of R replicas at once: inputs `[R, batch, features]`, and per dense layer a
  * kernel `[R, in, out]` (one batched matMul) and a bias `[R, 1, out]`; activations apply
  * element-wise (softmax on the last axis), so each replica computes what its model alone would.
+ * Models of different widths are padded with zero weights held at zero by a mask: a padded unit
+ * adds exact zeros to every sum, and gets a zero gradient.
  */
-export function packForward(model: PackModel, weights: tf.Variable[], x: tf.Tensor): tf.Tensor {
+export function packForward(model: PackModel, weights: tf.Variable[], masks: (tf.Tensor | undefined)[], x: tf.Tensor): tf.Tensor {
   let h = x;
   let w = 0;
   for (const layer of model.layers) {
     if (layer.dense) {
-      h = tf.matMul(h, weights[w++]!);
+      const kernel = masks[w] ? weights[w]!.mul(masks[w]!) : weights[w]!;
+      w++;
+      h = tf.matMul(h, kernel);
       if (layer.useBias) h = h.add(weights[w++]!);
     }
     if (layer.activation) h = layer.activation.apply(h);
@@ -95,17 +116,29 @@ export function packForward(model: PackModel, weights: tf.Variable[], x: tf.Tens
   return h;
 }
 
-/** A member's variable `[…]` stacked along a leading replica axis: kernels `[R, in, out]`, biases `[R, 1, out]`. */
-export function stackVariables(chains: Chain[]): tf.Variable[] {
-  return chains[0]!.variables.map((v, j) =>
-    tf.tidy(() => {
-      const stacked = tf.stack(chains.map((c) => c.variables[j]!));
-      return tf.variable(v.rank === 1 ? stacked.expandDims(1) : stacked, true);
-    }),
-  );
+/** The stacked shape of a member's variable: kernels `[R, in, out]`, biases `[R, 1, out]`. */
+const stackedShape = (shape: number[], replicas: number) => [replicas, ...(shape.length === 1 ? [1] : []), ...shape];
+
+/** A member's tensor (a variable, or its optimizer state) padded with zeros to the pack's shape and stacked. */
+export function stackPadded(tensors: tf.Tensor[], shape: number[]): tf.Tensor {
+  return tf.tidy(() => tf.stack(tensors.map((t) => tf.pad(t, shape.map((d, i) => [0, d - t.shape[i]!]) as [number, number][]))).reshape(stackedShape(shape, tensors.length)));
 }
 
-/** Replica r's slice of a stacked tensor, in its run's own shape. */
+/** Stacked (padded) variables, and for kernels with padding a mask of ones where the member has weights. */
+export function stackVariables(chains: Chain[], model: PackModel): { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } {
+  const weights = model.shapes.map((shape, j) => tf.tidy(() => tf.variable(stackPadded(chains.map((c) => c.variables[j]!), shape), true)));
+  const masks = model.shapes.map((shape, j) => {
+    const padded = chains.some((c) => c.variables[j]!.shape.join('x') !== shape.join('x'));
+    return padded && shape.length === 2 ? stackPadded(chains.map((c) => tf.ones(c.variables[j]!.shape)), shape) : undefined;
+  });
+  return { weights, masks };
+}
+
+/** Replica r's share of a stacked (padded) tensor, in its run's own shape. */
 export function replicaOf(stacked: tf.Tensor, r: number, shape: number[]): tf.Tensor {
-  return tf.tidy(() => stacked.slice([r], [1]).reshape(shape));
+  return tf.tidy(() => {
+    const inner = stacked.shape.slice(1);
+    const size = inner.length === shape.length ? shape : [1, ...shape];
+    return stacked.slice([r, ...inner.map(() => 0)], [1, ...size]).reshape(shape);
+  });
 }

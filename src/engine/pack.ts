@@ -7,7 +7,7 @@ import { loadCheckpoint, pruneCheckpoints, saveCheckpoint, type NamedTensor } fr
 import { FlatOptimizer } from './flat-optimizer.js';
 import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
-import { packForward, packModel, replicaOf, stackVariables, type PackModel } from './pack-model.js';
+import { packForward, packModel, replicaOf, stackPadded, stackVariables, type PackModel } from './pack-model.js';
 import { dispose, DivergedError, EpochMetrics, executeRun, firstLine, initialRunInfo, sampleTargets, traceOf, type RunContext, type RunOutcome } from './run.js';
 import { checkTargets } from './targets.js';
 import { useBackend } from './tf.js';
@@ -40,38 +40,45 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   const outcomes = new Map<number, RunOutcome>();
   const setting = runs[0]!.spec.process.backend ?? 'cpu';
   await useBackend(setting === 'auto' ? 'cpu' : setting);
-  const members: Member[] = [];
-  let model: PackModel | string;
+  let built: Member[] = [];
+  let plan: ReturnType<typeof packModel>;
   try {
     for (const run of runs) {
       const metrics = new EpochMetrics();
-      members.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: ctx.store.history(run.runId) });
+      built.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: ctx.store.history(run.runId) });
     }
-    model = packModel(members.map((m) => m.chain), runs[0]!.spec.process.loss_function);
+    plan = packModel(built.map((m) => m.chain), runs[0]!.spec.process.loss_function);
   } catch (e) {
-    model = `building the runs failed (${firstLine(e)})`;
+    plan = `building the runs failed (${firstLine(e)})`;
   }
-  if (typeof model === 'string') {
-    for (const m of members) dispose(m.chain, undefined);
+  if (typeof plan === 'string') {
+    for (const m of built) dispose(m.chain, undefined);
     ctx.store.releaseRuns(runs.slice(1).map((r) => r.runId));
-    ctx.notPacked?.(runs.map((r) => r.runId), model);
+    ctx.notPacked?.(runs.map((r) => r.runId), plan);
     outcomes.set(runs[0]!.runId, await executeRun(runs[0]!, ctx));
     return outcomes;
   }
+  // Runs claimed with the first whose models are of another kind go back to the queue.
+  const others = built.filter((_, i) => !plan.members.includes(i));
+  for (const m of others) dispose(m.chain, undefined);
+  ctx.store.releaseRuns(others.map((m) => m.run.runId));
+  const members = plan.members.map((i) => built[i]!);
+  built = [];
+  const model = plan.model;
   const choice = setting === 'auto' ? chooseBackend(members[0]!.chain, members.length) : { backend: setting, reason: 'set in [PROCESS]' };
   await useBackend(choice.backend);
   ctx.store.updateFacts(members.map((m) => ({ runId: m.run.runId, name: 'backend_used', value: `${choice.backend} (${choice.reason}; trained in a pack of ${members.length})` })));
   let optimizer: FlatOptimizer | undefined;
-  let weights: tf.Variable[] = [];
+  let stacked: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } = { weights: [], masks: [] };
   try {
-    ({ optimizer, weights } = await startPack(members));
-    await trainPack(members, model, weights, optimizer, ctx);
+    ({ optimizer, stacked } = await startPack(members, model));
+    await trainPack(members, model, stacked, optimizer, ctx);
   } catch (e) {
     // A failure of the pack itself (not of one member) ends every member still training.
     for (const m of members.filter((x) => !x.outcome)) m.outcome = fail(m, e, ctx);
   } finally {
     optimizer?.dispose();
-    tf.dispose(weights);
+    tf.dispose([...stacked.weights, ...stacked.masks.filter((t): t is tf.Tensor => t !== undefined)]);
     for (const m of members) dispose(m.chain, undefined);
   }
   for (const m of members) outcomes.set(m.run.runId, m.outcome ?? { status: 'done' });
@@ -79,7 +86,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
 }
 
 /** Stacked weights and one optimizer for all; a continued pack restores each member's checkpoint first. */
-async function startPack(members: Member[]): Promise<{ optimizer: FlatOptimizer; weights: tf.Variable[] }> {
+async function startPack(members: Member[], model: PackModel): Promise<{ optimizer: FlatOptimizer; stacked: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } }> {
   const spec = members[0]!.run.spec.process;
   const states: NamedTensor[][] = [];
   for (const m of members) {
@@ -88,20 +95,20 @@ async function startPack(members: Member[]): Promise<{ optimizer: FlatOptimizer;
     const keep = { restore: async (s: NamedTensor[]) => void states.push(s.map((t) => ({ name: t.name, tensor: t.tensor.clone() }))) };
     await loadCheckpoint(m.chain.runInfo.run_dir, m.run.owner, m.history[m.history.length - 1]!, m.chain.models.map((x) => x.module), m.chain.variables, keep);
   }
-  const weights = stackVariables(members.map((m) => m.chain));
-  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), weights);
+  const stacked = stackVariables(members.map((m) => m.chain), model);
+  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), stacked.weights);
   if (states.length > 0) {
-    // Moments stack like the weights they follow; iterations and bias corrections are the same for all.
-    const follows = variableOfState(states[0]!, weights.length);
-    const stacked = states[0]!.map((t, k) => ({
+    // Moments stack (padded) like the weights they follow; iterations and bias corrections are the same for all.
+    const follows = variableOfState(states[0]!, stacked.weights.length);
+    const state = states[0]!.map((t, k) => ({
       name: t.name,
-      tensor: t.tensor.rank === 0 ? t.tensor : tf.tidy(() => tf.stack(states.map((st) => st[k]!.tensor)).reshape(weights[follows[k]!]!.shape)),
+      tensor: t.tensor.rank === 0 ? t.tensor : stackPadded(states.map((st) => st[k]!.tensor), model.shapes[follows[k]!]!),
     }));
-    await optimizer.restore(stacked);
-    tf.dispose(stacked.map((s) => s.tensor).filter((t) => t.rank > 0));
+    await optimizer.restore(state);
+    tf.dispose(state.map((s) => s.tensor).filter((t) => t.rank > 0));
     tf.dispose(states.flat().map((s) => s.tensor));
   }
-  return { optimizer, weights };
+  return { optimizer, stacked };
 }
 
 /**
@@ -114,7 +121,13 @@ function variableOfState(state: NamedTensor[], variables: number): (number | und
   return state.map((t) => (t.tensor.rank === 0 ? undefined : c++ % variables));
 }
 
-async function trainPack(members: Member[], model: PackModel, weights: tf.Variable[], optimizer: FlatOptimizer, ctx: PackContext): Promise<void> {
+async function trainPack(
+  members: Member[],
+  model: PackModel,
+  { weights, masks }: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] },
+  optimizer: FlatOptimizer,
+  ctx: PackContext,
+): Promise<void> {
   const first = members[0]!;
   const settings = first.run.spec.process;
   const stack = (source: 'train' | 'test') =>
@@ -129,7 +142,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     const accuracy = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', first.chain.lossCategory, sample));
     const c = first.chain;
     // The targets are checked as a run alone checks them, on the first member's first batch.
-    tf.tidy(() => checkTargets(packForward(model, weights, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
+    tf.tidy(() => checkTargets(packForward(model, weights, masks, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
       category: c.lossCategory, lossName: c.names.loss, model: c.names.model, data: c.names.data,
     }));
     for (let epoch = first.history.length + 1; epoch <= first.run.epochsTarget && members.some((m) => !m.outcome); epoch++) {
@@ -141,7 +154,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
         let losses: tf.Tensor1D | undefined;
         optimizer
           .minimize(() => {
-            const prediction = packForward(model, weights, x);
+            const prediction = packForward(model, weights, masks, x);
             if (accuracy) {
               const a = accuracy(prediction, y);
               correct = tf.keep(a.correct);
@@ -156,7 +169,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
       for (const m of members) m.chain.runInfo.training = false;
       const testStats = await overPackBatches(test, members.length, (x, y) =>
         tf.tidy(() => {
-          const prediction = packForward(model, weights, x);
+          const prediction = packForward(model, weights, masks, x);
           const a = accuracy?.(prediction, y);
           return { losses: model.loss(prediction, y), correct: a?.correct, total: a?.total ?? 0 };
         }),

@@ -99,7 +99,8 @@ CREATE TABLE IF NOT EXISTS mosaic_queue (
   heartbeat_at REAL,
   finished_at REAL,
   attempts INTEGER NOT NULL DEFAULT 0,
-  run_dir TEXT
+  run_dir TEXT,
+  pack_key TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_by_worker ON mosaic_queue (worker);
 ${TABLES_SINCE_V2}`;
@@ -115,6 +116,7 @@ export const MIGRATIONS: Record<number, string> = {
 ALTER TABLE run_results ADD COLUMN best_test_loss REAL;
 ALTER TABLE run_results ADD COLUMN best_epoch INTEGER;
 ALTER TABLE mosaic_queue ADD COLUMN run_dir TEXT;
-UPDATE mosaic_queue SET run_dir = json_extract(spec, '$.process.run_files_path') || '/run_' || run_id;
+ALTER TABLE mosaic_queue ADD COLUMN pack_key TEXT;
+UPDATE mosaic_queue SET run_dir = json_extract(spec, '$.process.run_files_path') || '/run_' || run_id, pack_key = spec;
 ${TABLES_SINCE_V2}`,
 };

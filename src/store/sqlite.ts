@@ -6,6 +6,7 @@ import { MosaicError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_SCHEMA } from './schema-sqlite.js';
 import {
   RUN_STATUSES,
+  packKey,
   type ClaimedRun,
   type EpochRecord,
   type ExperimentRecord,
@@ -186,7 +187,7 @@ export class SqliteStore implements Store {
   enqueue(runs: NewRun[], experiment?: ExperimentRecord): number[] {
     const db = this.db;
     const insertRun = db.prepare(`INSERT INTO runs (run_id, status, pipeline, return_status) VALUES (?, 'pending', ?, NULL)`);
-    const insertQueue = db.prepare(`INSERT INTO mosaic_queue (run_id, spec, seed, epochs_target, run_dir) VALUES (?, ?, ?, ?, ?)`);
+    const insertQueue = db.prepare(`INSERT INTO mosaic_queue (run_id, spec, seed, epochs_target, run_dir, pack_key) VALUES (?, ?, ?, ?, ?, ?)`);
     const folder = this.runsFolder();
     const insertFact = db.prepare(`INSERT OR REPLACE INTO params (run_id, param_name, param_value) VALUES (?, ?, ?)`);
     const tx = db.transaction((items: NewRun[]) => {
@@ -195,6 +196,7 @@ export class SqliteStore implements Store {
       next = Math.max(next, maxId + 1);
       const ids: number[] = [];
       const specCache = new Map<RunSpec, string>();
+      const keyCache = new Map<RunSpec, string>();
       const experimentId = experiment ? this.recordExperiment(experiment, next, next + items.length - 1) : undefined;
       for (const run of items) {
         const id = next++;
@@ -205,7 +207,9 @@ export class SqliteStore implements Store {
           specCache.set(run.spec, specJson);
         }
         insertRun.run(id, run.shortForm);
-        insertQueue.run(id, specJson, run.seed, run.spec.process.epochs, path.join(run.spec.process.run_files_path, folder, `run_${id}`));
+        let key = keyCache.get(run.spec);
+        if (key === undefined) keyCache.set(run.spec, (key = packKey(run.spec)));
+        insertQueue.run(id, specJson, run.seed, run.spec.process.epochs, path.join(run.spec.process.run_files_path, folder, `run_${id}`), key);
         for (const [name, value] of run.facts) insertFact.run(id, name, value);
         if (experimentId !== undefined) insertFact.run(id, 'experiment', String(experimentId));
         insertFact.run(id, 'status', 'pending');
@@ -232,8 +236,8 @@ export class SqliteStore implements Store {
 
   claimPack(worker: WorkerIdentity, max: number): ClaimedRun[] {
     const db = this.db;
-    const columns = `r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target, q.run_dir, (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done`;
-    type Row = { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; run_dir: string; epochs_done: number };
+    const columns = `r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target, q.run_dir, q.pack_key, (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done`;
+    type Row = { run_id: number; pipeline: string; spec: string; seed: number; epochs_target: number; run_dir: string; pack_key: string; epochs_done: number };
     return db.transaction((): ClaimedRun[] => {
       if (this.isPaused()) return [];
       const first = db.prepare(`SELECT ${columns} FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'pending' ORDER BY r.run_id LIMIT 1`).get() as Row | undefined;
@@ -243,9 +247,9 @@ export class SqliteStore implements Store {
           ? (db
               .prepare(
                 `SELECT ${columns} FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id
-                 WHERE r.status = 'pending' AND q.spec = ? AND q.epochs_target = ? AND r.run_id > ? ORDER BY r.run_id`,
+                 WHERE r.status = 'pending' AND q.pack_key = ? AND q.epochs_target = ? AND r.run_id > ? ORDER BY r.run_id`,
               )
-              .all(first.spec, first.epochs_target, first.run_id) as Row[])
+              .all(first.pack_key, first.epochs_target, first.run_id) as Row[])
           : [];
       const rows = [first, ...mates.filter((m) => m.epochs_done === first.epochs_done).slice(0, max - 1)];
       return rows.map((row) => this.claimRow(row, worker));

@@ -19,6 +19,15 @@ export interface RunSpec {
   dataCount: number;
 }
 
+/**
+ * What runs must share to be claimed as one pack: the same data chain and training settings, and
+ * the same model slots; the model classes and their parameters may differ (the engine then packs
+ * those whose models are alike, padded to the widest, and gives the others back).
+ */
+export function packKey(spec: RunSpec): string {
+  return JSON.stringify({ dir: spec.configDir, process: spec.process, data: spec.modules.slice(0, spec.dataCount), models: spec.modules.slice(spec.dataCount).map((m) => m.type) });
+}
+
 export interface NewRun {
   spec: RunSpec;
   shortForm: string;
@@ -144,8 +153,8 @@ export interface Store {
   claimNext(worker: WorkerIdentity): ClaimedRun | undefined;
   /**
    * Atomically takes the lowest pending run and up to `max` − 1 more pending runs of the same
-   * structure (the same spec, so only seeds differ) at the same epoch and with the same target,
-   * to be trained together as a pack. Empty when no run is pending (or paused).
+   * `packKey` (same data chain, training settings and model slots) at the same epoch and with
+   * the same target, to be trained together as a pack. Empty when no run is pending (or paused).
    */
   claimPack(worker: WorkerIdentity, max: number): ClaimedRun[];
   /** Gives claimed runs back (pending, their claim not counted): the worker will not train them now. */
