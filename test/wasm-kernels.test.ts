@@ -163,6 +163,37 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     },
   );
 
+  // Every case of the grid with 4 output channels in both layouts (wasm's own kernel took NCHW
+  // too), and channel counts of the bench CNN's second convolution (XNNPACK tiles channels in
+  // blocks: these take its full-tile paths).
+  const BACKPROP_INPUT = [
+    ...GRID.flatMap((c) => (['NHWC', 'NCHW'] as const).map((dataFormat) => ({ ...c, outChannels: 4, dataFormat }))),
+    { batch: 2, height: 13, width: 13, channels: 16, filter: [3, 3] as [number, number], stride: 1, dilation: 1, pad: 'valid' as Pad, outChannels: 32, dataFormat: 'NHWC' as const },
+    { batch: 2, height: 14, width: 13, channels: 16, filter: [3, 3] as [number, number], stride: 2, dilation: 1, pad: 'same' as Pad, outChannels: 32, dataFormat: 'NHWC' as const },
+  ];
+  it.each(BACKPROP_INPUT)(
+    'Conv2DBackpropInput: $batch×$height×$width×$channels → $outChannels, $dataFormat, stride $stride, dilation $dilation, pad $pad',
+    async (c) => {
+      const nhwc = [c.batch, c.height, c.width, c.channels] as [number, number, number, number];
+      const toFormat = (s: number[]) => (c.dataFormat === 'NCHW' ? [s[0]!, s[3]!, s[1]!, s[2]!] : s) as [number, number, number, number];
+      const inputShape = toFormat(nhwc);
+      const fv = random([...c.filter, c.channels, c.outChannels], 13);
+      const info = tf.backend_util.computeConv2DInfo(nhwc, fv.shape as [number, number, number, number], c.stride, c.dilation, c.pad);
+      // The values are those of an NHWC dy, laid out as NCHW's shape: any values do.
+      const dyv = random(toFormat(info.outShape), 14);
+      // Explicit padding lists the axes in the layout's order.
+      const pad = Array.isArray(c.pad) && c.dataFormat === 'NCHW' ? [c.pad[0], c.pad[3], c.pad[1], c.pad[2]] : c.pad;
+      const attrs = { strides: c.stride, pad, dilations: c.dilation, dataFormat: c.dataFormat, inputShape };
+      const [wasm] = await on('wasm', () => runWasmKernel('Conv2DBackpropInput', { dy: tensor(dyv), filter: tensor(fv) }, attrs));
+      // The cpu kernel ignores dilations: it gets the filter spread to its effective size.
+      const [cpu] = await on('cpu', () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: tensor(dyv), filter: tensor(spreadFilter(fv, c.dilation)) }, { ...attrs, dilations: 1 }) as tf.Tensor,
+      );
+      expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+      expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.filter[0] * c.filter[1] * c.outChannels));
+    },
+  );
+
   const segmentCases = [
     { name: 'ids in range, repeated, one segment empty', x: [7, 3, 2], ids: [0, 2, 2, 4, 1, 0, 2], segments: 5 },
     { name: 'ids out of range are dropped', x: [6, 4], ids: [0, -1, 3, 3, 7, 1], segments: 4 },
@@ -252,6 +283,16 @@ function refusals(): void {
   );
   expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([1, 5, 5, 2]), dy: tf.zeros([1, 2, 2, 2]) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 2] })).toThrow(
     /Conv2DBackpropFilter \(wasm\): dy has shape \[1, 2, 2, 2\], expected \[1, 3, 3, 2\]/,
+  );
+  const filter = tf.zeros([3, 3, 2, 4]);
+  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 2, 2, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 2] })).toThrow(
+    /Conv2DBackpropInput \(wasm\): dy has shape \[1, 2, 2, 4\], expected \[1, 3, 3, 4\]/,
+  );
+  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 3, 3, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 3] })).toThrow(
+    /Conv2DBackpropInput \(wasm\): filter of shape \[3, 3, 2, 4\] has 2 input channels, inputShape \[1, 5, 5, 3\] has 3/,
+  );
+  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 3, 3, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'HWNC', inputShape: [1, 5, 5, 2] })).toThrow(
+    /Conv2DBackpropInput \(wasm\): dataFormat 'HWNC' is not supported, only 'NHWC' and 'NCHW'/,
   );
   expect(() => tf.engine().runKernel('UnsortedSegmentSum', { x: tf.zeros([4, 2]), segmentIds: tf.tensor1d([0, 1, 0], 'int32') }, { numSegments: 2 })).toThrow(
     /UnsortedSegmentSum \(wasm\): segmentIds of shape \[3\] must start the shape of x \[4, 2\]/,
