@@ -37,11 +37,11 @@ async function on<T extends tf.Tensor | tf.Tensor[]>(backend: Backend, f: () => 
   return values;
 }
 
-/** Largest |a − b| over all elements, after checking the shapes agree. */
+/** Largest |a − b| over all elements (0 for equal infinities, NaN for any NaN), after checking the shapes agree. */
 function maxDiff(a: Values, b: Values): number {
   expect(a.shape).toEqual(b.shape);
   let d = 0;
-  for (let i = 0; i < a.values.length; i++) d = Math.max(d, Math.abs(a.values[i]! - b.values[i]!));
+  for (let i = 0; i < a.values.length; i++) d = Math.max(d, a.values[i] === b.values[i] ? 0 : Math.abs(a.values[i]! - b.values[i]!));
   return d;
 }
 
@@ -220,9 +220,11 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
 
   // Values on a coarse grid so that windows hold several equal maxima (the backends' tie rules
   // must agree), and all-negative inputs (wasm 4.22's own max-pool kernels fail on those).
-  const poolValues = (shape: Shape, seed: number, kind: 'ties' | 'negative'): Values => {
+  // And +∞ among ties (y − x would be ∞ − ∞).
+  const poolValues = (shape: Shape, seed: number, kind: 'ties' | 'negative' | 'infinite'): Values => {
     const v = random(shape, seed);
-    return { shape, values: v.values.map((x) => (kind === 'ties' ? Math.round(x * 2) / 2 : -Math.abs(x) - 0.01)) };
+    const value = { ties: (x: number) => Math.round(x * 2) / 2, negative: (x: number) => -Math.abs(x) - 0.01, infinite: (x: number) => (x > 0.6 ? Infinity : Math.round(x * 2) / 2) }[kind];
+    return { shape, values: v.values.map(value) };
   };
   const POOLS = (['same', 'valid'] as const).flatMap((pad) =>
     [
@@ -231,7 +233,7 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
       { filter: [3, 2], stride: 1 },
       { filter: [2, 3], stride: 3 },
       { filter: [1, 1], stride: 2 },
-    ].flatMap((p) => (['ties', 'negative'] as const).map((values) => ({ ...p, pad, values, batch: p.stride === 2 ? 3 : 1 }))),
+    ].flatMap((p) => (['ties', 'negative', 'infinite'] as const).map((values) => ({ ...p, pad, values, batch: p.stride === 2 ? 3 : 1 }))),
   );
 
   it.each(POOLS)('MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {

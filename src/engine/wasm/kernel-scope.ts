@@ -74,7 +74,7 @@ export class KernelScope {
     return this.run('Concat', xs as unknown as NamedTensorInfoMap, { axis });
   }
 
-  binary(kernelName: 'Add' | 'Sub' | 'Multiply' | 'Equal', a: TensorInfo, b: TensorInfo): TensorInfo {
+  binary(kernelName: 'Add' | 'Sub' | 'Multiply' | 'Minimum' | 'Equal', a: TensorInfo, b: TensorInfo): TensorInfo {
     return this.run(kernelName, { a, b });
   }
 
