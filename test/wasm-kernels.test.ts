@@ -109,8 +109,10 @@ function spreadFilter(f: Values, dilation: number): Values {
 const sumTolerance = (terms: number) => 16 * terms * 2 ** -24;
 
 describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () => {
-  it.each(GRID)('Conv2DBackpropFilter: $batch×$height×$width, stride $stride, dilation $dilation, pad $pad', async (c) => {
-    const cout = 4;
+  // 4 output channels: one convolution; one input channel and 12 output channels (KH·KW·Cin ≤
+  // Cout): patches and a matrix product.
+  it.each(GRID.flatMap((c) => [{ ...c, cout: 4 }, { ...c, channels: 1, cout: 12 }]))('Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad', async (c) => {
+    const cout = c.cout;
     const xv = random([c.batch, c.height, c.width, c.channels], 1);
     const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, cout], c.stride, c.dilation, c.pad);
     const dyv = random(info.outShape, 2);
@@ -339,6 +341,11 @@ const MODELS: ModelCase[] = [
       build: () => seq(L.conv2d({ inputShape: [9, 7, 2], filters: 4, kernelSize: [3, 2], strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
     })),
   ),
+  ...(['same', 'valid'] as const).map((padding) => ({
+    name: `conv2d on one channel (filter gradient as a matrix product), strides 2, ${padding}`,
+    input: [9, 8, 1],
+    build: () => seq(L.conv2d({ inputShape: [9, 8, 1], filters: 12, kernelSize: 3, strides: 2, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+  })),
   {
     name: 'conv2d stack (the bench CNN, smaller)',
     input: [12, 12, 1],
