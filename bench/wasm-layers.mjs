@@ -1,13 +1,20 @@
 // Prints training speed per backend (not a test): ms per step of a small CNN (conv 16 3×3 ReLU →
 // max-pool 2 → conv 32 3×3 ReLU → max-pool 2 → dense 10, batch 64 of 28×28×1, Adam, categorical
 // cross-entropy) and of a 784-256-256-10 ReLU MLP (batch 64, Adam, MSE), on cpu and on wasm;
-// the CNN on wasm again with the filter gradient computed by plain-JS loops instead of XNNPACK;
-// and the filter-gradient kernel alone for the CNN's two convolutions.
+// the CNN on wasm again with the filter gradient computed by plain-JS loops instead of XNNPACK,
+// and with wasm 4.22's own Conv2DBackpropInput (a plain C loop) instead of Mosaic's; the
+// filter-gradient kernel alone for the CNN's two convolutions; the input-gradient kernel (both)
+// and MaxPoolGrad alone for the CNN's shapes.
 // Run with: npm run build && node bench/wasm-layers.mjs [--quick]
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../dist/engine/tf.js';
 import { conv2DBackpropFilterConfig } from '../dist/engine/wasm/conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from '../dist/engine/wasm/conv2d-backprop-input.js';
+
+// wasm's own Conv2DBackpropInput, kept before Mosaic replaces it (its setup runs once wasm is up).
+await import('@tensorflow/tfjs-backend-wasm');
+const wasmOwnBackpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
 
 const quick = process.argv.includes('--quick');
 const BATCH = 64;
@@ -99,9 +106,23 @@ function plainJsFilterGradient({ inputs, backend, attrs }) {
   return backend.makeOutput(info.filterShape, 'float32', undefined, dw);
 }
 
-function useFilterGradient(kernelFunc) {
-  tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
-  tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc });
+function useKernel(kernelName, kernelFunc) {
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+}
+const useFilterGradient = (kernelFunc) => useKernel('Conv2DBackpropFilter', kernelFunc);
+
+/** Median ms of one kernel call (output read back), after one warm-up call. */
+function msKernel(kernelName, inputs, attrs, repeats) {
+  const times = [];
+  for (let i = 0; i < repeats + 1; i++) {
+    const t0 = performance.now();
+    const out = tf.engine().runKernel(kernelName, inputs, attrs);
+    out.dataSync();
+    out.dispose();
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  return median(times);
 }
 
 /** Median ms of the filter-gradient kernel alone for x [64,H,W,cin] → filter 3×3×cin×cout. */
@@ -146,3 +167,27 @@ for (const [label, kernelFunc] of [['XNNPACK (registered)', composed], ['plain J
 useFilterGradient(plainJsFilterGradient);
 console.log(`\n  cnn on wasm, filter gradient in plain JS ${fmt(await msPerStep('cnn', quick ? 3 : 10))}`);
 useFilterGradient(composed);
+
+const repeats = quick ? 3 : 20;
+const inputGradient = { dy: tf.randomNormal([BATCH, 11, 11, 32]), filter: tf.randomNormal([3, 3, 16, 32]) };
+const inputAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [BATCH, 13, 13, 16] };
+wasmOwnBackpropInput.setupFunc?.(tf.backend());
+const composedInput = conv2DBackpropInputConfig('wasm').kernelFunc;
+console.log('\nConv2DBackpropInput alone on wasm, batch 64, conv 2 (dy 11×11×32 → dx 13×13×16) (median):');
+for (const [label, kernelFunc] of [['XNNPACK (registered)', composedInput], ['wasm 4.22 own      ', wasmOwnBackpropInput.kernelFunc]]) {
+  useKernel('Conv2DBackpropInput', kernelFunc);
+  console.log(`  ${label} ${fmt(msKernel('Conv2DBackpropInput', inputGradient, inputAttrs, repeats))}`);
+}
+useKernel('Conv2DBackpropInput', wasmOwnBackpropInput.kernelFunc);
+console.log(`\n  cnn on wasm, wasm 4.22's own Conv2DBackpropInput ${fmt(await msPerStep('cnn', quick ? 3 : 10))}`);
+useKernel('Conv2DBackpropInput', composedInput);
+tf.dispose(Object.values(inputGradient));
+
+console.log('\nMaxPoolGrad alone on wasm (registered), batch 64, pool 2×2 (median):');
+for (const [shape, h, c] of [['pool 1 (x 26×26×16)', 26, 16], ['pool 2 (x 11×11×32)', 11, 32]]) {
+  const input = tf.randomNormal([BATCH, h, h, c]);
+  const output = tf.maxPool(input, 2, 2, 'valid');
+  const dy = tf.randomNormal(output.shape);
+  console.log(`  ${shape} ${fmt(msKernel('MaxPoolGrad', { dy, input, output }, { filterSize: 2, strides: 2, pad: 'valid' }, repeats))}`);
+  tf.dispose([input, output, dy]);
+}

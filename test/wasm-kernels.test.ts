@@ -37,11 +37,11 @@ async function on<T extends tf.Tensor | tf.Tensor[]>(backend: Backend, f: () => 
   return values;
 }
 
-/** Largest |a − b| over all elements, after checking the shapes agree. */
+/** Largest |a − b| over all elements (0 for equal infinities, NaN for any NaN), after checking the shapes agree. */
 function maxDiff(a: Values, b: Values): number {
   expect(a.shape).toEqual(b.shape);
   let d = 0;
-  for (let i = 0; i < a.values.length; i++) d = Math.max(d, Math.abs(a.values[i]! - b.values[i]!));
+  for (let i = 0; i < a.values.length; i++) d = Math.max(d, a.values[i] === b.values[i] ? 0 : Math.abs(a.values[i]! - b.values[i]!));
   return d;
 }
 
@@ -109,8 +109,10 @@ function spreadFilter(f: Values, dilation: number): Values {
 const sumTolerance = (terms: number) => 16 * terms * 2 ** -24;
 
 describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () => {
-  it.each(GRID)('Conv2DBackpropFilter: $batch×$height×$width, stride $stride, dilation $dilation, pad $pad', async (c) => {
-    const cout = 4;
+  // 4 output channels: one convolution; one input channel and 12 output channels (KH·KW·Cin ≤
+  // Cout): patches and a matrix product.
+  it.each(GRID.flatMap((c) => [{ ...c, cout: 4 }, { ...c, channels: 1, cout: 12 }]))('Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad', async (c) => {
+    const cout = c.cout;
     const xv = random([c.batch, c.height, c.width, c.channels], 1);
     const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, cout], c.stride, c.dilation, c.pad);
     const dyv = random(info.outShape, 2);
@@ -163,6 +165,37 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     },
   );
 
+  // Every case of the grid with 4 output channels in both layouts (wasm's own kernel took NCHW
+  // too), and channel counts of the bench CNN's second convolution (XNNPACK tiles channels in
+  // blocks: these take its full-tile paths).
+  const BACKPROP_INPUT = [
+    ...GRID.flatMap((c) => (['NHWC', 'NCHW'] as const).map((dataFormat) => ({ ...c, outChannels: 4, dataFormat }))),
+    { batch: 2, height: 13, width: 13, channels: 16, filter: [3, 3] as [number, number], stride: 1, dilation: 1, pad: 'valid' as Pad, outChannels: 32, dataFormat: 'NHWC' as const },
+    { batch: 2, height: 14, width: 13, channels: 16, filter: [3, 3] as [number, number], stride: 2, dilation: 1, pad: 'same' as Pad, outChannels: 32, dataFormat: 'NHWC' as const },
+  ];
+  it.each(BACKPROP_INPUT)(
+    'Conv2DBackpropInput: $batch×$height×$width×$channels → $outChannels, $dataFormat, stride $stride, dilation $dilation, pad $pad',
+    async (c) => {
+      const nhwc = [c.batch, c.height, c.width, c.channels] as [number, number, number, number];
+      const toFormat = (s: number[]) => (c.dataFormat === 'NCHW' ? [s[0]!, s[3]!, s[1]!, s[2]!] : s) as [number, number, number, number];
+      const inputShape = toFormat(nhwc);
+      const fv = random([...c.filter, c.channels, c.outChannels], 13);
+      const info = tf.backend_util.computeConv2DInfo(nhwc, fv.shape as [number, number, number, number], c.stride, c.dilation, c.pad);
+      // The values are those of an NHWC dy, laid out as NCHW's shape: any values do.
+      const dyv = random(toFormat(info.outShape), 14);
+      // Explicit padding lists the axes in the layout's order.
+      const pad = Array.isArray(c.pad) && c.dataFormat === 'NCHW' ? [c.pad[0], c.pad[3], c.pad[1], c.pad[2]] : c.pad;
+      const attrs = { strides: c.stride, pad, dilations: c.dilation, dataFormat: c.dataFormat, inputShape };
+      const [wasm] = await on('wasm', () => runWasmKernel('Conv2DBackpropInput', { dy: tensor(dyv), filter: tensor(fv) }, attrs));
+      // The cpu kernel ignores dilations: it gets the filter spread to its effective size.
+      const [cpu] = await on('cpu', () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: tensor(dyv), filter: tensor(spreadFilter(fv, c.dilation)) }, { ...attrs, dilations: 1 }) as tf.Tensor,
+      );
+      expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+      expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.filter[0] * c.filter[1] * c.outChannels));
+    },
+  );
+
   const segmentCases = [
     { name: 'ids in range, repeated, one segment empty', x: [7, 3, 2], ids: [0, 2, 2, 4, 1, 0, 2], segments: 5 },
     { name: 'ids out of range are dropped', x: [6, 4], ids: [0, -1, 3, 3, 7, 1], segments: 4 },
@@ -189,9 +222,11 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
 
   // Values on a coarse grid so that windows hold several equal maxima (the backends' tie rules
   // must agree), and all-negative inputs (wasm 4.22's own max-pool kernels fail on those).
-  const poolValues = (shape: Shape, seed: number, kind: 'ties' | 'negative'): Values => {
+  // And +∞ among ties (y − x would be ∞ − ∞).
+  const poolValues = (shape: Shape, seed: number, kind: 'ties' | 'negative' | 'infinite'): Values => {
     const v = random(shape, seed);
-    return { shape, values: v.values.map((x) => (kind === 'ties' ? Math.round(x * 2) / 2 : -Math.abs(x) - 0.01)) };
+    const value = { ties: (x: number) => Math.round(x * 2) / 2, negative: (x: number) => -Math.abs(x) - 0.01, infinite: (x: number) => (x > 0.6 ? Infinity : Math.round(x * 2) / 2) }[kind];
+    return { shape, values: v.values.map(value) };
   };
   const POOLS = (['same', 'valid'] as const).flatMap((pad) =>
     [
@@ -200,7 +235,7 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
       { filter: [3, 2], stride: 1 },
       { filter: [2, 3], stride: 3 },
       { filter: [1, 1], stride: 2 },
-    ].flatMap((p) => (['ties', 'negative'] as const).map((values) => ({ ...p, pad, values, batch: p.stride === 2 ? 3 : 1 }))),
+    ].flatMap((p) => (['ties', 'negative', 'infinite'] as const).map((values) => ({ ...p, pad, values, batch: p.stride === 2 ? 3 : 1 }))),
   );
 
   it.each(POOLS)('MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
@@ -253,6 +288,16 @@ function refusals(): void {
   expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([1, 5, 5, 2]), dy: tf.zeros([1, 2, 2, 2]) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 2] })).toThrow(
     /Conv2DBackpropFilter \(wasm\): dy has shape \[1, 2, 2, 2\], expected \[1, 3, 3, 2\]/,
   );
+  const filter = tf.zeros([3, 3, 2, 4]);
+  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 2, 2, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 2] })).toThrow(
+    /Conv2DBackpropInput \(wasm\): dy has shape \[1, 2, 2, 4\], expected \[1, 3, 3, 4\]/,
+  );
+  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 3, 3, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 3] })).toThrow(
+    /Conv2DBackpropInput \(wasm\): filter of shape \[3, 3, 2, 4\] has 2 input channels, inputShape \[1, 5, 5, 3\] has 3/,
+  );
+  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 3, 3, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'HWNC', inputShape: [1, 5, 5, 2] })).toThrow(
+    /Conv2DBackpropInput \(wasm\): dataFormat 'HWNC' is not supported, only 'NHWC' and 'NCHW'/,
+  );
   expect(() => tf.engine().runKernel('UnsortedSegmentSum', { x: tf.zeros([4, 2]), segmentIds: tf.tensor1d([0, 1, 0], 'int32') }, { numSegments: 2 })).toThrow(
     /UnsortedSegmentSum \(wasm\): segmentIds of shape \[3\] must start the shape of x \[4, 2\]/,
   );
@@ -296,6 +341,11 @@ const MODELS: ModelCase[] = [
       build: () => seq(L.conv2d({ inputShape: [9, 7, 2], filters: 4, kernelSize: [3, 2], strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
     })),
   ),
+  ...(['same', 'valid'] as const).map((padding) => ({
+    name: `conv2d on one channel (filter gradient as a matrix product), strides 2, ${padding}`,
+    input: [9, 8, 1],
+    build: () => seq(L.conv2d({ inputShape: [9, 8, 1], filters: 12, kernelSize: 3, strides: 2, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+  })),
   {
     name: 'conv2d stack (the bench CNN, smaller)',
     input: [12, 12, 1],

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import type { DataType, KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's backend that give direct access to its heap. */
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): tf.TypedArray;
+}
 
 /** Explicit [before, after] padding of each axis of an NHWC tensor (batch and channels: [0, 0]). */
 export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
@@ -53,10 +59,37 @@ export class KernelScope {
     return this.run('Transpose', { x }, { perm });
   }
 
-  /** A copy of `x[begin : begin + size]`; the identity when nothing is cut. */
+  /**
+   * A copy of `x[begin : begin + size]`; the identity when nothing is cut. On wasm, copied here
+   * between views of its heap, one contiguous run at a time (the trailing axes taken whole and
+   * the last cut one): wasm 4.22's Slice first copies all of x out of the heap (readSync), then
+   * copies one run of the innermost axis at a time, ~10× slower for a cut of NHWC rows.
+   */
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     if (size.every((s, i) => s === x.shape[i])) return x;
-    return this.run('Slice', { x }, { begin, size });
+    if (size.length !== x.shape.length || size.some((s, i) => begin[i]! < 0 || s < 0 || begin[i]! + s > x.shape[i]!)) {
+      throw new Error(`slice of [${size.join(', ')}] at [${begin.join(', ')}] is outside a tensor of shape [${x.shape.join(', ')}]`);
+    }
+    const heap = this.backend as unknown as Partial<WasmHeap>;
+    if (!heap.typedArrayFromHeap || !heap.makeOutput || x.dtype === 'string' || x.dtype === 'complex64' || size.includes(0)) {
+      return this.run('Slice', { x }, { begin, size });
+    }
+    const out = this.adopt(heap.makeOutput(size, x.dtype));
+    // Views after makeOutput: it may grow the heap, which detaches earlier views.
+    const [from, to] = [heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(out)];
+    const strides = tf.util.computeStrides(x.shape);
+    let cutAxis = size.length - 1;
+    while (cutAxis > 0 && size[cutAxis] === x.shape[cutAxis]) cutAxis--;
+    const run = size[cutAxis]! * (strides[cutAxis] ?? 1);
+    const index = new Array<number>(cutAxis).fill(0);
+    const base = begin.reduce((sum, b, i) => sum + b * (strides[i] ?? 1), 0);
+    for (let written = 0; written < to.length; written += run) {
+      let offset = base;
+      for (let i = 0; i < cutAxis; i++) offset += index[i]! * strides[i]!;
+      to.set(from.subarray(offset, offset + run), written);
+      for (let i = cutAxis - 1; i >= 0 && ++index[i]! === size[i]; i--) index[i] = 0;
+    }
+    return out;
   }
 
   sum(x: TensorInfo, axis: number): TensorInfo {
@@ -74,7 +107,7 @@ export class KernelScope {
     return this.run('Concat', xs as unknown as NamedTensorInfoMap, { axis });
   }
 
-  binary(kernelName: 'Add' | 'Sub' | 'Multiply' | 'Equal', a: TensorInfo, b: TensorInfo): TensorInfo {
+  binary(kernelName: 'Add' | 'Sub' | 'Multiply' | 'Minimum' | 'Equal', a: TensorInfo, b: TensorInfo): TensorInfo {
     return this.run(kernelName, { a, b });
   }
 

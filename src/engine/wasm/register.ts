@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input.js';
 import { maxPool3DConfigs } from './max-pool-3d.js';
@@ -19,9 +20,13 @@ export function missingKernelConfigs(): KernelConfig[] {
   ];
 }
 
-/** Kernels of tfjs-backend-wasm 4.22 that are wrong for windows of values ≤ 0, rebuilt from kernels that are right. */
+/**
+ * Kernels of tfjs-backend-wasm 4.22 rebuilt from its other kernels: MaxPoolGrad, MaxPool3D and
+ * MaxPool3DGrad are wrong for windows of values ≤ 0; Conv2DBackpropInput is a plain C loop, ~10×
+ * slower than the XNNPACK convolution that computes it.
+ */
 export function replacementKernelConfigs(): KernelConfig[] {
-  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND)];
+  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND)];
 }
 
 let registered = false;
