@@ -37,7 +37,7 @@ const structure = (layers: Layer[]) => {
 };
 
 /** Why one chain cannot be in a pack at all, or undefined. */
-function unpackable(c: Chain): string | undefined {
+export function unpackable(c: Chain): string | undefined {
   if (c.models.length !== 1) return 'the model chain has several model classes';
   const module = c.models[0]!.module;
   if (!(module instanceof LayersModule)) return `${c.names.model} does not extend LayersModule`;

@@ -7,7 +7,7 @@ import { loadCheckpoint, pruneCheckpoints, saveCheckpoint, type NamedTensor } fr
 import { FlatOptimizer } from './flat-optimizer.js';
 import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
-import { packForward, packModel, replicaOf, stackPadded, stackVariables, type PackModel } from './pack-model.js';
+import { packForward, packModel, replicaOf, stackPadded, stackVariables, unpackable, type PackModel } from './pack-model.js';
 import { dispose, DivergedError, EpochMetrics, executeRun, firstLine, initialRunInfo, sampleTargets, traceOf, type RunContext, type RunOutcome } from './run.js';
 import { checkTargets } from './targets.js';
 import { useBackend } from './tf.js';
@@ -46,10 +46,13 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     for (const run of runs) {
       const metrics = new EpochMetrics();
       built.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: ctx.store.history(run.runId) });
+      // The first run's model decides whether a pack is possible at all: no need to build the others if not.
+      const why = built.length === 1 ? unpackable(built[0]!.chain) : undefined;
+      if (why) throw Object.assign(new Error(why), { unpackable: true });
     }
     plan = packModel(built.map((m) => m.chain), runs[0]!.spec.process.loss_function);
   } catch (e) {
-    plan = `building the runs failed (${firstLine(e)})`;
+    plan = (e as { unpackable?: boolean }).unpackable ? (e as Error).message : `building the runs failed (${firstLine(e)})`;
   }
   if (typeof plan === 'string') {
     for (const m of built) dispose(m.chain, undefined);
@@ -175,21 +178,31 @@ async function trainPack(
         }),
       );
       const duration = (performance.now() - started) / 1000;
-      for (const [r, m] of members.entries()) {
-        if (m.outcome) continue;
-        const record: EpochRecord = {
-          epoch,
-          train_loss: trainStats.loss[r]!,
-          test_loss: testStats.loss[r]!,
-          train_acc: accuracy ? trainStats.correct[r]! / trainStats.total : null,
-          test_acc: accuracy ? testStats.correct[r]! / testStats.total : null,
-          duration_s: duration / members.filter((x) => !x.outcome).length,
-        };
-        try {
-          await finishEpoch(m, r, record, weights, optimizer, ctx);
-        } catch (e) {
-          m.outcome = fail(m, e, ctx);
-        }
+      // The optimizer's state once for all; each member's share of it goes to its own checkpoint,
+      // the members' files written side by side (their file operations overlap).
+      const whole = await optimizer.state();
+      const training = members.filter((x) => !x.outcome).length;
+      try {
+        await Promise.all(
+          members.map(async (m, r) => {
+            if (m.outcome) return;
+            const record: EpochRecord = {
+              epoch,
+              train_loss: trainStats.loss[r]!,
+              test_loss: testStats.loss[r]!,
+              train_acc: accuracy ? trainStats.correct[r]! / trainStats.total : null,
+              test_acc: accuracy ? testStats.correct[r]! / testStats.total : null,
+              duration_s: duration / training,
+            };
+            try {
+              await finishEpoch(m, r, record, weights, whole, ctx);
+            } catch (e) {
+              m.outcome = fail(m, e, ctx);
+            }
+          }),
+        );
+      } finally {
+        tf.dispose(whole.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
       }
     }
   } finally {
@@ -203,20 +216,19 @@ async function trainPack(
 }
 
 /** One member's end of epoch, as a run alone has it: divergence, hooks, checkpoint, record, early stopping. */
-async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], optimizer: FlatOptimizer, ctx: PackContext): Promise<void> {
+async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], whole: NamedTensor[], ctx: PackContext): Promise<void> {
   const settings = m.run.spec.process;
   if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
     throw new DivergedError(`diverged at epoch ${record.epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
   }
   m.chain.variables.forEach((v, j) => v.assign(replicaOf(weights[j]!, r, v.shape)));
   for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)]) await module.epochEnd?.(m.chain.runInfo);
-  const whole = await optimizer.state();
   const follows = variableOfState(whole, weights.length);
   const state = whole.map((t, k) => ({ name: t.name, tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape) }));
   try {
     await saveCheckpoint(m.chain.runInfo.run_dir, m.run.owner, record, m.chain.models.map((x) => x.module), m.chain.variables, state);
   } finally {
-    tf.dispose([...state, ...whole].filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
   }
   ctx.store.recordEpoch(m.run.runId, record, m.metrics.take());
   m.history.push(record);
