@@ -320,7 +320,7 @@ describe('database schema versions', () => {
       d.close();
     };
     sql(`ALTER TABLE run_results DROP COLUMN best_test_loss; ALTER TABLE run_results DROP COLUMN best_epoch;
-      ALTER TABLE mosaic_queue DROP COLUMN run_dir; DROP TABLE history_metrics; DROP TABLE metric_info; DROP TABLE mosaic_failures;
+      ALTER TABLE mosaic_queue DROP COLUMN run_dir; ALTER TABLE mosaic_queue DROP COLUMN pack_key; DROP TABLE history_metrics; DROP TABLE metric_info; DROP TABLE mosaic_failures;
       DROP TABLE mosaic_experiments; UPDATE system SET param_value = '1' WHERE param_name = 'schema_version'`);
     const status = cli(['status', db], dir);
     expect(status.code, status.stderr).toBe(0);
