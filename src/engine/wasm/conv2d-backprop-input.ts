@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape, inputGradientAxis, spatialAxes } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
+import { spreadForInputGradient } from './spread-gradient.js';
 
 const KERNEL = 'Conv2DBackpropInput';
 
@@ -37,7 +38,7 @@ export function conv2DBackpropInput(backendName: string): KernelFunc {
       false,
       nchw ? 'channelsFirst' : 'channelsLast',
     );
-    const { batchSize: n, inChannels, outChannels: cout, outHeight, outWidth, strideHeight: sh, strideWidth: sw } = info;
+    const { inChannels } = info;
     if (filter.shape[2] !== inChannels) {
       throw new Error(`${KERNEL} (wasm): filter of shape [${filter.shape.join(', ')}] has ${filter.shape[2]} input channels, inputShape [${inputShape.join(', ')}] has ${inChannels}`);
     }
@@ -45,18 +46,7 @@ export function conv2DBackpropInput(backendName: string): KernelFunc {
     const [h, w] = spatialAxes(info).map(inputGradientAxis);
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
-      let z = nchw ? k.transpose(dy, [0, 2, 3, 1]) : dy;
-      if (sh > 1 || sw > 1) {
-        const spread = k.pad(k.reshape(z, [n, outHeight, 1, outWidth, 1, cout]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-        z = k.reshape(spread, [n, outHeight * sh, outWidth * sw, cout]);
-      }
-      // Negative padding cuts positions of z; this happens only when the forward pass had more
-      // padding than its window reaches, or a stride larger than the dilated filter.
-      const cutTop = Math.max(0, -h.before);
-      const cutLeft = Math.max(0, -w.before);
-      const rows = z.shape[1]! - cutTop - Math.max(0, -h.after);
-      const cols = z.shape[2]! - cutLeft - Math.max(0, -w.after);
-      z = k.slice(z, [0, cutTop, cutLeft, 0], [n, rows, cols, cout]);
+      const z = spreadForInputGradient(k, nchw ? k.transpose(dy, [0, 2, 3, 1]) : dy, info, h, w);
       const reversed = k.transpose(k.reverse(filter, [0, 1]), [0, 1, 3, 2]);
       const dx = k.conv2d(z, reversed, [1, 1], [info.dilationHeight, info.dilationWidth], [
         [0, 0],

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { DepthwiseConv2dNativeBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape, inputGradientAxis, spatialAxes } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
+import { spreadForInputGradient } from './spread-gradient.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropInput';
 
@@ -27,22 +28,11 @@ export function depthwiseConv2dNativeBackpropInput(backendName: string): KernelF
     );
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const [h, w] = spatialAxes(info).map(inputGradientAxis);
-    const { batchSize: n, inChannels: c, outChannels: cm, outHeight, outWidth, strideHeight: sh, strideWidth: sw } = info;
+    const { batchSize: n, inChannels: c, outChannels: cm } = info;
     const { filterHeight, filterWidth } = info;
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
-      let z = dy;
-      if (sh > 1 || sw > 1) {
-        const spread = k.pad(k.reshape(dy, [n, outHeight, 1, outWidth, 1, cm]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-        z = k.reshape(spread, [n, outHeight * sh, outWidth * sw, cm]);
-      }
-      // Negative padding cuts positions of z; this happens only when the forward pass had more
-      // padding than its window reaches, or a stride larger than the dilated filter.
-      const cutTop = Math.max(0, -h.before);
-      const cutLeft = Math.max(0, -w.before);
-      const rows = z.shape[1]! - cutTop - Math.max(0, -h.after);
-      const cols = z.shape[2]! - cutLeft - Math.max(0, -w.after);
-      z = k.slice(z, [0, cutTop, cutLeft, 0], [n, rows, cols, cm]);
+      const z = spreadForInputGradient(k, dy, info, h, w);
       const reversed = k.reshape(k.reverse(filter, [0, 1]), [filterHeight, filterWidth, cm, 1]);
       const conv = k.depthwiseConv2d(z, reversed, [1, 1], [info.dilationHeight, info.dilationWidth], [
         [0, 0],
