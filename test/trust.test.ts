@@ -332,3 +332,17 @@ describe('database schema versions', () => {
     expect(newer.stderr.trim()).toMatch(/^mosaic: error: .*v\.db was written by a newer Mosaic \(database schema 9; this Mosaic reads up to 2\): upgrade Mosaic to use it$/);
   });
 });
+
+describe('database locations', () => {
+  it('a database URL Mosaic has no backend for yet is refused in one line, nothing created', () => {
+    const dir = tmpDir();
+    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1 });
+    for (const args of [['run', config, 'postgresql://mosaic@localhost/exp'], ['status', 'postgres://localhost/exp'], ['compare', 'mysql://x/y']]) {
+      const r = cli(args, dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/PostgreSQL databases are not supported yet|"mysql:\/\/" is not a kind of database Mosaic knows/);
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(['config.ini']);
+  });
+});

@@ -1,7 +1,7 @@
 import { compareRuns, type CompareReport } from '../analysis/compare.js';
 import { criterion, loadRuns } from '../analysis/runs.js';
 import { MosaicError } from '../errors.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import { nameList } from './format.js';
 import { chooseDatabase } from './recent.js';
 
@@ -23,7 +23,7 @@ export interface CompareCommandOptions {
 export function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): { stdout: string; stderr: string } {
   const format = options.format as CompareFormat;
   if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
-  const store = openSqliteStore(chooseDatabase(dbArg), { create: false, readonly: true });
+  const store = openStore(chooseDatabase(dbArg), 'read');
   let report: CompareReport;
   try {
     report = compareRuns(loadRuns(store), {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { MosaicError } from '../errors.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import { idRanges } from './format.js';
 
 /** Asks on the terminal; a pipe or a script must say --yes. */
@@ -18,7 +18,7 @@ async function confirmed(question: string): Promise<boolean> {
 
 /** `mosaic delete DB SELECTOR`: removes runs from every table and their checkpoint folders, after a confirmation. */
 export async function deleteCommand(db: string, options: RunSelector & { yes?: boolean }): Promise<string> {
-  const store = openSqliteStore(db, { create: false });
+  const store = openStore(db, 'write');
   try {
     const ids = selectRuns(store, options);
     const running = store.overview(ids).filter((r) => r.status === 'running');

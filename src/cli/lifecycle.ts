@@ -4,7 +4,7 @@ import { readConfigFile } from '../config/load.js';
 import type { MonitorSettings } from '../config/types.js';
 import { MosaicError } from '../errors.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { chooseDatabase, rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
@@ -22,7 +22,7 @@ const isJson = (p: string | undefined) => p !== undefined && p.toLowerCase().end
 /** `mosaic pause [FILE.json|DB]`: workers stop claiming; running runs finish. */
 export function pauseCommand(target: string | undefined, dbOption: string | undefined): void {
   const db = chooseDatabase(dbOption ?? (isJson(target) ? undefined : target));
-  const store = openSqliteStore(db, { create: false });
+  const store = openStore(db, 'write');
   try {
     store.setPaused(true);
     const runs = store.overview();
@@ -68,7 +68,7 @@ export async function resumeCommand(
   options: { db?: string; workers?: number; progress?: ProgressMode },
 ): Promise<number> {
   const db = databaseOf(target, options.db);
-  const store = openSqliteStore(db, { create: false });
+  const store = openStore(db, 'write');
   try {
     const saved = store.getSetting<MonitorSettings>('monitor');
     if (!saved) throw new MosaicError(`${db} has no experiment settings to resume (was it made by mosaic run?)`);
@@ -91,7 +91,7 @@ export async function rerunCommand(
   const epochs = Number(options.epochs);
   if (options.epochs === undefined) throw new MosaicError('-epochs N is required: how many more epochs to train');
   if (!Number.isInteger(epochs) || epochs < 1) throw new MosaicError(`-epochs must be a positive integer, got "${options.epochs}"`);
-  const store = openSqliteStore(db, { create: false });
+  const store = openStore(db, 'write');
   try {
     const ids = selectRuns(store, options);
     const busy = store.overview(ids).filter((r) => r.status === 'running' || r.status === 'pending');
@@ -117,15 +117,15 @@ export function savedbCommand(first: string, second: string | undefined, dbOptio
   const [dbArg, copy] = second === undefined ? [dbOption, first] : [first, second];
   const db = chooseDatabase(dbArg);
   if (fs.existsSync(copy)) throw new MosaicError(`${copy} already exists: choose a new file for the copy`);
-  const store = openSqliteStore(db, { create: false, readonly: true });
+  const store = openStore(db, 'read');
   try {
     store.copyTo(copy);
   } finally {
     store.close();
   }
-  const check = openSqliteStore(copy, { create: false, readonly: true });
+  const check = openStore(copy, 'read');
   try {
-    const result = check.db.pragma('integrity_check', { simple: true });
+    const result = check.integrityCheck();
     if (result !== 'ok') throw new MosaicError(`the copy ${copy} failed its integrity check: ${String(result)}`);
     const counts = check.counts();
     console.log(`${db} copied to ${copy} (integrity ok): ${counts.done} done, ${counts.running} running, ${counts.pending} pending runs at the time of the copy`);

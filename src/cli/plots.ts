@@ -9,7 +9,7 @@ import { usableRuns } from '../analysis/usable.js';
 import { plural } from '../analysis/wording.js';
 import { MosaicError } from '../errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import { idRanges, nameList } from './format.js';
 
 export interface PlotlossOptions extends RunSelector {
@@ -21,7 +21,7 @@ const filesWritten = (files: string[]) => (files.length > 1 ? `${files[0]} … $
 
 /** Every run of a database, for analysis (read-only). */
 function readRuns(db: string): AnalysisRun[] {
-  const store = openSqliteStore(db, { create: false, readonly: true });
+  const store = openStore(db, 'read');
   try {
     return loadRuns(store);
   } finally {
@@ -34,7 +34,7 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
   outputFormat(out);
   const k = Number(options.plot_size);
   if (!Number.isInteger(k) || k < 1 || k > 10) throw new MosaicError(`-plot_size must be an integer from 1 to 10, got "${options.plot_size}"`);
-  const store = openSqliteStore(db, { create: false, readonly: true });
+  const store = openStore(db, 'read');
   let pages;
   const notes: string[] = [];
   try {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { MosaicError } from '../errors.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 
 type ModuleObject = Record<string, string>;
 
@@ -34,7 +34,7 @@ function readPipelines(file: string): ModuleObject[][] {
 export function rekeyCommand(pipelinesFile: string, db: string): void {
   const byIdentity = new Map<string, ModuleObject[]>();
   for (const p of readPipelines(pipelinesFile)) byIdentity.set(identity(p), p);
-  const store = openSqliteStore(db, { create: false });
+  const store = openStore(db, 'write');
   try {
     const matched = new Set<string>();
     const changes: { runId: number; name: string; value: string }[] = [];

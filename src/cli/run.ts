@@ -5,7 +5,8 @@ import { isWorkerAlive } from '../experiment/liveness.js';
 import { generatePipelines } from '../pipelines/generate.js';
 import { newRuns, planSeeds } from '../pipelines/facts.js';
 import { provenance } from '../experiment/provenance.js';
-import { checkDatabasePath, openSqliteStore, type SqliteStore } from '../store/sqlite.js';
+import { checkStoreLocation, openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 import { rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
 
@@ -22,11 +23,11 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const config = readConfigFile(configPath);
   for (const w of config.warnings) console.error(`warning: ${w}`);
   const pipelines = generatePipelines(config);
-  checkDatabasePath(dbPath, { create: true });
+  checkStoreLocation(dbPath, 'create');
   const { preflight } = await import('../engine/preflight.js');
   await preflight(config);
 
-  const store = openSqliteStore(dbPath, { create: true });
+  const store = openStore(dbPath, 'create');
   try {
     if (!options.force) refuseUnfinished(store, dbPath);
     store.setSetting('monitor', config.monitor);
@@ -49,13 +50,10 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
 }
 
 /** An earlier experiment that did not finish is resumed, not silently mixed with a new one. */
-function refuseUnfinished(store: SqliteStore, dbPath: string): void {
+function refuseUnfinished(store: Store, dbPath: string): void {
   const counts = store.counts();
   if (counts.pending + counts.running === 0) return;
-  const alive = store.db
-    .prepare(`SELECT q.host, q.pid FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`)
-    .all()
-    .filter((r) => isWorkerAlive((r as { host: string }).host, (r as { pid: number }).pid));
+  const alive = store.runningClaims().filter((r) => isWorkerAlive(r.host, r.pid));
   if (alive.length > 0) {
     throw new MosaicError(`${dbPath} is in use: ${alive.length} runs are being trained right now. Wait for that experiment (mosaic status ${dbPath}), or pass --force to queue these runs beside it`);
   }

@@ -1,4 +1,4 @@
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import type { RunOverview } from '../store/types.js';
 import { idRanges, sci } from './format.js';
 import { chooseDatabase } from './recent.js';
@@ -23,7 +23,7 @@ function backendSummary(all: Record<string, string>[]): string | undefined {
 /** `mosaic status`: Done / Diverged / Error / Running / Pending, read from the database (no server). */
 export function statusCommand(dbArg: string | undefined, options: { all?: boolean } = {}): string {
   const db = chooseDatabase(dbArg);
-  const store = openSqliteStore(db, { create: false, readonly: true });
+  const store = openStore(db, 'read');
   let runs: RunOverview[];
   let facts: Map<number, Record<string, string>>;
   try {

@@ -1,5 +1,5 @@
 import type { MonitorSettings } from '../config/types.js';
-import type { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
 import { STALE_SECONDS } from '../worker/messages.js';
 import { runPool, workerSlots } from '../worker/pool.js';
 import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
@@ -9,7 +9,7 @@ export type ProgressMode = 'auto' | 'bar' | 'lines';
 
 export interface ExecuteOptions {
   dbPath: string;
-  store: SqliteStore;
+  store: Store;
   monitor: MonitorSettings;
   progress?: ProgressMode;
   /** First line shown, e.g. what was queued. */

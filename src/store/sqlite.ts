@@ -600,6 +600,14 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  runningClaims(): { host: string; pid: number }[] {
+    return this.db.prepare(`SELECT q.host, q.pid FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`).all() as { host: string; pid: number }[];
+  }
+
+  integrityCheck(): string {
+    return String(this.db.pragma('integrity_check', { simple: true }));
+  }
+
   busyWorkers(): number {
     return (this.db.prepare(`SELECT COUNT(DISTINCT q.worker) n FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`).get() as { n: number }).n;
   }

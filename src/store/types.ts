@@ -218,5 +218,9 @@ export interface Store {
   counts(): Record<RunStatus, number>;
   /** How many workers hold running runs now. */
   busyWorkers(): number;
+  /** Where the running runs are held: the host and process of each claim. */
+  runningClaims(): { host: string; pid: number }[];
+  /** 'ok', or what a check of the database's consistency found wrong. */
+  integrityCheck(): string;
   close(): void;
 }

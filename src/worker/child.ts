@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { executePack } from '../engine/pack.js';
 import { executeRun, type RunOutcome } from '../engine/run.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
 import { HEARTBEAT_SECONDS, WORKER_ENV, type WorkerMessage } from './messages.js';
 
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
   process.on('SIGINT', () => {});
-  const store = openSqliteStore(dbPath, { create: false });
+  const store = openStore(dbPath, 'write');
   const current = new Set<number>();
   const said = new Set<string>();
   // Heartbeats mark the runs alive between epochs too (the training loops yield now and then).
