@@ -68,21 +68,25 @@ export function valueOf(run: AnalysisRun, c: Criterion): number | null {
 
 const split = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
+/** A run's dataset key and model key, from its `<type>_key` facts in scheme order. */
+export function runKeys(facts: Record<string, string>): { dataKey: string; modelKey: string } {
+  const keyOf = (types: string[]) => types.map((t) => facts[`${t}_key`] ?? '?').join(' | ');
+  return { dataKey: keyOf(split(facts.data_scheme)), modelKey: keyOf(split(facts.pipeline_scheme)) };
+}
+
 export function loadRuns(store: Store): AnalysisRun[] {
   metricBetter.clear();
   for (const [name, better] of Object.entries(store.metricDirections())) metricBetter.set(name, better);
   const facts = store.allFacts();
   return store.overview().map((o) => {
     const f = facts.get(o.runId) ?? {};
-    const keyOf = (types: string[]) => types.map((t) => f[`${t}_key`] ?? '?').join(' | ');
     return {
       runId: o.runId,
       status: o.status,
       pipeline: o.pipeline,
       facts: f,
       results: o.results,
-      dataKey: keyOf(split(f.data_scheme)),
-      modelKey: keyOf(split(f.pipeline_scheme)),
+      ...runKeys(f),
       metrics: o.metrics,
     };
   });

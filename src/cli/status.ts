@@ -1,3 +1,4 @@
+import { runKeys } from '../analysis/runs.js';
 import { openStore } from '../store/open.js';
 import type { RunOverview } from '../store/types.js';
 import { idRanges, sci } from './format.js';
@@ -5,8 +6,8 @@ import { chooseDatabase } from './recent.js';
 
 /** The dataset and model keys of a run, from its facts: `data_dataset_OR | mlp_brick`. */
 function keysOf(facts: Record<string, string>): string {
-  const types = (scheme: string | undefined) => (scheme ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-  return [...types(facts.data_scheme), ...types(facts.pipeline_scheme)].map((t) => facts[`${t}_key`] ?? '?').join(' | ');
+  const { dataKey, modelKey } = runKeys(facts);
+  return `${dataKey} | ${modelKey}`;
 }
 
 /** `backends: 20 runs on wasm, 4 on cpu (24 chosen by backend = auto)`, from `backend_used` facts. */

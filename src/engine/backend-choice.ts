@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Store } from '../store/types.js';
 import type { Chain } from './chain.js';
-import type { BackendName } from './names.js';
+import { parameterCount } from './epoch-end.js';
+import type { BackendName, BackendSetting } from './names.js';
+import { useBackend } from './tf.js';
 
 /** Layers whose work wasm (XNNPACK, SIMD) does many times faster than the pure-JS cpu backend. */
 const HEAVY_LAYERS = /conv|pool|lstm|gru|rnn|attention/i;
@@ -27,9 +30,25 @@ export function chooseBackend(chain: Chain, replicas = 1): BackendChoice {
   });
   const heavy = [...new Set(layers.filter((name) => HEAVY_LAYERS.test(name)))];
   if (heavy.length > 0) return { backend: 'wasm', reason: `auto: ${heavy.join(', ')} layers` };
-  const params = chain.variables.reduce((a, v) => a + v.size, 0);
+  const params = parameterCount(chain.variables);
   const batch = Number(chain.runInfo.batch_size) || 1;
   const work = params * batch * replicas;
   const what = `${params} parameters x batch ${batch}${replicas > 1 ? ` x ${replicas} runs in a pack` : ''}`;
   return work >= WASM_FROM_WORK ? { backend: 'wasm', reason: `auto: ${what}` } : { backend: 'cpu', reason: `auto: small model, ${what}` };
+}
+
+/** The backend a run's chain is built on: the one set, or cpu until `auto` has seen the model. */
+export async function useBuildBackend(setting: BackendSetting): Promise<void> {
+  await useBackend(setting === 'auto' ? 'cpu' : setting);
+}
+
+/**
+ * Makes the run's backend active, once its chain is built (built on cpu with `auto`: its tensors
+ * move to the chosen backend on first use), and records the choice in `params.backend_used`.
+ */
+export async function settleBackend(store: Store, runIds: number[], setting: BackendSetting, chain: Chain, replicas = 1): Promise<void> {
+  const choice = setting === 'auto' ? chooseBackend(chain, replicas) : { backend: setting, reason: 'set in [PROCESS]' };
+  await useBackend(choice.backend);
+  const pack = replicas > 1 ? `; trained in a pack of ${replicas}` : '';
+  store.updateFacts(runIds.map((runId) => ({ runId, name: 'backend_used', value: `${choice.backend} (${choice.reason}${pack})` })));
 }

@@ -4,6 +4,7 @@ import { asBatch, type Chain } from './chain.js';
 import { replicaLoss, type ReplicaLossFn } from './loss.js';
 import { lossKind } from './names.js';
 import { WASM_FROM_WORK } from './backend-choice.js';
+import { parameterCount } from './epoch-end.js';
 
 /** One layer of a packable model: a dense layer (its activation after) or an activation alone. */
 interface PackLayer {
@@ -50,7 +51,7 @@ export function unpackable(c: Chain): string | undefined {
   }
   if (!Array.isArray(c.train) || !Array.isArray(c.test)) return 'the data are not arrays of batches';
   if ((c.train as unknown[]).some((b) => asBatch(b as never).x.rank !== 2)) return 'the inputs are not matrices (samples x features)';
-  const params = c.variables.reduce((a, v) => a + v.size, 0);
+  const params = parameterCount(c.variables);
   const batch = Number(c.runInfo.batch_size) || 1;
   if (params * batch >= WASM_FROM_WORK) return `the model is large enough (${params} parameters x batch ${batch}) that training runs together saves nothing`;
   return undefined;

@@ -1,16 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClaimedRun, EpochRecord } from '../store/types.js';
 import { accuracyRule, replicaAccuracyFn } from './accuracy.js';
-import { chooseBackend } from './backend-choice.js';
+import { settleBackend, useBuildBackend } from './backend-choice.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
-import { loadCheckpoint, pruneCheckpoints, saveCheckpoint, type NamedTensor } from './checkpoint.js';
+import { loadCheckpoint, type NamedTensor } from './checkpoint.js';
+import { assertFinite, commitEpoch, failRun, finishRun, firstLine, type RunOutcome } from './epoch-end.js';
 import { FlatOptimizer } from './flat-optimizer.js';
-import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
 import { packForward, packModel, replicaOf, stackPadded, stackVariables, unpackable, type PackModel } from './pack-model.js';
-import { dispose, DivergedError, EpochMetrics, executeRun, firstLine, initialRunInfo, sampleTargets, traceOf, type RunContext, type RunOutcome } from './run.js';
+import { dispose, EpochMetrics, executeRun, initialRunInfo, sampleTargets, type RunContext } from './run.js';
 import { checkTargets } from './targets.js';
-import { useBackend } from './tf.js';
 
 /** A run of a pack: its own chain (seed, initial weights, data order), history and metrics. */
 interface Member {
@@ -39,7 +38,7 @@ export interface PackContext extends RunContext {
 export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise<Map<number, RunOutcome>> {
   const outcomes = new Map<number, RunOutcome>();
   const setting = runs[0]!.spec.process.backend ?? 'cpu';
-  await useBackend(setting === 'auto' ? 'cpu' : setting);
+  await useBuildBackend(setting);
   let built: Member[] = [];
   let plan: ReturnType<typeof packModel>;
   try {
@@ -68,9 +67,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   const members = plan.members.map((i) => built[i]!);
   built = [];
   const model = plan.model;
-  const choice = setting === 'auto' ? chooseBackend(members[0]!.chain, members.length) : { backend: setting, reason: 'set in [PROCESS]' };
-  await useBackend(choice.backend);
-  ctx.store.updateFacts(members.map((m) => ({ runId: m.run.runId, name: 'backend_used', value: `${choice.backend} (${choice.reason}; trained in a pack of ${members.length})` })));
+  await settleBackend(ctx.store, members.map((m) => m.run.runId), setting, members[0]!.chain, members.length);
   let optimizer: FlatOptimizer | undefined;
   let stacked: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } = { weights: [], masks: [] };
   try {
@@ -78,7 +75,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     await trainPack(members, model, stacked, optimizer, ctx);
   } catch (e) {
     // A failure of the pack itself (not of one member) ends every member still training.
-    for (const m of members.filter((x) => !x.outcome)) m.outcome = fail(m, e, ctx);
+    for (const m of members.filter((x) => !x.outcome)) m.outcome = failRun(ctx.store, m.run, e);
   } finally {
     optimizer?.dispose();
     tf.dispose([...stacked.weights, ...stacked.masks.filter((t): t is tf.Tensor => t !== undefined)]);
@@ -197,7 +194,7 @@ async function trainPack(
             try {
               await finishEpoch(m, r, record, weights, whole, ctx);
             } catch (e) {
-              m.outcome = fail(m, e, ctx);
+              m.outcome = failRun(ctx.store, m.run, e);
             }
           }),
         );
@@ -208,48 +205,28 @@ async function trainPack(
   } finally {
     tf.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
   }
-  for (const m of members.filter((x) => !x.outcome)) {
-    const nbParams = m.chain.variables.reduce((a, v) => a + v.size, 0);
-    ctx.store.finishRun(m.run.runId, runResults(m.history, nbParams, settings.min_delta ?? 0));
-    m.outcome = { status: 'done' };
-  }
+  for (const m of members.filter((x) => !x.outcome)) m.outcome = finishRun(ctx.store, m.run, m.history, m.chain.variables);
 }
 
 /** One member's end of epoch, as a run alone has it: divergence, hooks, checkpoint, record, early stopping. */
 async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], whole: NamedTensor[], ctx: PackContext): Promise<void> {
-  const settings = m.run.spec.process;
-  if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
-    throw new DivergedError(`diverged at epoch ${record.epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
-  }
+  assertFinite(record);
   m.chain.variables.forEach((v, j) => v.assign(replicaOf(weights[j]!, r, v.shape)));
   for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)]) await module.epochEnd?.(m.chain.runInfo);
   const follows = variableOfState(whole, weights.length);
-  const state = whole.map((t, k) => ({ name: t.name, tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape) }));
-  try {
-    await saveCheckpoint(m.chain.runInfo.run_dir, m.run.owner, record, m.chain.models.map((x) => x.module), m.chain.variables, state);
-  } finally {
-    tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
-  }
-  ctx.store.recordEpoch(m.run.runId, record, m.metrics.take());
-  m.history.push(record);
-  const best = bestEpoch(m.history, settings.min_delta ?? 0);
-  await pruneCheckpoints(m.chain.runInfo.run_dir, [record.epoch, best.epoch]);
-  ctx.onEpoch?.({ runId: m.run.runId, epoch: record.epoch, epochs: m.run.epochsTarget, record });
-  if (settings.early_stopping !== undefined && best.waited >= settings.early_stopping) {
-    const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
-    const nbParams = m.chain.variables.reduce((a, v) => a + v.size, 0);
-    ctx.store.finishRun(m.run.runId, runResults(m.history, nbParams, settings.min_delta ?? 0), `early stop at epoch ${record.epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})`);
-    m.outcome = { status: 'done' };
-  }
-}
-
-function fail(m: Member, e: unknown, ctx: PackContext): RunOutcome {
-  const status = e instanceof DivergedError ? 'diverged' : 'error';
-  let message = firstLine(e);
-  if (ctx.store.failRun(m.run.runId, status, message, traceOf(e)) === 'done') {
-    message = `the continuation failed (${message}); the run keeps its results of epoch ${m.run.epochsDone}`;
-  }
-  return { status, message };
+  const note = await commitEpoch({
+    run: m.run,
+    store: ctx.store,
+    runDir: m.chain.runInfo.run_dir,
+    models: m.chain.models.map((x) => x.module),
+    variables: m.chain.variables,
+    optimizerState: whole.map((t, k) => ({ name: t.name, tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape) })),
+    record,
+    metrics: m.metrics.take(),
+    history: m.history,
+    ...(ctx.onEpoch ? { onEpoch: ctx.onEpoch } : {}),
+  });
+  if (note) m.outcome = finishRun(ctx.store, m.run, m.history, m.chain.variables, note);
 }
 
 /** Runs `step` over the stacked batches, summing each replica's losses and correct counts on the device. */

@@ -1,17 +1,15 @@
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { typedValue } from '../config/values.js';
 import type { ClaimedRun, EpochRecord, LoggedMetric, Store } from '../store/types.js';
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
 import { accuracyFn, accuracyRule } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
-import { loadCheckpoint, pruneCheckpoints, saveCheckpoint } from './checkpoint.js';
+import { settleBackend, useBuildBackend } from './backend-choice.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { assertFinite, commitEpoch, failRun, finishRun, type RunOutcome } from './epoch-end.js';
 import { FlatOptimizer } from './flat-optimizer.js';
-import { bestEpoch, runResults } from './metrics.js';
 import { makeOptimizer } from './optimizer.js';
 import { checkTargets } from './targets.js';
-import { chooseBackend } from './backend-choice.js';
-import { useBackend } from './tf.js';
 
 export interface RunProgress {
   runId: number;
@@ -26,19 +24,7 @@ export interface RunContext {
   onEpoch?: (p: RunProgress) => void;
 }
 
-/**
- * How a run ended: `done`; `error` (the user's code threw); `diverged` (the loss became NaN or
- * infinite). A continuation that fails leaves the run's earlier results standing (`kept`).
- */
-export type RunOutcome = { status: 'done' } | { status: 'error' | 'diverged'; message: string };
-
-/** The loss is no longer a number: the run stops, its results would be meaningless. */
-export class DivergedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DivergedError';
-  }
-}
+export type { RunOutcome } from './epoch-end.js';
 
 /** Executes one claimed run to its end: trains the remaining epochs and stores everything. A user-code exception ends this run only. */
 export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunOutcome> {
@@ -46,25 +32,15 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
   let optimizer: FlatOptimizer | undefined;
   try {
     const setting = run.spec.process.backend ?? 'cpu';
-    await useBackend(setting === 'auto' ? 'cpu' : setting);
+    await useBuildBackend(setting);
     const metrics = new EpochMetrics();
     chain = await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
-    // auto: decided from the built model; its tensors move to the chosen backend on first use.
-    const choice = setting === 'auto' ? chooseBackend(chain) : { backend: setting, reason: 'set in [PROCESS]' };
-    await useBackend(choice.backend);
-    ctx.store.updateFacts([{ runId: run.runId, name: 'backend_used', value: `${choice.backend} (${choice.reason})` }]);
+    await settleBackend(ctx.store, [run.runId], setting, chain);
     optimizer = new FlatOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
-    const nbParams = chain.variables.reduce((a, v) => a + v.size, 0);
-    ctx.store.finishRun(run.runId, runResults(history, nbParams, run.spec.process.min_delta ?? 0), note);
-    return { status: 'done' };
+    return finishRun(ctx.store, run, history, chain.variables, note);
   } catch (e) {
-    const status = e instanceof DivergedError ? 'diverged' : 'error';
-    let message = firstLine(e);
-    if (ctx.store.failRun(run.runId, status, message, traceOf(e)) === 'done') {
-      message = `the continuation failed (${message}); the run keeps its results of epoch ${run.epochsDone}`;
-    }
-    return { status, message };
+    return failRun(ctx.store, run, e);
   } finally {
     dispose(chain, optimizer);
   }
@@ -109,7 +85,7 @@ export function initialRunInfo(run: ClaimedRun, device: string | undefined, metr
     lr: p.lr,
     epoch: 0,
     training: false,
-    run_dir: run.runDir ?? path.join(p.run_files_path, `run_${run.runId}`),
+    run_dir: run.runDir,
     log: metrics.log,
     ...(device ? { device } : {}),
   };
@@ -173,24 +149,20 @@ async function train(
       test_acc: accuracy ? testStats.accuracy : null,
       duration_s: (performance.now() - started) / 1000,
     };
-    if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
-      throw new DivergedError(`diverged at epoch ${epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
-    }
-    const state = await optimizer.state();
-    try {
-      await saveCheckpoint(runInfo.run_dir, run.owner, record, chain.models.map((m) => m.module), variables, state);
-    } finally {
-      tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
-    }
-    ctx.store.recordEpoch(run.runId, record, metrics.take());
-    history.push(record);
-    const best = bestEpoch(history, settings.min_delta ?? 0);
-    await pruneCheckpoints(runInfo.run_dir, [epoch, best.epoch]);
-    ctx.onEpoch?.({ runId: run.runId, epoch, epochs: run.epochsTarget, record });
-    if (settings.early_stopping !== undefined && best.waited >= settings.early_stopping) {
-      const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
-      return { history, note: `early stop at epoch ${epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})` };
-    }
+    assertFinite(record);
+    const note = await commitEpoch({
+      run,
+      store: ctx.store,
+      runDir: runInfo.run_dir,
+      models: chain.models.map((m) => m.module),
+      variables,
+      optimizerState: await optimizer.state(),
+      record,
+      metrics: metrics.take(),
+      history,
+      ...(ctx.onEpoch ? { onEpoch: ctx.onEpoch } : {}),
+    });
+    if (note) return { history, note };
   }
   return { history };
 }
@@ -266,13 +238,4 @@ export function dispose(chain: Chain | undefined, optimizer: { dispose(): void }
     if (Array.isArray(source)) for (const item of source) tf.dispose(Object.values(asBatch(item)));
   }
   tf.dispose(chain.variables.filter((v) => !v.isDisposed));
-}
-
-export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? `${e.name === 'Error' || e instanceof DivergedError ? '' : `${e.name}: `}${e.message}` : String(e);
-  return msg.split('\n')[0]!.slice(0, 500);
-}
-
-export function traceOf(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
 }

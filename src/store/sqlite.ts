@@ -170,8 +170,11 @@ export class SqliteStore implements Store {
     };
   }
 
+  private storeIdentity?: { storeId: string; store: string };
+
+  /** Made once when the database was created, never changed: read once per connection. */
   identity(): { storeId: string; store: string } {
-    return { storeId: this.getSystem('store_id')!, store: this.db.name };
+    return (this.storeIdentity ??= { storeId: this.getSystem('store_id')!, store: this.db.name });
   }
 
   /** The folder of this database's runs inside run_files_path: its file name and identity. */

@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ClaimedRun, EpochRecord, LoggedMetric, RunStatus, Store } from '../store/types.js';
+import type { ModelModule } from '../user/contracts.js';
+import { pruneCheckpoints, saveCheckpoint, type NamedTensor } from './checkpoint.js';
+import { bestEpoch, runResults } from './metrics.js';
+
+/**
+ * What every run does at the end of an epoch and at its end, trained alone (`run.ts`) or in a
+ * pack (`pack.ts`): stop on a loss that is no longer a number, commit the epoch after its
+ * checkpoint, stop early, store its results or its failure.
+ */
+
+/** The loss is no longer a number: the run stops, its results would be meaningless. */
+export class DivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DivergedError';
+  }
+}
+
+/**
+ * How a run ended: `done`; `error` (the user's code threw); `diverged` (the loss became NaN or
+ * infinite). A continuation that fails leaves the run's earlier results standing.
+ */
+export type RunOutcome = { status: 'done' } | { status: 'error' | 'diverged'; message: string };
+
+export function assertFinite(record: EpochRecord): void {
+  if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
+    throw new DivergedError(`diverged at epoch ${record.epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
+  }
+}
+
+export interface EpochCommit {
+  run: ClaimedRun;
+  store: Store;
+  runDir: string;
+  models: ModelModule[];
+  variables: tf.Tensor[];
+  /** The optimizer's state for this run's variables (its rank > 0 tensors are disposed here). */
+  optimizerState: NamedTensor[];
+  record: EpochRecord;
+  metrics: LoggedMetric[];
+  /** The run's history so far; the epoch is appended. */
+  history: EpochRecord[];
+  onEpoch?: (p: { runId: number; epoch: number; epochs: number; record: EpochRecord }) => void;
+}
+
+/**
+ * Checkpoint first, then the epoch's row (so the store's last epoch always has a checkpoint),
+ * then only the last and the best checkpoints kept. Returns the early-stopping note when the run
+ * must stop here.
+ */
+export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
+  const settings = c.run.spec.process;
+  try {
+    await saveCheckpoint(c.runDir, c.run.owner, c.record, c.models, c.variables, c.optimizerState);
+  } finally {
+    tf.dispose(c.optimizerState.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+  }
+  c.store.recordEpoch(c.run.runId, c.record, c.metrics);
+  c.history.push(c.record);
+  const best = bestEpoch(c.history, settings.min_delta ?? 0);
+  await pruneCheckpoints(c.runDir, [c.record.epoch, best.epoch]);
+  c.onEpoch?.({ runId: c.run.runId, epoch: c.record.epoch, epochs: c.run.epochsTarget, record: c.record });
+  if (settings.early_stopping === undefined || best.waited < settings.early_stopping) return undefined;
+  const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
+  return `early stop at epoch ${c.record.epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})`;
+}
+
+/** The run's results from its history, stored with the run done (`note`: why it stopped early). */
+export function finishRun(store: Store, run: ClaimedRun, history: EpochRecord[], variables: tf.Tensor[], note?: string): RunOutcome {
+  store.finishRun(run.runId, runResults(history, parameterCount(variables), run.spec.process.min_delta ?? 0), note);
+  return { status: 'done' };
+}
+
+/** A failed attempt, stored: the run in error or diverged, or back to done if it had results. */
+export function failRun(store: Store, run: ClaimedRun, e: unknown): RunOutcome {
+  const status = e instanceof DivergedError ? 'diverged' : 'error';
+  let message = firstLine(e);
+  const now: RunStatus = store.failRun(run.runId, status, message, traceOf(e));
+  if (now === 'done') message = `the continuation failed (${message}); the run keeps its results of epoch ${run.epochsDone}`;
+  return { status, message };
+}
+
+export const parameterCount = (variables: tf.Tensor[]) => variables.reduce((a, v) => a + v.size, 0);
+
+export function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? `${e.name === 'Error' || e instanceof DivergedError ? '' : `${e.name}: `}${e.message}` : String(e);
+  return msg.split('\n')[0]!.slice(0, 500);
+}
+
+export function traceOf(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+}
