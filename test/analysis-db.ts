@@ -14,33 +14,34 @@ export type Outcome =
  * experiment INI text), each finished as `outcome` says from its params facts and index.
  * Results: train and test loss = `value`, trainability = `value`, accuracies = `acc`.
  */
-export function analysisDb(dir: string, config: string, outcome: (facts: Record<string, string>, index: number) => Outcome, name = 'a.db'): string {
+export async function analysisDb(dir: string, config: string, outcome: (facts: Record<string, string>, index: number) => Outcome, name = 'a.db'): Promise<string> {
   const parsed = parseConfig(config, path.join(dir, 'c.ini'));
   const file = path.join(dir, name);
   const store = openSqliteStore(file, { create: true });
   const runs = newRuns(parsed, generatePipelines(parsed));
-  const ids = store.enqueue(runs);
-  ids.forEach((_, i) => {
+  const ids = await store.enqueue(runs);
+  for (let i = 0; i < ids.length; i++) {
     const facts = Object.fromEntries(runs[i]!.facts);
     const o = outcome(facts, i);
     // Runs stay pending by being claimed by a worker that is then interrupted.
-    const run = store.claimNext({ id: o.status === 'pending' ? 'p' : 'w', pid: process.pid, host: 'h' })!;
+    const [run] = await store.claimPack({ id: o.status === 'pending' ? 'p' : 'w', pid: process.pid, host: 'h' }, 1);
+    if (!run) throw new Error('nothing to claim');
     if (o.status === 'done') {
       const acc = o.acc ?? null;
-      store.recordEpoch(run.runId, { epoch: 1, train_loss: o.value, test_loss: o.value, train_acc: acc, test_acc: acc, duration_s: 1 });
-      store.finishRun(run.runId, {
+      await store.recordEpoch(run, { epoch: 1, train_loss: o.value, test_loss: o.value, train_acc: acc, test_acc: acc, duration_s: 1 });
+      await store.finishRun(run, {
         train_loss: o.value, test_loss: o.value, train_acc: acc, test_acc: acc, nb_params: o.nb_params ?? 10, duration_s: 1,
         epochs: Number(facts.epochs ?? 1), overfit: 0, trainability: o.value, slope: 0, slope_std_plus: 0, slope_std_minus: 0,
         best_test_loss: o.value, best_epoch: 1,
       });
     } else if (o.status === 'error' || o.status === 'failed') {
-      store.failRun(run.runId, o.status, `${o.status} on purpose`, `${o.status} on purpose`);
+      await store.failRun(run, o.status, `${o.status} on purpose`, `${o.status} on purpose`);
     } else if (o.status === 'diverged') {
-      store.failRun(run.runId, 'diverged', 'diverged at epoch 1 on purpose', 'diverged on purpose');
+      await store.failRun(run, 'diverged', 'diverged at epoch 1 on purpose', 'diverged on purpose');
     }
-  });
-  store.requeueRunsOfWorker('p');
-  store.close();
+  }
+  await store.requeueRunsOfWorker('p');
+  await store.close();
   return file;
 }
 

@@ -21,7 +21,7 @@ key = model_b
 width = 2, 3
 `;
 
-function database(dir: string, valuesFor: (model: string, width: string, repeat: number) => number): string {
+async function database(dir: string, valuesFor: (model: string, width: string, repeat: number) => number): Promise<string> {
   return analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS }), (facts, i) => {
     const width = facts.A_width ?? facts.B_width!;
     return { status: 'done', value: valuesFor(facts.mlp_key!, width, i % 6), nb_params: Number(width) * 10 };
@@ -29,9 +29,9 @@ function database(dir: string, valuesFor: (model: string, width: string, repeat:
 }
 
 describe('mosaic compare', () => {
-  it('finds the better model at every size, with Holm-corrected p-values and effect sizes', () => {
+  it('finds the better model at every size, with Holm-corrected p-values and effect sizes', async () => {
     const dir = tmpDir();
-    const db = database(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : B[r]!));
+    const db = await database(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : B[r]!));
     const r = cli(['compare', db, '--at', 'width'], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -52,27 +52,27 @@ describe('mosaic compare', () => {
     expect(cli(['compare', db, '--format', 'markdown'], dir).stdout).toMatch(/^\*\*test_loss \(lower is better\)/);
   });
 
-  it('says when there is no significant difference, and how many repeats would be needed', () => {
+  it('says when there is no significant difference, and how many repeats would be needed', async () => {
     const dir = tmpDir();
-    const db = database(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : A[(r + 1) % 6]! + 0.3));
+    const db = await database(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : A[(r + 1) % 6]! + 0.3));
     const r = cli(['compare', db, '--pool', 'width'], dir);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/no significant difference between model_a and model_b on test_loss with n = 12 per group; about \d+ repeats per group would be needed/);
   });
 
-  it('explains bad criteria, groupings and formats', () => {
+  it('explains bad criteria, groupings and formats', async () => {
     const dir = tmpDir();
-    const db = database(dir, () => 1);
+    const db = await database(dir, () => 1);
     expect(cli(['compare', db, '--criterion', 'accuracy'], dir).stderr).toMatch(/unknown criterion "accuracy"; valid: train_loss, test_loss/);
     expect(cli(['compare', db, '--by', 'head'], dir).stderr).toMatch(/--by head: no run has a key of type "head"; types with keys: data, mlp/);
     expect(cli(['compare', db, '--at', 'depth'], dir).stderr).toMatch(/--at depth: no run has a parameter named depth/);
     expect(cli(['compare', db, '--format', 'xml'], dir).stderr).toMatch(/--format must be table, json, csv or markdown/);
   });
 
-  it('splits groups by a swept parameter that is not in the key, and pools it only when asked', () => {
+  it('splits groups by a swept parameter that is not in the key, and pools it only when asked', async () => {
     const dir = tmpDir();
     // model_a is better at lr 1e-3 only; pooled over lr, model_a and model_b look alike
-    const db = analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 6, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), (facts, i) => ({
+    const db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 6, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), (facts, i) => ({
       status: 'done',
       value: facts.mlp_key === 'model_a' ? (facts.lr === '1e-3' ? A[i % 6]! : B[i % 6]! + 2) : B[i % 6]!,
     }));
@@ -93,13 +93,13 @@ describe('mosaic compare', () => {
     expect(cli(['compare', db, '--pool', 'depth'], dir).stderr).toMatch(/--pool depth: no run has a parameter named depth \(or ending in _depth\)/);
   });
 
-  it('splits runs continued to more epochs (rerun) from the others', () => {
+  it('splits runs continued to more epochs (rerun) from the others', async () => {
     const dir = tmpDir();
-    const db = database(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : B[r]!));
+    const db = await database(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : B[r]!));
     // what a rerun leaves: the epochs fact of runs 1-3 holds their new total
     const store = openSqliteStore(db, { create: false });
-    store.updateFacts([1, 2, 3].map((runId) => ({ runId, name: 'epochs', value: '5' })));
-    store.close();
+    await store.updateFacts([1, 2, 3].map((runId) => ({ runId, name: 'epochs', value: '5' })));
+    await store.close();
     const json = JSON.parse(cli(['compare', db, '--at', 'width', '--format', 'json'], dir).stdout);
     expect(json.groups.filter((g: { at: string }) => g.at === '2').map((g: { group: string; n: number }) => `${g.group} (${g.n})`)).toEqual([
       'model_a · epochs=1 (3)', 'model_a · epochs=5 (3)', 'model_b (6)',
@@ -107,10 +107,10 @@ describe('mosaic compare', () => {
     expect(json.notes[0]).toMatch(/^split by epochs \(1, 5\)/);
   });
 
-  it('leaves out runs that are not done or have no value, and says which', () => {
+  it('leaves out runs that are not done or have no value, and says which', async () => {
     const dir = tmpDir();
     const outcomes: Record<number, Outcome> = { 0: { status: 'error' }, 1: { status: 'error' }, 2: { status: 'diverged' }, 6: { status: 'failed' }, 7: { status: 'running' }, 8: { status: 'pending' }, 9: { status: 'pending' }, 11: { status: 'diverged' } };
-    const db = analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS }), (facts, i) => outcomes[i] ?? { status: 'done', value: facts.mlp_key === 'model_a' ? A[i % 6]! : B[i % 6]! });
+    const db = await analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS }), (facts, i) => outcomes[i] ?? { status: 'done', value: facts.mlp_key === 'model_a' ? A[i % 6]! : B[i % 6]! });
     const left = 'left out 8 runs that are not done: 2 pending (9-10), 1 running (8), 2 error (1-2), 1 failed (7), 2 diverged (3,12)';
     const json = JSON.parse(cli(['compare', db, '--pool', 'width', '--format', 'json'], dir).stdout);
     expect(json.notes[0]).toBe(left);
@@ -122,17 +122,17 @@ describe('mosaic compare', () => {
     expect(cli(['compare', db, '--criterion', 'test_acc'], dir).stderr).toMatch(/no finished run has a value of test_acc \(left out 8 runs that are not done: .*; left out 16 runs without a value of test_acc: 4-6,11,13-24\)/);
   });
 
-  it('says which runs --at leaves out for want of the parameter', () => {
+  it('says which runs --at leaves out for want of the parameter', async () => {
     const dir = tmpDir();
     const models = `${TWO_MODELS.replace(/width = 2, 3/g, 'width = 2')}[c]\ntype = mlp\nclass = C\npath_to_class = m.ts\nkey = model_c\n`;
-    const db = analysisDb(dir, iniText({ multiplicity: 2, models }), () => ({ status: 'done', value: 1 }));
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models }), () => ({ status: 'done', value: 1 }));
     const r = cli(['compare', db, '--at', 'width', '--format', 'json'], dir);
     expect(JSON.parse(r.stdout).notes).toEqual(['left out 2 runs without a value of --at width: 5-6']);
   });
 
-  it('asks for the full name when --at names parameters of two modules', () => {
+  it('asks for the full name when --at names parameters of two modules', async () => {
     const dir = tmpDir();
-    const db = analysisDb(
+    const db = await analysisDb(
       dir,
       iniText({ scheme: 'mlp, head', multiplicity: 2, models: `${TWO_MODELS}[h]\ntype = head\nclass = H\npath_to_class = m.ts\nkey = head\nwidth = 1\n` }),
       () => ({ status: 'done', value: 1 }),
@@ -141,9 +141,9 @@ describe('mosaic compare', () => {
     expect(JSON.parse(cli(['compare', db, '--at', 'A_width', '--format', 'json'], dir).stdout).groups.map((g: { at: string }) => g.at)).toEqual(['2', '3']);
   });
 
-  it('orders learning rates as numbers in every part and format', () => {
+  it('orders learning rates as numbers in every part and format', async () => {
     const dir = tmpDir();
-    const db = analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3, 0.1', multiplicity: 4, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), (facts, i) => ({
+    const db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3, 0.1', multiplicity: 4, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), (facts, i) => ({
       status: 'done',
       value: (facts.mlp_key === 'model_a' ? A[i % 4]! : B[i % 4]!) * Number(facts.lr),
     }));
@@ -164,17 +164,17 @@ describe('mosaic compare', () => {
     expect(rowsAt(md, /^\| toy \| (\S+) \| model_a vs model_b \|/)).toEqual(order);
 
     // a second experiment in the same database writes its learning rate 0.01: the same value as 1e-2
-    analysisDb(dir, iniText({ process: 'lr = 0.01', multiplicity: 2, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), () => ({ status: 'done', value: 0.2 }));
+    await analysisDb(dir, iniText({ process: 'lr = 0.01', multiplicity: 2, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), () => ({ status: 'done', value: 0.2 }));
     const both = JSON.parse(cli(['compare', db, '--at', 'lr', '--format', 'json'], dir).stdout);
     expect(both.groups.map((g: { at: string; group: string; n: number }) => `${g.at} ${g.group} ${g.n}`)).toEqual([
       '1e-3 model_a 4', '1e-3 model_b 4', '1e-2 model_a 6', '1e-2 model_b 6', '0.1 model_a 4', '0.1 model_b 4',
     ]);
   });
 
-  it('clips confidence intervals of accuracies to [0, 1]', () => {
+  it('clips confidence intervals of accuracies to [0, 1]', async () => {
     const dir = tmpDir();
     const acc = [0.99, 1, 0.9, 1, 0.97, 0.2];
-    const db = analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), (_f, i) => ({ status: 'done', value: 1, acc: acc[i % 6]! }));
+    const db = await analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS.replace(/width = 2, 3/g, 'width = 2') }), (_f, i) => ({ status: 'done', value: 1, acc: acc[i % 6]! }));
     const json = JSON.parse(cli(['compare', db, '--criterion', 'test_acc', '--format', 'json'], dir).stdout);
     for (const g of json.groups) {
       expect(g.ci[0]).toBeGreaterThanOrEqual(0);

@@ -28,27 +28,27 @@ describe('continuing a run from its checkpoint', () => {
     const [straight] = newRuns(full, generatePipelines(full));
     const [stopped] = newRuns(half, generatePipelines(half));
     stopped!.seed = straight!.seed;
-    store.enqueue([straight!, stopped!]);
+    await store.enqueue([straight!, stopped!]);
+    const claim = async () => (await store.claimPack(worker, 1))[0]!;
 
-    expect(await executeRun(store.claimNext(worker)!, { store })).toEqual({ status: 'done' });
-    expect(await executeRun(store.claimNext(worker)!, { store })).toEqual({ status: 'done' });
-    expect(store.history(2)).toHaveLength(3);
+    expect(await executeRun(await claim(), { store })).toEqual({ status: 'done' });
+    expect(await executeRun(await claim(), { store })).toEqual({ status: 'done' });
+    expect(await store.history(2)).toHaveLength(3);
 
     // Continue run 2 for 3 more epochs, as a rerun or a resume does.
-    store.db.prepare(`UPDATE runs SET status = 'pending' WHERE run_id = 2`).run();
-    store.db.prepare(`UPDATE mosaic_queue SET epochs_target = 6 WHERE run_id = 2`).run();
-    const again = store.claimNext(worker)!;
+    await store.extendRuns([2], 3);
+    const again = await claim();
     expect([again.runId, again.epochsDone, again.epochsTarget]).toEqual([2, 3, 6]);
     expect(await executeRun(again, { store })).toEqual({ status: 'done' });
 
-    const a = store.history(1);
-    const b = store.history(2);
+    const a = await store.history(1);
+    const b = await store.history(2);
     expect(b.map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
     for (let i = 0; i < 6; i++) {
       expect(b[i]!.train_loss).toBe(a[i]!.train_loss);
       expect(b[i]!.test_loss).toBe(a[i]!.test_loss);
     }
-    expect(store.overview([2])[0]!.results!.epochs).toBe(6);
-    store.close();
+    expect((await store.overview([2]))[0]!.results!.epochs).toBe(6);
+    await store.close();
   });
 });

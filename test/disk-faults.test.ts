@@ -40,14 +40,14 @@ describe('disk faults', () => {
     expect(fs.existsSync(path.join(dir, 'x.db'))).toBe(false);
   });
 
-  it('a run whose checkpoint cannot be written ends in error with the reason; the others finish', () => {
+  it('a run whose checkpoint cannot be written ends in error with the reason; the others finish', async () => {
     const dir = tmpDir();
     const config = fixtureConfig(dir, { models: model, epochs: 3 });
     const db = path.join(dir, 'x.db');
     // The database exists first, so that its runs' folder (named after its identity) is known.
     const store = openSqliteStore(db, { create: true });
-    const runs = path.join(dir, 'runs', `x-${store.identity().storeId}`);
-    store.close();
+    const runs = path.join(dir, 'runs', `x-${(await store.identity()).storeId}`);
+    await store.close();
     fs.mkdirSync(runs, { recursive: true });
     fs.writeFileSync(path.join(runs, 'run_2'), 'blocks the folder of run 2');
     const r = cli(['run', config, db], dir);

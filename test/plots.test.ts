@@ -16,7 +16,7 @@ const pngSize = (file: string) => {
 describe('plots', () => {
   let dir: string;
   let db: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tmpDir();
     db = path.join(dir, 'p.db');
     const config = fixtureConfig(dir, {
@@ -27,7 +27,7 @@ describe('plots', () => {
     expect(cli(['run', config, db], dir).code).toBe(3); // width 3 throws: 2 runs in error
   });
 
-  it('plotloss: plot_size² plots a page, runs in error skipped with a note', () => {
+  it('plotloss: plot_size² plots a page, runs in error skipped with a note', async () => {
     const out = path.join(dir, 'loss.pdf');
     const r = cli(['plotloss', db, out, '.runs', '-id', 'all', '-plot_size', '2'], dir);
     expect(r.stderr).toBe('');
@@ -44,7 +44,7 @@ describe('plots', () => {
     expect(h).toBeGreaterThan(600);
   });
 
-  it('metaplot: a criterion against nb_params for a dataset key', () => {
+  it('metaplot: a criterion against nb_params for a dataset key', async () => {
     const out = path.join(dir, 'meta.png');
     const r = cli(['metaplot', db, out, 'or', 'test_loss'], dir);
     expect(r.stderr).toBe('');
@@ -60,7 +60,7 @@ describe('plots', () => {
     expect(text).toContain('net_5');
   });
 
-  it('perfanalysis: a page per dataset key and criterion', () => {
+  it('perfanalysis: a page per dataset key and criterion', async () => {
     const out = path.join(dir, 'perf.pdf');
     const r = cli(['perfanalysis', db, out], dir);
     expect(r.stderr).toBe('');
@@ -76,7 +76,7 @@ describe('plots', () => {
     expect(fs.existsSync(path.join(dir, 'perf2-2.svg'))).toBe(true);
   });
 
-  it('explains unknown keys, criteria and formats', () => {
+  it('explains unknown keys, criteria and formats', async () => {
     expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'mnist', 'test_loss'], dir).stderr).toMatch(/no finished run has dataset key "mnist"; dataset keys in .*: or$/m);
     expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'or', 'loss'], dir).stderr).toMatch(/unknown criterion "loss"; valid: train_loss, test_loss, train_acc/);
     expect(cli(['plotloss', db, path.join(dir, 'x.jpg')], dir).stderr).toMatch(/cannot tell the format of .*x\.jpg: name it \.pdf, \.png or \.svg/);
@@ -87,7 +87,7 @@ describe('plots', () => {
 describe('perfanalysis_by_config', () => {
   let dir: string;
   let db: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tmpDir();
     db = path.join(dir, 'c.db');
     const config = fixtureConfig(dir, {
@@ -104,7 +104,7 @@ describe('perfanalysis_by_config', () => {
     return file;
   };
 
-  it('draws one page per section: line, point and violin', () => {
+  it('draws one page per section: line, point and violin', async () => {
     const ini = write(`[by width]
 abscissae = width
 ordinates = test_loss, overfit
@@ -163,15 +163,15 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
   // lr 1e-2 and 1e-3 are swept but not in the key; model_b comes in one size only
   const models = `[a]\ntype = mlp\nclass = A\npath_to_class = m.ts\nkey = model_a\nwidth = 2, 3\n[b]\ntype = mlp\nclass = B\npath_to_class = m.ts\nkey = model_b\nwidth = 2\n`;
   const spread = [0.01, 0.4, 0.02];
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tmpDir();
     const odd: Record<number, Outcome> = { 0: { status: 'error' }, 4: { status: 'diverged' }, 5: { status: 'diverged' } };
-    db = analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 4, models }), (facts, i) =>
+    db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 4, models }), (facts, i) =>
       odd[i] ?? { status: 'done', value: spread[i % 3]! * (facts.lr === '1e-3' ? 1 : 2), nb_params: Number(facts.A_width ?? facts.B_width) * 10 },
     );
   });
 
-  it('metaplot splits series by a swept parameter, pools it on request, says what it left out', () => {
+  it('metaplot splits series by a swept parameter, pools it on request, says what it left out', async () => {
     const svg = path.join(dir, 'meta.svg');
     const r = cli(['metaplot', db, svg, 'toy', 'test_loss'], dir);
     expect(r.stderr).toBe('');
@@ -191,7 +191,7 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
     expect(cli(['metaplot', db, svg, 'toy', 'test_loss', '--pool', 'depth'], dir).stderr).toMatch(/--pool depth: no run has a parameter named depth/);
   });
 
-  it('metaplot: the ±1 std band stops at 0 for a loss, and a model of one size gets an error bar', () => {
+  it('metaplot: the ±1 std band stops at 0 for a loss, and a model of one size gets an error bar', async () => {
     const svg = path.join(dir, 'band.svg');
     expect(cli(['metaplot', db, svg, 'toy', 'test_loss'], dir).code).toBe(0);
     const text = fs.readFileSync(svg, 'utf8');
@@ -204,7 +204,7 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
     expect(Math.min(...labelled(text, 'rule', 'lower').map(Number))).toBe(0);
   });
 
-  it('perfanalysis skips criteria with one value in every run, and says so', () => {
+  it('perfanalysis skips criteria with one value in every run, and says so', async () => {
     const out = path.join(dir, 'perf.pdf');
     const r = cli(['perfanalysis', db, out], dir);
     expect(r.stderr).toBe('');
@@ -218,11 +218,11 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
 });
 
 describe('perfanalysis_by_config: the same rules', () => {
-  it('splits by parameters not excluded, matches include_keys by number and suffix, clips bands and bars', () => {
+  it('splits by parameters not excluded, matches include_keys by number and suffix, clips bands and bars', async () => {
     const dir = tmpDir();
     const models = `[a]\ntype = mlp\nclass = mlp_brick\npath_to_class = m.ts\nkey = brick\nwidth = 2, 3\n`;
     const spread = [0.01, 0.4, 0.02];
-    const db = analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 3, models }), (facts, i) =>
+    const db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 3, models }), (facts, i) =>
       i === 1 ? { status: 'failed' } : { status: 'done', value: spread[i % 3]!, nb_params: Number(facts.mlp_brick_width) * 10 },
     );
     const ini = path.join(dir, 'plots.ini');

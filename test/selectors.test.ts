@@ -13,35 +13,35 @@ describe('selectors (-param_name_value and thresholds)', () => {
   let dir: string;
   let db: string;
   let store: Store;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tmpDir();
-    db = analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 2, models: MODELS }), () => ({ status: 'done', value: 1 }));
+    db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 2, models: MODELS }), () => ({ status: 'done', value: 1 }));
     store = openSqliteStore(db, { create: false, readonly: true });
   });
-  afterAll(() => store.close());
+  afterAll(async () => store.close());
 
-  it('compare values as numbers when both are numbers: 0.001 is 1e-3', () => {
-    expect(selectRuns(store, { param_name_value: ['lr', '0.001'] })).toEqual([5, 6, 7, 8]);
-    expect(selectRuns(store, { param_name_value: ['lr', '1e-3'] })).toEqual([5, 6, 7, 8]);
-    expect(selectRuns(store, { param_name_value_high_threshold: ['lr', '0.005'] })).toEqual([1, 2, 3, 4]);
-    expect(selectRuns(store, { param_name_value_low_threshold: ['lr', '1E-3'] })).toEqual([5, 6, 7, 8]);
+  it('compare values as numbers when both are numbers: 0.001 is 1e-3', async () => {
+    expect(await selectRuns(store, { param_name_value: ['lr', '0.001'] })).toEqual([5, 6, 7, 8]);
+    expect(await selectRuns(store, { param_name_value: ['lr', '1e-3'] })).toEqual([5, 6, 7, 8]);
+    expect(await selectRuns(store, { param_name_value_high_threshold: ['lr', '0.005'] })).toEqual([1, 2, 3, 4]);
+    expect(await selectRuns(store, { param_name_value_low_threshold: ['lr', '1E-3'] })).toEqual([5, 6, 7, 8]);
   });
 
-  it('find a class parameter by its own name, as --at does', () => {
-    expect(selectRuns(store, { param_name_value: ['width', '2'] })).toEqual([1, 2, 5, 6]);
-    expect(selectRuns(store, { param_name_value: ['mlp1_width', '2.0'] })).toEqual([1, 2, 5, 6]);
-    expect(selectRuns(store, { param_name_value_high_threshold: ['width', '3'] })).toEqual([3, 4, 7, 8]);
+  it('find a class parameter by its own name, as --at does', async () => {
+    expect(await selectRuns(store, { param_name_value: ['width', '2'] })).toEqual([1, 2, 5, 6]);
+    expect(await selectRuns(store, { param_name_value: ['mlp1_width', '2.0'] })).toEqual([1, 2, 5, 6]);
+    expect(await selectRuns(store, { param_name_value_high_threshold: ['width', '3'] })).toEqual([3, 4, 7, 8]);
   });
 
-  it('say what exists when nothing matches', () => {
-    expect(() => selectRuns(store, { param_name_value: ['width', '7'] })).toThrow(/no run has width \(mlp1_width\) = 7; its values: 2, 3$/);
-    expect(() => selectRuns(store, { param_name_value_low_threshold: ['lr', '1e-4'] })).toThrow(/no run has lr <= 1e-4; its values: 1e-3, 1e-2$/);
-    expect(() => selectRuns(store, { param_name_value: ['depth', '2'] })).toThrow(/no run has a parameter depth \(nor one ending in _depth\); parameters: .*lr.*mlp1_width/);
+  it('say what exists when nothing matches', async () => {
+    await expect(selectRuns(store, { param_name_value: ['width', '7'] })).rejects.toThrow(/no run has width \(mlp1_width\) = 7; its values: 2, 3$/);
+    await expect(selectRuns(store, { param_name_value_low_threshold: ['lr', '1e-4'] })).rejects.toThrow(/no run has lr <= 1e-4; its values: 1e-3, 1e-2$/);
+    await expect(selectRuns(store, { param_name_value: ['depth', '2'] })).rejects.toThrow(/no run has a parameter depth \(nor one ending in _depth\); parameters: .*lr.*mlp1_width/);
     // `mlp_key` is a key, not a parameter named `key`
-    expect(() => selectRuns(store, { param_name_value: ['key', 'mlp'] })).toThrow(/no run has a parameter key/);
+    await expect(selectRuns(store, { param_name_value: ['key', 'mlp'] })).rejects.toThrow(/no run has a parameter key/);
   });
 
-  it('the CLI selects the same way (plotloss -param_name_value lr 0.001)', () => {
+  it('the CLI selects the same way (plotloss -param_name_value lr 0.001)', async () => {
     const r = cli(['plotloss', db, `${dir}/loss.pdf`, '-param_name_value', 'lr', '0.001', '-plot_size', '2'], dir);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('1 page written');
@@ -50,8 +50,8 @@ describe('selectors (-param_name_value and thresholds)', () => {
     expect(none.stderr).toMatch(/no run has lr = 0\.5; its values: 1e-3, 1e-2/);
   });
 
-  it('ask for the full name when two modules have a parameter of that name', () => {
-    const two = analysisDb(
+  it('ask for the full name when two modules have a parameter of that name', async () => {
+    const two = await analysisDb(
       tmpDir(),
       iniText({
         scheme: 'mlp, head',
@@ -62,8 +62,8 @@ describe('selectors (-param_name_value and thresholds)', () => {
     );
     const s = openSqliteStore(two, { create: false, readonly: true });
     try {
-      expect(() => selectRuns(s, { param_name_value: ['width', '2'] })).toThrow(/"width" could be any of head1_width, mlp1_width \(run 1\): give the full name/);
-      expect(selectRuns(s, { param_name_value: ['mlp1_width', '2'] })).toEqual([1]);
+      await expect(selectRuns(s, { param_name_value: ['width', '2'] })).rejects.toThrow(/"width" could be any of head1_width, mlp1_width \(run 1\): give the full name/);
+      expect(await selectRuns(s, { param_name_value: ['mlp1_width', '2'] })).toEqual([1]);
     } finally {
       s.close();
     }

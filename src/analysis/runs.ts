@@ -1,5 +1,5 @@
 import { MosaicError } from '../errors.js';
-import type { RunResults, RunStatus, Store } from '../store/types.js';
+import type { RunResults, RunStatus, StoreReader } from '../store/types.js';
 
 /** A run as the analysis sees it: its keys, parameters and results. */
 export interface AnalysisRun {
@@ -74,11 +74,11 @@ export function runKeys(facts: Record<string, string>): { dataKey: string; model
   return { dataKey: keyOf(split(facts.data_scheme)), modelKey: keyOf(split(facts.pipeline_scheme)) };
 }
 
-export function loadRuns(store: Store): AnalysisRun[] {
+export async function loadRuns(store: StoreReader): Promise<AnalysisRun[]> {
   metricBetter.clear();
-  for (const [name, better] of Object.entries(store.metricDirections())) metricBetter.set(name, better);
-  const facts = store.allFacts();
-  return store.overview().map((o) => {
+  for (const [name, better] of Object.entries(await store.metricDirections())) metricBetter.set(name, better);
+  const facts = await store.allFacts();
+  return (await store.overview()).map((o) => {
     const f = facts.get(o.runId) ?? {};
     return {
       runId: o.runId,

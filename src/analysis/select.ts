@@ -1,5 +1,5 @@
 import { MosaicError } from '../errors.js';
-import type { Store } from '../store/types.js';
+import type { StoreReader } from '../store/types.js';
 import { distinctValues, factNamed, isBookkeeping, isNumeric, sameValue } from './params.js';
 import { plural, someOf } from './wording.js';
 
@@ -40,7 +40,7 @@ function pair(name: string, values: string[] | undefined): [string, string] {
   return [values[0]!, values[1]!];
 }
 
-export function selectRuns(store: Store, selector: RunSelector): number[] {
+export async function selectRuns(store: StoreReader, selector: RunSelector): Promise<number[]> {
   const given = SELECTOR_NAMES.filter((n) => selector[n] !== undefined);
   if (given.length === 0) throw new MosaicError(`choose the runs with one of: ${SELECTOR_NAMES.map((n) => `-${n}`).join(', ')}`);
   if (given.length > 1) throw new MosaicError(`give only one selector, not ${given.map((n) => `-${n}`).join(' and ')}`);
@@ -50,7 +50,7 @@ export function selectRuns(store: Store, selector: RunSelector): number[] {
   switch (which) {
     case 'id': {
       const parsed = parseIdList(selector.id!);
-      const existing = store.allRunIds();
+      const existing = await store.allRunIds();
       if (parsed === 'all') {
         ids = existing;
       } else {
@@ -63,14 +63,14 @@ export function selectRuns(store: Store, selector: RunSelector): number[] {
       break;
     }
     case 'request':
-      ids = store.queryRunIds(selector.request!);
+      ids = await store.queryRunIds(selector.request!);
       described = `-request "${selector.request}"`;
       break;
     default: {
       const [name, value] = pair(which, selector[which]);
       const op = which === 'param_name_value' ? '=' : which === 'param_name_value_low_threshold' ? '<=' : '>=';
       if (op !== '=' && !Number.isFinite(Number(value))) throw new MosaicError(`-${which}: the threshold "${value}" is not a number`);
-      ids = runsByParam(store.allFacts(), name, op, value);
+      ids = runsByParam(await store.allFacts(), name, op, value);
       described = `-${which} ${name} ${value}`;
     }
   }

@@ -20,20 +20,20 @@ export interface CompareCommandOptions {
  * `mosaic compare DB`: which model is better, by how much, how sure. The notes (what was left
  * out, split or pooled) are part of the table, markdown and JSON; with CSV they go to stderr.
  */
-export function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): { stdout: string; stderr: string } {
+export async function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): Promise<{ stdout: string; stderr: string }> {
   const format = options.format as CompareFormat;
   if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
-  const store = openStore(chooseDatabase(dbArg), 'read');
+  const store = await openStore(chooseDatabase(dbArg), 'read');
   let report: CompareReport;
   try {
-    report = compareRuns(loadRuns(store), {
+    report = compareRuns(await loadRuns(store), {
       criterion: criterion(options.criterion),
       ...(options.by ? { by: options.by } : {}),
       ...(options.at ? { at: options.at } : {}),
       pool: nameList(options.pool),
     });
   } finally {
-    store.close();
+    await store.close();
   }
   switch (format) {
     case 'json':

@@ -18,19 +18,19 @@ async function confirmed(question: string): Promise<boolean> {
 
 /** `mosaic delete DB SELECTOR`: removes runs from every table and their checkpoint folders, after a confirmation. */
 export async function deleteCommand(db: string, options: RunSelector & { yes?: boolean }): Promise<string> {
-  const store = openStore(db, 'write');
+  const store = await openStore(db, 'write');
   try {
-    const ids = selectRuns(store, options);
-    const running = store.overview(ids).filter((r) => r.status === 'running');
+    const ids = await selectRuns(store, options);
+    const running = (await store.overview(ids)).filter((r) => r.status === 'running');
     if (running.length) throw new MosaicError(`runs ${idRanges(running.map((r) => r.runId))} are running: pause the experiment and wait for them, then delete`);
     const plural = ids.length === 1 ? 'run' : 'runs';
     if (!options.yes && !(await confirmed(`delete ${ids.length} ${plural} (ids ${idRanges(ids)}) of ${db} and their checkpoint folders? [y/N] `))) {
       return 'nothing deleted';
     }
-    const dirs = store.deleteRuns(ids);
+    const dirs = await store.deleteRuns(ids);
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
     return `deleted ${ids.length} ${plural} (ids ${idRanges(ids)}) and ${dirs.length} checkpoint ${dirs.length === 1 ? 'folder' : 'folders'}`;
   } finally {
-    store.close();
+    await store.close();
   }
 }

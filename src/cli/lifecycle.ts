@@ -20,12 +20,12 @@ interface PauseFile {
 const isJson = (p: string | undefined) => p !== undefined && p.toLowerCase().endsWith('.json');
 
 /** `mosaic pause [FILE.json|DB]`: workers stop claiming; running runs finish. */
-export function pauseCommand(target: string | undefined, dbOption: string | undefined): void {
+export async function pauseCommand(target: string | undefined, dbOption: string | undefined): Promise<void> {
   const db = chooseDatabase(dbOption ?? (isJson(target) ? undefined : target));
-  const store = openStore(db, 'write');
+  const store = await openStore(db, 'write');
   try {
-    store.setPaused(true);
-    const runs = store.overview();
+    await store.setPaused(true);
+    const runs = await store.overview();
     const pending = runs.filter((r) => r.status === 'pending');
     const running = runs.filter((r) => r.status === 'running');
     if (isJson(target)) {
@@ -43,7 +43,7 @@ export function pauseCommand(target: string | undefined, dbOption: string | unde
         `${isJson(target) ? ` Written to ${target}.` : ''} Continue with: mosaic resume ${isJson(target) ? target : db}`,
     );
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -68,16 +68,16 @@ export async function resumeCommand(
   options: { db?: string; workers?: number; progress?: ProgressMode },
 ): Promise<number> {
   const db = databaseOf(target, options.db);
-  const store = openStore(db, 'write');
+  const store = await openStore(db, 'write');
   try {
-    const saved = store.getSetting<MonitorSettings>('monitor');
+    const saved = await store.getSetting<MonitorSettings>('monitor');
     if (!saved) throw new MosaicError(`${db} has no experiment settings to resume (was it made by mosaic run?)`);
     const monitor = { ...saved, ...(options.workers ? { nb_processus: options.workers } : {}) };
-    store.setPaused(false);
+    await store.setPaused(false);
     rememberDatabase(db);
     return await executePending({ dbPath: db, store, monitor, progress: options.progress ?? 'auto', headline: `resuming ${db}` });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -91,14 +91,14 @@ export async function rerunCommand(
   const epochs = Number(options.epochs);
   if (options.epochs === undefined) throw new MosaicError('-epochs N is required: how many more epochs to train');
   if (!Number.isInteger(epochs) || epochs < 1) throw new MosaicError(`-epochs must be a positive integer, got "${options.epochs}"`);
-  const store = openStore(db, 'write');
+  const store = await openStore(db, 'write');
   try {
-    const ids = selectRuns(store, options);
-    const busy = store.overview(ids).filter((r) => r.status === 'running' || r.status === 'pending');
+    const ids = await selectRuns(store, options);
+    const busy = (await store.overview(ids)).filter((r) => r.status === 'running' || r.status === 'pending');
     if (busy.length) throw new MosaicError(`runs ${idRanges(busy.map((r) => r.runId))} are still ${busy[0]!.status}: rerun continues finished runs; wait, or resume the experiment`);
-    store.extendRuns(ids, epochs);
-    store.setPaused(false);
-    store.setSetting('monitor', config.monitor);
+    await store.extendRuns(ids, epochs);
+    await store.setPaused(false);
+    await store.setSetting('monitor', config.monitor);
     rememberDatabase(db);
     return await executePending({
       dbPath: db,
@@ -108,28 +108,28 @@ export async function rerunCommand(
       headline: `continuing ${ids.length} runs (ids ${idRanges(ids)}) for ${epochs} more epochs`,
     });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** `mosaic savedb COPY`: a consistent copy while workers write. */
-export function savedbCommand(first: string, second: string | undefined, dbOption: string | undefined): void {
+export async function savedbCommand(first: string, second: string | undefined, dbOption: string | undefined): Promise<void> {
   const [dbArg, copy] = second === undefined ? [dbOption, first] : [first, second];
   const db = chooseDatabase(dbArg);
   if (fs.existsSync(copy)) throw new MosaicError(`${copy} already exists: choose a new file for the copy`);
-  const store = openStore(db, 'read');
+  const store = await openStore(db, 'read');
   try {
-    store.copyTo(copy);
+    await store.copyTo(copy);
   } finally {
-    store.close();
+    await store.close();
   }
-  const check = openStore(copy, 'read');
+  const check = await openStore(copy, 'read');
   try {
-    const result = check.integrityCheck();
+    const result = await check.integrityCheck();
     if (result !== 'ok') throw new MosaicError(`the copy ${copy} failed its integrity check: ${String(result)}`);
-    const counts = check.counts();
+    const counts = await check.counts();
     console.log(`${db} copied to ${copy} (integrity ok): ${counts.done} done, ${counts.running} running, ${counts.pending} pending runs at the time of the copy`);
   } finally {
-    check.close();
+    await check.close();
   }
 }

@@ -130,8 +130,8 @@ program
   .argument('[db]', 'database (default: --db, $MOSAIC_DB, or the last one `mosaic run` used from this folder)')
   .option('--db <file>', 'database to read')
   .option('--all', 'list every pending run instead of a summary')
-  .action((db: string | undefined, opts: { db?: string; all?: boolean }) => {
-    console.log(statusCommand(opts.db ?? db, { all: opts.all ?? false }));
+  .action(async (db: string | undefined, opts: { db?: string; all?: boolean }) => {
+    console.log(await statusCommand(opts.db ?? db, { all: opts.all ?? false }));
   });
 
 program
@@ -198,8 +198,8 @@ program
   .option('--pool <names>', POOL_HELP)
   .option('--format <format>', 'table, json, csv or markdown', 'table')
   .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic compare tutorial.db --criterion test_loss --at width`)
-  .action((db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string }) => {
-    const { stdout, stderr } = compareCommand(opts.db ?? db, opts);
+  .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string }) => {
+    const { stdout, stderr } = await compareCommand(opts.db ?? db, opts);
     if (stderr) console.error(stderr);
     console.log(stdout);
   });

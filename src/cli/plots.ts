@@ -20,12 +20,12 @@ export interface PlotlossOptions extends RunSelector {
 const filesWritten = (files: string[]) => (files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]!);
 
 /** Every run of a database, for analysis (read-only). */
-function readRuns(db: string): AnalysisRun[] {
-  const store = openStore(db, 'read');
+async function readRuns(db: string): Promise<AnalysisRun[]> {
+  const store = await openStore(db, 'read');
   try {
-    return loadRuns(store);
+    return await loadRuns(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -34,19 +34,19 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
   outputFormat(out);
   const k = Number(options.plot_size);
   if (!Number.isInteger(k) || k < 1 || k > 10) throw new MosaicError(`-plot_size must be an integer from 1 to 10, got "${options.plot_size}"`);
-  const store = openStore(db, 'read');
+  const store = await openStore(db, 'read');
   let pages;
   const notes: string[] = [];
   try {
-    const ids = selectRuns(store, options.id === undefined && options.request === undefined && !options.param_name_value && !options.param_name_value_low_threshold && !options.param_name_value_high_threshold ? { id: 'all' } : options);
+    const ids = await selectRuns(store, options.id === undefined && options.request === undefined && !options.param_name_value && !options.param_name_value_low_threshold && !options.param_name_value_high_threshold ? { id: 'all' } : options);
     const wanted = new Set(ids);
-    const runs = loadRuns(store).filter((r) => wanted.has(r.runId));
+    const runs = (await loadRuns(store)).filter((r) => wanted.has(r.runId));
     const skipped = runs.filter((r) => r.status === 'error' || r.status === 'failed' || r.status === 'diverged');
     for (const status of ['error', 'failed', 'diverged'] as const) {
       const these = skipped.filter((r) => r.status === status);
       if (these.length) notes.push(`skipped ${plural(these.length, 'run')} ${status === 'diverged' ? 'that diverged' : status === 'failed' ? 'that failed (system)' : 'in error'}: ${idRanges(these.map((r) => r.runId))}`);
     }
-    const histories = store.histories(runs.map((r) => r.runId));
+    const histories = await store.histories(runs.map((r) => r.runId));
     const plotted = runs.filter((r) => !skipped.includes(r)).map((run) => ({ run, history: histories.get(run.runId) ?? [] }));
     const empty = plotted.filter((p) => p.history.length === 0);
     if (empty.length) notes.push(`skipped ${plural(empty.length, 'run')} without any finished epoch: ${idRanges(empty.map((p) => p.run.runId))}`);
@@ -56,7 +56,7 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
     const count = Math.ceil(drawn.length / perPage);
     pages = Array.from({ length: count }, (_, i) => lossPage(drawn.slice(i * perPage, (i + 1) * perPage), { plotSize: k, logScale: options.log ?? false }, i + 1, count));
   } finally {
-    store.close();
+    await store.close();
   }
   const files = await writeFigure(out, pages);
   return [...notes, `${plural(pages.length, 'page')} written to ${filesWritten(files)}`].join('\n');
@@ -65,7 +65,7 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
 /** `mosaic metaplot DB OUT DATASET_KEY CRITERION [--pool NAMES]`. */
 export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string, options: { pool?: string } = {}): Promise<string> {
   outputFormat(out);
-  const all = readRuns(db);
+  const all = await readRuns(db);
   const c = parseCriterion(criterionName);
   const mine = all.filter((r) => r.dataKey === datasetKey);
   if (!mine.some((r) => r.status === 'done')) {
@@ -83,7 +83,7 @@ export async function metaplotCommand(db: string, out: string, datasetKey: strin
 /** `mosaic perfanalysis DB OUT.pdf`: for every dataset key and criterion, mean curve and violins against nb_params. */
 export async function perfanalysisCommand(db: string, out: string, options: { criteria?: string[]; pool?: string } = {}): Promise<string> {
   outputFormat(out);
-  const all = readRuns(db);
+  const all = await readRuns(db);
   const chosen = (options.criteria ?? [...CRITERIA.filter((c) => c !== 'nb_params'), ...loggedMetrics()]).map((c) => parseCriterion(c));
   if (!all.some((r) => r.status === 'done')) throw new MosaicError(`${db} has no finished run to analyse`);
   refuseUnknownPool(all.filter((r) => r.status === 'done'), nameList(options.pool));
@@ -116,7 +116,7 @@ export async function perfanalysisCommand(db: string, out: string, options: { cr
 /** `mosaic perfanalysis_by_config PLOT.ini DB OUT`: the pages a plot INI describes. */
 export async function perfanalysisByConfigCommand(plotIni: string, db: string, out: string): Promise<string> {
   outputFormat(out);
-  const runs = readRuns(db); // first: the plot INI may name metrics the runs logged
+  const runs = await readRuns(db); // first: the plot INI may name metrics the runs logged
   const sections = readPlotConfig(plotIni);
   const pages = sections.map((s) => ({ name: s.name, ...configPage(runs, s, plotIni) }));
   const files = await writeFigure(out, pages.map((p) => p.spec));

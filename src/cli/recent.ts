@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MosaicError } from '../errors.js';
+import { displayLocation, isUrl } from '../store/location.js';
 
 /** The database of the last `mosaic run` started from each folder, so `status` needs no argument there. */
 function recentFile(): string {
@@ -20,7 +21,7 @@ function readRecent(): Record<string, string> {
 export function rememberDatabase(db: string): void {
   try {
     const recent = readRecent();
-    recent[process.cwd()] = path.resolve(db);
+    recent[process.cwd()] = isUrl(db) ? displayLocation(db) : path.resolve(db);
     fs.mkdirSync(path.dirname(recentFile()), { recursive: true });
     fs.writeFileSync(recentFile(), JSON.stringify(recent, null, 1));
   } catch {

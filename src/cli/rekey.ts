@@ -31,16 +31,16 @@ function readPipelines(file: string): ModuleObject[][] {
 }
 
 /** `mosaic rekey PIPELINES.json DB`: after editing `key` and regenerating, update the stored keys of the matching runs. */
-export function rekeyCommand(pipelinesFile: string, db: string): void {
+export async function rekeyCommand(pipelinesFile: string, db: string): Promise<void> {
   const byIdentity = new Map<string, ModuleObject[]>();
   for (const p of readPipelines(pipelinesFile)) byIdentity.set(identity(p), p);
-  const store = openStore(db, 'write');
+  const store = await openStore(db, 'write');
   try {
     const matched = new Set<string>();
     const changes: { runId: number; name: string; value: string }[] = [];
     let runsMatched = 0;
-    for (const runId of store.allRunIds()) {
-      const facts = store.facts(runId);
+    for (const runId of await store.allRunIds()) {
+      const facts = await store.facts(runId);
       if (!facts.pipeline) continue;
       const stored = JSON.parse(facts.pipeline) as ModuleObject[];
       const id = identity(stored);
@@ -58,7 +58,7 @@ export function rekeyCommand(pipelinesFile: string, db: string): void {
       });
       if (changed) changes.push({ runId, name: 'pipeline', value: JSON.stringify(updated) });
     }
-    store.updateFacts(changes);
+    await store.updateFacts(changes);
     const unmatched = [...byIdentity.entries()].filter(([id]) => !matched.has(id));
     const keyChanges = changes.filter((c) => c.name !== 'pipeline').length;
     console.log(`${runsMatched} runs match ${pipelinesFile}; ${keyChanges} keys changed in ${db}`);
@@ -68,6 +68,6 @@ export function rekeyCommand(pipelinesFile: string, db: string): void {
       if (unmatched.length > 20) console.log(`\t… and ${unmatched.length - 20} more`);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -6,7 +6,7 @@ import { generatePipelines } from '../pipelines/generate.js';
 import { newRuns, planSeeds } from '../pipelines/facts.js';
 import { provenance } from '../experiment/provenance.js';
 import { checkStoreLocation, openStore } from '../store/open.js';
-import type { Store } from '../store/types.js';
+import type { StoreReader } from '../store/types.js';
 import { rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
 
@@ -27,15 +27,15 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const { preflight } = await import('../engine/preflight.js');
   await preflight(config);
 
-  const store = openStore(dbPath, 'create');
+  const store = await openStore(dbPath, 'create');
   try {
-    if (!options.force) refuseUnfinished(store, dbPath);
-    store.setSetting('monitor', config.monitor);
-    store.setSetting('config', config.file);
-    store.setPaused(false);
-    const seeds = planSeeds(config, pipelines.length, store.usedSeeds(), options.reuseSeeds ?? false);
+    if (!options.force) await refuseUnfinished(store, dbPath);
+    await store.setSetting('monitor', config.monitor);
+    await store.setSetting('config', config.file);
+    await store.setPaused(false);
+    const seeds = planSeeds(config, pipelines.length, await store.usedSeeds(), options.reuseSeeds ?? false);
     if (seeds.note) console.error(`note: ${seeds.note}`);
-    const ids = store.enqueue(newRuns(config, pipelines, seeds), provenance(config));
+    const ids = await store.enqueue(newRuns(config, pipelines, seeds), provenance(config));
     rememberDatabase(dbPath);
     return await executePending({
       dbPath,
@@ -45,20 +45,20 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
       headline: `${ids.length} runs queued (ids ${idRanges(ids)}) in ${dbPath}`,
     });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** An earlier experiment that did not finish is resumed, not silently mixed with a new one. */
-function refuseUnfinished(store: Store, dbPath: string): void {
-  const counts = store.counts();
+async function refuseUnfinished(store: StoreReader, dbPath: string): Promise<void> {
+  const counts = await store.counts();
   if (counts.pending + counts.running === 0) return;
-  const alive = store.runningClaims().filter((r) => isWorkerAlive(r.host, r.pid));
+  const alive = (await store.runningClaims()).filter((r) => isWorkerAlive(r.host, r.pid));
   if (alive.length > 0) {
     throw new MosaicError(`${dbPath} is in use: ${alive.length} runs are being trained right now. Wait for that experiment (mosaic status ${dbPath}), or pass --force to queue these runs beside it`);
   }
   throw new MosaicError(
-    `${dbPath} holds an unfinished experiment (${counts.pending} pending, ${counts.running} interrupted runs${store.isPaused() ? ', paused' : ''}). ` +
+    `${dbPath} holds an unfinished experiment (${counts.pending} pending, ${counts.running} interrupted runs${(await store.isPaused()) ? ', paused' : ''}). ` +
       `Finish it with: mosaic resume ${dbPath} (or pass --force to queue the new runs beside it)`,
   );
 }

@@ -22,16 +22,16 @@ function backendSummary(all: Record<string, string>[]): string | undefined {
 }
 
 /** `mosaic status`: Done / Diverged / Error / Running / Pending, read from the database (no server). */
-export function statusCommand(dbArg: string | undefined, options: { all?: boolean } = {}): string {
+export async function statusCommand(dbArg: string | undefined, options: { all?: boolean } = {}): Promise<string> {
   const db = chooseDatabase(dbArg);
-  const store = openStore(db, 'read');
+  const store = await openStore(db, 'read');
   let runs: RunOverview[];
   let facts: Map<number, Record<string, string>>;
   try {
-    runs = store.overview();
-    facts = store.allFacts();
+    runs = await store.overview();
+    facts = await store.allFacts();
   } finally {
-    store.close();
+    await store.close();
   }
   const by = (s: string) => runs.filter((r) => r.status === s);
   const keys = (r: RunOverview) => keysOf(facts.get(r.runId) ?? {});

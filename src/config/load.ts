@@ -160,6 +160,7 @@ function resolveMonitor(section: IniSection, file: string, dir: string): Monitor
     ...(cacheSize && !/^none$/i.test(cacheSize) ? { cache_size: get('cache_size', v.size, cacheSize) } : {}),
     retries: get('retries', v.nonNegativeInt, '0'),
     pack_size: get('pack_size', v.positiveInt, '64'),
+    heartbeat_timeout: get('heartbeat_timeout', v.positiveInt, '600'),
   };
 }
 

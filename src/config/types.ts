@@ -40,6 +40,8 @@ export interface MonitorSettings {
   retries: number;
   /** The most runs of one structure trained together as a pack; 1: every run alone. */
   pack_size?: number;
+  /** Seconds without a heartbeat after which a running run is taken back by any worker (its host is presumed dead). */
+  heartbeat_timeout?: number;
 }
 
 export interface ModuleParam {

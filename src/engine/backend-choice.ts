@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Store } from '../store/types.js';
+import type { Claim, RunRecorder } from '../store/types.js';
 import type { Chain } from './chain.js';
 import { parameterCount } from './epoch-end.js';
 import type { BackendName, BackendSetting } from './names.js';
@@ -46,9 +46,9 @@ export async function useBuildBackend(setting: BackendSetting): Promise<void> {
  * Makes the run's backend active, once its chain is built (built on cpu with `auto`: its tensors
  * move to the chosen backend on first use), and records the choice in `params.backend_used`.
  */
-export async function settleBackend(store: Store, runIds: number[], setting: BackendSetting, chain: Chain, replicas = 1): Promise<void> {
+export async function settleBackend(store: RunRecorder, claims: Claim[], setting: BackendSetting, chain: Chain, replicas = 1): Promise<void> {
   const choice = setting === 'auto' ? chooseBackend(chain, replicas) : { backend: setting, reason: 'set in [PROCESS]' };
   await useBackend(choice.backend);
   const pack = replicas > 1 ? `; trained in a pack of ${replicas}` : '';
-  store.updateFacts(runIds.map((runId) => ({ runId, name: 'backend_used', value: `${choice.backend} (${choice.reason}${pack})` })));
+  for (const claim of claims) await store.recordFacts(claim, { backend_used: `${choice.backend} (${choice.reason}${pack})` });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ClaimedRun, EpochRecord, LoggedMetric, RunStatus, Store } from '../store/types.js';
+import { ClaimLostError, StoreUnavailableError } from '../store/errors.js';
+import type { ClaimedRun, EpochRecord, LoggedMetric, RunRecorder } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
 import { pruneCheckpoints, saveCheckpoint, type NamedTensor } from './checkpoint.js';
 import { bestEpoch, runResults } from './metrics.js';
@@ -20,9 +21,10 @@ export class DivergedError extends Error {
 
 /**
  * How a run ended: `done`; `error` (the user's code threw); `diverged` (the loss became NaN or
- * infinite). A continuation that fails leaves the run's earlier results standing.
+ * infinite); `lost` (another worker took the run over: nothing more was recorded). A continuation
+ * that fails leaves the run's earlier results standing.
  */
-export type RunOutcome = { status: 'done' } | { status: 'error' | 'diverged'; message: string };
+export type RunOutcome = { status: 'done' } | { status: 'error' | 'diverged'; message: string } | { status: 'lost'; message: string };
 
 export function assertFinite(record: EpochRecord): void {
   if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
@@ -32,7 +34,7 @@ export function assertFinite(record: EpochRecord): void {
 
 export interface EpochCommit {
   run: ClaimedRun;
-  store: Store;
+  store: RunRecorder;
   runDir: string;
   models: ModelModule[];
   variables: tf.Tensor[];
@@ -57,7 +59,7 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   } finally {
     tf.dispose(c.optimizerState.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
   }
-  c.store.recordEpoch(c.run.runId, c.record, c.metrics);
+  await c.store.recordEpoch(c.run, c.record, c.metrics);
   c.history.push(c.record);
   const best = bestEpoch(c.history, settings.min_delta ?? 0);
   await pruneCheckpoints(c.runDir, [c.record.epoch, best.epoch]);
@@ -68,17 +70,33 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
 }
 
 /** The run's results from its history, stored with the run done (`note`: why it stopped early). */
-export function finishRun(store: Store, run: ClaimedRun, history: EpochRecord[], variables: tf.Tensor[], note?: string): RunOutcome {
-  store.finishRun(run.runId, runResults(history, parameterCount(variables), run.spec.process.min_delta ?? 0), note);
-  return { status: 'done' };
+export async function finishRun(store: RunRecorder, run: ClaimedRun, history: EpochRecord[], variables: tf.Tensor[], note?: string): Promise<RunOutcome> {
+  try {
+    await store.finishRun(run, runResults(history, parameterCount(variables), run.spec.process.min_delta ?? 0), note);
+    return { status: 'done' };
+  } catch (e) {
+    return failRun(store, run, e);
+  }
 }
 
 /** A failed attempt, stored: the run in error or diverged, or back to done if it had results. */
-export function failRun(store: Store, run: ClaimedRun, e: unknown): RunOutcome {
+/**
+ * A failed attempt, stored: the run in error or diverged, or back to done if it had results. The
+ * database failing is not the run's failure: it is thrown on, and the worker stops (the run is
+ * reclaimed later); a run another worker took over is left to it.
+ */
+export async function failRun(store: RunRecorder, run: ClaimedRun, e: unknown): Promise<RunOutcome> {
+  if (e instanceof StoreUnavailableError) throw e;
+  if (e instanceof ClaimLostError) return { status: 'lost', message: e.message };
   const status = e instanceof DivergedError ? 'diverged' : 'error';
   let message = firstLine(e);
-  const now: RunStatus = store.failRun(run.runId, status, message, traceOf(e));
-  if (now === 'done') message = `the continuation failed (${message}); the run keeps its results of epoch ${run.epochsDone}`;
+  try {
+    const now = await store.failRun(run, status, message, traceOf(e));
+    if (now === 'done') message = `the continuation failed (${message}); the run keeps its results of epoch ${run.epochsDone}`;
+  } catch (stored) {
+    if (stored instanceof ClaimLostError) return { status: 'lost', message: stored.message };
+    throw stored;
+  }
   return { status, message };
 }
 

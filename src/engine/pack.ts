@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ClaimedRun, EpochRecord } from '../store/types.js';
+import type { ClaimedRun, EpochRecord, RunQueue } from '../store/types.js';
 import { accuracyRule, replicaAccuracyFn } from './accuracy.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
@@ -22,6 +22,7 @@ interface Member {
 }
 
 export interface PackContext extends RunContext {
+  store: RunContext['store'] & Pick<RunQueue, 'releaseRuns'>;
   /** Says once per reason why runs claimed together are trained one by one. */
   notPacked?: (runIds: number[], reason: string) => void;
 }
@@ -44,7 +45,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   try {
     for (const run of runs) {
       const metrics = new EpochMetrics();
-      built.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: ctx.store.history(run.runId) });
+      built.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: await ctx.store.history(run.runId) });
       // The first run's model decides whether a pack is possible at all: no need to build the others if not.
       const why = built.length === 1 ? unpackable(built[0]!.chain) : undefined;
       if (why) throw Object.assign(new Error(why), { unpackable: true });
@@ -55,7 +56,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   }
   if (typeof plan === 'string') {
     for (const m of built) dispose(m.chain, undefined);
-    ctx.store.releaseRuns(runs.slice(1).map((r) => r.runId));
+    await ctx.store.releaseRuns(runs.slice(1));
     ctx.notPacked?.(runs.map((r) => r.runId), plan);
     outcomes.set(runs[0]!.runId, await executeRun(runs[0]!, ctx));
     return outcomes;
@@ -63,11 +64,11 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   // Runs claimed with the first whose models are of another kind go back to the queue.
   const others = built.filter((_, i) => !plan.members.includes(i));
   for (const m of others) dispose(m.chain, undefined);
-  ctx.store.releaseRuns(others.map((m) => m.run.runId));
+  await ctx.store.releaseRuns(others.map((m) => m.run));
   const members = plan.members.map((i) => built[i]!);
   built = [];
   const model = plan.model;
-  await settleBackend(ctx.store, members.map((m) => m.run.runId), setting, members[0]!.chain, members.length);
+  await settleBackend(ctx.store, members.map((m) => m.run), setting, members[0]!.chain, members.length);
   let optimizer: FlatOptimizer | undefined;
   let stacked: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } = { weights: [], masks: [] };
   try {
@@ -75,7 +76,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     await trainPack(members, model, stacked, optimizer, ctx);
   } catch (e) {
     // A failure of the pack itself (not of one member) ends every member still training.
-    for (const m of members.filter((x) => !x.outcome)) m.outcome = failRun(ctx.store, m.run, e);
+    for (const m of members.filter((x) => !x.outcome)) m.outcome = await failRun(ctx.store, m.run, e);
   } finally {
     optimizer?.dispose();
     tf.dispose([...stacked.weights, ...stacked.masks.filter((t): t is tf.Tensor => t !== undefined)]);
@@ -194,7 +195,7 @@ async function trainPack(
             try {
               await finishEpoch(m, r, record, weights, whole, ctx);
             } catch (e) {
-              m.outcome = failRun(ctx.store, m.run, e);
+              m.outcome = await failRun(ctx.store, m.run, e);
             }
           }),
         );
@@ -205,7 +206,7 @@ async function trainPack(
   } finally {
     tf.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
   }
-  for (const m of members.filter((x) => !x.outcome)) m.outcome = finishRun(ctx.store, m.run, m.history, m.chain.variables);
+  for (const m of members.filter((x) => !x.outcome)) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables);
 }
 
 /** One member's end of epoch, as a run alone has it: divergence, hooks, checkpoint, record, early stopping. */
@@ -226,7 +227,7 @@ async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: t
     history: m.history,
     ...(ctx.onEpoch ? { onEpoch: ctx.onEpoch } : {}),
   });
-  if (note) m.outcome = finishRun(ctx.store, m.run, m.history, m.chain.variables, note);
+  if (note) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables, note);
 }
 
 /** Runs `step` over the stacked batches, summing each replica's losses and correct counts on the device. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { typedValue } from '../config/values.js';
-import type { ClaimedRun, EpochRecord, LoggedMetric, Store } from '../store/types.js';
+import type { ClaimedRun, EpochRecord, LoggedMetric, RunRecorder } from '../store/types.js';
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
 import { accuracyFn, accuracyRule } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
@@ -19,7 +19,7 @@ export interface RunProgress {
 }
 
 export interface RunContext {
-  store: Store;
+  store: RunRecorder;
   device?: string;
   onEpoch?: (p: RunProgress) => void;
 }
@@ -35,12 +35,12 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
     await useBuildBackend(setting);
     const metrics = new EpochMetrics();
     chain = await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
-    await settleBackend(ctx.store, [run.runId], setting, chain);
+    await settleBackend(ctx.store, [run], setting, chain);
     optimizer = new FlatOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
-    return finishRun(ctx.store, run, history, chain.variables, note);
+    return await finishRun(ctx.store, run, history, chain.variables, note);
   } catch (e) {
-    return failRun(ctx.store, run, e);
+    return await failRun(ctx.store, run, e);
   } finally {
     dispose(chain, optimizer);
   }
@@ -100,7 +100,7 @@ async function train(
 ): Promise<{ history: EpochRecord[]; note?: string }> {
   const { runInfo, variables } = chain;
   const settings = run.spec.process;
-  const history = ctx.store.history(run.runId);
+  const history = await ctx.store.history(run.runId);
   if (history.length > 0) {
     await loadCheckpoint(runInfo.run_dir, run.owner, history[history.length - 1]!, chain.models.map((m) => m.module), variables, optimizer);
     optimizer.sync();

@@ -23,8 +23,8 @@ export interface ExecuteOptions {
  */
 export async function executePending(options: ExecuteOptions): Promise<number> {
   const { store, dbPath, monitor } = options;
-  const reclaimed = store.reclaimStale(isWorkerAlive, STALE_SECONDS);
-  const total = store.counts().pending;
+  const reclaimed = await store.reclaimStale(isWorkerAlive, STALE_SECONDS);
+  const total = (await store.counts()).pending;
   const workers = Math.min(workerSlots(monitor).length, Math.max(total, 1));
   const useBars = options.progress === 'bar' || (options.progress !== 'lines' && process.stdout.isTTY === true);
   const reporter: Reporter = useBars ? new BarReporter(total, workers) : new LineReporter();
@@ -37,22 +37,22 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     // Runs may still be held by other live processes (workers of a killed scheduler finishing their
     // step, or another scheduler on this database): wait for them; take over those that die.
     let waitingSaid = false;
-    while (!summary.interrupted && !store.isPaused() && store.counts().running > 0) {
-      const late = store.reclaimStale(isWorkerAlive, STALE_SECONDS);
+    while (!summary.interrupted && !(await store.isPaused()) && (await store.counts()).running > 0) {
+      const late = await store.reclaimStale(isWorkerAlive, STALE_SECONDS);
       if (late.length > 0) {
         reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
         const more = await runPool({ dbPath, store, monitor, total, reporter });
         summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed, diverged: summary.diverged + more.diverged };
         continue;
       }
-      if (!waitingSaid) reporter.log(`waiting for ${store.counts().running} runs held by other live worker processes`);
+      if (!waitingSaid) reporter.log(`waiting for ${(await store.counts()).running} runs held by other live worker processes`);
       waitingSaid = true;
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
     reporter.close();
   }
-  const counts = store.counts();
+  const counts = await store.counts();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const all = Object.values(counts).reduce((a, b) => a + b, 0);
   const state = `${counts.done} done, ${counts.error + counts.failed} in error, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
@@ -60,7 +60,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${dbPath}`);
     return 130;
   }
-  if (store.isPaused()) {
+  if (await store.isPaused()) {
     console.log(`paused after ${seconds} s. Database: ${state}. Continue with: mosaic resume ${dbPath}`);
     return 4;
   }

@@ -1,11 +1,11 @@
 import { MosaicError } from '../errors.js';
+import { isUrl } from './location.js';
 import { checkDatabasePath, openSqliteStore } from './sqlite.js';
-import type { Store } from './types.js';
+import type { Store, StoreReader } from './types.js';
 
 /** How a command uses a database: makes it if missing (run), writes to it, or only reads. */
 export type OpenMode = 'create' | 'write' | 'read';
 
-const isUrl = (location: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
 
 /** The database behind a location refused before anything is opened (no backend for it yet). */
 function refuseUrl(location: string): never {
@@ -25,9 +25,12 @@ export function checkStoreLocation(location: string, mode: OpenMode): void {
 
 /**
  * The one place that chooses a store from its location: a file path is a SQLite database (the
- * embedded default). Nothing outside `store/` knows which backend it talks to.
+ * embedded default). Nothing outside `store/` knows which backend it talks to. A reader gets
+ * only the reader role.
  */
-export function openStore(location: string, mode: OpenMode): Store {
+export async function openStore(location: string, mode: 'read'): Promise<StoreReader>;
+export async function openStore(location: string, mode: 'create' | 'write'): Promise<Store>;
+export async function openStore(location: string, mode: OpenMode): Promise<Store | StoreReader> {
   if (isUrl(location)) refuseUrl(location);
   return openSqliteStore(location, { create: mode === 'create', readonly: mode === 'read' });
 }

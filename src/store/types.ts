@@ -46,8 +46,8 @@ export interface WorkerIdentity {
   device?: string;
 }
 
-export interface ClaimedRun {
-  runId: number;
+/** A run a worker holds: its run id and worker id are its claim (what the recorder checks). */
+export interface ClaimedRun extends Claim {
   /** This run's own folder of checkpoints: under run_files_path, in a folder of this database's own. */
   runDir: string;
   /** Who the checkpoints belong to: written into each checkpoint and checked before one is loaded. */
@@ -139,88 +139,135 @@ export interface RunOverview {
   lastFailure: FailedAttempt | null;
 }
 
-export interface Store {
-  /**
-   * Adds pending runs with new ids, in order, and the experiment they come from (the `experiment`
-   * fact of each run names it); returns the ids. All or nothing.
-   */
-  enqueue(runs: NewRun[], experiment?: ExperimentRecord): number[];
-  /** The identity of this database, kept in it: checkpoints are filed and checked by it. */
-  identity(): { storeId: string; store: string };
-  /** Seeds of every run already in the database. */
-  usedSeeds(): Set<number>;
-  /** Atomically takes the lowest pending run, or undefined when none is left. */
-  claimNext(worker: WorkerIdentity): ClaimedRun | undefined;
+/** What a worker holds while it trains a run: the run and its own identity (the claim's owner). */
+export interface Claim {
+  runId: number;
+  workerId: string;
+}
+
+/**
+ * The queue role: workers and schedulers take, keep alive and give back runs.
+ *
+ * Who may write to a `running` run: only the worker holding its claim (`mosaic_queue.worker`)
+ * records its epochs, results and failure (the recorder's calls take the claim and refuse with
+ * `ClaimLostError` once it is no longer held, changing nothing). Anyone else may only take the run
+ * back — the scheduler when the claim's process is dead on its own host, any worker when the run
+ * has not heart-beaten for the timeout — and it is then pending again, to continue from its last
+ * checkpoint. Times (claims, heartbeats, staleness) come from the database's clock.
+ */
+export interface RunQueue {
   /**
    * Atomically takes the lowest pending run and up to `max` − 1 more pending runs of the same
    * `packKey` (same data chain, training settings and model slots) at the same epoch and with
    * the same target, to be trained together as a pack. Empty when no run is pending (or paused).
+   * Concurrent claims never take the same run.
    */
-  claimPack(worker: WorkerIdentity, max: number): ClaimedRun[];
+  claimPack(worker: WorkerIdentity, max: number): Promise<ClaimedRun[]>;
   /** Gives claimed runs back (pending, their claim not counted): the worker will not train them now. */
-  releaseRuns(runIds: number[]): void;
-  /** Records a finished epoch (its checkpoint already written) and the metrics logged in it, at once. */
-  recordEpoch(runId: number, epoch: EpochRecord, metrics?: LoggedMetric[]): void;
-  /** `note` replaces the return status `ok` (e.g. early stopping). */
-  finishRun(runId: number, results: RunResults, note?: string): void;
-  /**
-   * An attempt ended badly: `error` the user's code threw, `failed` the system failed (worker
-   * died), `diverged` the loss became NaN or infinite (`message` says at which epoch). The attempt
-   * is recorded in `mosaic_failures`. A run that already had results (a continuation by rerun)
-   * keeps them and goes back to `done`; otherwise it takes `status`. Returns the status it has now.
-   */
-  failRun(runId: number, status: 'error' | 'failed' | 'diverged', message: string, traceback: string): RunStatus;
+  releaseRuns(claims: Claim[]): Promise<void>;
+  /** Marks claimed runs alive (those still held by the worker). */
+  heartbeat(claims: Claim[]): Promise<void>;
   /**
    * A worker died holding runs: each is put back to pending (to continue from its checkpoint)
    * while it has been claimed at most `retries` + 1 times, otherwise marked failed with `message`.
    */
-  releaseRunsOfDeadWorker(workerId: string, message: string, retries: number): { failed: number[]; retried: number[] };
+  releaseRunsOfDeadWorker(workerId: string, message: string, retries: number): Promise<{ failed: number[]; retried: number[] }>;
   /** Puts back to pending every run a worker still holds (interrupted, not failed); returns their ids. */
-  requeueRunsOfWorker(workerId: string): number[];
-  /** Marks a claimed run as alive. */
-  heartbeat(runId: number): void;
+  requeueRunsOfWorker(workerId: string): Promise<number[]>;
   /**
    * Runs left `running` by workers that are gone (pid dead on this host, or no heartbeat for
-   * `staleSeconds`) go back to pending; returns their ids.
+   * `staleSeconds` by the database's clock) go back to pending; returns their ids.
    */
-  reclaimStale(isAlive: (host: string, pid: number) => boolean, staleSeconds: number): number[];
+  reclaimStale(isAlive: (host: string, pid: number) => boolean, staleSeconds: number): Promise<number[]>;
+  isPaused(): Promise<boolean>;
+  /** Number of runs in each status. */
+  counts(): Promise<Record<RunStatus, number>>;
+  /** How many workers hold running runs now. */
+  busyWorkers(): Promise<number>;
+}
+
+/** The recorder role: what a worker writes about the runs it holds (see RunQueue for the rule). */
+export interface RunRecorder {
+  /** The identity of this database, kept in it: checkpoints are filed and checked by it. */
+  identity(): Promise<StoreIdentity>;
+  /** The recorded epochs of a run (to continue after them). */
+  history(runId: number): Promise<EpochRecord[]>;
+  /** Records a finished epoch (its checkpoint already written) and the metrics logged in it, at once. */
+  recordEpoch(claim: Claim, epoch: EpochRecord, metrics?: LoggedMetric[]): Promise<void>;
+  /** `note` replaces the return status `ok` (e.g. early stopping). */
+  finishRun(claim: Claim, results: RunResults, note?: string): Promise<void>;
+  /**
+   * An attempt ended badly: `error` the user's code threw, `failed` the system failed, `diverged`
+   * the loss became NaN or infinite. The attempt is recorded in `mosaic_failures`. A run that
+   * already had results (a continuation by rerun) keeps them and goes back to `done`; otherwise it
+   * takes `status`. Returns the status it has now.
+   */
+  failRun(claim: Claim, status: 'error' | 'failed' | 'diverged', message: string, traceback: string): Promise<RunStatus>;
+  /** Adds or replaces facts (`params` rows) of a run the worker holds (e.g. the backend it chose). */
+  recordFacts(claim: Claim, facts: Record<string, string>): Promise<void>;
+}
+
+/** The reader role: status, analysis and the dashboard. Never writes. */
+export interface StoreReader {
+  /** The database as a user names it, without any password. */
+  readonly location: string;
+  identity(): Promise<StoreIdentity>;
+  counts(): Promise<Record<RunStatus, number>>;
+  isPaused(): Promise<boolean>;
+  busyWorkers(): Promise<number>;
+  /** Where the running runs are held: the host and process of each claim. */
+  runningClaims(): Promise<{ host: string; pid: number }[]>;
+  getSetting<T>(name: string): Promise<T | undefined>;
+  /** Run ids returned by the user's SQL, run read-only (with a time limit where the backend has one). */
+  queryRunIds(sql: string): Promise<number[]>;
+  allRunIds(): Promise<number[]>;
+  /** Whether higher or lower is better, for each metric runs have logged. */
+  metricDirections(): Promise<Record<string, 'higher' | 'lower'>>;
+  /** The `params` facts of a run. */
+  facts(runId: number): Promise<Record<string, string>>;
+  /** Every run's facts (params) by run id, for analysis. */
+  allFacts(): Promise<Map<number, Record<string, string>>>;
+  history(runId: number): Promise<EpochRecord[]>;
+  /** Histories of many runs at once, by run id. */
+  histories(runIds: number[]): Promise<Map<number, EpochRecord[]>>;
+  overview(runIds?: number[]): Promise<RunOverview[]>;
+  /** A consistent copy of the whole database into a new SQLite file, even while workers write. */
+  copyTo(file: string): Promise<void>;
+  /** 'ok', or what a check of the database's consistency found wrong. */
+  integrityCheck(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The admin role: commands that change an experiment (run, rerun, rekey, delete, pause). */
+export interface StoreAdmin {
+  /**
+   * Adds pending runs with new ids, in order, and the experiment they come from (the `experiment`
+   * fact of each run names it); returns the ids. All or nothing.
+   */
+  enqueue(runs: NewRun[], experiment?: ExperimentRecord): Promise<number[]>;
+  /** Seeds of every run already in the database. */
+  usedSeeds(): Promise<Set<number>>;
   /** Pause: workers stop claiming (running runs finish). */
-  setPaused(paused: boolean): void;
-  isPaused(): boolean;
+  setPaused(paused: boolean): Promise<void>;
   /** Settings kept for later commands (resume needs the experiment's [MONITOR]). */
-  setSetting(name: string, value: unknown): void;
-  getSetting<T>(name: string): T | undefined;
+  setSetting(name: string, value: unknown): Promise<void>;
   /**
    * Continue finished runs for `moreEpochs`: target = epochs done + moreEpochs, status pending;
    * the `epochs` fact says the new total.
    */
-  extendRuns(runIds: number[], moreEpochs: number): void;
+  extendRuns(runIds: number[], moreEpochs: number): Promise<void>;
   /** Removes runs from every table; returns their checkpoint folders (for the caller to delete). */
-  deleteRuns(runIds: number[]): string[];
-  /** Run ids returned by the user's read-only SQL. */
-  queryRunIds(sql: string): number[];
-  allRunIds(): number[];
-  /** Whether higher or lower is better, for each metric runs have logged. */
-  metricDirections(): Record<string, 'higher' | 'lower'>;
-  /** The `params` facts of a run. */
-  facts(runId: number): Record<string, string>;
+  deleteRuns(runIds: number[]): Promise<string[]>;
   /** Replaces facts of runs (rekey). */
-  updateFacts(changes: { runId: number; name: string; value: string }[]): void;
-  /** A consistent copy of the whole database, even while workers write. */
-  copyTo(file: string): void;
-  history(runId: number): EpochRecord[];
-  /** Histories of many runs at once, by run id. */
-  histories(runIds: number[]): Map<number, EpochRecord[]>;
-  /** Every run's facts (params) by run id, for analysis. */
-  allFacts(): Map<number, Record<string, string>>;
-  overview(runIds?: number[]): RunOverview[];
-  /** Number of runs in each status. */
-  counts(): Record<RunStatus, number>;
-  /** How many workers hold running runs now. */
-  busyWorkers(): number;
-  /** Where the running runs are held: the host and process of each claim. */
-  runningClaims(): { host: string; pid: number }[];
-  /** 'ok', or what a check of the database's consistency found wrong. */
-  integrityCheck(): string;
-  close(): void;
+  updateFacts(changes: { runId: number; name: string; value: string }[]): Promise<void>;
 }
+
+export interface StoreIdentity {
+  /** Random identity of the database, made when it was created. */
+  storeId: string;
+  /** The database as a user names it (its file, or its URL without password), for messages. */
+  store: string;
+}
+
+/** Every role at once: what a command that writes opens. */
+export interface Store extends RunQueue, RunRecorder, StoreReader, StoreAdmin {}

@@ -33,17 +33,17 @@ async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
   process.on('SIGINT', () => {});
-  const store = openStore(dbPath, 'write');
-  const current = new Set<number>();
+  const store = await openStore(dbPath, 'write');
+  const current = new Map<number, ClaimedRun>();
   const said = new Set<string>();
   // Heartbeats mark the runs alive between epochs too (the training loops yield now and then).
   const beat = setInterval(() => {
-    for (const runId of current) store.heartbeat(runId);
+    store.heartbeat([...current.values()]).catch((e: Error) => console.error(`heartbeat not recorded: ${e.message}`));
   }, HEARTBEAT_SECONDS * 1000);
   try {
     while (process.connected) {
-      const limit = maxPack > 1 ? packLimit(store.counts().pending, workers - store.busyWorkers(), maxPack) : 1;
-      const runs = store.claimPack({ id, pid: process.pid, host: os.hostname(), ...(device ? { device } : {}) }, limit);
+      const limit = maxPack > 1 ? packLimit((await store.counts()).pending, workers - (await store.busyWorkers()), maxPack) : 1;
+      const runs = await store.claimPack({ id, pid: process.pid, host: os.hostname(), ...(device ? { device } : {}) }, limit);
       if (runs.length === 0) break;
       const ctx = {
         store,
@@ -56,17 +56,22 @@ async function main(): Promise<void> {
           console.log(`runs of one structure (${runIds.join(', ')}) train one by one, not as a pack: ${reason}`);
         },
       };
-      for (const run of runs) current.add(run.runId);
+      for (const run of runs) current.set(run.runId, run);
       const outcomes = runs.length === 1 ? new Map([[runs[0]!.runId, await launch(runs[0]!, () => executeRun(runs[0]!, ctx))]]) : await launchPack(runs, () => executePack(runs, ctx));
       for (const [runId, outcome] of outcomes) {
         current.delete(runId);
-        await send({ type: 'finished', runId, ...outcome });
+        if (outcome.status === 'lost') {
+          console.log(`run ${runId}: ${outcome.message}`);
+          await send({ type: 'released', runId });
+        } else {
+          await send({ ...outcome, type: 'finished', runId });
+        }
       }
       current.clear();
     }
   } finally {
     clearInterval(beat);
-    store.close();
+    await store.close();
   }
 }
 

@@ -67,8 +67,8 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
-  const pending = () => store.counts().pending;
-  const slots = workerSlots(options.monitor).slice(0, Math.max(1, pending()));
+  const pending = async () => (await store.counts()).pending;
+  const slots = workerSlots(options.monitor).slice(0, Math.max(1, await pending()));
   let generation = 0;
   let consecutiveStartupDeaths = 0;
 
@@ -111,14 +111,15 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
           reporter.finished(slot.index, m.runId, m.status, m.message);
         }
       });
-      child.on('exit', (code, signal) => {
+      child.on('exit', (code, signal) => void settle(code, signal).catch(reject));
+      const settle = async (code: number | null, signal: NodeJS.Signals | null) => {
         alive--;
         children.delete(child);
         if (summary.interrupted) {
-          summary.requeued += store.requeueRunsOfWorker(workerId).length;
+          summary.requeued += (await store.requeueRunsOfWorker(workerId)).length;
         } else if (code !== 0) {
           const reason = `system failure: worker process ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
-          const { failed, retried } = store.releaseRunsOfDeadWorker(workerId, reason, options.monitor.retries);
+          const { failed, retried } = await store.releaseRunsOfDeadWorker(workerId, reason, options.monitor.retries);
           for (const id of failed) {
             summary.failed++;
             reporter.finished(slot.index, id, 'failed', reason);
@@ -128,13 +129,13 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
             if (alive === 0) reject(new Error(`worker processes die at start (${reason}); see the lines above`));
             return;
           }
-          if (pending() > 0) {
+          if ((await pending()) > 0) {
             start(slot);
             return;
           }
         }
         if (alive === 0) resolve();
-      });
+      };
     };
     for (const slot of slots) start(slot);
   }).finally(() => {
