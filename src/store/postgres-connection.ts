@@ -1,0 +1,313 @@
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { MosaicError } from '../errors.js';
+import type { SqlConnection, SqlDialect, SqlRunner } from './connection.js';
+import { StoreUnavailableError } from './errors.js';
+import { copyIntoNewSqliteFile } from './postgres-copy.js';
+import { errorCode, errorMessage, isConnectionLost, isPermanentConnectFailure, isSerialisationFailure, isServerFailure } from './postgres-errors.js';
+import { pgSql } from './postgres-placeholders.js';
+import { publicLocation, scrubber } from './postgres-url.js';
+
+export const POSTGRES_DIALECT: SqlDialect = {
+  name: 'postgres',
+  now: '(extract(epoch from clock_timestamp())::double precision)',
+  forUpdate: ' FOR UPDATE',
+  skipLocked: ' FOR UPDATE SKIP LOCKED',
+};
+
+export interface PgConnectionOptions {
+  /** Every transaction read-only (`default_transaction_read_only`). */
+  readonly?: boolean;
+  /** How long to keep trying to reconnect after the connection is lost, in seconds (default 60). */
+  reconnectSeconds?: number;
+  /** The longest a user's `-request` may run, in seconds (default 30). */
+  requestTimeoutSeconds?: number;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/** COUNT(*) is BIGINT and AVG of integers NUMERIC: the store wants JS numbers, as SQLite gives. */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const MAX_SERIALISATION_RETRIES = 30;
+const MAX_CONSECUTIVE_LOSSES = 10;
+
+/** A database error with its message scrubbed of secrets (the driver's stack may hold them). */
+export class PostgresError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'PostgresError';
+  }
+}
+
+/**
+ * One connection to a PostgreSQL database (one per process). Every use goes through one promise
+ * chain, so a transaction never interleaves with another statement. A lost connection is
+ * re-established (with growing waits, up to `reconnectSeconds`) and the statement or transaction
+ * run again; a commit whose answer was lost is looked up by its transaction id rather than run twice.
+ */
+export class PgConnection implements SqlConnection {
+  readonly dialect = POSTGRES_DIALECT;
+  /** The database without its password: for every message. */
+  readonly location: string;
+  private readonly scrub: (text: string) => string;
+  private readonly reconnectMs: number;
+  private readonly requestTimeoutMs: number;
+  private client: pg.Client | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly url: string,
+    private readonly options: PgConnectionOptions,
+  ) {
+    this.location = publicLocation(url);
+    this.scrub = scrubber(url);
+    this.reconnectMs = (options.reconnectSeconds ?? 60) * 1000;
+    this.requestTimeoutMs = (options.requestTimeoutSeconds ?? 30) * 1000;
+  }
+
+  /** Connects once, failing at once when the server cannot be reached or refuses us. */
+  static async open(url: string, options: PgConnectionOptions = {}): Promise<PgConnection> {
+    const conn = new PgConnection(url, options);
+    try {
+      conn.client = await conn.connectClient();
+    } catch (e) {
+      throw new StoreUnavailableError(`cannot connect to PostgreSQL database ${conn.location}: ${conn.scrub(errorMessage(e))}`);
+    }
+    return conn;
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.serial(() => this.attempt(async (client) => (await client.query(pgSql(sql), params as unknown[])).rows as T[]));
+  }
+
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  /** A statement that may write runs as a transaction of its own, so a lost commit is never applied twice. */
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.transaction((tx) => tx.run(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.serial(() =>
+      this.attempt(async (client) => {
+        await client.query('BEGIN');
+        let result: T;
+        let xid: string | null;
+        try {
+          result = await fn(runnerOn(client));
+          xid = (await client.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid')).rows[0]!.xid;
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+        try {
+          await client.query('COMMIT');
+        } catch (e) {
+          // The commit may have happened before the connection went: ask the server, on a new connection.
+          if (xid !== null && isConnectionLost(e) && (await this.outcomeOf(xid)) === 'committed') return result;
+          throw e;
+        }
+        return result;
+      }),
+    );
+  }
+
+  readOnlyColumn(sql: string): Promise<unknown[]> {
+    return this.serial(() =>
+      this.attempt(async (client) => {
+        await client.query('BEGIN READ ONLY');
+        try {
+          await client.query(`SET LOCAL statement_timeout = ${Math.round(this.requestTimeoutMs)}`);
+          // The extended protocol takes one statement only: no "SELECT 1; COMMIT; DELETE …".
+          const result = await client.query({ text: sql, rowMode: 'array', queryMode: 'extended' } as pg.QueryArrayConfig);
+          if (result.fields.length === 0) throw new MosaicError('the request returns no rows: write a SELECT returning run ids');
+          return result.rows.map((row: unknown[]) => row[0]);
+        } catch (e) {
+          throw this.requestError(e);
+        } finally {
+          // Read-only: nothing to keep; a SET the request made is undone too.
+          await client.query('ROLLBACK').catch(() => undefined);
+        }
+      }),
+    );
+  }
+
+  async copyTo(file: string): Promise<void> {
+    if (fs.existsSync(file)) throw new MosaicError(`${file} already exists: choose a new file for the copy`);
+    await this.serial(() =>
+      this.attempt(async (client) => {
+        // One snapshot for every table: the copy is consistent while workers write.
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        try {
+          await copyIntoNewSqliteFile(runnerOn(client), file);
+        } finally {
+          await client.query('ROLLBACK').catch(() => undefined);
+        }
+      }),
+    );
+  }
+
+  /** Cheap checks of what the store relies on; the server keeps its own files consistent. */
+  async integrityCheck(): Promise<string> {
+    const row = await this.get<{ orphans: number; bad_status: number; system_rows: number; stray: number }>(
+      `SELECT
+         (SELECT COUNT(*) FROM runs r WHERE NOT EXISTS (SELECT 1 FROM mosaic_queue q WHERE q.run_id = r.run_id)) AS orphans,
+         (SELECT COUNT(*) FROM mosaic_queue q WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = q.run_id)) AS stray,
+         (SELECT COUNT(*) FROM runs WHERE status NOT IN ('pending', 'running', 'done', 'error', 'failed', 'diverged')) AS bad_status,
+         (SELECT COUNT(*) FROM system WHERE param_name IN ('next_run_id', 'store_id', 'schema_version')) AS system_rows`,
+    );
+    const problems: string[] = [];
+    if (row!.orphans > 0) problems.push(`${row!.orphans} runs have no queue entry`);
+    if (row!.stray > 0) problems.push(`${row!.stray} queue entries have no run`);
+    if (row!.bad_status > 0) problems.push(`${row!.bad_status} runs have an unknown status`);
+    if (row!.system_rows < 3) problems.push('the system table lacks next_run_id, store_id or schema_version');
+    return problems.length ? problems.join('; ') : 'ok';
+  }
+
+  async close(): Promise<void> {
+    await this.serial(async () => {
+      this.closed = true;
+      const client = this.client;
+      this.client = undefined;
+      await client?.end().catch(() => undefined);
+    });
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.chain.then(task);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Runs `work` on the connection: again on a new connection after a lost one, again after a
+   * serialisation failure or deadlock; other errors come out scrubbed (system failures as
+   * StoreUnavailableError).
+   */
+  private async attempt<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    let conflicts = 0;
+    let losses = 0;
+    for (;;) {
+      if (this.closed) throw new MosaicError(`the connection to PostgreSQL database ${this.location} is closed`);
+      const client = this.client ?? (await this.reconnect(undefined));
+      try {
+        return await work(client);
+      } catch (e) {
+        if (isConnectionLost(e) && ++losses <= MAX_CONSECUTIVE_LOSSES) {
+          await this.reconnect(e);
+        } else if (isSerialisationFailure(e) && ++conflicts <= MAX_SERIALISATION_RETRIES) {
+          await sleep(Math.random() * 10 * conflicts);
+        } else {
+          throw this.translate(e);
+        }
+      }
+    }
+  }
+
+  private translate(e: unknown): unknown {
+    if (e instanceof MosaicError) return e;
+    const code = errorCode(e);
+    if (code === undefined && !(e instanceof pg.DatabaseError)) return e;
+    const message = this.scrub(errorMessage(e));
+    if (isServerFailure(e) || isConnectionLost(e)) return new StoreUnavailableError(`PostgreSQL database ${this.location} cannot be used: ${message}`);
+    return new PostgresError(`PostgreSQL database ${this.location}: ${message}`, code);
+  }
+
+  private requestError(e: unknown): unknown {
+    if (e instanceof MosaicError || isConnectionLost(e)) return e;
+    const code = errorCode(e);
+    const message = this.scrub(errorMessage(e));
+    if (code === '25006') return new MosaicError('the request must only read (a SELECT returning run ids)');
+    if (code === '57014') return new MosaicError(`the request ran longer than ${this.requestTimeoutMs / 1000} s and was stopped`);
+    if (code?.startsWith('42') && code !== '42501') return new MosaicError(`the request is not valid SQL: ${message}`);
+    if (isServerFailure(e)) return this.translate(e);
+    return new MosaicError(`the request failed: ${message}`);
+  }
+
+  /** A new client, after the old one was lost: waits 0.1 s, 0.2 s, … (at most 5 s) until `reconnectMs` is spent. */
+  private async reconnect(cause: unknown): Promise<pg.Client> {
+    const old = this.client;
+    this.client = undefined;
+    old?.end().catch(() => undefined);
+    const deadline = Date.now() + this.reconnectMs;
+    let delay = 100;
+    let last = cause;
+    for (;;) {
+      try {
+        return (this.client = await this.connectClient());
+      } catch (e) {
+        last = e;
+        if (isPermanentConnectFailure(e) || !isConnectionLost(e)) {
+          throw new StoreUnavailableError(`cannot reconnect to PostgreSQL database ${this.location}: ${this.scrub(errorMessage(e))}`);
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new StoreUnavailableError(
+          `lost the connection to PostgreSQL database ${this.location} and could not reconnect within ${Math.round(this.reconnectMs / 1000)} s: ${this.scrub(errorMessage(last))}`,
+        );
+      }
+      await sleep(Math.min(delay, left));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  private async connectClient(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.url,
+      types: TYPES,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      fallback_application_name: 'mosaic',
+    });
+    // An idle connection's failure arrives as an event: without a listener it would end the process.
+    client.on('error', () => {
+      if (this.client === client) this.client = undefined;
+      client.end().catch(() => undefined);
+    });
+    try {
+      await client.connect();
+      if (this.options.readonly) await client.query('SET default_transaction_read_only = on');
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    return client;
+  }
+
+  /** What became of a transaction whose COMMIT got no answer: 'committed', 'aborted' or null (unknown). */
+  private async outcomeOf(xid: string): Promise<string | null> {
+    for (let i = 0; i < 100; i++) {
+      const client = await this.reconnect(undefined);
+      const status = (await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid])).rows[0]!.status;
+      // The old backend may still be finishing: its transaction is then still "in progress".
+      if (status !== 'in progress') return status;
+      await sleep(100);
+    }
+    return null;
+  }
+}
+
+/** Statements on the client a transaction holds. */
+function runnerOn(client: pg.Client): SqlRunner {
+  const all = async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), params as unknown[])).rows as T[];
+  return {
+    all,
+    get: async <T>(sql: string, params: readonly unknown[] = []) => (await all<T>(sql, params))[0],
+    run: async (sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), params as unknown[])).rowCount ?? 0,
+  };
+}
