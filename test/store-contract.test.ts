@@ -252,6 +252,14 @@ function storeContract(backend: StoreBackend): void {
       expect(await store.counts()).toMatchObject({ done: 1, pending: 1 });
     });
 
+    it('reads back a NaN loss as null and an infinite one as infinite', async () => {
+      await fresh();
+      await store.enqueue(runs(1));
+      const [run] = await store.claimPack(worker('w1'), 1);
+      await store.recordEpoch(claimOf(run!, 'w1'), { ...epoch(1), train_loss: Number.NaN, test_loss: Number.POSITIVE_INFINITY });
+      expect(await store.history(1)).toEqual([{ ...epoch(1), train_loss: null, test_loss: Number.POSITIVE_INFINITY }]);
+    });
+
     it('records a failure; a run with results stays done', async () => {
       await fresh();
       await store.enqueue(runs(2));

@@ -89,7 +89,7 @@ export class PgConnection implements SqlConnection {
   }
 
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.serial(() => this.attempt(async (client) => (await client.query(pgSql(sql), params as unknown[])).rows as T[]));
+    return this.serial(() => this.attempt(async (client) => (await client.query(pgSql(sql), values(params))).rows as T[]));
   }
 
   async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
@@ -302,12 +302,17 @@ export class PgConnection implements SqlConnection {
   }
 }
 
+/** SQLite stores NaN as NULL, PostgreSQL as NaN: NULL here too, so both backends read the same. */
+function values(params: readonly unknown[]): unknown[] {
+  return params.map((v) => (typeof v === 'number' && Number.isNaN(v) ? null : v));
+}
+
 /** Statements on the client a transaction holds. */
 function runnerOn(client: pg.Client): SqlRunner {
-  const all = async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), params as unknown[])).rows as T[];
+  const all = async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), values(params))).rows as T[];
   return {
     all,
     get: async <T>(sql: string, params: readonly unknown[] = []) => (await all<T>(sql, params))[0],
-    run: async (sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), params as unknown[])).rowCount ?? 0,
+    run: async (sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), values(params))).rowCount ?? 0,
   };
 }
