@@ -1,4 +1,5 @@
 import { runKeys } from '../analysis/runs.js';
+import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import type { RunOverview } from '../store/types.js';
 import { idRanges, sci } from './format.js';
@@ -37,7 +38,7 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   const keys = (r: RunOverview) => keysOf(facts.get(r.runId) ?? {});
   const lines: string[] = [];
   const count = (s: string) => `${by(s).length} ${s}`;
-  lines.push(`${db}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
+  lines.push(`${displayLocation(db)}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
   const backends = backendSummary([...facts.values()]);
   if (backends) lines.push(backends);
   lines.push('Done');

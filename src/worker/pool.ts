@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
 import { CACHE_ENV } from '../cache/download.js';
-import { WORKER_ENV, type WorkerMessage } from './messages.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, WORKER_ENV, type WorkerMessage } from './messages.js';
 import type { Reporter } from './reporter.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -12,7 +12,7 @@ const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 export interface PoolOptions {
   dbPath: string;
   store: Store;
-  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size'>;
+  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size' | 'heartbeat_timeout'>;
   /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
   total: number;
   reporter: Reporter;
@@ -82,6 +82,7 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
         [WORKER_ENV.id]: workerId,
         [WORKER_ENV.workers]: String(slots.length),
         [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? 64),
+        [WORKER_ENV.heartbeatTimeout]: String(options.monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT),
       };
       if (options.monitor.cache_database_path) env[CACHE_ENV.db] = options.monitor.cache_database_path;
       if (options.monitor.cache_size) env[CACHE_ENV.size] = String(options.monitor.cache_size);
