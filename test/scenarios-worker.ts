@@ -74,6 +74,8 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
       await until(async () => (await epochsRecorded(db)) >= 10, 60_000, a);
       killHost(a);
       await a.done;
+      // status shows where the running runs are held
+      expect(cli(['status', db], dir).stdout).toMatch(/Running\n\t\[\d\] .* epoch \d+\/60.* @ host-a\n/);
       const before = await epochsRecorded(db);
       const b = startCli(['worker', db, '--wait', '--progress', 'lines'], dir, { env: host('host-b') });
       const store = await openStore(db, 'read');
