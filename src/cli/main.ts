@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { MosaicError } from '../errors.js';
+import { StoreUnavailableError } from '../store/errors.js';
 import { normalizeArgv } from './argv.js';
 import { generateCommand } from './generate.js';
 import { runCommand } from './run.js';
@@ -19,7 +20,7 @@ const SPLIT_HELP =
   'Runs that would be averaged together but differ in a parameter (an lr not in the key, epochs after a rerun) are shown apart, ' +
   'e.g. "mlp · lr=1e-3"; --pool NAME averages over NAME on purpose. Only runs with status done are used; the notes say what was left out.';
 
-const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error or diverged (see mosaic status), 4 when paused, 130 when interrupted, 2 on bad input.';
+const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error or diverged (see mosaic status), 4 when paused, 5 when the database could not be used (locked, unreachable, disk full; resume later), 130 when interrupted, 2 on bad input.';
 
 function positiveInt(value: string, option: string): number {
   const n = Number(value);
@@ -239,6 +240,11 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exitCode = e.exitCode;
+      return;
+    }
+    if (e instanceof StoreUnavailableError) {
+      console.error(`mosaic: error: ${e.message}. Nothing recorded is lost: run the command again (or mosaic resume) once the database is back`);
+      process.exitCode = 5;
       return;
     }
     if (e instanceof MosaicError) {

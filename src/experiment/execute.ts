@@ -43,7 +43,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     // Runs may still be held by other live processes (workers of a killed scheduler finishing their
     // step, or another scheduler on this database): wait for them; take over those that die.
     let waitingSaid = false;
-    while (options.waitForOthers !== false && !summary.interrupted && !(await store.isPaused()) && (await store.counts()).running > 0) {
+    while (options.waitForOthers !== false && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused()) && (await store.counts()).running > 0) {
       const late = await store.reclaimStale(isWorkerAlive, timeout);
       if (late.length > 0) {
         reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
@@ -62,6 +62,10 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const all = Object.values(counts).reduce((a, b) => a + b, 0);
   const state = `${counts.done} done, ${counts.error + counts.failed} in error, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
+  if (summary.storeUnavailable) {
+    console.log(`stopped after ${seconds} s: the database could not be used (see the worker's message above); ${summary.requeued} runs put back to pending, nothing recorded is lost. Database: ${state}. Continue with: mosaic resume ${store.location}`);
+    return 5;
+  }
   if (summary.interrupted) {
     console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${store.location}`);
     return 130;

@@ -9,7 +9,8 @@ import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
 import { hostName } from '../experiment/liveness.js';
 import { MosaicError } from '../errors.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, heartbeatSeconds, takenBack, WORKER_ENV, type WorkerMessage } from './messages.js';
+import { StoreUnavailableError } from '../store/errors.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type WorkerMessage } from './messages.js';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -98,8 +99,8 @@ async function launchPack(runs: ClaimedRun[], go: () => Promise<Map<number, RunO
 main().then(
   () => process.exit(0),
   (e) => {
-    // The database failing is said in one line (the scheduler records the attempt as a system failure).
+    // The database failing is said in one line; the scheduler puts the runs back (not the runs' fault).
     console.error(e instanceof MosaicError ? e.message : e instanceof Error ? e.stack : e);
-    process.exit(1);
+    process.exit(e instanceof StoreUnavailableError ? EXIT_STORE_UNAVAILABLE : 1);
   },
 );

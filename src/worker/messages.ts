@@ -24,6 +24,9 @@ export const WORKER_ENV = {
  * run silent for `[MONITOR] heartbeat_timeout` seconds is taken back by any worker.
  */
 export const HEARTBEAT_SECONDS = 10;
+
+/** A worker's exit code when the database cannot be used: its runs are put back, not failed. */
+export const EXIT_STORE_UNAVAILABLE = 75;
 export const DEFAULT_HEARTBEAT_TIMEOUT = 600;
 
 export const heartbeatSeconds = (timeout: number) => Math.min(HEARTBEAT_SECONDS, timeout / 3);
