@@ -2,7 +2,8 @@ import path from 'node:path';
 import { parseConfig } from '../dist/config/load.js';
 import { newRuns } from '../dist/pipelines/facts.js';
 import { generatePipelines } from '../dist/pipelines/generate.js';
-import { openSqliteStore } from '../dist/store/sqlite.js';
+import { openStore } from '../dist/store/open.js';
+import { isUrl } from '../dist/store/location.js';
 
 /** How a run of an analysis test database ends. */
 export type Outcome =
@@ -12,12 +13,13 @@ export type Outcome =
 /**
  * A database for analysis tests, built through the store API: the runs of `config` (an
  * experiment INI text), each finished as `outcome` says from its params facts and index.
- * Results: train and test loss = `value`, trainability = `value`, accuracies = `acc`.
+ * Results: train and test loss = `value`, trainability = `value`, accuracies = `acc`. `name` is a
+ * file in `dir`, or a database URL.
  */
 export async function analysisDb(dir: string, config: string, outcome: (facts: Record<string, string>, index: number) => Outcome, name = 'a.db'): Promise<string> {
   const parsed = parseConfig(config, path.join(dir, 'c.ini'));
-  const file = path.join(dir, name);
-  const store = openSqliteStore(file, { create: true });
+  const file = isUrl(name) ? name : path.join(dir, name);
+  const store = await openStore(file, 'create');
   const runs = newRuns(parsed, generatePipelines(parsed));
   const ids = await store.enqueue(runs);
   for (let i = 0; i < ids.length; i++) {

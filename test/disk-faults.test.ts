@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openSqliteStore } from '../dist/store/sqlite.js';
 import { describe, expect, it } from 'vitest';
-import { cli, faultyModel, fixtureConfig, openDb, tmpDir } from './helpers.js';
+import Database from 'better-sqlite3';
+import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir } from './helpers.js';
 
 const model = faultyModel('2, 5');
 
@@ -81,5 +82,32 @@ describe('disk faults', () => {
     } finally {
       execFileSync('umount', [runs]);
     }
+  });
+});
+
+describe('a database that cannot be used', () => {
+  it('locked by another process for longer than the busy timeout: the run stops with exit 5, no run blamed, resume finishes every run once', async () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'locked.db');
+    const config = fixtureConfig(dir, { models: model, epochs: 300, monitor: 'nb_processus = 1\nmultiplicity = 2' });
+    const run = startCli(['run', config, db, '--progress', 'lines'], dir, { env: { MOSAIC_SQLITE_BUSY_TIMEOUT: '300' } });
+    await run.waitFor(/epoch 1\/300/);
+    const lock = new Database(db);
+    lock.exec('BEGIN EXCLUSIVE');
+    const end = await run.done;
+    lock.exec('ROLLBACK');
+    lock.close();
+    expect(end.code, run.output()).toBe(5);
+    expect(run.output()).toMatch(/database .*locked\.db cannot be used: database is locked \(SQLITE_BUSY\)/);
+    const d = openDb(db);
+    expect(d.prepare(`SELECT COUNT(*) n FROM runs WHERE status IN ('error', 'failed')`).get()).toEqual({ n: 0 });
+    expect(d.prepare(`SELECT COUNT(*) n FROM mosaic_failures`).get()).toEqual({ n: 0 });
+    d.close();
+    const resumed = cli(['resume', db, '--progress', 'lines'], dir);
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    expectConsistent(db);
+    const h = openDb(db);
+    expect(h.prepare(`SELECT COUNT(*) n, COUNT(DISTINCT run_id || '-' || epoch) u FROM history`).get()).toEqual({ n: 1200, u: 1200 });
+    h.close();
   });
 });

@@ -38,8 +38,9 @@ export interface RunningCli {
 }
 
 /** The same, without blocking (for tests that act while it runs). */
-export function startCli(args: string[], cwd = ROOT): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME } });
+export function startCli(args: string[], cwd = ROOT, options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): RunningCli {
+  // detached: its own process group, so that a test can kill it with its workers (a whole "host").
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME, ...options.env }, detached: options.detached ?? false });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

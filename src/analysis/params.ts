@@ -9,7 +9,7 @@ import { RESERVED_MODULE_KEYS } from '../pipelines/generate.js';
 
 /** Facts that describe a run's bookkeeping, never a parameter that tells runs apart. */
 export const BOOKKEEPING: ReadonlySet<string> = new Set([
-  'seed', 'status', 'traceback', 'pipeline', 'device', 'last_failure', 'run_files_path', 'backend',
+  'seed', 'status', 'traceback', 'pipeline', 'device', 'host', 'last_failure', 'run_files_path', 'backend',
   'experiment', 'run_dir', 'diverged_epoch', 'early_stopped', 'backend_used',
 ]);
 

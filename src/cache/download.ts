@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
-import { isWorkerAlive } from '../experiment/liveness.js';
+import { hostName, isWorkerAlive } from '../experiment/liveness.js';
 
 /**
  * The download cache of data classes. `downloadFile(url, dest)` copies the file at `url` to
@@ -112,7 +112,7 @@ function claim(db: Database.Database, url: string, file: string): 'ready' | 'wai
     }
     db.prepare(
       `INSERT OR REPLACE INTO files (url, file, size, last_used, state, owner_host, owner_pid, started_at) VALUES (?, ?, 0, ?, 'downloading', ?, ?, ?)`,
-    ).run(url, file, now, os.hostname(), process.pid, now);
+    ).run(url, file, now, hostName(), process.pid, now);
     return 'fetch';
   }).immediate();
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { MosaicError } from '../errors.js';
+import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { idRanges } from './format.js';
 
@@ -24,7 +25,7 @@ export async function deleteCommand(db: string, options: RunSelector & { yes?: b
     const running = (await store.overview(ids)).filter((r) => r.status === 'running');
     if (running.length) throw new MosaicError(`runs ${idRanges(running.map((r) => r.runId))} are running: pause the experiment and wait for them, then delete`);
     const plural = ids.length === 1 ? 'run' : 'runs';
-    if (!options.yes && !(await confirmed(`delete ${ids.length} ${plural} (ids ${idRanges(ids)}) of ${db} and their checkpoint folders? [y/N] `))) {
+    if (!options.yes && !(await confirmed(`delete ${ids.length} ${plural} (ids ${idRanges(ids)}) of ${displayLocation(db)} and their checkpoint folders? [y/N] `))) {
       return 'nothing deleted';
     }
     const dirs = await store.deleteRuns(ids);

@@ -4,6 +4,7 @@ import { readConfigFile } from '../config/load.js';
 import type { MonitorSettings } from '../config/types.js';
 import { MosaicError } from '../errors.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
+import { displayLocation, isUrl } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { chooseDatabase, rememberDatabase } from './recent.js';
@@ -30,7 +31,7 @@ export async function pauseCommand(target: string | undefined, dbOption: string 
     const running = runs.filter((r) => r.status === 'running');
     if (isJson(target)) {
       const file: PauseFile = {
-        database: path.resolve(db),
+        database: isUrl(db) ? displayLocation(db) : path.resolve(db),
         paused_at: new Date().toISOString(),
         pending: pending.map((r) => ({ run_id: r.runId, pipeline: r.pipeline })),
         running: running.map((r) => ({ run_id: r.runId, pipeline: r.pipeline })),
@@ -38,9 +39,9 @@ export async function pauseCommand(target: string | undefined, dbOption: string 
       fs.writeFileSync(target!, JSON.stringify(file, null, 1));
     }
     console.log(
-      `${db}: paused. ${running.length} running runs finish their run${running.length ? ` (ids ${idRanges(running.map((r) => r.runId))})` : ''}; ` +
+      `${store.location}: paused. ${running.length} running runs finish their run${running.length ? ` (ids ${idRanges(running.map((r) => r.runId))})` : ''}; ` +
         `${pending.length} pending runs wait${pending.length ? ` (ids ${idRanges(pending.map((r) => r.runId))})` : ''}.` +
-        `${isJson(target) ? ` Written to ${target}.` : ''} Continue with: mosaic resume ${isJson(target) ? target : db}`,
+        `${isJson(target) ? ` Written to ${target}.` : ''} Continue with: mosaic resume ${isJson(target) ? target : store.location}`,
     );
   } finally {
     await store.close();
@@ -71,11 +72,11 @@ export async function resumeCommand(
   const store = await openStore(db, 'write');
   try {
     const saved = await store.getSetting<MonitorSettings>('monitor');
-    if (!saved) throw new MosaicError(`${db} has no experiment settings to resume (was it made by mosaic run?)`);
+    if (!saved) throw new MosaicError(`${store.location} has no experiment settings to resume (was it made by mosaic run?)`);
     const monitor = { ...saved, ...(options.workers ? { nb_processus: options.workers } : {}) };
     await store.setPaused(false);
     rememberDatabase(db);
-    return await executePending({ dbPath: db, store, monitor, progress: options.progress ?? 'auto', headline: `resuming ${db}` });
+    return await executePending({ dbPath: db, store, monitor, progress: options.progress ?? 'auto', headline: `resuming ${store.location}` });
   } finally {
     await store.close();
   }
@@ -128,7 +129,7 @@ export async function savedbCommand(first: string, second: string | undefined, d
     const result = await check.integrityCheck();
     if (result !== 'ok') throw new MosaicError(`the copy ${copy} failed its integrity check: ${String(result)}`);
     const counts = await check.counts();
-    console.log(`${db} copied to ${copy} (integrity ok): ${counts.done} done, ${counts.running} running, ${counts.pending} pending runs at the time of the copy`);
+    console.log(`${displayLocation(db)} copied to ${copy} (integrity ok): ${counts.done} done, ${counts.running} running, ${counts.pending} pending runs at the time of the copy`);
   } finally {
     await check.close();
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { MosaicError } from '../errors.js';
+import { StoreUnavailableError } from '../store/errors.js';
 import { normalizeArgv } from './argv.js';
 import { generateCommand } from './generate.js';
 import { runCommand } from './run.js';
@@ -19,7 +20,7 @@ const SPLIT_HELP =
   'Runs that would be averaged together but differ in a parameter (an lr not in the key, epochs after a rerun) are shown apart, ' +
   'e.g. "mlp · lr=1e-3"; --pool NAME averages over NAME on purpose. Only runs with status done are used; the notes say what was left out.';
 
-const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error or diverged (see mosaic status), 4 when paused, 130 when interrupted, 2 on bad input.';
+const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error or diverged (see mosaic status), 4 when paused, 5 when the database could not be used (locked, unreachable, disk full; resume later), 130 when interrupted, 2 on bad input.';
 
 function positiveInt(value: string, option: string): number {
   const n = Number(value);
@@ -41,13 +42,14 @@ program
   .command('run')
   .description('generate the pipelines of CONFIG and train them all, storing everything in DB (appended to if it exists)')
   .argument('<config>', 'experiment INI file')
-  .argument('<db>', 'SQLite database file (created if missing)')
+  .argument('<db>', 'SQLite database file (created if missing), or a postgres:// URL (tables created if missing)')
   .option('--progress <mode>', 'auto (bars on a terminal, lines otherwise), bar or lines', 'auto')
   .option('--force', 'queue the runs even if DB holds an unfinished experiment')
   .option('--reuse-seeds', 'when DB already has runs with the seeds of this config, use them again on purpose (by default new runs take unused seeds, so repeats stay independent)')
+  .option('--queue-only', 'only queue the runs; `mosaic worker DB` on any host trains them')
   .addHelpText('after', `\n${EXIT_CODES}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
-  .action(async (config: string, db: string, opts: { progress: ProgressMode; force?: boolean; reuseSeeds?: boolean }) => {
-    process.exitCode = await runCommand(config, db, { progress: opts.progress, force: opts.force ?? false, reuseSeeds: opts.reuseSeeds ?? false });
+  .action(async (config: string, db: string, opts: { progress: ProgressMode; force?: boolean; reuseSeeds?: boolean; queueOnly?: boolean }) => {
+    process.exitCode = await runCommand(config, db, { progress: opts.progress, force: opts.force ?? false, reuseSeeds: opts.reuseSeeds ?? false, queueOnly: opts.queueOnly ?? false });
   });
 
 program
@@ -67,6 +69,26 @@ program
   .addHelpText('after', `\n${EXIT_CODES}`)
   .action(async (target: string | undefined, opts: { db?: string; workers?: number; progress: ProgressMode }) => {
     process.exitCode = await resumeCommand(target, opts);
+  });
+
+program
+  .command('worker')
+  .description('join an experiment from this host: start worker processes that claim its pending runs (runs of hosts that stop heart-beating are taken back and continue from their checkpoints)')
+  .argument('[db]', 'the experiment\'s database: a postgres:// URL for workers on many hosts (default as for status)')
+  .option('--db <location>', 'database')
+  .option('--workers <n>', 'worker processes on this host (default: the experiment\'s nb_processus)', (v) => positiveInt(v, '--workers'))
+  .option('--gpus <devices>', 'devices of this host for need_gpu experiments, e.g. cuda:0,cuda:1 (default: the experiment\'s gpu_available)')
+  .option('--wait', 'when nothing is pending, wait for runs queued later instead of leaving')
+  .option('--progress <mode>', 'auto, bar or lines', 'auto')
+  .addHelpText(
+    'after',
+    '\nQueue the experiment once (mosaic run CONFIG postgres://…), then start workers on every host. Checkpoints (run_files_path) ' +
+      'and the classes (path_to_class) must be on a file system every host sees: see docs/cluster.md.\n' +
+      `${EXIT_CODES}\nExample: mosaic worker postgres://mosaic@db-host/experiment --workers 4`,
+  )
+  .action(async (db: string | undefined, opts: { db?: string; workers?: number; gpus?: string; wait?: boolean; progress: ProgressMode }) => {
+    const { workerCommand } = await import('./worker.js');
+    process.exitCode = await workerCommand(db, opts);
   });
 
 program
@@ -218,6 +240,11 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exitCode = e.exitCode;
+      return;
+    }
+    if (e instanceof StoreUnavailableError) {
+      console.error(`mosaic: error: ${e.message}. Nothing recorded is lost: run the command again (or mosaic resume) once the database is back`);
+      process.exitCode = 5;
       return;
     }
     if (e instanceof MosaicError) {

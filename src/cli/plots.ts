@@ -9,6 +9,7 @@ import { usableRuns } from '../analysis/usable.js';
 import { plural } from '../analysis/wording.js';
 import { MosaicError } from '../errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
+import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { idRanges, nameList } from './format.js';
 
@@ -70,7 +71,7 @@ export async function metaplotCommand(db: string, out: string, datasetKey: strin
   const mine = all.filter((r) => r.dataKey === datasetKey);
   if (!mine.some((r) => r.status === 'done')) {
     const datasets = [...new Set(all.filter((r) => r.status === 'done').map((r) => r.dataKey))].sort();
-    throw new MosaicError(`no finished run has dataset key "${datasetKey}"; dataset keys in ${db}: ${datasets.join(', ') || 'none'}`);
+    throw new MosaicError(`no finished run has dataset key "${datasetKey}"; dataset keys in ${displayLocation(db)}: ${datasets.join(', ') || 'none'}`);
   }
   const usable = usableRuns(mine, c);
   if (usable.runs.length === 0) throw new MosaicError(`no finished run on ${datasetKey} has a value of ${c} (${usable.notes.join('; ')})`);
@@ -85,7 +86,7 @@ export async function perfanalysisCommand(db: string, out: string, options: { cr
   outputFormat(out);
   const all = await readRuns(db);
   const chosen = (options.criteria ?? [...CRITERIA.filter((c) => c !== 'nb_params'), ...loggedMetrics()]).map((c) => parseCriterion(c));
-  if (!all.some((r) => r.status === 'done')) throw new MosaicError(`${db} has no finished run to analyse`);
+  if (!all.some((r) => r.status === 'done')) throw new MosaicError(`${displayLocation(db)} has no finished run to analyse`);
   refuseUnknownPool(all.filter((r) => r.status === 'done'), nameList(options.pool));
   const datasets = [...new Set(all.map((r) => r.dataKey))].sort();
   const pages = [];

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { MosaicError } from '../errors.js';
+import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 
 type ModuleObject = Record<string, string>;
@@ -61,7 +62,7 @@ export async function rekeyCommand(pipelinesFile: string, db: string): Promise<v
     await store.updateFacts(changes);
     const unmatched = [...byIdentity.entries()].filter(([id]) => !matched.has(id));
     const keyChanges = changes.filter((c) => c.name !== 'pipeline').length;
-    console.log(`${runsMatched} runs match ${pipelinesFile}; ${keyChanges} keys changed in ${db}`);
+    console.log(`${runsMatched} runs match ${pipelinesFile}; ${keyChanges} keys changed in ${displayLocation(db)}`);
     if (unmatched.length) {
       console.log(`${unmatched.length} pipelines of the file match no run:`);
       for (const [, p] of unmatched.slice(0, 20)) console.log(`\t${p.map((m) => `${m.class ?? m.name}(${m.key ?? ''})`).join(' | ')}`);

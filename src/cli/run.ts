@@ -16,6 +16,8 @@ export interface RunCommandOptions {
   force?: boolean;
   /** Give the new runs seeds that runs of the database already had (on purpose). */
   reuseSeeds?: boolean;
+  /** Only queue the runs: workers (`mosaic worker`) train them. */
+  queueOnly?: boolean;
 }
 
 /** `mosaic run CONFIG DB`: validate everything, enqueue the runs, execute them with the worker pool. Returns the exit code. */
@@ -29,7 +31,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
 
   const store = await openStore(dbPath, 'create');
   try {
-    if (!options.force) await refuseUnfinished(store, dbPath);
+    if (!options.force) await refuseUnfinished(store);
     await store.setSetting('monitor', config.monitor);
     await store.setSetting('config', config.file);
     await store.setPaused(false);
@@ -37,12 +39,16 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
     if (seeds.note) console.error(`note: ${seeds.note}`);
     const ids = await store.enqueue(newRuns(config, pipelines, seeds), provenance(config));
     rememberDatabase(dbPath);
+    if (options.queueOnly) {
+      console.log(`${ids.length} runs queued (ids ${idRanges(ids)}) in ${store.location}. Train them with: mosaic worker ${store.location}`);
+      return 0;
+    }
     return await executePending({
       dbPath,
       store,
       monitor: config.monitor,
       progress: options.progress ?? 'auto',
-      headline: `${ids.length} runs queued (ids ${idRanges(ids)}) in ${dbPath}`,
+      headline: `${ids.length} runs queued (ids ${idRanges(ids)}) in ${store.location}`,
     });
   } finally {
     await store.close();
@@ -50,7 +56,8 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
 }
 
 /** An earlier experiment that did not finish is resumed, not silently mixed with a new one. */
-async function refuseUnfinished(store: StoreReader, dbPath: string): Promise<void> {
+async function refuseUnfinished(store: StoreReader): Promise<void> {
+  const dbPath = store.location;
   const counts = await store.counts();
   if (counts.pending + counts.running === 0) return;
   const alive = (await store.runningClaims()).filter((r) => isWorkerAlive(r.host, r.pid));

@@ -1,4 +1,6 @@
 import { runKeys } from '../analysis/runs.js';
+import { hostName } from '../experiment/liveness.js';
+import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import type { RunOverview } from '../store/types.js';
 import { idRanges, sci } from './format.js';
@@ -37,7 +39,7 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   const keys = (r: RunOverview) => keysOf(facts.get(r.runId) ?? {});
   const lines: string[] = [];
   const count = (s: string) => `${by(s).length} ${s}`;
-  lines.push(`${db}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
+  lines.push(`${displayLocation(db)}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
   const backends = backendSummary([...facts.values()]);
   if (backends) lines.push(backends);
   lines.push('Done');
@@ -57,9 +59,13 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
     if (r.traceback && r.traceback !== r.returnStatus) lines.push(...r.traceback.split('\n').map((l) => `\t\t${l}`));
   }
   lines.push('Running');
+  // The host of each running run, once workers of other hosts hold some (a cluster).
+  const hostOf = (r: RunOverview) => facts.get(r.runId)?.host;
+  const showHosts = by('running').some((r) => hostOf(r) !== undefined && hostOf(r) !== hostName());
   for (const r of by('running')) {
     const backend = facts.get(r.runId)?.backend_used?.split(' ')[0];
-    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${backend ? ` on ${backend}` : ''}${r.device ? ` on ${r.device}` : ''}`);
+    const where = `${backend ? ` on ${backend}` : ''}${r.device ? ` on ${r.device}` : ''}${showHosts && hostOf(r) ? ` @ ${hostOf(r)}` : ''}`;
+    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${where}`);
   }
   const pending = by('pending');
   lines.push('Pending');

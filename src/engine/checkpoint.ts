@@ -1,3 +1,4 @@
+import { hostName } from '../experiment/liveness.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -144,7 +145,10 @@ export async function loadCheckpoint(
   try {
     await fs.access(path.join(dir, 'parameters.json'));
   } catch {
-    throw new CheckpointError(`checkpoint of epoch ${epoch} is missing (${dir}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped`);
+    throw new CheckpointError(
+      `checkpoint of epoch ${epoch} is missing (${dir} on ${hostName()}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped. ` +
+        'When workers run on several hosts, run_files_path must be a folder every host shares (see docs/cluster.md)',
+    );
   }
   await verifyOwner(dir, stampOf(owner, record));
   for (const [i, m] of models.entries()) {

@@ -1,6 +1,6 @@
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
-import { STALE_SECONDS } from '../worker/messages.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT } from '../worker/messages.js';
 import { runPool, workerSlots } from '../worker/pool.js';
 import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
 import { isWorkerAlive } from './liveness.js';
@@ -14,6 +14,11 @@ export interface ExecuteOptions {
   progress?: ProgressMode;
   /** First line shown, e.g. what was queued. */
   headline: string;
+  /**
+   * After the pending runs, wait for runs other live workers hold (taking over those whose
+   * worker dies) — what `run` and `resume` do; a `mosaic worker` leaves when nothing is pending.
+   */
+  waitForOthers?: boolean;
 }
 
 /**
@@ -23,7 +28,8 @@ export interface ExecuteOptions {
  */
 export async function executePending(options: ExecuteOptions): Promise<number> {
   const { store, dbPath, monitor } = options;
-  const reclaimed = await store.reclaimStale(isWorkerAlive, STALE_SECONDS);
+  const timeout = monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+  const reclaimed = await store.reclaimStale(isWorkerAlive, timeout);
   const total = (await store.counts()).pending;
   const workers = Math.min(workerSlots(monitor).length, Math.max(total, 1));
   const useBars = options.progress === 'bar' || (options.progress !== 'lines' && process.stdout.isTTY === true);
@@ -37,8 +43,8 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     // Runs may still be held by other live processes (workers of a killed scheduler finishing their
     // step, or another scheduler on this database): wait for them; take over those that die.
     let waitingSaid = false;
-    while (!summary.interrupted && !(await store.isPaused()) && (await store.counts()).running > 0) {
-      const late = await store.reclaimStale(isWorkerAlive, STALE_SECONDS);
+    while (options.waitForOthers !== false && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused()) && (await store.counts()).running > 0) {
+      const late = await store.reclaimStale(isWorkerAlive, timeout);
       if (late.length > 0) {
         reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
         const more = await runPool({ dbPath, store, monitor, total, reporter });
@@ -47,7 +53,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
       }
       if (!waitingSaid) reporter.log(`waiting for ${(await store.counts()).running} runs held by other live worker processes`);
       waitingSaid = true;
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {
     reporter.close();
@@ -56,16 +62,20 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const all = Object.values(counts).reduce((a, b) => a + b, 0);
   const state = `${counts.done} done, ${counts.error + counts.failed} in error, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
+  if (summary.storeUnavailable) {
+    console.log(`stopped after ${seconds} s: the database could not be used (see the worker's message above); ${summary.requeued} runs put back to pending, nothing recorded is lost. Database: ${state}. Continue with: mosaic resume ${store.location}`);
+    return 5;
+  }
   if (summary.interrupted) {
-    console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${dbPath}`);
+    console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${store.location}`);
     return 130;
   }
   if (await store.isPaused()) {
-    console.log(`paused after ${seconds} s. Database: ${state}. Continue with: mosaic resume ${dbPath}`);
+    console.log(`paused after ${seconds} s. Database: ${state}. Continue with: mosaic resume ${store.location}`);
     return 4;
   }
   console.log(
-    `finished in ${seconds} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed, ${summary.diverged} diverged. Database: ${state}. See: mosaic status ${dbPath}`,
+    `finished in ${seconds} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed, ${summary.diverged} diverged. Database: ${state}. See: mosaic status ${store.location}`,
   );
   return summary.error + summary.failed + summary.diverged > 0 || counts.error + counts.failed + counts.diverged > 0 ? 3 : 0;
 }

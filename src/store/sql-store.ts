@@ -185,6 +185,7 @@ export class SqlStore implements Store {
       `UPDATE mosaic_queue SET worker = ?, host = ?, pid = ?, device = ?, claimed_at = ${this.now}, heartbeat_at = ${this.now}, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`,
       [worker.id, worker.host, worker.pid, worker.device ?? null, row.run_id],
     );
+    await tx.run(SET_FACT, [row.run_id, 'host', worker.host]);
     if (worker.device) await tx.run(SET_FACT, [row.run_id, 'device', worker.device]);
     return {
       runId: row.run_id,

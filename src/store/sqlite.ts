@@ -64,7 +64,7 @@ export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
   checkDatabasePath(file, options);
   let db = connect(file, options);
   try {
-    db.pragma('busy_timeout = 30000');
+    db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
     const version = schemaVersion(db);
     if (version === undefined && (options.readonly || !options.create)) {
       throw new MosaicError(`${file} is not a Mosaic database (no mosaic_queue table)`);
@@ -96,10 +96,16 @@ export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
   return new SqlStore(new SqliteConnection(db, file), file);
 }
 
+/** How long a statement waits for another process's write lock: `$MOSAIC_SQLITE_BUSY_TIMEOUT` ms, 30 s by default. */
+function busyTimeoutMs(): number {
+  const ms = Number(process.env.MOSAIC_SQLITE_BUSY_TIMEOUT);
+  return Number.isInteger(ms) && ms >= 0 ? ms : 30_000;
+}
+
 function migrateFile(file: string): void {
   const db = connect(file, { create: false });
   try {
-    db.pragma('busy_timeout = 30000');
+    db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
     db.transaction(() => {
       migrate(db, schemaVersion(db)!);
       db.exec(SQLITE_SCHEMA);

@@ -3,12 +3,14 @@
  * pack, when more are pending than workers — and executes them, staying warm (tfjs and user
  * modules loaded once) until no pending run is left.
  */
-import os from 'node:os';
 import { executePack } from '../engine/pack.js';
 import { executeRun, type RunOutcome } from '../engine/run.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
-import { HEARTBEAT_SECONDS, WORKER_ENV, type WorkerMessage } from './messages.js';
+import { hostName } from '../experiment/liveness.js';
+import { MosaicError } from '../errors.js';
+import { StoreUnavailableError } from '../store/errors.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type WorkerMessage } from './messages.js';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
   const device = process.env[WORKER_ENV.device] || undefined;
   const workers = Number(process.env[WORKER_ENV.workers] ?? '1');
   const maxPack = Number(process.env[WORKER_ENV.packSize] ?? '64');
+  const heartbeatTimeout = Number(process.env[WORKER_ENV.heartbeatTimeout] ?? DEFAULT_HEARTBEAT_TIMEOUT);
+  const identity = { id, pid: process.pid, host: hostName(), ...(device ? { device } : {}) };
   // If the scheduler goes away, stop: the runs in progress stay claimed and are reclaimed later.
   process.on('disconnect', () => process.exit(0));
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
@@ -39,11 +43,15 @@ async function main(): Promise<void> {
   // Heartbeats mark the runs alive between epochs too (the training loops yield now and then).
   const beat = setInterval(() => {
     store.heartbeat([...current.values()]).catch((e: Error) => console.error(`heartbeat not recorded: ${e.message}`));
-  }, HEARTBEAT_SECONDS * 1000);
+  }, heartbeatSeconds(heartbeatTimeout) * 1000);
   try {
     while (process.connected) {
       const limit = maxPack > 1 ? packLimit((await store.counts()).pending, workers - (await store.busyWorkers()), maxPack) : 1;
-      const runs = await store.claimPack({ id, pid: process.pid, host: os.hostname(), ...(device ? { device } : {}) }, limit);
+      // Runs of a host that went silent (dead, cut off) are taken back by whoever is still working.
+      // By heartbeat only: a sibling that died on this host is the scheduler's to count as a failure.
+      const reclaimed = await store.reclaimStale(() => true, heartbeatTimeout);
+      if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
+      const runs = await store.claimPack(identity, limit);
       if (runs.length === 0) break;
       const ctx = {
         store,
@@ -91,7 +99,8 @@ async function launchPack(runs: ClaimedRun[], go: () => Promise<Map<number, RunO
 main().then(
   () => process.exit(0),
   (e) => {
-    console.error(e instanceof Error ? e.stack : e);
-    process.exit(1);
+    // The database failing is said in one line; the scheduler puts the runs back (not the runs' fault).
+    console.error(e instanceof MosaicError ? e.message : e instanceof Error ? e.stack : e);
+    process.exit(e instanceof StoreUnavailableError ? EXIT_STORE_UNAVAILABLE : 1);
   },
 );

@@ -15,8 +15,22 @@ export const WORKER_ENV = {
   workers: 'MOSAIC_WORKER_COUNT',
   /** The most runs a pack may take ([MONITOR] pack_size; 1: no packs). */
   packSize: 'MOSAIC_PACK_SIZE',
+  /** [MONITOR] heartbeat_timeout, seconds. */
+  heartbeatTimeout: 'MOSAIC_HEARTBEAT_TIMEOUT',
 } as const;
 
-/** A worker marks its run alive this often; a run silent for STALE_SECONDS is reclaimed. */
+/**
+ * A worker marks its runs alive this often (or three times per timeout when that is shorter); a
+ * run silent for `[MONITOR] heartbeat_timeout` seconds is taken back by any worker.
+ */
 export const HEARTBEAT_SECONDS = 10;
-export const STALE_SECONDS = 600;
+
+/** A worker's exit code when the database cannot be used: its runs are put back, not failed. */
+export const EXIT_STORE_UNAVAILABLE = 75;
+export const DEFAULT_HEARTBEAT_TIMEOUT = 600;
+
+export const heartbeatSeconds = (timeout: number) => Math.min(HEARTBEAT_SECONDS, timeout / 3);
+
+/** What is said when runs of a silent host are taken back. */
+export const takenBack = (runIds: number[], timeout: number) =>
+  `runs ${runIds.join(', ')} had no heartbeat for ${timeout} s: taken back, they continue from their last checkpoint`;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
 import { CACHE_ENV } from '../cache/download.js';
-import { WORKER_ENV, type WorkerMessage } from './messages.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, WORKER_ENV, type WorkerMessage } from './messages.js';
 import type { Reporter } from './reporter.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -12,7 +12,7 @@ const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 export interface PoolOptions {
   dbPath: string;
   store: Store;
-  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size'>;
+  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size' | 'heartbeat_timeout'>;
   /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
   total: number;
   reporter: Reporter;
@@ -24,9 +24,11 @@ export interface PoolSummary {
   error: number;
   failed: number;
   diverged: number;
-  /** Runs put back to pending because the scheduler was interrupted (Ctrl-C, SIGTERM). */
+  /** Runs put back to pending because the scheduler was interrupted (Ctrl-C, SIGTERM) or the database failed. */
   requeued: number;
   interrupted: boolean;
+  /** A worker stopped because the database could not be used (its message says why). */
+  storeUnavailable: boolean;
 }
 
 /** One worker slot: its number (for display) and, with need_gpu, its device. */
@@ -58,7 +60,7 @@ export function cudaVisibleDevices(device: string): string {
  */
 export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   const { store, reporter } = options;
-  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0, diverged: 0, requeued: 0, interrupted: false };
+  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0, diverged: 0, requeued: 0, interrupted: false, storeUnavailable: false };
   const children = new Set<ChildProcess>();
   const interrupt = (signal: NodeJS.Signals) => {
     if (!summary.interrupted) reporter.log(`${signal}: stopping the workers; their runs go back to pending and keep their finished epochs`);
@@ -82,6 +84,7 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
         [WORKER_ENV.id]: workerId,
         [WORKER_ENV.workers]: String(slots.length),
         [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? 64),
+        [WORKER_ENV.heartbeatTimeout]: String(options.monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT),
       };
       if (options.monitor.cache_database_path) env[CACHE_ENV.db] = options.monitor.cache_database_path;
       if (options.monitor.cache_size) env[CACHE_ENV.size] = String(options.monitor.cache_size);
@@ -116,6 +119,10 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
         alive--;
         children.delete(child);
         if (summary.interrupted) {
+          summary.requeued += (await store.requeueRunsOfWorker(workerId)).length;
+        } else if (code === EXIT_STORE_UNAVAILABLE) {
+          // Not the runs' failure: they go back to pending, and no worker is started in its place.
+          summary.storeUnavailable = true;
           summary.requeued += (await store.requeueRunsOfWorker(workerId)).length;
         } else if (code !== 0) {
           const reason = `system failure: worker process ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
