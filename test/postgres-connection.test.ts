@@ -186,7 +186,8 @@ describe.skipIf(pgSkipReason !== undefined)(`PostgreSQL connection${pgSkipReason
     const url = await server.freshDatabase();
     const withPassword = url.replace('mosaic@', 'mosaic:Tr0ub4dor@') + '_absent';
     const e = await failure(openPostgresConnection(withPassword, { create: true }));
-    expect(e).toBeInstanceOf(StoreUnavailableError);
+    expect(e).toBeInstanceOf(MosaicError);
+    expect(e).not.toBeInstanceOf(StoreUnavailableError);
     expect(e.message).toContain(`${url.replace(/\/[^/]*$/, '')}/`);
     expect(e.message).toMatch(/does not exist/);
     expect(`${e.message}\n${e.stack}`).not.toContain('Tr0ub4dor');
@@ -196,6 +197,12 @@ describe.skipIf(pgSkipReason !== undefined)(`PostgreSQL connection${pgSkipReason
     expect(bad.message).toMatch(/nowhere/);
     expect(`${bad.message}\n${bad.stack}`).not.toContain('Tr0ub4dor');
     await conn.close();
+  });
+
+  it('says a server that does not answer is unavailable', async () => {
+    const e = await failure(PgConnection.open(`postgres://mosaic:Tr0ub4dor@127.0.0.1:1/db`));
+    expect(e).toBeInstanceOf(StoreUnavailableError);
+    expect(e.message).toMatch(/^cannot connect to PostgreSQL database postgres:\/\/mosaic@127.0.0.1:1\/db: .*ECONNREFUSED/);
   });
 
   describe('when the connection is lost', () => {

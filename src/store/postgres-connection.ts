@@ -77,13 +77,20 @@ export class PgConnection implements SqlConnection {
     this.requestTimeoutMs = (options.requestTimeoutSeconds ?? 30) * 1000;
   }
 
-  /** Connects once, failing at once when the server cannot be reached or refuses us. */
+  /**
+   * Connects once, failing at once when the server cannot be reached (StoreUnavailableError) or
+   * refuses us (MosaicError: no such database, wrong password).
+   */
   static async open(url: string, options: PgConnectionOptions = {}): Promise<PgConnection> {
     const conn = new PgConnection(url, options);
     try {
       conn.client = await conn.connectClient();
     } catch (e) {
-      throw new StoreUnavailableError(`cannot connect to PostgreSQL database ${conn.location}: ${conn.scrub(errorMessage(e))}`);
+      const message = `cannot connect to PostgreSQL database ${conn.location}: ${conn.scrub(errorMessage(e))}`;
+      // A wrong URL, password or database name is the user's to fix; a server that does not answer is a system failure.
+      if (errorCode(e) === '3D000') throw new MosaicError(`${message} (create it first, e.g. with createdb)`);
+      if (isPermanentConnectFailure(e)) throw new MosaicError(message);
+      throw new StoreUnavailableError(message);
     }
     return conn;
   }
