@@ -1,5 +1,5 @@
 import { MosaicError } from '../errors.js';
-import { isUrl } from './location.js';
+import { isPostgresUrl, isUrl } from './location.js';
 import { checkDatabasePath, openSqliteStore } from './sqlite.js';
 import type { Store, StoreReader } from './types.js';
 
@@ -7,11 +7,10 @@ import type { Store, StoreReader } from './types.js';
 export type OpenMode = 'create' | 'write' | 'read';
 
 
-/** The database behind a location refused before anything is opened (no backend for it yet). */
+/** A URL of a kind of database Mosaic has no backend for, refused before anything is opened. */
 function refuseUrl(location: string): never {
   const scheme = location.slice(0, location.indexOf(':'));
-  const kind = /^postgres(ql)?$/i.test(scheme) ? 'PostgreSQL databases are not supported yet' : `"${scheme}://" is not a kind of database Mosaic knows`;
-  throw new MosaicError(`${kind}: give the path of a SQLite file (e.g. results.db)`);
+  throw new MosaicError(`"${scheme}://" is not a kind of database Mosaic knows: give the path of a SQLite file (e.g. results.db) or a postgres:// URL`);
 }
 
 /**
@@ -19,18 +18,22 @@ function refuseUrl(location: string): never {
  * location fails with one clear line and nothing created.
  */
 export function checkStoreLocation(location: string, mode: OpenMode): void {
+  // A server's database is checked when it is opened: nothing is made before that either.
+  if (isPostgresUrl(location)) return;
   if (isUrl(location)) refuseUrl(location);
   checkDatabasePath(location, { create: mode === 'create', readonly: mode === 'read' });
 }
 
 /**
  * The one place that chooses a store from its location: a file path is a SQLite database (the
- * embedded default). Nothing outside `store/` knows which backend it talks to. A reader gets
- * only the reader role.
+ * embedded default), a `postgres://` or `postgresql://` URL a PostgreSQL database (loaded only
+ * then). Nothing outside `store/` knows which backend it talks to. A reader gets only the reader role.
  */
 export async function openStore(location: string, mode: 'read'): Promise<StoreReader>;
 export async function openStore(location: string, mode: 'create' | 'write'): Promise<Store>;
 export async function openStore(location: string, mode: OpenMode): Promise<Store | StoreReader> {
+  const options = { create: mode === 'create', readonly: mode === 'read' };
+  if (isPostgresUrl(location)) return (await import('./postgres.js')).openPostgresStore(location, options);
   if (isUrl(location)) refuseUrl(location);
-  return openSqliteStore(location, { create: mode === 'create', readonly: mode === 'read' });
+  return openSqliteStore(location, options);
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { MosaicError } from '../errors.js';
 import type { SqlConnection, SqlRunner } from './connection.js';
 import { ClaimLostError } from './errors.js';
+import { databaseName } from './location.js';
 import {
   RUN_STATUSES,
   packKey,
@@ -109,7 +110,7 @@ export class SqlStore implements Store {
   /** The folder of this database's runs inside run_files_path: its name and identity. */
   private async runsFolder(): Promise<string> {
     const { storeId, store } = await this.identity();
-    return `${path.basename(store).replace(/\.[^.]*$/, '') || 'mosaic'}-${storeId}`;
+    return `${databaseName(store) || 'mosaic'}-${storeId}`;
   }
 
   async usedSeeds(): Promise<Set<number>> {
@@ -331,7 +332,7 @@ export class SqlStore implements Store {
     return this.conn.transaction(async (tx) => {
       const rows = await tx.all<{ run_id: number; host: string | null; pid: number | null; silent: number }>(
         `SELECT r.run_id, q.host, q.pid, ${this.now} - COALESCE(q.heartbeat_at, 0) AS silent
-         FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'${this.conn.dialect.forUpdate}`,
+         FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running' ORDER BY r.run_id${this.conn.dialect.forUpdate}`,
       );
       const stale = rows.filter((r) => r.host === null || r.pid === null || !isAlive(r.host, r.pid) || r.silent > staleSeconds);
       for (const r of stale) await this.setRunStatus(tx, r.run_id, 'pending');
@@ -340,7 +341,8 @@ export class SqlStore implements Store {
   }
 
   async setPaused(paused: boolean): Promise<void> {
-    await this.conn.run(SET_SYSTEM, ['paused', paused ? String(Date.now() / 1000) : '']);
+    const since = paused ? `CAST(${this.now} AS TEXT)` : `''`;
+    await this.conn.run(`INSERT INTO system (param_name, param_value) VALUES ('paused', ${since}) ON CONFLICT (param_name) DO UPDATE SET param_value = excluded.param_value`);
   }
 
   isPaused(): Promise<boolean> {

@@ -1,0 +1,104 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../dist/store/open.js';
+import { cli, faultyModel, fixtureConfig, startCli, tmpDir, type RunningCli } from './helpers.js';
+import { pgSkipReason, startPgServer, type PgServer } from './pg-server.js';
+import { commandScenarios } from './scenarios-commands.js';
+import { workerScenarios } from './scenarios-worker.js';
+
+/**
+ * The PostgreSQL backend end to end: every command and the worker scenarios as on SQLite, then a
+ * cluster under faults — workers of two hosts, workers and whole hosts killed, the server restarted.
+ */
+let server: PgServer | undefined;
+const database = async () => server!.freshDatabase();
+
+describe.skipIf(pgSkipReason)('PostgreSQL', () => {
+  beforeAll(async () => {
+    server = await startPgServer();
+  });
+  afterAll(async () => server?.destroy());
+
+  commandScenarios('PostgreSQL', database);
+  workerScenarios('PostgreSQL', database);
+
+  describe('a cluster under faults', () => {
+    /** Counts by status; before `run` has made the tables, none. */
+    async function counts(db: string) {
+      const store = await openStore(db, 'read').catch(() => undefined);
+      if (!store) return { pending: 0, running: 0, done: 0, error: 0, failed: 0, diverged: 0 };
+      try {
+        return await store.counts();
+      } finally {
+        await store.close();
+      }
+    }
+
+    async function until(what: () => Promise<boolean>, timeoutMs: number, procs: RunningCli[]): Promise<void> {
+      const end = Date.now() + timeoutMs;
+      while (!(await what())) {
+        if (Date.now() > end) throw new Error(`timed out:\n${procs.map((p) => p.output().slice(-3000)).join('\n----\n')}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+
+    /** Every run done, with exactly its epochs, read through the store. */
+    async function expectEachOnce(db: string, runs: number, epochs: number): Promise<void> {
+      const store = await openStore(db, 'read');
+      try {
+        const overview = await store.overview();
+        expect(overview).toHaveLength(runs);
+        expect(overview.filter((r) => r.status !== 'done').map((r) => `${r.runId}: ${r.status} ${r.returnStatus}`)).toEqual([]);
+        const histories = await store.histories(overview.map((r) => r.runId));
+        const wrong = [...histories].filter(([, h]) => h.map((e) => e.epoch).join(',') !== Array.from({ length: epochs }, (_, i) => i + 1).join(','));
+        expect(wrong.map(([id, h]) => `${id}: ${h.map((e) => e.epoch)}`)).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    }
+
+    const workerOf = (proc: RunningCli) => Number(execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const hostEnv = (name: string) => ({ MOSAIC_HOST: name });
+
+    it('2,000 one-epoch runs on two hosts of 4 workers; a worker and a whole host killed, twice: every run done once, every epoch once', async () => {
+      const dir = tmpDir();
+      const db = await database();
+      const config = fixtureConfig(dir, {
+        models: faultyModel('2, 5'),
+        epochs: 1,
+        monitor: 'nb_processus = 4\nmultiplicity = 1000\npack_size = 1\nretries = 5\nheartbeat_timeout = 3',
+      });
+      expect(cli(['run', config, db, '--queue-only'], dir).code).toBe(0);
+      const host = (name: string) => startCli(['worker', db, '--progress', 'lines'], dir, { env: hostEnv(name), detached: true });
+      const hosts = { a: host('host-a'), b: host('host-b') };
+      const all = () => Object.values(hosts);
+      for (const round of [1, 2]) {
+        await until(async () => (await counts(db)).done >= round * 500, 240_000, all());
+        process.kill(workerOf(hosts.a), 'SIGKILL');
+        await until(async () => (await counts(db)).done >= round * 500 + 200, 240_000, all());
+        // host-b dies whole; host-a takes its runs back once they are silent for heartbeat_timeout
+        process.kill(-hosts.b.child.pid!, 'SIGKILL');
+        await hosts.b.done;
+        await new Promise((r) => setTimeout(r, 3500));
+        hosts.b = host('host-b');
+      }
+      const ends = await Promise.all(all().map((p) => p.done));
+      for (const [i, end] of ends.entries()) expect(end.code, all()[i]!.output().slice(-3000)).toBe(0);
+      await expectEachOnce(db, 2000, 1);
+    });
+
+    it('PostgreSQL restarted in the middle of an experiment: workers reconnect and go on, nothing committed is lost', async () => {
+      const dir = tmpDir();
+      const db = await database();
+      const config = fixtureConfig(dir, { models: faultyModel('2, 5'), epochs: 30, monitor: 'nb_processus = 2\nmultiplicity = 4' });
+      const run = startCli(['run', config, db, '--progress', 'lines'], dir);
+      await until(async () => (await counts(db)).done >= 1, 120_000, [run]);
+      await server!.stop();
+      await new Promise((r) => setTimeout(r, 2000));
+      await server!.start();
+      const end = await run.done;
+      expect(end.code, run.output().slice(-3000)).toBe(0);
+      await expectEachOnce(db, 8, 30);
+    });
+  });
+});
