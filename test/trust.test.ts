@@ -335,14 +335,19 @@ describe('database schema versions', () => {
 });
 
 describe('database locations', () => {
-  it('a database URL Mosaic has no backend for yet is refused in one line, nothing created', () => {
+  it('a URL of a database Mosaic does not know, or a PostgreSQL server that does not answer: one line, nothing created', () => {
     const dir = tmpDir();
     const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1 });
-    for (const args of [['run', config, 'postgresql://mosaic@localhost/exp'], ['status', 'postgres://localhost/exp'], ['compare', 'mysql://x/y']]) {
+    const unknown = cli(['compare', 'mysql://x/y'], dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toMatch(/^mosaic: error: "mysql:\/\/" is not a kind of database Mosaic knows: give the path of a SQLite file \(e\.g\. results\.db\) or a postgres:\/\/ URL$/);
+    // port 9 (discard) on loopback: nothing listens there
+    for (const args of [['run', config, 'postgresql://mosaic:s3cret-pw@127.0.0.1:9/exp'], ['status', 'postgres://mosaic:s3cret-pw@127.0.0.1:9/exp']]) {
       const r = cli(args, dir);
-      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.code, args.join(' ') + r.stderr).toBe(5);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/PostgreSQL databases are not supported yet|"mysql:\/\/" is not a kind of database Mosaic knows/);
+      expect(r.stderr).toMatch(/cannot connect to PostgreSQL database postgres(ql)?:\/\/mosaic@127\.0\.0\.1:9\/exp: connect ECONNREFUSED/);
+      expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
     }
     expect(fs.readdirSync(dir).sort()).toEqual(['config.ini']);
   });

@@ -25,7 +25,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const config = readConfigFile(configPath);
   for (const w of config.warnings) console.error(`warning: ${w}`);
   const pipelines = generatePipelines(config);
-  checkStoreLocation(dbPath, 'create');
+  await checkStoreLocation(dbPath, 'create');
   const { preflight } = await import('../engine/preflight.js');
   await preflight(config);
 

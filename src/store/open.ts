@@ -17,9 +17,11 @@ function refuseUrl(location: string): never {
  * Checks that `location` can be opened in `mode` before anything is written, so that a bad
  * location fails with one clear line and nothing created.
  */
-export function checkStoreLocation(location: string, mode: OpenMode): void {
-  // A server's database is checked when it is opened: nothing is made before that either.
-  if (isPostgresUrl(location)) return;
+export async function checkStoreLocation(location: string, mode: OpenMode): Promise<void> {
+  if (isPostgresUrl(location)) {
+    await (await import('./postgres.js')).checkPostgresLocation(location);
+    return;
+  }
   if (isUrl(location)) refuseUrl(location);
   checkDatabasePath(location, { create: mode === 'create', readonly: mode === 'read' });
 }

@@ -18,6 +18,11 @@ export async function openPostgresStore(url: string, options: PostgresOpenOption
   return new SqlStore(conn, conn.location);
 }
 
+/** That the server answers and the database exists, before anything is made (nothing is written). */
+export async function checkPostgresLocation(url: string): Promise<void> {
+  await (await PgConnection.open(url, { readonly: true })).close();
+}
+
 /**
  * Connects to a PostgreSQL database and makes sure it holds Mosaic's tables at this Mosaic's
  * schema version: creates them (when `create`), migrates an older database, refuses a newer one
