@@ -62,7 +62,7 @@ function perRunOverhead(location) {
 /** 10,000 finished runs (5 models × 2 widths × 1,000 repeats), then `status` and `compare` timed. */
 async function analysisOn(location) {
   const dir = fs.mkdtempSync(path.join(tmp, 'analysis-'));
-  const models = ['a', 'b', 'c', 'd', 'e'].map((m) => `[${m}]\ntype = mlp\nclass = M\npath_to_class = m.ts\nkey = ${m}\nwidth = 2, 3\n`).join('\n');
+  const models = ['m1', 'm2', 'm3', 'm4', 'm5'].map((m) => `[${m}]\ntype = mlp\nclass = M\npath_to_class = m.ts\nkey = ${m}\nwidth = 2, 3\n`).join('\n');
   const built = performance.now();
   await analysisDb(dir, iniText({ multiplicity: 1000, models, scheme: 'mlp' }), (_f, i) => ({ status: 'done', value: 1 + (i % 7) / 10 }), location);
   const buildS = (performance.now() - built) / 1000;

@@ -18,7 +18,7 @@ export type Outcome =
  */
 export async function analysisDb(dir: string, config: string, outcome: (facts: Record<string, string>, index: number) => Outcome, name = 'a.db'): Promise<string> {
   const parsed = parseConfig(config, path.join(dir, 'c.ini'));
-  const file = isUrl(name) ? name : path.join(dir, name);
+  const file = isUrl(name) ? name : path.resolve(dir, name);
   const store = await openStore(file, 'create');
   const runs = newRuns(parsed, generatePipelines(parsed));
   const ids = await store.enqueue(runs);
