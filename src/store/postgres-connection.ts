@@ -8,6 +8,7 @@ import { copyIntoNewSqliteFile } from './postgres-copy.js';
 import { errorCode, errorMessage, isConnectionLost, isPermanentConnectFailure, isSerialisationFailure, isServerFailure } from './postgres-errors.js';
 import { pgSql } from './postgres-placeholders.js';
 import { publicLocation, scrubber } from './postgres-url.js';
+import { Serial } from './serial.js';
 
 export const POSTGRES_DIALECT: SqlDialect = {
   name: 'postgres',
@@ -64,7 +65,7 @@ export class PgConnection implements SqlConnection {
   private readonly reconnectMs: number;
   private readonly requestTimeoutMs: number;
   private client: pg.Client | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new Serial();
   private closed = false;
 
   private constructor(
@@ -195,9 +196,7 @@ export class PgConnection implements SqlConnection {
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.chain.then(task);
-    this.chain = result.catch(() => undefined);
-    return result;
+    return this.queue.run(task);
   }
 
   /**

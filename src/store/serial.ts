@@ -6,7 +6,7 @@ export class Serial {
   private tail: Promise<unknown> = Promise.resolve();
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task);
+    const result = this.tail.then(task);
     this.tail = result.catch(() => undefined);
     return result;
   }
