@@ -176,7 +176,7 @@ export function runsView(choices: Choices): View {
         h('td', { class: 'key', title: r.pipeline }, h('a', { href: `#/run/${r.runId}` }, r.modelKey)),
         ...params.map((p) => h('td', { class: 'num' }, r.params[p] ?? '')),
         epochs,
-        ...RESULTS.map((c) => h('td', { class: 'num' }, num(r[c.key] as number | null))),
+        ...RESULTS.map((c) => h('td', { class: 'num', 'data-col': c.key }, num(r[c.key] as number | null))),
       );
     }));
     table.append(h('table', { class: 'runs' }, h('thead', {}, head), body));
