@@ -2,17 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, faultyModel, fixtureConfig, openDb, ROOT, startCli, tmpDir, type RunningCli } from './helpers.js';
+import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir, type RunningCli } from './helpers.js';
 
 /**
  * The dashboard in a real browser (Debian's chromium) while a real experiment trains: statuses
  * change and curves grow without reloading, pause from the page pauses the experiment, the
  * compare view says what `mosaic compare` says, filters, run pages and downloads work.
- * MOSAIC_SCREENSHOTS=1 also writes the screenshots of docs/.
+ * (The screenshots in docs/ are made by bench/dashboard-shots.mjs; these go to a temporary folder.)
  */
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = process.env.MOSAIC_SCREENSHOTS === '1' ? path.join(ROOT, 'docs') : tmpDir('mosaic-shots-');
+const SHOTS = tmpDir('mosaic-shots-');
 
 const children: RunningCli[] = [];
 let browser: Browser | undefined;
@@ -46,8 +46,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
   it('follows a training experiment live, pauses it, and agrees with mosaic compare', async () => {
     const dir = tmpDir();
     const db = path.join(dir, 'live.db');
-    // 10 runs that train (widths 2 and 5) and 5 that fail at once (width 3), one at a time per worker.
-    const config = fixtureConfig(dir, { models: faultyModel('2, 3, 5', 'net_{width}'), epochs: 300, monitor: 'nb_processus = 2\nmultiplicity = 5\npack_size = 1' });
+    // 12 runs that train (widths 2, 5 and 8) and 4 that fail at once (width 3), one at a time per worker.
+    const config = fixtureConfig(dir, { models: faultyModel('2, 3, 5, 8', 'net_{width}'), epochs: 300, monitor: 'nb_processus = 2\nmultiplicity = 4\npack_size = 1' });
     const run = startCli(['run', config, db, '--progress', 'lines'], dir);
     children.push(run);
     await run.waitFor(/ ---> launch/, 90_000);
@@ -71,7 +71,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     await page.goto(url);
     await page.waitForSelector('.live.on');
     await page.waitForSelector('table.runs tbody tr');
-    expect(await page.locator('table.runs tbody tr').count()).toBe(15);
+    expect(await page.locator('table.runs tbody tr').count()).toBe(16);
 
     // statuses change while the page stays open
     const doneAtStart = await count(page, 'done');
@@ -133,9 +133,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     const resumed = cli(['resume', db, '--progress', 'lines'], dir);
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(3); // some runs ended in error
     const final = dbCounts(db);
-    expect(final).toEqual({ done: 10, error: 5 });
-    await page.waitForFunction(() => document.querySelector('[data-count=done] b')?.textContent === '10', null, { timeout: 10_000 });
-    expect(await count(page, 'error')).toBe(5);
+    expect(final).toEqual({ done: 12, error: 4 });
+    await page.waitForFunction(() => document.querySelector('[data-count=done] b')?.textContent === '12', null, { timeout: 10_000 });
+    expect(await count(page, 'error')).toBe(4);
     await expect.poll(() => page.isHidden('#hint')).toBe(true);
 
     // the error run's page shows its full trace
@@ -159,16 +159,16 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     await page.goto(`${url}#/runs`);
     await page.waitForSelector('table.runs tbody tr');
     await page.click('[data-status=error]');
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
-    expect(await page.locator('table.runs tbody tr .chip').allTextContents()).toEqual(Array(5).fill('error'));
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(4);
+    expect(await page.locator('table.runs tbody tr .chip').allTextContents()).toEqual(Array(4).fill('error'));
     await page.click('[data-status=error]');
     await page.fill('input[name=q]', 'net_5');
-    await expect.poll(() => page.locator('.range').getAttribute('data-matched')).toBe('5');
+    await expect.poll(() => page.locator('.range').getAttribute('data-matched')).toBe('4');
     await page.fill('input[name=q]', '');
     await page.selectOption('select[name=parameter]', 'faulty_width');
     await page.fill('input[name=param-value]', '2');
     await page.click('[data-action=add-param]');
-    await expect.poll(() => page.locator('.range').getAttribute('data-matched')).toBe('5');
+    await expect.poll(() => page.locator('.range').getAttribute('data-matched')).toBe('4');
     await page.selectOption('select[name="model key"]', 'net_5');
     await expect.poll(() => page.locator('.range').getAttribute('data-matched')).toBe('0');
     await page.selectOption('select[name="model key"]', '');
@@ -179,7 +179,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     expect(losses).toEqual([...losses].sort((a, b) => a - b));
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('[data-action=csv]')]);
     const lines = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\n');
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(5);
     expect(lines.slice(1).every((l) => /,net_2,/.test(l))).toBe(true);
 
     // overlay of selected runs

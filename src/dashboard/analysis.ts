@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { compareRuns, type CompareReport } from '../analysis/compare.js';
+import { moduleFacts } from '../analysis/params.js';
 import { CRITERIA, criterion, loggedMetrics } from '../analysis/runs.js';
 import { metaplotFigure, perfanalysisFigures } from '../cli/plots.js';
 import { nameList } from '../cli/format.js';
@@ -20,6 +21,15 @@ export function choices(s: Snapshot) {
   const types = new Set<string>();
   for (const r of s.runs) for (const t of (r.facts.pipeline_scheme ?? '').split(',')) if (t.trim()) types.add(t.trim());
   const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+  // --at takes a parameter's short name (width finds mlp_brick_width) or its full name
+  const short = new Set<string>();
+  const seen = new Set<string>();
+  for (const r of s.runs) {
+    const pipeline = r.facts.pipeline ?? '';
+    if (seen.has(pipeline)) continue;
+    seen.add(pipeline);
+    for (const [fact, m] of moduleFacts(r.facts)) if (s.varying.includes(fact)) short.add(m.param);
+  }
   return {
     statuses: RUN_STATUSES,
     criteria: [...CRITERIA, ...loggedMetrics()],
@@ -29,6 +39,7 @@ export function choices(s: Snapshot) {
     modelKeys: sorted(s.runs.map((r) => r.modelKey)),
     params: [...s.varying, ...s.constant],
     varying: s.varying,
+    at: ['nb_params', ...sorted([...short].filter((p) => !s.varying.includes(p))), ...s.varying],
   };
 }
 

@@ -48,6 +48,7 @@ export interface Choices {
   modelKeys: string[];
   params: string[];
   varying: string[];
+  at: string[];
 }
 
 export interface TableRow {

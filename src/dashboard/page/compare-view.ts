@@ -75,7 +75,7 @@ export function compareView(choices: Choices): View {
       form.by = v;
       void run();
     })),
-    h('label', {}, 'at ', select('at', [{ value: '', label: '—' }, { value: 'nb_params' }, ...choices.varying.map((p) => ({ value: p }))], form.at, (v) => {
+    h('label', {}, 'at ', select('at', [{ value: '', label: '—' }, ...choices.at.map((p) => ({ value: p }))], form.at, (v) => {
       form.at = v;
       void run();
     })),

@@ -52,7 +52,7 @@ function drawRunning(s: Summary): void {
   clear(box);
   box.hidden = s.running.length === 0;
   if (!s.running.length) return;
-  const shown = s.running.slice(0, 12);
+  const shown = s.running.slice(0, 8);
   box.append(h('div', { class: 'running-title' }, `Training now (${s.running.length})`),
     h('div', { class: 'running-cards' }, ...shown.map((r) => {
       const fill = h('span', { class: 'mini-fill' });
@@ -109,6 +109,12 @@ async function route(): Promise<void> {
   const runTab = $('run-tab') as HTMLAnchorElement;
   runTab.hidden = name !== 'run';
   try {
+    if (name === 'runs' || !['run', 'overlay', 'compare', 'metaplot', 'perfanalysis'].includes(name)) {
+      // the table does not wait for the menus
+      current = runsView(freshChoices());
+      main.append(current.el);
+      return;
+    }
     const c = await freshChoices();
     if (name === 'run' && /^\d+$/.test(parts[1] ?? '')) {
       runTab.textContent = `Run ${parts[1]}`;
@@ -116,7 +122,7 @@ async function route(): Promise<void> {
     } else if (name === 'overlay') current = overlayView((params.get('ids') ?? '').split(',').filter((x) => /^\d+$/.test(x)).map(Number));
     else if (name === 'compare') current = compareView(c);
     else if (name === 'metaplot' || name === 'perfanalysis') current = figureView(name, c);
-    else current = runsView(c);
+    else current = runsView(Promise.resolve(c));
     main.append(current.el);
   } catch (e) {
     main.append(notice((e as Error).message, 'error'));

@@ -50,7 +50,18 @@ export function query(withPage = true): URLSearchParams {
   return p;
 }
 
-export function runsView(choices: Choices): View {
+function drawEpochs(td: HTMLElement, running: boolean, done: number, target: number): void {
+  clear(td);
+  if (running) {
+    const fill = h('span', { class: 'mini-fill' });
+    fill.style.width = `${target ? (100 * done) / target : 0}%`;
+    td.append(h('span', { class: 'mini-bar' }, fill), ' ');
+  }
+  td.append(`${done}/${target}`);
+}
+
+export function runsView(choicesLoaded: Promise<Choices>): View {
+  let choices: Choices | undefined;
   const el = h('div', { class: 'runs-view' });
   const table = h('div', { class: 'table-wrap' });
   const pager = h('div', { class: 'pager' });
@@ -79,6 +90,7 @@ export function runsView(choices: Choices): View {
   };
 
   function drawFilters() {
+    if (!choices) return;
     clear(filters);
     const statusChips = h('div', { class: 'status-filter', role: 'group', 'aria-label': 'status filter' },
       ...choices.statuses.map((s) =>
@@ -163,11 +175,8 @@ export function runsView(choices: Choices): View {
         else state.selected.delete(r.runId);
         drawActions();
       } });
-      const epochs = r.status === 'running'
-        ? h('td', { class: 'num' }, h('span', { class: 'mini-bar' }, h('span', { class: 'mini-fill', style: undefined })), ` ${r.epochsDone}/${r.epochsTarget}`)
-        : h('td', { class: 'num' }, `${r.epochsDone}/${r.epochsTarget}`);
-      const fill = epochs.querySelector<HTMLElement>('.mini-fill');
-      if (fill) fill.style.width = `${r.epochsTarget ? (100 * r.epochsDone) / r.epochsTarget : 0}%`;
+      const epochs = h('td', { class: 'num', 'data-col': 'epochs' });
+      drawEpochs(epochs, r.status === 'running', r.epochsDone, r.epochsTarget);
       return h('tr', { 'data-run': r.runId, class: state.selected.has(r.runId) ? 'selected' : '' },
         h('td', { class: 'check' }, check),
         h('td', { class: 'num' }, h('a', { href: `#/run/${r.runId}` }, r.runId)),
@@ -180,6 +189,7 @@ export function runsView(choices: Choices): View {
       );
     }));
     table.append(h('table', { class: 'runs' }, h('thead', {}, head), body));
+    if (!performance.getEntriesByName('mosaic:runs-painted').length) performance.mark('mosaic:runs-painted');
     if (page.rows.length === 0) table.append(notice(page.total === 0 ? 'No run in this database yet.' : 'No run matches these filters.'));
     clear(pager);
     const from = page.matched ? page.offset + 1 : 0;
@@ -201,12 +211,21 @@ export function runsView(choices: Choices): View {
     );
   }
 
-  drawFilters();
   void reload();
+  void choicesLoaded.then((c) => {
+    choices = c;
+    drawFilters();
+  });
   return {
     el,
     onSummary: (s: Summary, prev: Summary | undefined) => {
-      if (prev && s.mark !== prev.mark) refresh();
+      if (!prev || s.mark === prev.mark) return;
+      // statuses changed: read the page again; otherwise the running rows' epochs move in place
+      if (JSON.stringify(s.counts) !== JSON.stringify(prev.counts) || s.paused !== prev.paused) refresh();
+      for (const r of s.running) {
+        const td = table.querySelector<HTMLElement>(`tr[data-run="${r.runId}"] td[data-col=epochs]`);
+        if (td) drawEpochs(td, true, r.epochsDone, r.epochsTarget);
+      }
     },
   };
 }
