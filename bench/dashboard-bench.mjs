@@ -116,10 +116,10 @@ try {
   const used = cpuSeconds(server.pid) - before;
   console.log(`server CPU with a page open on an unchanging experiment: ${((100 * used) / seconds).toFixed(2)}% of a core (${(used * 1000).toFixed(0)} ms over ${seconds} s: a cheap poll each second)`);
   await page.close();
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, 5000)); // the garbage of the requests above is collected
   const idle0 = cpuSeconds(server.pid);
-  await new Promise((r) => setTimeout(r, 10_000));
-  console.log(`server CPU with no page open: ${((100 * (cpuSeconds(server.pid) - idle0)) / 10).toFixed(2)}% of a core`);
+  await new Promise((r) => setTimeout(r, 20_000));
+  console.log(`server CPU with no page open: ${((100 * (cpuSeconds(server.pid) - idle0)) / 20).toFixed(2)}% of a core`);
 } finally {
   await browser.close();
   server.kill('SIGINT');

@@ -317,6 +317,28 @@ describe('dashboard server on the loopback', () => {
   });
 });
 
+describe('the store reader for live views', () => {
+  it('openRuns gives pending and running runs with their epochs; runDir a run\'s checkpoint folder', async () => {
+    const dir = tmpDir();
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: MODELS }), (_f, i) => (i === 0 ? { status: 'running' } : i === 1 ? { status: 'pending' } : { status: 'done', value: 1 }));
+    const store = await openStore(db, 'read');
+    try {
+      const open = await store.openRuns();
+      expect(open.map((o) => [o.runId, o.status, o.epochsDone, o.epochsTarget, o.last])).toEqual([
+        [1, 'running', 0, 1, null],
+        [2, 'pending', 0, 1, null],
+      ]);
+      expect(open[0]!.heartbeatAt).toBeGreaterThan(1.7e9);
+      expect(open[1]!.heartbeatAt).toBeNull();
+      expect(open[0]!.pipeline).toBe('D() | A(2)');
+      expect(await store.runDir(3)).toMatch(/run_3$/);
+      expect(await store.runDir(424242)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('dashboard server on another address', () => {
   it('needs the token on every request: ?token= once becomes a cookie, or a header', async () => {
     const dir = tmpDir();
@@ -362,7 +384,7 @@ describe('mosaic dashboard', () => {
     const dir = tmpDir();
     const db = await database(dir);
     const proc = startCli(['dashboard', db, '--port', '0'], dir);
-    await proc.waitFor(/http:\/\/127\.0\.0\.1:\d+\//, 20_000);
+    await proc.waitFor(/Ctrl-C stops/, 20_000);
     const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(proc.output())![0];
     expect(proc.output()).toMatch(/Only this machine can open it/);
     expect(proc.output()).not.toMatch(/token=/);

@@ -29,7 +29,9 @@ export interface Snapshot {
   /** Parameters whose value differs between runs (the table's own columns), then the others. */
   varying: string[];
   constant: string[];
+  /** When it was last found current, and when it was read. */
   readAt: number;
+  loadedAt: number;
   mark: string;
 }
 
@@ -70,6 +72,8 @@ export class SnapshotSource {
     private readonly store: StoreReader,
     private readonly markNow: () => Promise<{ mark: string; open: OpenRun[] }>,
     private readonly minAgeMs = 2000,
+    /** Read again after this long even if the mark is the same (facts changed by rekey). */
+    private readonly maxAgeMs = 30_000,
   ) {}
 
   async get(): Promise<Snapshot> {
@@ -78,7 +82,7 @@ export class SnapshotSource {
     if (cur && Date.now() - cur.readAt < this.minAgeMs) return cur;
     this.loading = (async () => {
       const { mark, open } = await this.markNow();
-      if (cur && cur.mark === mark) {
+      if (cur && cur.mark === mark && Date.now() - cur.loadedAt < this.maxAgeMs) {
         cur.readAt = Date.now();
         return cur;
       }
@@ -107,6 +111,7 @@ export class SnapshotSource {
       varying: names.filter((n) => values.get(n)!.size > 1 || rows.some((r) => r.params[n] === undefined)),
       constant: names.filter((n) => values.get(n)!.size === 1 && rows.every((r) => r.params[n] !== undefined)),
       readAt: Date.now(),
+      loadedAt: Date.now(),
       mark,
     };
   }

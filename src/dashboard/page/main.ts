@@ -33,6 +33,7 @@ function drawHeader(s: Summary): void {
   clear(counts);
   counts.append(h('span', { class: 'total' }, `${s.total.toLocaleString('en')} runs`));
   for (const st of ORDER) if (s.counts[st] || st === 'done' || st === 'running') counts.append(h('span', { class: `count s-${st}`, 'data-count': st }, h('b', {}, (s.counts[st] ?? 0).toLocaleString('en')), ` ${st}`));
+  if (s.workersAlive) counts.append(h('span', { class: 'workers', title: 'worker processes holding running runs' }, `${s.workersAlive} worker${s.workersAlive === 1 ? '' : 's'}`));
   ($('progress-fill') as HTMLElement).style.width = `${(100 * s.progress).toFixed(1)}%`;
   const open = (s.counts.running ?? 0) + (s.counts.pending ?? 0);
   $('progress-text').textContent = `${(100 * s.progress).toFixed(s.progress < 1 && s.progress > 0.99 ? 1 : 0)}%${open && s.etaSeconds !== null && !s.paused ? ` · ETA ${duration(s.etaSeconds)}` : open ? '' : ' · finished'}`;
@@ -70,6 +71,11 @@ function connect(): void {
   const events = new EventSource('/api/events');
   events.addEventListener('open', () => live.classList.replace('off', 'on'));
   events.addEventListener('error', () => live.classList.replace('on', 'off'));
+  events.addEventListener('problem', (e) => {
+    const hint = $('hint');
+    hint.hidden = false;
+    hint.textContent = `The database could not be read just now: ${(JSON.parse((e as MessageEvent<string>).data) as { error: string }).error}`;
+  });
   events.addEventListener('summary', (e) => {
     const previous = summary;
     summary = JSON.parse((e as MessageEvent<string>).data) as Summary;
