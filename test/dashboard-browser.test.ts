@@ -206,6 +206,16 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     await page.waitForSelector('#metaplot-chart[data-ready="1"] svg');
     expect(await page.locator('#metaplot-chart svg').textContent()).toMatch(/test_loss against model size on or/);
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-metaplot.png') });
+    // tooltips on the points, zoom with the wheel
+    const point = await page.locator('#metaplot-chart .mark-symbol.role-mark path').last().boundingBox();
+    await page.mouse.move(point!.x + point!.width / 2, point!.y + point!.height / 2);
+    await expect.poll(() => page.locator('#vg-tooltip-element.visible').textContent()).toMatch(/(test_loss|upper)[\d.e-]+/); // a point's values (an error bar's where it covers the point)
+    const tick = () => page.locator('#metaplot-chart .role-axis-label text').first().textContent();
+    const before = await tick();
+    const chart = (await page.locator('#metaplot-chart svg').boundingBox())!;
+    await page.mouse.move(chart.x + chart.width / 3, chart.y + chart.height / 2);
+    await page.mouse.wheel(0, -400);
+    await expect.poll(tick).not.toBe(before);
     await page.goto(`${url}#/perfanalysis`);
     await page.waitForSelector('#perfanalysis-chart[data-ready="1"] svg');
     expect(await page.locator('#perfanalysis-chart svg').textContent()).toMatch(/distribution over repeats/);
