@@ -1,7 +1,7 @@
 // Prints the dashboard's figures (not a test): first paint of the runs view for 10,000 runs in
 // chromium (cold: the server reads the database; warm: it has it), the server's answer times,
 // and the server's CPU while a page stays open on an experiment that does not change.
-// Run with: npm run build && node bench/dashboard-bench.mjs [--runs 10000]
+// Run with: npm run build && node bench/dashboard-bench.mjs [--runs 10000 | --db FILE (an existing database)]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -67,10 +67,13 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s (getconf CLK_TCK)
 }
 
-const db = path.join(tmp, 'bench.db');
-let t = performance.now();
-const made = await makeDatabase(db);
-console.log(`database: ${made} runs x ${EPOCHS} epochs through the store API in ${((performance.now() - t) / 1000).toFixed(1)} s (${(fs.statSync(db).size / 1e6).toFixed(1)} MB)`);
+const given = process.argv.indexOf('--db');
+const db = given > 0 ? path.resolve(process.argv[given + 1]) : path.join(tmp, 'bench.db');
+if (given < 0) {
+  const t = performance.now();
+  const made = await makeDatabase(db);
+  console.log(`database: ${made} runs x ${EPOCHS} epochs through the store API in ${((performance.now() - t) / 1000).toFixed(1)} s (${(fs.statSync(db).size / 1e6).toFixed(1)} MB)`);
+}
 
 const server = spawn(process.execPath, [CLI, 'dashboard', db, '--port', '0'], { cwd: tmp, env: { ...process.env, XDG_CACHE_HOME: tmp } });
 const url = await new Promise((resolve, reject) => {
@@ -100,23 +103,23 @@ try {
     console.log(`first paint of the runs view, ${label}: table in the page ${paint.toFixed(0)} ms after navigation start (first contentful paint ${fcp.toFixed(0)} ms; ${rows} rows shown of ${matched})`);
     await page.close();
   }
-  for (const [name, q] of [['page of 100 rows', '/api/runs?limit=100'], ['sorted by test_loss, filtered by width', '/api/runs?sort=test_loss&dir=desc&param=width%3E%3D3'], ['search', '/api/runs?q=model_c'], ['CSV of every run', '/api/runs.csv'], ['compare', '/api/compare'], ['run page', '/api/runs/5000']]) {
-    const started = performance.now();
-    const res = await fetch(url.replace(/\/$/, '') + q);
-    const body = await res.text();
-    console.log(`${name}: ${(performance.now() - started).toFixed(0)} ms (${res.status}, ${(body.length / 1e3).toFixed(0)} kB)`);
-  }
   const page = await browser.newPage();
   await page.goto(url);
   await page.waitForSelector('.live.on');
-  await page.waitForTimeout(2000);
+  await page.waitForTimeout(40_000); // the first pages' garbage is collected (V8 keeps collecting for a while after activity)
   const seconds = 20;
   const before = cpuSeconds(server.pid);
   await page.waitForTimeout(seconds * 1000);
   const used = cpuSeconds(server.pid) - before;
   console.log(`server CPU with a page open on an unchanging experiment: ${((100 * used) / seconds).toFixed(2)}% of a core (${(used * 1000).toFixed(0)} ms over ${seconds} s: a cheap poll each second)`);
   await page.close();
-  await new Promise((r) => setTimeout(r, 5000)); // the garbage of the requests above is collected
+  for (const [name, q] of [['page of 100 rows', '/api/runs?limit=100'], ['sorted by test_loss, filtered by width', '/api/runs?sort=test_loss&dir=desc&param=width%3E%3D3'], ['search', '/api/runs?q=model_c'], ['CSV of every run', '/api/runs.csv'], ['compare', '/api/compare'], ['run page', '/api/runs/5000']]) {
+    const started = performance.now();
+    const res = await fetch(url.replace(/\/$/, '') + q);
+    const body = await res.text();
+    console.log(`${name}: ${(performance.now() - started).toFixed(0)} ms (${res.status}, ${(body.length / 1e3).toFixed(0)} kB)`);
+  }
+  await new Promise((r) => setTimeout(r, 40_000)); // the garbage of the requests above is collected (V8 keeps collecting for a while)
   const idle0 = cpuSeconds(server.pid);
   await new Promise((r) => setTimeout(r, 20_000));
   console.log(`server CPU with no page open: ${((100 * (cpuSeconds(server.pid) - idle0)) / 20).toFixed(2)}% of a core`);
