@@ -226,6 +226,23 @@ program
     console.log(stdout);
   });
 
+program
+  .command('dashboard')
+  .description('serve a live web page of a database: statuses, progress and ETA, the runs table, curves growing as runs train, compare, metaplot and perfanalysis; pause and resume')
+  .argument('[db]', 'database (default as for status)')
+  .option('--db <file>', 'database')
+  .option('--port <n>', 'port to listen on (0: any free port)', '8080')
+  .option('--host <address>', 'address to listen on; any other than 127.0.0.1/localhost needs the token printed at start', '127.0.0.1')
+  .addHelpText(
+    'after',
+    '\nThe page reads the database only (a writer is opened briefly to pause or resume) and keeps working while mosaic run writes. ' +
+      'It opens nothing by itself: open the printed address. Ctrl-C stops it.\nExample: mosaic dashboard tutorial.db --port 8080',
+  )
+  .action(async (db: string | undefined, opts: { db?: string; port: string; host: string }) => {
+    const { dashboardCommand } = await import('./dashboard.js');
+    await dashboardCommand(db, opts);
+  });
+
 // `mosaic status | head` closes the pipe early: that is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {

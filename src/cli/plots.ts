@@ -1,3 +1,4 @@
+import type { TopLevelSpec } from 'vega-lite';
 import { lossPage, metaplotSpec, perfanalysisPage } from '../analysis/plots.js';
 import { configPage } from '../analysis/config-plots.js';
 import { readPlotConfig } from '../analysis/plot-config.js';
@@ -63,10 +64,14 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
   return [...notes, `${plural(pages.length, 'page')} written to ${filesWritten(files)}`].join('\n');
 }
 
-/** `mosaic metaplot DB OUT DATASET_KEY CRITERION [--pool NAMES]`. */
-export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string, options: { pool?: string } = {}): Promise<string> {
-  outputFormat(out);
-  const all = await readRuns(db);
+/** A figure and what was left out, split or pooled to draw it. */
+export interface Figure {
+  spec: TopLevelSpec;
+  notes: string[];
+}
+
+/** The metaplot of `datasetKey`: what `mosaic metaplot` draws (the dashboard draws the same spec). */
+export function metaplotFigure(all: AnalysisRun[], db: string, datasetKey: string, criterionName: string, pool: string[]): Figure & { runs: number } {
   const c = parseCriterion(criterionName);
   const mine = all.filter((r) => r.dataKey === datasetKey);
   if (!mine.some((r) => r.status === 'done')) {
@@ -75,28 +80,41 @@ export async function metaplotCommand(db: string, out: string, datasetKey: strin
   }
   const usable = usableRuns(mine, c);
   if (usable.runs.length === 0) throw new MosaicError(`no finished run on ${datasetKey} has a value of ${c} (${usable.notes.join('; ')})`);
-  refuseUnknownPool(usable.runs, nameList(options.pool));
-  const series = sizeSeries(usable.runs, nameList(options.pool));
-  const files = await writeFigure(out, [metaplotSpec(sizeData(usable.runs, series, c), datasetKey, c, series)]);
-  return [...usable.notes, ...series.notes, `${criterionName} of ${plural(usable.runs.length, 'run')} on ${datasetKey} written to ${files[0]}`].join('\n');
+  refuseUnknownPool(usable.runs, pool);
+  const series = sizeSeries(usable.runs, pool);
+  return { spec: metaplotSpec(sizeData(usable.runs, series, c), datasetKey, c, series), notes: [...usable.notes, ...series.notes], runs: usable.runs.length };
 }
 
-/** `mosaic perfanalysis DB OUT.pdf`: for every dataset key and criterion, mean curve and violins against nb_params. */
-export async function perfanalysisCommand(db: string, out: string, options: { criteria?: string[]; pool?: string } = {}): Promise<string> {
+/** `mosaic metaplot DB OUT DATASET_KEY CRITERION [--pool NAMES]`. */
+export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string, options: { pool?: string } = {}): Promise<string> {
   outputFormat(out);
-  const all = await readRuns(db);
+  const figure = metaplotFigure(await readRuns(db), db, datasetKey, criterionName, nameList(options.pool));
+  const files = await writeFigure(out, [figure.spec]);
+  return [...figure.notes, `${criterionName} of ${plural(figure.runs, 'run')} on ${datasetKey} written to ${files[0]}`].join('\n');
+}
+
+/**
+ * The pages of perfanalysis, one per dataset key and criterion (`datasets`: only those), what
+ * `mosaic perfanalysis` draws (the dashboard draws the same specs).
+ */
+export function perfanalysisFigures(
+  all: AnalysisRun[],
+  db: string,
+  options: { criteria?: string[]; pool: string[]; datasets?: string[] },
+): { pages: (Figure & { dataset: string; criterion: string })[]; notes: string[] } {
   const chosen = (options.criteria ?? [...CRITERIA.filter((c) => c !== 'nb_params'), ...loggedMetrics()]).map((c) => parseCriterion(c));
   if (!all.some((r) => r.status === 'done')) throw new MosaicError(`${displayLocation(db)} has no finished run to analyse`);
-  refuseUnknownPool(all.filter((r) => r.status === 'done'), nameList(options.pool));
+  refuseUnknownPool(all.filter((r) => r.status === 'done'), options.pool);
   const datasets = [...new Set(all.map((r) => r.dataKey))].sort();
   const pages = [];
   const notes: string[] = [];
   for (const dataset of datasets) {
+    if (options.datasets && !options.datasets.includes(dataset)) continue;
     const on = datasets.length > 1 ? `on ${dataset}: ` : '';
     const usable = usableRuns(all.filter((r) => r.dataKey === dataset));
     notes.push(...usable.notes.map((n) => on + n));
     if (usable.runs.length === 0) continue;
-    const series = sizeSeries(usable.runs, nameList(options.pool));
+    const series = sizeSeries(usable.runs, options.pool);
     notes.push(...series.notes.map((n) => on + n));
     const [valueless, constant]: string[][] = [[], []];
     for (const c of chosen) {
@@ -104,13 +122,20 @@ export async function perfanalysisCommand(db: string, out: string, options: { cr
       const values = new Set(data.points.map((p) => p.value));
       if (values.size === 0) valueless.push(c);
       else if (values.size === 1) constant.push(`${c} (${[...values][0]} in every run)`);
-      else pages.push(perfanalysisPage(data, dataset, c, series));
+      else pages.push({ dataset, criterion: c, spec: perfanalysisPage(data, dataset, c, series), notes: [] });
     }
     if (valueless.length) notes.push(`${on}skipped ${valueless.join(', ')}: no run has a value`);
     if (constant.length) notes.push(`${on}skipped ${constant.join(', ')}: the same value in every run`);
   }
+  return { pages, notes };
+}
+
+/** `mosaic perfanalysis DB OUT.pdf`: for every dataset key and criterion, mean curve and violins against nb_params. */
+export async function perfanalysisCommand(db: string, out: string, options: { criteria?: string[]; pool?: string } = {}): Promise<string> {
+  outputFormat(out);
+  const { pages, notes } = perfanalysisFigures(await readRuns(db), db, { ...(options.criteria ? { criteria: options.criteria } : {}), pool: nameList(options.pool) });
   if (pages.length === 0) throw new MosaicError(`nothing to draw: ${notes.join('; ')}`);
-  const files = await writeFigure(out, pages);
+  const files = await writeFigure(out, pages.map((p) => p.spec));
   return [...notes, `${plural(pages.length, 'page')} (dataset keys x criteria) written to ${filesWritten(files)}`].join('\n');
 }
 

@@ -13,6 +13,7 @@ import {
   type FailedAttempt,
   type LoggedMetric,
   type NewRun,
+  type OpenRun,
   type RunOverview,
   type RunResults,
   type RunSpec,
@@ -482,6 +483,37 @@ export class SqlStore implements Store {
         device: r.device,
         results: r.has_results === null ? null : (Object.fromEntries(RESULT_COLUMNS.map((c) => [c, r[c]])) as unknown as RunResults),
       }));
+  }
+
+  async openRuns(): Promise<OpenRun[]> {
+    const rows = await this.conn.all<{ run_id: number; status: 'pending' | 'running'; pipeline: string; epochs_target: number | null; device: string | null; heartbeat_at: number | null; epochs_done: number }>(
+      `SELECT r.run_id, r.status, r.pipeline, q.epochs_target, q.device, q.heartbeat_at,
+         (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done
+       FROM runs r LEFT JOIN mosaic_queue q ON q.run_id = r.run_id
+       WHERE r.status IN ('pending', 'running') ORDER BY r.run_id`,
+    );
+    const last = new Map(
+      (
+        await this.conn.all<EpochRecord & { run_id: number }>(
+          `SELECT h.run_id, ${HISTORY_COLUMNS.map((c) => `h.${column(c)} AS ${c}`).join(', ')} FROM history h JOIN runs r ON r.run_id = h.run_id
+           WHERE r.status = 'running' AND h.epoch = (SELECT MAX(h2.epoch) FROM history h2 WHERE h2.run_id = h.run_id)`,
+        )
+      ).map(({ run_id, ...e }) => [run_id, e]),
+    );
+    return rows.map((r) => ({
+      runId: r.run_id,
+      status: r.status,
+      pipeline: r.pipeline,
+      epochsDone: Number(r.epochs_done),
+      epochsTarget: r.epochs_target ?? 0,
+      device: r.status === 'running' ? r.device : null,
+      last: last.get(r.run_id) ?? null,
+      heartbeatAt: r.status === 'running' && r.heartbeat_at !== null ? Number(r.heartbeat_at) : null,
+    }));
+  }
+
+  async runDir(runId: number): Promise<string | null> {
+    return (await this.conn.get<{ run_dir: string | null }>(`SELECT run_dir FROM mosaic_queue WHERE run_id = ?`, [runId]))?.run_dir ?? null;
   }
 
   /** The value of each logged metric at the last epoch that logged it, by run. */

@@ -139,6 +139,20 @@ export interface RunOverview {
   lastFailure: FailedAttempt | null;
 }
 
+/** A pending or running run as live views see it (`StoreReader.openRuns`). */
+export interface OpenRun {
+  runId: number;
+  status: 'pending' | 'running';
+  pipeline: string;
+  epochsDone: number;
+  epochsTarget: number;
+  device: string | null;
+  /** The last recorded epoch (running runs only; null before the first). */
+  last: EpochRecord | null;
+  /** The claim's last sign of life, by the database's clock (seconds since 1970), for running runs. */
+  heartbeatAt: number | null;
+}
+
 /** What a worker holds while it trains a run: the run and its own identity (the claim's owner). */
 export interface Claim {
   runId: number;
@@ -231,6 +245,13 @@ export interface StoreReader {
   /** Histories of many runs at once, by run id. */
   histories(runIds: number[]): Promise<Map<number, EpochRecord[]>>;
   overview(runIds?: number[]): Promise<RunOverview[]>;
+  /**
+   * The pending and running runs, cheaply (live views poll it about once a second): epochs done
+   * and target, and for running runs their device, last epoch and last heartbeat.
+   */
+  openRuns(): Promise<OpenRun[]>;
+  /** The folder of a run's checkpoints, or null for an unknown run. */
+  runDir(runId: number): Promise<string | null>;
   /** A consistent copy of the whole database into a new SQLite file, even while workers write. */
   copyTo(file: string): Promise<void>;
   /** 'ok', or what a check of the database's consistency found wrong. */

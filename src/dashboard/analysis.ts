@@ -1,0 +1,90 @@
+import type { TopLevelSpec } from 'vega-lite';
+import { compareRuns, type CompareReport } from '../analysis/compare.js';
+import { moduleFacts } from '../analysis/params.js';
+import { CRITERIA, criterion, loggedMetrics } from '../analysis/runs.js';
+import { metaplotFigure, perfanalysisFigures } from '../cli/plots.js';
+import { nameList } from '../cli/format.js';
+import { MosaicError } from '../errors.js';
+import { BASE_CONFIG } from '../render/render.js';
+import { RUN_STATUSES } from '../store/types.js';
+import { HttpError, text, type Query } from './http-errors.js';
+import type { Snapshot } from './snapshot.js';
+
+/**
+ * The analysis views: the same functions as the commands (`compareRuns` with `loadRuns`'s runs as
+ * `mosaic compare` calls it; the specs of `mosaic metaplot` and `mosaic perfanalysis`), so the
+ * page shows what the commands print and draw.
+ */
+
+/** What the page's menus offer. */
+export function choices(s: Snapshot) {
+  const types = new Set<string>();
+  for (const r of s.runs) for (const t of (r.facts.pipeline_scheme ?? '').split(',')) if (t.trim()) types.add(t.trim());
+  const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+  // --at takes a parameter's short name (width finds mlp_brick_width) or its full name
+  const short = new Set<string>();
+  const seen = new Set<string>();
+  for (const r of s.runs) {
+    const pipeline = r.facts.pipeline ?? '';
+    if (seen.has(pipeline)) continue;
+    seen.add(pipeline);
+    for (const [fact, m] of moduleFacts(r.facts)) if (s.varying.includes(fact)) short.add(m.param);
+  }
+  return {
+    statuses: RUN_STATUSES,
+    criteria: [...CRITERIA, ...loggedMetrics()],
+    modelTypes: [...types],
+    datasetKeys: sorted(s.runs.map((r) => r.dataKey)),
+    doneDatasetKeys: sorted(s.runs.filter((r) => r.status === 'done').map((r) => r.dataKey)),
+    modelKeys: sorted(s.runs.map((r) => r.modelKey)),
+    params: [...s.varying, ...s.constant],
+    varying: s.varying,
+    at: ['nb_params', ...sorted([...short].filter((p) => !s.varying.includes(p))), ...s.varying],
+  };
+}
+
+/** `mosaic compare` with --criterion, --by, --at and --pool from the query. */
+export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLines: string[] } {
+  const by = text(q, 'by');
+  const at = text(q, 'at');
+  const report = compareRuns(s.runs, {
+    criterion: criterion(text(q, 'criterion') ?? 'test_loss'),
+    ...(by ? { by } : {}),
+    ...(at ? { at } : {}),
+    pool: nameList(text(q, 'pool')),
+  });
+  return { ...report, verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`) };
+}
+
+/** The PDF commands' defaults (fonts, sizes), tooltips, and zoom and pan on the curve's scales. */
+function interactive(spec: TopLevelSpec): TopLevelSpec {
+  const s = structuredClone(spec) as unknown as Record<string, unknown>;
+  const zoom = { name: 'zoom', select: { type: 'interval' }, bind: 'scales' };
+  const curve = (Array.isArray(s.hconcat) ? (s.hconcat as Record<string, unknown>[])[0] : s) as { layer?: Record<string, unknown>[] };
+  const means = curve.layer?.[curve.layer.length - 1];
+  if (means) means.params = [zoom];
+  const config = (s.config ?? {}) as Record<string, unknown>;
+  s.config = { ...BASE_CONFIG, ...config, mark: { tooltip: true }, legend: { ...BASE_CONFIG.legend, orient: 'bottom' } };
+  return s as unknown as TopLevelSpec;
+}
+
+function required(q: Query, name: string): string {
+  const v = text(q, name);
+  if (v === undefined) throw new HttpError(400, `"${name}" is required`);
+  return v;
+}
+
+export function metaplotView(s: Snapshot, q: Query, db: string) {
+  const fig = metaplotFigure(s.runs, db, required(q, 'dataset'), required(q, 'criterion'), nameList(text(q, 'pool')));
+  return { spec: interactive(fig.spec), notes: fig.notes };
+}
+
+export function perfanalysisView(s: Snapshot, q: Query, db: string) {
+  const dataset = required(q, 'dataset');
+  const c = required(q, 'criterion');
+  const { pages, notes } = perfanalysisFigures(s.runs, db, { criteria: [c], pool: nameList(text(q, 'pool')), datasets: [dataset] });
+  if (!s.runs.some((r) => r.dataKey === dataset)) throw new MosaicError(`no run has dataset key "${dataset}"`);
+  const page = pages[0];
+  if (!page) throw new MosaicError(`nothing to draw for ${c} on ${dataset}: ${notes.join('; ') || 'no finished run'}`);
+  return { spec: interactive(page.spec), notes };
+}

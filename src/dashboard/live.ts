@@ -1,0 +1,165 @@
+import type { ServerResponse } from 'node:http';
+import { isWorkerAlive } from '../experiment/liveness.js';
+import type { EpochRecord, OpenRun, RunStatus, StoreReader } from '../store/types.js';
+
+/** What the page's header shows, sent on every change. */
+export interface Summary {
+  db: string;
+  counts: Record<RunStatus, number>;
+  total: number;
+  paused: boolean;
+  /** Worker processes alive that hold running runs (on this host judged by pid, elsewhere trusted). */
+  workersAlive: number;
+  /** Finished runs count whole, open runs by their share of epochs: 0..1. */
+  progress: number;
+  remainingEpochs: number;
+  /** Seconds left at the recent pace, or null when unknown. */
+  etaSeconds: number | null;
+  running: { runId: number; pipeline: string; epochsDone: number; epochsTarget: number; device: string | null; last: EpochRecord | null }[];
+  /** Epochs done by each open run (pending runs with none left out): the page refreshes a run's curve when it changes. */
+  epochs: Record<number, number>;
+  /** What the page should tell (runs waiting for a worker, paused). */
+  hint: string | null;
+  /** Changes whenever anything the page shows may have changed. */
+  mark: string;
+}
+
+const POLL_MS = 1000;
+const KEEPALIVE_MS = 15_000;
+/** The pace is measured over this window. */
+const PACE_WINDOW_MS = 60_000;
+
+/** A cheap mark of the store's state: counts, pause, open runs' epochs. */
+export async function readMark(store: StoreReader): Promise<{ mark: string; open: OpenRun[]; counts: Record<RunStatus, number>; paused: boolean }> {
+  const [counts, paused, open] = await Promise.all([store.counts(), store.isPaused(), store.openRuns()]);
+  const openPart = open.filter((o) => o.status === 'running' || o.epochsDone > 0).map((o) => `${o.runId}${o.status[0]}${o.epochsDone}`).join(',');
+  return { mark: `${JSON.stringify(counts)}|${paused}|${openPart}`, open, counts, paused };
+}
+
+/**
+ * The live feed: polls the store once a second while at least one page listens (server-sent
+ * events), and not at all otherwise; sends the summary when the mark changes.
+ */
+export class LiveFeed {
+  private readonly clients = new Set<ServerResponse>();
+  private timer?: NodeJS.Timeout;
+  private keepalive?: NodeJS.Timeout;
+  private last?: Summary;
+  private pace: { at: number; remaining: number }[] = [];
+  private polling = false;
+  /** Polls done (for tests and the bench). */
+  polls = 0;
+
+  constructor(
+    private readonly store: StoreReader,
+    private readonly dbName: string,
+  ) {}
+
+  get listeners(): number {
+    return this.clients.size;
+  }
+
+  async summary(): Promise<Summary> {
+    const { mark, open, counts, paused } = await readMark(this.store);
+    if (this.last && this.last.mark === mark) return this.last;
+    const claims = await this.store.runningClaims();
+    const alive = new Set(claims.filter((c) => c.host !== null && c.pid !== null && isWorkerAlive(c.host, c.pid)).map((c) => `${c.host}:${c.pid}`));
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const finished = total - counts.pending - counts.running;
+    const share = open.reduce((s, o) => s + (o.epochsTarget > 0 ? Math.min(1, o.epochsDone / o.epochsTarget) : 0), 0);
+    const remainingEpochs = open.reduce((s, o) => s + Math.max(0, o.epochsTarget - o.epochsDone), 0);
+    const running = open.filter((o) => o.status === 'running');
+    this.last = {
+      db: this.dbName,
+      counts,
+      total,
+      paused,
+      workersAlive: alive.size,
+      progress: total ? (finished + share) / total : 0,
+      remainingEpochs,
+      etaSeconds: this.eta(remainingEpochs, running),
+      running: running.map(({ runId, pipeline, epochsDone, epochsTarget, device, last }) => ({ runId, pipeline, epochsDone, epochsTarget, device, last })),
+      epochs: Object.fromEntries(open.filter((o) => o.status === 'running' || o.epochsDone > 0).map((o) => [o.runId, o.epochsDone])),
+      hint: hint(counts, paused, alive.size, this.dbName),
+      mark,
+    };
+    return this.last;
+  }
+
+  /** Remaining epochs at the pace seen over the last minute, or from the running runs' last epoch times. */
+  private eta(remaining: number, running: OpenRun[]): number | null {
+    if (remaining === 0) return 0;
+    const now = Date.now();
+    this.pace.push({ at: now, remaining });
+    this.pace = this.pace.filter((p) => now - p.at <= PACE_WINDOW_MS);
+    const first = this.pace[0]!;
+    const done = first.remaining - remaining;
+    if (now - first.at >= 5000 && done > 0) return (remaining * (now - first.at)) / done / 1000;
+    const rate = running.reduce((s, o) => s + (o.last && o.last.duration_s > 0 ? 1 / o.last.duration_s : 0), 0);
+    return rate > 0 ? remaining / rate : null;
+  }
+
+  /** Adds a page: it gets the summary now and on every change. */
+  subscribe(res: ServerResponse): void {
+    this.clients.add(res);
+    res.on('close', () => {
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stop();
+    });
+    if (this.last) this.send(res, this.last);
+    if (!this.timer) this.schedule(0);
+    this.keepalive ??= setInterval(() => {
+      for (const c of this.clients) c.write(': keepalive\n\n');
+    }, KEEPALIVE_MS);
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.clients.size === 0 || this.polling) return;
+    this.polling = true;
+    const before = this.last?.mark;
+    try {
+      this.polls++;
+      const s = await this.summary();
+      if (s.mark !== before) for (const c of this.clients) this.send(c, s);
+    } catch (e) {
+      for (const c of this.clients) c.write(`event: problem\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
+    } finally {
+      this.polling = false;
+      if (this.clients.size > 0) this.schedule(POLL_MS);
+    }
+  }
+
+  private send(res: ServerResponse, s: Summary): void {
+    res.write(`event: summary\ndata: ${JSON.stringify(s)}\n\n`);
+  }
+
+  private stop(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.keepalive);
+    this.timer = undefined;
+    this.keepalive = undefined;
+  }
+
+  close(): void {
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+    this.stop();
+  }
+}
+
+function hint(counts: Record<RunStatus, number>, paused: boolean, workersAlive: number, db: string): string | null {
+  const waiting = counts.pending;
+  if (paused) {
+    return counts.running > 0
+      ? `Paused: ${counts.running} running run${counts.running === 1 ? '' : 's'} finish, ${waiting} pending wait.`
+      : waiting > 0
+        ? `Paused: ${waiting} pending run${waiting === 1 ? '' : 's'} wait. Resume here, then start a worker: mosaic resume ${db}`
+        : 'Paused.';
+  }
+  if (waiting > 0 && workersAlive === 0 && counts.running === 0) return `${waiting} pending run${waiting === 1 ? '' : 's'} wait for a worker: start one with mosaic resume ${db}`;
+  return null;
+}

@@ -1,0 +1,95 @@
+import { getJson, type Choices } from './api.js';
+import { clear, h, notice, select } from './dom.js';
+import { num, pval } from './format.js';
+import type { View } from './view.js';
+
+interface Report {
+  criterion: string;
+  direction: string;
+  by: string;
+  at: string | null;
+  notes: string[];
+  groups: { dataset: string; at: string | null; group: string; n: number; mean: number; std: number; ci: [number, number] | null; median: number }[];
+  pairs: { dataset: string; at: string | null; a: string; b: string; diff: number; ci: [number, number]; welchP: number; welchPHolm: number; mannWhitneyP: number; mannWhitneyPHolm: number; cohensD: number; cliffsDelta: number; pABetter: number }[];
+  rankings: { dataset: string; at: string | null; entries: { group: string; mean: number; rank: number }[] }[];
+  verdictLines: string[];
+}
+
+const form = { criterion: 'test_loss', by: '', at: '', pool: '' };
+const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
+
+function table(head: string[], rows: (string | number)[][], numericFrom: number): HTMLElement {
+  return h('table', { class: 'report' },
+    h('thead', {}, h('tr', {}, ...head.map((c, i) => h('th', { class: i >= numericFrom ? 'num' : '' }, c)))),
+    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c, i) => h('td', { class: i >= numericFrom ? 'num' : '' }, String(c)))))),
+  );
+}
+
+/** `mosaic compare` in the page: the same report (groups, pairs, ranking, verdict) for the chosen options. */
+export function compareView(choices: Choices): View {
+  const el = h('div', { class: 'compare-view' });
+  const out = h('div', { class: 'report-out' });
+  const run = async () => {
+    const p = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
+    out.classList.add('loading');
+    try {
+      const r = await getJson<Report>('/api/compare', p);
+      draw(r);
+    } catch (e) {
+      clear(out);
+      out.append(notice((e as Error).message, 'error'));
+    } finally {
+      out.classList.remove('loading');
+    }
+  };
+  const draw = (r: Report) => {
+    clear(out);
+    const atHead = r.at ?? '';
+    out.append(
+      h('div', { class: 'verdicts', id: 'verdicts' }, ...r.verdictLines.map((v) => h('p', { class: 'verdict' }, v))),
+      h('p', { class: 'report-title' }, `${r.criterion} (${r.direction} is better), groups by ${r.by}${r.at ? `, compared at each ${r.at}` : ''}`),
+      ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
+      h('h3', {}, 'Groups'),
+      table(['dataset', ...(atHead ? [atHead] : []), 'group', 'n', 'mean', 'std', '95% CI', 'median'],
+        r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.n, num(g.mean), num(g.std), interval(g.ci), num(g.median)]), atHead ? 3 : 2),
+    );
+    if (r.pairs.length) {
+      out.append(h('h3', {}, 'Pairs'),
+        table(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI (Welch)', 'Welch p', 'Holm', 'Mann–Whitney p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)'],
+          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), pval(p.welchP), pval(p.welchPHolm), pval(p.mannWhitneyP), pval(p.mannWhitneyPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3)]), atHead ? 3 : 2),
+        h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs.'));
+    }
+    if (r.rankings.length) {
+      out.append(h('h3', {}, 'Ranking'), h('div', { class: 'rankings' }, ...r.rankings.map((k) =>
+        h('div', { class: 'ranking' }, h('div', { class: 'muted' }, `${k.dataset}${k.at ? ` · ${r.at} = ${k.at}` : ''}`),
+          h('table', { class: 'rank' }, h('tbody', {}, ...k.entries.map((e) => h('tr', {}, h('td', { class: 'rank-no' }, `${e.rank}.`), h('td', { class: 'rank-group' }, e.group), h('td', { class: 'num muted' }, num(e.mean)))))))),
+      ));
+    }
+  };
+  const controls = h('div', { class: 'controls' },
+    h('label', {}, 'criterion ', select('criterion', choices.criteria.map((c) => ({ value: c })), form.criterion, (v) => {
+      form.criterion = v;
+      void run();
+    })),
+    h('label', {}, 'by ', select('by', [{ value: '', label: 'whole model chain' }, ...choices.modelTypes.map((t) => ({ value: t }))], form.by, (v) => {
+      form.by = v;
+      void run();
+    })),
+    h('label', {}, 'at ', select('at', [{ value: '', label: '—' }, ...choices.at.map((p) => ({ value: p }))], form.at, (v) => {
+      form.at = v;
+      void run();
+    })),
+    (() => {
+      const pool = h('input', { type: 'text', name: 'pool', placeholder: 'pool: lr,width', value: form.pool, size: 14, 'aria-label': 'pool' });
+      pool.addEventListener('change', () => {
+        form.pool = pool.value.trim();
+        void run();
+      });
+      return h('label', {}, 'pool ', pool);
+    })(),
+    h('span', { class: 'muted' }, 'the same report as mosaic compare'),
+  );
+  el.append(controls, out);
+  void run();
+  return { el };
+}

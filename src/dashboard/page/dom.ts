@@ -1,0 +1,37 @@
+/** A small helper to build DOM: no framework, no innerHTML of data (text is always text). */
+type Child = Node | string | number | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | undefined | null | EventListener>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
+    else if (k === 'class') el.className = String(v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(typeof c === 'number' ? String(c) : c);
+  return el;
+}
+
+export function clear(el: Element): void {
+  while (el.firstChild) el.firstChild.remove();
+}
+
+export const $ = (id: string) => document.getElementById(id)!;
+
+/** A `<select>` with its options; `value` chosen. */
+export function select(name: string, options: { value: string; label?: string }[], value: string, onChange: (v: string) => void): HTMLSelectElement {
+  const s = h('select', { name, 'aria-label': name, onchange: () => onChange(s.value) }, ...options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.label ?? o.value)));
+  s.value = value;
+  return s;
+}
+
+export function statusChip(status: string): HTMLElement {
+  return h('span', { class: `chip s-${status}` }, status);
+}
+
+export function notice(text: string, kind: 'error' | 'note' = 'note'): HTMLElement {
+  return h('div', { class: `notice ${kind}` }, text);
+}

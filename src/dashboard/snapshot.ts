@@ -1,0 +1,118 @@
+import { isBookkeeping } from '../analysis/params.js';
+import { loadRuns, type AnalysisRun } from '../analysis/runs.js';
+import type { OpenRun, RunStatus, StoreReader } from '../store/types.js';
+
+/** A run as a row of the runs table. */
+export interface TableRow {
+  runId: number;
+  status: RunStatus;
+  pipeline: string;
+  dataKey: string;
+  modelKey: string;
+  epochsDone: number;
+  epochsTarget: number;
+  train_loss: number | null;
+  test_loss: number | null;
+  train_acc: number | null;
+  test_acc: number | null;
+  nb_params: number | null;
+  duration_s: number | null;
+  /** Parameters (class parameters and [PROCESS] values), without bookkeeping facts and keys. */
+  params: Record<string, string>;
+}
+
+/** Every run of the database as analysis and the table see it, read at one moment. */
+export interface Snapshot {
+  runs: AnalysisRun[];
+  rows: TableRow[];
+  byId: Map<number, TableRow>;
+  /** Parameters whose value differs between runs (the table's own columns), then the others. */
+  varying: string[];
+  constant: string[];
+  /** When it was last found current, and when it was read. */
+  readAt: number;
+  loadedAt: number;
+  mark: string;
+}
+
+const HIDDEN = (name: string) => isBookkeeping(name) || name.endsWith('_key') || name === 'data_scheme' || name === 'pipeline_scheme';
+
+function toRow(run: AnalysisRun, open: OpenRun | undefined): TableRow {
+  const r = run.results;
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(run.facts)) if (!HIDDEN(k)) params[k] = v;
+  return {
+    runId: run.runId,
+    status: run.status,
+    pipeline: run.pipeline,
+    dataKey: run.dataKey,
+    modelKey: run.modelKey,
+    epochsDone: open ? open.epochsDone : (r?.epochs ?? 0),
+    epochsTarget: open ? open.epochsTarget : Number(run.facts.epochs ?? r?.epochs ?? 0),
+    train_loss: r?.train_loss ?? null,
+    test_loss: r?.test_loss ?? null,
+    train_acc: r?.train_acc ?? null,
+    test_acc: r?.test_acc ?? null,
+    nb_params: r?.nb_params ?? null,
+    duration_s: r?.duration_s ?? null,
+    params,
+  };
+}
+
+/**
+ * Reads the runs through the store's reader, and reads them again only when the store's mark
+ * (counts, pause, epochs of open runs: `live.ts`) has changed, and not more often than every
+ * `minAgeMs`: a table of 10,000 runs is read once, not at every request.
+ */
+export class SnapshotSource {
+  private current?: Snapshot;
+  private loading?: Promise<Snapshot>;
+
+  constructor(
+    private readonly store: StoreReader,
+    private readonly markNow: () => Promise<{ mark: string; open: OpenRun[] }>,
+    private readonly minAgeMs = 2000,
+    /** Read again after this long even if the mark is the same (facts changed by rekey). */
+    private readonly maxAgeMs = 30_000,
+  ) {}
+
+  async get(): Promise<Snapshot> {
+    if (this.loading) return this.loading;
+    const cur = this.current;
+    if (cur && Date.now() - cur.readAt < this.minAgeMs) return cur;
+    this.loading = (async () => {
+      const { mark, open } = await this.markNow();
+      if (cur && cur.mark === mark && Date.now() - cur.loadedAt < this.maxAgeMs) {
+        cur.readAt = Date.now();
+        return cur;
+      }
+      return (this.current = await this.read(mark, open));
+    })().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async read(mark: string, open: OpenRun[]): Promise<Snapshot> {
+    const runs = await loadRuns(this.store);
+    const openById = new Map(open.map((o) => [o.runId, o]));
+    const rows = runs.map((r) => toRow(r, openById.get(r.runId)));
+    const values = new Map<string, Set<string>>();
+    for (const row of rows) {
+      for (const [k, v] of Object.entries(row.params)) {
+        let s = values.get(k);
+        if (!s) values.set(k, (s = new Set()));
+        if (s.size < 2) s.add(v);
+      }
+    }
+    const names = [...values.keys()].sort();
+    return {
+      runs,
+      rows,
+      byId: new Map(rows.map((r) => [r.runId, r])),
+      varying: names.filter((n) => values.get(n)!.size > 1 || rows.some((r) => r.params[n] === undefined)),
+      constant: names.filter((n) => values.get(n)!.size === 1 && rows.every((r) => r.params[n] !== undefined)),
+      readAt: Date.now(),
+      loadedAt: Date.now(),
+      mark,
+    };
+  }
+}
