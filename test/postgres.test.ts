@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDashboard } from '../dist/dashboard/server.js';
 import { openStore } from '../dist/store/open.js';
+import { analysisDb, iniText } from './analysis-db.js';
 import { cli, faultyModel, fixtureConfig, startCli, tmpDir, type RunningCli } from './helpers.js';
 import { pgSkipReason, startPgServer, type PgServer } from './pg-server.js';
 import { commandScenarios } from './scenarios-commands.js';
@@ -21,6 +23,26 @@ describe.skipIf(pgSkipReason)('PostgreSQL', () => {
 
   commandScenarios('PostgreSQL', database);
   workerScenarios('PostgreSQL', database);
+
+  it('the dashboard reads a PostgreSQL experiment: summary, runs, a run, the verdict of mosaic compare', async () => {
+    const dir = tmpDir();
+    const models = ['a', 'b'].map((m) => `[${m}]\ntype = mlp\nclass = M\npath_to_class = m.ts\nkey = model_${m}\nwidth = 2, 3\n`).join('\n');
+    const db = await analysisDb(dir, iniText({ multiplicity: 4, models }), (facts, i) =>
+      i === 0 ? { status: 'error' } : { status: 'done', value: (facts.mlp_key === 'model_a' ? 1 : 2) + (i % 4) * 0.1 },
+    await database());
+    const dash = await startDashboard({ db, host: '127.0.0.1', port: 0 });
+    try {
+      const get = async (path: string) => (await fetch(new URL(path, dash.url))).json();
+      expect((await get('/api/summary')).counts).toEqual({ pending: 0, running: 0, done: 15, error: 1, failed: 0, diverged: 0 });
+      expect((await get('/api/runs?limit=5')).total).toBe(16);
+      expect((await get('/api/runs/1')).status).toBe('error');
+      const printed = cli(['compare', db], dir);
+      expect(printed.code, printed.stderr).toBe(0);
+      expect((await get('/api/compare')).verdictLines).toEqual(printed.stdout.trim().split('\n').filter((l) => l.startsWith('toy: ')));
+    } finally {
+      await dash.close();
+    }
+  });
 
   describe('a cluster under faults', () => {
     /** Counts by status; before `run` has made the tables, none. */

@@ -1,4 +1,5 @@
 import { MosaicError } from '../errors.js';
+import { displayLocation } from '../store/location.js';
 import { chooseDatabase } from './recent.js';
 
 export interface DashboardCommandOptions {
@@ -23,7 +24,7 @@ export async function dashboardCommand(dbArg: string | undefined, options: Dashb
   if (!options.host || options.host.length > 255) throw new MosaicError('--host must name an address, e.g. 127.0.0.1 or 0.0.0.0');
   const { startDashboard } = await import('../dashboard/server.js');
   const dashboard = await startDashboard({ db, host: options.host, port });
-  console.log(`mosaic dashboard of ${db}: ${dashboard.url}`);
+  console.log(`mosaic dashboard of ${displayLocation(db)}: ${dashboard.url}`);
   if (dashboard.tokenForReads) console.log('The address holds a token, shown once: anyone with it can read this experiment and pause it. Ctrl-C stops.');
   else console.log('Only this machine can open it (127.0.0.1). Ctrl-C stops.');
   await new Promise<void>((resolve) => {

@@ -40,7 +40,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (!fs.existsSync(path.join(PUBLIC_DIR, 'index.html'))) throw new MosaicError(`the dashboard's page is missing from ${PUBLIC_DIR}: run npm run build`);
   const store = await openStore(options.db, 'read');
   const guard = new Guard(options.host);
-  const live = new LiveFeed(store, options.db);
+  const live = new LiveFeed(store, store.location);
   const snapshots = new SnapshotSource(store, () => readMark(store));
   const app = Fastify({ logger: false, bodyLimit: 1024, return503OnClosing: true, forceCloseConnections: true });
 
@@ -62,7 +62,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, list: false, dotfiles: 'deny', cacheControl: false, serveDotFiles: false } as never);
   app.get('/', (_request, reply) => reply.header('set-cookie', guard.tokenCookie()).sendFile('index.html'));
-  registerRoutes(app, { db: options.db, store, snapshots, live });
+  registerRoutes(app, { db: store.location, store, snapshots, live });
 
   try {
     await app.listen({ host: options.host, port: options.port });
