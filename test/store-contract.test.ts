@@ -247,6 +247,8 @@ function storeContract(backend: StoreBackend): void {
       expect(await store.metricDirections()).toEqual({ f1: 'higher', bad: 'lower' });
       const [overview] = await store.overview([1]);
       expect(overview).toMatchObject({ status: 'done', returnStatus: 'early stop at 3', epochsDone: 3, epochsTarget: 3, results: RESULTS, metrics: { f1: 0.3, bad: null }, lastFailure: null });
+      expect((await store.overview([2, 99])).map((o) => [o.runId, o.status, o.metrics])).toEqual([[2, 'pending', {}]]);
+      expect((await store.overview()).map((o) => o.runId)).toEqual([1, 2]);
       expect(await store.facts(1)).toMatchObject({ status: 'done', epochs: '3', backend: 'wasm' });
       expect((await store.allFacts()).get(1)).toEqual(await store.facts(1));
       expect(await store.counts()).toMatchObject({ done: 1, pending: 1 });

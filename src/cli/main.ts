@@ -31,7 +31,7 @@ function positiveInt(value: string, option: string): number {
 const program = new Command('mosaic')
   .description(
     'Compare machine-learning models: describe the comparison in one INI file, train every combination in parallel ' +
-      'with TensorFlow.js, keep every parameter, curve and result in a SQLite database.\n' +
+      'with TensorFlow.js, keep every parameter, curve and result in a database (a SQLite file; PostgreSQL for workers on many machines).\n' +
       'Every command also answers to its original name: mosaic_run, mosaic_generate, mosaic_status, mosaic_pause, ...',
   )
   .showHelpAfterError()
@@ -82,7 +82,7 @@ program
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
   .addHelpText(
     'after',
-    '\nQueue the experiment once (mosaic run CONFIG postgres://…), then start workers on every host. Checkpoints (run_files_path) ' +
+    '\nQueue the experiment once (mosaic run CONFIG postgres://… --queue-only), then start workers on every host. Checkpoints (run_files_path) ' +
       'and the classes (path_to_class) must be on a file system every host sees: see docs/cluster.md.\n' +
       `${EXIT_CODES}\nExample: mosaic worker postgres://mosaic@db-host/experiment --workers 4`,
   )

@@ -55,11 +55,14 @@ async function insertMany(tx: SqlRunner, table: string, columns: readonly string
   }
 }
 
+/** `(?, ?, …)`: n placeholders, for `IN`. */
+const placeholders = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
+
 /** `run_id IN (?, ?, …)` over ids in chunks. */
 async function forEachChunk(ids: number[], fn: (inList: string, chunk: number[]) => Promise<void>): Promise<void> {
   for (let i = 0; i < ids.length; i += ROWS_PER_INSERT) {
     const chunk = ids.slice(i, i + ROWS_PER_INSERT);
-    await fn(`(${chunk.map(() => '?').join(', ')})`, chunk);
+    await fn(placeholders(chunk.length), chunk);
   }
 }
 
@@ -455,6 +458,8 @@ export class SqlStore implements Store {
   }
 
   async overview(runIds?: number[]): Promise<RunOverview[]> {
+    // A few runs (a run page, a rerun's selection): only theirs are read; otherwise all at once.
+    const few = runIds !== undefined && runIds.length > 0 && runIds.length <= ROWS_PER_INSERT ? runIds : undefined;
     const rows = await this.conn.all<OverviewRow>(
       `SELECT r.run_id, r.status, r.pipeline, r.return_status, p.param_value AS traceback, q.epochs_target, q.device,
          (SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id) AS epochs_done, rr.run_id AS has_results,
@@ -463,11 +468,13 @@ export class SqlStore implements Store {
        LEFT JOIN mosaic_queue q ON q.run_id = r.run_id
        LEFT JOIN params p ON p.run_id = r.run_id AND p.param_name = 'traceback'
        LEFT JOIN run_results rr ON rr.run_id = r.run_id
+       ${few ? `WHERE r.run_id IN ${placeholders(few.length)}` : ''}
        ORDER BY r.run_id`,
+      few ?? [],
     );
     const wanted = runIds ? new Set(runIds) : undefined;
-    const metrics = await this.lastMetrics();
-    const failures = await this.lastFailures();
+    const metrics = await this.lastMetrics(few);
+    const failures = await this.lastFailures(few);
     return rows
       .filter((r) => !wanted || wanted.has(r.run_id))
       .map((r) => ({
@@ -517,12 +524,14 @@ export class SqlStore implements Store {
   }
 
   /** The value of each logged metric at the last epoch that logged it, by run. */
-  private async lastMetrics(): Promise<Map<number, Record<string, number | null>>> {
+  private async lastMetrics(runIds?: number[]): Promise<Map<number, Record<string, number | null>>> {
     const out = new Map<number, Record<string, number | null>>();
     const rows = await this.conn.all<{ run_id: number; name: string; value: number | null }>(
       `SELECT m.run_id, m.name, m.value FROM history_metrics m
        JOIN (SELECT run_id, name, MAX(epoch) AS epoch FROM history_metrics GROUP BY run_id, name) last
-         ON last.run_id = m.run_id AND last.name = m.name AND last.epoch = m.epoch`,
+         ON last.run_id = m.run_id AND last.name = m.name AND last.epoch = m.epoch
+       ${runIds ? `WHERE m.run_id IN ${placeholders(runIds.length)}` : ''}`,
+      runIds ?? [],
     );
     for (const row of rows) {
       let mine = out.get(row.run_id);
@@ -532,9 +541,11 @@ export class SqlStore implements Store {
     return out;
   }
 
-  private async lastFailures(): Promise<Map<number, FailedAttempt>> {
+  private async lastFailures(runIds?: number[]): Promise<Map<number, FailedAttempt>> {
     const rows = await this.conn.all<FailedAttempt & { run_id: number }>(
-      `SELECT run_id, attempt, epoch, status, message, at FROM mosaic_failures ORDER BY run_id, at, attempt`,
+      `SELECT run_id, attempt, epoch, status, message, at FROM mosaic_failures
+       ${runIds ? `WHERE run_id IN ${placeholders(runIds.length)}` : ''} ORDER BY run_id, at, attempt`,
+      runIds ?? [],
     );
     return new Map(rows.map(({ run_id, ...f }) => [run_id, f]));
   }
