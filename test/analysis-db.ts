@@ -65,3 +65,18 @@ key = toy
 ${opts.models}
 `;
 }
+
+/** Two model classes of one slot, keys model_a and model_b, widths 2 and 3. */
+export const TWO_MODELS = `[a]
+type = mlp
+class = A
+path_to_class = m.ts
+key = model_a
+width = 2, 3
+[b]
+type = mlp
+class = B
+path_to_class = m.ts
+key = model_b
+width = 2, 3
+`;

@@ -1,25 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../dist/store/sqlite.js';
-import { analysisDb, iniText, type Outcome } from './analysis-db.js';
+import { analysisDb, iniText, type Outcome, TWO_MODELS } from './analysis-db.js';
 import { cli, tmpDir } from './helpers.js';
 
 // Two models at two widths; their test losses are the samples whose statistics are known (SciPy).
 const A = [19.1, 20.3, 21.7, 18.9, 22.4, 20.0];
 const B = [23.5, 24.1, 22.8, 25.9, 24.6, 24.0];
 
-const TWO_MODELS = `[a]
-type = mlp
-class = A
-path_to_class = m.ts
-key = model_a
-width = 2, 3
-[b]
-type = mlp
-class = B
-path_to_class = m.ts
-key = model_b
-width = 2, 3
-`;
 
 async function database(dir: string, valuesFor: (model: string, width: string, repeat: number) => number): Promise<string> {
   return analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS }), (facts, i) => {

@@ -2,26 +2,13 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../dist/dashboard/server.js';
 import { openStore } from '../dist/store/open.js';
-import { analysisDb, iniText } from './analysis-db.js';
+import { analysisDb, iniText, TWO_MODELS } from './analysis-db.js';
 import { cli, startCli, tmpDir } from './helpers.js';
 
 // Two model keys at two widths, four repeats; model_a better. Runs 15 and 16 end in error, run 8 stays pending.
-const MODELS = `[a]
-type = mlp
-class = A
-path_to_class = m.ts
-key = model_a
-width = 2, 3
-[b]
-type = mlp
-class = B
-path_to_class = m.ts
-key = model_b
-width = 2, 3
-`;
 
 async function database(dir: string): Promise<string> {
-  return analysisDb(dir, iniText({ multiplicity: 4, models: MODELS }), (facts, i) => {
+  return analysisDb(dir, iniText({ multiplicity: 4, models: TWO_MODELS }), (facts, i) => {
     if (i === 7) return { status: 'pending' };
     if (i >= 14) return { status: 'error' };
     const width = Number(facts.A_width ?? facts.B_width);
@@ -320,7 +307,7 @@ describe('dashboard server on the loopback', () => {
 describe('the store reader for live views', () => {
   it('openRuns gives pending and running runs with their epochs; runDir a run\'s checkpoint folder', async () => {
     const dir = tmpDir();
-    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: MODELS }), (_f, i) => (i === 0 ? { status: 'running' } : i === 1 ? { status: 'pending' } : { status: 'done', value: 1 }));
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: TWO_MODELS }), (_f, i) => (i === 0 ? { status: 'running' } : i === 1 ? { status: 'pending' } : { status: 'done', value: 1 }));
     const store = await openStore(db, 'read');
     try {
       const open = await store.openRuns();

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard } from '../dist/dashboard/server.js';
 import { openStore } from '../dist/store/open.js';
-import { analysisDb, iniText } from './analysis-db.js';
+import { analysisDb, iniText, TWO_MODELS } from './analysis-db.js';
 import { cli, faultyModel, fixtureConfig, startCli, tmpDir, type RunningCli } from './helpers.js';
 import { pgSkipReason, startPgServer, type PgServer } from './pg-server.js';
 import { commandScenarios } from './scenarios-commands.js';
@@ -26,8 +26,7 @@ describe.skipIf(pgSkipReason)('PostgreSQL', () => {
 
   it('the dashboard reads a PostgreSQL experiment: summary, runs, a run, the verdict of mosaic compare', async () => {
     const dir = tmpDir();
-    const models = ['a', 'b'].map((m) => `[${m}]\ntype = mlp\nclass = M\npath_to_class = m.ts\nkey = model_${m}\nwidth = 2, 3\n`).join('\n');
-    const db = await analysisDb(dir, iniText({ multiplicity: 4, models }), (facts, i) =>
+    const db = await analysisDb(dir, iniText({ multiplicity: 4, models: TWO_MODELS }), (facts, i) =>
       i === 0 ? { status: 'error' } : { status: 'done', value: (facts.mlp_key === 'model_a' ? 1 : 2) + (i % 4) * 0.1 },
     await database());
     const dash = await startDashboard({ db, host: '127.0.0.1', port: 0 });

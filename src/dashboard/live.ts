@@ -1,28 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { isWorkerAlive } from '../experiment/liveness.js';
-import type { EpochRecord, OpenRun, RunStatus, StoreReader } from '../store/types.js';
+import type { OpenRun, RunStatus, StoreReader } from '../store/types.js';
+import type { Summary } from './api-types.js';
 
-/** What the page's header shows, sent on every change. */
-export interface Summary {
-  db: string;
-  counts: Record<RunStatus, number>;
-  total: number;
-  paused: boolean;
-  /** Worker processes alive that hold running runs (on this host judged by pid, elsewhere trusted). */
-  workersAlive: number;
-  /** Finished runs count whole, open runs by their share of epochs: 0..1. */
-  progress: number;
-  remainingEpochs: number;
-  /** Seconds left at the recent pace, or null when unknown. */
-  etaSeconds: number | null;
-  running: { runId: number; pipeline: string; epochsDone: number; epochsTarget: number; device: string | null; last: EpochRecord | null }[];
-  /** Epochs done by each open run (pending runs with none left out): the page refreshes a run's curve when it changes. */
-  epochs: Record<number, number>;
-  /** What the page should tell (runs waiting for a worker, paused). */
-  hint: string | null;
-  /** Changes whenever anything the page shows may have changed. */
-  mark: string;
-}
+export type { Summary };
+
 
 const POLL_MS = 1000;
 const KEEPALIVE_MS = 15_000;

@@ -1,25 +1,9 @@
 import { isBookkeeping } from '../analysis/params.js';
 import { loadRuns, type AnalysisRun } from '../analysis/runs.js';
-import type { OpenRun, RunStatus, StoreReader } from '../store/types.js';
+import type { OpenRun, StoreReader } from '../store/types.js';
+import type { TableRow } from './api-types.js';
 
-/** A run as a row of the runs table. */
-export interface TableRow {
-  runId: number;
-  status: RunStatus;
-  pipeline: string;
-  dataKey: string;
-  modelKey: string;
-  epochsDone: number;
-  epochsTarget: number;
-  train_loss: number | null;
-  test_loss: number | null;
-  train_acc: number | null;
-  test_acc: number | null;
-  nb_params: number | null;
-  duration_s: number | null;
-  /** Parameters (class parameters and [PROCESS] values), without bookkeeping facts and keys. */
-  params: Record<string, string>;
-}
+export type { TableRow };
 
 /** Every run of the database as analysis and the table see it, read at one moment. */
 export interface Snapshot {

@@ -15,29 +15,7 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
   return out;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  train_loss: number;
-  test_loss: number;
-  train_acc: number | null;
-  test_acc: number | null;
-  duration_s: number;
-}
-
-export interface Summary {
-  db: string;
-  counts: Record<string, number>;
-  total: number;
-  paused: boolean;
-  workersAlive: number;
-  progress: number;
-  remainingEpochs: number;
-  etaSeconds: number | null;
-  running: { runId: number; pipeline: string; epochsDone: number; epochsTarget: number; device: string | null; last: EpochRecord | null }[];
-  epochs: Record<string, number>;
-  hint: string | null;
-  mark: string;
-}
+export type { EpochRecord, Summary, TableRow } from '../api-types.js';
 
 export interface Choices {
   statuses: string[];
@@ -51,22 +29,7 @@ export interface Choices {
   at: string[];
 }
 
-export interface TableRow {
-  runId: number;
-  status: string;
-  pipeline: string;
-  dataKey: string;
-  modelKey: string;
-  epochsDone: number;
-  epochsTarget: number;
-  train_loss: number | null;
-  test_loss: number | null;
-  train_acc: number | null;
-  test_acc: number | null;
-  nb_params: number | null;
-  duration_s: number | null;
-  params: Record<string, string>;
-}
+import type { TableRow } from '../api-types.js';
 
 export interface TablePage {
   total: number;

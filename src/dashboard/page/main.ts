@@ -12,7 +12,7 @@ import type { View } from './view.js';
  * The dashboard page: a header with the experiment's live state (statuses, progress, ETA,
  * pause), the running runs, and one view at a time chosen by the address's #fragment.
  */
-const ORDER = ['running', 'pending', 'done', 'error', 'failed', 'diverged'];
+const ORDER = ['running', 'pending', 'done', 'error', 'failed', 'diverged'] as const;
 let summary: Summary | undefined;
 let current: View | undefined;
 let choices: Choices | undefined;

@@ -1,0 +1,48 @@
+/**
+ * What the dashboard's JSON API answers, shared by the server and the page (type-only: nothing
+ * of the server is bundled into the page).
+ */
+import type { EpochRecord, RunStatus } from '../store/types.js';
+
+export type { EpochRecord };
+
+/** A run as a row of the runs table. */
+export interface TableRow {
+  runId: number;
+  status: RunStatus;
+  pipeline: string;
+  dataKey: string;
+  modelKey: string;
+  epochsDone: number;
+  epochsTarget: number;
+  train_loss: number | null;
+  test_loss: number | null;
+  train_acc: number | null;
+  test_acc: number | null;
+  nb_params: number | null;
+  duration_s: number | null;
+  /** Parameters (class parameters and [PROCESS] values), without bookkeeping facts and keys. */
+  params: Record<string, string>;
+}
+
+/** What the page's header shows, sent on every change. */
+export interface Summary {
+  db: string;
+  counts: Record<RunStatus, number>;
+  total: number;
+  paused: boolean;
+  /** Worker processes alive that hold running runs (on this host judged by pid, elsewhere trusted). */
+  workersAlive: number;
+  /** Finished runs count whole, open runs by their share of epochs: 0..1. */
+  progress: number;
+  remainingEpochs: number;
+  /** Seconds left at the recent pace, or null when unknown. */
+  etaSeconds: number | null;
+  running: { runId: number; pipeline: string; epochsDone: number; epochsTarget: number; device: string | null; last: EpochRecord | null }[];
+  /** Epochs done by each open run (pending runs with none left out): the page refreshes a run's curve when it changes. */
+  epochs: Record<number, number>;
+  /** What the page should tell (runs waiting for a worker, paused). */
+  hint: string | null;
+  /** Changes whenever anything the page shows may have changed. */
+  mark: string;
+}
