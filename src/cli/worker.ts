@@ -27,6 +27,11 @@ const WAIT_POLL_MS = 5000;
 export async function workerCommand(location: string | undefined, options: WorkerCommandOptions): Promise<number> {
   const db = chooseDatabase(options.db ?? location);
   const store = await openStore(db, 'write');
+  // Ctrl-C at any moment, between pools too, leaves (the pool puts back the runs it holds).
+  const leaving = { now: false };
+  const leave = () => (leaving.now = true);
+  process.on('SIGINT', leave);
+  process.on('SIGTERM', leave);
   try {
     const saved = await store.getSetting<MonitorSettings>('monitor');
     if (!saved) throw new MosaicError(`${store.location} holds no experiment to join: queue one first with mosaic run CONFIG ${store.location}`);
@@ -40,10 +45,13 @@ export async function workerCommand(location: string | undefined, options: Worke
         headline: `worker on ${hostName()} joining ${store.location}`,
         waitForOthers: false,
       });
+      if (leaving.now) return 130;
       if (!options.wait || code === 130) return code;
-      if (!(await morePending(store, monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT))) return 130;
+      if (!(await morePending(store, monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT, leaving))) return 130;
     }
   } finally {
+    process.off('SIGINT', leave);
+    process.off('SIGTERM', leave);
     await store.close();
   }
 }
@@ -59,23 +67,14 @@ function withLocalSettings(saved: MonitorSettings, options: WorkerCommandOptions
 }
 
 /** Waits until runs are pending (and the experiment not paused): true, or false on Ctrl-C / SIGTERM. */
-async function morePending(store: Store, heartbeatTimeout: number): Promise<boolean> {
+async function morePending(store: Store, heartbeatTimeout: number, leaving: { now: boolean }): Promise<boolean> {
   console.log(`nothing pending in ${store.location}: waiting for more runs (Ctrl-C to leave)`);
-  let stop = false;
-  const leave = () => (stop = true);
-  process.once('SIGINT', leave);
-  process.once('SIGTERM', leave);
-  try {
-    while (!stop) {
-      // Runs of a host that went silent meanwhile are pending again once taken back.
-      const reclaimed = await store.reclaimStale(isWorkerAlive, heartbeatTimeout);
-      if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
-      if ((await store.counts()).pending > 0 && !(await store.isPaused())) return true;
-      await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
-    }
-    return false;
-  } finally {
-    process.off('SIGINT', leave);
-    process.off('SIGTERM', leave);
+  while (!leaving.now) {
+    // Runs of a host that went silent meanwhile are pending again once taken back.
+    const reclaimed = await store.reclaimStale(isWorkerAlive, heartbeatTimeout);
+    if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
+    if ((await store.counts()).pending > 0 && !(await store.isPaused())) return true;
+    for (let waited = 0; waited < WAIT_POLL_MS && !leaving.now; waited += 100) await new Promise((r) => setTimeout(r, 100));
   }
+  return false;
 }
