@@ -1,4 +1,4 @@
-import { compareValues, sameValue } from '../analysis/params.js';
+import { compareValues, factNamed, sameValue } from '../analysis/params.js';
 import { RUN_STATUSES, type RunStatus } from '../store/types.js';
 import { HttpError, integer, text, texts, type Query } from './http-errors.js';
 import type { Snapshot, TableRow } from './snapshot.js';
@@ -49,7 +49,7 @@ export function tableQuery(q: Query): TableQuery {
 
 /** Whether a row passes a parameter filter: `width` finds `mlp_width`; values compare as numbers when both are. */
 function paramMatches(row: TableRow, f: TableQuery['params'][number]): boolean {
-  const name = row.params[f.name] !== undefined ? f.name : Object.keys(row.params).find((k) => k.endsWith(`_${f.name}`));
+  const name = factNamed(row.params, f.name, row.runId);
   const v = name === undefined ? undefined : row.params[name];
   if (v === undefined) return false;
   if (f.op === '=') return sameValue(v, f.value);

@@ -36,6 +36,9 @@ const HISTORY_COLUMNS = ['epoch', 'train_loss', 'test_loss', 'train_acc', 'test_
 /** Our field names → the original's column names (`duration(s)` must be quoted in SQL). */
 const column = (name: string) => (name === 'duration_s' ? '"duration(s)"' : name);
 
+/** The history columns under our field names. */
+const HISTORY_SELECT = HISTORY_COLUMNS.map((c) => `${column(c)} AS ${c}`).join(', ');
+
 /** `INSERT … ON CONFLICT (keys) DO UPDATE`: the same upsert in SQLite and PostgreSQL. */
 function upsert(table: string, keys: string[], columns: readonly string[]): string {
   const all = [...keys, ...columns].map(column);
@@ -435,13 +438,13 @@ export class SqlStore implements Store {
   }
 
   history(runId: number): Promise<EpochRecord[]> {
-    return this.conn.all<EpochRecord>(`SELECT ${HISTORY_COLUMNS.map((c) => `${column(c)} AS ${c}`).join(', ')} FROM history WHERE run_id = ? ORDER BY epoch`, [runId]);
+    return this.conn.all<EpochRecord>(`SELECT ${HISTORY_SELECT} FROM history WHERE run_id = ? ORDER BY epoch`, [runId]);
   }
 
   async histories(runIds: number[]): Promise<Map<number, EpochRecord[]>> {
     const out = new Map<number, EpochRecord[]>(runIds.map((id) => [id, []]));
     const rows = await this.conn.all<EpochRecord & { run_id: number }>(
-      `SELECT run_id, ${HISTORY_COLUMNS.map((c) => `${column(c)} AS ${c}`).join(', ')} FROM history ORDER BY run_id, epoch`,
+      `SELECT run_id, ${HISTORY_SELECT} FROM history ORDER BY run_id, epoch`,
     );
     for (const { run_id, ...record } of rows) out.get(run_id)?.push(record);
     return out;

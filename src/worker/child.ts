@@ -44,13 +44,18 @@ async function main(): Promise<void> {
   const beat = setInterval(() => {
     store.heartbeat([...current.values()]).catch((e: Error) => console.error(`heartbeat not recorded: ${e.message}`));
   }, heartbeatSeconds(heartbeatTimeout) * 1000);
+  let lastReclaim = -Infinity;
   try {
     while (process.connected) {
       const limit = maxPack > 1 ? packLimit((await store.counts()).pending, workers - (await store.busyWorkers()), maxPack) : 1;
       // Runs of a host that went silent (dead, cut off) are taken back by whoever is still working.
       // By heartbeat only: a sibling that died on this host is the scheduler's to count as a failure.
-      const reclaimed = await store.reclaimStale(() => true, heartbeatTimeout);
-      if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
+      // Staleness moves at the heartbeat's pace: looking once per beat is enough, not before every claim.
+      if (performance.now() - lastReclaim >= heartbeatSeconds(heartbeatTimeout) * 1000) {
+        lastReclaim = performance.now();
+        const reclaimed = await store.reclaimStale(() => true, heartbeatTimeout);
+        if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
+      }
       const runs = await store.claimPack(identity, limit);
       if (runs.length === 0) break;
       const ctx = {

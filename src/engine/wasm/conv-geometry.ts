@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import type { backend_util } from '@tensorflow/tfjs';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -42,6 +43,33 @@ export function inputGradientAxis(g: AxisGeometry): { before: number; after: num
     before: (g.filterSize - 1) * g.dilation - g.padBefore,
     after: g.inSize + g.padBefore - g.outSize * g.stride,
   };
+}
+
+/** The attributes every convolution gradient kernel gets. */
+export interface ConvAttrs {
+  strides: [number, number] | number;
+  dilations?: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** tfjs' geometry of the forward convolution (depthwise or not, NHWC unless `channelsFirst`) whose gradient a kernel computes. */
+export function forwardGeometry(
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  a: ConvAttrs,
+  options: { depthwise?: boolean; channelsFirst?: boolean } = {},
+): Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    options.depthwise ?? false,
+    options.channelsFirst ? 'channelsFirst' : 'channelsLast',
+  );
 }
 
 /** The height and width axes of a 2-D convolution, as tfjs' `computeConv2DInfo` resolved them. */

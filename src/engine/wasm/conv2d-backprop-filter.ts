@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { expectShape, filterGradientAxis, spatialAxes } from './conv-geometry.js';
+import { expectShape, filterGradientAxis, forwardGeometry, spatialAxes } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
@@ -25,14 +25,7 @@ export function conv2DBackpropFilter(backendName: string): KernelFunc {
     if (dataFormat !== undefined && dataFormat !== 'NHWC') {
       throw new Error(`${KERNEL} (wasm): dataFormat '${dataFormat}' is not supported, only 'NHWC' (as wasm's Conv2D)`);
     }
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-    );
+    const info = forwardGeometry(x.shape, filterShape, { strides, dilations, pad, dimRoundingMode });
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const { inChannels, outChannels, filterHeight, filterWidth } = info;
     if (filterHeight * filterWidth * inChannels <= outChannels && patchesFit(info)) {

@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { expectShape, inputGradientAxis, spatialAxes } from './conv-geometry.js';
+import { expectShape, forwardGeometry, inputGradientAxis, spatialAxes } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
 import { spreadForInputGradient } from './spread-gradient.js';
 
@@ -28,16 +27,7 @@ export function conv2DBackpropInput(backendName: string): KernelFunc {
     if (inputShape?.length !== 4) throw new Error(`${KERNEL} (wasm): inputShape [${inputShape?.join(', ')}] must have rank 4`);
     if (filter.shape.length !== 4) throw new Error(`${KERNEL} (wasm): filter of shape [${filter.shape.join(', ')}] must have rank 4`);
     const nchw = dataFormat === 'NCHW';
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      dilations,
-      pad,
-      dimRoundingMode,
-      false,
-      nchw ? 'channelsFirst' : 'channelsLast',
-    );
+    const info = forwardGeometry(inputShape, filter.shape, { strides, dilations, pad, dimRoundingMode }, { channelsFirst: nchw });
     const { inChannels } = info;
     if (filter.shape[2] !== inChannels) {
       throw new Error(`${KERNEL} (wasm): filter of shape [${filter.shape.join(', ')}] has ${filter.shape[2]} input channels, inputShape [${inputShape.join(', ')}] has ${inChannels}`);

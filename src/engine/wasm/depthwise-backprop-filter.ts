@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import type { DepthwiseConv2dNativeBackpropFilterAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { expectShape, filterGradientAxis, spatialAxes } from './conv-geometry.js';
+import { expectShape, filterGradientAxis, forwardGeometry, spatialAxes } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
 
 const KERNEL = 'DepthwiseConv2dNativeBackpropFilter';
@@ -16,15 +15,7 @@ export function depthwiseConv2dNativeBackpropFilter(backendName: string): Kernel
   return ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
     const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      dilations ?? 1,
-      pad,
-      dimRoundingMode,
-      true,
-    );
+    const info = forwardGeometry(x.shape, filterShape, { strides, dilations, pad, dimRoundingMode }, { depthwise: true });
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const [h, w] = spatialAxes(info).map(filterGradientAxis);
     const { batchSize: n, inChannels: c, outHeight, outWidth, filterHeight, filterWidth } = info;

@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import type { DepthwiseConv2dNativeBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { expectShape, inputGradientAxis, spatialAxes } from './conv-geometry.js';
+import { expectShape, forwardGeometry, inputGradientAxis, spatialAxes } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
 import { spreadForInputGradient } from './spread-gradient.js';
 
@@ -17,15 +16,7 @@ export function depthwiseConv2dNativeBackpropInput(backendName: string): KernelF
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
     const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      dilations ?? 1,
-      pad,
-      dimRoundingMode,
-      true,
-    );
+    const info = forwardGeometry(inputShape, filter.shape, { strides, dilations, pad, dimRoundingMode }, { depthwise: true });
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const [h, w] = spatialAxes(info).map(inputGradientAxis);
     const { batchSize: n, inChannels: c, outChannels: cm } = info;
