@@ -49,3 +49,35 @@ for (const r of [4, 12, 24]) {
   await measure(`pack of ${r}, TF.js Adam`, r, false);
   await measure(`pack of ${r}, one-pass Adam`, r, true);
 }
+
+// The pack step a tutorial pack takes on cpu: forward, loss and backward in JavaScript
+// (dense-stack.ts), Adam in JavaScript (plain-optimizer.ts), no TF.js op.
+const { DenseStackStep } = await import('../dist/engine/dense-stack.js');
+const { replicaLoss } = await import('../dist/engine/loss.js');
+for (const r of [12, 24]) {
+  const vars = weights(r);
+  const model = {
+    layers: vars.filter((_, i) => i % 2 === 0).map(() => ({ dense: true, useBias: true, activationName: 'sigmoid', activation: undefined })),
+    loss: replicaLoss('mse'),
+    lossKind: 'mse',
+    shapes: vars.map((v) => v.shape.slice(1).length === 2 && v.shape[1] === 1 ? [v.shape[2]] : v.shape.slice(1)),
+  };
+  const step = DenseStackStep.of(model, r);
+  const optimizer = new FlatOptimizer(tf.train.adam(0.01), vars);
+  const params = await optimizer.plainParameters();
+  const x = tf.randomUniform([r, 1, 2]).dataSync();
+  const y = tf.randomUniform([r, 1, 1]).dataSync();
+  const once = () => {
+    const trace = step.forward(params, x, 1);
+    const { dPrediction } = step.meanSquaredError(trace[trace.length - 1], y);
+    optimizer.stepPlain(step.gradient(params, trace, dPrediction, 1));
+  };
+  for (let i = 0; i < 500; i++) once();
+  const n = 20000;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) once();
+  const ms = (performance.now() - started) / n;
+  console.log(`${`pack of ${r}, plain JavaScript step`.padEnd(44)} ${'0'.padStart(4)} ops/step  ${ms.toFixed(3)} ms/step  ${(ms / r).toFixed(4)} ms per run-step`);
+  optimizer.dispose();
+  tf.dispose(vars);
+}

@@ -4,6 +4,7 @@ import { optimizerState } from '../dist/engine/checkpoint.js';
 import { FlatOptimizer } from '../dist/engine/flat-optimizer.js';
 import { OPTIMIZER_NAMES } from '../dist/engine/names.js';
 import { makeOptimizer } from '../dist/engine/optimizer.js';
+import { useBackend } from '../dist/engine/tf.js';
 
 /** A small model's variables, the same values each call. */
 function variables(): tf.Variable[] {
@@ -44,5 +45,58 @@ describe('one optimizer step over all variables (FlatOptimizer)', () => {
     again.minimize(() => loss(fused, 7)).dispose();
     expect(await values(fused)).toEqual(await values(plain));
     tf.dispose([...plain, ...fused]);
+  });
+
+  /** One step in JavaScript: the gradients from TF.js, flat, then `stepPlain`. */
+  function plainStep(flat: FlatOptimizer, vars: tf.Variable[], step: number): void {
+    const { grads, value } = tf.variableGrads(() => loss(vars, step), vars);
+    flat.stepPlain(Float32Array.from(tf.concat(vars.map((v) => grads[v.name]!.reshape([-1]))).dataSync()));
+    flat.writeBack();
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+
+  it.each(['adam', 'sgd'] as const)('%s stepped in JavaScript (plain-optimizer.ts): the same variables and state, bit for bit, across a checkpoint', async (name) => {
+    await useBackend('cpu');
+    const [plain, stepped] = [variables(), variables()];
+    const reference = makeOptimizer(name, 0.05);
+    const flat = new FlatOptimizer(makeOptimizer(name, 0.05), stepped);
+    // Steps through TF.js first: the state moves over to JavaScript.
+    for (let step = 0; step < 3; step++) {
+      reference.minimize(() => loss(plain, step), false, plain);
+      flat.minimize(() => loss(stepped, step)).dispose();
+    }
+    expect(await flat.plainParameters()).toBeInstanceOf(Float32Array);
+    for (let step = 3; step < 9; step++) {
+      reference.minimize(() => loss(plain, step), false, plain);
+      plainStep(flat, stepped, step);
+    }
+    expect(await values(stepped)).toEqual(await values(plain));
+    const [a, b] = [await optimizerState(reference), await flat.state()];
+    expect(b.map((t) => t.tensor.shape)).toEqual(a.map((t) => t.tensor.shape));
+    expect(await values(b.map((t) => t.tensor))).toEqual(await values(a.map((t) => t.tensor)));
+
+    // Its state, restored in another, steps on in JavaScript as TF.js does.
+    const again = new FlatOptimizer(makeOptimizer(name, 0.05), stepped);
+    await again.restore(b);
+    await again.plainParameters();
+    for (let step = 9; step < 12; step++) {
+      reference.minimize(() => loss(plain, step), false, plain);
+      plainStep(again, stepped, step);
+    }
+    expect(await values(stepped)).toEqual(await values(plain));
+    tf.dispose([...plain, ...stepped]);
+  });
+
+  it('has no plain form for the other optimizers, nor off the cpu backend', async () => {
+    await useBackend('cpu');
+    const vars = variables();
+    expect(await new FlatOptimizer(makeOptimizer('rmsprop', 0.05), vars).plainParameters()).toBeUndefined();
+    await useBackend('wasm');
+    try {
+      expect(await new FlatOptimizer(makeOptimizer('adam', 0.05), vars).plainParameters()).toBeUndefined();
+    } finally {
+      await useBackend('cpu');
+    }
+    tf.dispose(vars);
   });
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
+import { plainOptimizer, type PlainOptimizer } from './plain-optimizer.js';
 
 /**
  * One optimizer step over all the variables at once. A TF.js optimizer updates each variable with
@@ -15,10 +16,14 @@ import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint
 export class FlatOptimizer {
   private flat: tf.Variable;
   private readonly sizes: number[];
+  /** Set once steps are taken in JavaScript: the optimizer's plain form and its copy of the parameters. */
+  private plain?: { optimizer: PlainOptimizer; params: Float32Array; mask: Float32Array | undefined; scalars: tf.Tensor[] };
 
+  /** `gradientMask` (flat, 0 or 1 per parameter): parameters whose gradient is always taken as zero. */
   constructor(
     private readonly inner: tf.Optimizer,
     private readonly variables: tf.Variable[],
+    private readonly gradientMask?: tf.Tensor1D,
   ) {
     this.sizes = variables.map((v) => v.size);
     this.flat = tf.variable(this.concatenated(variables), true);
@@ -27,12 +32,50 @@ export class FlatOptimizer {
   /** Computes `f`'s gradients for the variables and steps; returns `f`'s value (kept). */
   minimize(f: () => tf.Scalar): tf.Scalar {
     const { value, grads } = tf.variableGrads(f, this.variables);
+    tf.tidy(() => this.stepFlat(this.concatenated(this.variables.map((v) => grads[v.name]!))));
+    tf.dispose(Object.values(grads));
+    this.writeBack();
+    return value;
+  }
+
+  /** The parameters, flat, in the variables' order: read them, never dispose them. */
+  get parameters(): tf.Tensor1D {
+    return this.flat as tf.Tensor1D;
+  }
+
+  /** One step from the gradient of the flat parameters. The variables follow at `writeBack()`. */
+  stepFlat(gradient: tf.Tensor1D): void {
+    tf.tidy(() => this.inner.applyGradients({ [this.flat.name]: this.gradientMask ? gradient.mul(this.gradientMask) : gradient }));
+  }
+
+  /**
+   * From now on, steps in JavaScript (`stepPlain`) on a copy of the parameters, when the backend is
+   * cpu and the optimizer has a plain form (plain-optimizer.ts): returns that copy, to read only,
+   * or undefined (then step with `stepFlat`).
+   */
+  async plainParameters(): Promise<Float32Array | undefined> {
+    if (tf.getBackend() !== 'cpu') return undefined;
+    const state = await optimizerState(this.inner);
+    const optimizer = plainOptimizer(this.inner, state, this.flat.name, this.flat.size);
+    if (!optimizer) return undefined;
+    const mask = this.gradientMask && Float32Array.from(this.gradientMask.dataSync());
+    this.plain = { optimizer, params: Float32Array.from(this.flat.dataSync()), mask, scalars: [] };
+    return this.plain.params;
+  }
+
+  /** One step in JavaScript from the gradient of the flat parameters (overwritten: masked). */
+  stepPlain(gradient: Float32Array): void {
+    const { optimizer, params, mask } = this.plain!;
+    if (mask) for (let i = 0; i < gradient.length; i++) gradient[i] *= mask[i]!;
+    optimizer.step(params, gradient);
+  }
+
+  /** Sets the variables from the flat parameters. */
+  writeBack(): void {
     tf.tidy(() => {
-      this.inner.applyGradients({ [this.flat.name]: this.concatenated(this.variables.map((v) => grads[v.name]!)) });
+      if (this.plain) this.flat.assign(tf.tensor1d(this.plain.params.slice()));
       tf.split(this.flat, this.sizes).forEach((part, i) => this.variables[i]!.assign(part.reshape(this.variables[i]!.shape)));
     });
-    tf.dispose(Object.values(grads));
-    return value;
   }
 
   /** After the variables were set from elsewhere (a checkpoint): the flat copy follows them. */
@@ -42,10 +85,20 @@ export class FlatOptimizer {
 
   /** The state as the wrapped optimizer would have it for the variables one by one. */
   async state(): Promise<NamedTensor[]> {
-    const flat = await optimizerState(this.inner);
-    return flat.flatMap((t) =>
+    const flat = this.plain ? this.plainState(this.plain) : await optimizerState(this.inner);
+    const state = flat.flatMap((t) =>
       t.tensor.rank === 0 ? [t] : tf.split(t.tensor, this.sizes).map((part, i) => ({ name: `${this.variables[i]!.name}/${t.name}`, tensor: part.reshape(this.variables[i]!.shape) })),
     );
+    if (this.plain) tf.dispose(flat.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    return state;
+  }
+
+  /** The plain optimizer's state; its scalars are kept (callers dispose only the tensors of rank > 0) until the next call. */
+  private plainState(plain: NonNullable<FlatOptimizer['plain']>): NamedTensor[] {
+    tf.dispose(plain.scalars);
+    const state = plain.optimizer.state();
+    plain.scalars = state.filter((t) => t.tensor.rank === 0).map((t) => t.tensor);
+    return state;
   }
 
   /** Takes a state in the per-variable layout (from `state()` or a checkpoint of a run without fusion). */
@@ -66,6 +119,7 @@ export class FlatOptimizer {
   }
 
   dispose(): void {
+    if (this.plain) tf.dispose(this.plain.scalars);
     this.inner.dispose();
     this.flat.dispose();
   }

@@ -39,8 +39,15 @@ export const LOGIT_LOSSES = new Set<LossKind>(['bce_logits', 'hinge']);
 export type ReplicaLossFn = (prediction: tf.Tensor, target: tf.Tensor) => tf.Tensor1D;
 
 const NONE = tf.Reduction.NONE;
-/** The mean over every axis but the first: each replica's own mean, as its run alone takes it. */
-const perReplica = (t: tf.Tensor) => t.mean(Array.from({ length: t.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D;
+const innerAxes = (t: tf.Tensor) => Array.from({ length: t.rank - 1 }, (_, i) => i + 1);
+/**
+ * Each replica's losses reduced as tf.losses reduce them for a run alone (their default,
+ * SUM_BY_NONZERO_WEIGHTS without weights): summed, then divided by their number. (A mean would
+ * divide first, then sum: the same gradient, another rounding of the value.)
+ */
+const perReplica = (t: tf.Tensor) => t.sum(innerAxes(t)).div(t.size / t.shape[0]!) as tf.Tensor1D;
+/** Each replica's mean, for the losses a run alone averages with `mean()`. */
+const perReplicaMean = (t: tf.Tensor) => t.mean(innerAxes(t)) as tf.Tensor1D;
 
 const REPLICA_LOSSES: Partial<Record<LossKind, ReplicaLossFn>> = {
   mse: (p, t) => perReplica(tf.losses.meanSquaredError(t, p, undefined, NONE)),
@@ -50,9 +57,9 @@ const REPLICA_LOSSES: Partial<Record<LossKind, ReplicaLossFn>> = {
   huber: (p, t) => perReplica(tf.losses.huberLoss(t, p, undefined, 1, NONE)),
   hinge: (p, t) => perReplica(tf.losses.hingeLoss(t, p, undefined, NONE)),
   cross_entropy_logits: (p, t) => perReplica(tf.losses.softmaxCrossEntropy(asOneHot(t, p), p, undefined, 0, NONE)),
-  cross_entropy_probs: (p, t) => perReplica(tf.metrics.categoricalCrossentropy(asOneHot(t, p), p)),
-  sparse_cross_entropy_probs: (p, t) => perReplica(tf.metrics.categoricalCrossentropy(asOneHot(t, p), p)),
-  nll: (p, t) => perReplica(asOneHot(t, p).mul(p).sum(-1)).neg() as tf.Tensor1D,
+  cross_entropy_probs: (p, t) => perReplicaMean(tf.metrics.categoricalCrossentropy(asOneHot(t, p), p)),
+  sparse_cross_entropy_probs: (p, t) => perReplicaMean(tf.metrics.categoricalCrossentropy(asOneHot(t, p), p)),
+  nll: (p, t) => perReplicaMean(asOneHot(t, p).mul(p).sum(-1)).neg() as tf.Tensor1D,
 };
 
 /** The per-replica form of a built-in loss, when it has one (the KL divergences do not). */

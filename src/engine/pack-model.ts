@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LayersModule } from '../user/layers-module.js';
 import { asBatch, type Chain } from './chain.js';
 import { replicaLoss, type ReplicaLossFn } from './loss.js';
-import { lossKind } from './names.js';
+import { lossKind, type LossKind } from './names.js';
 import { WASM_FROM_WORK } from './backend-choice.js';
 import { parameterCount } from './epoch-end.js';
 
@@ -11,12 +11,15 @@ interface PackLayer {
   dense: boolean;
   useBias: boolean;
   activation: { apply(x: tf.Tensor): tf.Tensor } | undefined;
+  /** The activation's name in the layer's config (`sigmoid`, `relu`, …). */
+  activationName: string | undefined;
 }
 
 /** What a pack needs to know of its members' common model. */
 export interface PackModel {
   layers: PackLayer[];
   loss: ReplicaLossFn;
+  lossKind: LossKind;
   /** Each variable's shape in the pack: the widest of the members'. */
   shapes: number[][];
 }
@@ -65,8 +68,8 @@ const batchShapes = (c: Chain) =>
  * each model chain one `LayersModule` whose `forward` is Mosaic's, a stack of dense and
  * activation layers without regularizers, small enough that its steps are bound by per-operation
  * overhead (batching larger ones saves nothing); all with the first's layer kinds, activations,
- * inputs and outputs (hidden widths may differ: the pack pads them to the widest and masks the
- * padding), batches of the same shapes, and a built-in loss with a per-replica form. Returns why
+ * inputs and outputs (hidden widths may differ: the pack pads them to the widest, the padding
+ * held at zero), batches of the same shapes, and a built-in loss with a per-replica form. Returns why
  * not when the first cannot be packed with any other.
  */
 export function packModel(chains: Chain[], lossFunction: string | undefined): { model: PackModel; members: number[] } | string {
@@ -75,7 +78,7 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): { 
   if (why) return why;
   const kind = lossFunction === undefined ? undefined : lossKind(lossFunction);
   const loss = kind ? replicaLoss(kind) : undefined;
-  if (!loss) return `the loss ${first.names.loss} has no per-run form for packs`;
+  if (!kind || !loss) return `the loss ${first.names.loss} has no per-run form for packs`;
   const [shape, data] = [structure(layersOf(first)!), batchShapes(first)];
   const members = chains.map((c, i) => i).filter((i) => i === 0 || (!unpackable(chains[i]!) && structure(layersOf(chains[i]!)!) === shape && batchShapes(chains[i]!) === data));
   if (members.length < 2) return 'no other run claimed with it builds a model of the same kind on the same data';
@@ -87,8 +90,10 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): { 
         dense: l.getClassName() === 'Dense',
         useBias: l.getConfig().useBias !== false && l.getClassName() === 'Dense',
         activation: l.activation as PackLayer['activation'],
+        activationName: (l.getConfig().activation as string | undefined) ?? undefined,
       })),
       loss,
+      lossKind: kind,
       shapes: first.variables.map((v, j) => v.shape.map((_, d) => Math.max(...mates.map((c) => c.variables[j]!.shape[d]!)))),
     },
     members,
@@ -99,17 +104,16 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): { 
  * The forward pass of R replicas at once: inputs `[R, batch, features]`, and per dense layer a
  * kernel `[R, in, out]` (one batched matMul) and a bias `[R, 1, out]`; activations apply
  * element-wise (softmax on the last axis), so each replica computes what its model alone would.
- * Models of different widths are padded with zero weights held at zero by a mask: a padded unit
- * adds exact zeros to every sum, and gets a zero gradient.
+ * Models of different widths are padded with zero weights that the optimizer holds at zero (their
+ * gradient is masked, see `stackVariables`): a padded unit's output meets only zero weights, so it
+ * adds exact zeros to every sum of the next layer.
  */
-export function packForward(model: PackModel, weights: tf.Variable[], masks: (tf.Tensor | undefined)[], x: tf.Tensor): tf.Tensor {
+export function packForward(model: PackModel, weights: tf.Variable[], x: tf.Tensor): tf.Tensor {
   let h = x;
   let w = 0;
   for (const layer of model.layers) {
     if (layer.dense) {
-      const kernel = masks[w] ? weights[w]!.mul(masks[w]!) : weights[w]!;
-      w++;
-      h = tf.matMul(h, kernel);
+      h = tf.matMul(h, weights[w++]!);
       if (layer.useBias) h = h.add(weights[w++]!);
     }
     if (layer.activation) h = layer.activation.apply(h);
@@ -125,14 +129,18 @@ export function stackPadded(tensors: tf.Tensor[], shape: number[]): tf.Tensor {
   return tf.tidy(() => tf.stack(tensors.map((t) => tf.pad(t, shape.map((d, i) => [0, d - t.shape[i]!]) as [number, number][]))).reshape(stackedShape(shape, tensors.length)));
 }
 
-/** Stacked (padded) variables, and for kernels with padding a mask of ones where the member has weights. */
-export function stackVariables(chains: Chain[], model: PackModel): { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } {
+/**
+ * Stacked (padded) variables, and when members differ in width, the gradient mask of the flat
+ * parameters: ones where a member has a weight, zeros on the padding. Every tf optimizer leaves a
+ * parameter whose gradients are all zero where it is, so the padding stays at zero.
+ */
+export function stackVariables(chains: Chain[], model: PackModel): { weights: tf.Variable[]; gradientMask: tf.Tensor1D | undefined } {
   const weights = model.shapes.map((shape, j) => tf.tidy(() => tf.variable(stackPadded(chains.map((c) => c.variables[j]!), shape), true)));
-  const masks = model.shapes.map((shape, j) => {
-    const padded = chains.some((c) => c.variables[j]!.shape.join('x') !== shape.join('x'));
-    return padded && shape.length === 2 ? stackPadded(chains.map((c) => tf.ones(c.variables[j]!.shape)), shape) : undefined;
-  });
-  return { weights, masks };
+  const padded = model.shapes.some((shape, j) => chains.some((c) => c.variables[j]!.shape.join('x') !== shape.join('x')));
+  const gradientMask = padded
+    ? tf.tidy(() => tf.concat(model.shapes.map((shape, j) => stackPadded(chains.map((c) => tf.ones(c.variables[j]!.shape)), shape).reshape([-1]))) as tf.Tensor1D)
+    : undefined;
+  return { weights, gradientMask };
 }
 
 /** Replica r's share of a stacked (padded) tensor, in its run's own shape. */

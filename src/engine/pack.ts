@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClaimedRun, EpochRecord, RunQueue } from '../store/types.js';
-import { accuracyRule, replicaAccuracyFn } from './accuracy.js';
+import { accuracyRule, replicaAccuracyFn, type ReplicaAccuracyFn } from './accuracy.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
 import { loadCheckpoint, type NamedTensor } from './checkpoint.js';
 import { assertFinite, commitEpoch, failRun, finishRun, firstLine, type RunOutcome } from './epoch-end.js';
+import { DenseStackStep } from './dense-stack.js';
 import { FlatOptimizer } from './flat-optimizer.js';
 import { makeOptimizer } from './optimizer.js';
 import { packForward, packModel, replicaOf, stackPadded, stackVariables, unpackable, type PackModel } from './pack-model.js';
@@ -70,16 +71,16 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   const model = plan.model;
   await settleBackend(ctx.store, members.map((m) => m.run), setting, members[0]!.chain, members.length);
   let optimizer: FlatOptimizer | undefined;
-  let stacked: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } = { weights: [], masks: [] };
+  let stacked: ReturnType<typeof stackVariables> = { weights: [], gradientMask: undefined };
   try {
     ({ optimizer, stacked } = await startPack(members, model));
-    await trainPack(members, model, stacked, optimizer, ctx);
+    await trainPack(members, model, stacked.weights, optimizer, ctx);
   } catch (e) {
     // A failure of the pack itself (not of one member) ends every member still training.
     for (const m of members.filter((x) => !x.outcome)) m.outcome = await failRun(ctx.store, m.run, e);
   } finally {
     optimizer?.dispose();
-    tf.dispose([...stacked.weights, ...stacked.masks.filter((t): t is tf.Tensor => t !== undefined)]);
+    tf.dispose([...stacked.weights, ...(stacked.gradientMask ? [stacked.gradientMask] : [])]);
     for (const m of members) dispose(m.chain, undefined);
   }
   for (const m of members) outcomes.set(m.run.runId, m.outcome ?? { status: 'done' });
@@ -87,7 +88,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
 }
 
 /** Stacked weights and one optimizer for all; a continued pack restores each member's checkpoint first. */
-async function startPack(members: Member[], model: PackModel): Promise<{ optimizer: FlatOptimizer; stacked: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] } }> {
+async function startPack(members: Member[], model: PackModel): Promise<{ optimizer: FlatOptimizer; stacked: ReturnType<typeof stackVariables> }> {
   const spec = members[0]!.run.spec.process;
   const states: NamedTensor[][] = [];
   for (const m of members) {
@@ -97,7 +98,7 @@ async function startPack(members: Member[], model: PackModel): Promise<{ optimiz
     await loadCheckpoint(m.chain.runInfo.run_dir, m.run.owner, m.history[m.history.length - 1]!, m.chain.models.map((x) => x.module), m.chain.variables, keep);
   }
   const stacked = stackVariables(members.map((m) => m.chain), model);
-  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), stacked.weights);
+  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), stacked.weights, stacked.gradientMask);
   if (states.length > 0) {
     // Moments stack (padded) like the weights they follow; iterations and bias corrections are the same for all.
     const follows = variableOfState(states[0]!, stacked.weights.length);
@@ -122,16 +123,10 @@ function variableOfState(state: NamedTensor[], variables: number): (number | und
   return state.map((t) => (t.tensor.rank === 0 ? undefined : c++ % variables));
 }
 
-async function trainPack(
-  members: Member[],
-  model: PackModel,
-  { weights, masks }: { weights: tf.Variable[]; masks: (tf.Tensor | undefined)[] },
-  optimizer: FlatOptimizer,
-  ctx: PackContext,
-): Promise<void> {
+async function trainPack(members: Member[], model: PackModel, weights: tf.Variable[], optimizer: FlatOptimizer, ctx: PackContext): Promise<void> {
   const first = members[0]!;
   const settings = first.run.spec.process;
-  const stack = (source: 'train' | 'test') =>
+  const stack = (source: 'train' | 'test'): PackBatch[] =>
     (first.chain[source] as unknown[]).map((_, i) => {
       const batches = members.map((m) => asBatch((m.chain[source] as never[])[i]!));
       return { x: tf.stack(batches.map((b) => b.x)), y: tf.stack(batches.map((b) => b.y)) };
@@ -143,38 +138,17 @@ async function trainPack(
     const accuracy = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', first.chain.lossCategory, sample));
     const c = first.chain;
     // The targets are checked as a run alone checks them, on the first member's first batch.
-    tf.tidy(() => checkTargets(packForward(model, weights, masks, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
+    tf.tidy(() => checkTargets(packForward(model, weights, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
       category: c.lossCategory, lossName: c.names.loss, model: c.names.model, data: c.names.data,
     }));
+    const stepper = await packStepper(model, members.length, weights, optimizer, [...train, ...test]);
     for (let epoch = first.history.length + 1; epoch <= first.run.epochsTarget && members.some((m) => !m.outcome); epoch++) {
       const started = performance.now();
       for (const m of members) Object.assign(m.chain.runInfo, { epoch, training: true });
-      const trainStats = await overPackBatches(train, members.length, (x, y) => {
-        let correct: tf.Tensor1D | undefined;
-        let total = 0;
-        let losses: tf.Tensor1D | undefined;
-        optimizer
-          .minimize(() => {
-            const prediction = packForward(model, weights, masks, x);
-            if (accuracy) {
-              const a = accuracy(prediction, y);
-              correct = tf.keep(a.correct);
-              total = a.total;
-            }
-            losses = tf.keep(model.loss(prediction, y));
-            return losses.sum() as tf.Scalar;
-          })
-          .dispose();
-        return { losses: losses!, correct, total };
-      });
+      const trainStats = await overPackBatches(train, members.length, stepper.train, accuracy);
+      optimizer.writeBack();
       for (const m of members) m.chain.runInfo.training = false;
-      const testStats = await overPackBatches(test, members.length, (x, y) =>
-        tf.tidy(() => {
-          const prediction = packForward(model, weights, masks, x);
-          const a = accuracy?.(prediction, y);
-          return { losses: model.loss(prediction, y), correct: a?.correct, total: a?.total ?? 0 };
-        }),
-      );
+      const testStats = await overPackBatches(test, members.length, stepper.test, accuracy);
       const duration = (performance.now() - started) / 1000;
       // The optimizer's state once for all; each member's share of it goes to its own checkpoint,
       // the members' files written side by side (their file operations overlap).
@@ -188,8 +162,8 @@ async function trainPack(
               epoch,
               train_loss: trainStats.loss[r]!,
               test_loss: testStats.loss[r]!,
-              train_acc: accuracy ? trainStats.correct[r]! / trainStats.total : null,
-              test_acc: accuracy ? testStats.correct[r]! / testStats.total : null,
+              train_acc: trainStats.accuracy?.[r] ?? null,
+              test_acc: testStats.accuracy?.[r] ?? null,
               duration_s: duration / training,
             };
             try {
@@ -207,6 +181,80 @@ async function trainPack(
     tf.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
   }
   for (const m of members.filter((x) => !x.outcome)) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables);
+}
+
+/** A batch of the pack: each member's batch stacked, `[R, batch, …]`. */
+interface PackBatch {
+  x: tf.Tensor;
+  y: tf.Tensor;
+}
+
+/** One batch through the pack: each replica's loss, and the predictions `[R, batch, …]`, read back. */
+interface BatchResult {
+  losses: Float32Array;
+  prediction: Float32Array;
+  shape: number[];
+}
+
+/** How a pack steps: a training step (the optimizer's step included) and a test step, batch by batch. */
+interface PackStepper {
+  train(b: PackBatch): BatchResult;
+  test(b: PackBatch): BatchResult;
+}
+
+/**
+ * The plain JavaScript step (dense-stack.ts) when the backend, the layers and the loss allow it
+ * and every target has the predictions' shape, its optimizer step plain too when the optimizer has
+ * a plain form (plain-optimizer.ts); TF.js's ops and tape otherwise.
+ */
+async function packStepper(model: PackModel, replicas: number, weights: tf.Variable[], optimizer: FlatOptimizer, batches: PackBatch[]): Promise<PackStepper> {
+  const plain = DenseStackStep.of(model, replicas);
+  const outputs = model.shapes.filter((s) => s.length === 2).at(-1)?.[1];
+  const fits = (b: PackBatch) => b.x.dtype === 'float32' && b.y.dtype === 'float32' && b.y.shape.join() === [...b.x.shape.slice(0, 2), outputs].join();
+  if (typeof plain !== 'string' && batches.every(fits)) {
+    const arrays = new Map(batches.map((b) => [b, { x: b.x.dataSync() as Float32Array, y: b.y.dataSync() as Float32Array, size: b.x.shape[1]! }]));
+    const plainParams = await optimizer.plainParameters();
+    const run = (b: PackBatch, learn: boolean): BatchResult => {
+      const { x, y, size } = arrays.get(b)!;
+      const params = plainParams ?? (optimizer.parameters.dataSync() as Float32Array);
+      const trace = plain.forward(params, x, size);
+      const prediction = trace[trace.length - 1]!;
+      const { losses, dPrediction } = plain.meanSquaredError(prediction, y);
+      if (learn) {
+        const gradient = plain.gradient(params, trace, dPrediction, size);
+        if (plainParams) optimizer.stepPlain(gradient);
+        else tf.tidy(() => optimizer.stepFlat(tf.tensor1d(gradient)));
+      }
+      return { losses, prediction, shape: b.y.shape };
+    };
+    return { train: (b) => run(b, true), test: (b) => run(b, false) };
+  }
+  const read = (losses: tf.Tensor, prediction: tf.Tensor): BatchResult => {
+    const result = { losses: losses.dataSync() as Float32Array, prediction: prediction.dataSync() as Float32Array, shape: prediction.shape };
+    tf.dispose([losses, prediction]);
+    return result;
+  };
+  return {
+    train: (b) => {
+      let prediction: tf.Tensor | undefined;
+      let losses: tf.Tensor | undefined;
+      optimizer
+        .minimize(() => {
+          prediction = tf.keep(packForward(model, weights, b.x));
+          losses = tf.keep(model.loss(prediction, b.y));
+          return losses.sum() as tf.Scalar;
+        })
+        .dispose();
+      return read(losses!, prediction!);
+    },
+    test: (b) => {
+      const [prediction, losses] = tf.tidy(() => {
+        const p = packForward(model, weights, b.x);
+        return [p, model.loss(p, b.y)];
+      });
+      return read(losses, prediction);
+    },
+  };
 }
 
 /** One member's end of epoch, as a run alone has it: divergence, hooks, checkpoint, record, early stopping. */
@@ -230,28 +278,54 @@ async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: t
   if (note) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables, note);
 }
 
-/** Runs `step` over the stacked batches, summing each replica's losses and correct counts on the device. */
+/**
+ * Runs `step` over the stacked batches: each replica's mean loss (float32 running sums, as a run
+ * alone sums them), and its accuracy over the epoch, from the predictions read back.
+ */
 async function overPackBatches(
-  batches: { x: tf.Tensor; y: tf.Tensor }[],
+  batches: PackBatch[],
   replicas: number,
-  step: (x: tf.Tensor, y: tf.Tensor) => { losses: tf.Tensor1D; correct: tf.Tensor1D | undefined; total: number },
-): Promise<{ loss: number[]; correct: number[]; total: number }> {
-  let lossSum: tf.Tensor = tf.zeros([replicas]);
-  let correctSum: tf.Tensor = tf.zeros([replicas]);
-  let total = 0;
+  step: (b: PackBatch) => BatchResult,
+  accuracy: ReplicaAccuracyFn | undefined,
+): Promise<{ loss: number[]; accuracy: number[] | undefined }> {
+  const sums = new Float32Array(replicas);
+  const results: BatchResult[] = [];
   let lastYield = performance.now();
   for (const b of batches) {
     if (performance.now() - lastYield > 1000) {
       await new Promise((resolve) => setImmediate(resolve));
       lastYield = performance.now();
     }
-    const r = step(b.x, b.y);
-    total += r.total;
-    const [nextLoss, nextCorrect] = [lossSum.add(r.losses), r.correct ? correctSum.add(r.correct) : correctSum];
-    tf.dispose([lossSum, r.losses, ...(r.correct ? [correctSum, r.correct] : [])]);
-    [lossSum, correctSum] = [nextLoss, nextCorrect];
+    const r = step(b);
+    for (let i = 0; i < replicas; i++) sums[i] += r.losses[i]!;
+    if (accuracy) results.push(r);
   }
-  const [loss, correct] = [await lossSum.data(), await correctSum.data()];
-  tf.dispose([lossSum, correctSum]);
-  return { loss: [...loss].map((l) => l / batches.length), correct: [...correct], total };
+  return { loss: [...sums].map((l) => l / batches.length), accuracy: accuracy && epochAccuracy(accuracy, batches, results, replicas) };
+}
+
+/**
+ * Each replica's accuracy over an epoch, in one go: the batches of one shape stacked along a new
+ * axis after the replicas' (`[R, batches, batch, …]`), so the rule sees each batch as it would alone.
+ */
+function epochAccuracy(accuracy: ReplicaAccuracyFn, batches: PackBatch[], results: BatchResult[], replicas: number): number[] {
+  const correct = new Array<number>(replicas).fill(0);
+  let total = 0;
+  const groups = new Map<string, number[]>();
+  results.forEach((r, i) => groups.set(`${r.shape}|${batches[i]!.y.shape}`, [...(groups.get(`${r.shape}|${batches[i]!.y.shape}`) ?? []), i]));
+  for (const group of groups.values()) {
+    const shape = results[group[0]!]!.shape;
+    const per = results[group[0]!]!.prediction.length / replicas;
+    const values = new Float32Array(replicas * group.length * per);
+    group.forEach((i, s) => {
+      for (let r = 0; r < replicas; r++) values.set(results[i]!.prediction.subarray(r * per, (r + 1) * per), (r * group.length + s) * per);
+    });
+    const counts = tf.tidy(() => {
+      const a = accuracy(tf.tensor(values, [replicas, group.length, ...shape.slice(1)]), tf.stack(group.map((i) => batches[i]!.y), 1));
+      total += a.total;
+      return a.correct;
+    });
+    counts.dataSync().forEach((n, r) => (correct[r] += n));
+    counts.dispose();
+  }
+  return correct.map((n) => n / total);
 }
