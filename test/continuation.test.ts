@@ -51,4 +51,59 @@ describe('continuing a run from its checkpoint', () => {
     expect((await store.overview([2]))[0]!.results!.epochs).toBe(6);
     await store.close();
   });
+
+  /** A checkpoint file rewritten as the folder of files Mosaic wrote before the one-file format. */
+  function asOlderFolder(file: string, modelClass: string): void {
+    const content = fs.readFileSync(file);
+    const first = content.indexOf(10);
+    const second = content.indexOf(10, first + 1);
+    const header = JSON.parse(content.subarray(first + 1, second).toString()) as { owner: unknown; groups: { name: string; specs: unknown[]; bytes: number }[] };
+    const dir = file.replace(/\.ckpt$/, '');
+    fs.mkdirSync(dir);
+    let offset = second + 1;
+    for (const g of header.groups) {
+      const bytes = content.subarray(offset, offset + g.bytes);
+      offset += g.bytes;
+      const base = g.name === 'model-0' ? `model-0-${modelClass}` : g.name;
+      fs.writeFileSync(path.join(dir, g.name === 'model-0' ? `${base}.weights.bin` : `${base}.bin`), bytes);
+      fs.writeFileSync(path.join(dir, `${base}.json`), JSON.stringify(g.name === 'model-0' ? { weightSpecs: g.specs } : g.specs));
+    }
+    fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify(header.owner));
+    // The model's own files, when its class was saved by its saveModel (here, as vitest loads the
+    // engine apart from the user's classes) rather than in the file.
+    const files = file.replace(/\.ckpt$/, '.files');
+    if (fs.existsSync(files)) for (const f of fs.readdirSync(files)) fs.renameSync(path.join(files, f), path.join(dir, f));
+    fs.rmSync(files, { recursive: true, force: true });
+    fs.rmSync(file);
+  }
+
+  it('continues from the checkpoint folder of an older Mosaic, and refuses a checkpoint file cut short', async () => {
+    const dir = tmpDir();
+    const store = openSqliteStore(path.join(dir, 'c.db'), { create: true });
+    const worker = { id: 'w', pid: process.pid, host: 'h' };
+    const [full, half] = [config(dir, 5), config(dir, 3)];
+    const [straight] = newRuns(full, generatePipelines(full));
+    const [older, cut] = [newRuns(half, generatePipelines(half))[0]!, newRuns(half, generatePipelines(half))[0]!];
+    older.seed = cut.seed = straight!.seed;
+    await store.enqueue([straight!, older, cut]);
+    const claim = async () => (await store.claimPack(worker, 1))[0]!;
+    for (let i = 0; i < 3; i++) expect(await executeRun(await claim(), { store })).toEqual({ status: 'done' });
+
+    const runDir = async (id: number) => (await store.runDir(id))!;
+    const modelClass = straight!.spec.modules[straight!.spec.dataCount]!.class;
+    asOlderFolder(path.join(await runDir(2), 'epoch-3.ckpt'), modelClass);
+    const file = path.join(await runDir(3), 'epoch-3.ckpt');
+    fs.truncateSync(file, fs.statSync(file).size - 10);
+
+    await store.extendRuns([2, 3], 2);
+    expect(await executeRun(await claim(), { store })).toEqual({ status: 'done' });
+    const [a, b] = [await store.history(1), await store.history(2)];
+    expect(b.map((e) => [e.train_loss, e.test_loss])).toEqual(a.map((e) => [e.train_loss, e.test_loss]));
+
+    const refused = await executeRun(await claim(), { store });
+    expect(refused.status).toBe('error');
+    expect(JSON.stringify(refused)).toMatch(/epoch-3\.ckpt is not a whole Mosaic checkpoint \(cut short, or written by something else\): refusing to continue from it/);
+    expect(await store.history(3)).toHaveLength(3);
+    await store.close();
+  });
 });

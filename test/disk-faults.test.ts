@@ -67,7 +67,7 @@ describe('disk faults', () => {
     const dir = tmpDir();
     const runs = path.join(dir, 'runs');
     fs.mkdirSync(runs);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', runs]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', runs]);
     try {
       const config = fixtureConfig(dir, { models: model, epochs: 30 });
       const db = path.join(dir, 'x.db');

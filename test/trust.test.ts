@@ -84,8 +84,7 @@ describe('checkpoints belong to one database', () => {
     expect(cli(['run', config, b], dir).code).toBe(0);
     const runDir = (db: string) => rows(db, `SELECT run_dir FROM mosaic_queue WHERE run_id = 1`)[0]!.run_dir as string;
     // Someone copies B's checkpoint over A's (as a shared .runs folder used to do silently).
-    fs.rmSync(path.join(runDir(a), 'epoch-4'), { recursive: true });
-    fs.cpSync(path.join(runDir(b), 'epoch-4'), path.join(runDir(a), 'epoch-4'), { recursive: true });
+    fs.cpSync(path.join(runDir(b), 'epoch-4.ckpt'), path.join(runDir(a), 'epoch-4.ckpt'));
     const results = rows(a, `SELECT * FROM run_results WHERE run_id = 1`);
 
     const r = cli(['rerun', config, a, '-id', '1', '-epochs', '3', '--progress', 'lines'], dir);
@@ -216,7 +215,7 @@ describe('early stopping and the best epoch', () => {
       { status: 'done', return_status: 'early stop at epoch 3: the test loss did not improve by more than 100 for 2 epochs (best: epoch 1)' },
     ]);
     const runDir = rows(db, `SELECT run_dir FROM mosaic_queue`)[0]!.run_dir as string;
-    expect(fs.readdirSync(runDir).sort()).toEqual(['epoch-1', 'epoch-3']);
+    expect(fs.readdirSync(runDir).sort()).toEqual(['epoch-1.ckpt', 'epoch-3.ckpt']);
   });
 
   it('without min_delta the best epoch is the lowest test loss', () => {

@@ -97,9 +97,12 @@ describe('the tutorial experiment end to end', () => {
     const { best_epoch: best } = d.prepare(`SELECT best_epoch FROM run_results WHERE run_id = 7`).get() as { best_epoch: number };
     d.close();
     expect(path.dirname(path.dirname(runDir))).toBe(path.join(dir, '.runs'));
-    expect(fs.readdirSync(runDir).sort()).toEqual([...new Set([`epoch-${best}`, `epoch-${EPOCHS}`])].sort());
-    const files = fs.readdirSync(path.join(runDir, `epoch-${EPOCHS}`)).sort();
-    expect(files).toEqual(['model-0-mlp_funnel.json', 'model-0-mlp_funnel.weights.bin', 'optimizer.bin', 'optimizer.json', 'owner.json', 'parameters.bin', 'parameters.json']);
+    expect(fs.readdirSync(runDir).sort()).toEqual([...new Set([`epoch-${best}.ckpt`, `epoch-${EPOCHS}.ckpt`])].sort());
+    const [magic, header] = fs.readFileSync(path.join(runDir, `epoch-${EPOCHS}.ckpt`)).toString('latin1').split('\n');
+    expect(magic).toBe('MOSAIC-CHECKPOINT 1');
+    const { owner, groups } = JSON.parse(header!) as { owner: { run_id: number; epoch: number }; groups: { name: string }[] };
+    expect(owner).toMatchObject({ run_id: 7, epoch: EPOCHS });
+    expect(groups.map((g) => g.name)).toEqual(['parameters', 'optimizer', 'model-0']);
   });
 
   it('status reads the database: Done lines with losses and time', () => {

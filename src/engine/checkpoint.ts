@@ -4,31 +4,93 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { CheckpointOwner, EpochRecord } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
+import { LayersModule } from '../user/layers-module.js';
 import { decodeWeightFile } from '../user/weights.js';
 
 export type NamedTensor = { name: string; tensor: tf.Tensor };
 
 /**
- * A run's checkpoint after epoch E lives in `<run_dir>/epoch-E/`:
- *   model-<i>-<class>.*   whatever the model class's saveModel writes (if it has one)
- *   parameters.bin/.json  values of every trainable variable, in parameters() order
- *   optimizer.bin/.json   the optimizer's state (moments, iteration count)
- *   owner.json            whose it is: database identity, run id, epoch and that epoch's losses
- * It is written under a temporary name and renamed, then the epoch is committed to the store,
- * then older checkpoints are removed: the store's last epoch always has a complete checkpoint.
+ * A run's checkpoint after epoch E is one file, `<run_dir>/epoch-E.ckpt`:
+ *   a first line `MOSAIC-CHECKPOINT 1`, a line of JSON (whose checkpoint it is: database identity,
+ *   run id, epoch and that epoch's losses; the specs of its tensors by group), then the tensors' bytes:
+ *   `parameters` the values of every trainable variable, in parameters() order;
+ *   `optimizer`  the optimizer's state (moments, iteration count, bias corrections);
+ *   `model-<i>`  every weight (trainable or not) of a model class that keeps LayersModule's own
+ *                saveModel/loadModel.
+ * A model class with a saveModel of its own writes its files under `<run_dir>/epoch-E.files/`.
+ * The file is written under a temporary name and renamed, then the epoch is committed to the
+ * store, then older checkpoints are removed: the store's last epoch always has a complete
+ * checkpoint. One file, not a folder of seven, because a pack writes a checkpoint per member per
+ * epoch: the file operations were most of a small model's epoch. Checkpoints of Mosaic 0.x
+ * before this format (a folder `epoch-E/` of files) are still read.
  */
-export function checkpointDir(runDir: string, epoch: number): string {
-  return path.join(runDir, `epoch-${epoch}`);
+export function checkpointFile(runDir: string, epoch: number): string {
+  return path.join(runDir, `epoch-${epoch}.ckpt`);
 }
+
+const filesDir = (runDir: string, epoch: number) => path.join(runDir, `epoch-${epoch}.files`);
+const legacyDir = (runDir: string, epoch: number) => path.join(runDir, `epoch-${epoch}`);
+const MAGIC = 'MOSAIC-CHECKPOINT 1';
 
 export function modelPath(dir: string, index: number, model: { constructor: { name: string } }): string {
   return path.join(dir, `model-${index}-${model.constructor.name}`);
 }
 
-async function writeTensors(file: string, tensors: NamedTensor[]): Promise<void> {
-  const { data, specs } = await tf.io.encodeWeights(tensors);
-  await fs.writeFile(`${file}.bin`, Buffer.from(data));
-  await fs.writeFile(`${file}.json`, JSON.stringify(specs));
+/** The model of a class that saves as LayersModule does: its weights go in the checkpoint file itself. */
+function ownWeights(m: ModelModule): tf.LayersModel | undefined {
+  return m instanceof LayersModule && m.saveModel === LayersModule.prototype.saveModel && m.loadModel === LayersModule.prototype.loadModel ? m.model : undefined;
+}
+
+type Save = (path: string) => unknown;
+const userSave = (m: ModelModule) => (m.saveModel ?? (m as { save_model?: Save }).save_model) as Save | undefined;
+const userLoad = (m: ModelModule) => (m.loadModel ?? (m as { load_model?: Save }).load_model) as Save | undefined;
+
+interface Header {
+  owner: OwnerStamp;
+  groups: { name: string; specs: tf.io.WeightsManifestEntry[]; bytes: number }[];
+  files: boolean;
+}
+
+/** What a checkpoint gives back, whatever its format. */
+interface CheckpointReader {
+  where: string;
+  owner(): Promise<OwnerStamp | undefined>;
+  group(name: string): Promise<NamedTensor[] | undefined>;
+  modelPath(index: number, m: ModelModule): string;
+}
+
+async function fileReader(file: string, runDir: string, epoch: number, content: Buffer): Promise<CheckpointReader> {
+  const unreadable = () => new CheckpointError(`${file} is not a whole Mosaic checkpoint (cut short, or written by something else): refusing to continue from it`);
+  const first = content.indexOf(10);
+  const second = first < 0 ? -1 : content.indexOf(10, first + 1);
+  if (second < 0 || content.subarray(0, first).toString() !== MAGIC) throw unreadable();
+  let header: Header;
+  try {
+    header = JSON.parse(content.subarray(first + 1, second).toString()) as Header;
+  } catch {
+    throw unreadable();
+  }
+  let offset = second + 1;
+  const groups = new Map<string, Buffer>();
+  for (const g of header.groups ?? []) {
+    groups.set(g.name, content.subarray(offset, offset + g.bytes));
+    offset += g.bytes;
+  }
+  if (offset !== content.length) throw unreadable();
+  const group = async (name: string) => {
+    const [bytes, specs] = [groups.get(name), header.groups.find((g) => g.name === name)?.specs];
+    return bytes && specs ? decodeWeightFile(bytes, specs).map((tensor, i) => ({ name: specs[i]!.name, tensor })) : undefined;
+  };
+  return { where: file, owner: async () => header.owner, group, modelPath: (i, m) => modelPath(filesDir(runDir, epoch), i, m) };
+}
+
+function legacyReader(dir: string): CheckpointReader {
+  return {
+    where: dir,
+    owner: async () => JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8').catch(() => 'null')) as OwnerStamp | undefined,
+    group: async (name) => (name.startsWith('model-') ? undefined : readTensors(path.join(dir, name))),
+    modelPath: (i, m) => modelPath(dir, i, m),
+  };
 }
 
 async function readTensors(file: string): Promise<NamedTensor[]> {
@@ -100,32 +162,48 @@ export async function saveCheckpoint(
   try {
     await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer);
   } catch (e) {
-    await fs.rm(`${checkpointDir(runDir, epoch)}.tmp`, { recursive: true, force: true }).catch(() => undefined);
+    for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`]) await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
     throw Object.assign(new Error(`cannot write the checkpoint of epoch ${epoch} in ${runDir}: ${err.message}`), { stack: `Error: cannot write the checkpoint of epoch ${epoch} in ${runDir}\n${err.stack ?? ''}` });
   }
 }
 
-async function writeCheckpoint(
-  runDir: string,
-  stamp: OwnerStamp,
-  models: ModelModule[],
-  variables: tf.Tensor[],
-  optimizer: NamedTensor[],
-): Promise<void> {
-  const final = checkpointDir(runDir, stamp.epoch);
-  const tmp = `${final}.tmp`;
-  await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(tmp, { recursive: true });
+async function writeCheckpoint(runDir: string, stamp: OwnerStamp, models: ModelModule[], variables: tf.Tensor[], optimizer: NamedTensor[]): Promise<void> {
+  const groups: { name: string; tensors: NamedTensor[] }[] = [
+    { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
+    { name: 'optimizer', tensors: optimizer },
+  ];
+  const files = filesDir(runDir, stamp.epoch);
+  let saved = false;
   for (const [i, m] of models.entries()) {
-    const save = m.saveModel ?? (m as { save_model?: (p: string) => unknown }).save_model;
-    if (save) await save.call(m, modelPath(tmp, i, m));
+    const model = ownWeights(m);
+    const save = userSave(m);
+    if (model) groups.push({ name: `model-${i}`, tensors: model.weights.map((w, k) => ({ name: `w${k}`, tensor: w.read() })) });
+    else if (save) {
+      if (!saved) await freshFolder(`${files}.tmp`);
+      saved = true;
+      await save.call(m, modelPath(`${files}.tmp`, i, m));
+    }
   }
-  await writeTensors(path.join(tmp, 'parameters'), variables.map((v, i) => ({ name: `p${i}`, tensor: v })));
-  await writeTensors(path.join(tmp, 'optimizer'), optimizer);
-  await fs.writeFile(path.join(tmp, 'owner.json'), JSON.stringify(stamp));
-  await fs.rm(final, { recursive: true, force: true });
-  await fs.rename(tmp, final);
+  const encoded = await Promise.all(groups.map(async (g) => ({ name: g.name, ...(await tf.io.encodeWeights(g.tensors)) })));
+  const header: Header = { owner: stamp, groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })), files: saved };
+  if (saved) {
+    await fs.rm(files, { recursive: true, force: true });
+    await fs.rename(`${files}.tmp`, files);
+  }
+  const file = checkpointFile(runDir, stamp.epoch);
+  const content = Buffer.concat([Buffer.from(`${MAGIC}\n${JSON.stringify(header)}\n`), ...encoded.map((g) => Buffer.from(g.data))]);
+  await fs.writeFile(`${file}.tmp`, content).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+    await fs.mkdir(runDir, { recursive: true });
+    await fs.writeFile(`${file}.tmp`, content);
+  });
+  await fs.rename(`${file}.tmp`, file);
+}
+
+async function freshFolder(dir: string): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
 }
 
 /**
@@ -141,21 +219,17 @@ export async function loadCheckpoint(
   optimizer: { restore(state: NamedTensor[]): Promise<void> },
 ): Promise<void> {
   const epoch = record.epoch;
-  const dir = checkpointDir(runDir, epoch);
-  try {
-    await fs.access(path.join(dir, 'parameters.json'));
-  } catch {
-    throw new CheckpointError(
-      `checkpoint of epoch ${epoch} is missing (${dir} on ${hostName()}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped. ` +
-        'When workers run on several hosts, run_files_path must be a folder every host shares (see docs/cluster.md)',
-    );
-  }
-  await verifyOwner(dir, stampOf(owner, record));
+  const checkpoint = await openCheckpoint(runDir, epoch, owner);
+  await verifyOwner(checkpoint, stampOf(owner, record));
   for (const [i, m] of models.entries()) {
-    const load = m.loadModel ?? (m as { load_model?: (p: string) => unknown }).load_model;
-    if (load) await load.call(m, modelPath(dir, i, m));
+    const weights = await checkpoint.group(`model-${i}`);
+    const load = userLoad(m);
+    if (weights) {
+      ownWeights(m)!.setWeights(weights.map((w) => w.tensor));
+      tf.dispose(weights.map((w) => w.tensor));
+    } else if (load) await load.call(m, checkpoint.modelPath(i, m));
   }
-  const saved = await readTensors(path.join(dir, 'parameters'));
+  const saved = (await checkpoint.group('parameters')) ?? [];
   if (saved.length !== variables.length) {
     throw new Error(`checkpoint of epoch ${epoch} holds ${saved.length} parameter tensors but the model chain has ${variables.length}`);
   }
@@ -167,9 +241,25 @@ export async function loadCheckpoint(
     v.assign(tensor);
   });
   tf.dispose(saved.map((s) => s.tensor));
-  const state = await readTensors(path.join(dir, 'optimizer'));
+  const state = (await checkpoint.group('optimizer')) ?? [];
   await optimizer.restore(state);
   tf.dispose(state.map((t) => t.tensor));
+}
+
+/** The checkpoint of `epoch`: its file, or the folder an older Mosaic wrote; missing is an error saying where. */
+async function openCheckpoint(runDir: string, epoch: number, owner: CheckpointOwner): Promise<CheckpointReader> {
+  const file = checkpointFile(runDir, epoch);
+  const content = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (content) return fileReader(file, runDir, epoch, content);
+  const legacy = legacyDir(runDir, epoch);
+  if (await fs.access(path.join(legacy, 'parameters.json')).then(() => true, () => false)) return legacyReader(legacy);
+  throw new CheckpointError(
+    `checkpoint of epoch ${epoch} is missing (${file} on ${hostName()}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped. ` +
+      'When workers run on several hosts, run_files_path must be a folder every host shares (see docs/cluster.md)',
+  );
 }
 
 /** Gives an optimizer the state `optimizerState` read from one (moments in variable order, iterations, bias corrections). */
@@ -189,11 +279,10 @@ export class CheckpointError extends Error {
   }
 }
 
-async function verifyOwner(dir: string, expected: OwnerStamp): Promise<void> {
-  let found: OwnerStamp;
-  try {
-    found = JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8')) as OwnerStamp;
-  } catch {
+async function verifyOwner(checkpoint: CheckpointReader, expected: OwnerStamp): Promise<void> {
+  const dir = checkpoint.where;
+  const found = await checkpoint.owner().catch(() => undefined);
+  if (!found) {
     throw new CheckpointError(`the checkpoint in ${dir} does not say whose it is (no owner.json; written by an older Mosaic?): refusing to continue run ${expected.run_id} of ${expected.store} from it`);
   }
   const who = (s: OwnerStamp) => `run ${s.run_id} of ${s.store} (database ${s.store_id}), epoch ${s.epoch}`;
@@ -219,11 +308,9 @@ function biasCorrections(optimizer: tf.Optimizer): NamedTensor[] {
     .map((k) => ({ name: `mosaic/${k}`, tensor: o[k] as tf.Variable }));
 }
 
-/** Removes checkpoints other than those of `keepEpochs` (the last and the best). */
+/** Removes checkpoints (and leftovers of unfinished ones) other than those of `keepEpochs` (the last and the best). */
 export async function pruneCheckpoints(runDir: string, keepEpochs: number[]): Promise<void> {
   const entries = await fs.readdir(runDir).catch(() => [] as string[]);
-  const keep = new Set(keepEpochs.map((e) => `epoch-${e}`));
-  await Promise.all(
-    entries.filter((e) => e.startsWith('epoch-') && !keep.has(e)).map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })),
-  );
+  const keep = new Set(keepEpochs.flatMap((e) => [checkpointFile(runDir, e), filesDir(runDir, e), legacyDir(runDir, e)].map((p) => path.basename(p))));
+  await Promise.all(entries.filter((e) => e.startsWith('epoch-') && !keep.has(e)).map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })));
 }
