@@ -4,6 +4,7 @@ import { optimizerState } from '../dist/engine/checkpoint.js';
 import { FlatOptimizer } from '../dist/engine/flat-optimizer.js';
 import { OPTIMIZER_NAMES } from '../dist/engine/names.js';
 import { makeOptimizer } from '../dist/engine/optimizer.js';
+import { FUSE_BELOW, runOptimizer } from '../dist/engine/run-optimizer.js';
 import { useBackend } from '../dist/engine/tf.js';
 
 /** A small model's variables, the same values each call. */
@@ -98,5 +99,28 @@ describe('one optimizer step over all variables (FlatOptimizer)', () => {
       await useBackend('cpu');
     }
     tf.dispose(vars);
+  });
+
+  it('a run of FUSE_BELOW parameters or more steps variable by variable: the same variables and state, and its state restores', async () => {
+    await useBackend('cpu');
+    const big = () => [tf.variable(tf.randomUniform([3, Math.ceil(FUSE_BELOW / 3)], -1, 1, 'float32', 7)), tf.variable(tf.randomUniform([Math.ceil(FUSE_BELOW / 3), 1], -1, 1, 'float32', 8))];
+    const bigLoss = (vars: tf.Variable[], step: number) => tf.tidy(() => tf.losses.meanSquaredError(tf.randomNormal([4, 1], 0, 1, 'float32', 100 + step), tf.randomNormal([4, 3], 0, 1, 'float32', 50 + step).matMul(vars[0]!).sigmoid().matMul(vars[1]!)) as tf.Scalar);
+    const [plain, stepped] = [big(), big()];
+    const reference = makeOptimizer('adam', 0.05);
+    const optimizer = runOptimizer(makeOptimizer('adam', 0.05), stepped);
+    expect(optimizer).not.toBeInstanceOf(FlatOptimizer);
+    for (let step = 0; step < 4; step++) {
+      reference.minimize(() => bigLoss(plain, step), false, plain);
+      optimizer.minimize(() => bigLoss(stepped, step)).dispose();
+    }
+    expect(await values(stepped)).toEqual(await values(plain));
+    const state = await optimizer.state();
+    expect(await values(state.map((t) => t.tensor))).toEqual(await values((await optimizerState(reference)).map((t) => t.tensor)));
+    const again = runOptimizer(makeOptimizer('adam', 0.05), stepped);
+    await again.restore(state);
+    tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    reference.minimize(() => bigLoss(plain, 4), false, plain);
+    again.minimize(() => bigLoss(stepped, 4)).dispose();
+    expect(await values(stepped)).toEqual(await values(plain));
   });
 });

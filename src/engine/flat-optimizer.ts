@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
 import { plainOptimizer, type PlainOptimizer } from './plain-optimizer.js';
+import type { RunOptimizer } from './run-optimizer.js';
 
 /**
  * One optimizer step over all the variables at once. A TF.js optimizer updates each variable with
@@ -13,7 +14,7 @@ import { plainOptimizer, type PlainOptimizer } from './plain-optimizer.js';
  * Its state is read and written in the per-variable layout of the wrapped optimizer (moments of
  * each variable in order), so checkpoints do not depend on whether the step was fused.
  */
-export class FlatOptimizer {
+export class FlatOptimizer implements RunOptimizer {
   private flat: tf.Variable;
   private readonly sizes: number[];
   /** Set once steps are taken in JavaScript: the optimizer's plain form and its copy of the parameters. */

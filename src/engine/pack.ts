@@ -26,6 +26,8 @@ export interface PackContext extends RunContext {
   store: RunContext['store'] & Pick<RunQueue, 'releaseRuns'>;
   /** Says once per reason why runs claimed together are trained one by one. */
   notPacked?: (runIds: number[], reason: string) => void;
+  /** The runs that train, once that is known (the runs given back are not among them). */
+  started?: (runs: ClaimedRun[]) => Promise<void>;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     for (const m of built) dispose(m.chain, undefined);
     await ctx.store.releaseRuns(runs.slice(1));
     ctx.notPacked?.(runs.map((r) => r.runId), plan);
+    await ctx.started?.([runs[0]!]);
     outcomes.set(runs[0]!.runId, await executeRun(runs[0]!, ctx));
     return outcomes;
   }
@@ -68,6 +71,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   await ctx.store.releaseRuns(others.map((m) => m.run));
   const members = plan.members.map((i) => built[i]!);
   built = [];
+  await ctx.started?.(members.map((m) => m.run));
   const model = plan.model;
   await settleBackend(ctx.store, members.map((m) => m.run), setting, members[0]!.chain, members.length);
   let optimizer: FlatOptimizer | undefined;

@@ -7,7 +7,7 @@ import { asBatch, buildChain, type Chain } from './chain.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { assertFinite, commitEpoch, failRun, finishRun, type RunOutcome } from './epoch-end.js';
-import { FlatOptimizer } from './flat-optimizer.js';
+import { runOptimizer, type RunOptimizer } from './run-optimizer.js';
 import { makeOptimizer } from './optimizer.js';
 import { checkTargets } from './targets.js';
 
@@ -29,14 +29,14 @@ export type { RunOutcome } from './epoch-end.js';
 /** Executes one claimed run to its end: trains the remaining epochs and stores everything. A user-code exception ends this run only. */
 export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunOutcome> {
   let chain: Chain | undefined;
-  let optimizer: FlatOptimizer | undefined;
+  let optimizer: RunOptimizer | undefined;
   try {
     const setting = run.spec.process.backend ?? 'cpu';
     await useBuildBackend(setting);
     const metrics = new EpochMetrics();
     chain = await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
     await settleBackend(ctx.store, [run], setting, chain);
-    optimizer = new FlatOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
+    optimizer = runOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
     return await finishRun(ctx.store, run, history, chain.variables, note);
   } catch (e) {
@@ -94,7 +94,7 @@ export function initialRunInfo(run: ClaimedRun, device: string | undefined, metr
 async function train(
   run: ClaimedRun,
   chain: Chain,
-  optimizer: FlatOptimizer,
+  optimizer: RunOptimizer,
   metrics: EpochMetrics,
   ctx: RunContext,
 ): Promise<{ history: EpochRecord[]; note?: string }> {

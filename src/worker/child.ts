@@ -57,7 +57,14 @@ async function main(): Promise<void> {
         if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
       }
       const runs = await store.claimPack(identity, limit);
-      if (runs.length === 0) break;
+      if (runs.length === 0) {
+        // A sibling whose pack cannot be built gives its other runs back moments after claiming
+        // them: wait for such runs while siblings on this host hold some, rather than leave them all
+        // to one worker. Nothing pending with nothing held here (or a pause): leave.
+        if ((await store.counts()).pending > 0 || !(await siblingsBusy(store))) break;
+        await new Promise((resolve) => setTimeout(resolve, SIBLING_POLL_MS));
+        continue;
+      }
       const ctx = {
         store,
         ...(device ? { device } : {}),
@@ -68,9 +75,12 @@ async function main(): Promise<void> {
           said.add(reason);
           console.log(`runs of one structure (${runIds.join(', ')}) train one by one, not as a pack: ${reason}`);
         },
+        started: async (started: ClaimedRun[]) => {
+          for (const run of started) await announce(run);
+        },
       };
       for (const run of runs) current.set(run.runId, run);
-      const outcomes = runs.length === 1 ? new Map([[runs[0]!.runId, await launch(runs[0]!, () => executeRun(runs[0]!, ctx))]]) : await launchPack(runs, () => executePack(runs, ctx));
+      const outcomes = runs.length === 1 ? new Map([[runs[0]!.runId, await launch(runs[0]!, () => executeRun(runs[0]!, ctx))]]) : await executePack(runs, ctx);
       for (const [runId, outcome] of outcomes) {
         current.delete(runId);
         if (outcome.status === 'lost') {
@@ -88,17 +98,22 @@ async function main(): Promise<void> {
   }
 }
 
-async function launch(run: ClaimedRun, go: () => Promise<RunOutcome>): Promise<RunOutcome> {
-  await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
-  return go();
+/** How often a worker without runs looks again while its siblings hold some. */
+const SIBLING_POLL_MS = 200;
+
+async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pid: number }[]> }): Promise<boolean> {
+  const host = hostName();
+  return (await store.runningClaims()).some((c) => c.host === host && c.pid !== process.pid);
 }
 
-async function launchPack(runs: ClaimedRun[], go: () => Promise<Map<number, RunOutcome>>): Promise<Map<number, RunOutcome>> {
-  for (const run of runs) await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
-  const outcomes = await go();
-  // Runs given back (a model that cannot be packed) are claimed again later: say so to the scheduler.
-  for (const run of runs) if (!outcomes.has(run.runId)) await send({ type: 'released', runId: run.runId });
-  return outcomes;
+/** Tells the scheduler a run starts training here. */
+async function announce(run: ClaimedRun): Promise<void> {
+  await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
+}
+
+async function launch(run: ClaimedRun, go: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  await announce(run);
+  return go();
 }
 
 main().then(
