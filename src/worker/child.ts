@@ -7,7 +7,7 @@ import { executePack } from '../engine/pack.js';
 import { executeRun, type RunOutcome } from '../engine/run.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
-import { hostName } from '../experiment/liveness.js';
+import { hostName, isWorkerAlive } from '../experiment/liveness.js';
 import { MosaicError } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type WorkerMessage } from './messages.js';
@@ -101,9 +101,10 @@ async function main(): Promise<void> {
 /** How often a worker without runs looks again while its siblings hold some. */
 const SIBLING_POLL_MS = 200;
 
+/** Whether live workers on this host hold runs (the claims of dead ones are the scheduler's to take back). */
 async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pid: number }[]> }): Promise<boolean> {
   const host = hostName();
-  return (await store.runningClaims()).some((c) => c.host === host && c.pid !== process.pid);
+  return (await store.runningClaims()).some((c) => c.host === host && c.pid !== process.pid && isWorkerAlive(c.host, c.pid));
 }
 
 /** Tells the scheduler a run starts training here. */
