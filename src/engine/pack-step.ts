@@ -1,0 +1,139 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ReplicaAccuracyFn } from './accuracy.js';
+import { DenseStackStep } from './dense-stack.js';
+import type { FlatOptimizer } from './flat-optimizer.js';
+import { packForward, type PackModel } from './pack-model.js';
+
+/**
+ * How a pack takes its steps, batch by batch, and what it reads back: each replica's loss and
+ * predictions, summed and counted over an epoch as a run alone sums and counts them.
+ */
+
+/** A batch of the pack: each member's batch stacked, `[R, batch, …]`. */
+export interface PackBatch {
+  x: tf.Tensor;
+  y: tf.Tensor;
+}
+
+/** One batch through the pack: each replica's loss, and the predictions `[R, batch, …]`, read back. */
+interface BatchResult {
+  losses: Float32Array;
+  prediction: Float32Array;
+  shape: number[];
+}
+
+/** How a pack steps: a training step (the optimizer's step included) and a test step, batch by batch. */
+export interface PackStepper {
+  train(b: PackBatch): BatchResult;
+  test(b: PackBatch): BatchResult;
+}
+
+/**
+ * The plain JavaScript step (dense-stack.ts) when the backend, the layers and the loss allow it
+ * and every target has the predictions' shape, its optimizer step plain too when the optimizer has
+ * a plain form (plain-optimizer.ts); TF.js's ops and tape otherwise.
+ */
+export async function packStepper(model: PackModel, replicas: number, weights: tf.Variable[], optimizer: FlatOptimizer, batches: PackBatch[]): Promise<PackStepper> {
+  const plain = DenseStackStep.of(model, replicas);
+  const outputs = model.shapes.filter((s) => s.length === 2).at(-1)?.[1];
+  const fits = (b: PackBatch) => b.x.dtype === 'float32' && b.y.dtype === 'float32' && b.y.shape.join() === [...b.x.shape.slice(0, 2), outputs].join();
+  if (typeof plain !== 'string' && batches.every(fits)) {
+    const arrays = new Map(batches.map((b) => [b, { x: b.x.dataSync() as Float32Array, y: b.y.dataSync() as Float32Array, size: b.x.shape[1]! }]));
+    const plainParams = await optimizer.plainParameters();
+    const run = (b: PackBatch, learn: boolean): BatchResult => {
+      const { x, y, size } = arrays.get(b)!;
+      const params = plainParams ?? (optimizer.parameters.dataSync() as Float32Array);
+      const trace = plain.forward(params, x, size);
+      const prediction = trace[trace.length - 1]!;
+      const { losses, dPrediction } = plain.meanSquaredError(prediction, y);
+      if (learn) {
+        const gradient = plain.gradient(params, trace, dPrediction, size);
+        if (plainParams) optimizer.stepPlain(gradient);
+        else tf.tidy(() => optimizer.stepFlat(tf.tensor1d(gradient)));
+      }
+      return { losses, prediction, shape: b.y.shape };
+    };
+    return { train: (b) => run(b, true), test: (b) => run(b, false) };
+  }
+  const read = (losses: tf.Tensor, prediction: tf.Tensor): BatchResult => {
+    const result = { losses: losses.dataSync() as Float32Array, prediction: prediction.dataSync() as Float32Array, shape: prediction.shape };
+    tf.dispose([losses, prediction]);
+    return result;
+  };
+  return {
+    train: (b) => {
+      let prediction: tf.Tensor | undefined;
+      let losses: tf.Tensor | undefined;
+      optimizer
+        .minimize(() => {
+          prediction = tf.keep(packForward(model, weights, b.x));
+          losses = tf.keep(model.loss(prediction, b.y));
+          return losses.sum() as tf.Scalar;
+        })
+        .dispose();
+      return read(losses!, prediction!);
+    },
+    test: (b) => {
+      const [prediction, losses] = tf.tidy(() => {
+        const p = packForward(model, weights, b.x);
+        return [p, model.loss(p, b.y)];
+      });
+      return read(losses, prediction);
+    },
+  };
+}
+
+/**
+ * Runs `step` over the stacked batches: each replica's mean loss (float32 running sums, as a run
+ * alone sums them), and its accuracy over the epoch, from the predictions read back.
+ */
+export async function overPackBatches(
+  batches: PackBatch[],
+  replicas: number,
+  step: (b: PackBatch) => BatchResult,
+  accuracy: ReplicaAccuracyFn | undefined,
+): Promise<{ loss: number[]; accuracy: number[] | undefined }> {
+  const sums = new Float32Array(replicas);
+  const results: BatchResult[] = [];
+  let lastYield = performance.now();
+  for (const b of batches) {
+    if (performance.now() - lastYield > 1000) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    const r = step(b);
+    for (let i = 0; i < replicas; i++) sums[i] += r.losses[i]!;
+    if (accuracy) results.push(r);
+  }
+  return { loss: [...sums].map((l) => l / batches.length), accuracy: accuracy && epochAccuracy(accuracy, batches, results, replicas) };
+}
+
+/**
+ * Each replica's accuracy over an epoch, in one go: the batches of one shape stacked along a new
+ * axis after the replicas' (`[R, batches, batch, …]`), so the rule sees each batch as it would alone.
+ */
+function epochAccuracy(accuracy: ReplicaAccuracyFn, batches: PackBatch[], results: BatchResult[], replicas: number): number[] {
+  const correct = new Array<number>(replicas).fill(0);
+  let total = 0;
+  const groups = new Map<string, number[]>();
+  results.forEach((r, i) => {
+    const key = `${r.shape}|${batches[i]!.y.shape}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const group of groups.values()) {
+    const shape = results[group[0]!]!.shape;
+    const per = results[group[0]!]!.prediction.length / replicas;
+    const values = new Float32Array(replicas * group.length * per);
+    group.forEach((i, s) => {
+      for (let r = 0; r < replicas; r++) values.set(results[i]!.prediction.subarray(r * per, (r + 1) * per), (r * group.length + s) * per);
+    });
+    const counts = tf.tidy(() => {
+      const a = accuracy(tf.tensor(values, [replicas, group.length, ...shape.slice(1)]), tf.stack(group.map((i) => batches[i]!.y), 1));
+      total += a.total;
+      return a.correct;
+    });
+    counts.dataSync().forEach((n, r) => (correct[r] += n));
+    counts.dispose();
+  }
+  return correct.map((n) => n / total);
+}
