@@ -21,8 +21,8 @@ export type NamedTensor = { name: string; tensor: tf.Tensor };
  * The file is written under a temporary name and renamed, then the epoch is committed to the
  * store, then older checkpoints are removed: the store's last epoch always has a complete
  * checkpoint. One file, not a folder of seven, because a pack writes a checkpoint per member per
- * epoch: the file operations were most of a small model's epoch. Checkpoints of Mosaic 0.x
- * before this format (a folder `epoch-E/` of files) are still read.
+ * epoch: the file operations were most of a small model's epoch. Checkpoints of earlier versions
+ * (a folder `epoch-E/` of files, with `owner.json`) are still read.
  */
 export function checkpointFile(runDir: string, epoch: number): string {
   return path.join(runDir, `epoch-${epoch}.ckpt`);
@@ -100,7 +100,7 @@ async function readTensors(file: string): Promise<NamedTensor[]> {
   return specs.map((s, i) => ({ name: s.name, tensor: tensors[i]! }));
 }
 
-/** What `owner.json` holds: enough to tell, beyond doubt, whose epoch a checkpoint is. */
+/** Whose a checkpoint is: enough to tell, beyond doubt, which epoch of which run of which database. */
 interface OwnerStamp {
   store_id: string;
   store: string;
