@@ -46,7 +46,7 @@ for (const backend of ['cpu', 'wasm']) {
   const { db } = run(`epoch-${backend}`, { backend, epochs: '30', nb_processus: '1', multiplicity: '1\npack_size = 1', width: '3' });
   const rows = db.prepare(`SELECT "duration(s)" d FROM history WHERE epoch > 1`).all().map((r) => r.d);
   const perEpoch = median(rows);
-  console.log(`per epoch, ${backend.padEnd(4)}: ${fmt(perEpoch)} s median of ${rows.length} epochs (2 runs alone, first epochs left out) ` +
+  console.log(`per epoch, ${backend.padEnd(4)}: ${fmt(perEpoch, 4)} s median of ${rows.length} epochs (2 runs alone, first epochs left out) ` +
     `(${fmt((perEpoch / 200) * 1000, 2)} ms per sample step; 160 train steps + 40 test batches; checkpoint included)   [original PyTorch: ~0.18 s]`);
   db.close();
 }

@@ -69,8 +69,8 @@ const batchShapes = (c: Chain) =>
  * activation layers without regularizers, small enough that its steps are bound by per-operation
  * overhead (batching larger ones saves nothing); all with the first's layer kinds, activations,
  * inputs and outputs (hidden widths may differ: the pack pads them to the widest, the padding
- * held at zero), batches of the same shapes, and a built-in loss with a per-replica form. Returns why
- * not when the first cannot be packed with any other.
+ * held at zero), batches of the same shapes, and a built-in loss with a per-replica form. The
+ * first alone is a pack of one. Returns why not when the first cannot be packed at all.
  */
 export function packModel(chains: Chain[], lossFunction: string | undefined): { model: PackModel; members: number[] } | string {
   const first = chains[0]!;
@@ -81,7 +81,6 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): { 
   if (!kind || !loss) return `the loss ${first.names.loss} has no per-run form for packs`;
   const [shape, data] = [structure(layersOf(first)!), batchShapes(first)];
   const members = chains.map((c, i) => i).filter((i) => i === 0 || (!unpackable(chains[i]!) && structure(layersOf(chains[i]!)!) === shape && batchShapes(chains[i]!) === data));
-  if (members.length < 2) return 'no other run claimed with it builds a model of the same kind on the same data';
   const mates = members.map((i) => chains[i]!);
   const layers = layersOf(first)!;
   return {

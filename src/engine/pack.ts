@@ -37,7 +37,8 @@ export interface PackContext extends RunContext {
  * (every tf optimizer is element-wise, so each replica's update is its own too). Each run keeps its
  * seed, initial weights, data order, history, checkpoint (the same files as alone, so it may
  * continue alone), results and status. A pack that cannot be built gives back all but its first
- * run and trains that one alone.
+ * run and trains that one alone. A run claimed alone whose model could be packed trains as a pack
+ * of one (on cpu, a dense stack then takes plain JavaScript steps, pack-step.ts).
  */
 export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise<Map<number, RunOutcome>> {
   const outcomes = new Map<number, RunOutcome>();
@@ -55,14 +56,23 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     }
     plan = packModel(built.map((m) => m.chain), runs[0]!.spec.process.loss_function);
   } catch (e) {
+    if (runs.length === 1 && !(e as { unpackable?: boolean }).unpackable) {
+      // A run claimed alone whose chain cannot be built: its failure, as training it alone would record it.
+      for (const m of built) dispose(m.chain, undefined);
+      await ctx.started?.(runs);
+      outcomes.set(runs[0]!.runId, await failRun(ctx.store, runs[0]!, e));
+      return outcomes;
+    }
     plan = (e as { unpackable?: boolean }).unpackable ? (e as Error).message : `building the runs failed (${firstLine(e)})`;
   }
   if (typeof plan === 'string') {
-    for (const m of built) dispose(m.chain, undefined);
+    // The first trains alone, on the chain built for it (when it was).
+    const first = built[0]?.run === runs[0] ? built[0] : undefined;
+    for (const m of built.filter((x) => x !== first)) dispose(m.chain, undefined);
     await ctx.store.releaseRuns(runs.slice(1));
-    ctx.notPacked?.(runs.map((r) => r.runId), plan);
+    if (runs.length > 1) ctx.notPacked?.(runs.map((r) => r.runId), plan);
     await ctx.started?.([runs[0]!]);
-    outcomes.set(runs[0]!.runId, await executeRun(runs[0]!, ctx));
+    outcomes.set(runs[0]!.runId, await executeRun(runs[0]!, ctx, first && { chain: first.chain, metrics: first.metrics }));
     return outcomes;
   }
   // Runs claimed with the first whose models are of another kind go back to the queue.

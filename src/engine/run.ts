@@ -26,15 +26,19 @@ export interface RunContext {
 
 export type { RunOutcome } from './epoch-end.js';
 
-/** Executes one claimed run to its end: trains the remaining epochs and stores everything. A user-code exception ends this run only. */
-export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunOutcome> {
-  let chain: Chain | undefined;
+/**
+ * Executes one claimed run to its end: trains the remaining epochs and stores everything. A
+ * user-code exception ends this run only. `built`: its chain, when built already (by a pack that
+ * could not be made); it is disposed here.
+ */
+export async function executeRun(run: ClaimedRun, ctx: RunContext, built?: { chain: Chain; metrics: EpochMetrics }): Promise<RunOutcome> {
+  let chain: Chain | undefined = built?.chain;
   let optimizer: RunOptimizer | undefined;
   try {
     const setting = run.spec.process.backend ?? 'cpu';
     await useBuildBackend(setting);
-    const metrics = new EpochMetrics();
-    chain = await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
+    const metrics = built?.metrics ?? new EpochMetrics();
+    chain ??= await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
     await settleBackend(ctx.store, [run], setting, chain);
     optimizer = runOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);

@@ -4,7 +4,6 @@
  * modules loaded once) until no pending run is left.
  */
 import { executePack } from '../engine/pack.js';
-import { executeRun, type RunOutcome } from '../engine/run.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
 import { hostName, isWorkerAlive } from '../experiment/liveness.js';
@@ -80,7 +79,7 @@ async function main(): Promise<void> {
         },
       };
       for (const run of runs) current.set(run.runId, run);
-      const outcomes = runs.length === 1 ? new Map([[runs[0]!.runId, await launch(runs[0]!, () => executeRun(runs[0]!, ctx))]]) : await executePack(runs, ctx);
+      const outcomes = await executePack(runs, ctx);
       for (const [runId, outcome] of outcomes) {
         current.delete(runId);
         if (outcome.status === 'lost') {
@@ -110,11 +109,6 @@ async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pi
 /** Tells the scheduler a run starts training here. */
 async function announce(run: ClaimedRun): Promise<void> {
   await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
-}
-
-async function launch(run: ClaimedRun, go: () => Promise<RunOutcome>): Promise<RunOutcome> {
-  await announce(run);
-  return go();
 }
 
 main().then(
