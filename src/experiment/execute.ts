@@ -41,17 +41,23 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   try {
     summary = await runPool({ dbPath, store, monitor, total, reporter });
     // Runs may still be held by other live processes (workers of a killed scheduler finishing their
-    // step, or another scheduler on this database): wait for them; take over those that die.
+    // step, or another scheduler on this database): wait for them; take over those that die. Runs
+    // given back to pending after every worker had left (a pack that could not be made) get
+    // another round of workers, as long as a round trains something.
     let waitingSaid = false;
-    while (options.waitForOthers !== false && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused()) && (await store.counts()).running > 0) {
+    let lastRoundTrained = true;
+    while (options.waitForOthers !== false && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused())) {
       const late = await store.reclaimStale(isWorkerAlive, timeout);
-      if (late.length > 0) {
-        reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
+      const counts = await store.counts();
+      if (late.length > 0 || (counts.pending > 0 && lastRoundTrained)) {
+        if (late.length > 0) reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
         const more = await runPool({ dbPath, store, monitor, total, reporter });
+        lastRoundTrained = more.launched > 0;
         summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed, diverged: summary.diverged + more.diverged };
         continue;
       }
-      if (!waitingSaid) reporter.log(`waiting for ${(await store.counts()).running} runs held by other live worker processes`);
+      if (counts.running === 0) break;
+      if (!waitingSaid) reporter.log(`waiting for ${counts.running} runs held by other live worker processes`);
       waitingSaid = true;
       await new Promise((r) => setTimeout(r, 1000));
     }
