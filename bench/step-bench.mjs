@@ -69,7 +69,7 @@ for (const r of [12, 24]) {
   const y = tf.randomUniform([r, 1, 1]).dataSync();
   const once = () => {
     const trace = step.forward(params, x, 1);
-    const { dPrediction } = step.meanSquaredError(trace[trace.length - 1], y);
+    const { dPrediction } = step.loss(trace[trace.length - 1], y);
     optimizer.stepPlain(step.gradient(params, trace, dPrediction, 1));
   };
   for (let i = 0; i < 500; i++) once();

@@ -17,16 +17,18 @@ function member(inputs: number, hidden: number[], outputs: number, activation: s
 
 const bits = (t: tf.Tensor | Float32Array) => Array.from(t instanceof Float32Array ? t : (t.dataSync() as Float32Array));
 
+type Loss = 'mse' | 'cross_entropy_logits';
+
 /** Three members of different widths (one wider than the cpu backend's 48-wide blocks), padded to the widest. */
-function pack(activation: string) {
+function pack(activation: string, lossKind: Loss = 'mse') {
   const inputs = 50;
   const members = [member(inputs, [4, 3], 2, activation, 1), member(inputs, [2, 5], 2, activation, 2), member(inputs, [53, 1], 2, activation, 3)];
   const variables = members.map((m) => m.trainableWeights.map((w) => w.read() as tf.Variable));
   const shapes = variables[0]!.map((v, j) => v.shape.map((_, d) => Math.max(...variables.map((vs) => vs[j]!.shape[d]!))));
   const model: PackModel = {
     layers: [0, 1, 2].map(() => ({ dense: true, useBias: true, activation: tf.layers.activation({ activation: activation as 'relu' }) as never, activationName: activation })),
-    loss: replicaLoss('mse')!,
-    lossKind: 'mse',
+    loss: replicaLoss(lossKind)!,
+    lossKind,
     shapes,
   };
   const { weights, gradientMask } = stackVariables(variables.map((v) => ({ variables: v })) as never, model);
@@ -38,13 +40,17 @@ describe('the plain pack step (dense-stack.ts) computes what TF.js computes, bit
     await useBackend('cpu');
   });
 
-  it.each(['sigmoid', 'relu', 'tanh', 'linear'].flatMap((a) => [1, 5, 50].map((b) => [a, b] as const)))(
-    '%s, batch %i: predictions, losses and gradients as each run alone and as the pack through TF.js',
-    (activation, batch) => {
-      const p = pack(activation);
+  /** Targets of a batch: values for the squared error, one-hot rows for the cross-entropy. */
+  const targets = (loss: Loss, batch: number, seed: number) =>
+    loss === 'mse' ? tf.randomUniform([batch, 2], -1, 1, 'float32', seed) : tf.oneHot(tf.randomUniform([batch], 0, 2, 'int32', seed), 2).toFloat();
+
+  it.each((['mse', 'cross_entropy_logits'] as const).flatMap((loss) => ['sigmoid', 'relu', 'tanh', 'linear'].flatMap((a) => [1, 5, 50].map((b) => [loss, a, b] as const))))(
+    '%s, %s, batch %i: predictions, losses and gradients as each run alone and as the pack through TF.js',
+    (loss, activation, batch) => {
+      const p = pack(activation, loss);
       const R = p.members.length;
       const xs = p.members.map((_, r) => tf.randomNormal([batch, p.inputs], 0, 2, 'float32', 10 + r));
-      const ys = p.members.map((_, r) => tf.randomUniform([batch, 2], -1, 1, 'float32', 20 + r));
+      const ys = p.members.map((_, r) => targets(loss, batch, 20 + r));
       const [x, y] = [tf.stack(xs), tf.stack(ys)];
 
       const step = DenseStackStep.of(p.model, R);
@@ -52,12 +58,12 @@ describe('the plain pack step (dense-stack.ts) computes what TF.js computes, bit
       const params = tf.concat(p.weights.map((w) => w.reshape([-1]))).dataSync() as Float32Array;
       const trace = step.forward(params, x.dataSync() as Float32Array, batch);
       const prediction = trace[trace.length - 1]!;
-      const { losses, dPrediction } = step.meanSquaredError(prediction, y.dataSync() as Float32Array);
+      const { losses, dPrediction } = step.loss(prediction, y.dataSync() as Float32Array);
       const gradient = tf.split(tf.tensor1d(step.gradient(params, trace, dPrediction, batch)), p.weights.map((w) => w.size)).map((g, j) => g.reshape(p.weights[j]!.shape));
 
       // Each run alone: its own model, loss and gradients.
       p.members.forEach((m, r) => {
-        const { value, grads } = tf.variableGrads(() => builtinLoss('mse')(m.apply(xs[r]!) as tf.Tensor, ys[r]!), p.variables[r]);
+        const { value, grads } = tf.variableGrads(() => builtinLoss(loss)(m.apply(xs[r]!) as tf.Tensor, ys[r]!), p.variables[r]);
         const per = prediction.length / R;
         expect(bits(prediction.subarray(r * per, (r + 1) * per))).toEqual(bits(m.apply(xs[r]!) as tf.Tensor));
         expect(losses[r]).toBe(value.dataSync()[0]);

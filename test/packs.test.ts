@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir, tutorialConfig } from './helpers.js';
+import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, startCli, tmpDir, tutorialConfig } from './helpers.js';
 
 type Row = { run_id: number; epoch: number; train_loss: number; test_loss: number; train_acc: number | null; test_acc: number | null };
 
@@ -102,5 +102,30 @@ describe('packs: runs trained together', () => {
     const d = openDb(db);
     expect(d.prepare(`SELECT status, COUNT(*) n, MAX(q.attempts) a FROM runs r JOIN mosaic_queue q USING (run_id) GROUP BY status`).all()).toEqual([{ status: 'done', n: 3, a: 1 }]);
     d.close();
+  });
+
+  it('a classification pack (cross-entropy on logits, class-index or one-hot targets) has the curves of its runs trained one at a time', () => {
+    const dir = tmpDir();
+    const experiment = (file: string, onehot: boolean, packSize: number) => {
+      fs.writeFileSync(
+        path.join(dir, file),
+        `[PROCESS]\nlr = 5e-2\nepochs = 4\nseed = 3\ndata_scheme = data\npipeline_scheme = model\nloss_function = CrossEntropyLoss\nrun_files_path = runs\n\n` +
+          `[MONITOR]\nnb_processus = 1\nmultiplicity = 3\npack_size = ${packSize}\n\n` +
+          `[three]\ntype = data\nclass = three_classes\npath_to_class = ${FIXTURES}/classes.ts\nkey = three\nbatch_size = 8\nonehot = ${onehot ? 'True' : 'False'}\n\n` +
+          `[mlp]\ntype = model\nclass = mlp_classifier\npath_to_class = ${FIXTURES}/classes.ts\nkey = mlp\nwidth = {4-5}\n`,
+      );
+      return path.join(dir, file);
+    };
+    for (const onehot of [false, true]) {
+      const [packed, alone] = [path.join(dir, `p${onehot}.db`), path.join(dir, `a${onehot}.db`)];
+      expect(cli(['run', experiment('p.ini', onehot, 64), packed], dir).code).toBe(0);
+      expect(cli(['run', experiment('a.ini', onehot, 1), alone], dir).code).toBe(0);
+      expect(facts(packed, 'backend_used').every((b) => /trained in a pack of 6/.test(b))).toBe(true);
+      expect(facts(alone, 'backend_used').some((b) => /pack/.test(b))).toBe(false);
+      const [p, a] = [histories(packed), histories(alone)];
+      expectSameCurves(p, a);
+      // Three well-separated classes: the runs learn them.
+      expect(p.filter((r) => r.epoch === 4).every((r) => r.test_acc! > 0.9 && r.train_loss < p.find((q) => q.run_id === r.run_id && q.epoch === 1)!.train_loss)).toBe(true);
+    }
   });
 });

@@ -31,7 +31,16 @@ export class DenseStackStep {
     readonly size: number,
     /** The cpu backend's block along the summed dimension of a matMul. */
     private readonly block: number,
+    private readonly lossKind: 'mse' | 'cross_entropy_logits',
   ) {}
+
+  /**
+   * Each replica's loss as a run alone computes it, and the gradient of their sum with respect to
+   * the predictions `[R, B, out]`; targets of the predictions' shape (one-hot rows for the cross-entropy).
+   */
+  loss(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
+    return this.lossKind === 'mse' ? this.meanSquaredError(prediction, target) : this.softmaxCrossEntropy(prediction, target);
+  }
 
   /**
    * The plain step for a pack's model, or why it cannot have one: the backend is not `cpu`, an
@@ -41,7 +50,7 @@ export class DenseStackStep {
     if (tf.getBackend() !== 'cpu') return `the backend is ${tf.getBackend()}`;
     const block = (tf.backend() as unknown as { blockSize?: unknown }).blockSize;
     if (typeof block !== 'number') return 'the cpu backend has no block size';
-    if (model.lossKind !== 'mse') return `the loss is ${model.lossKind}`;
+    if (model.lossKind !== 'mse' && model.lossKind !== 'cross_entropy_logits') return `the loss is ${model.lossKind}`;
     const ops: Op[] = [];
     let offset = 0;
     let w = 0;
@@ -62,7 +71,7 @@ export class DenseStackStep {
       if (!ACTIVATIONS.has(name)) return `the activation ${name}`;
       if (name !== 'linear') ops.push({ kind: name as Activation });
     }
-    return new DenseStackStep(ops, replicas, offset, block);
+    return new DenseStackStep(ops, replicas, offset, block, model.lossKind);
   }
 
   /** The forward pass of a batch of `batch` samples per replica: inputs `[R, batch, in]`. */
@@ -109,6 +118,42 @@ export class DenseStackStep {
         dPrediction[e] = share * f(2 * f(p - t));
       }
       losses[r] = f(sum) / n;
+    }
+    return { losses, dPrediction };
+  }
+
+  /**
+   * Each replica's softmax cross-entropy of logits against one-hot rows, as
+   * `tf.losses.softmaxCrossEntropy` computes it for a run alone (log-sum-exp from the row's maximum,
+   * each kernel's rounding; summed over the rows, divided by their number), and the gradient of
+   * their sum with respect to the logits (tfjs-core's: (exp(log-softmax) − labels) / rows).
+   */
+  softmaxCrossEntropy(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
+    const f = Math.fround;
+    const R = this.replicas;
+    const classes = (this.ops.filter((op) => op.kind === 'dense').at(-1) as { outSize: number }).outSize;
+    const rows = prediction.length / classes / R;
+    const losses = new Float32Array(R);
+    const dPrediction = new Float32Array(prediction.length);
+    const share = f(1 / rows);
+    for (let r = 0; r < R; r++) {
+      let sum = 0;
+      for (let row = r * rows; row < (r + 1) * rows; row++) {
+        const at = row * classes;
+        let max = prediction[at]!;
+        for (let k = 0; k < classes; k++) if (Number.isNaN(prediction[at + k]!) || prediction[at + k]! > max) max = prediction[at + k]!;
+        let exps = 0;
+        for (let k = 0; k < classes; k++) exps += f(Math.exp(f(prediction[at + k]! - max)));
+        const logSumExp = f(max + f(Math.log(f(exps))));
+        let cost = 0;
+        for (let k = 0; k < classes; k++) {
+          const logSoftmax = f(prediction[at + k]! - logSumExp);
+          cost += -f(logSoftmax * target[at + k]!);
+          dPrediction[at + k] = share * f(f(Math.exp(logSoftmax)) - target[at + k]!);
+        }
+        sum += f(cost);
+      }
+      losses[r] = f(sum) / rows;
     }
     return { losses, dPrediction };
   }

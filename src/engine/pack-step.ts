@@ -30,28 +30,28 @@ export interface PackStepper {
 
 /**
  * The plain JavaScript step (dense-stack.ts) when the backend, the layers and the loss allow it
- * and every target has the predictions' shape, its optimizer step plain too when the optimizer has
- * a plain form (plain-optimizer.ts); TF.js's ops and tape otherwise.
+ * and every batch's targets can be read as the predictions' shape, its optimizer step plain too
+ * when the optimizer has a plain form (plain-optimizer.ts); TF.js's ops and tape otherwise.
  */
 export async function packStepper(model: PackModel, replicas: number, weights: tf.Variable[], optimizer: FlatOptimizer, batches: PackBatch[]): Promise<PackStepper> {
   const plain = DenseStackStep.of(model, replicas);
-  const outputs = model.shapes.filter((s) => s.length === 2).at(-1)?.[1];
-  const fits = (b: PackBatch) => b.x.dtype === 'float32' && b.y.dtype === 'float32' && b.y.shape.join() === [...b.x.shape.slice(0, 2), outputs].join();
-  if (typeof plain !== 'string' && batches.every(fits)) {
-    const arrays = new Map(batches.map((b) => [b, { x: b.x.dataSync() as Float32Array, y: b.y.dataSync() as Float32Array, size: b.x.shape[1]! }]));
+  const outputs = model.shapes.filter((s) => s.length === 2).at(-1)![1]!;
+  const targets = batches.map((b) => (b.x.dtype === 'float32' ? plainTargets(b, outputs, model.lossKind === 'cross_entropy_logits') : undefined));
+  if (typeof plain !== 'string' && targets.every((t) => t !== undefined)) {
+    const arrays = new Map(batches.map((b, i) => [b, { x: b.x.dataSync() as Float32Array, y: targets[i]!, size: b.x.shape[1]! }]));
     const plainParams = await optimizer.plainParameters();
     const run = (b: PackBatch, learn: boolean): BatchResult => {
       const { x, y, size } = arrays.get(b)!;
       const params = plainParams ?? (optimizer.parameters.dataSync() as Float32Array);
       const trace = plain.forward(params, x, size);
       const prediction = trace[trace.length - 1]!;
-      const { losses, dPrediction } = plain.meanSquaredError(prediction, y);
+      const { losses, dPrediction } = plain.loss(prediction, y);
       if (learn) {
         const gradient = plain.gradient(params, trace, dPrediction, size);
         if (plainParams) optimizer.stepPlain(gradient);
         else tf.tidy(() => optimizer.stepFlat(tf.tensor1d(gradient)));
       }
-      return { losses, prediction, shape: b.y.shape };
+      return { losses, prediction, shape: [replicas, size, outputs] };
     };
     return { train: (b) => run(b, true), test: (b) => run(b, false) };
   }
@@ -81,6 +81,25 @@ export async function packStepper(model: PackModel, replicas: number, weights: t
       return read(losses, prediction);
     },
   };
+}
+
+/**
+ * A batch's targets as the plain step reads them, `[R, batch, outputs]`: float32 values of that
+ * shape, or, for a cross-entropy, class indices (one per sample) made one-hot rows as `asOneHot`
+ * (loss.ts) makes them — truncated to integers, an index out of range a row of zeros. Undefined
+ * when neither: the pack then steps through TF.js.
+ */
+function plainTargets(b: PackBatch, outputs: number, classes: boolean): Float32Array | undefined {
+  const samples = b.x.shape[0]! * b.x.shape[1]!;
+  if (b.y.dtype === 'float32' && b.y.shape.join() === [...b.x.shape.slice(0, 2), outputs].join()) return b.y.dataSync() as Float32Array;
+  const indices = classes && outputs > 1 && b.y.size === samples && (b.y.rank === 2 || (b.y.rank === 3 && b.y.shape[2] === 1));
+  if (!indices) return undefined;
+  const oneHot = new Float32Array(samples * outputs);
+  b.y.dataSync().forEach((v, i) => {
+    const k = v | 0; // as a cast to int32
+    if (k >= 0 && k < outputs) oneHot[i * outputs + k] = 1;
+  });
+  return oneHot;
 }
 
 /**
