@@ -102,6 +102,18 @@ describe('packs: runs trained together', () => {
     const d = openDb(db);
     expect(d.prepare(`SELECT status, COUNT(*) n, MAX(q.attempts) a FROM runs r JOIN mosaic_queue q USING (run_id) GROUP BY status`).all()).toEqual([{ status: 'done', n: 3, a: 1 }]);
     d.close();
+
+    // A hook that changes the weights between epochs: packed, its changes would be lost.
+    fs.writeFileSync(
+      path.join(dir, 'hook.ini'),
+      `[PROCESS]\nlr = 5e-2\nepochs = 3\ndata_scheme = data\npipeline_scheme = model\nloss_function = CrossEntropyLoss\nrun_files_path = runs\n\n[MONITOR]\nnb_processus = 1\nmultiplicity = 2\n\n` +
+        `[three]\ntype = data\nclass = three_classes\npath_to_class = ${FIXTURES}/classes.ts\nkey = three\nbatch_size = 8\nonehot = False\n\n` +
+        `[mlp]\ntype = model\nclass = clipped_mlp\npath_to_class = ${FIXTURES}/classes.ts\nkey = mlp\nwidth = 4\n`,
+    );
+    const hooked = cli(['run', path.join(dir, 'hook.ini'), path.join(dir, 'h.db'), '--progress', 'lines'], dir);
+    expect(hooked.code, hooked.stdout).toBe(0);
+    expect(hooked.stdout).toMatch(/train one by one, not as a pack: clipped_mlp has an epochEnd\(\) \(it may change the model or the data between epochs\)/);
+    expect(facts(path.join(dir, 'h.db'), 'backend_used').some((b) => /pack/.test(b))).toBe(false);
   });
 
   it('a classification pack (cross-entropy on logits, class-index or one-hot targets) has the curves of its runs trained one at a time', () => {

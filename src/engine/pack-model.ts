@@ -46,12 +46,18 @@ export function unpackable(c: Chain): string | undefined {
   const module = c.models[0]!.module;
   if (!(module instanceof LayersModule)) return `${c.names.model} does not extend LayersModule`;
   if (module.forward !== LayersModule.prototype.forward) return `${c.names.model} has a forward() of its own`;
+  if (module.parameters !== LayersModule.prototype.parameters) return `${c.names.model} has a parameters() of its own`;
+  // A pack keeps its weights apart from the members' models and data between epochs: a hook that
+  // changes them would be lost.
+  const hooked = [...c.dataModules, module].find((m) => typeof (m as { epochEnd?: unknown }).epochEnd === 'function');
+  if (hooked) return `${hooked.constructor.name} has an epochEnd() (it may change the model or the data between epochs)`;
   for (const l of module.model.layers as Layer[]) {
     const name = l.getClassName();
     if (name !== 'Dense' && name !== 'Activation') return `${c.names.model} has a ${name} layer (packs take dense and activation layers)`;
     const config = l.getConfig();
     if (config.kernelRegularizer || config.biasRegularizer || config.activityRegularizer) return `${c.names.model} has a regularizer`;
   }
+  if (module.model.weights.length !== c.variables.length) return `${c.names.model} has weights that are not trained`;
   if (!Array.isArray(c.train) || !Array.isArray(c.test)) return 'the data are not arrays of batches';
   if ((c.train as unknown[]).some((b) => asBatch(b as never).x.rank !== 2)) return 'the inputs are not matrices (samples x features)';
   const params = parameterCount(c.variables);
