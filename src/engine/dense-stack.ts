@@ -5,11 +5,13 @@ import type { PackModel } from './pack-model.js';
  * The step of a pack of small dense stacks in plain JavaScript, on the `cpu` backend. A pack of
  * the tutorial's MLPs does a few thousand multiply-adds a step; through TF.js it costs ~160
  * operations (forward, the tape's saved copies, backward, loss), each a fixed few microseconds.
- * Here the forward pass, the loss and the backward pass run as loops over Float32Arrays, computed
+ * Here the forward pass, the loss (mean squared error, or softmax cross-entropy on logits) and the
+ * backward pass run as loops over Float32Arrays, computed
  * float32 operation for float32 operation as the cpu backend computes the tape's kernels
  * (`BatchMatMul`'s blocked sums in doubles, every intermediate rounded to float32 where a kernel
  * stores it, the gradient formulas of tfjs-core), so a run trained here has the curve it has alone,
- * bit for bit (test/dense-stack.test.ts, test/packs.test.ts). The optimizer step stays TF.js's.
+ * bit for bit (test/dense-stack.test.ts, test/packs.test.ts). The optimizer steps apart: Adam and
+ * SGD in JavaScript too (plain-optimizer.ts), the others through TF.js.
  *
  * Parameters are the pack's flat vector: each variable stacked along the replica axis (kernels
  * `[R, in, out]`, biases `[R, 1, out]`), in the variables' order.
