@@ -48,7 +48,6 @@ const userLoad = (m: ModelModule) => (m.loadModel ?? (m as { load_model?: Save }
 interface Header {
   owner: OwnerStamp;
   groups: { name: string; specs: tf.io.WeightsManifestEntry[]; bytes: number }[];
-  files: boolean;
 }
 
 /** What a checkpoint gives back, whatever its format. */
@@ -186,7 +185,7 @@ async function writeCheckpoint(runDir: string, stamp: OwnerStamp, models: ModelM
     }
   }
   const encoded = await Promise.all(groups.map(async (g) => ({ name: g.name, ...(await tf.io.encodeWeights(g.tensors)) })));
-  const header: Header = { owner: stamp, groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })), files: saved };
+  const header: Header = { owner: stamp, groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })) };
   if (saved) {
     await fs.rm(files, { recursive: true, force: true });
     await fs.rename(`${files}.tmp`, files);

@@ -34,6 +34,8 @@ export class DenseStackStep {
     /** The cpu backend's block along the summed dimension of a matMul. */
     private readonly block: number,
     private readonly lossKind: 'mse' | 'cross_entropy_logits',
+    /** Width of the predictions (the classes of a cross-entropy). */
+    private readonly outputs: number,
   ) {}
 
   /**
@@ -73,7 +75,9 @@ export class DenseStackStep {
       if (!ACTIVATIONS.has(name)) return `the activation ${name}`;
       if (name !== 'linear') ops.push({ kind: name as Activation });
     }
-    return new DenseStackStep(ops, replicas, offset, block, model.lossKind);
+    const last = ops.filter((op) => op.kind === 'dense').at(-1) as { outSize: number } | undefined;
+    if (!last) return 'the model has no dense layer';
+    return new DenseStackStep(ops, replicas, offset, block, model.lossKind, last.outSize);
   }
 
   /** The forward pass of a batch of `batch` samples per replica: inputs `[R, batch, in]`. */
@@ -104,7 +108,7 @@ export class DenseStackStep {
    * (squares summed in doubles, rounded, divided by their number), and the gradient of their sum
    * with respect to the predictions.
    */
-  meanSquaredError(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
+  private meanSquaredError(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
     const R = this.replicas;
     const n = prediction.length / R;
     const losses = new Float32Array(R);
@@ -130,10 +134,10 @@ export class DenseStackStep {
    * each kernel's rounding; summed over the rows, divided by their number), and the gradient of
    * their sum with respect to the logits (tfjs-core's: (exp(log-softmax) − labels) / rows).
    */
-  softmaxCrossEntropy(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
+  private softmaxCrossEntropy(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
     const f = Math.fround;
     const R = this.replicas;
-    const classes = (this.ops.filter((op) => op.kind === 'dense').at(-1) as { outSize: number }).outSize;
+    const classes = this.outputs;
     const rows = prediction.length / classes / R;
     const losses = new Float32Array(R);
     const dPrediction = new Float32Array(prediction.length);

@@ -110,7 +110,7 @@ export async function overPackBatches(
   batches: PackBatch[],
   replicas: number,
   step: (b: PackBatch) => BatchResult,
-  accuracy: ReplicaAccuracyFn | undefined,
+  accuracy: EpochAccuracy | undefined,
 ): Promise<{ loss: number[]; accuracy: number[] | undefined }> {
   const sums = new Float32Array(replicas);
   const results: BatchResult[] = [];
@@ -124,35 +124,54 @@ export async function overPackBatches(
     for (let i = 0; i < replicas; i++) sums[i] += r.losses[i]!;
     if (accuracy) results.push(r);
   }
-  return { loss: [...sums].map((l) => l / batches.length), accuracy: accuracy && epochAccuracy(accuracy, batches, results, replicas) };
+  return { loss: [...sums].map((l) => l / batches.length), accuracy: accuracy?.of(results) };
 }
 
 /**
- * Each replica's accuracy over an epoch, in one go: the batches of one shape stacked along a new
- * axis after the replicas' (`[R, batches, batch, …]`), so the rule sees each batch as it would alone.
+ * Each replica's accuracy over an epoch of `batches`, in one go: the batches of one shape stacked
+ * along a new axis after the replicas' (`[R, batches, batch, …]`), so the rule sees each batch as
+ * it would alone. The targets are grouped and stacked once, for every epoch.
  */
-function epochAccuracy(accuracy: ReplicaAccuracyFn, batches: PackBatch[], results: BatchResult[], replicas: number): number[] {
-  const correct = new Array<number>(replicas).fill(0);
-  let total = 0;
-  const groups = new Map<string, number[]>();
-  results.forEach((r, i) => {
-    const key = `${r.shape}|${batches[i]!.y.shape}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
-  for (const group of groups.values()) {
-    const shape = results[group[0]!]!.shape;
-    const per = results[group[0]!]!.prediction.length / replicas;
-    const values = new Float32Array(replicas * group.length * per);
-    group.forEach((i, s) => {
-      for (let r = 0; r < replicas; r++) values.set(results[i]!.prediction.subarray(r * per, (r + 1) * per), (r * group.length + s) * per);
+export class EpochAccuracy {
+  private readonly groups: { batches: number[]; targets: tf.Tensor }[] = [];
+
+  constructor(
+    private readonly rule: ReplicaAccuracyFn,
+    batches: PackBatch[],
+    private readonly replicas: number,
+  ) {
+    const byShape = new Map<string, number[]>();
+    batches.forEach((b, i) => {
+      const key = `${b.x.shape}|${b.y.shape}`;
+      byShape.set(key, [...(byShape.get(key) ?? []), i]);
     });
-    const counts = tf.tidy(() => {
-      const a = accuracy(tf.tensor(values, [replicas, group.length, ...shape.slice(1)]), tf.stack(group.map((i) => batches[i]!.y), 1));
-      total += a.total;
-      return a.correct;
-    });
-    counts.dataSync().forEach((n, r) => (correct[r] += n));
-    counts.dispose();
+    for (const group of byShape.values()) this.groups.push({ batches: group, targets: tf.stack(group.map((i) => batches[i]!.y), 1) });
   }
-  return correct.map((n) => n / total);
+
+  /** From the epoch's results, batch by batch. */
+  of(results: BatchResult[]): number[] {
+    const replicas = this.replicas;
+    const correct = new Array<number>(replicas).fill(0);
+    let total = 0;
+    for (const { batches: group, targets } of this.groups) {
+      const shape = results[group[0]!]!.shape;
+      const per = results[group[0]!]!.prediction.length / replicas;
+      const values = new Float32Array(replicas * group.length * per);
+      group.forEach((i, s) => {
+        for (let r = 0; r < replicas; r++) values.set(results[i]!.prediction.subarray(r * per, (r + 1) * per), (r * group.length + s) * per);
+      });
+      const counts = tf.tidy(() => {
+        const a = this.rule(tf.tensor(values, [replicas, group.length, ...shape.slice(1)]), targets);
+        total += a.total;
+        return a.correct;
+      });
+      counts.dataSync().forEach((n, r) => (correct[r] += n));
+      counts.dispose();
+    }
+    return correct.map((n) => n / total);
+  }
+
+  dispose(): void {
+    tf.dispose(this.groups.map((g) => g.targets));
+  }
 }

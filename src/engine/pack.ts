@@ -8,7 +8,7 @@ import { assertFinite, commitEpoch, failRun, finishRun, firstLine, type RunOutco
 import { FlatOptimizer } from './flat-optimizer.js';
 import { makeOptimizer } from './optimizer.js';
 import { packForward, packModel, replicaOf, stackPadded, stackVariables, unpackable, type PackModel } from './pack-model.js';
-import { overPackBatches, packStepper, type PackBatch } from './pack-step.js';
+import { EpochAccuracy, overPackBatches, packStepper, type PackBatch } from './pack-step.js';
 import { dispose, EpochMetrics, executeRun, initialRunInfo, sampleTargets, type RunContext } from './run.js';
 import { checkTargets } from './targets.js';
 
@@ -67,8 +67,8 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   }
   if (typeof plan === 'string') {
     // The first trains alone, on the chain built for it (when it was).
-    const first = built[0]?.run === runs[0] ? built[0] : undefined;
-    for (const m of built.filter((x) => x !== first)) dispose(m.chain, undefined);
+    const [first, ...rest] = built;
+    for (const m of rest) dispose(m.chain, undefined);
     await ctx.store.releaseRuns(runs.slice(1));
     if (runs.length > 1) ctx.notPacked?.(runs.map((r) => r.runId), plan);
     await ctx.started?.([runs[0]!]);
@@ -147,9 +147,11 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     });
   const train = stack('train');
   const test = stack('test');
+  const accuracy: { train?: EpochAccuracy; test?: EpochAccuracy } = {};
   try {
     const sample = await sampleTargets(first.chain.train);
-    const accuracy = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', first.chain.lossCategory, sample));
+    const rule = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', first.chain.lossCategory, sample));
+    if (rule) Object.assign(accuracy, { train: new EpochAccuracy(rule, train, members.length), test: new EpochAccuracy(rule, test, members.length) });
     const c = first.chain;
     // The targets are checked as a run alone checks them, on the first member's first batch.
     tf.tidy(() => checkTargets(packForward(model, weights, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
@@ -159,10 +161,10 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     for (let epoch = first.history.length + 1; epoch <= first.run.epochsTarget && members.some((m) => !m.outcome); epoch++) {
       const started = performance.now();
       for (const m of members) Object.assign(m.chain.runInfo, { epoch, training: true });
-      const trainStats = await overPackBatches(train, members.length, stepper.train, accuracy);
+      const trainStats = await overPackBatches(train, members.length, stepper.train, accuracy.train);
       optimizer.writeBack();
       for (const m of members) m.chain.runInfo.training = false;
-      const testStats = await overPackBatches(test, members.length, stepper.test, accuracy);
+      const testStats = await overPackBatches(test, members.length, stepper.test, accuracy.test);
       const duration = (performance.now() - started) / 1000;
       // The optimizer's state once for all; each member's share of it goes to its own checkpoint,
       // the members' files written side by side (their file operations overlap).
@@ -192,6 +194,8 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
       }
     }
   } finally {
+    accuracy.train?.dispose();
+    accuracy.test?.dispose();
     tf.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
   }
   for (const m of members.filter((x) => !x.outcome)) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
+import { parameterCount } from './epoch-end.js';
 import { FlatOptimizer } from './flat-optimizer.js';
 
 /** What a run's training loop needs of its optimizer. State is in the per-variable layout of TF.js's optimizers. */
@@ -23,8 +24,7 @@ export const FUSE_BELOW = 20_000;
 
 /** The optimizer of a run alone: fused for small models, TF.js's own, variable by variable, otherwise. */
 export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[]): RunOptimizer {
-  const size = variables.reduce((n, v) => n + v.size, 0);
-  return size < FUSE_BELOW ? new FlatOptimizer(inner, variables) : new VariableOptimizer(inner, variables);
+  return parameterCount(variables) < FUSE_BELOW ? new FlatOptimizer(inner, variables) : new VariableOptimizer(inner, variables);
 }
 
 /** TF.js's optimizer as it is: one update per variable. */
