@@ -47,6 +47,7 @@ function upsert(table: string, keys: string[], columns: readonly string[]): stri
 }
 
 const SET_FACT = upsert('params', ['run_id', 'param_name'], ['param_value']);
+const INSERT_HISTORY = `INSERT INTO history (run_id, ${HISTORY_COLUMNS.map(column).join(', ')}) VALUES (?, ${HISTORY_COLUMNS.map(() => '?').join(', ')})`;
 const SET_SYSTEM = upsert('system', ['param_name'], ['param_value']);
 
 /** Many rows in few statements: one round trip per ROWS_PER_INSERT rows, not per row. */
@@ -234,10 +235,7 @@ export class SqlStore implements Store {
   async recordEpoch(claim: Claim, epoch: EpochRecord, metrics: LoggedMetric[] = []): Promise<void> {
     await this.conn.transaction(async (tx) => {
       await this.mustHold(tx, claim);
-      await tx.run(`INSERT INTO history (run_id, ${HISTORY_COLUMNS.map(column).join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
-        claim.runId,
-        ...HISTORY_COLUMNS.map((c) => epoch[c]),
-      ]);
+      await tx.run(INSERT_HISTORY, [claim.runId, ...HISTORY_COLUMNS.map((c) => epoch[c])]);
       for (const m of metrics) {
         await tx.run(upsert('history_metrics', ['run_id', 'epoch', 'name'], ['value']), [claim.runId, epoch.epoch, m.name, Number.isFinite(m.value) ? m.value : null]);
         await tx.run(upsert('metric_info', ['name'], ['better']), [m.name, m.better]);
