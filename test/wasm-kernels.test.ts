@@ -273,6 +273,41 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(27));
   });
 
+  // Shapes as given to the kernel (already transposed where the flag says so); batch axes that
+  // broadcast; K = 70 and N = 33 take XNNPACK's partial tiles. wasm's own _FusedMatMul was wrong
+  // for a batch of matrices (rows 5 and 6).
+  const MAT_MUL = [
+    { a: [5, 70], b: [70, 33], transposeA: false, transposeB: false },
+    { a: [70, 5], b: [70, 33], transposeA: true, transposeB: false },
+    { a: [5, 70], b: [33, 70], transposeA: false, transposeB: true },
+    { a: [70, 5], b: [33, 70], transposeA: true, transposeB: true },
+    { a: [3, 70, 5], b: [1, 33, 70], transposeA: true, transposeB: true },
+    { a: [3, 5, 70], b: [3, 70, 33], transposeA: false, transposeB: false },
+    { a: [2, 1, 4, 6], b: [3, 4, 7], transposeA: true, transposeB: false },
+  ];
+  it.each(MAT_MUL)('BatchMatMul and _FusedMatMul (bias, relu; rank 3): a [$a] transposeA $transposeA, b [$b] transposeB $transposeB', async (c) => {
+    const [av, bv] = [random(c.a, 21), random(c.b, 22)];
+    const outer = c.transposeB ? c.b.at(-2)! : c.b.at(-1)!;
+    const biasv = random([outer], 23);
+    const attrs = { transposeA: c.transposeA, transposeB: c.transposeB };
+    const products = (wasm: boolean) => () => {
+      const [a, b] = [tensor(av), tensor(bv)];
+      const run = wasm ? runWasmKernel : (name: string, inputs: tf.NamedTensorMap, at: object) => tf.engine().runKernel(name, inputs, at as tf.NamedAttrMap) as tf.Tensor;
+      const product = run('BatchMatMul', { a, b }, attrs);
+      if (c.a.length === 4) return [product];
+      // tfjs-core hands _FusedMatMul rank-3 operands.
+      const [a3, b3] = [a.reshape([1, ...c.a].slice(-3)), b.reshape([1, ...c.b].slice(-3))];
+      return [product, run('_FusedMatMul', { a: a3, b: b3, bias: tensor(biasv) }, { ...attrs, activation: 'relu' })];
+    };
+    const wasm = await on('wasm', products(true));
+    const cpu = await on('cpu', products(false));
+    expect(wasm).toHaveLength(c.a.length === 4 ? 1 : 2);
+    for (const i of wasm.keys()) {
+      expect(maxAbs(cpu[i]!)).toBeGreaterThan(0.1);
+      expect(maxDiff(wasm[i]!, cpu[i]!)).toBeLessThan(sumTolerance(c.transposeA ? c.a.at(-2)! : c.a.at(-1)!));
+    }
+  });
+
   it('refuses what it does not support with an error naming the kernel and the argument', async () => {
     await useBackend('wasm');
     tf.tidy(() => refusals());

@@ -7,6 +7,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-i
 import { maxPool3DConfigs } from './max-pool-3d.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+import { MAT_MUL_KERNELS, untransposedMatMulConfig } from './untransposed-mat-mul.js';
 
 const BACKEND = 'wasm';
 
@@ -23,10 +24,16 @@ export function missingKernelConfigs(): KernelConfig[] {
 /**
  * Kernels of tfjs-backend-wasm 4.22 rebuilt from its other kernels: MaxPoolGrad, MaxPool3D and
  * MaxPool3DGrad are wrong for windows of values ≤ 0; Conv2DBackpropInput is a plain C loop, ~10×
- * slower than the XNNPACK convolution that computes it.
+ * slower than the XNNPACK convolution that computes it; the matrix products with a transposed
+ * operand (both gradients of a dense layer) are plain C loops too and become a transpose and
+ * wasm's own untransposed product (which they wrap, so wasm's must be registered already).
  */
 export function replacementKernelConfigs(): KernelConfig[] {
-  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND)];
+  const wrapped = MAT_MUL_KERNELS.flatMap((name) => {
+    const own = tf.getKernel(name, BACKEND);
+    return own ? [untransposedMatMulConfig(own)] : [];
+  });
+  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND), ...wrapped];
 }
 
 let registered = false;
