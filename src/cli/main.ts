@@ -3,14 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { MosaicError } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { normalizeArgv } from './argv.js';
-import { generateCommand } from './generate.js';
-import { runCommand } from './run.js';
-import { statusCommand } from './status.js';
-import { pauseCommand, rerunCommand, resumeCommand, savedbCommand } from './lifecycle.js';
-import { rekeyCommand } from './rekey.js';
-import { deleteCommand } from './delete.js';
-import { compareCommand } from './compare.js';
-import { metaplotCommand, perfanalysisByConfigCommand, perfanalysisCommand, plotlossCommand, type PlotlossOptions } from './plots.js';
+import type { PlotlossOptions } from './plots.js';
 import { CRITERIA_HELP } from '../analysis/runs.js';
 import type { ProgressMode } from '../experiment/execute.js';
 import type { RunSelector } from '../analysis/select.js';
@@ -49,6 +42,7 @@ program
   .option('--queue-only', 'only queue the runs; `mosaic worker DB` on any host trains them')
   .addHelpText('after', `\n${EXIT_CODES}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
   .action(async (config: string, db: string, opts: { progress: ProgressMode; force?: boolean; reuseSeeds?: boolean; queueOnly?: boolean }) => {
+    const { runCommand } = await import('./run.js');
     process.exitCode = await runCommand(config, db, { progress: opts.progress, force: opts.force ?? false, reuseSeeds: opts.reuseSeeds ?? false, queueOnly: opts.queueOnly ?? false });
   });
 
@@ -57,7 +51,7 @@ program
   .description('stop starting runs: running runs finish, pending runs wait for `mosaic resume`; with FILE.json, also write what is left there')
   .argument('[target]', 'FILE.json to write, or the database (default as for status)')
   .option('--db <file>', 'database')
-  .action((target: string | undefined, opts: { db?: string }) => pauseCommand(target, opts.db));
+  .action(async (target: string | undefined, opts: { db?: string }) => (await import('./lifecycle.js')).pauseCommand(target, opts.db));
 
 program
   .command('resume')
@@ -68,6 +62,7 @@ program
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
   .addHelpText('after', `\n${EXIT_CODES}`)
   .action(async (target: string | undefined, opts: { db?: string; workers?: number; progress: ProgressMode }) => {
+    const { resumeCommand } = await import('./lifecycle.js');
     process.exitCode = await resumeCommand(target, opts);
   });
 
@@ -105,6 +100,7 @@ program
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
   .addHelpText('after', `\nSingle-dash forms work too: mosaic rerun config.ini results.db -id 1-3 -epochs 200\n${EXIT_CODES}`)
   .action(async (config: string, db: string, opts: RunSelector & { epochs: string; progress: ProgressMode }) => {
+    const { rerunCommand } = await import('./lifecycle.js');
     process.exitCode = await rerunCommand(config, db, opts);
   });
 
@@ -114,14 +110,14 @@ program
   .argument('<first>', 'COPY (the database as for status), or DB when a second argument is given')
   .argument('[second]', 'COPY, when the first argument is the database')
   .option('--db <file>', 'database to copy')
-  .action((first: string, second: string | undefined, opts: { db?: string }) => savedbCommand(first, second, opts.db));
+  .action(async (first: string, second: string | undefined, opts: { db?: string }) => (await import('./lifecycle.js')).savedbCommand(first, second, opts.db));
 
 program
   .command('rekey')
   .description('after editing `key` templates and running generate again, update the stored keys of the matching runs')
   .argument('<pipelines>', 'JSON written by mosaic generate')
   .argument('<db>', 'database')
-  .action((pipelines: string, db: string) => rekeyCommand(pipelines, db));
+  .action(async (pipelines: string, db: string) => (await import('./rekey.js')).rekeyCommand(pipelines, db));
 
 program
   .command('delete')
@@ -135,6 +131,7 @@ program
   .option('--yes', 'do not ask for confirmation (needed when not on a terminal)')
   .addHelpText('after', '\nExample: mosaic delete results.db -id 25-48')
   .action(async (db: string, opts: RunSelector & { yes?: boolean }) => {
+    const { deleteCommand } = await import('./delete.js');
     console.log(await deleteCommand(db, opts));
   });
 
@@ -144,7 +141,7 @@ program
   .argument('<config>', 'experiment INI file')
   .argument('<out>', 'JSON file to write')
   .option('--no-check', 'do not load the classes to check them')
-  .action(async (config: string, out: string, opts: { check: boolean }) => generateCommand(config, out, { check: opts.check }));
+  .action(async (config: string, out: string, opts: { check: boolean }) => (await import('./generate.js')).generateCommand(config, out, { check: opts.check }));
 
 program
   .command('status')
@@ -153,6 +150,7 @@ program
   .option('--db <file>', 'database to read')
   .option('--all', 'list every pending run instead of a summary')
   .action(async (db: string | undefined, opts: { db?: string; all?: boolean }) => {
+    const { statusCommand } = await import('./status.js');
     console.log(await statusCommand(opts.db ?? db, { all: opts.all ?? false }));
   });
 
@@ -171,6 +169,7 @@ program
   .option('--log', 'loss on a log scale')
   .addHelpText('after', '\nExample: mosaic plotloss tutorial.db losses.pdf .runs -id all -plot_size 3')
   .action(async (db: string, out: string, _runsDir: string | undefined, opts: PlotlossOptions) => {
+    const { plotlossCommand } = await import('./plots.js');
     console.log(await plotlossCommand(db, out, opts));
   });
 
@@ -184,6 +183,7 @@ program
   .option('--pool <names>', POOL_HELP)
   .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic metaplot tutorial.db metaplot.png data_dataset_OR test_loss`)
   .action(async (db: string, out: string, dataset: string, criterion: string, opts: { pool?: string }) => {
+    const { metaplotCommand } = await import('./plots.js');
     console.log(await metaplotCommand(db, out, dataset, criterion, opts));
   });
 
@@ -196,6 +196,7 @@ program
   .option('--pool <names>', POOL_HELP)
   .addHelpText('after', `\n${SPLIT_HELP} A criterion with the same value in every run of a dataset key gets no page.`)
   .action(async (db: string, out: string, opts: { criteria?: string; pool?: string }) => {
+    const { perfanalysisCommand } = await import('./plots.js');
     console.log(await perfanalysisCommand(db, out, { ...(opts.criteria ? { criteria: opts.criteria.split(',').map((c) => c.trim()) } : {}), pool: opts.pool }));
   });
 
@@ -206,6 +207,7 @@ program
   .argument('<db>', 'database')
   .argument('<out>', 'output file: .pdf (one page per section), .png or .svg')
   .action(async (plotIni: string, db: string, out: string) => {
+    const { perfanalysisByConfigCommand } = await import('./plots.js');
     console.log(await perfanalysisByConfigCommand(plotIni, db, out));
   });
 
@@ -221,6 +223,7 @@ program
   .option('--format <format>', 'table, json, csv or markdown', 'table')
   .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic compare tutorial.db --criterion test_loss --at width`)
   .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string }) => {
+    const { compareCommand } = await import('./compare.js');
     const { stdout, stderr } = await compareCommand(opts.db ?? db, opts);
     if (stderr) console.error(stderr);
     console.log(stdout);
