@@ -109,9 +109,9 @@ function spreadFilter(f: Values, dilation: number): Values {
 const sumTolerance = (terms: number) => 16 * terms * 2 ** -24;
 
 describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () => {
-  // 4 output channels: one convolution; one input channel and 12 output channels (KH·KW·Cin ≤
-  // Cout): patches and a matrix product.
-  it.each(GRID.flatMap((c) => [{ ...c, cout: 4 }, { ...c, channels: 1, cout: 12 }]))('Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad', async (c) => {
+  // 4 output channels: one convolution; one input channel and 21 output channels (KH·KW·Cin ≤
+  // Cout): the SIMD kernel (its blocks of 16 and 4 channels and the last one alone).
+  it.each(GRID.flatMap((c) => [{ ...c, cout: 4 }, { ...c, channels: 1, cout: 21 }]))('Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad', async (c) => {
     const cout = c.cout;
     const xv = random([c.batch, c.height, c.width, c.channels], 1);
     const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, cout], c.stride, c.dilation, c.pad);
@@ -306,6 +306,27 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
       expect(maxAbs(cpu[i]!)).toBeGreaterThan(0.1);
       expect(maxDiff(wasm[i]!, cpu[i]!)).toBeLessThan(sumTolerance(c.transposeA ? c.a.at(-2)! : c.a.at(-1)!));
     }
+  });
+
+  // Leading axes (bias gradients) take the SIMD kernel: float64 sums in order, as cpu's, so equal
+  // to the last bit; 7 columns take its vector and scalar paths. Others are wasm's own Sum.
+  const SUMS = [
+    { shape: [6, 5, 4, 7], axis: [0, 1, 2], keepDims: false },
+    { shape: [6, 5, 8], axis: [1, 0], keepDims: true },
+    { shape: [300, 3], axis: 0, keepDims: false },
+    { shape: [4, 5, 6], axis: [-3, -2], keepDims: false },
+    { shape: [4, 5, 6], axis: [1], keepDims: false, own: true },
+    { shape: [4, 5, 6], axis: [0, 1, 2], keepDims: false, own: true },
+    { shape: [9, 5], axis: [0], keepDims: false, int: true, own: true },
+  ];
+  it.each(SUMS)('Sum of [$shape] over $axis, keepDims $keepDims', async (c) => {
+    const xv: Values = c.int ? { shape: c.shape, values: Int32Array.from(random(c.shape, 31).values, (v) => Math.round(v * 50)) } : random(c.shape, 31);
+    const sum = () => tf.sum(tensor(xv), c.axis, c.keepDims);
+    const [wasm] = await on('wasm', sum);
+    const [cpu] = await on('cpu', sum);
+    expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+    if (c.own) expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(xv.values.length));
+    else expect(maxDiff(wasm!, cpu!)).toBe(0);
   });
 
   it('refuses what it does not support with an error naming the kernel and the argument', async () => {

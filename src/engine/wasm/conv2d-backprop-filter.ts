@@ -1,9 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape, filterGradientAxis, forwardGeometry, spatialAxes } from './conv-geometry.js';
-import { composeKernels, type KernelScope } from './kernel-scope.js';
-
-type Conv2DInfo = tf.backend_util.Conv2DInfo;
+import { composeKernels } from './kernel-scope.js';
+import { SimdKernels } from './simd-kernels.js';
 
 const KERNEL = 'Conv2DBackpropFilter';
 
@@ -12,7 +10,9 @@ type Attrs = Conv2DBackpropFilterAttrs & { dilations?: number | [number, number]
 
 /**
  * The filter gradient of an NHWC convolution as one convolution, so that it runs in XNNPACK
- * (or, for few input taps, as one matrix product: see `byPatches`):
+ * (for few input taps, KH·KW·Cin ≤ Cout as a first layer on one channel, one pass over dy per
+ * tap in a SIMD kernel on the heap instead: that convolution would use dy, large, as its filter,
+ * which XNNPACK repacks on every call, 4× slower here):
  * dW[kh,kw,ci,co] = Σ_{n,oh,ow} xpad[n, oh·s+kh·d, ow·s+kw·d, ci] · dy[n,oh,ow,co]
  * is conv2d(x as [Cin,H,W,N], dy as the filter [OH,OW,N,Cout]) with stride d and dilation s:
  * the batch becomes the summed channel axis and Cin the batch. Its output [Cin,KH,KW,Cout] is
@@ -28,8 +28,15 @@ export function conv2DBackpropFilter(backendName: string): KernelFunc {
     const info = forwardGeometry(x.shape, filterShape, { strides, dilations, pad, dimRoundingMode });
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const { inChannels, outChannels, filterHeight, filterWidth } = info;
-    if (filterHeight * filterWidth * inChannels <= outChannels && patchesFit(info)) {
-      return composeKernels(backend as KernelBackend, backendName, inputs, (k) => byPatches(k, x, dy, info));
+    const fewTaps = filterHeight * filterWidth * inChannels <= outChannels && x.dtype === 'float32' && dy.dtype === 'float32';
+    const simd = fewTaps ? SimdKernels.of(backend as KernelBackend) : undefined;
+    if (simd) {
+      return simd.convFilterGrad(x, dy, {
+        filter: [filterHeight, filterWidth],
+        stride: [info.strideHeight, info.strideWidth],
+        dilation: [info.dilationHeight, info.dilationWidth],
+        padBefore: [info.padInfo.top, info.padInfo.left],
+      });
     }
     const [h, w] = spatialAxes(info).map(filterGradientAxis);
 
@@ -47,37 +54,6 @@ export function conv2DBackpropFilter(backendName: string): KernelFunc {
       return k.transpose(cropped, [1, 2, 0, 3]);
     });
   };
-}
-
-/** Whether a convolution with the forward pass's explicit padding gives its output size (not so for some `dimRoundingMode`s). */
-function patchesFit(info: Conv2DInfo): boolean {
-  const padAfter = [info.padInfo.bottom, info.padInfo.right];
-  return spatialAxes(info).every((a, i) => Math.floor((a.inSize + a.padBefore + padAfter[i]! - ((a.filterSize - 1) * a.dilation + 1)) / a.stride) + 1 === a.outSize);
-}
-
-/**
- * For few input taps (KH·KW·Cin ≤ Cout, as a first layer on one channel): the patches of x,
- * P [N·OH·OW, KH·KW·Cin], by one convolution with the forward pass's geometry and an identity
- * filter (each output channel copies one tap: exact), then dW = Pᵀ·dy, one matrix product.
- * The one convolution above would use dy, large, as its filter: XNNPACK repacks it every call
- * and runs a KH'×KW' = OH×OW window for 3×3 outputs, 2–3× slower here.
- */
-function byPatches(k: KernelScope, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo {
-  const taps = info.filterHeight * info.filterWidth * info.inChannels;
-  const rows = info.batchSize * info.outHeight * info.outWidth;
-  const identity = new Float32Array(taps * taps);
-  for (let t = 0; t < taps; t++) identity[t * taps + t] = 1;
-  const p = info.padInfo;
-  const patches = k.conv2d(
-    x,
-    k.float32(identity, [info.filterHeight, info.filterWidth, info.inChannels, taps]),
-    [info.strideHeight, info.strideWidth],
-    [info.dilationHeight, info.dilationWidth],
-    [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]],
-  );
-  const patchesT = k.reshape(k.transpose(k.reshape(patches, [rows, taps]), [1, 0]), [1, taps, rows]);
-  const dw = k.run('BatchMatMul', { a: patchesT, b: k.reshape(dy, [1, rows, info.outChannels]) }, { transposeA: false, transposeB: false });
-  return k.reshape(dw, info.filterShape);
 }
 
 export function conv2DBackpropFilterConfig(backendName: string): KernelConfig {

@@ -7,7 +7,8 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-i
 import { maxPool3DConfigs } from './max-pool-3d.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
-import { MAT_MUL_KERNELS, untransposedMatMulConfig } from './untransposed-mat-mul.js';
+import { sumLeadingConfig } from './sum-leading.js';
+import { untransposedMatMulConfig } from './untransposed-mat-mul.js';
 
 const BACKEND = 'wasm';
 
@@ -26,13 +27,15 @@ export function missingKernelConfigs(): KernelConfig[] {
  * MaxPool3DGrad are wrong for windows of values ≤ 0; Conv2DBackpropInput is a plain C loop, ~10×
  * slower than the XNNPACK convolution that computes it; the matrix products with a transposed
  * operand (both gradients of a dense layer) are plain C loops too and become a transpose and
- * wasm's own untransposed product (which they wrap, so wasm's must be registered already).
+ * wasm's own untransposed product; Sum over leading axes (bias gradients) transposes first and
+ * becomes a SIMD kernel. These wrap wasm's own kernels, which must be registered already.
  */
 export function replacementKernelConfigs(): KernelConfig[] {
-  const wrapped = MAT_MUL_KERNELS.flatMap((name) => {
-    const own = tf.getKernel(name, BACKEND);
-    return own ? [untransposedMatMulConfig(own)] : [];
-  });
+  const wrap = (kernelName: string, wrapper: (own: KernelConfig) => KernelConfig) => {
+    const own = tf.getKernel(kernelName, BACKEND);
+    return own ? [wrapper(own)] : [];
+  };
+  const wrapped = [...wrap('BatchMatMul', untransposedMatMulConfig), ...wrap('_FusedMatMul', untransposedMatMulConfig), ...wrap('Sum', sumLeadingConfig)];
   return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND), ...wrapped];
 }
 

@@ -1,9 +1,6 @@
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
 
-/** The matrix products whose `transposeA` / `transposeB` attributes this rewrites. */
-export const MAT_MUL_KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
-
 interface MatMulAttrs {
   transposeA?: boolean;
   transposeB?: boolean;

@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
+interface WasmBackend {
+  wasm: { asm?: { memory?: unknown }; _malloc(bytes: number): number; _free(pointer: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+}
+
+/** The exports of simd/kernels.ts (documented there); every pointer is a byte offset in the backend's heap. */
+interface KernelExports {
+  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number): void;
+  sumLeading(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  convFilterGrad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
+}
+
+/** 2-D geometry of a pooling or convolution window over NHWC data, as tfjs resolved it. */
+export interface WindowGeometry {
+  filter: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  /** Padding before rows and before columns. */
+  padBefore: [number, number];
+}
+
+// Built by scripts/build-kernels.mjs into dist/; this path reaches it from src/ (tests) and dist/ alike.
+const KERNELS_FILE = new URL('../../../dist/engine/wasm/simd/kernels.wasm', import.meta.url);
+let compiled: WebAssembly.Module | undefined;
+const bound = new WeakMap<object, SimdKernels | null>();
+
+/**
+ * Kernels written for the wasm backend's heap (simd/kernels.ts, WebAssembly SIMD) where no
+ * composition of wasm's kernels is fast: they read and write the backend's buffers in place.
+ * `of` gives them for a backend, or undefined where its memory cannot be reached (another
+ * backend, another build of tfjs-backend-wasm): the callers then compose wasm's own kernels.
+ */
+export class SimdKernels {
+  private constructor(
+    private readonly backend: WasmBackend,
+    private readonly exports: KernelExports,
+  ) {}
+
+  static of(backend: KernelBackend): SimdKernels | undefined {
+    const known = bound.get(backend);
+    if (known !== undefined) return known ?? undefined;
+    const wasm = backend as unknown as Partial<WasmBackend>;
+    const memory = wasm.wasm?.asm?.memory;
+    let kernels: SimdKernels | null = null;
+    if (memory instanceof WebAssembly.Memory && wasm.dataIdMap && wasm.makeOutput) {
+      if (!compiled) {
+        if (!fs.existsSync(KERNELS_FILE)) throw new Error(`${KERNELS_FILE.pathname} is missing: build Mosaic (npm run build)`);
+        compiled = new WebAssembly.Module(fs.readFileSync(KERNELS_FILE));
+      }
+      const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+      kernels = new SimdKernels(wasm as WasmBackend, instance.exports as unknown as KernelExports);
+    }
+    bound.set(backend, kernels);
+    return kernels ?? undefined;
+  }
+
+  /** MaxPoolGrad of x [N,H,W,C] for dy [N,OH,OW,C]: the first maximum of each window gets its dy, as on cpu. */
+  maxPoolGrad(x: TensorInfo, dy: TensorInfo, g: WindowGeometry): TensorInfo {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [, oh, ow] = dy.shape as [number, number, number, number];
+    const dx = this.backend.makeOutput(x.shape, 'float32');
+    this.exports.maxPoolGrad(this.at(x), this.at(dy), this.at(dx), n, h, w, c, oh, ow, ...g.filter, ...g.stride, ...g.padBefore);
+    return dx;
+  }
+
+  /** The sum of x over its first `leading` axes (float32, summed in float64 in order, as on cpu). */
+  sumLeading(x: TensorInfo, leading: number): TensorInfo {
+    const outShape = x.shape.slice(leading);
+    const cols = outShape.reduce((a, b) => a * b, 1);
+    const rows = x.shape.slice(0, leading).reduce((a, b) => a * b, 1);
+    const out = this.backend.makeOutput(outShape, 'float32');
+    const scratch = this.backend.wasm._malloc(cols * 8);
+    try {
+      this.exports.sumLeading(this.at(x), this.at(out), rows, cols, scratch);
+    } finally {
+      this.backend.wasm._free(scratch);
+    }
+    return out;
+  }
+
+  /** The filter gradient [KH,KW,Cin,Cout] of an NHWC convolution of x by dy (one pass over dy per input tap). */
+  convFilterGrad(x: TensorInfo, dy: TensorInfo, g: WindowGeometry): TensorInfo {
+    const [n, h, w, ci] = x.shape as [number, number, number, number];
+    const [, oh, ow, co] = dy.shape as [number, number, number, number];
+    const dw = this.backend.makeOutput([...g.filter, ci, co], 'float32');
+    this.exports.convFilterGrad(this.at(x), this.at(dy), this.at(dw), n, h, w, ci, oh, ow, co, ...g.filter, ...g.stride, ...g.dilation, ...g.padBefore);
+    return dw;
+  }
+
+  /** The byte offset of a tensor's data in the heap (looked up after every allocation: none moves, the heap may grow). */
+  private at(t: TensorInfo): number {
+    const data = this.backend.dataIdMap.get(t.dataId);
+    if (!data) throw new Error('SIMD kernel: a tensor has no buffer in the wasm heap');
+    return data.memoryOffset;
+  }
+}

@@ -1,0 +1,181 @@
+// Kernels for tfjs-backend-wasm's heap, in AssemblyScript (compiled by scripts/build-kernels.mjs to
+// dist/engine/wasm/simd/kernels.wasm). The module imports the backend's own memory: every argument
+// named as a tensor is a byte offset of float32 data the backend allocated; nothing is allocated
+// here and the module has no data segments (the build refuses one: it would be written over the
+// backend's memory). Loops are vectorised over the innermost axis (channels), 4 floats at a time.
+
+/**
+ * The gradient of a 2-D max pooling of x [n, h, w, c] (NHWC) into dx (same shape), from dy
+ * [n, oh, ow, c]: each window's dy goes to the first position (window row-major order) holding
+ * its maximum, as the cpu backend chooses; a window of NaN or −∞ only gives nothing. Overlapping
+ * windows add up.
+ */
+export function maxPoolGrad(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, fh: i32, fw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32): void {
+  memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * <usize>c * 4);
+  const vectorEnd = c & ~3;
+  let g = dy;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const rowStart = i * sh - padTop;
+      const r0 = max(rowStart, 0);
+      const r1 = min(rowStart + fh, h);
+      for (let j = 0; j < ow; j++) {
+        const colStart = j * sw - padLeft;
+        const c0 = max(colStart, 0);
+        const c1 = min(colStart + fw, w);
+        let ch = 0;
+        for (; ch < vectorEnd; ch += 4) {
+          let best = f32x4.splat(-Infinity);
+          let where = i32x4.splat(-1);
+          for (let r = r0; r < r1; r++) {
+            let index = ((b * h + r) * w + c0) * c + ch;
+            for (let col = c0; col < c1; col++, index += c) {
+              const v = v128.load(x + (<usize>index << 2));
+              const greater = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, greater);
+              where = v128.bitselect(i32x4.splat(index), where, greater);
+            }
+          }
+          const share = v128.load(g + (<usize>ch << 2));
+          addAt(dx, i32x4.extract_lane(where, 0), 0, f32x4.extract_lane(share, 0));
+          addAt(dx, i32x4.extract_lane(where, 1), 1, f32x4.extract_lane(share, 1));
+          addAt(dx, i32x4.extract_lane(where, 2), 2, f32x4.extract_lane(share, 2));
+          addAt(dx, i32x4.extract_lane(where, 3), 3, f32x4.extract_lane(share, 3));
+        }
+        for (; ch < c; ch++) {
+          let best: f32 = -Infinity;
+          let where = -1;
+          for (let r = r0; r < r1; r++) {
+            let index = ((b * h + r) * w + c0) * c + ch;
+            for (let col = c0; col < c1; col++, index += c) {
+              const v = load<f32>(x + (<usize>index << 2));
+              if (v > best) {
+                best = v;
+                where = index;
+              }
+            }
+          }
+          addAt(dx, where, 0, load<f32>(g + (<usize>ch << 2)));
+        }
+        g += <usize>c << 2;
+      }
+    }
+  }
+}
+
+/** dx[index + lane] += value, unless no position was chosen (index −1). */
+// @ts-ignore: decorator
+@inline
+function addAt(dx: usize, index: i32, lane: i32, value: f32): void {
+  if (index < 0) return;
+  const at = dx + (<usize>(index + lane) << 2);
+  store<f32>(at, load<f32>(at) + value);
+}
+
+/**
+ * out[j] = Σ_i x[i, j] over x [rows, cols]: a sum over the leading axes (a bias gradient), in
+ * float64 in row order as the cpu backend sums, then rounded to float32. `scratch` holds cols
+ * float64 partial sums.
+ */
+export function sumLeading(x: usize, out: usize, rows: i32, cols: i32, scratch: usize): void {
+  memory.fill(scratch, 0, <usize>cols << 3);
+  const vectorEnd = cols & ~3;
+  let row = x;
+  for (let i = 0; i < rows; i++) {
+    let j = 0;
+    for (; j < vectorEnd; j += 4) {
+      const v = v128.load(row + (<usize>j << 2));
+      const at = scratch + (<usize>j << 3);
+      v128.store(at, f64x2.add(v128.load(at), f64x2.promote_low_f32x4(v)));
+      v128.store(at, f64x2.add(v128.load(at, 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))), 16);
+    }
+    for (; j < cols; j++) {
+      const at = scratch + (<usize>j << 3);
+      store<f64>(at, load<f64>(at) + <f64>load<f32>(row + (<usize>j << 2)));
+    }
+    row += <usize>cols << 2;
+  }
+  for (let j = 0; j < cols; j++) store<f32>(out + (<usize>j << 2), <f32>load<f64>(scratch + (<usize>j << 3)));
+}
+
+/**
+ * The filter gradient of an NHWC convolution, dw [kh, kw, ci, co] = Σ_{b,oy,ox} x[b, oy·sh + ky·dh − padTop,
+ * ox·sw + kx·dwd − padLeft, ci] · dy[b, oy, ox, co] (positions outside x count 0), each element
+ * summed in float32 in position order. One pass over dy per input tap (ky, kx, ci) and 16 output
+ * channels, the 16 sums in registers: for layers with few input taps (a first layer), where
+ * XNNPACK would repack dy, large, as a filter on every call.
+ */
+export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32): void {
+  let out = dw;
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      for (let i = 0; i < ci; i++) {
+        let k = 0;
+        for (; k + 16 <= co; k += 16) {
+          let a0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0);
+          let a3 = f32x4.splat(0);
+          for (let b = 0; b < n; b++) {
+            for (let oy = 0; oy < oh; oy++) {
+              const r = oy * sh + ky * dh - padTop;
+              if (r < 0 || r >= h) continue;
+              const xRow = x + (<usize>((b * h + r) * w * ci + i) << 2);
+              let g = dy + (<usize>(((b * oh + oy) * ow) * co + k) << 2);
+              for (let ox = 0; ox < ow; ox++, g += <usize>co << 2) {
+                const col = ox * sw + kx * dwd - padLeft;
+                if (col < 0 || col >= w) continue;
+                const xs = f32x4.splat(load<f32>(xRow + (<usize>(col * ci) << 2)));
+                a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(g)));
+                a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(g, 16)));
+                a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(g, 32)));
+                a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(g, 48)));
+              }
+            }
+          }
+          v128.store(out, a0);
+          v128.store(out, a1, 16);
+          v128.store(out, a2, 32);
+          v128.store(out, a3, 48);
+          out += 64;
+        }
+        for (; k + 4 <= co; k += 4) {
+          let a = f32x4.splat(0);
+          for (let b = 0; b < n; b++) {
+            for (let oy = 0; oy < oh; oy++) {
+              const r = oy * sh + ky * dh - padTop;
+              if (r < 0 || r >= h) continue;
+              const xRow = x + (<usize>((b * h + r) * w * ci + i) << 2);
+              let g = dy + (<usize>(((b * oh + oy) * ow) * co + k) << 2);
+              for (let ox = 0; ox < ow; ox++, g += <usize>co << 2) {
+                const col = ox * sw + kx * dwd - padLeft;
+                if (col < 0 || col >= w) continue;
+                a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(xRow + (<usize>(col * ci) << 2))), v128.load(g)));
+              }
+            }
+          }
+          v128.store(out, a);
+          out += 16;
+        }
+        for (; k < co; k++) {
+          let a: f32 = 0;
+          for (let b = 0; b < n; b++) {
+            for (let oy = 0; oy < oh; oy++) {
+              const r = oy * sh + ky * dh - padTop;
+              if (r < 0 || r >= h) continue;
+              const xRow = x + (<usize>((b * h + r) * w * ci + i) << 2);
+              let g = dy + (<usize>(((b * oh + oy) * ow) * co + k) << 2);
+              for (let ox = 0; ox < ow; ox++, g += <usize>co << 2) {
+                const col = ox * sw + kx * dwd - padLeft;
+                if (col < 0 || col >= w) continue;
+                a += load<f32>(xRow + (<usize>(col * ci) << 2)) * load<f32>(g);
+              }
+            }
+          }
+          store<f32>(out, a);
+          out += 4;
+        }
+      }
+    }
+  }
+}
