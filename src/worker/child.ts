@@ -98,7 +98,7 @@ async function main(): Promise<void> {
 }
 
 /** How often a worker without runs looks again while its siblings hold some. */
-const SIBLING_POLL_MS = 200;
+const SIBLING_POLL_MS = 100;
 
 /** Whether live workers on this host hold runs (the claims of dead ones are the scheduler's to take back). */
 async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pid: number }[]> }): Promise<boolean> {
