@@ -24,11 +24,13 @@ if (error) {
 const module = new WebAssembly.Module(fs.readFileSync(output));
 const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name} (${i.kind})`);
 if (imports.join() !== 'env.memory (memory)') throw new Error(`${output} must import only env.memory, imports ${imports.join(', ')}`);
-if (hasDataSection(fs.readFileSync(output))) throw new Error(`${output} has a data section: it would overwrite the wasm backend's memory`);
+const own = ownSections(fs.readFileSync(output));
+if (own.length > 0) throw new Error(`${output} has ${own.join(', ')}: it would write over the wasm backend's memory (allocate nothing in kernels.ts)`);
 console.log(`kernels built in ${path.relative(ROOT, output)} (${fs.statSync(output).size} bytes)`);
 
-/** Whether the binary has a data section (id 11) with at least one segment. */
-function hasDataSection(bytes) {
+/** The sections of the binary that would keep state in memory: globals (6), a start function (8), data (11) with segments. */
+function ownSections(bytes) {
+  const names = { 6: 'globals', 8: 'a start function', 11: 'data segments' };
   const leb = (at) => {
     let value = 0;
     let shift = 0;
@@ -39,13 +41,14 @@ function hasDataSection(bytes) {
       shift += 7;
     }
   };
+  const found = [];
   const at = { i: 8 };
   while (at.i < bytes.length) {
     const id = bytes[at.i++];
     const size = leb(at);
     const end = at.i + size;
-    if (id === 11 && leb({ i: at.i }) > 0) return true;
+    if (id === 8 || ((id === 6 || id === 11) && leb({ i: at.i }) > 0)) found.push(names[id]);
     at.i = end;
   }
-  return false;
+  return found;
 }

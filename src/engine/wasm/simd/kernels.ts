@@ -106,76 +106,82 @@ export function sumLeading(x: usize, out: usize, rows: i32, cols: i32, scratch: 
  * XNNPACK would repack dy, large, as a filter on every call.
  */
 export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32): void {
+  // Byte strides of x and dy per image, per output row and per output column.
+  const xImage = <usize>(h * w * ci) << 2;
+  const xRow = <usize>(sh * w * ci) << 2;
+  const xCol = <usize>(sw * ci) << 2;
+  const gImage = <usize>(oh * ow * co) << 2;
+  const gRow = <usize>(ow * co) << 2;
+  const gCol = <usize>co << 2;
   let out = dw;
   for (let ky = 0; ky < kh; ky++) {
+    // The outputs whose window's tap ky falls inside x: oy·sh + ky·dh − padTop in [0, h).
+    const oy0 = firstInside(padTop - ky * dh, sh);
+    const rows = min(oh, firstInside(padTop - ky * dh + h, sh)) - oy0;
     for (let kx = 0; kx < kw; kx++) {
+      const ox0 = firstInside(padLeft - kx * dwd, sw);
+      const cols = min(ow, firstInside(padLeft - kx * dwd + w, sw)) - ox0;
+      const xTap = x + (<usize>(((oy0 * sh + ky * dh - padTop) * w + ox0 * sw + kx * dwd - padLeft) * ci) << 2);
+      const gTap = dy + (<usize>((oy0 * ow + ox0) * co) << 2);
       for (let i = 0; i < ci; i++) {
+        const xFirst = xTap + (<usize>i << 2);
         let k = 0;
-        for (; k + 16 <= co; k += 16) {
-          let a0 = f32x4.splat(0);
-          let a1 = f32x4.splat(0);
-          let a2 = f32x4.splat(0);
-          let a3 = f32x4.splat(0);
-          for (let b = 0; b < n; b++) {
-            for (let oy = 0; oy < oh; oy++) {
-              const r = oy * sh + ky * dh - padTop;
-              if (r < 0 || r >= h) continue;
-              const xRow = x + (<usize>((b * h + r) * w * ci + i) << 2);
-              let g = dy + (<usize>(((b * oh + oy) * ow) * co + k) << 2);
-              for (let ox = 0; ox < ow; ox++, g += <usize>co << 2) {
-                const col = ox * sw + kx * dwd - padLeft;
-                if (col < 0 || col >= w) continue;
-                const xs = f32x4.splat(load<f32>(xRow + (<usize>(col * ci) << 2)));
-                a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(g)));
-                a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(g, 16)));
-                a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(g, 32)));
-                a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(g, 48)));
-              }
-            }
+        for (; k + 16 <= co; k += 16, out += 64) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out, 16);
+        for (; k + 4 <= co; k += 4, out += 16) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out, 4);
+        for (; k < co; k++, out += 4) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out, 1);
+      }
+    }
+  }
+}
+
+/** The smallest o ≥ 0 with o·stride ≥ from. */
+// @ts-ignore: decorator
+@inline
+function firstInside(from: i32, stride: i32): i32 {
+  return from <= 0 ? 0 : (from + stride - 1) / stride;
+}
+
+/**
+ * out[0 … lanes) = Σ over n images × rows × cols positions of x[xFirst + …] · dy[gFirst + … ,
+ * 0 … lanes) (byte strides given), lanes 16, 4 or 1: a constant at each call, so that once
+ * inlined the code of the other widths folds away and the sums stay in registers.
+ */
+// @ts-ignore: decorator
+@inline
+function tapSums(xFirst: usize, gFirst: usize, n: i32, rows: i32, cols: i32, xImage: usize, xRow: usize, xCol: usize, gImage: usize, gRow: usize, gCol: usize, out: usize, lanes: i32): void {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let s: f32 = 0;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < rows; r++) {
+      let xp = xFirst + <usize>b * xImage + <usize>r * xRow;
+      let g = gFirst + <usize>b * gImage + <usize>r * gRow;
+      for (let c = 0; c < cols; c++, xp += xCol, g += gCol) {
+        const xv = load<f32>(xp);
+        if (lanes == 1) {
+          s += xv * load<f32>(g);
+        } else {
+          const xs = f32x4.splat(xv);
+          a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(g)));
+          if (lanes == 16) {
+            a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(g, 16)));
+            a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(g, 32)));
+            a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(g, 48)));
           }
-          v128.store(out, a0);
-          v128.store(out, a1, 16);
-          v128.store(out, a2, 32);
-          v128.store(out, a3, 48);
-          out += 64;
-        }
-        for (; k + 4 <= co; k += 4) {
-          let a = f32x4.splat(0);
-          for (let b = 0; b < n; b++) {
-            for (let oy = 0; oy < oh; oy++) {
-              const r = oy * sh + ky * dh - padTop;
-              if (r < 0 || r >= h) continue;
-              const xRow = x + (<usize>((b * h + r) * w * ci + i) << 2);
-              let g = dy + (<usize>(((b * oh + oy) * ow) * co + k) << 2);
-              for (let ox = 0; ox < ow; ox++, g += <usize>co << 2) {
-                const col = ox * sw + kx * dwd - padLeft;
-                if (col < 0 || col >= w) continue;
-                a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(xRow + (<usize>(col * ci) << 2))), v128.load(g)));
-              }
-            }
-          }
-          v128.store(out, a);
-          out += 16;
-        }
-        for (; k < co; k++) {
-          let a: f32 = 0;
-          for (let b = 0; b < n; b++) {
-            for (let oy = 0; oy < oh; oy++) {
-              const r = oy * sh + ky * dh - padTop;
-              if (r < 0 || r >= h) continue;
-              const xRow = x + (<usize>((b * h + r) * w * ci + i) << 2);
-              let g = dy + (<usize>(((b * oh + oy) * ow) * co + k) << 2);
-              for (let ox = 0; ox < ow; ox++, g += <usize>co << 2) {
-                const col = ox * sw + kx * dwd - padLeft;
-                if (col < 0 || col >= w) continue;
-                a += load<f32>(xRow + (<usize>(col * ci) << 2)) * load<f32>(g);
-              }
-            }
-          }
-          store<f32>(out, a);
-          out += 4;
         }
       }
+    }
+  }
+  if (lanes == 1) {
+    store<f32>(out, s);
+  } else {
+    v128.store(out, a0);
+    if (lanes == 16) {
+      v128.store(out, a1, 16);
+      v128.store(out, a2, 32);
+      v128.store(out, a3, 48);
     }
   }
 }
