@@ -4,6 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../src/engine/tf.js';
+import { forwardGeometry } from '../src/engine/wasm/conv-geometry.js';
+import { filterGradientByConvolution } from '../src/engine/wasm/conv2d-backprop-filter.js';
+import { composeKernels } from '../src/engine/wasm/kernel-scope.js';
 
 type Backend = 'cpu' | 'wasm';
 type Shape = number[];
@@ -109,15 +112,22 @@ function spreadFilter(f: Values, dilation: number): Values {
 const sumTolerance = (terms: number) => 16 * terms * 2 ** -24;
 
 describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () => {
-  // 4 output channels: one convolution; one input channel and 21 output channels (KH·KW·Cin ≤
-  // Cout): the SIMD kernel (its blocks of 16 and 4 channels and the last one alone).
-  it.each(GRID.flatMap((c) => [{ ...c, cout: 4 }, { ...c, channels: 1, cout: 21 }]))('Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad', async (c) => {
+  // The SIMD kernel's paths: 4 output channels (blocks of 4); 21 (a block of 16, of 4, one alone)
+  // from one input channel and from three (a pair of input channels, then one); and the
+  // composition used where wasm's heap cannot be reached, one XNNPACK convolution.
+  it.each(GRID.flatMap((c) => [{ ...c, cout: 4 }, { ...c, channels: 1, cout: 21 }, { ...c, channels: 3, cout: 21 }]))('Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad', async (c) => {
     const cout = c.cout;
     const xv = random([c.batch, c.height, c.width, c.channels], 1);
     const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, cout], c.stride, c.dilation, c.pad);
     const dyv = random(info.outShape, 2);
     const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [...c.filter, c.channels, cout], dilations: c.dilation };
     const [wasm] = await on('wasm', () => runWasmKernel('Conv2DBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, attrs));
+    const [composed] = await on('wasm', () => {
+      const [x, dy] = [tensor(xv), tensor(dyv)];
+      const wasmInfo = forwardGeometry(x.shape, attrs.filterShape, { strides: c.stride, dilations: c.dilation, pad: c.pad });
+      const out = composeKernels(tf.backend(), 'wasm', { x, dy }, (k) => filterGradientByConvolution(k, x, dy, wasmInfo));
+      return tf.engine().makeTensorFromTensorInfo(out);
+    });
     // The cpu kernel ignores dilations: it gets the dilated filter's effective size (same output,
     // same padding) and every d-th tap of its gradient is the dilated filter's gradient.
     const [eh, ew] = [info.effectiveFilterHeight, info.effectiveFilterWidth];
@@ -127,6 +137,7 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     });
     expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
     expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.batch * info.outHeight * info.outWidth));
+    expect(maxDiff(composed!, cpu!), `composed: ${label(c)}`).toBeLessThan(sumTolerance(c.batch * info.outHeight * info.outWidth));
   });
 
   it.each(GRID.flatMap((c) => [1, 2].map((multiplier) => ({ ...c, multiplier }))))(

@@ -101,19 +101,20 @@ export function sumLeading(x: usize, out: usize, rows: i32, cols: i32, scratch: 
 /**
  * The filter gradient of an NHWC convolution, dw [kh, kw, ci, co] = Σ_{b,oy,ox} x[b, oy·sh + ky·dh − padTop,
  * ox·sw + kx·dwd − padLeft, ci] · dy[b, oy, ox, co] (positions outside x count 0), each element
- * summed in float32 in position order. One pass over dy per input tap (ky, kx, ci) and 16 output
- * channels, the 16 sums in registers: for layers with few input taps (a first layer), where
- * XNNPACK would repack dy, large, as a filter on every call.
+ * summed in float32 in position order. One pass over dy per filter tap, two input channels and
+ * 16 output channels, their 32 sums in registers; XNNPACK would repack dy, large, as a filter on
+ * every call.
  */
 export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32): void {
-  // Byte strides of x and dy per image, per output row and per output column.
+  // Byte strides of x and dy per image, per output row and per output column; of dw per input channel.
   const xImage = <usize>(h * w * ci) << 2;
   const xRow = <usize>(sh * w * ci) << 2;
   const xCol = <usize>(sw * ci) << 2;
   const gImage = <usize>(oh * ow * co) << 2;
   const gRow = <usize>(ow * co) << 2;
   const gCol = <usize>co << 2;
-  let out = dw;
+  const channel = <usize>co << 2;
+  const blocks = co & ~15;
   for (let ky = 0; ky < kh; ky++) {
     // The outputs whose window's tap ky falls inside x: oy·sh + ky·dh − padTop in [0, h).
     const oy0 = firstInside(padTop - ky * dh, sh);
@@ -123,13 +124,16 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
       const cols = min(ow, firstInside(padLeft - kx * dwd + w, sw)) - ox0;
       const xTap = x + (<usize>(((oy0 * sh + ky * dh - padTop) * w + ox0 * sw + kx * dwd - padLeft) * ci) << 2);
       const gTap = dy + (<usize>((oy0 * ow + ox0) * co) << 2);
-      for (let i = 0; i < ci; i++) {
+      const out = dw + <usize>((ky * kw + kx) * ci) * channel;
+      let i = 0;
+      for (; i + 1 < ci && blocks > 0; i += 2) {
         const xFirst = xTap + (<usize>i << 2);
-        let k = 0;
-        for (; k + 16 <= co; k += 16, out += 64) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out, 16);
-        for (; k + 4 <= co; k += 4, out += 16) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out, 4);
-        for (; k < co; k++, out += 4) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out, 1);
+        const row = out + <usize>i * channel;
+        for (let k = 0; k < blocks; k += 16) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 32);
+        channelSums(xFirst, gTap, n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row, channel, blocks, co);
+        channelSums(xFirst + 4, gTap, n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + channel, channel, blocks, co);
       }
+      for (; i < ci; i++) channelSums(xTap + (<usize>i << 2), gTap, n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out + <usize>i * channel, channel, 0, co);
     }
   }
 }
@@ -141,34 +145,59 @@ function firstInside(from: i32, stride: i32): i32 {
   return from <= 0 ? 0 : (from + stride - 1) / stride;
 }
 
+/** The sums of one input channel, output channels from `k0` on: blocks of 16, of 4, then one at a time. */
+// @ts-ignore: decorator
+@inline
+function channelSums(xFirst: usize, gTap: usize, n: i32, rows: i32, cols: i32, xImage: usize, xRow: usize, xCol: usize, gImage: usize, gRow: usize, gCol: usize, row: usize, channel: usize, k0: i32, co: i32): void {
+  let k = k0;
+  for (; k + 16 <= co; k += 16) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 16);
+  for (; k + 4 <= co; k += 4) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 4);
+  for (; k < co; k++) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 1);
+}
+
 /**
- * out[0 … lanes) = Σ over n images × rows × cols positions of x[xFirst + …] · dy[gFirst + … ,
- * 0 … lanes) (byte strides given), lanes 16, 4 or 1: a constant at each call, so that once
- * inlined the code of the other widths folds away and the sums stay in registers.
+ * out[0 … lanes) = Σ over n images × rows × cols positions of x[xFirst + …] · dy[gFirst + …,
+ * 0 … lanes) (byte strides given); lanes 32 is 16 output channels of two input channels, x's
+ * next one and its sums at out + channel. A constant at each call: once inlined, the code of the
+ * other widths folds away and the sums stay in registers.
  */
 // @ts-ignore: decorator
 @inline
-function tapSums(xFirst: usize, gFirst: usize, n: i32, rows: i32, cols: i32, xImage: usize, xRow: usize, xCol: usize, gImage: usize, gRow: usize, gCol: usize, out: usize, lanes: i32): void {
+function tapSums(xFirst: usize, gFirst: usize, n: i32, rows: i32, cols: i32, xImage: usize, xRow: usize, xCol: usize, gImage: usize, gRow: usize, gCol: usize, out: usize, channel: usize, lanes: i32): void {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
   let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
   let s: f32 = 0;
   for (let b = 0; b < n; b++) {
     for (let r = 0; r < rows; r++) {
       let xp = xFirst + <usize>b * xImage + <usize>r * xRow;
       let g = gFirst + <usize>b * gImage + <usize>r * gRow;
       for (let c = 0; c < cols; c++, xp += xCol, g += gCol) {
-        const xv = load<f32>(xp);
         if (lanes == 1) {
-          s += xv * load<f32>(g);
-        } else {
-          const xs = f32x4.splat(xv);
-          a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(g)));
-          if (lanes == 16) {
-            a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(g, 16)));
-            a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(g, 32)));
-            a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(g, 48)));
+          s += load<f32>(xp) * load<f32>(g);
+          continue;
+        }
+        const xs = f32x4.splat(load<f32>(xp));
+        const g0 = v128.load(g);
+        a0 = f32x4.add(a0, f32x4.mul(xs, g0));
+        if (lanes >= 16) {
+          const g1 = v128.load(g, 16);
+          const g2 = v128.load(g, 32);
+          const g3 = v128.load(g, 48);
+          a1 = f32x4.add(a1, f32x4.mul(xs, g1));
+          a2 = f32x4.add(a2, f32x4.mul(xs, g2));
+          a3 = f32x4.add(a3, f32x4.mul(xs, g3));
+          if (lanes == 32) {
+            const xt = f32x4.splat(load<f32>(xp, 4));
+            b0 = f32x4.add(b0, f32x4.mul(xt, g0));
+            b1 = f32x4.add(b1, f32x4.mul(xt, g1));
+            b2 = f32x4.add(b2, f32x4.mul(xt, g2));
+            b3 = f32x4.add(b3, f32x4.mul(xt, g3));
           }
         }
       }
@@ -176,12 +205,18 @@ function tapSums(xFirst: usize, gFirst: usize, n: i32, rows: i32, cols: i32, xIm
   }
   if (lanes == 1) {
     store<f32>(out, s);
-  } else {
-    v128.store(out, a0);
-    if (lanes == 16) {
-      v128.store(out, a1, 16);
-      v128.store(out, a2, 32);
-      v128.store(out, a3, 48);
-    }
+    return;
+  }
+  v128.store(out, a0);
+  if (lanes >= 16) {
+    v128.store(out, a1, 16);
+    v128.store(out, a2, 32);
+    v128.store(out, a3, 48);
+  }
+  if (lanes == 32) {
+    v128.store(out + channel, b0);
+    v128.store(out + channel, b1, 16);
+    v128.store(out + channel, b2, 32);
+    v128.store(out + channel, b3, 48);
   }
 }
