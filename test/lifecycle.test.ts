@@ -74,8 +74,9 @@ describe('crash recovery', () => {
   it('kill -9 of the scheduler at 10 moments, resumed each time: every run done once, every epoch once', async () => {
     const dir = tmpDir();
     const db = path.join(dir, 'k.db');
-    // Long enough that ten kills never see it finish: 12 runs x 80 epochs.
-    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 80, monitor: 'nb_processus = 2\nmultiplicity = 6' });
+    // Long enough that ten kills never see it finish: 12 runs x 160 epochs (80 were once enough,
+    // until runs started and ended faster).
+    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 160, monitor: 'nb_processus = 2\nmultiplicity = 6' });
     let seed = 12345;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const outputs: string[] = [];
@@ -114,7 +115,7 @@ describe('crash recovery', () => {
     const final = cli(['resume', db, '--progress', 'lines'], dir);
     outputs.push(final.stdout);
     expect(final.code, final.stdout + final.stderr).toBe(0);
-    expectComplete(db, 12, 80);
+    expectComplete(db, 12, 160);
     // in-progress runs continued from their checkpoint rather than from zero
     expect(outputs.join('\n')).toMatch(/\(continuing after epoch \d+\)/);
     const d = openDb(db);

@@ -23,7 +23,7 @@ export function missingKernelConfigs(): KernelConfig[] {
 }
 
 /**
- * Kernels of tfjs-backend-wasm 4.22 rebuilt from its other kernels: MaxPoolGrad, MaxPool3D and
+ * Kernels of tfjs-backend-wasm 4.22 rebuilt from its other kernels or SIMD ones: MaxPoolGrad, MaxPool3D and
  * MaxPool3DGrad are wrong for windows of values ≤ 0; Conv2DBackpropInput is a plain C loop, ~10×
  * slower than the XNNPACK convolution that computes it; the matrix products with a transposed
  * operand (both gradients of a dense layer) are plain C loops too and become a transpose and
