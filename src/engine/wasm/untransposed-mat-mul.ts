@@ -22,19 +22,19 @@ const swapLastTwo = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i
  * by whole units); tfjs-layers only gives it one, a user's `tf.fused.matMul` may give several.
  * Those become the product, the bias added and the activation, each by wasm's own kernels.
  */
-export function untransposedMatMul(backendName: string, original: KernelFunc): KernelFunc {
+export function untransposedMatMul(backendName: string, original: KernelFunc, fused: boolean): KernelFunc {
   return (args) => {
     const attrs = args.attrs as MatMulAttrs;
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-    const fusedBatch = 'bias' in args.inputs || 'preluActivationWeights' in args.inputs || attrs.activation !== undefined ? Math.max(a.shape[0]!, b.shape[0]!) : 1;
-    if (!attrs.transposeA && !attrs.transposeB && !(a.shape.length > 2 && fusedBatch > 1)) return original(args);
+    const byParts = fused && a.shape.length > 2 && Math.max(a.shape[0]!, b.shape[0]!) > 1;
+    if (!attrs.transposeA && !attrs.transposeB && !byParts) return original(args);
     return composeKernels(args.backend as KernelBackend, backendName, args.inputs, (k) => {
       const operands = {
         a: attrs.transposeA ? k.transpose(a, swapLastTwo(a.shape.length)) : a,
         b: attrs.transposeB ? k.transpose(b, swapLastTwo(b.shape.length)) : b,
       };
       const untransposed = { ...args.attrs, transposeA: false, transposeB: false };
-      if (a.shape.length > 2 && fusedBatch > 1) return fusedByParts(k, operands, args.inputs as FusedInputs, untransposed);
+      if (byParts) return fusedByParts(k, operands, args.inputs as FusedInputs, untransposed);
       return k.adopt(original({ inputs: { ...args.inputs, ...operands }, backend: args.backend, attrs: untransposed }) as TensorInfo);
     });
   };
@@ -69,7 +69,7 @@ function fusedByParts(k: KernelScope, operands: { a: TensorInfo; b: TensorInfo }
   }
 }
 
-/** wasm's own `config` with its kernel wrapped (its setup, which binds the C function, kept). */
+/** wasm's own BatchMatMul or _FusedMatMul `config` with its kernel wrapped (its setup, which binds the C function, kept). */
 export function untransposedMatMulConfig(config: KernelConfig): KernelConfig {
-  return { ...config, kernelFunc: untransposedMatMul(config.backendName, config.kernelFunc) };
+  return { ...config, kernelFunc: untransposedMatMul(config.backendName, config.kernelFunc, config.kernelName === '_FusedMatMul') };
 }
