@@ -26,7 +26,16 @@ export interface WindowGeometry {
 
 // Built by scripts/build-kernels.mjs into dist/; this path reaches it from src/ (tests) and dist/ alike.
 const KERNELS_FILE = new URL('../../../dist/engine/wasm/simd/kernels.wasm', import.meta.url);
-let compiled: WebAssembly.Module | undefined;
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernels, or null on a WebAssembly engine without SIMD (where wasm runs its build without SIMD too). */
+function kernelsModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  if (!fs.existsSync(KERNELS_FILE)) throw new Error(`${KERNELS_FILE.pathname} is missing: build Mosaic (npm run build)`);
+  const bytes = fs.readFileSync(KERNELS_FILE);
+  compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  return compiled;
+}
 const bound = new WeakMap<object, SimdKernels | null>();
 
 /**
@@ -47,12 +56,10 @@ export class SimdKernels {
     const wasm = backend as unknown as Partial<WasmBackend>;
     const memory = wasm.wasm?.asm?.memory;
     let kernels: SimdKernels | null = null;
-    if (memory instanceof WebAssembly.Memory && wasm.dataIdMap && wasm.makeOutput) {
-      if (!compiled) {
-        if (!fs.existsSync(KERNELS_FILE)) throw new Error(`${KERNELS_FILE.pathname} is missing: build Mosaic (npm run build)`);
-        compiled = new WebAssembly.Module(fs.readFileSync(KERNELS_FILE));
-      }
-      const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+    const reachable = memory instanceof WebAssembly.Memory && wasm.dataIdMap !== undefined && wasm.makeOutput !== undefined;
+    const module = reachable ? kernelsModule() : null;
+    if (module) {
+      const instance = new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } });
       kernels = new SimdKernels(wasm as WasmBackend, instance.exports as unknown as KernelExports);
     }
     bound.set(backend, kernels);
