@@ -234,9 +234,14 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
   // Values on a coarse grid so that windows hold several equal maxima (the backends' tie rules
   // must agree), and all-negative inputs (wasm 4.22's own max-pool kernels fail on those).
   // And +∞ among ties (y − x would be ∞ − ∞).
-  const poolValues = (shape: Shape, seed: number, kind: 'ties' | 'negative' | 'infinite'): Values => {
+  const poolValues = (shape: Shape, seed: number, kind: 'ties' | 'negative' | 'infinite' | 'nan'): Values => {
     const v = random(shape, seed);
-    const value = { ties: (x: number) => Math.round(x * 2) / 2, negative: (x: number) => -Math.abs(x) - 0.01, infinite: (x: number) => (x > 0.6 ? Infinity : Math.round(x * 2) / 2) }[kind];
+    const value = {
+      ties: (x: number) => Math.round(x * 2) / 2,
+      negative: (x: number) => -Math.abs(x) - 0.01,
+      infinite: (x: number) => (x > 0.6 ? Infinity : Math.round(x * 2) / 2),
+      nan: (x: number) => (x > 0.3 ? NaN : x < -0.9 ? -Infinity : x),
+    }[kind];
     return { shape, values: v.values.map(value) };
   };
   const POOLS = (['same', 'valid'] as const).flatMap((pad) =>
@@ -249,8 +254,11 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     ].flatMap((p) => (['ties', 'negative', 'infinite'] as const).map((values) => ({ ...p, pad, values, batch: p.stride === 2 ? 3 : 1 }))),
   );
 
-  it.each(POOLS)('MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
-    const xv = poolValues([c.batch, 9, 7, 3], 9, c.values);
+  // 7 channels: the SIMD kernels' vectors of 4 and the 3 left one by one. NaN values are skipped
+  // (a window of NaN and −∞ only is −∞ and gives its gradient to nobody), as on cpu.
+  const POOLS_2D = [...POOLS, ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const }))];
+  it.each(POOLS_2D)('MaxPool and MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
+    const xv = poolValues([c.batch, 9, 7, 7], 9, c.values);
     const attrs = { filterSize: c.filter, strides: c.stride, pad: c.pad };
     const info = tf.backend_util.computePool2DInfo(xv.shape as [number, number, number, number], c.filter as [number, number], c.stride, 1, c.pad);
     const dyv = random(info.outShape, 10);
@@ -317,6 +325,28 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
       expect(maxAbs(cpu[i]!)).toBeGreaterThan(0.1);
       expect(maxDiff(wasm[i]!, cpu[i]!)).toBeLessThan(sumTolerance(c.transposeA ? c.a.at(-2)! : c.a.at(-1)!));
     }
+  });
+
+  // A bias over the last axis takes the SIMD kernel (either operand, [C] or [1,…,1,C]; 7 columns:
+  // its vector and scalar paths); other broadcasts and int32 are wasm's own Add. Same bits as cpu.
+  const ADDS = [
+    { a: [6, 5, 7], b: [7] },
+    { a: [7], b: [6, 5, 7] },
+    { a: [2, 3, 8], b: [1, 1, 8] },
+    { a: [3, 4], b: [1, 4] },
+    { a: [4, 5, 6], b: [5, 1] },
+    { a: [4, 6], b: [4, 6] },
+    { a: [1, 1, 7], b: [7] },
+    { a: [9, 5], b: [5], int: true },
+  ];
+  it.each(ADDS)('Add of [$a] and [$b]', async (c) => {
+    const values = (shape: Shape, seed: number): Values =>
+      c.int ? { shape, values: Int32Array.from(random(shape, seed).values, (v) => Math.round(v * 50)) } : random(shape, seed);
+    const [av, bv] = [values(c.a, 41), values(c.b, 42)];
+    const [wasm] = await on('wasm', () => runWasmKernel('Add', { a: tensor(av), b: tensor(bv) }, {}));
+    const [cpu] = await on('cpu', () => tf.add(tensor(av), tensor(bv)));
+    expect(wasm!.shape).toEqual(cpu!.shape);
+    expect(maxDiff(wasm!, cpu!)).toBe(0);
   });
 
   // Leading axes (bias gradients) take the SIMD kernel: float64 sums in order, as cpu's, so equal

@@ -8,6 +8,8 @@ import { maxPool3DConfigs } from './max-pool-3d.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { sumLeadingConfig } from './sum-leading.js';
+import { addRowsConfig } from './add-rows.js';
+import { maxPoolConfig } from './max-pool.js';
 import { untransposedMatMulConfig } from './untransposed-mat-mul.js';
 
 const BACKEND = 'wasm';
@@ -27,15 +29,22 @@ export function missingKernelConfigs(): KernelConfig[] {
  * MaxPool3DGrad are wrong for windows of values ≤ 0; Conv2DBackpropInput is a plain C loop, ~10×
  * slower than the XNNPACK convolution that computes it; the matrix products with a transposed
  * operand (both gradients of a dense layer) are plain C loops too and become a transpose and
- * wasm's own untransposed product; Sum over leading axes (bias gradients) transposes first and
- * becomes a SIMD kernel. These wrap wasm's own kernels, which must be registered already.
+ * wasm's own untransposed product; Sum over leading axes (bias gradients) transposes first, Add of
+ * a bias and MaxPool are slow: SIMD kernels. These wrap wasm's own kernels, which must be
+ * registered already, and fall back to them.
  */
 export function replacementKernelConfigs(): KernelConfig[] {
   const wrap = (kernelName: string, wrapper: (own: KernelConfig) => KernelConfig) => {
     const own = tf.getKernel(kernelName, BACKEND);
     return own ? [wrapper(own)] : [];
   };
-  const wrapped = [...wrap('BatchMatMul', untransposedMatMulConfig), ...wrap('_FusedMatMul', untransposedMatMulConfig), ...wrap('Sum', sumLeadingConfig)];
+  const wrapped = [
+    ...wrap('BatchMatMul', untransposedMatMulConfig),
+    ...wrap('_FusedMatMul', untransposedMatMulConfig),
+    ...wrap('Sum', sumLeadingConfig),
+    ...wrap('Add', addRowsConfig),
+    ...wrap('MaxPool', maxPoolConfig),
+  ];
   return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND), ...wrapped];
 }
 

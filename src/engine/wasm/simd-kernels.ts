@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
@@ -10,7 +11,9 @@ interface WasmBackend {
 
 /** The exports of simd/kernels.ts (documented there); every pointer is a byte offset in the backend's heap. */
 interface KernelExports {
-  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number): void;
+  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number, scratch: number): void;
+  maxPool(x: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number): void;
+  addRows(x: number, v: number, out: number, rows: number, cols: number): void;
   sumLeading(x: number, out: number, rows: number, cols: number, scratch: number): void;
   convFilterGrad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
 }
@@ -71,8 +74,25 @@ export class SimdKernels {
     const [n, h, w, c] = x.shape as [number, number, number, number];
     const [, oh, ow] = dy.shape as [number, number, number, number];
     const dx = this.backend.makeOutput(x.shape, 'float32');
-    this.exports.maxPoolGrad(this.at(x), this.at(dy), this.at(dx), n, h, w, c, oh, ow, ...g.filter, ...g.stride, ...g.padBefore);
+    this.withScratch(c * 8, (scratch) => this.exports.maxPoolGrad(this.at(x), this.at(dy), this.at(dx), n, h, w, c, oh, ow, ...g.filter, ...g.stride, ...g.padBefore, scratch));
     return dx;
+  }
+
+  /** 2-D max pooling of x [N,H,W,C] into [N,OH,OW,C] (`outShape`), as on cpu: NaN skipped, −∞ for an empty window. */
+  maxPool(x: TensorInfo, outShape: number[], g: WindowGeometry): TensorInfo {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [, oh, ow] = outShape as [number, number, number, number];
+    const out = this.backend.makeOutput(outShape, 'float32');
+    this.exports.maxPool(this.at(x), this.at(out), n, h, w, c, oh, ow, ...g.filter, ...g.stride, ...g.padBefore);
+    return out;
+  }
+
+  /** x + v, v holding one value per element of x's last axis (a bias). */
+  addRows(x: TensorInfo, v: TensorInfo): TensorInfo {
+    const cols = x.shape[x.shape.length - 1]!;
+    const out = this.backend.makeOutput(x.shape, 'float32');
+    this.exports.addRows(this.at(x), this.at(v), this.at(out), cols === 0 ? 0 : tf.util.sizeFromShape(x.shape) / cols, cols);
+    return out;
   }
 
   /** The sum of x over its first `leading` axes (float32, summed in float64 in order, as on cpu). */
@@ -81,12 +101,7 @@ export class SimdKernels {
     const cols = outShape.reduce((a, b) => a * b, 1);
     const rows = x.shape.slice(0, leading).reduce((a, b) => a * b, 1);
     const out = this.backend.makeOutput(outShape, 'float32');
-    const scratch = this.backend.wasm._malloc(cols * 8);
-    try {
-      this.exports.sumLeading(this.at(x), this.at(out), rows, cols, scratch);
-    } finally {
-      this.backend.wasm._free(scratch);
-    }
+    this.withScratch(cols * 8, (scratch) => this.exports.sumLeading(this.at(x), this.at(out), rows, cols, scratch));
     return out;
   }
 
@@ -97,6 +112,16 @@ export class SimdKernels {
     const dw = this.backend.makeOutput([...g.filter, ci, co], 'float32');
     this.exports.convFilterGrad(this.at(x), this.at(dy), this.at(dw), n, h, w, ci, oh, ow, co, ...g.filter, ...g.stride, ...g.dilation, ...g.padBefore);
     return dw;
+  }
+
+  /** Runs `use` with `bytes` of the heap for a kernel's own bookkeeping, freed after. */
+  private withScratch(bytes: number, use: (pointer: number) => void): void {
+    const pointer = this.backend.wasm._malloc(Math.max(bytes, 8));
+    try {
+      use(pointer);
+    } finally {
+      this.backend.wasm._free(pointer);
+    }
   }
 
   /** The byte offset of a tensor's data in the heap (looked up after every allocation: none moves, the heap may grow). */

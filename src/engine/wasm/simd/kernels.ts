@@ -8,69 +8,126 @@
  * The gradient of a 2-D max pooling of x [n, h, w, c] (NHWC) into dx (same shape), from dy
  * [n, oh, ow, c]: each window's dy goes to the first position (window row-major order) holding
  * its maximum, as the cpu backend chooses; a window of NaN or −∞ only gives nothing. Overlapping
- * windows add up.
+ * windows add up. `scratch` holds c float32 maxima and c int32 positions.
  */
-export function maxPoolGrad(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, fh: i32, fw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32): void {
+export function maxPoolGrad(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, fh: i32, fw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32, scratch: usize): void {
   memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * <usize>c * 4);
   const vectorEnd = c & ~3;
+  const pixel = <usize>c << 2;
+  const best = scratch;
+  const where = scratch + pixel;
+  const lowest = f32x4.splat(-Infinity);
+  const nowhere = i32x4.splat(-1);
   let g = dy;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
-      const rowStart = i * sh - padTop;
-      const r0 = max(rowStart, 0);
-      const r1 = min(rowStart + fh, h);
-      for (let j = 0; j < ow; j++) {
-        const colStart = j * sw - padLeft;
-        const c0 = max(colStart, 0);
-        const c1 = min(colStart + fw, w);
+      const r0 = max(i * sh - padTop, 0);
+      const r1 = min(i * sh - padTop + fh, h);
+      for (let j = 0; j < ow; j++, g += pixel) {
+        const c0 = max(j * sw - padLeft, 0);
+        const c1 = min(j * sw - padLeft + fw, w);
+        // Running maxima and the pixel (its first element's index) holding them, all channels at each window position.
         let ch = 0;
         for (; ch < vectorEnd; ch += 4) {
-          let best = f32x4.splat(-Infinity);
-          let where = i32x4.splat(-1);
-          for (let r = r0; r < r1; r++) {
-            let index = ((b * h + r) * w + c0) * c + ch;
-            for (let col = c0; col < c1; col++, index += c) {
-              const v = v128.load(x + (<usize>index << 2));
-              const greater = f32x4.gt(v, best);
-              best = v128.bitselect(v, best, greater);
-              where = v128.bitselect(i32x4.splat(index), where, greater);
-            }
-          }
-          const share = v128.load(g + (<usize>ch << 2));
-          addAt(dx, i32x4.extract_lane(where, 0), 0, f32x4.extract_lane(share, 0));
-          addAt(dx, i32x4.extract_lane(where, 1), 1, f32x4.extract_lane(share, 1));
-          addAt(dx, i32x4.extract_lane(where, 2), 2, f32x4.extract_lane(share, 2));
-          addAt(dx, i32x4.extract_lane(where, 3), 3, f32x4.extract_lane(share, 3));
+          v128.store(best + (<usize>ch << 2), lowest);
+          v128.store(where + (<usize>ch << 2), nowhere);
         }
         for (; ch < c; ch++) {
-          let best: f32 = -Infinity;
-          let where = -1;
-          for (let r = r0; r < r1; r++) {
-            let index = ((b * h + r) * w + c0) * c + ch;
-            for (let col = c0; col < c1; col++, index += c) {
-              const v = load<f32>(x + (<usize>index << 2));
-              if (v > best) {
-                best = v;
-                where = index;
+          store<f32>(best + (<usize>ch << 2), -Infinity);
+          store<i32>(where + (<usize>ch << 2), -1);
+        }
+        for (let r = r0; r < r1; r++) {
+          let index = ((b * h + r) * w + c0) * c;
+          for (let col = c0; col < c1; col++, index += c) {
+            const p = x + (<usize>index << 2);
+            const here = i32x4.splat(index);
+            for (ch = 0; ch < vectorEnd; ch += 4) {
+              const at = <usize>ch << 2;
+              const v = v128.load(p + at);
+              const m = v128.load(best + at);
+              const greater = f32x4.gt(v, m);
+              v128.store(best + at, v128.bitselect(v, m, greater));
+              v128.store(where + at, v128.bitselect(here, v128.load(where + at), greater));
+            }
+            for (; ch < c; ch++) {
+              const at = <usize>ch << 2;
+              const v = load<f32>(p + at);
+              if (v > load<f32>(best + at)) {
+                store<f32>(best + at, v);
+                store<i32>(where + at, index);
               }
             }
           }
-          addAt(dx, where, 0, load<f32>(g + (<usize>ch << 2)));
         }
-        g += <usize>c << 2;
+        for (ch = 0; ch < c; ch++) {
+          const chosen = load<i32>(where + (<usize>ch << 2));
+          if (chosen < 0) continue;
+          const at = dx + (<usize>(chosen + ch) << 2);
+          store<f32>(at, load<f32>(at) + load<f32>(g + (<usize>ch << 2)));
+        }
       }
     }
   }
 }
 
-/** dx[index + lane] += value, unless no position was chosen (index −1). */
-// @ts-ignore: decorator
-@inline
-function addAt(dx: usize, index: i32, lane: i32, value: f32): void {
-  if (index < 0) return;
-  const at = dx + (<usize>(index + lane) << 2);
-  store<f32>(at, load<f32>(at) + value);
+/**
+ * 2-D max pooling of x [n, h, w, c] (NHWC) into out [n, oh, ow, c], as the cpu backend computes it:
+ * each window's largest value, NaN skipped, −∞ for a window with none (all padding or NaN).
+ */
+export function maxPool(x: usize, out: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, fh: i32, fw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32): void {
+  const vectorEnd = c & ~3;
+  const pixel = <usize>c << 2;
+  const lowest = f32x4.splat(-Infinity);
+  let o = out;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = max(i * sh - padTop, 0);
+      const r1 = min(i * sh - padTop + fh, h);
+      for (let j = 0; j < ow; j++, o += pixel) {
+        const c0 = max(j * sw - padLeft, 0);
+        const c1 = min(j * sw - padLeft + fw, w);
+        // The output pixel holds the running maxima: window positions in row-major order, all channels at each.
+        let ch = 0;
+        for (; ch < vectorEnd; ch += 4) v128.store(o + (<usize>ch << 2), lowest);
+        for (; ch < c; ch++) store<f32>(o + (<usize>ch << 2), -Infinity);
+        for (let r = r0; r < r1; r++) {
+          let p = x + (<usize>((b * h + r) * w + c0) * pixel);
+          for (let col = c0; col < c1; col++, p += pixel) {
+            for (ch = 0; ch < vectorEnd; ch += 4) {
+              const at = <usize>ch << 2;
+              const v = v128.load(p + at);
+              const best = v128.load(o + at);
+              v128.store(o + at, v128.bitselect(v, best, f32x4.gt(v, best)));
+            }
+            for (; ch < c; ch++) {
+              const at = <usize>ch << 2;
+              const v = load<f32>(p + at);
+              if (v > load<f32>(o + at)) store<f32>(o + at, v);
+            }
+          }
+        }
+      }
+    }
+  }
 }
+
+/** out [rows, cols] = x [rows, cols] + v [cols] on every row (a bias added over the last axis). */
+export function addRows(x: usize, v: usize, out: usize, rows: i32, cols: i32): void {
+  const vectorEnd = cols & ~3;
+  const rowBytes = <usize>cols << 2;
+  for (let i = 0; i < rows; i++, x += rowBytes, out += rowBytes) {
+    let j = 0;
+    for (; j < vectorEnd; j += 4) {
+      const at = <usize>j << 2;
+      v128.store(out + at, f32x4.add(v128.load(x + at), v128.load(v + at)));
+    }
+    for (; j < cols; j++) {
+      const at = <usize>j << 2;
+      store<f32>(out + at, load<f32>(x + at) + load<f32>(v + at));
+    }
+  }
+}
+
 
 /**
  * out[j] = Σ_i x[i, j] over x [rows, cols]: a sum over the leading axes (a bias gradient), in
