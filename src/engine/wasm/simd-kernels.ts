@@ -15,6 +15,7 @@ interface KernelExports {
   maxPool(x: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number): void;
   addRows(x: number, v: number, out: number, rows: number, cols: number): void;
   sumLeading(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  col2im(cols: number, dx: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
   convFilterGrad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
 }
 
@@ -103,6 +104,14 @@ export class SimdKernels {
     const out = this.backend.makeOutput(outShape, 'float32');
     this.withScratch(cols * 8, (scratch) => this.exports.sumLeading(this.at(x), this.at(out), rows, cols, scratch));
     return out;
+  }
+
+  /** The input gradient [N,H,W,Cin] (`inputShape`) of an NHWC convolution with output [OH, OW] from its columns [N·OH·OW, KH·KW·Cin] = dy · Wᵀ. */
+  col2im(cols: TensorInfo, inputShape: [number, number, number, number], [oh, ow]: [number, number], g: WindowGeometry): TensorInfo {
+    const [n, h, w, ci] = inputShape;
+    const dx = this.backend.makeOutput(inputShape, 'float32');
+    this.exports.col2im(this.at(cols), this.at(dx), n, h, w, ci, oh, ow, ...g.filter, ...g.stride, ...g.dilation, ...g.padBefore);
+    return dx;
   }
 
   /** The filter gradient [KH,KW,Cin,Cout] of an NHWC convolution of x by dy (one pass over dy per filter tap and pair of input channels). */

@@ -156,6 +156,41 @@ export function sumLeading(x: usize, out: usize, rows: i32, cols: i32, scratch: 
 }
 
 /**
+ * The input gradient of an NHWC convolution from its columns, cols [n, oh, ow, kh, kw, ci] =
+ * dy · Wᵀ (each output position's share of each filter tap): dx [n, h, w, ci] is the sum, at
+ * every input position, of the shares of the taps that read it (positions outside x dropped).
+ */
+export function col2im(cols: usize, dx: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32): void {
+  memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * <usize>ci * 4);
+  const vectorEnd = ci & ~3;
+  const pixel = <usize>ci << 2;
+  let share = cols;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let ky = 0; ky < kh; ky++) {
+          const y = oy * sh + ky * dh - padTop;
+          for (let kx = 0; kx < kw; kx++, share += pixel) {
+            const x = ox * sw + kx * dwd - padLeft;
+            if (y < 0 || y >= h || x < 0 || x >= w) continue;
+            const d = dx + <usize>((b * h + y) * w + x) * pixel;
+            let c = 0;
+            for (; c < vectorEnd; c += 4) {
+              const at = <usize>c << 2;
+              v128.store(d + at, f32x4.add(v128.load(d + at), v128.load(share + at)));
+            }
+            for (; c < ci; c++) {
+              const at = <usize>c << 2;
+              store<f32>(d + at, load<f32>(d + at) + load<f32>(share + at));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
  * The filter gradient of an NHWC convolution, dw [kh, kw, ci, co] = Σ_{b,oy,ox} x[b, oy·sh + ky·dh − padTop,
  * ox·sw + kx·dwd − padLeft, ci] · dy[b, oy, ox, co] (positions outside x count 0), each element
  * summed in float32 in position order. One pass over dy per filter tap, two input channels and
