@@ -4,6 +4,7 @@ import { ConfigError, MosaicError } from '../errors.js';
 import { parseIni, type IniSection } from './ini.js';
 import * as v from './schema.js';
 import { expandSweep, SweepSyntaxError } from './sweep.js';
+import { cartesian } from './cartesian.js';
 import type { ExperimentConfig, ModuleSection, MonitorSettings, ProcessSettings } from './types.js';
 import type { z } from 'zod';
 
@@ -60,17 +61,6 @@ export function parseConfig(text: string, file: string): ExperimentConfig {
     }
   }
   return { file, dir, processVariants, sweptProcessKeys, monitor, dataScheme: first.data_scheme, pipelineScheme: first.pipeline_scheme, modules, warnings };
-}
-
-/** All combinations, the first list varying slowest. */
-export function cartesian<T>(lists: readonly (readonly T[])[]): T[][] {
-  let out: T[][] = [[]];
-  for (const list of lists) {
-    const next: T[][] = [];
-    for (const prefix of out) for (const item of list) next.push([...prefix, item]);
-    out = next;
-  }
-  return out;
 }
 
 function sweep(value: string, file: string, section: IniSection, key: string): string[] {

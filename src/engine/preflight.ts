@@ -7,7 +7,7 @@ import { useBackend } from './tf.js';
 
 /**
  * Checks, before any database is touched, what can be checked without training: every class
- * used by a pipeline loads from its file, the loss class too, and the backend exists.
+ * used by a pipeline loads from its file, the loss class too, and `backend = tensorflow` loads.
  */
 export async function preflight(config: ExperimentConfig, options: { runFolder: boolean } = { runFolder: true }): Promise<void> {
   const schemeTypes = new Set([...config.dataScheme, ...config.pipelineScheme]);
@@ -29,7 +29,8 @@ export async function preflight(config: ExperimentConfig, options: { runFolder: 
       }
       await loadChecked(p.path_to_class_loss_function!, p.class_loss_function, `${config.file} [PROCESS] class_loss_function`);
     }
-    if (p.backend !== 'cpu') await useBackend(p.backend === 'auto' ? 'wasm' : p.backend);
+    // cpu and wasm come with Mosaic; tfjs-node is the user's to install.
+    if (p.backend === 'tensorflow') await useBackend('tensorflow');
     if (options.runFolder) checkRunFolder(config.file, p.run_files_path);
   }
 }

@@ -1,4 +1,4 @@
-import { cartesian } from '../config/load.js';
+import { cartesian } from '../config/cartesian.js';
 import type { ExperimentConfig, ModuleSection, ProcessSettings } from '../config/types.js';
 
 /** One module of a pipeline: its section's keys with sweeps resolved, plus `name` = section name. */
