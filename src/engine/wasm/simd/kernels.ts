@@ -1,8 +1,9 @@
 // Kernels for tfjs-backend-wasm's heap, in AssemblyScript (compiled by scripts/build-kernels.mjs to
 // dist/engine/wasm/simd/kernels.wasm). The module imports the backend's own memory: every argument
-// named as a tensor is a byte offset of float32 data the backend allocated; nothing is allocated
-// here and the module has no data segments (the build refuses one: it would be written over the
-// backend's memory). Loops are vectorised over the innermost axis (channels), 4 floats at a time.
+// named as a tensor is a byte offset of float32 data the backend allocated. Nothing is allocated
+// here, and there are no globals and no data (the build refuses a binary with any: they would
+// live in the backend's memory). Loops are vectorised over the innermost axis (channels), 4 floats
+// at a time.
 
 /**
  * The gradient of a 2-D max pooling of x [n, h, w, c] (NHWC) into dx (same shape), from dy
@@ -12,54 +13,14 @@
  */
 export function maxPoolGrad(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, fh: i32, fw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32, scratch: usize): void {
   memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * <usize>c * 4);
-  const vectorEnd = c & ~3;
   const pixel = <usize>c << 2;
-  const best = scratch;
   const where = scratch + pixel;
-  const lowest = f32x4.splat(-Infinity);
-  const nowhere = i32x4.splat(-1);
   let g = dy;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
-      const r0 = max(i * sh - padTop, 0);
-      const r1 = min(i * sh - padTop + fh, h);
       for (let j = 0; j < ow; j++, g += pixel) {
-        const c0 = max(j * sw - padLeft, 0);
-        const c1 = min(j * sw - padLeft + fw, w);
-        // Running maxima and the pixel (its first element's index) holding them, all channels at each window position.
-        let ch = 0;
-        for (; ch < vectorEnd; ch += 4) {
-          v128.store(best + (<usize>ch << 2), lowest);
-          v128.store(where + (<usize>ch << 2), nowhere);
-        }
-        for (; ch < c; ch++) {
-          store<f32>(best + (<usize>ch << 2), -Infinity);
-          store<i32>(where + (<usize>ch << 2), -1);
-        }
-        for (let r = r0; r < r1; r++) {
-          let index = ((b * h + r) * w + c0) * c;
-          for (let col = c0; col < c1; col++, index += c) {
-            const p = x + (<usize>index << 2);
-            const here = i32x4.splat(index);
-            for (ch = 0; ch < vectorEnd; ch += 4) {
-              const at = <usize>ch << 2;
-              const v = v128.load(p + at);
-              const m = v128.load(best + at);
-              const greater = f32x4.gt(v, m);
-              v128.store(best + at, v128.bitselect(v, m, greater));
-              v128.store(where + at, v128.bitselect(here, v128.load(where + at), greater));
-            }
-            for (; ch < c; ch++) {
-              const at = <usize>ch << 2;
-              const v = load<f32>(p + at);
-              if (v > load<f32>(best + at)) {
-                store<f32>(best + at, v);
-                store<i32>(where + at, index);
-              }
-            }
-          }
-        }
-        for (ch = 0; ch < c; ch++) {
+        windowMaxima(x, scratch, where, b, h, w, c, i * sh - padTop, j * sw - padLeft, fh, fw, true);
+        for (let ch = 0; ch < c; ch++) {
           const chosen = load<i32>(where + (<usize>ch << 2));
           if (chosen < 0) continue;
           const at = dx + (<usize>(chosen + ch) << 2);
@@ -75,36 +36,58 @@ export function maxPoolGrad(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i
  * each window's largest value, NaN skipped, −∞ for a window with none (all padding or NaN).
  */
 export function maxPool(x: usize, out: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, fh: i32, fw: i32, sh: i32, sw: i32, padTop: i32, padLeft: i32): void {
-  const vectorEnd = c & ~3;
   const pixel = <usize>c << 2;
-  const lowest = f32x4.splat(-Infinity);
   let o = out;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
-      const r0 = max(i * sh - padTop, 0);
-      const r1 = min(i * sh - padTop + fh, h);
-      for (let j = 0; j < ow; j++, o += pixel) {
-        const c0 = max(j * sw - padLeft, 0);
-        const c1 = min(j * sw - padLeft + fw, w);
-        // The output pixel holds the running maxima: window positions in row-major order, all channels at each.
-        let ch = 0;
-        for (; ch < vectorEnd; ch += 4) v128.store(o + (<usize>ch << 2), lowest);
-        for (; ch < c; ch++) store<f32>(o + (<usize>ch << 2), -Infinity);
-        for (let r = r0; r < r1; r++) {
-          let p = x + (<usize>((b * h + r) * w + c0) * pixel);
-          for (let col = c0; col < c1; col++, p += pixel) {
-            for (ch = 0; ch < vectorEnd; ch += 4) {
-              const at = <usize>ch << 2;
-              const v = v128.load(p + at);
-              const best = v128.load(o + at);
-              v128.store(o + at, v128.bitselect(v, best, f32x4.gt(v, best)));
-            }
-            for (; ch < c; ch++) {
-              const at = <usize>ch << 2;
-              const v = load<f32>(p + at);
-              if (v > load<f32>(o + at)) store<f32>(o + at, v);
-            }
-          }
+      for (let j = 0; j < ow; j++, o += pixel) windowMaxima(x, o, 0, b, h, w, c, i * sh - padTop, j * sw - padLeft, fh, fw, false);
+    }
+  }
+}
+
+/**
+ * The maxima over one window (top-left corner (row0, col0), fh × fw, cut to x) of image b, into
+ * best [c]: positions in row-major order, all channels at each, the first of equal values kept,
+ * NaN skipped, −∞ where none. With `track` (a constant at each call: inlined, the other case
+ * folds away), where [c] gets the index in x of the pixel holding each maximum, −1 where none.
+ */
+// @ts-ignore: decorator
+@inline
+function windowMaxima(x: usize, best: usize, where: usize, b: i32, h: i32, w: i32, c: i32, row0: i32, col0: i32, fh: i32, fw: i32, track: bool): void {
+  const vectorEnd = c & ~3;
+  const pixel = <usize>c << 2;
+  let ch = 0;
+  for (; ch < vectorEnd; ch += 4) {
+    v128.store(best + (<usize>ch << 2), f32x4.splat(-Infinity));
+    if (track) v128.store(where + (<usize>ch << 2), i32x4.splat(-1));
+  }
+  for (; ch < c; ch++) {
+    store<f32>(best + (<usize>ch << 2), -Infinity);
+    if (track) store<i32>(where + (<usize>ch << 2), -1);
+  }
+  const r0 = max(row0, 0);
+  const r1 = min(row0 + fh, h);
+  const c0 = max(col0, 0);
+  const c1 = min(col0 + fw, w);
+  for (let r = r0; r < r1; r++) {
+    let index = ((b * h + r) * w + c0) * c;
+    for (let col = c0; col < c1; col++, index += c) {
+      const p = x + (<usize>index << 2);
+      const here = i32x4.splat(index);
+      for (ch = 0; ch < vectorEnd; ch += 4) {
+        const at = <usize>ch << 2;
+        const v = v128.load(p + at);
+        const m = v128.load(best + at);
+        const greater = f32x4.gt(v, m);
+        v128.store(best + at, v128.bitselect(v, m, greater));
+        if (track) v128.store(where + at, v128.bitselect(here, v128.load(where + at), greater));
+      }
+      for (; ch < c; ch++) {
+        const at = <usize>ch << 2;
+        const v = load<f32>(p + at);
+        if (v > load<f32>(best + at)) {
+          store<f32>(best + at, v);
+          if (track) store<i32>(where + at, index);
         }
       }
     }
@@ -113,18 +96,23 @@ export function maxPool(x: usize, out: usize, n: i32, h: i32, w: i32, c: i32, oh
 
 /** out [rows, cols] = x [rows, cols] + v [cols] on every row (a bias added over the last axis). */
 export function addRows(x: usize, v: usize, out: usize, rows: i32, cols: i32): void {
-  const vectorEnd = cols & ~3;
   const rowBytes = <usize>cols << 2;
-  for (let i = 0; i < rows; i++, x += rowBytes, out += rowBytes) {
-    let j = 0;
-    for (; j < vectorEnd; j += 4) {
-      const at = <usize>j << 2;
-      v128.store(out + at, f32x4.add(v128.load(x + at), v128.load(v + at)));
-    }
-    for (; j < cols; j++) {
-      const at = <usize>j << 2;
-      store<f32>(out + at, load<f32>(x + at) + load<f32>(v + at));
-    }
+  for (let i = 0; i < rows; i++, x += rowBytes, out += rowBytes) addFloats(out, x, v, cols);
+}
+
+/** out[0 … count) = a[0 … count) + b[0 … count) (out may be a). */
+// @ts-ignore: decorator
+@inline
+function addFloats(out: usize, a: usize, b: usize, count: i32): void {
+  const vectorEnd = count & ~3;
+  let j = 0;
+  for (; j < vectorEnd; j += 4) {
+    const at = <usize>j << 2;
+    v128.store(out + at, f32x4.add(v128.load(a + at), v128.load(b + at)));
+  }
+  for (; j < count; j++) {
+    const at = <usize>j << 2;
+    store<f32>(out + at, load<f32>(a + at) + load<f32>(b + at));
   }
 }
 
@@ -162,7 +150,6 @@ export function sumLeading(x: usize, out: usize, rows: i32, cols: i32, scratch: 
  */
 export function col2im(cols: usize, dx: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32): void {
   memory.fill(dx, 0, <usize>n * <usize>h * <usize>w * <usize>ci * 4);
-  const vectorEnd = ci & ~3;
   const pixel = <usize>ci << 2;
   let share = cols;
   for (let b = 0; b < n; b++) {
@@ -174,15 +161,7 @@ export function col2im(cols: usize, dx: usize, n: i32, h: i32, w: i32, ci: i32, 
             const x = ox * sw + kx * dwd - padLeft;
             if (y < 0 || y >= h || x < 0 || x >= w) continue;
             const d = dx + <usize>((b * h + y) * w + x) * pixel;
-            let c = 0;
-            for (; c < vectorEnd; c += 4) {
-              const at = <usize>c << 2;
-              v128.store(d + at, f32x4.add(v128.load(d + at), v128.load(share + at)));
-            }
-            for (; c < ci; c++) {
-              const at = <usize>c << 2;
-              store<f32>(d + at, load<f32>(d + at) + load<f32>(share + at));
-            }
+            addFloats(d, d, share, ci);
           }
         }
       }
