@@ -1,20 +1,22 @@
 // Prints training speed per backend (not a test): ms per step of a small CNN (conv 16 3×3 ReLU →
 // max-pool 2 → conv 32 3×3 ReLU → max-pool 2 → dense 10, batch 64 of 28×28×1, Adam, categorical
-// cross-entropy) and of a 784-256-256-10 ReLU MLP (batch 64, Adam, MSE), on cpu and on wasm;
-// the CNN on wasm again with the filter gradient computed by plain-JS loops instead of XNNPACK,
-// and with wasm 4.22's own Conv2DBackpropInput (a plain C loop) instead of Mosaic's; the
-// filter-gradient kernel alone for the CNN's two convolutions; the input-gradient kernel (both)
-// and MaxPoolGrad alone for the CNN's shapes.
+// cross-entropy) and of a 784-256-256-10 ReLU MLP (batch 64, Adam, MSE), on cpu and on wasm; then
+// each wasm kernel Mosaic registers (src/engine/wasm/) against what it replaces — wasm 4.22's own
+// kernel and/or the composition of wasm kernels used where the SIMD kernels cannot run — on the
+// CNN's and the MLP's shapes, each call on inputs it has not seen (XNNPACK caches packed weights).
 // Run with: npm run build && node bench/wasm-layers.mjs [--quick]
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../dist/engine/tf.js';
-import { conv2DBackpropFilterConfig } from '../dist/engine/wasm/conv2d-backprop-filter.js';
-import { conv2DBackpropInputConfig } from '../dist/engine/wasm/conv2d-backprop-input.js';
+import { forwardGeometry } from '../dist/engine/wasm/conv-geometry.js';
+import { filterGradientByConvolution } from '../dist/engine/wasm/conv2d-backprop-filter.js';
+import { inputGradientByConvolution } from '../dist/engine/wasm/conv2d-backprop-input.js';
+import { composeKernels } from '../dist/engine/wasm/kernel-scope.js';
+import { maxPoolGradient, poolAxes } from '../dist/engine/wasm/max-pool-grad.js';
 
-// wasm's own Conv2DBackpropInput, kept before Mosaic replaces it (its setup runs once wasm is up).
+// wasm's own kernels, kept before Mosaic wraps or replaces them (their setup runs below).
 await import('@tensorflow/tfjs-backend-wasm');
-const wasmOwnBackpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
+const OWN = Object.fromEntries(['Conv2DBackpropInput', 'MaxPoolGrad', 'MaxPool', 'Add', 'Sum', 'BatchMatMul'].map((k) => [k, tf.getKernel(k, 'wasm')]));
 
 const quick = process.argv.includes('--quick');
 const BATCH = 64;
@@ -70,78 +72,6 @@ async function msPerStep(name, steps) {
   return median(times);
 }
 
-/** The filter gradient by direct loops over wasm memory (the cpu backend's algorithm): the data goes to JS and back. */
-function plainJsFilterGradient({ inputs, backend, attrs }) {
-  const { x, dy } = inputs;
-  const info = tf.backend_util.computeConv2DInfo(x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const xv = backend.readSync(x.dataId);
-  const dyv = backend.readSync(dy.dataId);
-  const dw = new Float32Array(filterHeight * filterWidth * inChannels * outChannels);
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  for (let kh = 0; kh < filterHeight; kh++) {
-    const ohMin = Math.max(0, Math.ceil((top - kh) / strideHeight));
-    const ohMax = Math.min(outHeight, (inHeight + top - kh) / strideHeight);
-    for (let kw = 0; kw < filterWidth; kw++) {
-      const owMin = Math.max(0, Math.ceil((left - kw) / strideWidth));
-      const owMax = Math.min(outWidth, (inWidth + left - kw) / strideWidth);
-      for (let ci = 0; ci < inChannels; ci++) {
-        for (let co = 0; co < outChannels; co++) {
-          let acc = 0;
-          for (let n = 0; n < batchSize; n++) {
-            for (let oh = ohMin; oh < ohMax; oh++) {
-              const ih = oh * strideHeight + kh - top;
-              for (let ow = owMin; ow < owMax; ow++) {
-                const iw = ow * strideWidth + kw - left;
-                acc += xv[((n * inHeight + ih) * inWidth + iw) * inChannels + ci] * dyv[((n * outHeight + oh) * outWidth + ow) * outChannels + co];
-              }
-            }
-          }
-          dw[((kh * filterWidth + kw) * inChannels + ci) * outChannels + co] = acc;
-        }
-      }
-    }
-  }
-  return backend.makeOutput(info.filterShape, 'float32', undefined, dw);
-}
-
-function useKernel(kernelName, kernelFunc) {
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
-}
-const useFilterGradient = (kernelFunc) => useKernel('Conv2DBackpropFilter', kernelFunc);
-
-/** Median ms of one kernel call (output read back), after one warm-up call. */
-function msKernel(kernelName, inputs, attrs, repeats) {
-  const times = [];
-  for (let i = 0; i < repeats + 1; i++) {
-    const t0 = performance.now();
-    const out = tf.engine().runKernel(kernelName, inputs, attrs);
-    out.dataSync();
-    out.dispose();
-    if (i > 0) times.push(performance.now() - t0);
-  }
-  return median(times);
-}
-
-/** Median ms of the filter-gradient kernel alone for x [64,H,W,cin] → filter 3×3×cin×cout. */
-function msFilterGradient(h, cin, cout, repeats) {
-  const x = tf.randomNormal([BATCH, h, h, cin]);
-  const dy = tf.randomNormal([BATCH, h - 2, h - 2, cout]);
-  const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, cin, cout] };
-  const times = [];
-  for (let i = 0; i < repeats + 1; i++) {
-    const t0 = performance.now();
-    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs);
-    dw.dataSync();
-    dw.dispose();
-    if (i > 0) times.push(performance.now() - t0);
-  }
-  tf.dispose([x, dy]);
-  return median(times);
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1).padStart(8)} ms`;
 const steps = (backend, name) => (quick ? 3 : backend === 'cpu' && name === 'cnn' ? 5 : 20);
@@ -154,40 +84,60 @@ for (const backend of ['cpu', 'wasm']) {
 }
 
 await useBackend('wasm');
-const composed = conv2DBackpropFilterConfig('wasm').kernelFunc;
-const shapes = [
-  ['conv 1 (x 28×28×1 → 3×3×1×16) ', 28, 1, 16],
-  ['conv 2 (x 13×13×16 → 3×3×16×32)', 13, 16, 32],
-];
-console.log('\nConv2DBackpropFilter alone on wasm, batch 64 (median):');
-for (const [label, kernelFunc] of [['XNNPACK (registered)', composed], ['plain JS loops     ', plainJsFilterGradient]]) {
-  useFilterGradient(kernelFunc);
-  for (const [shape, h, cin, cout] of shapes) console.log(`  ${label} ${shape} ${fmt(msFilterGradient(h, cin, cout, quick ? 3 : 20))}`);
-}
-useFilterGradient(plainJsFilterGradient);
-console.log(`\n  cnn on wasm, filter gradient in plain JS ${fmt(await msPerStep('cnn', quick ? 3 : 10))}`);
-useFilterGradient(composed);
-
+const backend = tf.backend();
+for (const own of Object.values(OWN)) own.setupFunc?.(backend);
 const repeats = quick ? 3 : 20;
-const inputGradient = { dy: tf.randomNormal([BATCH, 11, 11, 32]), filter: tf.randomNormal([3, 3, 16, 32]) };
-const inputAttrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [BATCH, 13, 13, 16] };
-wasmOwnBackpropInput.setupFunc?.(tf.backend());
-const composedInput = conv2DBackpropInputConfig('wasm').kernelFunc;
-console.log('\nConv2DBackpropInput alone on wasm, batch 64, conv 2 (dy 11×11×32 → dx 13×13×16) (median):');
-for (const [label, kernelFunc] of [['XNNPACK (registered)', composedInput], ['wasm 4.22 own      ', wasmOwnBackpropInput.kernelFunc]]) {
-  useKernel('Conv2DBackpropInput', kernelFunc);
-  console.log(`  ${label} ${fmt(msKernel('Conv2DBackpropInput', inputGradient, inputAttrs, repeats))}`);
-}
-useKernel('Conv2DBackpropInput', wasmOwnBackpropInput.kernelFunc);
-console.log(`\n  cnn on wasm, wasm 4.22's own Conv2DBackpropInput ${fmt(await msPerStep('cnn', quick ? 3 : 10))}`);
-useKernel('Conv2DBackpropInput', composedInput);
-tf.dispose(Object.values(inputGradient));
 
-console.log('\nMaxPoolGrad alone on wasm (registered), batch 64, pool 2×2 (median):');
-for (const [shape, h, c] of [['pool 1 (x 26×26×16)', 26, 16], ['pool 2 (x 11×11×32)', 11, 32]]) {
-  const input = tf.randomNormal([BATCH, h, h, c]);
-  const output = tf.maxPool(input, 2, 2, 'valid');
-  const dy = tf.randomNormal(output.shape);
-  console.log(`  ${shape} ${fmt(msKernel('MaxPoolGrad', { dy, input, output }, { filterSize: 2, strides: 2, pad: 'valid' }, repeats))}`);
-  tf.dispose([input, output, dy]);
+/** Median ms of `run` on `repeats` fresh copies of `inputs` (after one warm-up call); run returns a TensorInfo. */
+function msOf(inputs, run) {
+  const copies = Array.from({ length: repeats + 1 }, () => Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tf.clone(t)])));
+  const times = [];
+  copies.forEach((c, i) => {
+    const t0 = performance.now();
+    const out = run(c);
+    backend.readSync(out.dataId, 0, 1);
+    if (i > 0) times.push(performance.now() - t0);
+    backend.disposeData(out.dataId);
+    tf.dispose(Object.values(c));
+  });
+  return median(times);
+}
+const registered = (name, attrs) => (inputs) => tf.getKernel(name, 'wasm').kernelFunc({ inputs, backend, attrs });
+const own = (name, attrs) => (inputs) => OWN[name].kernelFunc({ inputs, backend, attrs });
+const composition = (body) => (inputs) => composeKernels(backend, 'wasm', inputs, (k) => body(k, inputs));
+
+const conv = (h, cin, cout, pad = 'valid') => {
+  const x = tf.randomNormal([BATCH, h, h, cin]);
+  const filter = tf.randomNormal([3, 3, cin, cout]);
+  const info = forwardGeometry(x.shape, filter.shape, { strides: 1, dilations: 1, pad });
+  return { x, filter, dy: tf.randomNormal(info.outShape), info, pad };
+};
+const conv1 = conv(28, 1, 16);
+const conv2 = conv(13, 16, 32);
+const pool1 = tf.randomNormal([BATCH, 26, 26, 16]);
+const poolAttrs = { filterSize: 2, strides: 2, pad: 'valid' };
+const poolInfo = tf.backend_util.computePool2DInfo(pool1.shape, 2, 2, 1, 'valid');
+const pooled = tf.maxPool(pool1, 2, 2, 'valid');
+const [x784, dy256, w784] = [tf.randomNormal([BATCH, 784]), tf.randomNormal([BATCH, 256]), tf.randomNormal([784, 256])];
+
+const rows = [
+  ['BatchMatMul [64,784]ᵀ·[64,256] (a dense layer\'s weight gradient)', { a: x784, b: dy256 }, 'BatchMatMul', { transposeA: true, transposeB: false }],
+  ['BatchMatMul [64,256]·[784,256]ᵀ (its input gradient)', { a: dy256, b: w784 }, 'BatchMatMul', { transposeA: false, transposeB: true }],
+  ['Sum of [64,26,26,16] over 0,1,2 (a bias gradient)', { x: pool1 }, 'Sum', { axis: [0, 1, 2], keepDims: false }],
+  ['Add [64,26,26,16] + [16] (a bias)', { a: pool1, b: tf.randomNormal([16]) }, 'Add', {}],
+  ['MaxPool 2×2 of [64,26,26,16]', { x: pool1 }, 'MaxPool', poolAttrs],
+  ['MaxPoolGrad 2×2 of [64,26,26,16]', { dy: tf.randomNormal(pooled.shape), input: pool1, output: pooled }, 'MaxPoolGrad', poolAttrs,
+    composition((k, i) => maxPoolGradient(k, i.input, i.dy, poolAxes(poolInfo), 'first'))],
+  ...[['conv 1, x 28×28×1 → 16', conv1], ['conv 2, x 13×13×16 → 32', conv2]].flatMap(([label, c]) => [
+    [`Conv2DBackpropFilter, ${label}`, { x: c.x, dy: c.dy }, 'Conv2DBackpropFilter', { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter.shape },
+      composition((k, i) => filterGradientByConvolution(k, i.x, i.dy, c.info))],
+    [`Conv2DBackpropInput, ${label}`, { dy: c.dy, filter: c.filter }, 'Conv2DBackpropInput', { strides: 1, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x.shape },
+      composition((k, i) => inputGradientByConvolution(k, i.dy, i.filter, c.info))],
+  ]),
+];
+console.log(`\nwasm kernels, batch 64, ms (median of ${repeats}): Mosaic's | wasm 4.22's own | the composition (where the SIMD kernels cannot run)`);
+for (const [label, inputs, name, attrs, composed] of rows) {
+  const ownMs = name === 'Conv2DBackpropFilter' ? undefined : msOf(inputs, own(name, attrs));
+  const cells = [msOf(inputs, registered(name, attrs)), ownMs, composed ? msOf(inputs, composed) : undefined];
+  console.log(`  ${label.padEnd(60)} ${cells.map((c) => (c === undefined ? '       —   ' : fmt(c))).join(' ')}`);
 }
