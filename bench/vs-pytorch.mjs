@@ -1,7 +1,9 @@
 // Speed against PyTorch on this machine, in one run: each workload trained by `mosaic run` and by
 // a plain PyTorch loop like the original's (bench/pytorch_baseline.py, Debian's python3-torch,
 // installed here if missing: bench only, never a test or CI dependency).
-// Run: npm run build && node bench/vs-pytorch.mjs [--tutorial-epochs 400] [--image-epochs 2] [--only tutorial,mlp,cnn]
+// Run: npm run build && node bench/vs-pytorch.mjs [--tutorial-epochs 400] [--image-epochs 2] [--only tutorial,mlp,cnn] [--repeat 1]
+// --repeat N measures the MLP and CNN rows N times, the two sides alternately, and prints medians
+// and the range of the ratios (this machine's speed drifts by ±15% between runs).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +18,7 @@ const arg = (name, fallback) => {
 const tutorialEpochs = Number(arg('tutorial-epochs', '400'));
 const imageEpochs = Number(arg('image-epochs', '2'));
 const only = arg('only', 'tutorial,mlp,cnn').split(',');
+const repeat = Number(arg('repeat', '1'));
 const PYTHON = '/usr/bin/python3';
 
 function ensureTorch() {
@@ -103,6 +106,25 @@ key = ${model}
 }
 
 const rows = [];
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Both sides `repeat` times, alternately: medians of `field`, the ratios' range, the steps and backends seen. */
+async function alternately(oursOnce, theirsOnce, field) {
+  const [ours, theirs] = [[], []];
+  let steps;
+  let backends;
+  for (let i = 0; i < repeat; i++) {
+    const o = await oursOnce();
+    const t = await theirsOnce();
+    ours.push(o[field]);
+    theirs.push(t[field]);
+    steps = t.steps;
+    backends = o.backends.map((b) => b.v).join('; ');
+  }
+  const ratios = ours.map((o, i) => o / theirs[i]);
+  return { ours: median(ours), theirs: median(theirs), low: Math.min(...ratios), high: Math.max(...ratios), steps, backends };
+}
+const ratio = (m) => `${fmt(m.ours / m.theirs)}x${repeat > 1 ? ` (${fmt(m.low)}–${fmt(m.high)}x over ${repeat} runs)` : ''}`;
 const fmt = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 ensureTorch();
 console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}`);
@@ -121,14 +143,12 @@ for (const [workload, model] of [['mlp', 'mlp_784'], ['cnn', 'small_cnn']]) {
     if (backend === 'cpu' && workload === 'cnn') continue; // minutes per epoch: measured once in the issue, not worth repeating
     const label = `${workload}, backend ${backend ?? 'auto (default)'}`;
     try {
-      const one = await mosaic(imageConfig(model, imageEpochs, 1, 1, backend), workload);
-      const theirsOne = await pytorch(workload, 1, imageEpochs, 1);
-      rows.push([`${label}, 1 worker, seconds per epoch`, `${fmt(theirsOne.epoch)} s`, `${fmt(one.epoch)} s`, `${fmt(one.epoch / theirsOne.epoch)}x PyTorch's time`]);
+      const one = await alternately(() => mosaic(imageConfig(model, imageEpochs, 1, 1, backend), workload), () => pytorch(workload, 1, imageEpochs, 1), 'epoch');
+      rows.push([`${label}, 1 worker, seconds per epoch`, `${fmt(one.theirs)} s`, `${fmt(one.ours)} s`, `${ratio(one)} PyTorch's time`]);
       if (backend === undefined) {
-        const ours = await mosaic(imageConfig(model, imageEpochs, 2, 4, backend), workload);
-        const theirs = await pytorch(workload, 4, imageEpochs, 2);
-        rows.push([`${label}, multiplicity 4, 2 workers (wall)`, `${fmt(theirs.wall)} s`, `${fmt(ours.wall)} s`, `${fmt(ours.wall / theirs.wall)}x PyTorch's time`]);
-        rows.push([`${workload}: ms per step (1 worker)`, `${fmt((theirsOne.epoch / theirsOne.steps) * 1000)} ms`, `${fmt((one.epoch / theirsOne.steps) * 1000)} ms`, one.backends.map((b) => b.v).join('; ')]);
+        const four = await alternately(() => mosaic(imageConfig(model, imageEpochs, 2, 4, backend), workload), () => pytorch(workload, 4, imageEpochs, 2), 'wall');
+        rows.push([`${label}, multiplicity 4, 2 workers (wall)`, `${fmt(four.theirs)} s`, `${fmt(four.ours)} s`, `${ratio(four)} PyTorch's time`]);
+        rows.push([`${workload}: ms per step (1 worker)`, `${fmt((one.theirs / one.steps) * 1000)} ms`, `${fmt((one.ours / one.steps) * 1000)} ms`, one.backends]);
       }
     } catch (e) {
       rows.push([label, '', 'failed', String(e.message).split('\n').find((l) => /Error|error/.test(l))?.slice(0, 120) ?? 'failed']);
