@@ -48,9 +48,13 @@ describe('packs: runs trained together', () => {
     const r = cli(['run', tutorial(dir, 'p.ini', { epochs: 3, multiplicity: 3 }), packed, '--progress', 'lines'], dir);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(cli(['run', tutorial(dir, 'a.ini', { epochs: 3, multiplicity: 3, packSize: 1 }), alone], dir).code).toBe(0);
-    // packs take a fair share of what is pending among idle workers (18 runs, 2 workers: 9 each),
-    // funnels and bricks of every width together, padded to the widest
-    expect(facts(packed, 'backend_used').filter((b) => /trained in a pack of 9\)$/.test(b))).toHaveLength(18);
+    // packs take a fair share of what is pending among idle workers (18 runs, 2 workers: at most 9
+    // each; fewer when one worker finished a pack before the other claimed), funnels and bricks of
+    // every width together, padded to the widest
+    const packSizes = facts(packed, 'backend_used').map((b) => Number(/trained in a pack of (\d+)\)$/.exec(b)?.[1] ?? 1));
+    expect(packSizes).toHaveLength(18);
+    expect(Math.max(...packSizes)).toBeLessThanOrEqual(9);
+    expect(packSizes.filter((size) => size >= 5).length).toBeGreaterThanOrEqual(9);
     expect(facts(alone, 'backend_used').some((b) => /pack/.test(b))).toBe(false);
     expectSameCurves(histories(packed), histories(alone));
     // how a run was trained is bookkeeping: compare does not split groups by it
