@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { AccuracyOption } from '../config/types.js';
 import type { LossCategory } from './targets.js';
 
@@ -81,9 +82,9 @@ function rightDecisions(rule: AccuracyRule & { kind: 'binary' | 'argmax' }, p: t
 export function accuracyFn(rule: AccuracyRule): AccuracyFn | undefined {
   if (rule.kind === 'none') return undefined;
   return (p, t) => {
-    const right = tf.tidy(() => rightDecisions(rule, p, t));
+    const right = tfjs.tidy(() => rightDecisions(rule, p, t));
     const total = right.size;
-    const correct = tf.tidy(() => right.sum() as tf.Scalar);
+    const correct = tfjs.tidy(() => right.sum() as tf.Scalar);
     right.dispose();
     return { correct, total };
   };
@@ -95,9 +96,9 @@ export type ReplicaAccuracyFn = (prediction: tf.Tensor, target: tf.Tensor) => { 
 export function replicaAccuracyFn(rule: AccuracyRule): ReplicaAccuracyFn | undefined {
   if (rule.kind === 'none') return undefined;
   return (p, t) => {
-    const right = tf.tidy(() => rightDecisions(rule, p, t));
+    const right = tfjs.tidy(() => rightDecisions(rule, p, t));
     const total = right.size / right.shape[0]!;
-    const correct = tf.tidy(() => right.sum(Array.from({ length: right.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D);
+    const correct = tfjs.tidy(() => right.sum(Array.from({ length: right.rank - 1 }, (_, i) => i + 1)) as tf.Tensor1D);
     right.dispose();
     return { correct, total };
   };

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { Claim, RunRecorder } from '../store/types.js';
 import type { Chain } from './chain.js';
 import { parameterCount } from './epoch-end.js';
@@ -26,7 +26,7 @@ export interface BackendChoice {
 export function chooseBackend(chain: Chain, replicas = 1): BackendChoice {
   const layers = chain.models.flatMap(({ module }) => {
     const model = (module as { model?: unknown }).model;
-    return model instanceof tf.LayersModel ? model.layers.map((l) => l.getClassName()) : [];
+    return model instanceof tfjs.LayersModel ? model.layers.map((l) => l.getClassName()) : [];
   });
   const heavy = [...new Set(layers.filter((name) => HEAVY_LAYERS.test(name)))];
   if (heavy.length > 0) return { backend: 'wasm', reason: `auto: ${heavy.join(', ')} layers` };

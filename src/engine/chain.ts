@@ -1,5 +1,6 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import { typedValue, type ParamValue } from '../config/values.js';
 import { moduleParams, type PipelineModule } from '../pipelines/generate.js';
 import type { RunSpec } from '../store/types.js';
@@ -67,7 +68,7 @@ export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain
   }
   const variables = models.flatMap(({ module }, i) => {
     const vars = module.parameters();
-    if (!Array.isArray(vars) || vars.some((v) => !(v instanceof tf.Variable))) {
+    if (!Array.isArray(vars) || vars.some((v) => !(v instanceof tfjs.Variable))) {
       throw new Error(`model class ${spec.modules[spec.dataCount + i]!.class}: parameters() must return an array of tf.Variable`);
     }
     return vars;

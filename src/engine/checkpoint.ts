@@ -1,7 +1,8 @@
 import { hostName } from '../experiment/liveness.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { CheckpointOwner, EpochRecord } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
 import { LayersModule } from '../user/layers-module.js';
@@ -144,7 +145,7 @@ function setAdamaxWeights(o: Adamax, state: NamedTensor[]): void {
   const [iteration, ...moments] = state;
   o.iteration.assign(iteration!.tensor);
   const half = moments.length / 2;
-  tf.dispose([...o.accumulatedFirstMoment, ...o.accumulatedWeightedInfNorm].map((x) => x.variable));
+  tfjs.dispose([...o.accumulatedFirstMoment, ...o.accumulatedWeightedInfNorm].map((x) => x.variable));
   o.accumulatedFirstMoment = moments.slice(0, half).map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
   o.accumulatedWeightedInfNorm = moments.slice(half).map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
 }
@@ -184,7 +185,7 @@ async function writeCheckpoint(runDir: string, stamp: OwnerStamp, models: ModelM
       await save.call(m, modelPath(`${files}.tmp`, i, m));
     }
   }
-  const encoded = await Promise.all(groups.map(async (g) => ({ name: g.name, ...(await tf.io.encodeWeights(g.tensors)) })));
+  const encoded = await Promise.all(groups.map(async (g) => ({ name: g.name, ...(await tfjs.io.encodeWeights(g.tensors)) })));
   const header: Header = { owner: stamp, groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })) };
   if (saved) {
     await fs.rm(files, { recursive: true, force: true });
@@ -225,7 +226,7 @@ export async function loadCheckpoint(
     const load = userLoad(m);
     if (weights) {
       ownWeights(m)!.setWeights(weights.map((w) => w.tensor));
-      tf.dispose(weights.map((w) => w.tensor));
+      tfjs.dispose(weights.map((w) => w.tensor));
     } else if (load) await load.call(m, checkpoint.modelPath(i, m));
   }
   const saved = (await checkpoint.group('parameters')) ?? [];
@@ -239,10 +240,10 @@ export async function loadCheckpoint(
     }
     v.assign(tensor);
   });
-  tf.dispose(saved.map((s) => s.tensor));
+  tfjs.dispose(saved.map((s) => s.tensor));
   const state = (await checkpoint.group('optimizer')) ?? [];
   await optimizer.restore(state);
-  tf.dispose(state.map((t) => t.tensor));
+  tfjs.dispose(state.map((t) => t.tensor));
 }
 
 /** The checkpoint of `epoch`: its file, or the folder an older Mosaic wrote; missing is an error saying where. */
@@ -303,7 +304,7 @@ async function verifyOwner(checkpoint: CheckpointReader, expected: OwnerStamp): 
 function biasCorrections(optimizer: tf.Optimizer): NamedTensor[] {
   const o = optimizer as unknown as Record<string, unknown>;
   return ['accBeta1', 'accBeta2']
-    .filter((k) => o[k] instanceof tf.Variable)
+    .filter((k) => o[k] instanceof tfjs.Variable)
     .map((k) => ({ name: `mosaic/${k}`, tensor: o[k] as tf.Variable }));
 }
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { PackModel } from './pack-model.js';
 
 /**
@@ -51,8 +51,8 @@ export class DenseStackStep {
    * activation or the loss has no plain form here (the pack then steps through TF.js).
    */
   static of(model: PackModel, replicas: number): DenseStackStep | string {
-    if (tf.getBackend() !== 'cpu') return `the backend is ${tf.getBackend()}`;
-    const block = (tf.backend() as unknown as { blockSize?: unknown }).blockSize;
+    if (tfjs.getBackend() !== 'cpu') return `the backend is ${tfjs.getBackend()}`;
+    const block = (tfjs.backend() as unknown as { blockSize?: unknown }).blockSize;
     if (typeof block !== 'number') return 'the cpu backend has no block size';
     if (model.lossKind !== 'mse' && model.lossKind !== 'cross_entropy_logits') return `the loss is ${model.lossKind}`;
     const ops: Op[] = [];

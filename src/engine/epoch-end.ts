@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import { ClaimLostError, StoreUnavailableError } from '../store/errors.js';
 import type { ClaimedRun, EpochRecord, LoggedMetric, RunRecorder } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
@@ -57,7 +58,7 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   try {
     await saveCheckpoint(c.runDir, c.run.owner, c.record, c.models, c.variables, c.optimizerState);
   } finally {
-    tf.dispose(c.optimizerState.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    tfjs.dispose(c.optimizerState.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
   }
   await c.store.recordEpoch(c.run, c.record, c.metrics);
   c.history.push(c.record);

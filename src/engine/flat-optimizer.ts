@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
 import { plainOptimizer, type PlainOptimizer } from './plain-optimizer.js';
 import type { RunOptimizer } from './run-optimizer.js';
@@ -27,14 +28,14 @@ export class FlatOptimizer implements RunOptimizer {
     private readonly gradientMask?: tf.Tensor1D,
   ) {
     this.sizes = variables.map((v) => v.size);
-    this.flat = tf.variable(this.concatenated(variables), true);
+    this.flat = tfjs.variable(this.concatenated(variables), true);
   }
 
   /** Computes `f`'s gradients for the variables and steps; returns `f`'s value (kept). */
   minimize(f: () => tf.Scalar): tf.Scalar {
-    const { value, grads } = tf.variableGrads(f, this.variables);
-    tf.tidy(() => this.stepFlat(this.concatenated(this.variables.map((v) => grads[v.name]!))));
-    tf.dispose(Object.values(grads));
+    const { value, grads } = tfjs.variableGrads(f, this.variables);
+    tfjs.tidy(() => this.stepFlat(this.concatenated(this.variables.map((v) => grads[v.name]!))));
+    tfjs.dispose(Object.values(grads));
     this.writeBack();
     return value;
   }
@@ -46,7 +47,7 @@ export class FlatOptimizer implements RunOptimizer {
 
   /** One step from the gradient of the flat parameters. The variables follow at `writeBack()`. */
   stepFlat(gradient: tf.Tensor1D): void {
-    tf.tidy(() => this.inner.applyGradients({ [this.flat.name]: this.gradientMask ? gradient.mul(this.gradientMask) : gradient }));
+    tfjs.tidy(() => this.inner.applyGradients({ [this.flat.name]: this.gradientMask ? gradient.mul(this.gradientMask) : gradient }));
   }
 
   /**
@@ -55,7 +56,7 @@ export class FlatOptimizer implements RunOptimizer {
    * or undefined (then step with `stepFlat`).
    */
   async plainParameters(): Promise<Float32Array | undefined> {
-    if (tf.getBackend() !== 'cpu') return undefined;
+    if (tfjs.getBackend() !== 'cpu') return undefined;
     const state = await optimizerState(this.inner);
     const optimizer = plainOptimizer(this.inner, state, this.flat.name, this.flat.size);
     if (!optimizer) return undefined;
@@ -73,30 +74,30 @@ export class FlatOptimizer implements RunOptimizer {
 
   /** Sets the variables from the flat parameters. */
   writeBack(): void {
-    tf.tidy(() => {
-      if (this.plain) this.flat.assign(tf.tensor1d(this.plain.params.slice()));
-      tf.split(this.flat, this.sizes).forEach((part, i) => this.variables[i]!.assign(part.reshape(this.variables[i]!.shape)));
+    tfjs.tidy(() => {
+      if (this.plain) this.flat.assign(tfjs.tensor1d(this.plain.params.slice()));
+      tfjs.split(this.flat, this.sizes).forEach((part, i) => this.variables[i]!.assign(part.reshape(this.variables[i]!.shape)));
     });
   }
 
   /** After the variables were set from elsewhere (a checkpoint): the flat copy follows them. */
   sync(): void {
-    tf.tidy(() => this.flat.assign(this.concatenated(this.variables)));
+    tfjs.tidy(() => this.flat.assign(this.concatenated(this.variables)));
   }
 
   /** The state as the wrapped optimizer would have it for the variables one by one. */
   async state(): Promise<NamedTensor[]> {
     const flat = this.plain ? this.plainState(this.plain) : await optimizerState(this.inner);
     const state = flat.flatMap((t) =>
-      t.tensor.rank === 0 ? [t] : tf.split(t.tensor, this.sizes).map((part, i) => ({ name: `${this.variables[i]!.name}/${t.name}`, tensor: part.reshape(this.variables[i]!.shape) })),
+      t.tensor.rank === 0 ? [t] : tfjs.split(t.tensor, this.sizes).map((part, i) => ({ name: `${this.variables[i]!.name}/${t.name}`, tensor: part.reshape(this.variables[i]!.shape) })),
     );
-    if (this.plain) tf.dispose(flat.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    if (this.plain) tfjs.dispose(flat.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
     return state;
   }
 
   /** The plain optimizer's state; its scalars are kept (callers dispose only the tensors of rank > 0) until the next call. */
   private plainState(plain: NonNullable<FlatOptimizer['plain']>): NamedTensor[] {
-    tf.dispose(plain.scalars);
+    tfjs.dispose(plain.scalars);
     const state = plain.optimizer.state();
     plain.scalars = state.filter((t) => t.tensor.rank === 0).map((t) => t.tensor);
     return state;
@@ -116,16 +117,16 @@ export class FlatOptimizer implements RunOptimizer {
       if (blocks.length === k) flat.push({ name: `block${flat.length}`, tensor: this.concatenated(blocks.splice(0)) });
     }
     await restoreOptimizer(this.inner, flat);
-    tf.dispose(flat.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    tfjs.dispose(flat.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
   }
 
   dispose(): void {
-    if (this.plain) tf.dispose(this.plain.scalars);
+    if (this.plain) tfjs.dispose(this.plain.scalars);
     this.inner.dispose();
     this.flat.dispose();
   }
 
   private concatenated(tensors: tf.Tensor[]): tf.Tensor1D {
-    return tf.tidy(() => tf.concat(tensors.map((t) => t.reshape([-1]))) as tf.Tensor1D);
+    return tfjs.tidy(() => tfjs.concat(tensors.map((t) => t.reshape([-1]))) as tf.Tensor1D);
   }
 }

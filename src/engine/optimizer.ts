@@ -1,21 +1,22 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { OptimizerName } from './names.js';
 
 export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   switch (name) {
     case 'adam':
-      return tf.train.adam(lr);
+      return tfjs.train.adam(lr);
     case 'sgd':
-      return tf.train.sgd(lr);
+      return tfjs.train.sgd(lr);
     case 'rmsprop':
-      return tf.train.rmsprop(lr);
+      return tfjs.train.rmsprop(lr);
     case 'adagrad':
-      return tf.train.adagrad(lr);
+      return tfjs.train.adagrad(lr);
     case 'adadelta':
-      return tf.train.adadelta(lr);
+      return tfjs.train.adadelta(lr);
     case 'adamax':
-      return tf.train.adamax(lr);
+      return tfjs.train.adamax(lr);
     case 'momentum':
-      return tf.train.momentum(lr, 0.9);
+      return tfjs.train.momentum(lr, 0.9);
   }
 }

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import { LayersModule } from '../user/layers-module.js';
 import { asBatch, type Chain } from './chain.js';
 import { replicaLoss, type ReplicaLossFn } from './loss.js';
@@ -118,7 +119,7 @@ export function packForward(model: PackModel, weights: tf.Variable[], x: tf.Tens
   let w = 0;
   for (const layer of model.layers) {
     if (layer.dense) {
-      h = tf.matMul(h, weights[w++]!);
+      h = tfjs.matMul(h, weights[w++]!);
       if (layer.useBias) h = h.add(weights[w++]!);
     }
     if (layer.activation) h = layer.activation.apply(h);
@@ -131,7 +132,7 @@ const stackedShape = (shape: number[], replicas: number) => [replicas, ...(shape
 
 /** A member's tensor (a variable, or its optimizer state) padded with zeros to the pack's shape and stacked. */
 export function stackPadded(tensors: tf.Tensor[], shape: number[]): tf.Tensor {
-  return tf.tidy(() => tf.stack(tensors.map((t) => tf.pad(t, shape.map((d, i) => [0, d - t.shape[i]!]) as [number, number][]))).reshape(stackedShape(shape, tensors.length)));
+  return tfjs.tidy(() => tfjs.stack(tensors.map((t) => tfjs.pad(t, shape.map((d, i) => [0, d - t.shape[i]!]) as [number, number][]))).reshape(stackedShape(shape, tensors.length)));
 }
 
 /**
@@ -140,17 +141,17 @@ export function stackPadded(tensors: tf.Tensor[], shape: number[]): tf.Tensor {
  * parameter whose gradients are all zero where it is, so the padding stays at zero.
  */
 export function stackVariables(chains: Chain[], model: PackModel): { weights: tf.Variable[]; gradientMask: tf.Tensor1D | undefined } {
-  const weights = model.shapes.map((shape, j) => tf.tidy(() => tf.variable(stackPadded(chains.map((c) => c.variables[j]!), shape), true)));
+  const weights = model.shapes.map((shape, j) => tfjs.tidy(() => tfjs.variable(stackPadded(chains.map((c) => c.variables[j]!), shape), true)));
   const padded = model.shapes.some((shape, j) => chains.some((c) => c.variables[j]!.shape.join('x') !== shape.join('x')));
   const gradientMask = padded
-    ? tf.tidy(() => tf.concat(model.shapes.map((shape, j) => stackPadded(chains.map((c) => tf.ones(c.variables[j]!.shape)), shape).reshape([-1]))) as tf.Tensor1D)
+    ? tfjs.tidy(() => tfjs.concat(model.shapes.map((shape, j) => stackPadded(chains.map((c) => tfjs.ones(c.variables[j]!.shape)), shape).reshape([-1]))) as tf.Tensor1D)
     : undefined;
   return { weights, gradientMask };
 }
 
 /** Replica r's share of a stacked (padded) tensor, in its run's own shape. */
 export function replicaOf(stacked: tf.Tensor, r: number, shape: number[]): tf.Tensor {
-  return tf.tidy(() => {
+  return tfjs.tidy(() => {
     const inner = stacked.shape.slice(1);
     const size = inner.length === shape.length ? shape : [1, ...shape];
     return stacked.slice([r, ...inner.map(() => 0)], [1, ...size]).reshape(shape);

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { ReplicaAccuracyFn } from './accuracy.js';
 import { DenseStackStep } from './dense-stack.js';
 import type { FlatOptimizer } from './flat-optimizer.js';
@@ -49,7 +50,7 @@ export async function packStepper(model: PackModel, replicas: number, weights: t
       if (learn) {
         const gradient = plain.gradient(params, trace, dPrediction, size);
         if (plainParams) optimizer.stepPlain(gradient);
-        else tf.tidy(() => optimizer.stepFlat(tf.tensor1d(gradient)));
+        else tfjs.tidy(() => optimizer.stepFlat(tfjs.tensor1d(gradient)));
       }
       return { losses, prediction, shape: [replicas, size, outputs] };
     };
@@ -57,7 +58,7 @@ export async function packStepper(model: PackModel, replicas: number, weights: t
   }
   const read = (losses: tf.Tensor, prediction: tf.Tensor): BatchResult => {
     const result = { losses: losses.dataSync() as Float32Array, prediction: prediction.dataSync() as Float32Array, shape: prediction.shape };
-    tf.dispose([losses, prediction]);
+    tfjs.dispose([losses, prediction]);
     return result;
   };
   return {
@@ -66,15 +67,15 @@ export async function packStepper(model: PackModel, replicas: number, weights: t
       let losses: tf.Tensor | undefined;
       optimizer
         .minimize(() => {
-          prediction = tf.keep(packForward(model, weights, b.x));
-          losses = tf.keep(model.loss(prediction, b.y));
+          prediction = tfjs.keep(packForward(model, weights, b.x));
+          losses = tfjs.keep(model.loss(prediction, b.y));
           return losses.sum() as tf.Scalar;
         })
         .dispose();
       return read(losses!, prediction!);
     },
     test: (b) => {
-      const [prediction, losses] = tf.tidy(() => {
+      const [prediction, losses] = tfjs.tidy(() => {
         const p = packForward(model, weights, b.x);
         return [p, model.loss(p, b.y)];
       });
@@ -145,7 +146,7 @@ export class EpochAccuracy {
       const key = `${b.x.shape}|${b.y.shape}`;
       byShape.set(key, [...(byShape.get(key) ?? []), i]);
     });
-    for (const group of byShape.values()) this.groups.push({ batches: group, targets: tf.stack(group.map((i) => batches[i]!.y), 1) });
+    for (const group of byShape.values()) this.groups.push({ batches: group, targets: tfjs.stack(group.map((i) => batches[i]!.y), 1) });
   }
 
   /** From the epoch's results, batch by batch. */
@@ -160,8 +161,8 @@ export class EpochAccuracy {
       group.forEach((i, s) => {
         for (let r = 0; r < replicas; r++) values.set(results[i]!.prediction.subarray(r * per, (r + 1) * per), (r * group.length + s) * per);
       });
-      const counts = tf.tidy(() => {
-        const a = this.rule(tf.tensor(values, [replicas, group.length, ...shape.slice(1)]), targets);
+      const counts = tfjs.tidy(() => {
+        const a = this.rule(tfjs.tensor(values, [replicas, group.length, ...shape.slice(1)]), targets);
         total += a.total;
         return a.correct;
       });
@@ -172,6 +173,6 @@ export class EpochAccuracy {
   }
 
   dispose(): void {
-    tf.dispose(this.groups.map((g) => g.targets));
+    tfjs.dispose(this.groups.map((g) => g.targets));
   }
 }

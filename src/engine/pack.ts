@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { ClaimedRun, EpochRecord, RunQueue } from '../store/types.js';
 import { accuracyRule, replicaAccuracyFn } from './accuracy.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';
@@ -94,7 +95,7 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     for (const m of members.filter((x) => !x.outcome)) m.outcome = await failRun(ctx.store, m.run, e);
   } finally {
     optimizer?.dispose();
-    tf.dispose([...stacked.weights, ...(stacked.gradientMask ? [stacked.gradientMask] : [])]);
+    tfjs.dispose([...stacked.weights, ...(stacked.gradientMask ? [stacked.gradientMask] : [])]);
     for (const m of members) dispose(m.chain, undefined);
   }
   for (const m of members) outcomes.set(m.run.runId, m.outcome ?? { status: 'done' });
@@ -121,8 +122,8 @@ async function startPack(members: Member[], model: PackModel): Promise<{ optimiz
       tensor: t.tensor.rank === 0 ? t.tensor : stackPadded(states.map((st) => st[k]!.tensor), model.shapes[follows[k]!]!),
     }));
     await optimizer.restore(state);
-    tf.dispose(state.map((s) => s.tensor).filter((t) => t.rank > 0));
-    tf.dispose(states.flat().map((s) => s.tensor));
+    tfjs.dispose(state.map((s) => s.tensor).filter((t) => t.rank > 0));
+    tfjs.dispose(states.flat().map((s) => s.tensor));
   }
   return { optimizer, stacked };
 }
@@ -143,7 +144,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
   const stack = (source: 'train' | 'test'): PackBatch[] =>
     (first.chain[source] as unknown[]).map((_, i) => {
       const batches = members.map((m) => asBatch((m.chain[source] as never[])[i]!));
-      return { x: tf.stack(batches.map((b) => b.x)), y: tf.stack(batches.map((b) => b.y)) };
+      return { x: tfjs.stack(batches.map((b) => b.x)), y: tfjs.stack(batches.map((b) => b.y)) };
     });
   const train = stack('train');
   const test = stack('test');
@@ -154,7 +155,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     if (rule) Object.assign(accuracy, { train: new EpochAccuracy(rule, train, members.length), test: new EpochAccuracy(rule, test, members.length) });
     const c = first.chain;
     // The targets are checked as a run alone checks them, on the first member's first batch.
-    tf.tidy(() => checkTargets(packForward(model, weights, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
+    tfjs.tidy(() => checkTargets(packForward(model, weights, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
       category: c.lossCategory, lossName: c.names.loss, model: c.names.model, data: c.names.data,
     }));
     const stepper = await packStepper(model, members.length, weights, optimizer, [...train, ...test]);
@@ -190,13 +191,13 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
           }),
         );
       } finally {
-        tf.dispose(whole.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+        tfjs.dispose(whole.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
       }
     }
   } finally {
     accuracy.train?.dispose();
     accuracy.test?.dispose();
-    tf.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
+    tfjs.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
   }
   for (const m of members.filter((x) => !x.outcome)) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables);
 }

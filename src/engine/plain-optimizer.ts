@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import type { NamedTensor } from './checkpoint.js';
 
 /**
@@ -23,7 +24,7 @@ type Hyper = { learningRate: number; beta1: number; beta2: number; epsilon: numb
  */
 export function plainOptimizer(optimizer: tf.Optimizer, state: NamedTensor[], name: string, size: number): PlainOptimizer | undefined {
   let iterations = state.find((t) => t.name === 'iter')?.tensor.dataSync()[0] ?? 0;
-  const iter = (): NamedTensor => ({ name: 'iter', tensor: tf.scalar(iterations, 'int32') });
+  const iter = (): NamedTensor => ({ name: 'iter', tensor: tfjs.scalar(iterations, 'int32') });
   const f = Math.fround;
   switch (optimizer.getClassName()) {
     case 'SGD': {
@@ -65,10 +66,10 @@ export function plainOptimizer(optimizer: tf.Optimizer, state: NamedTensor[], na
         },
         state: () => [
           iter(),
-          { name: mName, tensor: tf.tensor1d(m.slice()) },
-          { name: vName, tensor: tf.tensor1d(v.slice()) },
-          { name: 'mosaic/accBeta1', tensor: tf.scalar(accBeta1) },
-          { name: 'mosaic/accBeta2', tensor: tf.scalar(accBeta2) },
+          { name: mName, tensor: tfjs.tensor1d(m.slice()) },
+          { name: vName, tensor: tfjs.tensor1d(v.slice()) },
+          { name: 'mosaic/accBeta1', tensor: tfjs.scalar(accBeta1) },
+          { name: 'mosaic/accBeta2', tensor: tfjs.scalar(accBeta2) },
         ],
       };
     }

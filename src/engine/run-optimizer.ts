@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
 import { parameterCount } from './epoch-end.js';
 import { FlatOptimizer } from './flat-optimizer.js';

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import { typedValue } from '../config/values.js';
 import type { ClaimedRun, EpochRecord, LoggedMetric, RunRecorder } from '../store/types.js';
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
@@ -57,7 +58,7 @@ export class EpochMetrics {
   log = (name: string, value: number | tf.Tensor, better: 'higher' | 'lower' = 'higher'): void => {
     if (typeof name !== 'string' || name.trim() === '') throw new Error(`run_info.log: the metric needs a name, got ${JSON.stringify(name)}`);
     if (better !== 'higher' && better !== 'lower') throw new Error(`run_info.log("${name}"): better must be 'higher' or 'lower', got ${JSON.stringify(better)}`);
-    const v = value instanceof tf.Tensor ? value.dataSync()[0]! : value;
+    const v = value instanceof tfjs.Tensor ? value.dataSync()[0]! : value;
     if (typeof v !== 'number') throw new Error(`run_info.log("${name}"): the value must be a number or a scalar tensor, got ${typeof v}`);
     const m = this.values.get(name) ?? { sum: 0, n: 0, better };
     m.sum += v;
@@ -128,7 +129,7 @@ async function train(
         if (firstStep) checkTargets(prediction, b.y, sample, check);
         if (accuracy) {
           const a = accuracy(prediction, b.y);
-          correct = tf.keep(a.correct);
+          correct = tfjs.keep(a.correct);
           total = a.total;
         }
         return firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y);
@@ -138,7 +139,7 @@ async function train(
     });
     runInfo.training = false;
     const testStats = await overBatches(chain.test, (b) =>
-      tf.tidy(() => {
+      tfjs.tidy(() => {
         const prediction = forward(b.x);
         const a = accuracy?.(prediction, b.y);
         return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
@@ -190,8 +191,8 @@ interface StepResult {
 
 /** Runs `step` over every batch, summing losses and correct counts on the device; reads them back once. */
 async function overBatches(source: BatchSource, step: (b: Batch) => StepResult): Promise<{ loss: number; accuracy: number | null }> {
-  let lossSum = tf.scalar(0);
-  let correctSum = tf.scalar(0);
+  let lossSum = tfjs.scalar(0);
+  let correctSum = tfjs.scalar(0);
   let batches = 0;
   let total = 0;
   const reusable = Array.isArray(source);
@@ -204,7 +205,7 @@ async function overBatches(source: BatchSource, step: (b: Batch) => StepResult):
     }
     const b = asBatch(item);
     const r = step(b);
-    const nextLoss = tf.tidy(() => lossSum.add(r.cost.rank === 0 ? r.cost : r.cost.mean()));
+    const nextLoss = tfjs.tidy(() => lossSum.add(r.cost.rank === 0 ? r.cost : r.cost.mean()));
     lossSum.dispose();
     r.cost.dispose();
     lossSum = nextLoss as tf.Scalar;
@@ -216,14 +217,14 @@ async function overBatches(source: BatchSource, step: (b: Batch) => StepResult):
     }
     total += r.total;
     batches++;
-    if (!reusable) tf.dispose([b.x, b.y]);
+    if (!reusable) tfjs.dispose([b.x, b.y]);
   }
   if (batches === 0) {
-    tf.dispose([lossSum, correctSum]);
+    tfjs.dispose([lossSum, correctSum]);
     throw new Error('a batch source gave no batch (too few samples for the batch size, with drop_last?)');
   }
   const [loss, correct] = [(await lossSum.data())[0]!, (await correctSum.data())[0]!];
-  tf.dispose([lossSum, correctSum]);
+  tfjs.dispose([lossSum, correctSum]);
   return { loss: loss / batches, accuracy: total > 0 ? correct / total : null };
 }
 
@@ -239,7 +240,7 @@ export function dispose(chain: Chain | undefined, optimizer: { dispose(): void }
   for (const { module } of chain.models) module.dispose?.();
   for (const d of chain.dataModules) d.dispose?.();
   for (const source of [chain.train, chain.test]) {
-    if (Array.isArray(source)) for (const item of source) tf.dispose(Object.values(asBatch(item)));
+    if (Array.isArray(source)) for (const item of source) tfjs.dispose(Object.values(asBatch(item)));
   }
-  tf.dispose(chain.variables.filter((v) => !v.isDisposed));
+  tfjs.dispose(chain.variables.filter((v) => !v.isDisposed));
 }

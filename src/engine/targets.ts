@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { LossKind as UserLossKind } from '../user/contracts.js';
 import type { LossKind } from './names.js';
 

@@ -1,25 +1,25 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import { createRequire } from 'node:module';
 import { MosaicError } from '../errors.js';
 import type { BackendName } from './names.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 
 // PROD silences tfjs' "install tfjs-node" banner and skips debug-only checks.
-tf.env().set('PROD', true);
+tfjs.env().set('PROD', true);
 
 const require = createRequire(import.meta.url);
 let wasmRegistered = false;
 
 /** Makes `name` the active backend, loading it on first use. */
 export async function useBackend(name: BackendName): Promise<void> {
-  if (tf.getBackend() === name) return;
+  if (tfjs.getBackend() === name) return;
   if (name === 'wasm' && !wasmRegistered) {
-    await import('@tensorflow/tfjs-backend-wasm');
+    require('@tensorflow/tfjs-backend-wasm');
     // wasm lacks some gradient kernels (Conv2DBackpropFilter, …) that training Layers models needs.
     registerWasmTrainingKernels();
     wasmRegistered = true;
   }
-  if (name === 'tensorflow' && !tf.findBackend('tensorflow')) {
+  if (name === 'tensorflow' && !tfjs.findBackend('tensorflow')) {
     try {
       require.resolve('@tensorflow/tfjs-node');
     } catch {
@@ -29,8 +29,7 @@ export async function useBackend(name: BackendName): Promise<void> {
     }
     await import('@tensorflow/tfjs-node' as string);
   }
-  if (!(await tf.setBackend(name))) throw new MosaicError(`TensorFlow.js backend "${name}" failed to initialise`);
-  await tf.ready();
+  if (!(await tfjs.setBackend(name))) throw new MosaicError(`TensorFlow.js backend "${name}" failed to initialise`);
+  await tfjs.ready();
 }
 
-export { tf };

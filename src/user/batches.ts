@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../engine/tfjs.js';
 import type { Batch } from './contracts.js';
 import { seededRandom, shuffled } from './random.js';
 
@@ -49,9 +50,9 @@ export function batchesOf(x: Rows, y: Rows, indices: number[], options: Pick<Spl
 
 function rowsTensor(rows: Rows, idx: number[]): tf.Tensor {
   const first = rows[idx[0]!]!;
-  if (typeof first === 'number') return tf.tensor2d(idx.map((i) => [rows[i] as number]), [idx.length, 1]);
+  if (typeof first === 'number') return tfjs.tensor2d(idx.map((i) => [rows[i] as number]), [idx.length, 1]);
   const width = first.length;
   const flat = new Float32Array(idx.length * width);
   idx.forEach((i, r) => flat.set(Array.from(rows[i] as ArrayLike<number>), r * width));
-  return tf.tensor2d(flat, [idx.length, width]);
+  return tfjs.tensor2d(flat, [idx.length, width]);
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../engine/tfjs.js';
 import type { ModelModule, ModuleInfo, RunInfo } from './contracts.js';
 import { derivedSeed } from './random.js';
 import { decodeWeightFile } from './weights.js';
@@ -26,8 +27,8 @@ export abstract class LayersModule implements ModelModule {
 
   async saveModel(path: string): Promise<void> {
     await this.model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        const weights = artifacts.weightData ? Buffer.from(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[])) : Buffer.alloc(0);
+      tfjs.io.withSaveHandler(async (artifacts) => {
+        const weights = artifacts.weightData ? Buffer.from(tfjs.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[])) : Buffer.alloc(0);
         await fs.writeFile(`${path}.weights.bin`, weights);
         await fs.writeFile(`${path}.json`, JSON.stringify({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs }));
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
@@ -43,7 +44,7 @@ export abstract class LayersModule implements ModelModule {
       throw new Error(`loadModel(${path}): the file has ${values.length} weights, the model ${this.model.weights.length}`);
     }
     this.model.setWeights(values);
-    tf.dispose(values);
+    tfjs.dispose(values);
   }
 
   dispose(): void {
@@ -58,7 +59,7 @@ export abstract class LayersModule implements ModelModule {
  */
 export function seededInitializers(seed: number): () => ReturnType<typeof tf.initializers.glorotUniform> {
   let counter = 0;
-  return () => tf.initializers.glorotUniform({ seed: derivedSeed(seed, counter++) });
+  return () => tfjs.initializers.glorotUniform({ seed: derivedSeed(seed, counter++) });
 }
 
 /**
@@ -74,8 +75,8 @@ export function pytorchInitializers(seed: number): (fanIn: number) => {
   return (fanIn: number) => {
     const bound = 1 / Math.sqrt(fanIn);
     return {
-      kernelInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
-      biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
+      kernelInitializer: tfjs.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
+      biasInitializer: tfjs.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
     };
   };
 }

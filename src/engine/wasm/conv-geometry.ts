@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { backend_util } from '@tensorflow/tfjs';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -60,7 +60,7 @@ export function forwardGeometry(
   a: ConvAttrs,
   options: { depthwise?: boolean; channelsFirst?: boolean } = {},
 ): Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(
+  return tfjs.backend_util.computeConv2DInfo(
     inputShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     a.strides,

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { DataType, KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's backend that give direct access to its heap. */
@@ -24,7 +25,7 @@ export class KernelScope {
   ) {}
 
   run(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
-    const kernel = tf.getKernel(kernelName, this.backendName);
+    const kernel = tfjs.getKernel(kernelName, this.backendName);
     if (!kernel) throw new Error(`kernel '${kernelName}' is not registered for backend '${this.backendName}'`);
     const out = kernel.kernelFunc({ inputs, backend: this.backend, attrs });
     if (Array.isArray(out)) {
@@ -77,7 +78,7 @@ export class KernelScope {
     const out = this.adopt(heap.makeOutput(size, x.dtype));
     // Views after makeOutput: it may grow the heap, which detaches earlier views.
     const [from, to] = [heap.typedArrayFromHeap(x), heap.typedArrayFromHeap(out)];
-    const strides = tf.util.computeStrides(x.shape);
+    const strides = tfjs.util.computeStrides(x.shape);
     let cutAxis = size.length - 1;
     while (cutAxis > 0 && size[cutAxis] === x.shape[cutAxis]) cutAxis--;
     const run = size[cutAxis]! * (strides[cutAxis] ?? 1);

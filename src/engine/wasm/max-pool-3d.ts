@@ -4,7 +4,8 @@
 // depth × height × width box is the maximum over depth of the maxima over height × width, so
 // MaxPool3D is two of wasm's 2-D MaxPool (XNNPACK): over (H, W) of x as [N·D, H, W, C], then
 // over depth of the result as [N, D, OH·OW, C] with a [fd, 1] window.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPool3DAttrs, MaxPool3DGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
@@ -23,7 +24,7 @@ function geometry(kernel: string, x: TensorInfo, attrs: MaxPool3DAttrs | MaxPool
   if (dataFormat !== undefined && dataFormat !== 'NDHWC') {
     throw new Error(`${kernel} (wasm): dataFormat '${dataFormat}' is not supported, only 'NDHWC'`);
   }
-  const info = tf.backend_util.computePool3DInfo(x.shape as [number, number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = tfjs.backend_util.computePool3DInfo(x.shape as [number, number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const p = info.padInfo;
   const cut: [number, number][] = [[p.front, p.back], [p.top, p.bottom], [p.left, p.right]].map(([b, a]) => [Math.max(0, -b!), Math.max(0, -a!)]);
   const [[cf, cb], [ct, cbo], [cl, cr]] = cut as [[number, number], [number, number], [number, number]];

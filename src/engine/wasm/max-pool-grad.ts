@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
@@ -157,7 +158,7 @@ export function maxPoolGrad(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, input, output } = inputs as { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
     const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
-    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const info = tfjs.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     expectShape(KERNEL, 'output', output.shape, info.outShape);
     const simd = input.dtype === 'float32' && dy.dtype === 'float32' ? SimdKernels.of(backend as KernelBackend) : undefined;

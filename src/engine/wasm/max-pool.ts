@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPoolAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { SimdKernels } from './simd-kernels.js';
 
@@ -13,7 +13,7 @@ export function maxPool(original: KernelFunc): KernelFunc {
     const simd = x.dtype === 'float32' && x.shape.length === 4 ? SimdKernels.of(args.backend as KernelBackend) : undefined;
     if (!simd) return original(args);
     const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolAttrs;
-    const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const info = tfjs.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     return simd.maxPool(x, info.outShape, {
       filter: [info.effectiveFilterHeight, info.effectiveFilterWidth],
       stride: [info.strideHeight, info.strideWidth],

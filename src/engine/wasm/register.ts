@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
@@ -35,7 +35,7 @@ export function missingKernelConfigs(): KernelConfig[] {
  */
 export function replacementKernelConfigs(): KernelConfig[] {
   const wrap = (kernelName: string, wrapper: (own: KernelConfig) => KernelConfig) => {
-    const own = tf.getKernel(kernelName, BACKEND);
+    const own = tfjs.getKernel(kernelName, BACKEND);
     return own ? [wrapper(own)] : [];
   };
   const wrapped = [
@@ -58,10 +58,10 @@ export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
   for (const config of missingKernelConfigs()) {
-    if (!tf.getKernel(config.kernelName, BACKEND)) tf.registerKernel(config);
+    if (!tfjs.getKernel(config.kernelName, BACKEND)) tfjs.registerKernel(config);
   }
   for (const config of replacementKernelConfigs()) {
-    if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
-    tf.registerKernel(config);
+    if (tfjs.getKernel(config.kernelName, BACKEND)) tfjs.unregisterKernel(config.kernelName, BACKEND);
+    tfjs.registerKernel(config);
   }
 }

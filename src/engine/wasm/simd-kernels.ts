@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
@@ -92,7 +92,7 @@ export class SimdKernels {
   addRows(x: TensorInfo, v: TensorInfo): TensorInfo {
     const cols = x.shape[x.shape.length - 1]!;
     const out = this.backend.makeOutput(x.shape, 'float32');
-    this.exports.addRows(this.at(x), this.at(v), this.at(out), cols === 0 ? 0 : tf.util.sizeFromShape(x.shape) / cols, cols);
+    this.exports.addRows(this.at(x), this.at(v), this.at(out), cols === 0 ? 0 : tfjs.util.sizeFromShape(x.shape) / cols, cols);
     return out;
   }
 

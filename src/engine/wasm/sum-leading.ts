@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { SimdKernels } from './simd-kernels.js';
 
@@ -12,7 +12,7 @@ export function sumLeading(original: KernelFunc): KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as SumAttrs;
-    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const axes = tfjs.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
     const simd = leading && x.dtype === 'float32' ? SimdKernels.of(args.backend as KernelBackend) : undefined;
     if (!simd) return original(args);

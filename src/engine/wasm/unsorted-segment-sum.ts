@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo, UnsortedSegmentSumAttrs } from '@tensorflow/tfjs';
 import { composeKernels } from './kernel-scope.js';
 
@@ -21,7 +21,7 @@ export function unsortedSegmentSum(backendName: string): KernelFunc {
     }
     if (segmentIds.dtype !== 'int32') throw new Error(`${KERNEL} (wasm): segmentIds must be int32, got ${segmentIds.dtype}`);
     const b = backend as KernelBackend;
-    const count = tf.util.sizeFromShape(segmentIds.shape);
+    const count = tfjs.util.sizeFromShape(segmentIds.shape);
     const rest = x.shape.slice(idsRank);
     const ids = b.readSync(segmentIds.dataId) as Int32Array;
     const valid = ids.every((id) => id >= 0 && id < numSegments);
