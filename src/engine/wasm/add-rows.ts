@@ -1,4 +1,4 @@
-import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { SimdKernels } from './simd-kernels.js';
 
 /**
@@ -28,9 +28,4 @@ function isRowOf(row: TensorInfo, x: TensorInfo): boolean {
     row.shape.slice(0, -1).every((d) => d === 1) &&
     x.shape.slice(0, -1).some((d) => d > 1)
   );
-}
-
-/** wasm's own Add `config` with its kernel wrapped (its setup kept). */
-export function addRowsConfig(config: KernelConfig): KernelConfig {
-  return { ...config, kernelFunc: addRows(config.kernelFunc) };
 }

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape, filterGradientAxis, forwardGeometry, spatialAxes } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
-import { SimdKernels } from './simd-kernels.js';
+import { SimdKernels, windowGeometry } from './simd-kernels.js';
 
 const KERNEL = 'Conv2DBackpropFilter';
 
@@ -25,12 +25,7 @@ export function conv2DBackpropFilter(backendName: string): KernelFunc {
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const simd = x.dtype === 'float32' && dy.dtype === 'float32' ? SimdKernels.of(backend as KernelBackend) : undefined;
     if (simd) {
-      return simd.convFilterGrad(x, dy, {
-        filter: [info.filterHeight, info.filterWidth],
-        stride: [info.strideHeight, info.strideWidth],
-        dilation: [info.dilationHeight, info.dilationWidth],
-        padBefore: [info.padInfo.top, info.padInfo.left],
-      });
+      return simd.convFilterGrad(x, dy, windowGeometry(info));
     }
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => filterGradientByConvolution(k, x, dy, info));
   };

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Conv2DBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape, forwardGeometry, inputGradientAxis, spatialAxes } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
-import { SimdKernels } from './simd-kernels.js';
+import { SimdKernels, windowGeometry } from './simd-kernels.js';
 import { spreadForInputGradient } from './spread-gradient.js';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
@@ -61,14 +61,7 @@ function byColumns(k: KernelScope, simd: SimdKernels, dy: TensorInfo, filter: Te
   const [rows, taps, cout] = [info.batchSize * info.outHeight * info.outWidth, info.filterHeight * info.filterWidth * info.inChannels, info.outChannels];
   const weightsT = k.transpose(k.reshape(filter, [taps, cout]), [1, 0]);
   const cols = k.run('BatchMatMul', { a: k.reshape(dy, [1, rows, cout]), b: k.reshape(weightsT, [1, cout, taps]) }, { transposeA: false, transposeB: false });
-  return k.adopt(
-    simd.col2im(cols, [info.batchSize, info.inHeight, info.inWidth, info.inChannels], [info.outHeight, info.outWidth], {
-      filter: [info.filterHeight, info.filterWidth],
-      stride: [info.strideHeight, info.strideWidth],
-      dilation: [info.dilationHeight, info.dilationWidth],
-      padBefore: [info.padInfo.top, info.padInfo.left],
-    }),
-  );
+  return k.adopt(simd.col2im(cols, [info.batchSize, info.inHeight, info.inWidth, info.inChannels], [info.outHeight, info.outWidth], windowGeometry(info)));
 }
 
 /**

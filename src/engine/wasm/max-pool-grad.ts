@@ -3,7 +3,7 @@ import { tfjs } from '../tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
-import { SimdKernels } from './simd-kernels.js';
+import { SimdKernels, windowGeometry } from './simd-kernels.js';
 
 const KERNEL = 'MaxPoolGrad';
 const FLT_MAX = 3.4028234663852886e38;
@@ -163,12 +163,7 @@ export function maxPoolGrad(backendName: string): KernelFunc {
     expectShape(KERNEL, 'output', output.shape, info.outShape);
     const simd = input.dtype === 'float32' && dy.dtype === 'float32' ? SimdKernels.of(backend as KernelBackend) : undefined;
     if (simd) {
-      return simd.maxPoolGrad(input, dy, {
-        filter: [info.effectiveFilterHeight, info.effectiveFilterWidth],
-        stride: [info.strideHeight, info.strideWidth],
-        dilation: [1, 1],
-        padBefore: [info.padInfo.top, info.padInfo.left],
-      });
+      return simd.maxPoolGrad(input, dy, windowGeometry(info));
     }
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => maxPoolGradient(k, input, dy, poolAxes(info), 'first'));
   };

@@ -1,6 +1,6 @@
 import { tfjs } from '../tfjs.js';
-import type { KernelBackend, KernelConfig, KernelFunc, MaxPoolAttrs, TensorInfo } from '@tensorflow/tfjs';
-import { SimdKernels } from './simd-kernels.js';
+import type { KernelBackend, KernelFunc, MaxPoolAttrs, TensorInfo } from '@tensorflow/tfjs';
+import { SimdKernels, windowGeometry } from './simd-kernels.js';
 
 /**
  * 2-D max pooling of float32 data by the SIMD kernel (5× faster than wasm 4.22's own on the CNN's
@@ -14,16 +14,6 @@ export function maxPool(original: KernelFunc): KernelFunc {
     if (!simd) return original(args);
     const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolAttrs;
     const info = tfjs.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-    return simd.maxPool(x, info.outShape, {
-      filter: [info.effectiveFilterHeight, info.effectiveFilterWidth],
-      stride: [info.strideHeight, info.strideWidth],
-      dilation: [1, 1],
-      padBefore: [info.padInfo.top, info.padInfo.left],
-    });
+    return simd.maxPool(x, info.outShape, windowGeometry(info));
   };
-}
-
-/** wasm's own MaxPool `config` with its kernel wrapped (its setup kept). */
-export function maxPoolConfig(config: KernelConfig): KernelConfig {
-  return { ...config, kernelFunc: maxPool(config.kernelFunc) };
 }

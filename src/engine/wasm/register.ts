@@ -1,5 +1,5 @@
 import { tfjs } from '../tfjs.js';
-import type { KernelConfig } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter.js';
@@ -7,10 +7,10 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-i
 import { maxPool3DConfigs } from './max-pool-3d.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
-import { sumLeadingConfig } from './sum-leading.js';
-import { addRowsConfig } from './add-rows.js';
-import { maxPoolConfig } from './max-pool.js';
-import { untransposedMatMulConfig } from './untransposed-mat-mul.js';
+import { sumLeading } from './sum-leading.js';
+import { addRows } from './add-rows.js';
+import { maxPool } from './max-pool.js';
+import { untransposedMatMul } from './untransposed-mat-mul.js';
 
 const BACKEND = 'wasm';
 
@@ -34,16 +34,17 @@ export function missingKernelConfigs(): KernelConfig[] {
  * registered already, and fall back to them.
  */
 export function replacementKernelConfigs(): KernelConfig[] {
-  const wrap = (kernelName: string, wrapper: (own: KernelConfig) => KernelConfig) => {
+  // wasm's own config with its kernel wrapped: its setup, which binds the C function, is kept.
+  const wrap = (kernelName: string, wrapper: (own: KernelFunc) => KernelFunc): KernelConfig[] => {
     const own = tfjs.getKernel(kernelName, BACKEND);
-    return own ? [wrapper(own)] : [];
+    return own ? [{ ...own, kernelFunc: wrapper(own.kernelFunc) }] : [];
   };
   const wrapped = [
-    ...wrap('BatchMatMul', untransposedMatMulConfig),
-    ...wrap('_FusedMatMul', untransposedMatMulConfig),
-    ...wrap('Sum', sumLeadingConfig),
-    ...wrap('Add', addRowsConfig),
-    ...wrap('MaxPool', maxPoolConfig),
+    ...wrap('BatchMatMul', (own) => untransposedMatMul(BACKEND, own, false)),
+    ...wrap('_FusedMatMul', (own) => untransposedMatMul(BACKEND, own, true)),
+    ...wrap('Sum', sumLeading),
+    ...wrap('Add', addRows),
+    ...wrap('MaxPool', maxPool),
   ];
   return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND), ...wrapped];
 }

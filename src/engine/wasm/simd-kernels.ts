@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { tfjs } from '../tfjs.js';
+import type * as TF from '@tensorflow/tfjs';
 import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
@@ -29,6 +30,16 @@ export interface WindowGeometry {
 }
 
 // Built by scripts/build-kernels.mjs into dist/; this path reaches it from src/ (tests) and dist/ alike.
+/** The window geometry of a convolution or pooling tfjs resolved (a pooling's dilation is 1). */
+export function windowGeometry(info: TF.backend_util.Conv2DInfo): WindowGeometry {
+  return {
+    filter: [info.filterHeight, info.filterWidth],
+    stride: [info.strideHeight, info.strideWidth],
+    dilation: [info.dilationHeight, info.dilationWidth],
+    padBefore: [info.padInfo.top, info.padInfo.left],
+  };
+}
+
 const KERNELS_FILE = new URL('../../../dist/engine/wasm/simd/kernels.wasm', import.meta.url);
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -99,8 +110,8 @@ export class SimdKernels {
   /** The sum of x over its first `leading` axes (float32, summed in float64 in order, as on cpu). */
   sumLeading(x: TensorInfo, leading: number): TensorInfo {
     const outShape = x.shape.slice(leading);
-    const cols = outShape.reduce((a, b) => a * b, 1);
-    const rows = x.shape.slice(0, leading).reduce((a, b) => a * b, 1);
+    const cols = tfjs.util.sizeFromShape(outShape);
+    const rows = tfjs.util.sizeFromShape(x.shape.slice(0, leading));
     const out = this.backend.makeOutput(outShape, 'float32');
     this.withScratch(cols * 8, (scratch) => this.exports.sumLeading(this.at(x), this.at(out), rows, cols, scratch));
     return out;

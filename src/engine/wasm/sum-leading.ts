@@ -1,5 +1,5 @@
 import { tfjs } from '../tfjs.js';
-import type { KernelBackend, KernelConfig, KernelFunc, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelBackend, KernelFunc, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { SimdKernels } from './simd-kernels.js';
 
 /**
@@ -20,9 +20,4 @@ export function sumLeading(original: KernelFunc): KernelFunc {
     if (keepDims) sum.shape = [...axes.map(() => 1), ...sum.shape];
     return sum;
   };
-}
-
-/** wasm's own Sum `config` with its kernel wrapped (its setup kept). */
-export function sumLeadingConfig(config: KernelConfig): KernelConfig {
-  return { ...config, kernelFunc: sumLeading(config.kernelFunc) };
 }

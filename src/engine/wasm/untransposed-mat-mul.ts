@@ -1,4 +1,4 @@
-import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
 
 interface MatMulAttrs {
@@ -67,9 +67,4 @@ function fusedByParts(k: KernelScope, operands: { a: TensorInfo; b: TensorInfo }
     default:
       throw new Error(`_FusedMatMul: activation '${String(attrs.activation)}' is not supported`);
   }
-}
-
-/** wasm's own BatchMatMul or _FusedMatMul `config` with its kernel wrapped (its setup, which binds the C function, kept). */
-export function untransposedMatMulConfig(config: KernelConfig): KernelConfig {
-  return { ...config, kernelFunc: untransposedMatMul(config.backendName, config.kernelFunc, config.kernelName === '_FusedMatMul') };
 }
