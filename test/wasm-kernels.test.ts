@@ -8,6 +8,7 @@ import { forwardGeometry } from '../src/engine/wasm/conv-geometry.js';
 import { filterGradientByConvolution } from '../src/engine/wasm/conv2d-backprop-filter.js';
 import { inputGradientByConvolution } from '../src/engine/wasm/conv2d-backprop-input.js';
 import { composeKernels } from '../src/engine/wasm/kernel-scope.js';
+import { fuseLayerActivations } from '../src/engine/fused-layers.js';
 
 type Backend = 'cpu' | 'wasm';
 type Shape = number[];
@@ -241,6 +242,28 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(6));
   });
 
+  // wasm 4.22's own: the input gradient wrong on every shape, the filter gradient at strides > 1.
+  const CONV3D = (['same', 'valid'] as const).flatMap((pad) =>
+    [[1, 1, 1], [2, 2, 2], [1, 2, 3], [3, 1, 2]].flatMap((strides) => [[3, 2, 3], [1, 1, 1], [2, 3, 1]].map((filter) => ({ pad, strides, filter }))),
+  );
+  it.each(CONV3D)('Conv3DBackpropInputV2 and Conv3DBackpropFilterV2: filter $filter, strides $strides, $pad', async ({ pad, strides, filter }) => {
+    const xv = random([2, 5, 6, 7, 2], 51);
+    const fv = random([...filter, 2, 3], 52);
+    const [outShape] = await on('cpu', () => tf.conv3d(tensor(xv) as tf.Tensor5D, tensor(fv) as tf.Tensor5D, strides as [number, number, number], pad));
+    const dyv = random(outShape!.shape, 53);
+    const kernels = () => [
+      runWasmKernel('Conv3DBackpropInputV2', { dy: tensor(dyv), filter: tensor(fv) }, { pad, strides, inputShape: xv.shape }),
+      runWasmKernel('Conv3DBackpropFilterV2', { x: tensor(xv), dy: tensor(dyv) }, { pad, strides, filterShape: fv.shape }),
+    ];
+    const wasm = await on('wasm', kernels);
+    const cpu = await on('cpu', () => [
+      tf.engine().runKernel('Conv3DBackpropInputV2', { dy: tensor(dyv), filter: tensor(fv) }, { pad, strides, inputShape: xv.shape }) as tf.Tensor,
+      tf.engine().runKernel('Conv3DBackpropFilterV2', { x: tensor(xv), dy: tensor(dyv) }, { pad, strides, filterShape: fv.shape }) as tf.Tensor,
+    ]);
+    expect(maxDiff(wasm[0]!, cpu[0]!), 'input gradient').toBeLessThan(sumTolerance(filter.reduce((p, d) => p * d, 3)));
+    expect(maxDiff(wasm[1]!, cpu[1]!), 'filter gradient').toBeLessThan(sumTolerance(2 * outShape!.shape.slice(1, 4).reduce((p, d) => p * d, 1)));
+  });
+
   // Values on a coarse grid so that windows hold several equal maxima (the backends' tie rules
   // must agree), and all-negative inputs (wasm 4.22's own max-pool kernels fail on those).
   // And +∞ among ties (y − x would be ∞ − ∞).
@@ -469,6 +492,7 @@ const MODELS: ModelCase[] = [
       ),
   },
   { name: 'conv2dTranspose strides 2, same', input: [5, 5, 2], build: () => seq(L.conv2dTranspose({ inputShape: [5, 5, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same' }), L.flatten(), L.dense({ units: 2 })) },
+  { name: 'conv3d strides 2 behind a conv3d', input: [7, 6, 5, 2], build: () => seq(L.conv3d({ inputShape: [7, 6, 5, 2], filters: 3, kernelSize: 2, activation: 'relu' }), L.conv3d({ filters: 2, kernelSize: [3, 2, 2], strides: 2, padding: 'same' }), L.flatten(), L.dense({ units: 2 })) },
   { name: 'conv3d + maxPooling3d + averagePooling3d', input: [6, 6, 6, 2], build: () => seq(L.conv3d({ inputShape: [6, 6, 6, 2], filters: 3, kernelSize: 3, padding: 'same' }), L.maxPooling3d({ poolSize: 2 }), L.averagePooling3d({ poolSize: 3 }), L.flatten(), L.dense({ units: 2 })) },
   ...(['same', 'valid'] as const).flatMap((padding) =>
     [1, 2].flatMap((strides) =>
@@ -562,6 +586,8 @@ function batchFor(c: ModelCase, outputShape: Shape): Batch {
 interface Trained {
   loss: number;
   gradients: Values[];
+  /** The gradient of the loss with respect to the (float) input, as a chain of models passes it back. */
+  inputGradient: Values | null;
   /** Every weight, trainable or not, after the training steps. */
   weights: Values[];
   losses: number[];
@@ -573,9 +599,10 @@ const STEPS = 3;
  * On one backend: the model from `initial` weights, the gradients of the loss on the batch, then
  * STEPS steps of SGD. The gradient comparison is exact in intent; the steps show it trains.
  */
-async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null, batch: Batch | null): Promise<{ initial: Values[]; batch: Batch; result: Trained }> {
+async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null, batch: Batch | null, fuse = false): Promise<{ initial: Values[]; batch: Batch; result: Trained }> {
   await useBackend(backend);
   const model = c.build();
+  if (fuse) fuseLayerActivations(model);
   if (initial) model.setWeights(initial.map(tensor));
   const weights0 = initial ?? model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
   const data = batch ?? batchFor(c, (model.outputs[0]!.shape as number[]).map((d) => d ?? BATCH));
@@ -587,6 +614,9 @@ async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null,
   const gradients = variables.map((v) => ({ shape: grads[v.name]!.shape, values: grads[v.name]!.dataSync() as Float32Array }));
   const loss = value.dataSync()[0]!;
   tf.dispose([value, ...Object.values(grads)]);
+  const dx = c.vocabulary ? null : tf.grad((input: tf.Tensor) => lossOf(y, model.apply(input, { training: true }) as tf.Tensor))(x);
+  const inputGradient = dx && { shape: dx.shape, values: dx.dataSync() as Float32Array };
+  dx?.dispose();
   const optimizer = tf.train.sgd(0.05);
   const losses: number[] = [];
   for (let i = 0; i < STEPS; i++) {
@@ -598,7 +628,7 @@ async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null,
   tf.dispose([x, y]);
   optimizer.dispose();
   model.layers.forEach((l) => l.dispose());
-  return { initial: weights0, batch: data, result: { loss, gradients, weights, losses } };
+  return { initial: weights0, batch: data, result: { loss, gradients, inputGradient, weights, losses } };
 }
 
 /**
@@ -631,6 +661,53 @@ describe('(b) Layers models train on wasm with the cpu backend\'s gradients', ()
     expectClose(wasm.result.gradients, cpu.result.gradients, 'gradient of weight');
     expect(wasm.result.losses.every(Number.isFinite)).toBe(true);
     expectClose(wasm.result.weights, cpu.result.weights, `weight after ${STEPS} SGD steps`);
+  });
+});
+
+describe('(c) Conv2D and Dense layers fused as the engine trains them: the layers\' own gradients', () => {
+  const fusable = MODELS.filter((c) => fuseLayerActivations(c.build()) > 0);
+
+  it('fuses the layers of most models (dense and conv2d are in nearly all)', () => {
+    expect(fusable.length).toBeGreaterThan(MODELS.length / 2);
+  });
+
+  it.each(fusable)('$name', async (c) => {
+    const own = await trainOn('cpu', c, null, null);
+    // cpu's fused kernels are its unfused ones in sequence: the same bits.
+    const cpu = await trainOn('cpu', c, own.initial, own.batch, true);
+    expect(cpu.result.gradients).toEqual(own.result.gradients);
+    expect(cpu.result.inputGradient).toEqual(own.result.inputGradient);
+    expect(cpu.result.weights).toEqual(own.result.weights);
+    const wasm = await trainOn('wasm', c, own.initial, own.batch, true);
+    expect(wasm.result.loss).toBeCloseTo(own.result.loss, 4);
+    expectClose(wasm.result.gradients, own.result.gradients, 'gradient of weight');
+    if (own.result.inputGradient) expectClose([wasm.result.inputGradient!], [own.result.inputGradient], 'gradient of the input');
+    expectClose(wasm.result.weights, own.result.weights, `weight after ${STEPS} SGD steps`);
+  });
+
+  it('a training step of the bench CNN runs one fused kernel per layer, without Add or Relu', async () => {
+    await useBackend('wasm');
+    const model = seq(
+      L.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+      L.maxPooling2d({ poolSize: 2 }),
+      L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
+      L.flatten(),
+      L.dense({ units: 3, activation: 'relu' }),
+    );
+    expect(fuseLayerActivations(model)).toBe(3);
+    expect(fuseLayerActivations(model)).toBe(0); // once
+    const x = tensor(random([BATCH, 12, 12, 1], 41));
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const profile = await tf.profile(() => tf.dispose(Object.values(tf.variableGrads(() => (model.apply(x, { training: true }) as tf.Tensor).sum() as tf.Scalar, variables).grads)));
+    const kernels = profile.kernels.map((k) => k.name);
+    expect(kernels.filter((k) => k === 'FusedConv2D')).toHaveLength(2);
+    expect(kernels.filter((k) => k === '_FusedMatMul')).toHaveLength(1);
+    expect(kernels).not.toContain('Relu');
+    expect(kernels).not.toContain('Add');
+    // The data's own gradient is not computed: one input gradient, of the second convolution.
+    expect(kernels.filter((k) => k === 'Conv2DBackpropInput')).toHaveLength(1);
+    x.dispose();
+    model.layers.forEach((l) => l.dispose());
   });
 });
 

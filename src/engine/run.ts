@@ -7,6 +7,7 @@ import { accuracyFn, accuracyRule } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';
 import { loadCheckpoint } from './checkpoint.js';
+import { fuseModuleLayers } from './fused-layers.js';
 import { assertFinite, commitEpoch, failRun, finishRun, type RunOutcome } from './epoch-end.js';
 import { runOptimizer, type RunOptimizer } from './run-optimizer.js';
 import { makeOptimizer } from './optimizer.js';
@@ -41,6 +42,7 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext, built?: { cha
     const metrics = built?.metrics ?? new EpochMetrics();
     chain ??= await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
     await settleBackend(ctx.store, [run], setting, chain);
+    fuseModuleLayers(chain.models.map((m) => m.module));
     optimizer = runOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
     return await finishRun(ctx.store, run, history, chain.variables, note);

@@ -2,6 +2,7 @@ import { tfjs } from '../tfjs.js';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { conv3DBackpropConfigs } from './conv3d-backprop.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-backprop-input.js';
 import { maxPool3DConfigs } from './max-pool-3d.js';
@@ -11,6 +12,7 @@ import { sumLeading } from './sum-leading.js';
 import { addRows } from './add-rows.js';
 import { maxPool } from './max-pool.js';
 import { untransposedMatMul } from './untransposed-mat-mul.js';
+import { sharedCast, sharedIdentity } from './shared-buffer.js';
 
 const BACKEND = 'wasm';
 
@@ -26,11 +28,13 @@ export function missingKernelConfigs(): KernelConfig[] {
 
 /**
  * Kernels of tfjs-backend-wasm 4.22 rebuilt from its other kernels or SIMD ones: MaxPoolGrad, MaxPool3D and
- * MaxPool3DGrad are wrong for windows of values ≤ 0; Conv2DBackpropInput is a plain C loop, ~10×
+ * MaxPool3DGrad are wrong for windows of values ≤ 0, Conv3DBackpropInputV2 always and
+ * Conv3DBackpropFilterV2 at strides above 1; Conv2DBackpropInput is a plain C loop, ~10×
  * slower than the XNNPACK convolution that computes it; the matrix products with a transposed
  * operand (both gradients of a dense layer) are plain C loops too and become a transpose and
  * wasm's own untransposed product; Sum over leading axes (bias gradients) transposes first, Add of
- * a bias and MaxPool are slow: SIMD kernels. These wrap wasm's own kernels, which must be
+ * a bias and MaxPool are slow: SIMD kernels; Identity and a Cast to the same dtype copy where they
+ * can share the buffer. These wrap wasm's own kernels, which must be
  * registered already, and fall back to them.
  */
 export function replacementKernelConfigs(): KernelConfig[] {
@@ -45,8 +49,10 @@ export function replacementKernelConfigs(): KernelConfig[] {
     ...wrap('Sum', sumLeading),
     ...wrap('Add', addRows),
     ...wrap('MaxPool', maxPool),
+    ...wrap('Identity', sharedIdentity),
+    ...wrap('Cast', sharedCast),
   ];
-  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND), ...wrapped];
+  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND), ...conv3DBackpropConfigs(BACKEND), ...wrapped];
 }
 
 let registered = false;
