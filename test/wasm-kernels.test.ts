@@ -289,9 +289,11 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
 
   // 7 channels: the SIMD kernels' vectors of 4 and the 3 left one by one. NaN values are skipped
   // (a window of NaN and −∞ only is −∞ and gives its gradient to nobody), as on cpu.
-  const POOLS_2D = [...POOLS, ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const }))];
+  // And windows that tile the input exactly (8×6 by 2×2, stride 2): every element written once.
+  const TILED = (['ties', 'negative', 'infinite', 'nan'] as const).map((values) => ({ filter: [2, 2], stride: 2, pad: 'valid' as const, values, batch: 2, size: [8, 6] }));
+  const POOLS_2D = [...POOLS, ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const })), ...TILED];
   it.each(POOLS_2D)('MaxPool and MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
-    const xv = poolValues([c.batch, 9, 7, 7], 9, c.values);
+    const xv = poolValues([c.batch, ...('size' in c ? c.size : [9, 7]), 7], 9, c.values);
     const attrs = { filterSize: c.filter, strides: c.stride, pad: c.pad };
     const info = tf.backend_util.computePool2DInfo(xv.shape as [number, number, number, number], c.filter as [number, number], c.stride, 1, c.pad);
     const dyv = random(info.outShape, 10);

@@ -9,7 +9,7 @@ import type { ClaimedRun } from '../store/types.js';
 import { hostName, isWorkerAlive } from '../experiment/liveness.js';
 import { MosaicError } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type WorkerMessage } from './messages.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
         // them: wait for such runs while siblings on this host hold some, rather than leave them all
         // to one worker. Nothing pending with nothing held here (or a pause): leave.
         if ((await store.counts()).pending > 0 || !(await siblingsBusy(store))) break;
-        await new Promise((resolve) => setTimeout(resolve, SIBLING_POLL_MS));
+        await siblingNews(SIBLING_POLL_MS);
         continue;
       }
       const ctx = {
@@ -97,8 +97,26 @@ async function main(): Promise<void> {
   }
 }
 
-/** How often a worker without runs looks again while its siblings hold some. */
+/** How often a worker without runs looks again while its siblings hold some (and at once when the scheduler says so). */
 const SIBLING_POLL_MS = 100;
+
+const lookers = new Set<() => void>();
+process.on('message', (m: SchedulerMessage) => {
+  if (m.type === 'look') for (const look of lookers) look();
+});
+
+/** Resolves after `ms`, or sooner when the scheduler says a sibling finished or gave back runs. */
+function siblingNews(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const look = () => {
+      clearTimeout(timer);
+      lookers.delete(look);
+      resolve();
+    };
+    const timer = setTimeout(look, ms);
+    lookers.add(look);
+  });
+}
 
 /** Whether live workers on this host hold runs (the claims of dead ones are the scheduler's to take back). */
 async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pid: number }[]> }): Promise<boolean> {

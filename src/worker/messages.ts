@@ -6,6 +6,12 @@ export type WorkerMessage =
   /** A claimed run given back: it will be claimed again (by this or another worker). */
   | { type: 'released'; runId: number };
 
+/**
+ * Messages the scheduler sends its workers: `look`, a sibling finished or gave back runs — a
+ * worker waiting for runs while its siblings hold some looks at the queue again at once.
+ */
+export type SchedulerMessage = { type: 'look' };
+
 /** Environment a worker process is started with. */
 export const WORKER_ENV = {
   db: 'MOSAIC_WORKER_DB',

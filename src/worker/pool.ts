@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
 import { CACHE_ENV } from '../cache/download.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, WORKER_ENV, type WorkerMessage } from './messages.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
 import type { Reporter } from './reporter.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -69,6 +69,10 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+  const look: SchedulerMessage = { type: 'look' };
+  const tellOthers = (from: ChildProcess) => {
+    for (const c of children) if (c !== from && c.connected) c.send(look, (e) => void e); // a child exiting meanwhile: nothing to tell
+  };
   const pending = async () => (await store.counts()).pending;
   const slots = workerSlots(options.monitor).slice(0, Math.max(1, await pending()));
   let generation = 0;
@@ -107,11 +111,13 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
           reporter.launched(slot.index, m.runId, summary.launched, options.total, m.pipeline, m.epochsDone, m.epochs);
         } else if (m.type === 'released') {
           summary.launched--;
+          tellOthers(child);
         } else if (m.type === 'epoch') {
           reporter.epoch(slot.index, m.runId, m.epoch, m.epochs, m.trainLoss, m.testLoss);
         } else if (m.type === 'finished') {
           summary[m.status]++;
           reporter.finished(slot.index, m.runId, m.status, m.message);
+          tellOthers(child);
         }
       });
       child.on('exit', (code, signal) => void settle(code, signal).catch(reject));
