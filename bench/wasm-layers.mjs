@@ -1,6 +1,7 @@
 // Prints training speed per backend (not a test): ms per step of a small CNN (conv 16 3×3 ReLU →
 // max-pool 2 → conv 32 3×3 ReLU → max-pool 2 → dense 10, batch 64 of 28×28×1, Adam, categorical
-// cross-entropy) and of a 784-256-256-10 ReLU MLP (batch 64, Adam, MSE), on cpu and on wasm; then
+// cross-entropy) and of a 784-256-256-10 ReLU MLP (batch 64, Adam, MSE), on cpu and on wasm, with
+// the layers' own calls and fused as Mosaic trains them (src/engine/fused-layers.ts); then
 // each wasm kernel Mosaic registers (src/engine/wasm/) against what it replaces — wasm 4.22's own
 // kernel and/or the composition of wasm kernels used where the SIMD kernels cannot run — on the
 // CNN's and the MLP's shapes, each call on inputs it has not seen (XNNPACK caches packed weights).
@@ -13,10 +14,11 @@ import { filterGradientByConvolution } from '../dist/engine/wasm/conv2d-backprop
 import { inputGradientByConvolution } from '../dist/engine/wasm/conv2d-backprop-input.js';
 import { composeKernels } from '../dist/engine/wasm/kernel-scope.js';
 import { maxPoolGradient, poolAxes } from '../dist/engine/wasm/max-pool-grad.js';
+import { fuseLayerActivations } from '../dist/engine/fused-layers.js';
 
 // wasm's own kernels, kept before Mosaic wraps or replaces them (their setup runs below).
 await import('@tensorflow/tfjs-backend-wasm');
-const OWN = Object.fromEntries(['Conv2DBackpropInput', 'MaxPoolGrad', 'MaxPool', 'Add', 'Sum', 'BatchMatMul'].map((k) => [k, tf.getKernel(k, 'wasm')]));
+const OWN = Object.fromEntries(['Conv2DBackpropInput', 'MaxPoolGrad', 'MaxPool', 'Add', 'Sum', 'BatchMatMul', 'Identity'].map((k) => [k, tf.getKernel(k, 'wasm')]));
 
 const quick = process.argv.includes('--quick');
 const BATCH = 64;
@@ -50,9 +52,10 @@ const MODELS = {
 };
 
 /** Median ms of one Adam step (forward, backward, update, loss read back), after warm-up steps. */
-async function msPerStep(name, steps) {
+async function msPerStep(name, steps, fused) {
   const { build, x: xShape, loss } = MODELS[name];
   const model = build();
+  if (fused) fuseLayerActivations(model);
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomNormal(xShape);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10).toFloat();
@@ -80,7 +83,10 @@ console.log(`wasm-layers bench — ${os.cpus().length} cores (${os.cpus()[0]?.mo
 console.log('ms per training step, batch 64, Adam (median):');
 for (const backend of ['cpu', 'wasm']) {
   await useBackend(backend);
-  for (const name of ['cnn', 'mlp']) console.log(`  ${name} on ${backend.padEnd(4)} ${fmt(await msPerStep(name, steps(backend, name)))}`);
+  for (const name of ['cnn', 'mlp']) {
+    const [own, fused] = [await msPerStep(name, steps(backend, name), false), await msPerStep(name, steps(backend, name), true)];
+    console.log(`  ${name} on ${backend.padEnd(4)} ${fmt(own)} (the layers' own calls) ${fmt(fused)} (fused, as Mosaic trains them)`);
+  }
 }
 
 await useBackend('wasm');
@@ -125,6 +131,7 @@ const rows = [
   ['BatchMatMul [64,256]·[784,256]ᵀ (its input gradient)', { a: dy256, b: w784 }, 'BatchMatMul', { transposeA: false, transposeB: true }],
   ['Sum of [64,26,26,16] over 0,1,2 (a bias gradient)', { x: pool1 }, 'Sum', { axis: [0, 1, 2], keepDims: false }],
   ['Add [64,26,26,16] + [16] (a bias)', { a: pool1, b: tf.randomNormal([16]) }, 'Add', {}],
+  ['Identity of [64,26,26,16] (a tensor the tape saves)', { x: pool1 }, 'Identity', {}],
   ['MaxPool 2×2 of [64,26,26,16]', { x: pool1 }, 'MaxPool', poolAttrs],
   ['MaxPoolGrad 2×2 of [64,26,26,16]', { dy: tf.randomNormal(pooled.shape), input: pool1, output: pooled }, 'MaxPoolGrad', poolAttrs,
     composition((k, i) => maxPoolGradient(k, i.input, i.dy, poolAxes(poolInfo), 'first'))],
