@@ -51,28 +51,36 @@ const MODELS = {
   mlp: { build: mlp, x: [BATCH, 784], loss: (y, p) => tf.losses.meanSquaredError(y, p) },
 };
 
-/** Median ms of one Adam step (forward, backward, update, loss read back), after warm-up steps. */
-async function msPerStep(name, steps, fused) {
+/**
+ * Median ms of one Adam step (forward, backward, update, loss read back) with the layers' own calls
+ * and with them fused, the two models stepped alternately after warm-up steps (the first steps of
+ * a process are slower: JIT).
+ */
+async function msPerStep(name, steps) {
   const { build, x: xShape, loss } = MODELS[name];
-  const model = build();
-  if (fused) fuseLayerActivations(model);
-  const optimizer = tf.train.adam(1e-3);
   const x = tf.randomNormal(xShape);
   const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10).toFloat();
-  const step = () => {
-    const cost = optimizer.minimize(() => loss(y, model.apply(x)), true);
-    cost.dataSync();
-    cost.dispose();
-  };
-  for (let i = 0; i < 2; i++) step();
-  const times = [];
+  const variants = [false, true].map((fused) => {
+    const model = build();
+    if (fused) fuseLayerActivations(model);
+    const optimizer = tf.train.adam(1e-3);
+    const step = () => {
+      const cost = optimizer.minimize(() => loss(y, model.apply(x)), true);
+      cost.dataSync();
+      cost.dispose();
+    };
+    return { model, optimizer, step, times: [] };
+  });
+  for (let i = 0; i < Math.min(steps, 10); i++) for (const v of variants) v.step();
   for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
+    for (const v of variants) {
+      const t0 = performance.now();
+      v.step();
+      v.times.push(performance.now() - t0);
+    }
   }
-  tf.dispose([x, y, model, optimizer]);
-  return median(times);
+  tf.dispose([x, y, ...variants.flatMap((v) => [v.model, v.optimizer])]);
+  return variants.map((v) => median(v.times));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -84,7 +92,7 @@ console.log('ms per training step, batch 64, Adam (median):');
 for (const backend of ['cpu', 'wasm']) {
   await useBackend(backend);
   for (const name of ['cnn', 'mlp']) {
-    const [own, fused] = [await msPerStep(name, steps(backend, name), false), await msPerStep(name, steps(backend, name), true)];
+    const [own, fused] = await msPerStep(name, steps(backend, name));
     console.log(`  ${name} on ${backend.padEnd(4)} ${fmt(own)} (the layers' own calls) ${fmt(fused)} (fused, as Mosaic trains them)`);
   }
 }
