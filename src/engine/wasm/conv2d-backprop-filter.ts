@@ -10,9 +10,9 @@ const KERNEL = 'Conv2DBackpropFilter';
 type Attrs = Conv2DBackpropFilterAttrs & { dilations?: number | [number, number] };
 
 /**
- * The filter gradient of an NHWC convolution: a SIMD kernel on wasm's heap (1.1–2.3× faster than
- * the convolution below on the shapes measured, 4× for a first layer on one channel), or, where
- * the heap cannot be reached, `filterGradientByConvolution`.
+ * The filter gradient of an NHWC convolution: a SIMD kernel on wasm's heap (bench/wasm-layers.mjs:
+ * 2.4× faster than the convolution below for the bench CNN's second layer, ~10× for its first,
+ * on one channel), or, where the heap cannot be reached, `filterGradientByConvolution`.
  */
 export function conv2DBackpropFilter(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {

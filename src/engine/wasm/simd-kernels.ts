@@ -125,7 +125,7 @@ export class SimdKernels {
     return dx;
   }
 
-  /** The filter gradient [KH,KW,Cin,Cout] of an NHWC convolution of x by dy (one pass over dy per filter tap and pair of input channels). */
+  /** The filter gradient [KH,KW,Cin,Cout] of an NHWC convolution of x by dy (image by image: one pass over its dy per filter tap and pair of input channels). */
   convFilterGrad(x: TensorInfo, dy: TensorInfo, g: WindowGeometry): TensorInfo {
     const [n, h, w, ci] = x.shape as [number, number, number, number];
     const [, oh, ow, co] = dy.shape as [number, number, number, number];

@@ -172,11 +172,13 @@ export function col2im(cols: usize, dx: usize, n: i32, h: i32, w: i32, ci: i32, 
 /**
  * The filter gradient of an NHWC convolution, dw [kh, kw, ci, co] = Σ_{b,oy,ox} x[b, oy·sh + ky·dh − padTop,
  * ox·sw + kx·dwd − padLeft, ci] · dy[b, oy, ox, co] (positions outside x count 0), each element
- * summed in float32 in position order. One pass over dy per filter tap, two input channels and
- * 16 output channels, their 32 sums in registers; XNNPACK would repack dy, large, as a filter on
- * every call.
+ * summed in float32 in position order. One image at a time (its x and dy stay in cache; the
+ * whole batch's would not), and for it one pass over dy per filter tap, two input channels and
+ * 16 output channels, their 32 sums in registers, carried over from the previous images in dw;
+ * XNNPACK would repack dy, large, as a filter on every call.
  */
 export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32): void {
+  memory.fill(dw, 0, <usize>(kh * kw * ci * co) << 2);
   // Byte strides of x and dy per image, per output row and per output column; of dw per input channel.
   const xImage = <usize>(h * w * ci) << 2;
   const xRow = <usize>(sh * w * ci) << 2;
@@ -186,25 +188,29 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
   const gCol = <usize>co << 2;
   const channel = <usize>co << 2;
   const blocks = co & ~15;
-  for (let ky = 0; ky < kh; ky++) {
-    // The outputs whose window's tap ky falls inside x: oy·sh + ky·dh − padTop in [0, h).
-    const oy0 = firstInside(padTop - ky * dh, sh);
-    const rows = min(oh, firstInside(padTop - ky * dh + h, sh)) - oy0;
-    for (let kx = 0; kx < kw; kx++) {
-      const ox0 = firstInside(padLeft - kx * dwd, sw);
-      const cols = min(ow, firstInside(padLeft - kx * dwd + w, sw)) - ox0;
-      const xTap = x + (<usize>(((oy0 * sh + ky * dh - padTop) * w + ox0 * sw + kx * dwd - padLeft) * ci) << 2);
-      const gTap = dy + (<usize>((oy0 * ow + ox0) * co) << 2);
-      const out = dw + <usize>((ky * kw + kx) * ci) * channel;
-      let i = 0;
-      for (; i + 1 < ci && blocks > 0; i += 2) {
-        const xFirst = xTap + (<usize>i << 2);
-        const row = out + <usize>i * channel;
-        for (let k = 0; k < blocks; k += 16) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 32);
-        channelSums(xFirst, gTap, n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row, channel, blocks, co);
-        channelSums(xFirst + 4, gTap, n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + channel, channel, blocks, co);
+  for (let b = 0; b < n; b++) {
+    const xb = x + <usize>b * xImage;
+    const gb = dy + <usize>b * gImage;
+    for (let ky = 0; ky < kh; ky++) {
+      // The outputs whose window's tap ky falls inside x: oy·sh + ky·dh − padTop in [0, h).
+      const oy0 = firstInside(padTop - ky * dh, sh);
+      const rows = min(oh, firstInside(padTop - ky * dh + h, sh)) - oy0;
+      for (let kx = 0; kx < kw; kx++) {
+        const ox0 = firstInside(padLeft - kx * dwd, sw);
+        const cols = min(ow, firstInside(padLeft - kx * dwd + w, sw)) - ox0;
+        const xTap = xb + (<usize>(((oy0 * sh + ky * dh - padTop) * w + ox0 * sw + kx * dwd - padLeft) * ci) << 2);
+        const gTap = gb + (<usize>((oy0 * ow + ox0) * co) << 2);
+        const out = dw + <usize>((ky * kw + kx) * ci) * channel;
+        let i = 0;
+        for (; i + 1 < ci && blocks > 0; i += 2) {
+          const xFirst = xTap + (<usize>i << 2);
+          const row = out + <usize>i * channel;
+          for (let k = 0; k < blocks; k += 16) tapSums(xFirst, gTap + (<usize>k << 2), rows, cols, xRow, xCol, gRow, gCol, row + (<usize>k << 2), channel, 32);
+          channelSums(xFirst, gTap, rows, cols, xRow, xCol, gRow, gCol, row, channel, blocks, co);
+          channelSums(xFirst + 4, gTap, rows, cols, xRow, xCol, gRow, gCol, row + channel, channel, blocks, co);
+        }
+        for (; i < ci; i++) channelSums(xTap + (<usize>i << 2), gTap, rows, cols, xRow, xCol, gRow, gCol, out + <usize>i * channel, channel, 0, co);
       }
-      for (; i < ci; i++) channelSums(xTap + (<usize>i << 2), gTap, n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, out + <usize>i * channel, channel, 0, co);
     }
   }
 }
@@ -219,57 +225,57 @@ function firstInside(from: i32, stride: i32): i32 {
 /** The sums of one input channel, output channels from `k0` on: blocks of 16, of 4, then one at a time. */
 // @ts-ignore: decorator
 @inline
-function channelSums(xFirst: usize, gTap: usize, n: i32, rows: i32, cols: i32, xImage: usize, xRow: usize, xCol: usize, gImage: usize, gRow: usize, gCol: usize, row: usize, channel: usize, k0: i32, co: i32): void {
+function channelSums(xFirst: usize, gTap: usize, rows: i32, cols: i32, xRow: usize, xCol: usize, gRow: usize, gCol: usize, row: usize, channel: usize, k0: i32, co: i32): void {
   let k = k0;
-  for (; k + 16 <= co; k += 16) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 16);
-  for (; k + 4 <= co; k += 4) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 4);
-  for (; k < co; k++) tapSums(xFirst, gTap + (<usize>k << 2), n, rows, cols, xImage, xRow, xCol, gImage, gRow, gCol, row + (<usize>k << 2), channel, 1);
+  for (; k + 16 <= co; k += 16) tapSums(xFirst, gTap + (<usize>k << 2), rows, cols, xRow, xCol, gRow, gCol, row + (<usize>k << 2), channel, 16);
+  for (; k + 4 <= co; k += 4) tapSums(xFirst, gTap + (<usize>k << 2), rows, cols, xRow, xCol, gRow, gCol, row + (<usize>k << 2), channel, 4);
+  for (; k < co; k++) tapSums(xFirst, gTap + (<usize>k << 2), rows, cols, xRow, xCol, gRow, gCol, row + (<usize>k << 2), channel, 1);
 }
 
 /**
- * out[0 … lanes) = Σ over n images × rows × cols positions of x[xFirst + …] · dy[gFirst + …,
- * 0 … lanes) (byte strides given); lanes 32 is 16 output channels of two input channels, x's
- * next one and its sums at out + channel. A constant at each call: once inlined, the code of the
- * other widths folds away and the sums stay in registers.
+ * out[0 … lanes) += Σ over one image's rows × cols positions of x[xFirst + …] · dy[gFirst + …,
+ * 0 … lanes) (byte strides given), in position order after the sums already in out; lanes 32 is
+ * 16 output channels of two input channels, x's next one and its sums at out + channel. A
+ * constant at each call: once inlined, the code of the other widths folds away and the sums stay
+ * in registers.
  */
 // @ts-ignore: decorator
 @inline
-function tapSums(xFirst: usize, gFirst: usize, n: i32, rows: i32, cols: i32, xImage: usize, xRow: usize, xCol: usize, gImage: usize, gRow: usize, gCol: usize, out: usize, channel: usize, lanes: i32): void {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  let b0 = f32x4.splat(0);
-  let b1 = f32x4.splat(0);
-  let b2 = f32x4.splat(0);
-  let b3 = f32x4.splat(0);
-  let s: f32 = 0;
-  for (let b = 0; b < n; b++) {
-    for (let r = 0; r < rows; r++) {
-      let xp = xFirst + <usize>b * xImage + <usize>r * xRow;
-      let g = gFirst + <usize>b * gImage + <usize>r * gRow;
-      for (let c = 0; c < cols; c++, xp += xCol, g += gCol) {
-        if (lanes == 1) {
-          s += load<f32>(xp) * load<f32>(g);
-          continue;
-        }
-        const xs = f32x4.splat(load<f32>(xp));
-        const g0 = v128.load(g);
-        a0 = f32x4.add(a0, f32x4.mul(xs, g0));
-        if (lanes >= 16) {
-          const g1 = v128.load(g, 16);
-          const g2 = v128.load(g, 32);
-          const g3 = v128.load(g, 48);
-          a1 = f32x4.add(a1, f32x4.mul(xs, g1));
-          a2 = f32x4.add(a2, f32x4.mul(xs, g2));
-          a3 = f32x4.add(a3, f32x4.mul(xs, g3));
-          if (lanes == 32) {
-            const xt = f32x4.splat(load<f32>(xp, 4));
-            b0 = f32x4.add(b0, f32x4.mul(xt, g0));
-            b1 = f32x4.add(b1, f32x4.mul(xt, g1));
-            b2 = f32x4.add(b2, f32x4.mul(xt, g2));
-            b3 = f32x4.add(b3, f32x4.mul(xt, g3));
-          }
+function tapSums(xFirst: usize, gFirst: usize, rows: i32, cols: i32, xRow: usize, xCol: usize, gRow: usize, gCol: usize, out: usize, channel: usize, lanes: i32): void {
+  const zero = f32x4.splat(0);
+  let a0 = lanes >= 4 ? v128.load(out) : zero;
+  let a1 = lanes >= 16 ? v128.load(out, 16) : zero;
+  let a2 = lanes >= 16 ? v128.load(out, 32) : zero;
+  let a3 = lanes >= 16 ? v128.load(out, 48) : zero;
+  let b0 = lanes == 32 ? v128.load(out + channel) : zero;
+  let b1 = lanes == 32 ? v128.load(out + channel, 16) : zero;
+  let b2 = lanes == 32 ? v128.load(out + channel, 32) : zero;
+  let b3 = lanes == 32 ? v128.load(out + channel, 48) : zero;
+  let s: f32 = lanes == 1 ? load<f32>(out) : 0;
+  for (let r = 0; r < rows; r++) {
+    let xp = xFirst + <usize>r * xRow;
+    let g = gFirst + <usize>r * gRow;
+    for (let c = 0; c < cols; c++, xp += xCol, g += gCol) {
+      if (lanes == 1) {
+        s += load<f32>(xp) * load<f32>(g);
+        continue;
+      }
+      const xs = f32x4.splat(load<f32>(xp));
+      const g0 = v128.load(g);
+      a0 = f32x4.add(a0, f32x4.mul(xs, g0));
+      if (lanes >= 16) {
+        const g1 = v128.load(g, 16);
+        const g2 = v128.load(g, 32);
+        const g3 = v128.load(g, 48);
+        a1 = f32x4.add(a1, f32x4.mul(xs, g1));
+        a2 = f32x4.add(a2, f32x4.mul(xs, g2));
+        a3 = f32x4.add(a3, f32x4.mul(xs, g3));
+        if (lanes == 32) {
+          const xt = f32x4.splat(load<f32>(xp, 4));
+          b0 = f32x4.add(b0, f32x4.mul(xt, g0));
+          b1 = f32x4.add(b1, f32x4.mul(xt, g1));
+          b2 = f32x4.add(b2, f32x4.mul(xt, g2));
+          b3 = f32x4.add(b3, f32x4.mul(xt, g3));
         }
       }
     }
