@@ -120,7 +120,8 @@ url = ${url}
 batch_size = 4
 ${faultyModel('2')}`;
     fs.writeFileSync(path.join(dir, 'ok.ini'), config(`${base}/or.json`));
-    expect((await startCli(['run', 'ok.ini', 'ok.db'], dir).done).code).toBe(0);
+    const okRun = await startCli(['run', 'ok.ini', 'ok.db'], dir).done;
+    expect(okRun.code, JSON.stringify(okRun)).toBe(0);
     expect(hits.get('/or.json')).toBe(1);
     expect(cachedUrls(path.join(dir, 'downloads.db'))).toEqual(['/or.json']);
 
