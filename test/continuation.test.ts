@@ -7,7 +7,7 @@ import { executeRun } from '../dist/engine/run.js';
 import { newRuns } from '../dist/pipelines/facts.js';
 import { generatePipelines } from '../dist/pipelines/generate.js';
 import { openSqliteStore } from '../dist/store/sqlite.js';
-import { tmpDir, TUTORIAL } from './helpers.js';
+import { FIXTURES, tmpDir, TUTORIAL } from './helpers.js';
 
 function config(dir: string, epochs: number) {
   const text = fs
@@ -18,13 +18,43 @@ function config(dir: string, epochs: number) {
   return parseConfig(text, path.join(dir, 'config.ini'));
 }
 
+/** A small CNN on wasm, its Conv2D and Dense layers fused with their ReLU as the engine trains them. */
+function cnnConfig(dir: string, epochs: number) {
+  const text = `[PROCESS]
+lr = 1e-2
+epochs = ${epochs}
+seed = 11
+backend = wasm
+data_scheme = data
+pipeline_scheme = model
+loss_function = CrossEntropyLoss
+[MONITOR]
+nb_processus = 1
+[images]
+type = data
+class = tiny_images
+path_to_class = ${FIXTURES}/classes.ts
+key = images
+batch_size = 6
+[convnet]
+type = model
+class = convnet
+path_to_class = ${FIXTURES}/classes.ts
+key = cnn
+`;
+  return parseConfig(text, path.join(dir, 'config.ini'));
+}
+
 describe('continuing a run from its checkpoint', () => {
-  it('gives exactly the curve of a run that never stopped', async () => {
+  it.each([
+    ['the tutorial\'s MLP', config],
+    ['a CNN on wasm, its layers fused', cnnConfig],
+  ])('gives exactly the curve of a run that never stopped: %s', async (_name, configOf) => {
     const dir = tmpDir();
     const store = openSqliteStore(path.join(dir, 'c.db'), { create: true });
     const worker = { id: 'w', pid: process.pid, host: 'h' };
-    const full = config(dir, 6);
-    const half = config(dir, 3);
+    const full = configOf(dir, 6);
+    const half = configOf(dir, 3);
     const [straight] = newRuns(full, generatePipelines(full));
     const [stopped] = newRuns(half, generatePipelines(half));
     stopped!.seed = straight!.seed;
