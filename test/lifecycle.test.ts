@@ -30,7 +30,7 @@ describe('pause and resume', () => {
     const pause = cli(['pause', dbA], a);
     expect(pause.code).toBe(0);
     // One run is running, or none when the pause falls between two runs (they last ~0.1 s here).
-    expect(pause.stdout).toMatch(/a\.db: paused\. (1 running runs finish their run \(ids \d\)|0 running runs finish their run); \d pending runs wait/);
+    expect(pause.stdout).toMatch(/a\.db: paused\. (1 running run finishes \(id \d\)|No run is running); \d pending runs wait \(ids \d-\d\)/);
     const [endA, endB] = await Promise.all([runA.done, runB.done]);
     expect(endA.code).toBe(4);
     expect(endA.stdout).toMatch(/paused after .* Continue with: mosaic resume .*a\.db/);

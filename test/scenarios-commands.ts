@@ -49,7 +49,7 @@ export function commandScenarios(backend: string, newLocation: (dir: string) => 
       ok(['generate', config, pipelines]);
       expect(ok(['rekey', pipelines, db])).toMatch(/6 runs match .* 0 keys changed/);
 
-      expect(ok(['pause', db])).toMatch(/paused\. 0 running runs finish their run; 0 pending runs wait/);
+      expect(ok(['pause', db])).toMatch(/paused\. No run is running; no run is pending\./);
       ok(['resume', db, '--progress', 'lines']);
 
       expect(ok(['delete', db, '-id', '1', '--yes'])).toMatch(/deleted 1 run/);

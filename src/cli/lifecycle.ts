@@ -9,6 +9,7 @@ import { openStore } from '../store/open.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { chooseDatabase, rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
+import { plural } from '../analysis/wording.js';
 
 /** What `pause FILE.json` writes and `resume FILE.json` reads. */
 interface PauseFile {
@@ -19,6 +20,15 @@ interface PauseFile {
 }
 
 const isJson = (p: string | undefined) => p !== undefined && p.toLowerCase().endsWith('.json');
+
+/** "no run is running", "1 running run finishes (id 3)", "2 pending runs wait (ids 4-5)". */
+function runsThat(runs: { runId: number }[], state: string, one: string, many: string): string {
+  if (runs.length === 0) return `no run is ${state}`;
+  const ids = runs.map((r) => r.runId);
+  return `${plural(runs.length, `${state} run`)} ${runs.length === 1 ? one : many} (${runs.length === 1 ? 'id' : 'ids'} ${idRanges(ids)})`;
+}
+
+const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** `mosaic pause [FILE.json|DB]`: workers stop claiming; running runs finish. */
 export async function pauseCommand(target: string | undefined, dbOption: string | undefined): Promise<void> {
@@ -39,8 +49,7 @@ export async function pauseCommand(target: string | undefined, dbOption: string 
       fs.writeFileSync(target!, JSON.stringify(file, null, 1));
     }
     console.log(
-      `${store.location}: paused. ${running.length} running runs finish their run${running.length ? ` (ids ${idRanges(running.map((r) => r.runId))})` : ''}; ` +
-        `${pending.length} pending runs wait${pending.length ? ` (ids ${idRanges(pending.map((r) => r.runId))})` : ''}.` +
+      `${store.location}: paused. ${capitalised(runsThat(running, 'running', 'finishes', 'finish'))}; ${runsThat(pending, 'pending', 'waits', 'wait')}.` +
         `${isJson(target) ? ` Written to ${target}.` : ''} Continue with: mosaic resume ${isJson(target) ? target : store.location}`,
     );
   } finally {
