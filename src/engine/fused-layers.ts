@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { FusedConv2DAttrs, GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
+import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
 import { tfjs } from './tfjs.js';
 
 /**
@@ -11,8 +11,8 @@ import { tfjs } from './tfjs.js';
  *
  * `fuseLayerActivations` makes the eligible layers of a model call the fused kernel in training
  * too, recorded on the tape as that kernel with the gradients registered below, which are
- * tfjs-core's own for its fused ops (dy·step(y) for a ReLU, the bias gradient summed over the
- * other axes) computed only for the inputs that need one. The values are those of the layer's
+ * tfjs-core's own for its fused ops (dy·step(y) for a ReLU, then the product's gradient, the bias
+ * gradient summed over the other axes) computed only for the inputs that need one. The values are those of the layer's
  * own call; on cpu the same bits (its fused kernels are the unfused ones in sequence).
  */
 export function fuseLayerActivations(model: tf.LayersModel): number {
@@ -33,7 +33,6 @@ export function fuseModuleLayers(modules: object[]): void {
   }
 }
 
-type Activation = 'relu' | 'linear';
 const FUSABLE = new Set<string>(['relu', 'linear']);
 
 interface ConvLayer {
@@ -125,57 +124,33 @@ export function registerFusedGradients(): void {
   }
 }
 
-/** dy through the activation, from the kernel's output y (tfjs-core's getFusedDyActivation). */
-function throughActivation(dy: Tensor, y: Tensor, activation: string | undefined): Tensor {
-  if (activation === undefined || activation === 'linear') return dy;
-  if (activation === 'relu') return tfjs.mul(dy, tfjs.step(y));
-  throw new Error(`no gradient for a fused ${activation} activation (only linear and relu)`);
-}
-
 /**
- * The bias's share of dz: summed over every axis but the last. The bias is not saved for its shape:
- * an input that is absent (a layer without bias) cannot be named in `inputsToSave`, and the
- * layers above give a bias of shape [channels].
+ * The bias's share of dz: summed over every axis but the last. The bias is not saved for its shape
+ * (as tfjs-core's getFusedBiasGradient needs): an input that is absent (a layer without bias)
+ * cannot be named in `inputsToSave`, and the layers above give a bias of shape [channels].
  */
 function biasGradient(dz: Tensor): Tensor {
   return tfjs.sum(dz, dz.shape.slice(0, -1).map((_, axis) => axis));
 }
 
-const fusedConv2DGradient: GradConfig = {
-  kernelName: 'FusedConv2D',
-  inputsToSave: ['x', 'filter'],
-  outputsToSave: [true],
-  gradFunc: (dy, saved, attrs) => {
-    const [x, filter, y] = saved as Tensor[];
-    const { strides, pad, dataFormat, dimRoundingMode, dilations, activation } = attrs as unknown as FusedConv2DAttrs;
-    if (dilations !== undefined && [dilations].flat().some((d) => d !== 1)) throw new Error('no gradient for a fused dilated convolution');
-    const dz = throughActivation(dy as Tensor, y!, activation);
-    const common = { strides, pad, dataFormat, dimRoundingMode } as unknown as NamedAttrMap;
-    return {
-      x: () => tfjs.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter: filter! }, { ...common, inputShape: x!.shape }) as Tensor,
-      filter: () => tfjs.engine().runKernel('Conv2DBackpropFilter', { x: x!, dy: dz }, { ...common, filterShape: filter!.shape }) as Tensor,
-      bias: () => biasGradient(dz),
-    };
-  },
-};
+/**
+ * The gradient of a fused kernel as tfjs-core computes it for its fused ops: dy through the
+ * activation from the kernel's output (dy·step(y) for a ReLU), then the gradient tfjs registers
+ * for the product alone (`Conv2D`, `BatchMatMul`: the same inputs and attributes), and the bias's share.
+ */
+function fusedGradient(kernelName: string, product: string, inputs: [string, string]): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: inputs,
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [p, q, y] = saved as Tensor[];
+      const { activation } = attrs as { activation: Parameters<typeof tfjs.backend_util.getFusedDyActivation>[2] }; // undefined: linear
+      const dz = tfjs.backend_util.getFusedDyActivation(dy as Tensor, y!, activation);
+      return { ...tfjs.getGradient(product)!.gradFunc(dz, [p!, q!], attrs), bias: () => biasGradient(dz) };
+    },
+  };
+}
 
-const fusedMatMulGradient: GradConfig = {
-  kernelName: '_FusedMatMul',
-  inputsToSave: ['a', 'b'],
-  outputsToSave: [true],
-  gradFunc: (dy, saved, attrs) => {
-    const [a, b, y] = saved as Tensor[];
-    const { transposeA, transposeB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: Activation };
-    const dz = throughActivation(dy as Tensor, y!, activation);
-    const mm = (p: Tensor, q: Tensor, tp: boolean, tq: boolean) => tfjs.matMul(p, q, tp, tq);
-    // tfjs-core's BatchMatMul gradient, the four cases of transposition.
-    const [da, db] = !transposeA
-      ? !transposeB
-        ? [() => mm(dz, b!, false, true), () => mm(a!, dz, true, false)]
-        : [() => mm(dz, b!, false, false), () => mm(dz, a!, true, false)]
-      : !transposeB
-        ? [() => mm(b!, dz, false, true), () => mm(a!, dz, false, false)]
-        : [() => mm(b!, dz, true, true), () => mm(dz, a!, true, true)];
-    return { a: da, b: db, bias: () => biasGradient(dz) };
-  },
-};
+const fusedConv2DGradient = fusedGradient('FusedConv2D', 'Conv2D', ['x', 'filter']);
+const fusedMatMulGradient = fusedGradient('_FusedMatMul', 'BatchMatMul', ['a', 'b']);

@@ -74,7 +74,7 @@ function byColumns(k: KernelScope, simd: SimdKernels, dy: TensorInfo, filter: Te
  */
 export function inputGradientByConvolution(k: KernelScope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
   const [h, w] = spatialAxes(info).map(inputGradientAxis);
-  const z = spreadForInputGradient(k, dy, info, h, w);
+  const z = spreadForInputGradient(k, dy, [info.strideHeight, info.strideWidth], [h, w]);
   const reversed = k.transpose(k.reverse(filter, [0, 1]), [0, 1, 3, 2]);
   return k.conv2d(z, reversed, [1, 1], [info.dilationHeight, info.dilationWidth], [
     [0, 0],

@@ -1,7 +1,8 @@
 import { tfjs } from '../tfjs.js';
 import type { backend_util, Conv3DBackpropFilterV2Attrs, Conv3DBackpropInputV2Attrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape, filterGradientAxis, inputGradientAxis, type AxisGeometry } from './conv-geometry.js';
-import { composeKernels, type KernelScope } from './kernel-scope.js';
+import { composeKernels } from './kernel-scope.js';
+import { spreadForInputGradient } from './spread-gradient.js';
 
 // wasm 4.22's Conv3DBackpropInputV2 is wrong on every shape tried, its Conv3DBackpropFilterV2
 // at every stride above 1 (off by whole units: a conv3d behind another layer, or strided, trained
@@ -34,26 +35,13 @@ export function conv3DBackpropInput(backendName: string): KernelFunc {
     const { axes } = geometry('Conv3DBackpropInputV2', inputShape, filter.shape, dy, { strides, pad });
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
-      let z = dy;
-      axes.forEach((g, i) => (z = spreadAxis(k, z, i + 1, g.stride)));
       const amounts = axes.map(inputGradientAxis);
-      const begin = [0, ...amounts.map((a) => Math.max(0, -a.before)), 0];
-      const size = z.shape.map((d, i) => (i === 0 || i === 4 ? d : d - begin[i]! - Math.max(0, -amounts[i - 1]!.after)));
-      if (begin.some((b) => b > 0) || size.some((d, i) => d !== z.shape[i])) z = k.slice(z, begin, size);
-      if (amounts.some((a) => a.before > 0 || a.after > 0)) z = k.pad(z, [[0, 0], ...amounts.map((a): [number, number] => [Math.max(0, a.before), Math.max(0, a.after)]), [0, 0]]);
+      const spread = spreadForInputGradient(k, dy, axes.map((g) => g.stride), amounts);
+      const z = amounts.some((a) => a.before > 0 || a.after > 0) ? k.pad(spread, [[0, 0], ...amounts.map((a): [number, number] => [Math.max(0, a.before), Math.max(0, a.after)]), [0, 0]]) : spread;
       const reversed = k.transpose(k.reverse(filter, [0, 1, 2]), [0, 1, 2, 4, 3]);
       return k.run('Conv3D', { x: z, filter: reversed }, { strides: [1, 1, 1], pad: 'valid', dilations: [1, 1, 1], dataFormat: 'NDHWC' });
     });
   };
-}
-
-/** `x` with s−1 zeros after each element along `axis`. */
-function spreadAxis(k: KernelScope, x: TensorInfo, axis: number, stride: number): TensorInfo {
-  if (stride === 1) return x;
-  const before = x.shape.slice(0, axis + 1);
-  const after = x.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const spread = k.pad(k.reshape(x, [...before, 1, after]), [...before.map((): [number, number] => [0, 0]), [0, stride - 1], [0, 0]]);
-  return k.reshape(spread, [...x.shape.slice(0, axis), x.shape[axis]! * stride, ...x.shape.slice(axis + 1)]);
 }
 
 /**

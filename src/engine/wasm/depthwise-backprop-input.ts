@@ -23,7 +23,7 @@ export function depthwiseConv2dNativeBackpropInput(backendName: string): KernelF
     const { filterHeight, filterWidth } = info;
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
-      const z = spreadForInputGradient(k, dy, info, h, w);
+      const z = spreadForInputGradient(k, dy, [info.strideHeight, info.strideWidth], [h, w]);
       const reversed = k.reshape(k.reverse(filter, [0, 1]), [filterHeight, filterWidth, cm, 1]);
       const conv = k.depthwiseConv2d(z, reversed, [1, 1], [info.dilationHeight, info.dilationWidth], [
         [0, 0],
