@@ -51,7 +51,10 @@ key = needs_depth
     expect(cli(['run', config, db], dir).code).toBe(0);
     const second = cli(['run', config, db], dir);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain(' ---> launch 3 1/2');
+    // two workers launch the new runs 3 and 4 in either order, counted 1/2 and 2/2
+    const launches = [...second.stdout.matchAll(/ ---> launch (\d+) (\d)\/2 /g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(launches.map(([id]) => id).sort()).toEqual([3, 4]);
+    expect(launches.map(([, n]) => n)).toEqual([1, 2]);
     const d = openDb(db);
     expect(d.prepare(`SELECT run_id, status FROM runs ORDER BY run_id`).all()).toEqual([1, 2, 3, 4].map((run_id) => ({ run_id, status: 'done' })));
     d.close();
