@@ -35,12 +35,16 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-/** Calls downloadFile in a separate Node process, as a worker would. */
-function download(url: string, dest: string, cacheDb: string, cacheSize?: number): Promise<{ code: number | null; stderr: string }> {
+/**
+ * Calls downloadFile in a separate Node process, as a worker would; with `startAt` (ms since the
+ * epoch), not before that moment, so that several processes call it in the same millisecond.
+ */
+function download(url: string, dest: string, cacheDb: string, cacheSize?: number, startAt = 0): Promise<{ code: number | null; stderr: string }> {
   const script = `import { downloadFile } from ${JSON.stringify(path.join(ROOT, 'dist/index.js'))};
+    while (Date.now() < Number(process.argv[3]));
     await downloadFile(process.argv[1], process.argv[2]);`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, url, dest], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, url, dest, String(startAt)], {
       env: { ...process.env, MOSAIC_CACHE_DB: cacheDb, ...(cacheSize ? { MOSAIC_CACHE_SIZE: String(cacheSize) } : {}) },
     });
     let stderr = '';
@@ -67,6 +71,23 @@ describe('download cache', () => {
     // and later calls come from the cache
     expect((await download(`${base}/slow.bin`, path.join(dir, 'again.bin'), cacheDb)).code).toBe(0);
     expect(hits.get('/slow.bin')).toBe(1);
+  });
+
+  it('opens a new cache while another process holds its write lock, as one switching it to WAL does', async () => {
+    // SQLite refuses the switch of a new file to WAL at once while another process holds its
+    // write lock, busy timeout or not: what several workers opening a new cache together meet.
+    const dir = tmpDir();
+    const cacheDb = path.join(dir, 'cache.db');
+    const startAt = Date.now() + 1500;
+    const lock = `const db = new (require(${JSON.stringify(path.join(ROOT, 'node_modules/better-sqlite3'))}))(process.argv[1]);
+      db.exec('BEGIN IMMEDIATE'); console.log(Date.now());
+      setTimeout(() => db.exec('COMMIT'), Number(process.argv[2]) - Date.now());`;
+    const holder = spawn(process.execPath, ['-e', lock, cacheDb, String(startAt + 300)]);
+    const lockedAt = await new Promise<number>((resolve) => holder.stdout.once('data', (d) => resolve(Number(String(d)))));
+    expect(lockedAt).toBeLessThan(startAt);
+    const r = await download(`${base}/kb/l`, path.join(dir, 'out'), cacheDb, undefined, startAt);
+    expect(r).toEqual({ code: 0, stderr: '' });
+    expect(fs.readFileSync(path.join(dir, 'out')).equals(Buffer.alloc(1024, 'l'.charCodeAt(0)))).toBe(true);
   });
 
   it('evicts the least recently used files to stay under cache_size', async () => {

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { hostName, isWorkerAlive } from '../experiment/liveness.js';
+import { enableWal } from '../store/wal.js';
 
 /**
  * The download cache of data classes. `downloadFile(url, dest)` copies the file at `url` to
@@ -31,6 +32,7 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS files (
   state TEXT NOT NULL, owner_host TEXT, owner_pid INTEGER, started_at REAL)`;
 /** A download that shows no progress for this long is taken over (owner on another host). */
 const STALE_DOWNLOAD_SECONDS = 600;
+const BUSY_TIMEOUT_MS = 30_000;
 const inProcess = new Map<string, Promise<string>>();
 
 export class DownloadError extends Error {
@@ -52,8 +54,8 @@ function cacheLimit(): number {
 function openIndex(file: string): Database.Database {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
-  db.pragma('busy_timeout = 30000');
-  db.pragma('journal_mode = WAL');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  enableWal(db, BUSY_TIMEOUT_MS);
   db.exec(SCHEMA);
   return db;
 }

@@ -8,6 +8,7 @@ import { StoreUnavailableError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION, SQLITE_SCHEMA } from './schema-sqlite.js';
 import { Serial } from './serial.js';
 import { SqlStore } from './sql-store.js';
+import { enableWal } from './wal.js';
 
 export interface OpenOptions {
   /** Create the file and tables when missing (run); otherwise the database must exist (status). */
@@ -79,7 +80,7 @@ export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
       db = connect(file, options);
     }
     if (!options.readonly) {
-      db.pragma('journal_mode = WAL');
+      enableWal(db, busyTimeoutMs());
       db.pragma('synchronous = NORMAL');
       db.transaction(() => {
         if (version !== undefined) migrate(db, version);

@@ -1,0 +1,20 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Switches a SQLite connection to write-ahead logging. When several processes open one new file
+ * at the same moment, SQLite answers the switch of all but one with SQLITE_BUSY at once, without
+ * waiting on its busy handler; once one has switched the file, the switch is a no-op. So it is
+ * tried again, for up to `timeoutMs`, like any other statement waiting for a lock.
+ */
+export function enableWal(db: Database.Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let waitMs = 1; ; waitMs = Math.min(2 * waitMs, 100)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
+    }
+  }
+}
