@@ -75,7 +75,8 @@ export function tutorialConfig(dir: string, changes: Record<string, string> = {}
 }
 
 /** A [faulty] model section (test/fixtures/faulty-models.ts): widths 3, 4 and 6 misbehave on purpose. */
-export function faultyModel(widths: string, key = 'net'): string {
+/** The fixture model `faulty` of these widths; with `epochMs`, each epoch lasts at least that long. */
+export function faultyModel(widths: string, key = 'net', epochMs = 0): string {
   return `
 [faulty]
 type = model
@@ -83,6 +84,7 @@ class = faulty
 path_to_class = ${FIXTURES}/faulty-models.ts
 key = ${key}
 width = ${widths}
+${epochMs ? `epoch_ms = ${epochMs}` : ''}
 `;
 }
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir } from './helpers.js';
 
-const model = (widths: string) => faultyModel(widths, 'net_{width}');
+/** The fixture model; with `epochMs`, runs last long enough for a command to land while they train. */
+const model = (widths: string, epochMs = 0) => faultyModel(widths, 'net_{width}', epochMs);
 
 /** Every run done, each with exactly `epochs` history rows numbered 1..epochs. */
 function expectComplete(db: string, runs: number, epochs: number) {
@@ -20,7 +21,7 @@ describe('pause and resume', () => {
   it('two experiments on two databases pause and resume independently', async () => {
     const [a, b] = [tmpDir(), tmpDir()];
     const monitor = 'nb_processus = 1\nmultiplicity = 4';
-    const configA = fixtureConfig(a, { models: model('2, 5'), epochs: 25, monitor });
+    const configA = fixtureConfig(a, { models: model('2, 5', 8), epochs: 25, monitor });
     const configB = fixtureConfig(b, { models: model('2, 5'), epochs: 25, monitor });
     const dbA = path.join(a, 'a.db');
     const dbB = path.join(b, 'b.db');
@@ -29,8 +30,7 @@ describe('pause and resume', () => {
     await runA.waitFor(/\[run finished\] 1\n/);
     const pause = cli(['pause', dbA], a);
     expect(pause.code).toBe(0);
-    // One run is running, or none when the pause falls between two runs (they last ~0.1 s here);
-    // usually several runs still wait, one if the machine is slow to start `mosaic pause`.
+    // One run is running, or none when the pause falls between two runs (they last 0.2-0.3 s).
     expect(pause.stdout).toMatch(/a\.db: paused\. (1 running run finishes \(id \d\)|No run is running); (\d pending runs wait \(ids \d-\d\)|1 pending run waits \(id \d\))/);
     const [endA, endB] = await Promise.all([runA.done, runB.done]);
     expect(endA.code).toBe(4);
@@ -57,7 +57,7 @@ describe('pause and resume', () => {
   it('the original form: pause FILE.json writes what is left, resume FILE.json continues', async () => {
     const dir = tmpDir();
     const db = path.join(dir, 'p.db');
-    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 25, monitor: 'nb_processus = 1\nmultiplicity = 3' });
+    const config = fixtureConfig(dir, { models: model('2, 5', 8), epochs: 25, monitor: 'nb_processus = 1\nmultiplicity = 3' });
     const run = startCli(['run', config, db], dir);
     await run.waitFor(/\[run finished\] 1\n/);
     const pause = cli(['pause', 'left.json', '--db', db], dir);
@@ -66,7 +66,7 @@ describe('pause and resume', () => {
     const left = JSON.parse(fs.readFileSync(path.join(dir, 'left.json'), 'utf8'));
     expect(left.database).toBe(db);
     expect(left.pending.length).toBeGreaterThan(0);
-    expect(left.pending[0].pipeline).toMatch(/^or_data\(4,16\) \| faulty\([25]\)$/);
+    expect(left.pending[0].pipeline).toMatch(/^or_data\(4,16\) \| faulty\([25],8\)$/);
     expect(cli(['resume', 'left.json'], dir).code).toBe(0);
     expectComplete(db, 6, 25);
   });
@@ -202,7 +202,7 @@ describe('savedb and rekey', () => {
   it('copies a consistent database while workers write to it', async () => {
     const dir = tmpDir();
     const db = path.join(dir, 's.db');
-    const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 30, monitor: 'nb_processus = 2\nmultiplicity = 3' });
+    const config = fixtureConfig(dir, { models: model('2, 5', 15), epochs: 30, monitor: 'nb_processus = 2\nmultiplicity = 3' });
     const run = startCli(['run', config, db], dir);
     await run.waitFor(/run \d+ epoch/);
     const copies: number[] = [];

@@ -9,7 +9,8 @@ import { cli, faultyModel, fixtureConfig, startCli, tmpDir, type RunningCli } fr
  * database. Written against a location so that the same scenarios run on every backend.
  */
 export function workerScenarios(backend: string, newLocation: (dir: string) => Promise<string>): void {
-  const model = (widths: string) => faultyModel(widths, 'net_{width}');
+  /** With `epochMs`, runs last long enough for the other host to join, or for a kill to find them. */
+  const model = (widths: string, epochMs = 0) => faultyModel(widths, 'net_{width}', epochMs);
   const host = (name: string) => ({ MOSAIC_HOST: name });
 
   /** Every run done, every epoch recorded exactly once, read through the store. */
@@ -49,7 +50,7 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
     it('run --queue-only, then workers of two hosts train every run exactly once', async () => {
       const dir = tmpDir();
       const db = await newLocation(dir);
-      const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 15, monitor: 'nb_processus = 1\nmultiplicity = 4\npack_size = 1' });
+      const config = fixtureConfig(dir, { models: model('2, 5', 10), epochs: 15, monitor: 'nb_processus = 1\nmultiplicity = 4\npack_size = 1' });
       const queued = cli(['run', config, db, '--queue-only'], dir);
       expect(queued.code, queued.stderr).toBe(0);
       expect(queued.stdout).toMatch(/8 runs queued \(ids 1-8\) in .*Train them with: mosaic worker /);
@@ -68,7 +69,7 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
     it('a host killed mid-epoch: its runs are taken back after heartbeat_timeout by a live worker and continue from their checkpoints', async () => {
       const dir = tmpDir();
       const db = await newLocation(dir);
-      const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 60, monitor: 'nb_processus = 2\nmultiplicity = 2\npack_size = 1\nheartbeat_timeout = 3' });
+      const config = fixtureConfig(dir, { models: model('2, 5', 10), epochs: 60, monitor: 'nb_processus = 2\nmultiplicity = 2\npack_size = 1\nheartbeat_timeout = 3' });
       expect(cli(['run', config, db, '--queue-only'], dir).code).toBe(0);
       const a = startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-a'), detached: true });
       await until(async () => (await epochsRecorded(db)) >= 10, 60_000, a);
@@ -96,7 +97,7 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
     it('a run taken back on a host that cannot see its checkpoints fails saying so, never restarts from epoch 0', async () => {
       const dir = tmpDir();
       const db = await newLocation(dir);
-      const config = fixtureConfig(dir, { models: model('2'), epochs: 200, monitor: 'nb_processus = 1\nmultiplicity = 1\nheartbeat_timeout = 2' });
+      const config = fixtureConfig(dir, { models: model('2', 5), epochs: 200, monitor: 'nb_processus = 1\nmultiplicity = 1\nheartbeat_timeout = 2' });
       expect(cli(['run', config, db, '--queue-only'], dir).code).toBe(0);
       const a = startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-a'), detached: true });
       await until(async () => (await epochsRecorded(db)) >= 3, 60_000, a);

@@ -14,7 +14,7 @@ import { ClaimLostError } from '../src/store/errors.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { SCHEMA_VERSION } from '../src/store/schema-sqlite.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import type { Claim, ClaimedRun, EpochRecord, NewRun, RunResults, RunSpec, Store, WorkerIdentity } from '../src/store/types.js';
+import { packKey, type Claim, type ClaimedRun, type EpochRecord, type NewRun, type RunResults, type RunSpec, type Store, type WorkerIdentity } from '../src/store/types.js';
 import { FIXTURES, tmpDir } from './helpers.js';
 import { pgSkipReason, startPgServer, type PgServer } from './pg-server.js';
 
@@ -198,6 +198,15 @@ function storeContract(backend: StoreBackend): void {
       expect(two.map((r) => r.runId)).toEqual([2, 4]);
       expect((await store.claimPack(worker('w3'), 2)).map((r) => r.runId)).toEqual([5]);
       expect(await store.claimPack(worker('w4'), 2)).toEqual([]);
+    });
+
+    it('takes a run of a pack key the worker cannot pack by itself', async () => {
+      await fresh();
+      await store.enqueue([...runs(1, SPEC_B), ...runs(3)]);
+      const keyA = packKey(SPEC_A);
+      expect((await store.claimPack(worker('w1'), 4, new Set([keyA]))).map((r) => r.runId)).toEqual([1]);
+      expect((await store.claimPack(worker('w1'), 4, new Set([keyA]))).map((r) => r.runId)).toEqual([2]);
+      expect((await store.claimPack(worker('w2'), 4, new Set([packKey(SPEC_B)]))).map((r) => r.runId)).toEqual([3, 4]);
     });
 
     it('does not pack runs at different epochs', async () => {

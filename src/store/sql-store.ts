@@ -165,7 +165,7 @@ export class SqlStore implements Store {
     return Number(row!.experiment_id);
   }
 
-  async claimPack(worker: WorkerIdentity, max: number): Promise<ClaimedRun[]> {
+  async claimPack(worker: WorkerIdentity, max: number, alone?: ReadonlySet<string>): Promise<ClaimedRun[]> {
     const identity = await this.identity();
     const epochsDone = `(SELECT COUNT(*) FROM history h WHERE h.run_id = r.run_id)`;
     const columns = `r.run_id, r.pipeline, q.spec, q.seed, q.epochs_target, q.run_dir, q.pack_key, ${epochsDone} AS epochs_done`;
@@ -176,7 +176,7 @@ export class SqlStore implements Store {
       const first = await tx.get<ClaimRow>(`SELECT ${columns} ${from} ORDER BY r.run_id LIMIT 1${lock}`);
       if (!first) return [];
       const mates =
-        max > 1
+        max > 1 && !alone?.has(first.pack_key)
           ? await tx.all<ClaimRow>(
               `SELECT ${columns} ${from} AND q.pack_key = ? AND q.epochs_target = ? AND r.run_id > ? AND ${epochsDone} = ? ORDER BY r.run_id LIMIT ?${lock}`,
               [first.pack_key, first.epochs_target, first.run_id, first.epochs_done, max - 1],

@@ -174,9 +174,10 @@ export interface RunQueue {
    * Atomically takes the lowest pending run and up to `max` − 1 more pending runs of the same
    * `packKey` (same data chain, training settings and model slots) at the same epoch and with
    * the same target, to be trained together as a pack. Empty when no run is pending (or paused).
-   * Concurrent claims never take the same run.
+   * Concurrent claims never take the same run. A lowest run whose pack key is in `alone` (a
+   * structure the worker found it cannot pack) is taken by itself.
    */
-  claimPack(worker: WorkerIdentity, max: number): Promise<ClaimedRun[]>;
+  claimPack(worker: WorkerIdentity, max: number, alone?: ReadonlySet<string>): Promise<ClaimedRun[]>;
   /** Gives claimed runs back (pending, their claim not counted): the worker will not train them now. */
   releaseRuns(claims: Claim[]): Promise<void>;
   /** Marks claimed runs alive (those still held by the worker). */

@@ -5,7 +5,7 @@
  */
 import { executePack } from '../engine/pack.js';
 import { openStore } from '../store/open.js';
-import type { ClaimedRun } from '../store/types.js';
+import { packKey, type ClaimedRun } from '../store/types.js';
 import { hostName, isWorkerAlive } from '../experiment/liveness.js';
 import { MosaicError } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
@@ -39,6 +39,9 @@ async function main(): Promise<void> {
   const store = await openStore(dbPath, 'write');
   const current = new Map<number, ClaimedRun>();
   const said = new Set<string>();
+  // Pack keys of structures found unpackable here: their runs are claimed one at a time, rather
+  // than claimed together and given back moments later (they would show as running meanwhile).
+  const alone = new Set<string>();
   // Heartbeats mark the runs alive between epochs too (the training loops yield now and then).
   const beat = setInterval(() => {
     store.heartbeat([...current.values()]).catch((e: Error) => console.error(`heartbeat not recorded: ${e.message}`));
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
         const reclaimed = await store.reclaimStale(() => true, heartbeatTimeout);
         if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
       }
-      const runs = await store.claimPack(identity, limit);
+      const runs = await store.claimPack(identity, limit, alone);
       if (runs.length === 0) {
         // A sibling whose pack cannot be built gives its other runs back moments after claiming
         // them: wait for such runs while siblings on this host hold some, rather than leave them all
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
         onEpoch: (p: { runId: number; epoch: number; epochs: number; record: { train_loss: number; test_loss: number } }) =>
           void send({ type: 'epoch', runId: p.runId, epoch: p.epoch, epochs: p.epochs, trainLoss: p.record.train_loss, testLoss: p.record.test_loss }),
         notPacked: (runIds: number[], reason: string) => {
+          alone.add(packKey(runs[0]!.spec));
           if (said.has(reason)) return;
           said.add(reason);
           console.log(`runs of one structure (${runIds.join(', ')}) train one by one, not as a pack: ${reason}`);
