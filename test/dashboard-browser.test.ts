@@ -13,6 +13,7 @@ import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir, type Running
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = tmpDir('mosaic-shots-');
+const EPOCHS = 120;
 
 const children: RunningCli[] = [];
 let browser: Browser | undefined;
@@ -49,8 +50,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
   it('follows a training experiment live, pauses it, and agrees with mosaic compare', async () => {
     const dir = tmpDir();
     const db = path.join(dir, 'live.db');
-    // 12 runs that train (widths 2, 5 and 8) and 4 that fail at once (width 3), one at a time per worker.
-    const config = fixtureConfig(dir, { models: faultyModel('2, 3, 5, 8', 'net_{width}'), epochs: 300, monitor: 'nb_processus = 2\nmultiplicity = 4\npack_size = 1' });
+    // 12 runs that train (widths 2, 5 and 8) and 4 that fail at once (width 3), one at a time per
+    // worker; each epoch lasts at least 20 ms, so that a run trains for a few seconds on any machine.
+    const config = fixtureConfig(dir, { models: faultyModel('2, 3, 5, 8', 'net_{width}', 20), epochs: EPOCHS, monitor: 'nb_processus = 2\nmultiplicity = 4\npack_size = 1' });
     const run = startCli(['run', config, db, '--progress', 'lines'], dir);
     children.push(run);
     await run.waitFor(/ ---> launch/, 90_000);
@@ -83,8 +85,13 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     await page.waitForSelector('.run-card');
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-runs.png') });
 
-    // a running run's curve gains points, each epoch shown within ~2 s of its commit
-    // the running run with the fewest epochs done: it will still train for a while
+    // a running run's curve gains points, each epoch shown within ~2 s of its commit:
+    // the running run with the fewest epochs done, once one has at least half of them to go
+    await page.waitForFunction(
+      (half) => [...document.querySelectorAll<HTMLElement>('.run-card .epoch')].some((e) => Number(e.dataset.epoch) <= half),
+      EPOCHS / 2,
+      { timeout: 60_000 },
+    );
     const epochs = await page.locator('.run-card .epoch').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.epoch)));
     const card = page.locator('.run-card').nth(epochs.indexOf(Math.min(...epochs)));
     const runId = Number(await card.getAttribute('data-run'));
@@ -93,17 +100,24 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     await page.evaluate(() => {
       const w = window as unknown as { seen: Record<string, number> };
       w.seen = {};
-      const box = document.getElementById('loss-chart')!;
-      new MutationObserver(() => (w.seen[box.dataset.points!] ??= Date.now())).observe(box, { attributes: true, attributeFilter: ['data-points'] });
+      // the chart's points, also when the page draws the run anew (when it ends, say)
+      const look = () => {
+        const points = document.getElementById('loss-chart')?.dataset.points;
+        if (points) w.seen[points] ??= Date.now();
+      };
+      new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] });
     });
     const committed: Record<number, number> = {};
     const started = Number(await page.locator('#loss-chart').getAttribute('data-points'));
     const until = Date.now() + 8000;
-    while (Date.now() < until && epochsOf(db, runId) < 300) {
+    while (Date.now() < until && epochsOf(db, runId) < EPOCHS) {
       const n = epochsOf(db, runId);
       committed[n] ??= Date.now();
       await new Promise((r) => setTimeout(r, 20));
     }
+    // until the page shows the last epoch seen committed
+    const last = Math.max(...Object.keys(committed).map(Number));
+    await page.waitForFunction((n) => Number(document.getElementById('loss-chart')!.dataset.points) >= n, last, { timeout: 10_000 });
     const seen = (await page.evaluate(() => (window as unknown as { seen: Record<string, number> }).seen)) as Record<string, number>;
     // every epoch committed while watching, from its commit to the first page update that shows it
     const shown = Object.keys(seen).map(Number).sort((a, b) => a - b);
@@ -111,8 +125,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     expect(shown[shown.length - 1]).toBeGreaterThan(started);
     const latencies: number[] = [];
     for (const [k, at] of Object.entries(committed).map(([k, at]) => [Number(k), at] as const)) {
+      if (k <= started) continue;
       const first = shown.find((n) => n >= k);
-      if (first !== undefined && k > started) latencies.push(seen[first]! - at);
+      expect(first, `epoch ${k} never shown`).toBeDefined();
+      latencies.push(seen[first!]! - at);
     }
     expect(latencies.length).toBeGreaterThan(10);
     latencies.sort((a, b) => a - b);
@@ -151,7 +167,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     // a run page's figure downloads as SVG and PNG
     await page.goto(`${url}#/run/1`);
     await page.waitForSelector('#loss-chart[data-ready="1"] svg');
-    expect(await page.locator('#loss-chart').getAttribute('data-points')).toBe('300');
+    expect(await page.locator('#loss-chart').getAttribute('data-points')).toBe(String(EPOCHS));
     const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#loss-chart [data-download=svg]')]);
     expect(svg.suggestedFilename()).toBe('run-1-loss.svg');
     expect(fs.readFileSync((await svg.path())!, 'utf8')).toMatch(/^<svg[^>]*>[\s\S]*<\/svg>$/);
@@ -190,7 +206,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     await page.locator('table.runs tbody tr input[type=checkbox]').nth(1).check();
     await page.click('[data-action=overlay]');
     await page.waitForSelector('#overlay-chart[data-ready="1"] svg');
-    expect(await page.locator('#overlay-chart').getAttribute('data-points')).toBe('600');
+    expect(await page.locator('#overlay-chart').getAttribute('data-points')).toBe(String(2 * EPOCHS));
 
     // compare: the verdict of `mosaic compare`
     for (const criterion of ['test_loss', 'test_acc']) {
