@@ -49,7 +49,7 @@ function download(url: string, dest: string, cacheDb: string, cacheSize?: number
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stderr }));
+    child.on('close', (code) => resolve({ code, stderr }));
   });
 }
 

@@ -45,11 +45,18 @@ export function startCli(args: string[], cwd = ROOT, options: { env?: NodeJS.Pro
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<CliResult>((resolve) => child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? -1 : null), stdout, stderr })));
+  // 'close', not 'exit': the process may exit before its last output has been read
+  let closed = false;
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => {
+      closed = true;
+      resolve({ code: code ?? (signal ? -1 : null), stdout, stderr });
+    }),
+  );
   const waitFor = async (re: RegExp, timeoutMs = 60_000) => {
     const until = Date.now() + timeoutMs;
     while (!re.test(stdout)) {
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`output never matched ${re}:\n${stdout}\n${stderr}`);
+      if (Date.now() > until || closed) throw new Error(`output never matched ${re}:\n${stdout}\n${stderr}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   };

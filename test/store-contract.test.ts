@@ -123,7 +123,7 @@ async function inChildren(mode: 'claim' | 'enqueue', location: string, count: nu
       child.on('exit', () => reject(new Error(`child exited before ready: ${err}`)));
     });
     const done = new Promise<{ ids: number[]; ms: number }>((resolve, reject) => {
-      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.split('\n')[1]!) as { ids: number[]; ms: number }) : reject(new Error(`child failed (${code}): ${err}`))));
+      child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.split('\n')[1]!) as { ids: number[]; ms: number }) : reject(new Error(`child failed (${code}): ${err}`))));
     });
     return { ready, done };
   });
