@@ -1,24 +1,50 @@
 // Speed against PyTorch on this machine, in one run: each workload trained by `mosaic run` and by
 // a plain PyTorch loop like the original's (bench/pytorch_baseline.py, Debian's python3-torch,
 // installed here if missing: bench only, never a test or CI dependency).
-// Run: npm run build && node bench/vs-pytorch.mjs [--tutorial-epochs 400] [--image-epochs 2] [--only tutorial,mlp,cnn] [--repeat 1]
+// Run: npm run build && node bench/vs-pytorch.mjs [--tutorial-epochs 400] [--image-epochs 2] [--only tutorial,mlp,cnn] [--repeat 1] (--help)
 // --repeat N measures the MLP and CNN rows N times, the two sides alternately, and prints medians
 // and the range of the ratios (this machine's speed drifts by ±15% between runs).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const tutorialEpochs = Number(arg('tutorial-epochs', '400'));
-const imageEpochs = Number(arg('image-epochs', '2'));
-const only = arg('only', 'tutorial,mlp,cnn').split(',');
-const repeat = Number(arg('repeat', '1'));
+const USAGE = `Usage: node bench/vs-pytorch.mjs [options]   (after npm run build; several minutes)
+  --only LIST             workloads to measure, of tutorial,mlp,cnn (default: all)
+  --tutorial-epochs N     epochs of the tutorial's 24 runs (default 400)
+  --image-epochs N        epochs of the MLP and CNN runs (default 2)
+  --repeat N              measure the MLP and CNN rows N times, alternately, and print medians (default 1)`;
+let options;
+try {
+  options = parseArgs({
+    options: {
+      only: { type: 'string', default: 'tutorial,mlp,cnn' },
+      'tutorial-epochs': { type: 'string', default: '400' },
+      'image-epochs': { type: 'string', default: '2' },
+      repeat: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (e) {
+  console.error(`${e.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const tutorialEpochs = Number(options['tutorial-epochs']);
+const imageEpochs = Number(options['image-epochs']);
+const only = options.only.split(',');
+const repeat = Number(options.repeat);
+const unknown = only.filter((w) => !['tutorial', 'mlp', 'cnn'].includes(w));
+if (unknown.length || ![tutorialEpochs, imageEpochs, repeat].every((n) => Number.isInteger(n) && n > 0)) {
+  console.error(`${unknown.length ? `unknown workload ${unknown.join(', ')}` : 'epochs and --repeat must be positive integers'}\n${USAGE}`);
+  process.exit(2);
+}
 const PYTHON = '/usr/bin/python3';
 
 function ensureTorch() {
