@@ -1,10 +1,11 @@
 import type Database from 'better-sqlite3';
 
 /**
- * Switches a SQLite connection to write-ahead logging. When several processes open one new file
- * at the same moment, SQLite answers the switch of all but one with SQLITE_BUSY at once, without
- * waiting on its busy handler; once one has switched the file, the switch is a no-op. So it is
- * tried again, for up to `timeoutMs`, like any other statement waiting for a lock.
+ * Switches a SQLite connection to write-ahead logging. While another process holds the file's
+ * write lock (as one switching the same new file does, when several open it at once), SQLite
+ * answers the switch with SQLITE_BUSY at once, without waiting on its busy handler; once the file
+ * is in WAL, the switch is a no-op. So it is tried again, for up to `timeoutMs`, like any other
+ * statement waiting for a lock.
  */
 export function enableWal(db: Database.Database, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
