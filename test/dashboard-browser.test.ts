@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, faultyModel, fixtureConfig, openDb, startCli, tmpDir, type RunningCli } from './helpers.js';
+import { cli, faultyModel, fixtureConfig, historyCount, openDb, startCli, tmpDir, type RunningCli } from './helpers.js';
 
 /**
  * The dashboard in a real browser (Debian's chromium) while a real experiment trains: statuses
@@ -29,15 +29,6 @@ function dbCounts(db: string): Record<string, number> {
   const d = openDb(db);
   try {
     return Object.fromEntries((d.prepare(`SELECT status, COUNT(*) n FROM runs GROUP BY status`).all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
-  } finally {
-    d.close();
-  }
-}
-
-function epochsOf(db: string, runId: number): number {
-  const d = openDb(db);
-  try {
-    return (d.prepare(`SELECT COUNT(*) n FROM history WHERE run_id = ?`).get(runId) as { n: number }).n;
   } finally {
     d.close();
   }
@@ -110,8 +101,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     const committed: Record<number, number> = {};
     const started = Number(await page.locator('#loss-chart').getAttribute('data-points'));
     const until = Date.now() + 8000;
-    while (Date.now() < until && epochsOf(db, runId) < EPOCHS) {
-      const n = epochsOf(db, runId);
+    while (Date.now() < until && historyCount(db, runId) < EPOCHS) {
+      const n = historyCount(db, runId);
       committed[n] ??= Date.now();
       await new Promise((r) => setTimeout(r, 20));
     }

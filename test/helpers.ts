@@ -63,6 +63,21 @@ export function startCli(args: string[], cwd = ROOT, options: { env?: NodeJS.Pro
   return { child, output: () => stdout + stderr, waitFor, done };
 }
 
+/** History rows of a SQLite database (of one run, if given); 0 before its file or tables exist. */
+export function historyCount(file: string, runId?: number): number {
+  if (!fs.existsSync(file)) return 0;
+  let d: Database.Database | undefined;
+  try {
+    d = openDb(file);
+    const where = runId === undefined ? '' : ' WHERE run_id = ?';
+    return (d.prepare(`SELECT COUNT(*) n FROM history${where}`).get(...(runId === undefined ? [] : [runId])) as { n: number }).n;
+  } catch {
+    return 0;
+  } finally {
+    d?.close();
+  }
+}
+
 export function openDb(file: string): Database.Database {
   return new Database(file, { readonly: true });
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, startCli, tmpDir, tutorialConfig } from './helpers.js';
+import { cli, faultyModel, FIXTURES, fixtureConfig, historyCount, openDb, startCli, tmpDir, tutorialConfig } from './helpers.js';
 
 type Row = { run_id: number; epoch: number; train_loss: number; test_loss: number; train_acc: number | null; test_acc: number | null };
 
@@ -9,18 +9,6 @@ function histories(db: string): Row[] {
   const d = openDb(db);
   try {
     return d.prepare(`SELECT run_id, epoch, train_loss, test_loss, train_acc, test_acc FROM history ORDER BY run_id, epoch`).all() as Row[];
-  } finally {
-    d.close();
-  }
-}
-
-/** History rows recorded so far (0 before the schema exists). */
-function recorded(db: string): number {
-  const d = openDb(db);
-  try {
-    return (d.prepare(`SELECT COUNT(*) n FROM history`).get() as { n: number }).n;
-  } catch {
-    return 0;
   } finally {
     d.close();
   }
@@ -91,7 +79,7 @@ describe('packs: runs trained together', () => {
     const run = startCli(['run', config, packed, '--progress', 'lines'], dir);
     // killed once the pack's runs have finished an epoch or more, long before they end
     const until = Date.now() + 90_000;
-    while (!(fs.existsSync(packed) && recorded(packed) >= 24)) {
+    while (historyCount(packed) < 24) {
       if (Date.now() > until || run.child.exitCode !== null) throw new Error(`no epoch recorded:\n${run.output()}`);
       await new Promise((r) => setTimeout(r, 5));
     }

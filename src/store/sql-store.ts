@@ -206,6 +206,7 @@ export class SqlStore implements Store {
       shortForm: row.pipeline,
       epochsDone: Number(row.epochs_done),
       epochsTarget: row.epochs_target,
+      packKey: row.pack_key,
     };
   }
 

@@ -59,6 +59,8 @@ export interface ClaimedRun extends Claim {
   epochsDone: number;
   /** Total epochs the run must reach. */
   epochsTarget: number;
+  /** The run's pack key as stored with it (what `claimPack` matches, `alone` included). */
+  packKey: string;
 }
 
 export interface CheckpointOwner {

@@ -5,7 +5,7 @@
  */
 import { executePack } from '../engine/pack.js';
 import { openStore } from '../store/open.js';
-import { packKey, type ClaimedRun } from '../store/types.js';
+import type { ClaimedRun } from '../store/types.js';
 import { hostName, isWorkerAlive } from '../experiment/liveness.js';
 import { MosaicError } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
         onEpoch: (p: { runId: number; epoch: number; epochs: number; record: { train_loss: number; test_loss: number } }) =>
           void send({ type: 'epoch', runId: p.runId, epoch: p.epoch, epochs: p.epochs, trainLoss: p.record.train_loss, testLoss: p.record.test_loss }),
         notPacked: (runIds: number[], reason: string) => {
-          alone.add(packKey(runs[0]!.spec));
+          alone.add(runs[0]!.packKey);
           if (said.has(reason)) return;
           said.add(reason);
           console.log(`runs of one structure (${runIds.join(', ')}) train one by one, not as a pack: ${reason}`);
