@@ -222,6 +222,65 @@ describe('savedb and rekey', () => {
     expect(cli(['savedb', path.join(dir, 'copy-0.db'), '--db', db], dir).stderr).toMatch(/already exists/);
   });
 
+  it("a copy is a database of its own: it never deletes, prunes or writes the original's run folders; --with-checkpoints lets it continue", () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'a.db');
+    const config = fixtureConfig(dir, { models: model('2, 5, 7'), epochs: 3 });
+    expect(cli(['run', config, db], dir).code).toBe(0);
+    const a = openDb(db);
+    const storeId = (a.prepare(`SELECT param_value FROM system WHERE param_name = 'store_id'`).pluck().get() as string);
+    const runDir = (id: number) => a.prepare(`SELECT run_dir FROM mosaic_queue WHERE run_id = ?`).pluck().get(id) as string;
+    const dirs = [1, 2, 3].map(runDir);
+    a.close();
+    const history = (file: string, id: number) => {
+      const d = openDb(file);
+      const rows = d.prepare(`SELECT epoch, train_loss, test_loss FROM history WHERE run_id = ? ORDER BY epoch`).all(id);
+      d.close();
+      return rows;
+    };
+    const filesOf = (d: string) => fs.readdirSync(d).sort();
+    expect(filesOf(dirs[0]!)).toEqual(['epoch-3.ckpt', 'owner.json']);
+
+    const copy = path.join(dir, 'copy.db');
+    const saved = cli(['savedb', db, copy], dir);
+    expect(saved.stdout).toMatch(/without checkpoints \(they stay with .*a\.db/);
+    expect(cli(['status', copy], dir).stdout).toMatch(new RegExp(`a copy of .*a\\.db \\(database ${storeId}\\) at \\d{4}-\\d\\d-\\d\\dT`));
+    const c = openDb(copy);
+    expect(c.prepare(`SELECT param_value FROM system WHERE param_name = 'store_id'`).pluck().get()).not.toBe(storeId);
+    expect(c.prepare(`SELECT run_dir FROM mosaic_queue WHERE run_id = 1`).pluck().get()).not.toBe(dirs[0]);
+    c.close();
+
+    // delete on the copy: its rows go, the original's folder stays
+    const deleted = cli(['delete', copy, '-id', '1', '--yes'], dir);
+    expect(deleted.stdout).toMatch(/deleted 1 run \(ids 1\) and 0 checkpoint folders; the checkpoints of 1 run stayed with the database this is a copy of, .*a\.db/);
+    expect(filesOf(dirs[0]!)).toEqual(['epoch-3.ckpt', 'owner.json']);
+    // a rerun on the copy says where its checkpoints are
+    const onCopy = cli(['rerun', config, copy, '-epochs', '1', '-id', '2', '--progress', 'lines'], dir);
+    expect(onCopy.stdout).toMatch(/copy\.db is a copy of .*a\.db .*made without its checkpoints, which stayed with the original.*--with-checkpoints/);
+    // the original continues from its own checkpoints
+    expect(cli(['rerun', config, db, '-epochs', '1', '-id', '1', '--progress', 'lines'], dir).code).toBe(0);
+
+    // --with-checkpoints: the copy continues exactly as the original, in folders of its own
+    const full = path.join(dir, 'full.db');
+    expect(cli(['savedb', db, full, '--with-checkpoints'], dir).stdout).toMatch(/with the checkpoints of 3 runs/);
+    expect(cli(['rerun', config, full, '-epochs', '2', '-id', '2', '--progress', 'lines'], dir).code).toBe(0);
+    expect(filesOf(dirs[1]!)).toEqual(['epoch-3.ckpt', 'owner.json']);
+    expect(cli(['rerun', config, db, '-epochs', '2', '-id', '2', '--progress', 'lines'], dir).code).toBe(0);
+    expect(history(full, 2)).toHaveLength(5);
+    expect(history(full, 2)).toEqual(history(db, 2));
+
+    // a copy made by an older Mosaic (the same identity) neither deletes nor writes the original's folders
+    const old = path.join(dir, 'old.db');
+    fs.copyFileSync(db, old);
+    const oldDelete = cli(['delete', old, '-id', '3', '--yes'], dir);
+    expect(oldDelete.stdout).toMatch(/and 0 checkpoint folders; left 1 folder that .*old\.db does not own:\n {2}.*run_3 belongs to run 3 of .*a\.db/);
+    expect(filesOf(dirs[2]!)).toEqual(['epoch-3.ckpt', 'owner.json']);
+    const oldRerun = cli(['rerun', config, old, '-epochs', '1', '-id', '2', '--progress', 'lines'], dir);
+    expect(oldRerun.stdout).toMatch(/belongs to run 2 of .*a\.db .*a copy made by an older Mosaic/);
+    expect(filesOf(dirs[1]!)).toEqual(['epoch-5.ckpt', 'owner.json']);
+    expect(cli(['rerun', config, db, '-epochs', '1', '-id', '3', '--progress', 'lines'], dir).code).toBe(0);
+  });
+
   it('rekey updates the keys of the runs matching the regenerated pipelines and reports the others', () => {
     const dir = tmpDir();
     const db = path.join(dir, 'k.db');

@@ -112,7 +112,7 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
       const [run] = await store.overview();
       await store.close();
       expect(run!.status).toBe('error');
-      expect(run!.returnStatus).toMatch(/checkpoint of epoch \d+ is missing \(.* on host-b\).*run_files_path must be a folder every host shares/);
+      expect(run!.returnStatus).toMatch(/checkpoint of epoch \d+ is missing \(.* on host-b\).*run_files_path is not a folder every host shares/);
     });
   });
 }

@@ -379,9 +379,9 @@ function storeContract(backend: StoreBackend): void {
       await store.recordEpoch(claimOf(run!, 'w1'), epoch(1), [{ name: 'm', value: 1, better: 'higher' }]);
       await store.failRun(claimOf(run!, 'w1'), 'error', 'boom', 'trace');
       const dirs = await store.deleteRuns([1, 3]);
-      expect(dirs).toHaveLength(2);
-      expect(dirs[0]).toMatch(/run_1$/);
-      expect(dirs[1]).toMatch(/run_3$/);
+      expect(dirs.map((d) => d.runId)).toEqual([1, 3]);
+      expect(dirs[0]!.runDir).toMatch(/run_1$/);
+      expect(dirs[1]!.runDir).toMatch(/run_3$/);
       expect(await store.allRunIds()).toEqual([2]);
       expect(await store.facts(1)).toEqual({});
       expect(await store.history(1)).toEqual([]);
@@ -432,6 +432,25 @@ function storeContract(backend: StoreBackend): void {
         expect(await copy.metricDirections()).toEqual(await store.metricDirections());
         expect(await copy.getSetting('monitor')).toEqual({ nb_processus: 2 });
         expect((await copy.identity()).storeId).toBe((await store.identity()).storeId);
+        await copy.close();
+        // The copy becomes a database of its own: new identity, what it is a copy of, run folders of its own.
+        const own = await openSqliteStore(file, { create: false });
+        open.push(own);
+        const original = await store.identity();
+        const made = await own.becomeCopyOf(original, path.join(dir, 'mine.db'));
+        expect(made.storeId).not.toBe(original.storeId);
+        const identity = await own.identity();
+        expect(identity.storeId).toBe(made.storeId);
+        expect(identity.copyOf).toMatch(new RegExp(`^${original.store.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(database ${original.storeId}\\) at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`));
+        expect(made.moves.map((m) => m.runId)).toEqual([1, 2, 3]);
+        for (const m of made.moves) {
+          expect(m.from).toBe(await store.runDir(m.runId));
+          expect(m.to).toBe(path.join(path.dirname(path.dirname(m.from)), `mine-${made.storeId}`, `run_${m.runId}`));
+          expect(await own.runDir(m.runId)).toBe(m.to);
+        }
+        await own.enqueue(runs(1));
+        const [claimed] = await own.claimPack(worker('w9'), 1);
+        expect(claimed!.owner).toEqual({ storeId: made.storeId, store: file, runId: 3, copyOf: identity.copyOf });
         const raw = new Database(file, { readonly: true });
         expect(raw.prepare(`SELECT config_text, git_commit, first_run_id, last_run_id FROM mosaic_experiments`).all()).toEqual([{ config_text: 'x', git_commit: 'abc', first_run_id: 1, last_run_id: 3 }]);
         expect(raw.prepare(`SELECT nb_params FROM run_results`).pluck().get()).toBe(RESULTS.nb_params);

@@ -5,6 +5,7 @@ import { MosaicError } from '../errors.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { idRanges } from './format.js';
+import { foreignReason } from '../engine/run-folder.js';
 
 /** Asks on the terminal; a pipe or a script must say --yes. */
 async function confirmed(question: string): Promise<boolean> {
@@ -28,9 +29,24 @@ export async function deleteCommand(db: string, options: RunSelector & { yes?: b
     if (!options.yes && !(await confirmed(`delete ${ids.length} ${plural} (ids ${idRanges(ids)}) of ${displayLocation(db)} and their checkpoint folders? [y/N] `))) {
       return 'nothing deleted';
     }
+    const identity = await store.identity();
     const dirs = await store.deleteRuns(ids);
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-    return `deleted ${ids.length} ${plural} (ids ${idRanges(ids)}) and ${dirs.length} checkpoint ${dirs.length === 1 ? 'folder' : 'folders'}`;
+    let removed = 0;
+    let absent = 0;
+    const kept: string[] = [];
+    for (const { runId, runDir } of dirs) {
+      const foreign = await foreignReason(runDir, { ...identity, runId });
+      if (foreign) kept.push(foreign);
+      else if (fs.existsSync(runDir)) {
+        fs.rmSync(runDir, { recursive: true, force: true });
+        removed++;
+      } else absent++;
+    }
+    const done = `deleted ${ids.length} ${plural} (ids ${idRanges(ids)}) and ${removed} checkpoint ${removed === 1 ? 'folder' : 'folders'}`;
+    const stayed = identity.copyOf && absent ? `; the checkpoints of ${absent === 1 ? '1 run' : `${absent} runs`} stayed with the database this is a copy of, ${identity.copyOf}, and were not touched` : '';
+    if (!kept.length) return done + stayed;
+    const whose = identity.copyOf ? ` (${displayLocation(db)} is a copy of ${identity.copyOf})` : '';
+    return `${done}${stayed}; left ${kept.length} ${kept.length === 1 ? 'folder' : 'folders'} that ${displayLocation(db)} does not own${whose}:\n  ${kept.join('\n  ')}`;
   } finally {
     await store.close();
   }

@@ -10,6 +10,8 @@ import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { chooseDatabase, rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
 import { plural } from '../analysis/wording.js';
+import { copyRunFolder } from '../engine/run-folder.js';
+import type { RunFolderMove } from '../store/types.js';
 
 /** What `pause FILE.json` writes and `resume FILE.json` reads. */
 interface PauseFile {
@@ -122,24 +124,64 @@ export async function rerunCommand(
   }
 }
 
-/** `mosaic savedb COPY`: a consistent copy while workers write. */
-export async function savedbCommand(first: string, second: string | undefined, dbOption: string | undefined): Promise<void> {
-  const [dbArg, copy] = second === undefined ? [dbOption, first] : [first, second];
+/**
+ * `mosaic savedb COPY`: a consistent copy while workers write. The copy is a database of its own
+ * (a new identity, `system.copy_of`), whose runs' folders are its own: with `--with-checkpoints`
+ * the original's folders are copied into them, so the copy can continue its runs; without, they
+ * stay empty and the original's are never touched by the copy. The copy appears whole or not at all.
+ */
+export async function savedbCommand(first: string, second: string | undefined, options: { db?: string; withCheckpoints?: boolean }): Promise<void> {
+  const [dbArg, copy] = second === undefined ? [options.db, first] : [first, second];
   const db = chooseDatabase(dbArg);
+  if (isUrl(copy)) throw new MosaicError(`the copy is a SQLite file: ${displayLocation(copy)} is a URL`);
   if (fs.existsSync(copy)) throw new MosaicError(`${copy} already exists: choose a new file for the copy`);
+  const partial = path.join(path.dirname(path.resolve(copy)), `.${path.basename(copy)}.${process.pid}.partial`);
   const store = await openStore(db, 'read');
+  let original;
   try {
-    await store.copyTo(copy);
+    original = await store.identity();
+    await store.copyTo(partial);
   } finally {
     await store.close();
   }
-  const check = await openStore(copy, 'read');
   try {
-    const result = await check.integrityCheck();
-    if (result !== 'ok') throw new MosaicError(`the copy ${copy} failed its integrity check: ${String(result)}`);
-    const counts = await check.counts();
-    console.log(`${displayLocation(db)} copied to ${copy} (integrity ok): ${counts.done} done, ${counts.running} running, ${counts.pending} pending runs at the time of the copy`);
+    const target = await openStore(partial, 'write');
+    let made;
+    try {
+      made = await target.becomeCopyOf(original, copy);
+    } finally {
+      await target.close();
+    }
+    const folders = options.withCheckpoints ? await copyRunFolders(made.moves, made.storeId, copy) : 0;
+    const check = await openStore(partial, 'read');
+    let summary: string;
+    try {
+      const result = await check.integrityCheck();
+      if (result !== 'ok') throw new MosaicError(`the copy ${copy} failed its integrity check: ${String(result)}`);
+      const counts = await check.counts();
+      summary = `${counts.done} done, ${counts.running} running, ${counts.pending} pending runs at the time of the copy`;
+    } finally {
+      await check.close();
+    }
+    fs.renameSync(partial, copy);
+    const where = options.withCheckpoints
+      ? `with the checkpoints of ${plural(folders, 'run')}`
+      : `without checkpoints (they stay with ${displayLocation(db)}; \`--with-checkpoints\` copies them, so that the copy can continue its runs)`;
+    console.log(`${displayLocation(db)} copied to ${copy} (integrity ok), ${where}: ${summary}`);
   } finally {
-    await check.close();
+    for (const f of [partial, `${partial}-wal`, `${partial}-shm`]) fs.rmSync(f, { force: true });
   }
+}
+
+/** The original's run folders copied into the copy's, stamped as the copy's; returns how many there were. */
+async function copyRunFolders(moves: RunFolderMove[], storeId: string, copy: string): Promise<number> {
+  let copied = 0;
+  for (const [i, m] of moves.entries()) {
+    if (process.stderr.isTTY) process.stderr.write(`\rcopying run folders: ${i + 1}/${moves.length}`);
+    if (!fs.existsSync(m.from)) continue;
+    await copyRunFolder(m.from, m.to, { storeId, store: copy, runId: m.runId });
+    copied++;
+  }
+  if (process.stderr.isTTY && moves.length) process.stderr.write('\n');
+  return copied;
 }

@@ -110,7 +110,14 @@ program
   .argument('<first>', 'COPY (the database as for status), or DB when a second argument is given')
   .argument('[second]', 'COPY, when the first argument is the database')
   .option('--db <file>', 'database to copy')
-  .action(async (first: string, second: string | undefined, opts: { db?: string }) => (await import('./lifecycle.js')).savedbCommand(first, second, opts.db));
+  .option('--with-checkpoints', "copy the runs' checkpoint folders too, so that the copy can continue its runs (rerun, resume)")
+  .addHelpText(
+    'after',
+    "\nThe copy is a database of its own (a new identity; `mosaic status` says whose copy it is). Its runs' checkpoints\n" +
+      'stay with the original unless --with-checkpoints copies them; the copy never writes to, prunes or deletes the\n' +
+      "original's run folders.",
+  )
+  .action(async (first: string, second: string | undefined, opts: { db?: string; withCheckpoints?: boolean }) => (await import('./lifecycle.js')).savedbCommand(first, second, opts));
 
 program
   .command('rekey')

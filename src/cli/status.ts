@@ -29,9 +29,13 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   const store = await openStore(db, 'read');
   let runs: RunOverview[];
   let facts: Map<number, Record<string, string>>;
+  let paused: boolean;
+  let copyOf: string | undefined;
   try {
     runs = await store.overview();
     facts = await store.allFacts();
+    paused = await store.isPaused();
+    copyOf = (await store.identity()).copyOf;
   } finally {
     await store.close();
   }
@@ -40,6 +44,11 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   const lines: string[] = [];
   const count = (s: string) => `${by(s).length} ${s}`;
   lines.push(`${displayLocation(db)}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
+  if (copyOf) lines.push(`a copy of ${copyOf}`);
+  if (paused) {
+    const open = by('running').length + by('pending').length;
+    lines.push(`paused: no worker starts a new run${by('running').length ? ' (the running runs finish)' : ''}${open ? '; `mosaic resume` continues' : ''}`);
+  }
   const backends = backendSummary([...facts.values()]);
   if (backends) lines.push(backends);
   lines.push('Done');

@@ -7,6 +7,7 @@ import type { CheckpointOwner, EpochRecord } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
 import { LayersModule } from '../user/layers-module.js';
 import { decodeWeightFile } from '../user/weights.js';
+import { claimFolder, foreignFolder } from './run-folder.js';
 
 export type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -160,6 +161,7 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const epoch = record.epoch;
   try {
+    await claimFolder(runDir, owner);
     await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer);
   } catch (e) {
     for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`]) await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
@@ -219,6 +221,8 @@ export async function loadCheckpoint(
   optimizer: { restore(state: NamedTensor[]): Promise<void> },
 ): Promise<void> {
   const epoch = record.epoch;
+  const foreign = await foreignFolder(runDir, owner);
+  if (foreign) throw new CheckpointError(foreign.message);
   const checkpoint = await openCheckpoint(runDir, epoch, owner);
   await verifyOwner(checkpoint, stampOf(owner, record));
   for (const [i, m] of models.entries()) {
@@ -256,9 +260,19 @@ async function openCheckpoint(runDir: string, epoch: number, owner: CheckpointOw
   if (content) return fileReader(file, runDir, epoch, content);
   const legacy = legacyDir(runDir, epoch);
   if (await fs.access(path.join(legacy, 'parameters.json')).then(() => true, () => false)) return legacyReader(legacy);
+  if (owner.copyOf) {
+    throw new CheckpointError(
+      `run ${owner.runId} of ${owner.store} has no checkpoint of epoch ${epoch}: ${owner.store} is a copy of ${owner.copyOf}, made without its checkpoints, which stayed with the original. ` +
+        'Continue the run on the original, or make the copy again with `mosaic savedb --with-checkpoints`',
+    );
+  }
+  // A folder with other checkpoints but not this one: removed by hand; no folder at all: not shared, or removed.
+  const folderThere = await fs.access(runDir).then(() => true, () => false);
   throw new CheckpointError(
     `checkpoint of epoch ${epoch} is missing (${file} on ${hostName()}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped. ` +
-      'When workers run on several hosts, run_files_path must be a folder every host shares (see docs/cluster.md)',
+      (folderThere
+        ? 'Its folder is there but not this checkpoint: something other than Mosaic removed it'
+        : 'Its folder does not exist on this host: it was deleted, or workers run on several hosts and run_files_path is not a folder every host shares (see docs/cluster.md)'),
   );
 }
 
@@ -308,8 +322,9 @@ function biasCorrections(optimizer: tf.Optimizer): NamedTensor[] {
     .map((k) => ({ name: `mosaic/${k}`, tensor: o[k] as tf.Variable }));
 }
 
-/** Removes checkpoints (and leftovers of unfinished ones) other than those of `keepEpochs` (the last and the best). */
-export async function pruneCheckpoints(runDir: string, keepEpochs: number[]): Promise<void> {
+/** Removes checkpoints (and leftovers of unfinished ones) other than those of `keepEpochs` (the last and the best), in a folder the run owns. */
+export async function pruneCheckpoints(runDir: string, owner: CheckpointOwner, keepEpochs: number[]): Promise<void> {
+  await claimFolder(runDir, owner);
   const entries = await fs.readdir(runDir).catch(() => [] as string[]);
   const keep = new Set(keepEpochs.flatMap((e) => [checkpointFile(runDir, e), filesDir(runDir, e), legacyDir(runDir, e)].map((p) => path.basename(p))));
   await Promise.all(entries.filter((e) => e.startsWith('epoch-') && !keep.has(e)).map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })));

@@ -63,7 +63,7 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   await c.store.recordEpoch(c.run, c.record, c.metrics);
   c.history.push(c.record);
   const best = bestEpoch(c.history, settings.min_delta ?? 0);
-  await pruneCheckpoints(c.runDir, [c.record.epoch, best.epoch]);
+  await pruneCheckpoints(c.runDir, c.run.owner, [c.record.epoch, best.epoch]);
   c.onEpoch?.({ runId: c.run.runId, epoch: c.record.epoch, epochs: c.run.epochsTarget, record: c.record });
   if (settings.early_stopping === undefined || best.waited < settings.early_stopping) return undefined;
   const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';

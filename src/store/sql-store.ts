@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { MosaicError } from '../errors.js';
 import type { SqlConnection, SqlRunner } from './connection.js';
@@ -19,6 +20,7 @@ import {
   type RunSpec,
   type RunStatus,
   type Store,
+  type RunFolderMove,
   type StoreIdentity,
   type WorkerIdentity,
 } from './types.js';
@@ -112,7 +114,33 @@ export class SqlStore implements Store {
 
   /** Made once when the database was created, never changed: read once per connection. */
   async identity(): Promise<StoreIdentity> {
-    return (this.storeIdentity ??= { storeId: (await this.getSystem(this.conn, 'store_id'))!, store: this.location });
+    if (!this.storeIdentity) {
+      const copyOf = await this.getSystem(this.conn, 'copy_of');
+      this.storeIdentity = { storeId: (await this.getSystem(this.conn, 'store_id'))!, store: this.location, ...(copyOf ? { copyOf } : {}) };
+    }
+    return this.storeIdentity;
+  }
+
+  async becomeCopyOf(original: StoreIdentity, copyLocation: string): Promise<{ storeId: string; moves: RunFolderMove[] }> {
+    const storeId = randomBytes(4).toString('hex');
+    const folder = `${databaseName(copyLocation) || 'mosaic'}-${storeId}`;
+    const moves = await this.conn.transaction(async (tx) => {
+      const at = (await tx.get<{ t: number }>(`SELECT ${this.now} AS t`))!.t;
+      const copyOf = `${original.store} (database ${original.storeId}) at ${new Date(Number(at) * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+      await tx.run(SET_SYSTEM, ['store_id', storeId]);
+      await tx.run(SET_SYSTEM, ['copy_of', copyOf]);
+      const rows = await tx.all<{ run_id: number; run_dir: string | null }>(`SELECT run_id, run_dir FROM mosaic_queue WHERE run_dir IS NOT NULL ORDER BY run_id`);
+      const moved: RunFolderMove[] = [];
+      for (const r of rows) {
+        // <run_files_path>/<db>-<store id>/run_<id>: the same place, in a folder of the copy's own.
+        const to = path.join(path.dirname(path.dirname(r.run_dir!)), folder, path.basename(r.run_dir!));
+        await tx.run(`UPDATE mosaic_queue SET run_dir = ? WHERE run_id = ?`, [to, r.run_id]);
+        moved.push({ runId: r.run_id, from: r.run_dir!, to });
+      }
+      return moved;
+    });
+    this.storeIdentity = undefined;
+    return { storeId, moves };
   }
 
   /** The folder of this database's runs inside run_files_path: its name and identity. */
@@ -200,7 +228,7 @@ export class SqlStore implements Store {
       runId: row.run_id,
       workerId: worker.id,
       runDir: row.run_dir,
-      owner: { storeId: identity.storeId, store: identity.store, runId: row.run_id },
+      owner: { storeId: identity.storeId, store: identity.store, runId: row.run_id, ...(identity.copyOf ? { copyOf: identity.copyOf } : {}) },
       spec: JSON.parse(row.spec) as RunSpec,
       seed: Number(row.seed),
       shortForm: row.pipeline,
@@ -383,12 +411,12 @@ export class SqlStore implements Store {
     });
   }
 
-  async deleteRuns(runIds: number[]): Promise<string[]> {
+  async deleteRuns(runIds: number[]): Promise<{ runId: number; runDir: string }[]> {
     return this.conn.transaction(async (tx) => {
-      const dirs: string[] = [];
+      const dirs: { runId: number; runDir: string }[] = [];
       await forEachChunk(runIds, async (inList, chunk) => {
-        const rows = await tx.all<{ run_dir: string | null }>(`SELECT run_dir FROM mosaic_queue WHERE run_id IN ${inList} ORDER BY run_id`, chunk);
-        for (const r of rows) if (r.run_dir) dirs.push(r.run_dir);
+        const rows = await tx.all<{ run_id: number; run_dir: string | null }>(`SELECT run_id, run_dir FROM mosaic_queue WHERE run_id IN ${inList} ORDER BY run_id`, chunk);
+        for (const r of rows) if (r.run_dir) dirs.push({ runId: r.run_id, runDir: r.run_dir });
         for (const table of ['runs', 'params', 'run_results', 'history', 'history_metrics', 'mosaic_queue', 'mosaic_failures']) {
           await tx.run(`DELETE FROM ${table} WHERE run_id IN ${inList}`, chunk);
         }

@@ -69,6 +69,8 @@ export interface CheckpointOwner {
   /** The database as a user names it (its file), for messages. */
   store: string;
   runId: number;
+  /** When the database is a copy (`mosaic savedb`): of which database, when, for messages. */
+  copyOf?: string;
 }
 
 /** A metric of the user's own (`run_info.log`), averaged over the calls of one epoch. */
@@ -280,8 +282,16 @@ export interface StoreAdmin {
    * the `epochs` fact says the new total.
    */
   extendRuns(runIds: number[], moreEpochs: number): Promise<void>;
-  /** Removes runs from every table; returns their checkpoint folders (for the caller to delete). */
-  deleteRuns(runIds: number[]): Promise<string[]>;
+  /** Removes runs from every table; returns their checkpoint folders (for the caller to delete, if it owns them). */
+  deleteRuns(runIds: number[]): Promise<{ runId: number; runDir: string }[]>;
+  /**
+   * Makes this database (a fresh `copyTo` of `original`) a database of its own: a new identity,
+   * `system.copy_of` saying of which database and when, and every run's folder moved (in the
+   * queue only) to a folder of its own beside the original's, named after `copyLocation` (where
+   * the copy will be). Returns the new identity and the moves; the caller copies the folders or
+   * not. Never called on a database workers use.
+   */
+  becomeCopyOf(original: StoreIdentity, copyLocation: string): Promise<{ storeId: string; moves: RunFolderMove[] }>;
   /** Replaces facts of runs (rekey). */
   updateFacts(changes: { runId: number; name: string; value: string }[]): Promise<void>;
 }
@@ -291,6 +301,15 @@ export interface StoreIdentity {
   storeId: string;
   /** The database as a user names it (its file, or its URL without password), for messages. */
   store: string;
+  /** Set in a copy made by `mosaic savedb`: "<store> (database <id>) at <time>". */
+  copyOf?: string;
+}
+
+/** Where a copy's run folder is, and where the original's was. */
+export interface RunFolderMove {
+  runId: number;
+  from: string;
+  to: string;
 }
 
 /** Every role at once: what a command that writes opens. */
