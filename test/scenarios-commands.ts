@@ -50,6 +50,7 @@ export function commandScenarios(backend: string, newLocation: (dir: string) => 
       expect(ok(['rekey', pipelines, db])).toMatch(/6 runs match .* 0 keys changed/);
 
       expect(ok(['pause', db])).toMatch(/paused\. No run is running; no run is pending\./);
+      expect(ok(['status', db])).toMatch(/\npaused: no worker starts a new run\n/);
       ok(['resume', db, '--progress', 'lines']);
 
       expect(ok(['delete', db, '-id', '1', '--yes'])).toMatch(/deleted 1 run/);

@@ -215,7 +215,31 @@ describe('early stopping and the best epoch', () => {
       { status: 'done', return_status: 'early stop at epoch 3: the test loss did not improve by more than 100 for 2 epochs (best: epoch 1)' },
     ]);
     const runDir = rows(db, `SELECT run_dir FROM mosaic_queue`)[0]!.run_dir as string;
-    expect(fs.readdirSync(runDir).sort()).toEqual(['epoch-1.ckpt', 'epoch-3.ckpt']);
+    expect(fs.readdirSync(runDir).sort()).toEqual(['epoch-1.ckpt', 'epoch-3.ckpt', 'owner.json']);
+  });
+
+  it('keeps the configured epochs as the parameter (trained and stopping epochs are results), and a rerun says it stopped again or trains past the stop', () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 's.db');
+    const config = classesConfig(dir, { process: 'loss_function = CrossEntropyLoss\nearly_stopping = 2\nmin_delta = 100' });
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('epochs = 3', 'epochs = 20').replace('nb_processus = 1', 'nb_processus = 1\nmultiplicity = 3'));
+    expect(cli(['run', config, db], dir).code).toBe(0);
+    const facts = (id: number) =>
+      Object.fromEntries(rows(db, `SELECT param_name, param_value FROM params WHERE run_id = ${id} AND param_name IN ('epochs', 'epochs_done', 'stopped_epoch')`).map((r) => [r.param_name, r.param_value]));
+    for (const id of [1, 2, 3]) expect(facts(id)).toEqual({ epochs: '20', epochs_done: '3', stopped_epoch: '3' });
+    const report = JSON.parse(cli(['compare', db, '--format', 'json'], dir).stdout);
+    expect(report.groups).toHaveLength(1);
+    expect(report.groups[0].n).toBe(3);
+
+    const again = cli(['rerun', config, db, '-epochs', '5', '-id', '1', '--progress', 'lines'], dir);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/\[run finished\] 1: early stop at epoch 4: .*it had stopped early already \(rerun with --no-early-stopping to train past the stop\)/);
+    expect(facts(1)).toEqual({ epochs: '8', epochs_done: '4', stopped_epoch: '4' });
+    const past = cli(['rerun', config, db, '-epochs', '5', '-id', '2', '--no-early-stopping', '--progress', 'lines'], dir);
+    expect(past.code).toBe(0);
+    expect(past.stdout).toMatch(/\[run finished\] 2\n/);
+    expect(rows(db, `SELECT COUNT(*) AS n FROM history WHERE run_id = 2`)).toEqual([{ n: 8 }]);
+    expect(facts(2)).toEqual({ epochs: '8', epochs_done: '8' });
   });
 
   it('without min_delta the best epoch is the lowest test loss', () => {

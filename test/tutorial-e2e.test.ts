@@ -100,7 +100,7 @@ describe('the tutorial experiment end to end', () => {
     const { best_epoch: best } = d.prepare(`SELECT best_epoch FROM run_results WHERE run_id = 7`).get() as { best_epoch: number };
     d.close();
     expect(path.dirname(path.dirname(runDir))).toBe(path.join(dir, '.runs'));
-    expect(fs.readdirSync(runDir).sort()).toEqual([...new Set([`epoch-${best}.ckpt`, `epoch-${EPOCHS}.ckpt`])].sort());
+    expect(fs.readdirSync(runDir).sort()).toEqual([...new Set([`epoch-${best}.ckpt`, `epoch-${EPOCHS}.ckpt`, "owner.json"])].sort());
     const [magic, header] = fs.readFileSync(path.join(runDir, `epoch-${EPOCHS}.ckpt`)).toString('latin1').split('\n');
     expect(magic).toBe('MOSAIC-CHECKPOINT 1');
     const { owner, groups } = JSON.parse(header!) as { owner: { run_id: number; epoch: number }; groups: { name: string }[] };

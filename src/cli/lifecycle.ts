@@ -97,7 +97,7 @@ export async function resumeCommand(
 export async function rerunCommand(
   configPath: string,
   db: string,
-  options: RunSelector & { epochs?: string; progress?: ProgressMode },
+  options: RunSelector & { epochs?: string; progress?: ProgressMode; earlyStopping?: boolean },
 ): Promise<number> {
   const config = readConfigFile(configPath);
   const epochs = Number(options.epochs);
@@ -108,7 +108,7 @@ export async function rerunCommand(
     const ids = await selectRuns(store, options);
     const busy = (await store.overview(ids)).filter((r) => r.status === 'running' || r.status === 'pending');
     if (busy.length) throw new MosaicError(`runs ${idRanges(busy.map((r) => r.runId))} are still ${busy[0]!.status}: rerun continues finished runs; wait, or resume the experiment`);
-    await store.extendRuns(ids, epochs);
+    await store.extendRuns(ids, epochs, { earlyStopping: options.earlyStopping !== false });
     await store.setPaused(false);
     await store.setSetting('monitor', config.monitor);
     rememberDatabase(db);

@@ -97,9 +97,10 @@ program
   .option('--param_name_value <name_value...>', 'runs whose parameter NAME equals VALUE (width finds mlp_width; 0.001 equals 1e-3)')
   .option('--param_name_value_low_threshold <name_value...>', 'runs whose parameter NAME is <= VALUE')
   .option('--param_name_value_high_threshold <name_value...>', 'runs whose parameter NAME is >= VALUE')
+  .option('--no-early-stopping', 'train the N epochs even if the run stopped early (its patience is counted over its whole history, so it would stop again at once)')
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
   .addHelpText('after', `\nSingle-dash forms work too: mosaic rerun config.ini results.db -id 1-3 -epochs 200\n${EXIT_CODES}`)
-  .action(async (config: string, db: string, opts: RunSelector & { epochs: string; progress: ProgressMode }) => {
+  .action(async (config: string, db: string, opts: RunSelector & { epochs: string; progress: ProgressMode; earlyStopping: boolean }) => {
     const { rerunCommand } = await import('./lifecycle.js');
     process.exitCode = await rerunCommand(config, db, opts);
   });

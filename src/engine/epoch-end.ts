@@ -25,7 +25,7 @@ export class DivergedError extends Error {
  * infinite); `lost` (another worker took the run over: nothing more was recorded). A continuation
  * that fails leaves the run's earlier results standing.
  */
-export type RunOutcome = { status: 'done' } | { status: 'error' | 'diverged'; message: string } | { status: 'lost'; message: string };
+export type RunOutcome = { status: 'done'; message?: string } | { status: 'error' | 'diverged'; message: string } | { status: 'lost'; message: string };
 
 export function assertFinite(record: EpochRecord): void {
   if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
@@ -67,14 +67,16 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   c.onEpoch?.({ runId: c.run.runId, epoch: c.record.epoch, epochs: c.run.epochsTarget, record: c.record });
   if (settings.early_stopping === undefined || best.waited < settings.early_stopping) return undefined;
   const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
-  return `early stop at epoch ${c.record.epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})`;
+  // Patience counts over the whole history: a continuation of a run that stopped early stops again at once.
+  const again = c.run.epochsDone > 0 && c.record.epoch === c.run.epochsDone + 1 ? '; it had stopped early already (rerun with --no-early-stopping to train past the stop)' : '';
+  return `early stop at epoch ${c.record.epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})${again}`;
 }
 
 /** The run's results from its history, stored with the run done (`note`: why it stopped early). */
 export async function finishRun(store: RunRecorder, run: ClaimedRun, history: EpochRecord[], variables: tf.Tensor[], note?: string): Promise<RunOutcome> {
   try {
     await store.finishRun(run, runResults(history, parameterCount(variables), run.spec.process.min_delta ?? 0), note);
-    return { status: 'done' };
+    return note ? { status: 'done', message: note } : { status: 'done' };
   } catch (e) {
     return failRun(store, run, e);
   }

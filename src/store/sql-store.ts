@@ -285,7 +285,14 @@ export class SqlStore implements Store {
       await this.mustHold(tx, claim);
       await tx.run(upsert('run_results', ['run_id'], RESULT_COLUMNS), [claim.runId, ...RESULT_COLUMNS.map((c) => r[c])]);
       await this.setRunStatus(tx, claim.runId, 'done', note ?? 'ok');
-      await tx.run(SET_FACT, [claim.runId, 'epochs', String(r.epochs)]);
+      // `epochs` stays the design's (configured, or raised by rerun): early stopping never splits groups.
+      const { epochs_target } = (await tx.get<{ epochs_target: number | null }>(`SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`, [claim.runId]))!;
+      const target = epochs_target ?? r.epochs;
+      await tx.run(SET_FACT, [claim.runId, 'epochs', String(Math.max(target, r.epochs))]);
+      await tx.run(SET_FACT, [claim.runId, 'epochs_done', String(r.epochs)]);
+      if (r.epochs < target) await tx.run(SET_FACT, [claim.runId, 'stopped_epoch', String(r.epochs)]);
+      else await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'stopped_epoch'`, [claim.runId]);
+      await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'epochs_before_rerun'`, [claim.runId]);
       await tx.run(`UPDATE mosaic_queue SET finished_at = ${this.now} WHERE run_id = ?`, [claim.runId]);
     });
   }
@@ -315,7 +322,9 @@ export class SqlStore implements Store {
     if (kept) {
       // A continuation failed: the run's finished results stand; it can be continued again.
       await this.setRunStatus(tx, runId, 'done', 'ok');
-      await tx.run(SET_FACT, [runId, 'epochs', String(kept.epochs)]);
+      const before = await tx.get<{ v: string }>(`SELECT param_value AS v FROM params WHERE run_id = ? AND param_name = 'epochs_before_rerun'`, [runId]);
+      await tx.run(SET_FACT, [runId, 'epochs', before?.v ?? String(kept.epochs)]);
+      await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'epochs_before_rerun'`, [runId]);
       await tx.run(`UPDATE mosaic_queue SET epochs_target = ? WHERE run_id = ?`, [q.epochs, runId]);
       return 'done';
     }
@@ -396,14 +405,27 @@ export class SqlStore implements Store {
     return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
-  async extendRuns(runIds: number[], moreEpochs: number): Promise<void> {
+  async extendRuns(runIds: number[], moreEpochs: number, options: { earlyStopping?: boolean } = {}): Promise<void> {
     await this.conn.transaction(async (tx) => {
       for (const id of runIds) {
+        if (options.earlyStopping === false) {
+          const { spec } = (await tx.get<{ spec: string }>(`SELECT spec FROM mosaic_queue WHERE run_id = ?`, [id]))!;
+          const parsed = JSON.parse(spec) as RunSpec;
+          if (parsed.process.early_stopping !== undefined) {
+            delete parsed.process.early_stopping;
+            await tx.run(`UPDATE mosaic_queue SET spec = ? WHERE run_id = ?`, [JSON.stringify(parsed), id]);
+          }
+        }
         await tx.run(
           `UPDATE mosaic_queue SET epochs_target = (SELECT COUNT(*) FROM history h WHERE h.run_id = mosaic_queue.run_id) + ?, finished_at = NULL WHERE run_id = ?`,
           [moreEpochs, id],
         );
         await this.setRunStatus(tx, id, 'pending');
+        // What `epochs` goes back to if the continuation fails (an early-stopped run's is not its epochs done).
+        await tx.run(
+          `INSERT INTO params (run_id, param_name, param_value) SELECT run_id, 'epochs_before_rerun', param_value FROM params WHERE run_id = ? AND param_name = 'epochs' ON CONFLICT (run_id, param_name) DO NOTHING`,
+          [id],
+        );
         const { epochs_target } = (await tx.get<{ epochs_target: number }>(`SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`, [id]))!;
         await tx.run(SET_FACT, [id, 'epochs', String(epochs_target)]);
         await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'traceback'`, [id]);

@@ -279,9 +279,10 @@ export interface StoreAdmin {
   setSetting(name: string, value: unknown): Promise<void>;
   /**
    * Continue finished runs for `moreEpochs`: target = epochs done + moreEpochs, status pending;
-   * the `epochs` fact says the new total.
+   * the `epochs` fact says the new total. `earlyStopping: false` trains them without early
+   * stopping from now on (the spec they run with loses `early_stopping`).
    */
-  extendRuns(runIds: number[], moreEpochs: number): Promise<void>;
+  extendRuns(runIds: number[], moreEpochs: number, options?: { earlyStopping?: boolean }): Promise<void>;
   /** Removes runs from every table; returns their checkpoint folders (for the caller to delete, if it owns them). */
   deleteRuns(runIds: number[]): Promise<{ runId: number; runDir: string }[]>;
   /**

@@ -42,7 +42,7 @@ export class LineReporter implements Reporter {
   }
 
   finished(_worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void {
-    this.out(status === 'done' ? ` [run finished] ${runId}` : ` [run ${status}] ${runId}: ${message ?? ''}`);
+    this.out(status === 'done' ? ` [run finished] ${runId}${message ? `: ${message}` : ''}` : ` [run ${status}] ${runId}: ${message ?? ''}`);
   }
 
   log(line: string): void {
@@ -101,8 +101,10 @@ export class BarReporter implements Reporter {
   }
 
   finished(worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void {
-    if (status === 'done') this.done++;
-    else {
+    if (status === 'done') {
+      this.done++;
+      if (message) this.multibar.log(`run ${runId}: ${message}\n`);
+    } else {
       this.errors++;
       this.multibar.log(`run ${runId} ${status}: ${message ?? ''}\n`);
     }
