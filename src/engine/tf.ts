@@ -4,9 +4,6 @@ import { MosaicError } from '../errors.js';
 import type { BackendName } from './names.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 
-// PROD silences tfjs' "install tfjs-node" banner and skips debug-only checks.
-tfjs.env().set('PROD', true);
-
 const require = createRequire(import.meta.url);
 let wasmRegistered = false;
 

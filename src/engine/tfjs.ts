@@ -9,3 +9,7 @@ import type * as TF from '@tensorflow/tfjs';
  * from `import type * as tf from '@tensorflow/tfjs'`, which leaves no import behind.
  */
 export const tfjs: typeof TF = createRequire(import.meta.url)('@tensorflow/tfjs');
+
+// PROD silences TF.js's "install the node backend" banner (Mosaic chooses its backends itself; a
+// user who imports mosaic-ml sees it otherwise) and skips debug-only checks.
+tfjs.env().set('PROD', true);
