@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, FIXTURES, tmpDir, tutorialConfig } from './helpers.js';
+import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, tmpDir, tutorialConfig } from './helpers.js';
 
 /** A user mistake: one line on stderr naming what is wrong, exit code 2, no stack trace. */
 function expectCleanFailure(r: ReturnType<typeof cli>, message: RegExp) {
@@ -102,5 +102,85 @@ describe('bad input: one clear line, non-zero exit, no database', () => {
     const g = spawnSync(process.execPath, [link, tutorialConfig(dir), out], { encoding: 'utf8' });
     expect(g.stdout).toContain('24 pipelines');
     expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toHaveLength(24);
+  });
+});
+
+/** A model section of `dropout_mlp` (dropout defaults to 0; `output` is read in its first forward pass only). */
+const dropoutModel = (extra: string) => `
+[mlp]
+type = model
+class = dropout_mlp
+path_to_class = ${FIXTURES}/unread-keys.ts
+key = mlp
+width = 8
+output = sigmoid
+${extra}
+`;
+
+describe('a key its class never reads is refused before anything is queued', () => {
+  it('a misspelt key in a model section, its class reading the right name from its defaults', () => {
+    const dir = tmpDir();
+    // `output` is read in the first forward pass only; `scale` only for its second value
+    const config = fixtureConfig(dir, { models: dropoutModel('dropuot = 0.3').replace('output = sigmoid', 'output = sigmoid, scaled\nscale = 0.5'), epochs: 1 });
+    const db = path.join(dir, 'x.db');
+    const r = cli(['run', config, db], dir);
+    expectCleanFailure(r, /config\.ini:\d+ \[mlp\] dropuot: dropout_mlp never reads it; did you mean dropout\? .*ignore_unread/);
+    expect(r.stderr).not.toMatch(/output|scale/);
+    expect(fs.existsSync(db)).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
+  });
+
+  it('a misspelt key in a data class section', () => {
+    const dir = tmpDir();
+    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1 });
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('repeats = 16', 'repaets = 16'));
+    const db = path.join(dir, 'x.db');
+    expectCleanFailure(cli(['run', config, db], dir), /config\.ini:\d+ \[or_data\] repaets: or_data never reads it.*; did you mean repeats\?/);
+    expect(fs.existsSync(db)).toBe(false);
+  });
+
+  it('keys listed in ignore_unread are accepted, and ignore_unread is no parameter', () => {
+    const dir = tmpDir();
+    const config = fixtureConfig(dir, { models: dropoutModel('dropout = 0.25\nnote = for the dashboard\nignore_unread = note'), epochs: 1 });
+    const db = path.join(dir, 'x.db');
+    const r = cli(['run', config, db], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const d = openDb(db);
+    const facts = d.prepare(`SELECT param_name, param_value FROM params WHERE run_id = 1 AND param_name LIKE 'dropout_mlp_%' ORDER BY param_name`).all();
+    d.close();
+    expect(facts).toEqual([
+      { param_name: 'dropout_mlp_dropout', param_value: '0.25' },
+      { param_name: 'dropout_mlp_note', param_value: 'for the dashboard' },
+      { param_name: 'dropout_mlp_output', param_value: 'sigmoid' },
+      { param_name: 'dropout_mlp_width', param_value: '8' },
+    ]);
+  });
+
+  it('keys inherited from [DEFAULT] may go unread; keys written in the section may not', () => {
+    const dir = tmpDir();
+    const config = fixtureConfig(dir, { models: dropoutModel('colour = red'), epochs: 1 });
+    fs.writeFileSync(config, `[DEFAULT]\nowner = alice\n\n${fs.readFileSync(config, 'utf8')}`);
+    const out = path.join(dir, 'p.json');
+    const refused = cli(['generate', config, out], dir);
+    expectCleanFailure(refused, /\[mlp\] colour: dropout_mlp never reads it \(a key/);
+    expect(refused.stderr).not.toContain('owner');
+    expect(fs.existsSync(out)).toBe(false);
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('colour = red', ''));
+    const r = cli(['generate', config, out], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8'))[0][1]).toMatchObject({ name: 'mlp', owner: 'alice' });
+  });
+
+  it('the tutorial passes; a key its MLP does not take is refused', () => {
+    const dir = tmpDir();
+    const config = tutorialConfig(dir);
+    const out = path.join(dir, 'p.json');
+    const r = cli(['generate', config, out], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    fs.rmSync(out);
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('key = mlp_brick', 'key = mlp_brick\ndropout = 0.2'));
+    expectCleanFailure(cli(['generate', config, out], dir), /config\.ini:\d+ \[mlp_brick\] dropout: mlp_brick never reads it \(/);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -129,6 +129,16 @@ describe('pipelines', () => {
     expect(config.warnings.join()).toMatch(/\[extra\].*type "other" is in neither/);
   });
 
+  it('ignore_unread is no parameter; keys inherited from [DEFAULT] are known as such', () => {
+    const config = parseConfig('[DEFAULT]\nowner = alice\n' + base('width = 2, 3\nnote = x\nignore_unread = Note, other'), '/x/c.ini');
+    const m = config.modules[1]!;
+    expect(m.params.map((p) => p.key)).toEqual(['width', 'note', 'owner']);
+    expect(m.ignoreUnread).toEqual(['note', 'other']);
+    expect(m.inheritedKeys).toEqual(['owner']);
+    expect(config.modules[0]!.inheritedKeys).toEqual(['owner']);
+    expect(generatePipelines(config).map((p) => p.modules[1]!.ignore_unread)).toEqual([undefined, undefined]);
+  });
+
   it('resolves path_to_class and run_files_path against the config folder', () => {
     const config = parseConfig(base('width = 5'), '/x/y/c.ini');
     expect(config.modules[1]!.absolutePathToClass).toBe('/x/y/m.ts');

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { accuracyFn, chooseAccuracyRule } from '../src/engine/accuracy.js';
-import { constructorParams, MissingParameterError } from '../src/engine/inject.js';
+import { constructorParams, MissingParameterError, recordingReads } from '../src/engine/inject.js';
+import { closestName } from '../src/engine/unread-keys.js';
 import { builtinLoss } from '../src/engine/loss.js';
 import { curveMetrics } from '../src/engine/metrics.js';
 import { lossKind } from '../src/engine/names.js';
@@ -80,7 +81,36 @@ describe('constructor parameters by name', () => {
     const p = constructorParams('mlp_funnel', 'mlp_funnel', { width: 3 }, { input_size: 2 });
     expect(() => p.length).toThrow(MissingParameterError);
     expect(() => p.length).toThrow(/mlp_funnel: required parameter "length" not found: not a key of config section \[mlp_funnel\], not in run_info \(which has: input_size\)/);
+    expect(() => p.length).toThrow(expect.objectContaining({ parameter: 'length', section: 'mlp_funnel' }));
   });
+  it('with a set, record every name read, tested or enumerated, for as long as the object is kept', () => {
+    const reads = new Set<string>();
+    const p = constructorParams('M', 'm', { width: 3, dropout: 0.1 }, { seed: 1, epochs: 2 }, { activation: 'relu' }, reads);
+    void p.width;
+    void ('activation' in p);
+    void ('missing' in p);
+    expect(() => p.depth).toThrow(MissingParameterError);
+    void p.toString;
+    expect([...reads]).toEqual(['width', 'activation', 'missing', 'depth']);
+    void { ...p };
+    expect(reads).toEqual(new Set(['width', 'activation', 'missing', 'depth', 'dropout', 'seed', 'epochs']));
+    const infoReads = new Set<string>();
+    const info = recordingReads<Record<string, unknown>>({ name: 'm', width: 3 }, infoReads);
+    expect([info.width, info.nothing]).toEqual([3, undefined]);
+    expect([...infoReads]).toEqual(['width', 'nothing']);
+  });
+});
+
+describe('the closest name, for "did you mean"', () => {
+  it.each([
+    ['dropuot', ['width', 'dropout', 'seed'], 'dropout'],
+    ['lenght', ['length', 'input_size'], 'length'],
+    ['batchsize', ['batch_size'], 'batch_size'],
+    ['hidden', ['hiddenSize'], undefined],
+    ['colour', ['width', 'seed', 'dropout'], undefined],
+    ['lr', ['l2', 'lr_decay'], 'l2'],
+    ['widht', ['width', 'widths'], 'width'],
+  ])('%s among %j: %s', (key, names, expected) => expect(closestName(key, names)).toBe(expected));
 });
 
 describe('trainTestBatches', () => {

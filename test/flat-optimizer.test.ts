@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { optimizerState } from '../dist/engine/checkpoint.js';
 import { FlatOptimizer } from '../dist/engine/flat-optimizer.js';
 import { OPTIMIZER_NAMES } from '../dist/engine/names.js';
-import { makeOptimizer } from '../dist/engine/optimizer.js';
+import { decayFactor, makeOptimizer } from '../dist/engine/optimizer.js';
 import { FUSE_BELOW, runOptimizer } from '../dist/engine/run-optimizer.js';
 import { useBackend } from '../dist/engine/tf.js';
 
@@ -122,5 +122,91 @@ describe('one optimizer step over all variables (FlatOptimizer)', () => {
     reference.minimize(() => bigLoss(plain, 4), false, plain);
     again.minimize(() => bigLoss(stepped, 4)).dispose();
     expect(await values(stepped)).toEqual(await values(plain));
+  });
+});
+
+describe('decoupled weight decay ([PROCESS] weight_decay)', () => {
+  const lr = 0.05;
+  const factor = decayFactor({ lr, weight_decay: 0.3 })!;
+
+  /** By hand: every parameter times the float32 factor 1 − lr·weight_decay, then the TF.js optimizer's own step from the gradient taken before. */
+  function referenceStep(optimizer: tf.Optimizer, vars: tf.Variable[], f: () => tf.Scalar): void {
+    const { value, grads } = tf.variableGrads(f, vars);
+    for (const v of vars) v.assign(tf.tensor(Float32Array.from(v.dataSync(), (x) => Math.fround(x * Math.fround(1 - lr * 0.3))), v.shape));
+    optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+
+  it('is none when weight_decay is 0 or absent, else the float32 factor 1 − lr·weight_decay', () => {
+    expect(decayFactor({ lr, weight_decay: 0 })).toBeUndefined();
+    expect(decayFactor({ lr })).toBeUndefined();
+    expect(factor).toBe(Math.fround(1 - lr * 0.3));
+  });
+
+  it.each(OPTIMIZER_NAMES)('%s: one step over all variables decays then steps as by hand, bit for bit', async (name) => {
+    await useBackend('cpu');
+    const [plain, fused] = [variables(), variables()];
+    const reference = makeOptimizer(name, lr);
+    const flat = new FlatOptimizer(makeOptimizer(name, lr), fused, undefined, factor);
+    for (let step = 0; step < 5; step++) {
+      referenceStep(reference, plain, () => loss(plain, step));
+      flat.minimize(() => loss(fused, step)).dispose();
+    }
+    expect(await values(fused)).toEqual(await values(plain));
+    // the decay did something: without it, the weights differ
+    const undecayed = variables();
+    const noDecay = new FlatOptimizer(makeOptimizer(name, lr), undecayed);
+    for (let step = 0; step < 5; step++) noDecay.minimize(() => loss(undecayed, step)).dispose();
+    expect(await values(undecayed)).not.toEqual(await values(plain));
+    tf.dispose([...plain, ...fused, ...undecayed]);
+  });
+
+  it.each(['adam', 'sgd'] as const)('%s stepped in JavaScript decays as TF.js does, bit for bit; padding held at zero stays zero', async (name) => {
+    await useBackend('cpu');
+    const [plain, stepped] = [variables(), variables()];
+    const reference = makeOptimizer(name, lr);
+    // the last parameter masked, as a pack's padding: zero, its gradient taken as zero
+    const mask = tf.tensor1d([...new Array(3 * 4 + 4 + 4 - 1).fill(1), 0]);
+    for (const v of [plain[2]!, stepped[2]!]) v.assign(tf.tensor2d([...v.dataSync().slice(0, 3), 0], [4, 1]));
+    const flat = new FlatOptimizer(makeOptimizer(name, lr), stepped, mask, factor);
+    expect(await flat.plainParameters()).toBeInstanceOf(Float32Array);
+    for (let step = 0; step < 6; step++) {
+      const { grads, value } = tf.variableGrads(() => loss(plain, step), plain);
+      const masked = tf.concat(plain.map((v) => grads[v.name]!.reshape([-1]))).mul(mask).dataSync() as Float32Array;
+      tf.dispose([value, ...Object.values(grads)]);
+      const sizes = plain.map((v) => v.size);
+      let offset = 0;
+      const parts = sizes.map((n, k) => tf.tensor(masked.slice(offset, (offset += n)), plain[k]!.shape));
+      referenceStep(reference, plain, () => plain.map((v, k) => v.mul(parts[k]!).sum()).reduce((a, b) => a.add(b)) as tf.Scalar);
+      tf.dispose(parts);
+      plainStep(flat, stepped, step);
+    }
+    expect(await values(stepped)).toEqual(await values(plain));
+    expect(stepped[2]!.dataSync()[3]).toBe(0);
+    tf.dispose([...plain, ...stepped, mask]);
+  });
+
+  /** One step in JavaScript: the gradients from TF.js, flat, then `stepPlain`. */
+  function plainStep(flat: FlatOptimizer, vars: tf.Variable[], step: number): void {
+    const { grads, value } = tf.variableGrads(() => loss(vars, step), vars);
+    flat.stepPlain(Float32Array.from(tf.concat(vars.map((v) => grads[v.name]!.reshape([-1]))).dataSync()));
+    flat.writeBack();
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+
+  it('a run of FUSE_BELOW parameters or more, stepped variable by variable, decays as by hand', async () => {
+    await useBackend('cpu');
+    const big = () => [tf.variable(tf.randomUniform([3, Math.ceil(FUSE_BELOW / 3)], -1, 1, 'float32', 7)), tf.variable(tf.randomUniform([Math.ceil(FUSE_BELOW / 3), 1], -1, 1, 'float32', 8))];
+    const bigLoss = (vars: tf.Variable[], step: number) => tf.tidy(() => tf.losses.meanSquaredError(tf.randomNormal([4, 1], 0, 1, 'float32', 100 + step), tf.randomNormal([4, 3], 0, 1, 'float32', 50 + step).matMul(vars[0]!).sigmoid().matMul(vars[1]!)) as tf.Scalar);
+    const [plain, stepped] = [big(), big()];
+    const reference = makeOptimizer('adam', lr);
+    const optimizer = runOptimizer(makeOptimizer('adam', lr), stepped, factor);
+    expect(optimizer).not.toBeInstanceOf(FlatOptimizer);
+    for (let step = 0; step < 3; step++) {
+      referenceStep(reference, plain, () => bigLoss(plain, step));
+      optimizer.minimize(() => bigLoss(stepped, step)).dispose();
+    }
+    expect(await values(stepped)).toEqual(await values(plain));
+    tf.dispose([...plain, ...stepped]);
   });
 });

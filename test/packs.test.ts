@@ -126,6 +126,47 @@ describe('packs: runs trained together', () => {
     expect(facts(path.join(dir, 'h.db'), 'backend_used').some((b) => /pack/.test(b))).toBe(false);
   });
 
+  it('runs whose models have regularizers train alone, their penalties in the loss; weight_decay packs, each run decayed as alone', () => {
+    const dir = tmpDir();
+    const experiment = (file: string, l2: string, packSize: number) => {
+      fs.writeFileSync(
+        path.join(dir, file),
+        `[PROCESS]\nlr = 5e-2\nepochs = 3\nseed = 7\ndata_scheme = data\npipeline_scheme = model\nloss_function = MSELoss\nrun_files_path = runs\n\n` +
+          `[MONITOR]\nnb_processus = 1\nmultiplicity = 3\npack_size = ${packSize}\n\n` +
+          `[or_data]\ntype = data\nclass = or_data\npath_to_class = ${FIXTURES}/or-data.mjs\nkey = or\nbatch_size = 4\nrepeats = 8\n\n` +
+          `[mlp]\ntype = model\nclass = regularized_mlp\npath_to_class = ${FIXTURES}/classes.ts\nkey = mlp\nwidth = 3\nl2 = ${l2}\n`,
+      );
+      return path.join(dir, file);
+    };
+    const [regularized, alone, plain] = ['r.db', 'a.db', 'u.db'].map((f) => path.join(dir, f));
+    const r = cli(['run', experiment('r.ini', '0.1', 64), regularized, '--progress', 'lines'], dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/runs of one structure \(1, 2, 3\) train one by one, not as a pack: model class regularized_mlp \[mlp\] has a regularizer/);
+    expect(facts(regularized, 'backend_used').some((b) => /pack/.test(b))).toBe(false);
+    expect(cli(['run', experiment('a.ini', '0.1', 1), alone], dir).code).toBe(0);
+    expectSameCurves(histories(regularized), histories(alone));
+    // The same runs (seeds, weights, data) without the regularizer pack, and their train loss has no penalty.
+    expect(cli(['run', experiment('u.ini', '0', 64), plain], dir).code).toBe(0);
+    expect(facts(plain, 'backend_used').every((b) => /trained in a pack of 3/.test(b))).toBe(true);
+    const [withPenalty, without] = [histories(regularized), histories(plain)].map((h) => h.filter((e) => e.epoch === 1));
+    withPenalty.forEach((h, i) => expect(h.train_loss).toBeGreaterThan(without[i]!.train_loss + 0.05));
+
+    // Decoupled weight decay is element-wise: a pack decays each run as alone.
+    const decayed = (file: string, decay: string, packSize: number) => {
+      const config = tutorial(dir, file, { epochs: 3, multiplicity: 2, workers: 1, packSize });
+      fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('seed = 5', `seed = 5\nweight_decay = ${decay}`));
+      return config;
+    };
+    const [packedDecay, aloneDecay, noDecay] = ['pd.db', 'ad.db', 'nd.db'].map((f) => path.join(dir, f));
+    expect(cli(['run', decayed('pd.ini', '0.5', 64), packedDecay], dir).code).toBe(0);
+    expect(cli(['run', decayed('ad.ini', '0.5', 1), aloneDecay], dir).code).toBe(0);
+    expect(cli(['run', decayed('nd.ini', '0', 64), noDecay], dir).code).toBe(0);
+    expect(facts(packedDecay, 'backend_used').every((b) => /trained in a pack of 12/.test(b))).toBe(true);
+    expect(facts(packedDecay, 'weight_decay')).toEqual(new Array(12).fill('0.5'));
+    expectSameCurves(histories(packedDecay), histories(aloneDecay));
+    expect(histories(packedDecay).map((h) => h.train_loss)).not.toEqual(histories(noDecay).map((h) => h.train_loss));
+  });
+
   it('a classification pack (cross-entropy on logits, class-index or one-hot targets) has the curves of its runs trained one at a time', () => {
     const dir = tmpDir();
     const experiment = (file: string, onehot: boolean, packSize: number) => {

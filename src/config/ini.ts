@@ -16,6 +16,8 @@ import { ConfigError } from '../errors.js';
 export interface IniEntry {
   value: string;
   line: number;
+  /** Copied from `[DEFAULT]`, not written in the section itself (`line` is then DEFAULT's). */
+  inherited?: boolean;
 }
 
 export interface IniSection {
@@ -99,7 +101,7 @@ export function parseIni(text: string, file: string): IniDocument {
 
   for (const section of sections) {
     for (const [key, entry] of defaults.entries) {
-      if (!section.entries.has(key)) section.entries.set(key, { ...entry });
+      if (!section.entries.has(key)) section.entries.set(key, { ...entry, inherited: true });
     }
     for (const [key, entry] of section.entries) {
       entry.value = interpolate(entry.value, section, file, key, entry.line);

@@ -9,6 +9,8 @@ import type { ExperimentConfig, ModuleSection, MonitorSettings, ProcessSettings 
 import type { z } from 'zod';
 
 const MODULE_REQUIRED = ['type', 'class', 'path_to_class', 'key'] as const;
+/** A class section's key read by Mosaic, not a parameter: the keys the class may leave unread. */
+export const IGNORE_UNREAD = 'ignore_unread';
 /** PROCESS keys that are lists or paths, never sweeps. */
 const PROCESS_NOT_SWEPT = new Set(['data_scheme', 'pipeline_scheme', 'run_files_path', 'class_loss_function', 'path_to_class_loss_function']);
 
@@ -108,6 +110,7 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
   const lossPath = values.path_to_class_loss_function;
   const seed = get('seed', v.integer);
   const earlyStopping = get('early_stopping', v.positiveInt);
+  const weightDecay = get('weight_decay', v.nonNegativeNumber);
   if (values.min_delta !== undefined && earlyStopping === undefined) {
     throw new ConfigError({ file, line: section.entries.get('min_delta')?.line, section: section.name, key: 'min_delta' }, 'min_delta only has a meaning with early_stopping = N (patience in epochs)');
   }
@@ -126,6 +129,7 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
     accuracy: get('accuracy', v.accuracy, 'auto')!,
     ...(earlyStopping === undefined ? {} : { early_stopping: earlyStopping }),
     min_delta: get('min_delta', v.nonNegativeNumber, '0')!,
+    ...(weightDecay === undefined ? {} : { weight_decay: weightDecay }),
     raw: { ...values },
   };
 }
@@ -163,8 +167,9 @@ function readModule(section: IniSection, file: string, dir: string): ModuleSecti
   }
   const e = (k: string) => section.entries.get(k)!;
   const params = [...section.entries]
-    .filter(([key]) => !(MODULE_REQUIRED as readonly string[]).includes(key))
+    .filter(([key]) => !(MODULE_REQUIRED as readonly string[]).includes(key) && key !== IGNORE_UNREAD)
     .map(([key, entry]) => ({ key, values: sweep(entry.value, file, section, key), line: entry.line }));
+  const ignoreUnread = section.entries.get(IGNORE_UNREAD);
   const templateNames = ['type', 'class', 'path_to_class', ...params.map((p) => p.key)];
   for (const [, ref] of e('key').value.matchAll(/\{([^{}]*)\}/g)) {
     if (!templateNames.includes(ref!.trim().toLowerCase())) {
@@ -184,5 +189,7 @@ function readModule(section: IniSection, file: string, dir: string): ModuleSecti
     keyTemplate: e('key').value,
     lines: Object.fromEntries([...section.entries].map(([k, entry]) => [k, entry.line])),
     params,
+    inheritedKeys: params.filter((p) => section.entries.get(p.key)!.inherited).map((p) => p.key),
+    ignoreUnread: ignoreUnread ? v.nameList.parse(ignoreUnread.value).map((k) => k.toLowerCase()) : [],
   };
 }

@@ -24,6 +24,8 @@ export interface ProcessSettings {
   early_stopping?: number;
   /** An epoch improves on the best test loss when lower by more than this. */
   min_delta: number;
+  /** Decoupled weight decay: before each step, every parameter is multiplied by 1 − lr·weight_decay; undefined (absent) or 0: none. */
+  weight_decay?: number;
   /** Every `[PROCESS]` value as written (after sweep resolution), stored as params facts. */
   raw: Record<string, string>;
 }
@@ -63,8 +65,12 @@ export interface ModuleSection {
   keyTemplate: string;
   /** Line of each key of the section. */
   lines: Record<string, number>;
-  /** Every key but type/class/path_to_class/key, in file order. */
+  /** Every key but type/class/path_to_class/key/ignore_unread, in file order. */
   params: ModuleParam[];
+  /** Keys of `params` inherited from `[DEFAULT]`, not written in the section itself. */
+  inheritedKeys: string[];
+  /** `ignore_unread`: keys the class may leave unread (meant for something else), lower-cased. */
+  ignoreUnread: string[];
 }
 
 export interface ExperimentConfig {

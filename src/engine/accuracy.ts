@@ -37,6 +37,58 @@ export function accuracyRule(option: AccuracyOption, category: LossCategory, tar
   }
 }
 
+/** `[PROCESS] accuracy` names a rule the targets cannot be measured by. */
+export class AccuracyRuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AccuracyRuleError';
+  }
+}
+
+/**
+ * Checked on the first batch, when `[PROCESS] accuracy` forces a rule: `threshold` needs targets
+ * of 0 or 1 (or −1 and 1), `argmax` class indices (integers from 0) or rows of one-hot or class
+ * probabilities. On continuous targets either would store a figure that measures nothing (a
+ * regression's "accuracy" of 0.61): refused, naming a few of the targets' values. `targets`: the
+ * first batch's and the sample's; `prediction`: the model's output shape.
+ */
+export function checkForcedAccuracy(option: AccuracyOption, prediction: number[], targets: tf.Tensor[], data: string): void {
+  if (option !== 'argmax' && option !== 'threshold') return;
+  const odd: string[] = [];
+  const note = (v: string) => {
+    if (odd.length < 4 && !odd.includes(v)) odd.push(v);
+  };
+  const number = (v: number) => String(Number(v.toPrecision(4)));
+  const classes = prediction[prediction.length - 1] ?? 1;
+  let shape = '';
+  for (const t of targets) {
+    if (odd.length >= 4) break;
+    const values = t.dataSync();
+    if (option === 'threshold') {
+      for (let i = 0; i < values.length && odd.length < 4; i++) if (values[i] !== 0 && values[i] !== 1 && values[i] !== -1) note(number(values[i]!));
+    } else if (t.shape.length === 0 || t.shape[t.shape.length - 1] !== classes || classes === 1) {
+      // class indices, as rightDecisions reads them
+      for (let i = 0; i < values.length && odd.length < 4; i++) if (!Number.isInteger(values[i]) || values[i]! < 0) note(number(values[i]!));
+    } else {
+      for (let row = 0; row < values.length / classes && odd.length < 4; row++) {
+        const cells = Array.from(values.subarray(row * classes, (row + 1) * classes));
+        const sum = cells.reduce((a, b) => a + b, 0);
+        if (cells.some((v) => !(v >= 0 && v <= 1)) || Math.abs(sum - 1) > 1e-3) note(`[${cells.map(number).join(', ')}]`);
+      }
+    }
+    if (odd.length > 0 && !shape) shape = ` (shape [${t.shape.join(', ')}])`;
+  }
+  if (odd.length === 0) return;
+  const such = `values such as ${odd.join(', ')}`;
+  const fix = 'set accuracy = none, or auto (which measures none for a regression)';
+  if (option === 'threshold') {
+    throw new AccuracyRuleError(`accuracy = threshold compares each prediction with a target of 0 or 1, but the targets of ${data} are continuous (${such}): ${fix}`);
+  }
+  throw new AccuracyRuleError(
+    `accuracy = argmax compares the predicted class (of ${classes} output${classes === 1 ? '' : 's'}) with class indices (integers from 0) or one-hot rows, but the targets of ${data}${shape} are neither (${such}): ${fix}`,
+  );
+}
+
 export function chooseAccuracyRule(targets: tf.Tensor[], classificationLoss: boolean, logits: boolean): AccuracyRule {
   if (classificationLoss) return { kind: 'argmax' };
   let binary = true;

@@ -5,7 +5,7 @@ import { typedValue, type ParamValue } from '../config/values.js';
 import { moduleParams, type PipelineModule } from '../pipelines/generate.js';
 import type { RunSpec } from '../store/types.js';
 import type { Batch, BatchSource, DataModule, LossModule, ModelModule, ModuleInfo, RunInfo } from '../user/contracts.js';
-import { constructorParams } from './inject.js';
+import { constructorParams, recordingReads } from './inject.js';
 import { loadUserClass } from './loader.js';
 import { builtinLoss, type LossFn } from './loss.js';
 import { lossKind } from './names.js';
@@ -31,12 +31,21 @@ export function moduleInfo(m: PipelineModule): ModuleInfo {
   return info;
 }
 
-async function instantiate<T>(m: PipelineModule, spec: RunSpec, runInfo: RunInfo): Promise<{ instance: T; info: ModuleInfo }> {
+/** The names each class read from its parameters and its module info, by section name (preflight's check of unread keys). */
+export type ReadLog = Map<string, Set<string>>;
+
+async function instantiate<T>(m: PipelineModule, spec: RunSpec, runInfo: RunInfo, reads?: ReadLog): Promise<{ instance: T; info: ModuleInfo }> {
   const Cls = await loadUserClass(path.resolve(spec.configDir, m.path_to_class), m.class, `[${m.name}] class = ${m.class}`);
   const info = moduleInfo(m);
   const section = Object.fromEntries(moduleParams(m).map(([k]) => [k, info[k]]));
   const defaults = (Cls as { defaults?: Record<string, unknown> }).defaults;
-  return { instance: new Cls(constructorParams(m.class, m.name, section, runInfo, defaults)) as T, info };
+  let seen: Set<string> | undefined;
+  if (reads) {
+    seen = reads.get(m.name) ?? new Set();
+    reads.set(m.name, seen);
+  }
+  const instance = new Cls(constructorParams(m.class, m.name, section, runInfo, defaults, seen)) as T;
+  return { instance, info: seen ? recordingReads(info, seen) : info };
 }
 
 function requireMethod(obj: object, method: string, what: string): void {
@@ -44,11 +53,25 @@ function requireMethod(obj: object, method: string, what: string): void {
 }
 
 export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain> {
+  const { dataModules, train, test } = await buildData(spec, runInfo);
+  const { models, variables } = await buildModels(spec, runInfo);
+  const lastData = spec.modules[spec.dataCount - 1]!;
+  const lastModel = spec.modules[spec.modules.length - 1]!;
+  const names = {
+    model: `model class ${lastModel.class} [${lastModel.name}]`,
+    data: `data class ${lastData.class} [${lastData.name}]`,
+    loss: spec.process.class_loss_function ?? spec.process.loss_function!,
+  };
+  return { runInfo, dataModules, models, train, test, variables, ...(await makeLoss(spec, runInfo)), names };
+}
+
+/** The data chain of a run: each data class built and prepared in order, its `info()` merged into `runInfo`. */
+export async function buildData(spec: RunSpec, runInfo: RunInfo, reads?: ReadLog): Promise<Pick<Chain, 'dataModules' | 'train' | 'test'>> {
   const dataModules: DataModule[] = [];
   let data: unknown = undefined;
   const dataSpecs = spec.modules.slice(0, spec.dataCount);
   for (const m of dataSpecs) {
-    const { instance, info } = await instantiate<DataModule>(m, spec, runInfo);
+    const { instance, info } = await instantiate<DataModule>(m, spec, runInfo, reads);
     dataModules.push(instance);
     requireMethod(instance, 'prepare', `data class ${m.class}`);
     data = await instance.prepare(data, runInfo, info);
@@ -57,10 +80,14 @@ export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain
   const lastData = dataSpecs[dataSpecs.length - 1]!;
   const [train, test] = trainTestPair(data, lastData.class);
   if (runInfo.batch_size === undefined) throw new Error(`data class ${lastData.class}: info() must return batch_size`);
+  return { dataModules, train, test };
+}
 
+/** The model chain of a run, on `runInfo` as its data chain left it; each model's `info()` merged into it. */
+export async function buildModels(spec: RunSpec, runInfo: RunInfo, reads?: ReadLog): Promise<Pick<Chain, 'models' | 'variables'>> {
   const models: Chain['models'] = [];
   for (const m of spec.modules.slice(spec.dataCount)) {
-    const { instance, info } = await instantiate<ModelModule>(m, spec, runInfo);
+    const { instance, info } = await instantiate<ModelModule>(m, spec, runInfo, reads);
     requireMethod(instance, 'forward', `model class ${m.class}`);
     requireMethod(instance, 'parameters', `model class ${m.class}`);
     models.push({ module: instance, info });
@@ -74,13 +101,7 @@ export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain
     return vars;
   });
   if (variables.length === 0) throw new Error('the model chain has no trainable parameters (parameters() returned nothing)');
-  const lastModel = spec.modules[spec.modules.length - 1]!;
-  const names = {
-    model: `model class ${lastModel.class} [${lastModel.name}]`,
-    data: `data class ${lastData.class} [${lastData.name}]`,
-    loss: spec.process.class_loss_function ?? spec.process.loss_function!,
-  };
-  return { runInfo, dataModules, models, train, test, variables, ...(await makeLoss(spec, runInfo)), names };
+  return { models, variables };
 }
 
 function trainTestPair(data: unknown, className: string): [BatchSource, BatchSource] {

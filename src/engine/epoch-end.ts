@@ -8,11 +8,11 @@ import { bestEpoch, runResults } from './metrics.js';
 
 /**
  * What every run does at the end of an epoch and at its end, trained alone (`run.ts`) or in a
- * pack (`pack.ts`): stop on a loss that is no longer a number, commit the epoch after its
+ * pack (`pack.ts`): stop on a loss or weights no longer numbers, commit the epoch after its
  * checkpoint, stop early, store its results or its failure.
  */
 
-/** The loss is no longer a number: the run stops, its results would be meaningless. */
+/** The loss or the weights are no longer numbers: the run stops, its results would be meaningless. */
 export class DivergedError extends Error {
   constructor(message: string) {
     super(message);
@@ -21,15 +21,31 @@ export class DivergedError extends Error {
 }
 
 /**
- * How a run ended: `done`; `error` (the user's code threw); `diverged` (the loss became NaN or
+ * How a run ended: `done`; `error` (the user's code threw); `diverged` (the loss or a weight became NaN or
  * infinite); `lost` (another worker took the run over: nothing more was recorded). A continuation
  * that fails leaves the run's earlier results standing.
  */
 export type RunOutcome = { status: 'done'; message?: string } | { status: 'error' | 'diverged'; message: string } | { status: 'lost'; message: string };
 
-export function assertFinite(record: EpochRecord): void {
+/**
+ * Stops a run whose loss or weights are no longer finite, saying which: the data were checked
+ * finite on the first pass over them (finite.ts), so a non-finite loss is the training's own doing
+ * (lower the learning rate?); non-finite weights under a finite loss (an operation such as wasm's
+ * fused ReLU maps NaN to 0) are named by their layer, without that hint. `weights`: what
+ * `nonFiniteWeights` said of the run's weights at this epoch's end; `dataChecked`: `first epoch`
+ * when the batches come fresh every epoch (not an array) and only the first pass was checked.
+ */
+export function assertFinite(record: EpochRecord, weights?: string, dataChecked: 'all' | 'first epoch' = 'all'): void {
+  const at = `diverged at epoch ${record.epoch}`;
   if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
-    throw new DivergedError(`diverged at epoch ${record.epoch}: train loss ${record.train_loss}, test loss ${record.test_loss} (lower the learning rate?)`);
+    const data = dataChecked === 'all' ? 'on finite data' : 'on data that were finite in the first epoch';
+    const also = weights ? `; ${weights}` : '';
+    throw new DivergedError(`${at}: train loss ${record.train_loss}, test loss ${record.test_loss}, ${data}${also} (lower the learning rate?)`);
+  }
+  if (weights) {
+    throw new DivergedError(
+      `${at}: ${weights}, though the losses are finite (train loss ${record.train_loss}, test loss ${record.test_loss}): the results would mean nothing (the losses can hide such weights: a ReLU turns −Infinity into 0, and on wasm NaN too)`,
+    );
   }
 }
 

@@ -21,11 +21,16 @@ export class FlatOptimizer implements RunOptimizer {
   /** Set once steps are taken in JavaScript: the optimizer's plain form and its copy of the parameters. */
   private plain?: { optimizer: PlainOptimizer; params: Float32Array; mask: Float32Array | undefined; scalars: tf.Tensor[] };
 
-  /** `gradientMask` (flat, 0 or 1 per parameter): parameters whose gradient is always taken as zero. */
+  /**
+   * `gradientMask` (flat, 0 or 1 per parameter): parameters whose gradient is always taken as zero.
+   * `decay`: decoupled weight decay, the factor every parameter is multiplied by before each step
+   * (optimizer.ts `decayFactor`; a padded zero stays zero), or undefined for none.
+   */
   constructor(
     private readonly inner: tf.Optimizer,
     private readonly variables: tf.Variable[],
     private readonly gradientMask?: tf.Tensor1D,
+    private readonly decay?: number,
   ) {
     this.sizes = variables.map((v) => v.size);
     this.flat = tfjs.variable(this.concatenated(variables), true);
@@ -47,6 +52,8 @@ export class FlatOptimizer implements RunOptimizer {
 
   /** One step from the gradient of the flat parameters. The variables follow at `writeBack()`. */
   stepFlat(gradient: tf.Tensor1D): void {
+    const decay = this.decay;
+    if (decay !== undefined) tfjs.tidy(() => this.flat.assign(this.flat.mul(tfjs.scalar(decay))));
     tfjs.tidy(() => this.inner.applyGradients({ [this.flat.name]: this.gradientMask ? gradient.mul(this.gradientMask) : gradient }));
   }
 
@@ -69,6 +76,9 @@ export class FlatOptimizer implements RunOptimizer {
   stepPlain(gradient: Float32Array): void {
     const { optimizer, params, mask } = this.plain!;
     if (mask) for (let i = 0; i < gradient.length; i++) gradient[i] *= mask[i]!;
+    // The decay as stepFlat's float32 product by the scalar factor computes it.
+    const decay = this.decay;
+    if (decay !== undefined) for (let i = 0; i < params.length; i++) params[i] = Math.fround(params[i]! * decay);
     optimizer.step(params, gradient);
   }
 

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from './tfjs.js';
 import type { OptimizerName } from './names.js';
+import type { ProcessSettings } from '../config/types.js';
 
 export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   switch (name) {
@@ -19,4 +20,15 @@ export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
     case 'momentum':
       return tfjs.train.momentum(lr, 0.9);
   }
+}
+
+/**
+ * Decoupled weight decay (`[PROCESS] weight_decay`, as PyTorch's AdamW and SGDW): before each
+ * optimizer step every trained parameter is multiplied by `1 − lr·weight_decay` (this factor
+ * rounded to float32, the product too, as a TF.js `mul` by a scalar computes it), then the
+ * optimizer's own update is added, from the gradient at the parameters before the decay. Stateless:
+ * a checkpoint needs nothing more. Undefined (no decay) when weight_decay is 0 or absent.
+ */
+export function decayFactor(p: Pick<ProcessSettings, 'lr' | 'weight_decay'>): number | undefined {
+  return p.weight_decay ? Math.fround(1 - p.lr * p.weight_decay) : undefined;
 }

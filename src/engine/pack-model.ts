@@ -48,6 +48,8 @@ export function unpackable(c: Chain): string | undefined {
   if (!(module instanceof LayersModule)) return `${c.names.model} does not extend LayersModule`;
   if (module.forward !== LayersModule.prototype.forward) return `${c.names.model} has a forward() of its own`;
   if (module.parameters !== LayersModule.prototype.parameters) return `${c.names.model} has a parameters() of its own`;
+  // A pack's loss is the members' losses alone: penalties of their own would be left out.
+  if (module.regularizationLosses !== LayersModule.prototype.regularizationLosses) return `${c.names.model} has a regularizationLosses() of its own`;
   // A pack keeps its weights apart from the members' models and data between epochs: a hook that
   // changes them would be lost.
   const hooked = [...c.dataModules, module].find((m) => typeof (m as { epochEnd?: unknown }).epochEnd === 'function');
@@ -56,7 +58,8 @@ export function unpackable(c: Chain): string | undefined {
     const name = l.getClassName();
     if (name !== 'Dense' && name !== 'Activation') return `${c.names.model} has a ${name} layer (packs take dense and activation layers)`;
     const config = l.getConfig();
-    if (config.kernelRegularizer || config.biasRegularizer || config.activityRegularizer) return `${c.names.model} has a regularizer`;
+    // Regularized runs train alone, where their penalties are added to the loss as model.fit adds them.
+    if (config.kernelRegularizer || config.biasRegularizer || config.activityRegularizer || l.losses.length > 0) return `${c.names.model} has a regularizer`;
   }
   if (module.model.weights.length !== c.variables.length) return `${c.names.model} has weights that are not trained`;
   if (!Array.isArray(c.train) || !Array.isArray(c.test)) return 'the data are not arrays of batches';

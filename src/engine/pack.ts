@@ -1,17 +1,18 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from './tfjs.js';
 import type { ClaimedRun, EpochRecord, RunQueue } from '../store/types.js';
-import { accuracyRule, replicaAccuracyFn } from './accuracy.js';
+import { accuracyRule, checkForcedAccuracy, replicaAccuracyFn } from './accuracy.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
 import { loadCheckpoint, type NamedTensor } from './checkpoint.js';
 import { assertFinite, commitEpoch, failRun, finishRun, firstLine, type RunOutcome } from './epoch-end.js';
 import { FlatOptimizer } from './flat-optimizer.js';
-import { makeOptimizer } from './optimizer.js';
+import { decayFactor, makeOptimizer } from './optimizer.js';
 import { packForward, packModel, replicaOf, stackPadded, stackVariables, unpackable, type PackModel } from './pack-model.js';
 import { EpochAccuracy, overPackBatches, packStepper, type PackBatch } from './pack-step.js';
 import { dispose, EpochMetrics, executeRun, initialRunInfo, sampleTargets, type RunContext } from './run.js';
 import { checkTargets } from './targets.js';
+import { checkBatchesFinite, nonFiniteReplicaWeights } from './finite.js';
 
 /** A run of a pack: its own chain (seed, initial weights, data order), history and metrics. */
 interface Member {
@@ -113,7 +114,7 @@ async function startPack(members: Member[], model: PackModel): Promise<{ optimiz
     await loadCheckpoint(m.chain.runInfo.run_dir, m.run.owner, m.history[m.history.length - 1]!, m.chain.models.map((x) => x.module), m.chain.variables, keep);
   }
   const stacked = stackVariables(members.map((m) => m.chain), model);
-  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), stacked.weights, stacked.gradientMask);
+  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), stacked.weights, stacked.gradientMask, decayFactor(spec));
   if (states.length > 0) {
     // Moments stack (padded) like the weights they follow; iterations and bias corrections are the same for all.
     const follows = variableOfState(states[0]!, stacked.weights.length);
@@ -150,14 +151,37 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
   const test = stack('test');
   const accuracy: { train?: EpochAccuracy; test?: EpochAccuracy } = {};
   try {
-    const sample = await sampleTargets(first.chain.train);
-    const rule = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', first.chain.lossCategory, sample));
+    // Each member's data are checked as a run alone checks them, before any step (finite.ts): a
+    // member whose data are not finite ends in error, as it would alone; the others train.
+    for (const m of members) {
+      try {
+        checkBatchesFinite(m.chain.train as unknown[], 'train', m.chain.names.data);
+        checkBatchesFinite(m.chain.test as unknown[], 'test', m.chain.names.data);
+      } catch (e) {
+        m.outcome = await failRun(ctx.store, m.run, e);
+      }
+    }
+    const lead = members.findIndex((m) => !m.outcome);
+    if (lead < 0) return;
+    const sample = await sampleTargets(members[lead]!.chain.train);
+    const rule = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', members[lead]!.chain.lossCategory, sample));
     if (rule) Object.assign(accuracy, { train: new EpochAccuracy(rule, train, members.length), test: new EpochAccuracy(rule, test, members.length) });
-    const c = first.chain;
-    // The targets are checked as a run alone checks them, on the first member's first batch.
-    tfjs.tidy(() => checkTargets(packForward(model, weights, train[0]!.x).slice([0], [1]).squeeze([0]), asBatch((c.train as never[])[0]!).y, sample, {
-      category: c.lossCategory, lossName: c.names.loss, model: c.names.model, data: c.names.data,
-    }));
+    const c = members[lead]!.chain;
+    // The targets are checked as a run alone checks them, on the first training member's first batch.
+    let outputShape: number[] = [];
+    tfjs.tidy(() => {
+      const prediction = packForward(model, weights, train[0]!.x).slice([lead], [1]).squeeze([0]);
+      outputShape = prediction.shape;
+      checkTargets(prediction, asBatch((c.train as never[])[0]!).y, sample, { category: c.lossCategory, lossName: c.names.loss, model: c.names.model, data: c.names.data });
+    });
+    // A rule forced by [PROCESS] accuracy must fit each member's targets, as alone.
+    for (const m of members.filter((x) => !x.outcome)) {
+      try {
+        checkForcedAccuracy(settings.accuracy ?? 'auto', outputShape, await sampleTargets(m.chain.train), m.chain.names.data);
+      } catch (e) {
+        m.outcome = await failRun(ctx.store, m.run, e);
+      }
+    }
     const stepper = await packStepper(model, members.length, weights, optimizer, [...train, ...test]);
     for (let epoch = first.history.length + 1; epoch <= first.run.epochsTarget && members.some((m) => !m.outcome); epoch++) {
       const started = performance.now();
@@ -166,6 +190,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
       optimizer.writeBack();
       for (const m of members) m.chain.runInfo.training = false;
       const testStats = await overPackBatches(test, members.length, stepper.test, accuracy.test);
+      const badWeights = nonFiniteReplicaWeights(weights, members.map((m) => (m.outcome ? undefined : m.chain)));
       const duration = (performance.now() - started) / 1000;
       // The optimizer's state once for all; each member's share of it goes to its own checkpoint,
       // the members' files written side by side (their file operations overlap).
@@ -184,7 +209,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
               duration_s: duration / training,
             };
             try {
-              await finishEpoch(m, r, record, weights, whole, ctx);
+              await finishEpoch(m, r, record, weights, whole, ctx, badWeights[r]);
             } catch (e) {
               m.outcome = await failRun(ctx.store, m.run, e);
             }
@@ -202,9 +227,9 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
   for (const m of members.filter((x) => !x.outcome)) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables);
 }
 
-/** One member's end of epoch, as a run alone has it: divergence, hooks, checkpoint, record, early stopping. */
-async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], whole: NamedTensor[], ctx: PackContext): Promise<void> {
-  assertFinite(record);
+/** One member's end of epoch, as a run alone has it: divergence (`badWeights`: its weights that are not finite), hooks, checkpoint, record, early stopping. */
+async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], whole: NamedTensor[], ctx: PackContext, badWeights?: string): Promise<void> {
+  assertFinite(record, badWeights);
   m.chain.variables.forEach((v, j) => v.assign(replicaOf(weights[j]!, r, v.shape)));
   for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)]) await module.epochEnd?.(m.chain.runInfo);
   const follows = variableOfState(whole, weights.length);

@@ -4,10 +4,13 @@ import { ConfigError, MosaicError } from '../errors.js';
 import type { ExperimentConfig } from '../config/types.js';
 import { loadUserClass, UserCodeError } from './loader.js';
 import { useBackend } from './tf.js';
+import { checkUnreadKeys } from './unread-keys.js';
 
 /**
  * Checks, before any database is touched, what can be checked without training: every class
- * used by a pipeline loads from its file, the loss class too, and `backend = tensorflow` loads.
+ * used by a pipeline loads from its file, the loss class too, `backend = tensorflow` loads, and
+ * every class reads every key of its section (`unread-keys.ts`: each section built once, up to
+ * its first forward pass).
  */
 export async function preflight(config: ExperimentConfig, options: { runFolder: boolean } = { runFolder: true }): Promise<void> {
   const schemeTypes = new Set([...config.dataScheme, ...config.pipelineScheme]);
@@ -31,8 +34,10 @@ export async function preflight(config: ExperimentConfig, options: { runFolder: 
     }
     // cpu and wasm come with Mosaic; tfjs-node is the user's to install.
     if (p.backend === 'tensorflow') await useBackend('tensorflow');
-    if (options.runFolder) checkRunFolder(config.file, p.run_files_path);
   }
+  await checkUnreadKeys(config);
+  // last: it leaves the folder made, and bad input leaves nothing behind
+  if (options.runFolder) for (const p of config.processVariants) checkRunFolder(config.file, p.run_files_path);
 }
 
 /** The runs' checkpoint folder must be creatable and writable before anything starts. */

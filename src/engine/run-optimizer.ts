@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs.js';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
 import { parameterCount } from './epoch-end.js';
 import { FlatOptimizer } from './flat-optimizer.js';
@@ -22,9 +23,12 @@ export interface RunOptimizer {
  */
 export const FUSE_BELOW = 20_000;
 
-/** The optimizer of a run alone: fused for small models, TF.js's own, variable by variable, otherwise. */
-export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[]): RunOptimizer {
-  return parameterCount(variables) < FUSE_BELOW ? new FlatOptimizer(inner, variables) : new VariableOptimizer(inner, variables);
+/**
+ * The optimizer of a run alone: fused for small models, TF.js's own, variable by variable, otherwise.
+ * `decay`: the factor of decoupled weight decay (optimizer.ts `decayFactor`), or undefined for none.
+ */
+export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[], decay?: number): RunOptimizer {
+  return parameterCount(variables) < FUSE_BELOW ? new FlatOptimizer(inner, variables, undefined, decay) : new VariableOptimizer(inner, variables, decay);
 }
 
 /** TF.js's optimizer as it is: one update per variable. */
@@ -32,10 +36,18 @@ class VariableOptimizer implements RunOptimizer {
   constructor(
     private readonly inner: tf.Optimizer,
     private readonly variables: tf.Variable[],
+    private readonly decay?: number,
   ) {}
 
   minimize(f: () => tf.Scalar): tf.Scalar {
-    return this.inner.minimize(f, true, this.variables)!;
+    if (this.decay === undefined) return this.inner.minimize(f, true, this.variables)!;
+    // As TF.js's minimize, with the decoupled decay between the gradients and their update.
+    const { value, grads } = tfjs.variableGrads(f, this.variables);
+    const factor = this.decay;
+    tfjs.tidy(() => this.variables.forEach((v) => v.assign(v.mul(tfjs.scalar(factor)))));
+    this.inner.applyGradients(this.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+    tfjs.dispose(Object.values(grads));
+    return value;
   }
 
   sync(): void {}

@@ -3,15 +3,18 @@ import { tfjs } from './tfjs.js';
 import { typedValue } from '../config/values.js';
 import type { ClaimedRun, EpochRecord, LoggedMetric, RunRecorder } from '../store/types.js';
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';
-import { accuracyFn, accuracyRule } from './accuracy.js';
+import { accuracyFn, accuracyRule, checkForcedAccuracy } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from './chain.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { fuseModuleLayers } from './fused-layers.js';
 import { assertFinite, commitEpoch, failRun, finishRun, type RunOutcome } from './epoch-end.js';
 import { runOptimizer, type RunOptimizer } from './run-optimizer.js';
-import { makeOptimizer } from './optimizer.js';
+import { decayFactor, makeOptimizer } from './optimizer.js';
 import { checkTargets } from './targets.js';
+import { checkBatchFinite, checkBatchesFinite, nonFiniteWeights } from './finite.js';
+import { chainWarnings } from './warnings.js';
+import { withRegularization } from './regularization.js';
 
 export interface RunProgress {
   runId: number;
@@ -24,6 +27,8 @@ export interface RunContext {
   store: RunRecorder;
   device?: string;
   onEpoch?: (p: RunProgress) => void;
+  /** Says a warning about a run (e.g. a dropout layer with a fixed seed) where the user sees it; it is also stored as the run's `warning` fact. */
+  warn?: (runId: number, message: string) => void;
 }
 
 export type { RunOutcome } from './epoch-end.js';
@@ -42,8 +47,9 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext, built?: { cha
     const metrics = built?.metrics ?? new EpochMetrics();
     chain ??= await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
     await settleBackend(ctx.store, [run], setting, chain);
+    await warnAbout(run, chain, ctx);
     fuseModuleLayers(chain.models.map((m) => m.module));
-    optimizer = runOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables);
+    optimizer = runOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables, decayFactor(run.spec.process));
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
     return await finishRun(ctx.store, run, history, chain.variables, note);
   } catch (e) {
@@ -51,6 +57,14 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext, built?: { cha
   } finally {
     dispose(chain, optimizer);
   }
+}
+
+/** The warnings about a run's chain (warnings.ts), said and stored as its `warning` fact. */
+async function warnAbout(run: ClaimedRun, chain: Chain, ctx: RunContext): Promise<void> {
+  const warnings = chainWarnings(chain);
+  if (warnings.length === 0) return;
+  for (const w of warnings) ctx.warn?.(run.runId, w);
+  await ctx.store.recordFacts(run, { warning: warnings.join('; ') });
 }
 
 /** Values given to `run_info.log` during one epoch, averaged per name. */
@@ -112,10 +126,19 @@ async function train(
     await loadCheckpoint(runInfo.run_dir, run.owner, history[history.length - 1]!, chain.models.map((m) => m.module), variables, optimizer);
     optimizer.sync();
   }
+  // The data must be finite: arrays (reused every epoch) are checked whole before any step, other
+  // sources batch by batch on their first pass (finite.ts).
+  const data = chain.names.data;
+  if (Array.isArray(chain.train)) checkBatchesFinite(chain.train, 'train', data);
+  if (Array.isArray(chain.test)) checkBatchesFinite(chain.test, 'test', data);
+  const firstEpoch = history.length + 1;
+  const checkFirstPass = (source: 'train' | 'test', epoch: number) =>
+    epoch === firstEpoch && !Array.isArray(chain[source]) ? (b: Batch, i: number) => checkBatchFinite(b, source, i, data) : undefined;
   const sample = await sampleTargets(chain.train);
   const accuracy = accuracyFn(accuracyRule(settings.accuracy ?? 'auto', chain.lossCategory, sample));
   const forward = (x: tf.Tensor) => chain.models.reduce((d, m) => m.module.forward(d, runInfo, m.info), x);
-  const modules = [...chain.dataModules, ...chain.models.map((m) => m.module)];
+  const models = chain.models.map((m) => m.module);
+  const modules = [...chain.dataModules, ...models];
   const check = { category: chain.lossCategory, lossName: chain.names.loss, model: chain.names.model, data: chain.names.data };
   let firstStep = true;
 
@@ -128,17 +151,21 @@ async function train(
       let total = 0;
       const cost = optimizer.minimize(() => {
         const prediction = forward(b.x);
-        if (firstStep) checkTargets(prediction, b.y, sample, check);
+        if (firstStep) {
+          checkTargets(prediction, b.y, sample, check);
+          checkForcedAccuracy(settings.accuracy ?? 'auto', prediction.shape, [b.y, ...sample], data);
+        }
         if (accuracy) {
           const a = accuracy(prediction, b.y);
           correct = tfjs.keep(a.correct);
           total = a.total;
         }
-        return firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y);
+        // The models' regularization losses are part of what is minimised, and of the train loss recorded (as model.fit reports it).
+        return withRegularization(firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y), models);
       });
       firstStep = false;
       return { cost, correct, total };
-    });
+    }, checkFirstPass('train', epoch));
     runInfo.training = false;
     const testStats = await overBatches(chain.test, (b) =>
       tfjs.tidy(() => {
@@ -146,6 +173,7 @@ async function train(
         const a = accuracy?.(prediction, b.y);
         return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
       }),
+      checkFirstPass('test', epoch),
     );
     for (const m of modules) await m.epochEnd?.(runInfo);
     const record: EpochRecord = {
@@ -156,7 +184,8 @@ async function train(
       test_acc: accuracy ? testStats.accuracy : null,
       duration_s: (performance.now() - started) / 1000,
     };
-    assertFinite(record);
+    const fresh = !Array.isArray(chain.train) || !Array.isArray(chain.test);
+    assertFinite(record, await nonFiniteWeights(chain), fresh && epoch > firstEpoch ? 'first epoch' : 'all');
     const note = await commitEpoch({
       run,
       store: ctx.store,
@@ -191,8 +220,8 @@ interface StepResult {
   total: number;
 }
 
-/** Runs `step` over every batch, summing losses and correct counts on the device; reads them back once. */
-async function overBatches(source: BatchSource, step: (b: Batch) => StepResult): Promise<{ loss: number; accuracy: number | null }> {
+/** Runs `step` over every batch (`check` first, when given), summing losses and correct counts on the device; reads them back once. */
+async function overBatches(source: BatchSource, step: (b: Batch) => StepResult, check?: (b: Batch, index: number) => void): Promise<{ loss: number; accuracy: number | null }> {
   let lossSum = tfjs.scalar(0);
   let correctSum = tfjs.scalar(0);
   let batches = 0;
@@ -206,6 +235,7 @@ async function overBatches(source: BatchSource, step: (b: Batch) => StepResult):
       lastYield = performance.now();
     }
     const b = asBatch(item);
+    check?.(b, batches);
     const r = step(b);
     const nextLoss = tfjs.tidy(() => lossSum.add(r.cost.rank === 0 ? r.cost : r.cost.mean()));
     lossSum.dispose();

@@ -45,7 +45,7 @@ export function generatePipelines(config: ExperimentConfig): Pipeline[] {
   return out;
 }
 
-function moduleVariants(m: ModuleSection): PipelineModule[] {
+export function moduleVariants(m: ModuleSection): PipelineModule[] {
   const combos = cartesian(m.params.map((p) => p.values.map((value) => [p.key, value] as const)));
   return combos.map((combo) => {
     const values: Record<string, string> = { type: m.type, class: m.className, path_to_class: m.pathToClass };

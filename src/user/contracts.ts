@@ -70,6 +70,11 @@ export interface ModelModule {
   loadModel?(path: string): void | Promise<void>;
   /** Called after each epoch's test pass, before it is saved: the place for `runInfo.log(…)`. */
   epochEnd?(runInfo: RunInfo): void | Promise<void>;
+  /**
+   * Penalties added to the training loss at every step, inside the gradient (as `model.fit` adds
+   * a Keras model's regularizers). A `LayersModule` gives its layers' regularization losses.
+   */
+  regularizationLosses?(): tf.Scalar[];
   dispose?(): void;
 }
 

@@ -25,6 +25,11 @@ export abstract class LayersModule implements ModelModule {
     return {};
   }
 
+  /** The regularization losses of the model's layers (`kernelRegularizer`, …), which Mosaic adds to the training loss as `model.fit` does. */
+  regularizationLosses(): tf.Scalar[] {
+    return this.model.calculateLosses();
+  }
+
   async saveModel(path: string): Promise<void> {
     await this.model.save(
       tfjs.io.withSaveHandler(async (artifacts) => {

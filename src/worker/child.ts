@@ -78,6 +78,12 @@ async function main(): Promise<void> {
           said.add(reason);
           console.log(`runs of one structure (${runIds.join(', ')}) train one by one, not as a pack: ${reason}`);
         },
+        // Once per warning in this worker (each run keeps it as its `warning` fact).
+        warn: (runId: number, message: string) => {
+          if (said.has(message)) return;
+          said.add(message);
+          console.log(`warning (run ${runId}): ${message}`);
+        },
         started: async (started: ClaimedRun[]) => {
           for (const run of started) await announce(run);
         },
