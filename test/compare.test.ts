@@ -30,10 +30,10 @@ describe('mosaic compare', () => {
     expect(pair.welchPHolm).toBeCloseTo(Math.min(1, 2 * pair.welchP), 12); // two equal pairs: Holm doubles the smaller
     expect(pair.cliffsDelta).toBe(-1);
     expect(pair.pABetter).toBe(1);
-    expect(json.rankings[0].entries.map((e: { group: string; rank: number }) => [e.group, e.rank])).toEqual([['model_a', 1], ['model_b', 2]]);
+    expect(json.rankings[0].entries.map((e: { group: string; letters: string }) => [e.group, e.letters])).toEqual([['model_a', 'a'], ['model_b', 'b']]);
     const pooled = cli(['compare', db, '--format', 'csv', '--pool', 'width'], dir);
     const csv = pooled.stdout.trimEnd().split('\n');
-    expect(csv[0]).toMatch(/^kind,dataset,at,group_or_pair,n,mean/);
+    expect(csv[0]).toMatch(/^kind,dataset,at,group_or_pair,letters,n,mean/);
     expect(csv).toHaveLength(1 + 2 + 1);
     expect(pooled.stderr).toBe('note: pooled on request (--pool width): width (2, 3)\n');
     expect(cli(['compare', db, '--format', 'markdown'], dir).stdout).toMatch(/^\*\*test_loss \(lower is better\)/);
@@ -71,7 +71,8 @@ describe('mosaic compare', () => {
     expect(json.notes).toEqual(['split by lr (1e-3, 1e-2): runs that would be pooled differ in it; --pool lr pools them on purpose']);
     const table = cli(['compare', db], dir).stdout;
     expect(table).toContain('note: split by lr (1e-3, 1e-2)');
-    expect(table).toMatch(/1\. model_a · lr=1e-3/);
+    expect(table).toContain('toy: ranking by test_loss (lower is better): model_a · lr=1e-3 (a), model_b · lr=1e-3 (b), model_b · lr=1e-2 (b), model_a · lr=1e-2 (c)');
+    expect(table).toContain('toy: model_a · lr=1e-3 has the lowest mean test_loss, significantly lower than each of the other 3 groups (p < 0.01 after Holm, Welch)');
 
     const pooled = JSON.parse(cli(['compare', db, '--pool', 'lr', '--format', 'json'], dir).stdout);
     expect(pooled.groups.map((g: { group: string; n: number }) => `${g.group} (${g.n})`)).toEqual(['model_a (12)', 'model_b (12)']);
@@ -141,7 +142,7 @@ describe('mosaic compare', () => {
     expect(json.rankings.map((r: { at: string }) => r.at)).toEqual(order);
     const rowsAt = (lines: string[], pattern: RegExp) => lines.map((l) => pattern.exec(l)?.[1]).filter(Boolean);
     const table = cli(['compare', db, '--at', 'lr'], dir).stdout.split('\n');
-    expect(rowsAt(table, /^toy\s+(\S+)\s+model_a\s+\d+\s/)).toEqual(order);
+    expect(rowsAt(table, /^toy\s+(\S+)\s+model_a\s+[a-z]+\s+\d+\s/)).toEqual(order);
     expect(rowsAt(table, /^toy\s+(\S+)\s+model_a vs model_b/)).toEqual(order);
     const csv = cli(['compare', db, '--at', 'lr', '--format', 'csv'], dir).stdout.split('\n');
     expect(rowsAt(csv, /^group,toy,([^,]+),model_a,/)).toEqual(order);

@@ -6,6 +6,7 @@ import { higherIsBetter, valueOf, type AnalysisRun, type Criterion } from './run
 import { cliffsDelta, cohensD, holm, mannWhitney, mean, probabilityBelow, repeatsNeeded, summarize, welch, type Summary } from './stats.js';
 import { leftOut, usableRuns } from './usable.js';
 import { plural } from './wording.js';
+import { compactLetters } from './letters.js';
 
 export interface CompareOptions {
   criterion: Criterion;
@@ -22,6 +23,12 @@ export interface GroupStats extends Summary {
   dataset: string;
   at: string | null;
   group: string;
+  /**
+   * Its letters in the compact letter display of its dataset (and `at` value): groups that share
+   * a letter are not significantly different after Holm (Welch); groups that share none are.
+   * Empty for a group with fewer than 2 runs, which is not tested.
+   */
+  letters: string;
 }
 
 export interface PairStats {
@@ -42,10 +49,11 @@ export interface PairStats {
   pABetter: number;
 }
 
+/** A group in the order of its mean, best first, with its letters (`GroupStats.letters`). */
 export interface RankEntry {
   group: string;
   mean: number;
-  rank: number;
+  letters: string;
 }
 
 export interface CompareReport {
@@ -152,7 +160,7 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
   const byGroupOrder = (x: Cell, y: Cell) =>
     x.dataset.localeCompare(y.dataset) || (x.at === null || y.at === null ? 0 : compareValues(x.at, y.at)) || groupOrder.indexOf(x.group) - groupOrder.indexOf(y.group);
   const ordered = [...cells.values()].sort(byGroupOrder);
-  const groups: GroupStats[] = ordered.map((c) => ({ dataset: c.dataset, at: c.at, group: c.group, ...withClippedCi(summarize(c.values)) }));
+  const groups: GroupStats[] = ordered.map((c) => ({ dataset: c.dataset, at: c.at, group: c.group, ...withClippedCi(summarize(c.values)), letters: '' }));
   if (clipped) notes.push(`95% CIs clipped to ${criterion}'s range (${rangeText(range)})`);
   const valuesOf = (g: GroupStats) => ordered[groups.indexOf(g)]!.values;
   const rawPairs: Omit<PairStats, 'welchPHolm' | 'mannWhitneyPHolm'>[] = [];
@@ -188,16 +196,12 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
   const rankings = levels.map((level) => {
     const [dataset, at] = JSON.parse(level) as [string, string | null];
     const sorted = groups
-      .filter((g) => g.dataset === dataset && g.at === at)
+      .filter((g) => g.dataset === dataset && g.at === at && g.n >= 2)
       .sort((x, y) => (higherIsBetter(criterion) ? y.mean - x.mean : x.mean - y.mean));
-    const entries: RankEntry[] = [];
-    let tierHead = sorted[0];
-    sorted.forEach((g, i) => {
-      const p = pairs.find((q) => q.dataset === dataset && q.at === at && new Set([q.a, q.b]).has(g.group) && new Set([q.a, q.b]).has(tierHead!.group));
-      if (i > 0 && (!p || p.welchPHolm < alpha)) tierHead = g;
-      entries.push({ group: g.group, mean: g.mean, rank: sorted.indexOf(tierHead!) + 1 });
-    });
-    return { dataset, at, entries };
+    const different = (a: string, b: string) => pairOf(pairs, dataset, at, a, b)!.welchPHolm < alpha;
+    const letters = compactLetters(sorted.map((g) => g.group), different);
+    for (const g of sorted) g.letters = letters.get(g.group)!;
+    return { dataset, at, entries: sorted.map((g) => ({ group: g.group, mean: g.mean, letters: g.letters })) };
   });
 
   const datasets = [...new Set(groups.map((g) => g.dataset))];
@@ -215,6 +219,11 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
     rankings,
     verdicts,
   };
+}
+
+/** The pair of groups a and b (either order) of a dataset and `at` value. */
+function pairOf(pairs: PairStats[], dataset: string, at: string | null, a: string, b: string): PairStats | undefined {
+  return pairs.find((q) => q.dataset === dataset && q.at === at && ((q.a === a && q.b === b) || (q.a === b && q.b === a)));
 }
 
 function formatP(p: number): string {
@@ -259,9 +268,35 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
     }
     return `neither model wins everywhere: ${significant.map((p) => `${winnerOf(p)} at ${options.at ?? ''} ${p.at}`).join('; ')} (${formatP(maxP)} after Holm)`;
   }
-  const r = rankings.filter((x) => x.dataset === dataset);
-  return r
-    .map((x) => `${x.at === null ? '' : `at ${options.at} ${x.at}: `}${x.entries.map((e) => `${e.rank}. ${e.group}`).join(', ')}`)
-    .join('; ')
-    .replace(/^/, `ranking by ${c} (${better} is better; equal ranks: no significant difference after Holm): `);
+  const levels = rankings.filter((x) => x.dataset === dataset);
+  const said = levels.map((x) => `${x.at === null ? '' : `at ${options.at} ${x.at}: `}${manyGroupsVerdict(x.entries, (a, b) => pairOf(mine, dataset, x.at, a, b)!, c, alpha)}`);
+  return said.join('; ');
+}
+
+/**
+ * What the pair table says of several groups, and only that: the best mean; the groups not
+ * significantly different from it; those significantly worse, with the largest Holm p of those pairs.
+ * Which other pairs differ is the letters' to say.
+ */
+function manyGroupsVerdict(entries: RankEntry[], pair: (a: string, b: string) => PairStats, c: Criterion, alpha: number): string {
+  if (entries.length < 2) return 'too few repeats to compare (at least 2 runs per group are needed)';
+  const better = higherIsBetter(c) ? 'higher' : 'lower';
+  const best = entries[0]!;
+  const others = entries.slice(1).map((e) => ({ e, p: pair(best.group, e.group) }));
+  const worse = others.filter((o) => o.p.welchPHolm < alpha);
+  const tied = others.filter((o) => o.p.welchPHolm >= alpha);
+  const list = (xs: typeof others) => xs.map((o) => o.e.group).join(', ');
+  const maxP = (xs: typeof others) => formatP(Math.max(...xs.map((o) => o.p.welchPHolm)));
+  const anyDifferent = entries.some((x, i) => entries.slice(i + 1).some((y) => pair(x.group, y.group).welchPHolm < alpha));
+  if (!anyDifferent) {
+    const far = others[others.length - 1]!;
+    const d = Math.abs(far.p.cohensD);
+    const needed = repeatsNeeded(d);
+    const how = Number.isFinite(needed) ? `; about ${plural(needed, 'repeat')} per group would be needed to detect the largest difference (${best.group} vs ${far.e.group}, |d| = ${fmt(d)})` : '';
+    return `no significant difference among the ${entries.length} groups on ${c} after Holm (Welch)${how}`;
+  }
+  const best_ = `${best.group} has the ${better === 'lower' ? 'lowest' : 'highest'} mean ${c}`;
+  if (worse.length === 0) return `${best_} but does not differ significantly from any other group after Holm (Welch); other pairs do: the letters say which`;
+  if (tied.length === 0) return `${best_}, significantly ${better} than each of the other ${entries.length - 1} groups (${maxP(worse)} after Holm, Welch)`;
+  return `${best_}; not significantly different from it after Holm: ${list(tied)}; significantly ${better === 'lower' ? 'higher' : 'lower'} than it: ${list(worse)} (${maxP(worse)}, Welch); the letters say which other pairs differ`;
 }

@@ -52,9 +52,18 @@ const pval = (p: number) => (p < 1e-4 ? '<1e-4' : p.toFixed(4));
 const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
 
 function groupRows(r: CompareReport): string[][] {
-  return r.groups.map((g) => [g.dataset, g.at ?? '', g.group, String(g.n), num(g.mean), num(g.std), interval(g.ci), num(g.median)]);
+  return r.groups.map((g) => [g.dataset, g.at ?? '', g.group, g.letters, String(g.n), num(g.mean), num(g.std), interval(g.ci), num(g.median)]);
 }
-const GROUP_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'group', 'n', 'mean', 'std', '95% CI', 'median'];
+const GROUP_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'];
+
+const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do.';
+
+/** `ranking by test_loss (lower is better): a (a), b (ab), c (b)`, per dataset and `at` value with more than two groups. */
+function rankingLines(r: CompareReport): string[] {
+  return r.rankings
+    .filter((k) => k.entries.length > 2)
+    .map((k) => `${k.dataset}${k.at === null ? '' : ` at ${r.at} ${k.at}`}: ranking by ${r.criterion} (${r.direction} is better): ${k.entries.map((e) => `${e.group} (${e.letters})`).join(', ')}`);
+}
 
 function pairRows(r: CompareReport): string[][] {
   return r.pairs.map((p) => [
@@ -80,7 +89,8 @@ function title(r: CompareReport): string {
 function toTable(r: CompareReport): string {
   const out = [title(r), ...r.notes.map((n) => `note: ${n}`), '', aligned(GROUP_HEAD(r), groupRows(r))];
   if (r.pairs.length) out.push('', aligned(PAIR_HEAD(r), pairRows(r)));
-  out.push('', 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs.', '');
+  out.push('', LETTERS_LEGEND, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs.', '');
+  out.push(...rankingLines(r));
   for (const v of r.verdicts) out.push(`${v.dataset}: ${v.text}`);
   return out.join('\n');
 }
@@ -93,17 +103,17 @@ function toMarkdown(r: CompareReport): string {
   };
   const out = [`**${title(r)}**`, ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []), '', table(GROUP_HEAD(r), groupRows(r))];
   if (r.pairs.length) out.push('', table(PAIR_HEAD(r), pairRows(r)));
-  out.push('', ...r.verdicts.map((v) => `- **${v.dataset}**: ${v.text}`));
+  out.push('', `*${LETTERS_LEGEND}*`, '', ...rankingLines(r).map((l) => `- ${l}`), ...r.verdicts.map((v) => `- **${v.dataset}**: ${v.text}`));
   return out.join('\n');
 }
 
 function toCsv(r: CompareReport): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = [
-    ['kind', 'dataset', 'at', 'group_or_pair', 'n', 'mean', 'std', 'ci_low', 'ci_high', 'median', 'diff', 'welch_p', 'welch_p_holm', 'mann_whitney_p', 'mann_whitney_p_holm', 'cohens_d', 'cliffs_delta', 'p_a_better'],
-    ...r.groups.map((g) => ['group', g.dataset, g.at ?? '', g.group, g.n, g.mean, g.std, g.ci?.[0] ?? '', g.ci?.[1] ?? '', g.median, '', '', '', '', '', '', '', ''].map(String)),
+    ['kind', 'dataset', 'at', 'group_or_pair', 'letters', 'n', 'mean', 'std', 'ci_low', 'ci_high', 'median', 'diff', 'welch_p', 'welch_p_holm', 'mann_whitney_p', 'mann_whitney_p_holm', 'cohens_d', 'cliffs_delta', 'p_a_better'],
+    ...r.groups.map((g) => ['group', g.dataset, g.at ?? '', g.group, g.letters, g.n, g.mean, g.std, g.ci?.[0] ?? '', g.ci?.[1] ?? '', g.median, '', '', '', '', '', '', '', ''].map(String)),
     ...r.pairs.map((p) =>
-      ['pair', p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, '', '', '', p.ci[0], p.ci[1], '', p.diff, p.welchP, p.welchPHolm, p.mannWhitneyP, p.mannWhitneyPHolm, p.cohensD, p.cliffsDelta, p.pABetter].map(String),
+      ['pair', p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, '', '', '', '', p.ci[0], p.ci[1], '', p.diff, p.welchP, p.welchPHolm, p.mannWhitneyP, p.mannWhitneyPHolm, p.cohensD, p.cliffsDelta, p.pABetter].map(String),
     ),
   ];
   return rows.map((row) => row.map((c) => q(String(c))).join(',')).join('\n');

@@ -9,11 +9,13 @@ interface Report {
   by: string;
   at: string | null;
   notes: string[];
-  groups: { dataset: string; at: string | null; group: string; n: number; mean: number; std: number; ci: [number, number] | null; median: number }[];
+  groups: { dataset: string; at: string | null; group: string; letters: string; n: number; mean: number; std: number; ci: [number, number] | null; median: number }[];
   pairs: { dataset: string; at: string | null; a: string; b: string; diff: number; ci: [number, number]; welchP: number; welchPHolm: number; mannWhitneyP: number; mannWhitneyPHolm: number; cohensD: number; cliffsDelta: number; pABetter: number }[];
-  rankings: { dataset: string; at: string | null; entries: { group: string; mean: number; rank: number }[] }[];
+  rankings: { dataset: string; at: string | null; entries: { group: string; mean: number; letters: string }[] }[];
   verdictLines: string[];
 }
+
+const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
 
 const form = { criterion: 'test_loss', by: '', at: '', pool: '' };
 const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
@@ -50,8 +52,9 @@ export function compareView(choices: Choices): View {
       h('p', { class: 'report-title' }, `${r.criterion} (${r.direction} is better), groups by ${r.by}${r.at ? `, compared at each ${r.at}` : ''}`),
       ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
       h('h3', {}, 'Groups'),
-      table(['dataset', ...(atHead ? [atHead] : []), 'group', 'n', 'mean', 'std', '95% CI', 'median'],
-        r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.n, num(g.mean), num(g.std), interval(g.ci), num(g.median)]), atHead ? 3 : 2),
+      table(['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
+        r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.letters, g.n, num(g.mean), num(g.std), interval(g.ci), num(g.median)]), atHead ? 4 : 3),
+      h('p', { class: 'muted' }, LETTERS_LEGEND),
     );
     if (r.pairs.length) {
       out.append(h('h3', {}, 'Pairs'),
@@ -62,7 +65,7 @@ export function compareView(choices: Choices): View {
     if (r.rankings.length) {
       out.append(h('h3', {}, 'Ranking'), h('div', { class: 'rankings' }, ...r.rankings.map((k) =>
         h('div', { class: 'ranking' }, h('div', { class: 'muted' }, `${k.dataset}${k.at ? ` · ${r.at} = ${k.at}` : ''}`),
-          h('table', { class: 'rank' }, h('tbody', {}, ...k.entries.map((e) => h('tr', {}, h('td', { class: 'rank-no' }, `${e.rank}.`), h('td', { class: 'rank-group' }, e.group), h('td', { class: 'num muted' }, num(e.mean)))))))),
+          h('table', { class: 'rank' }, h('tbody', {}, ...k.entries.map((e, i) => h('tr', {}, h('td', { class: 'rank-no' }, `${i + 1}.`), h('td', { class: 'rank-group' }, e.group), h('td', { class: 'rank-letters' }, e.letters), h('td', { class: 'num muted' }, num(e.mean)))))))),
       ));
     }
   };
