@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../dist/store/sqlite.js';
 import { analysisDb, iniText, type Outcome, TWO_MODELS } from './analysis-db.js';
@@ -37,6 +38,21 @@ describe('mosaic compare', () => {
     expect(csv).toHaveLength(1 + 2 + 1);
     expect(pooled.stderr).toBe('note: pooled on request (--pool width): width (2, 3)\n');
     expect(cli(['compare', db, '--format', 'markdown'], dir).stdout).toMatch(/^\*\*test_loss \(lower is better\)/);
+    // --plot draws the same report: each group's mean and CI with its letters
+    const png = `${dir}/compare.png`;
+    const drawn = cli(['compare', db, '--at', 'width', '--plot', png], dir);
+    expect(drawn.code, drawn.stderr).toBe(0);
+    expect(drawn.stderr).toBe('');
+    expect(fs.readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    const svg = `${dir}/compare.svg`;
+    expect(cli(['compare', db, '--at', 'width', '--plot', svg], dir).code).toBe(0);
+    const text = fs.readFileSync(svg, 'utf8');
+    expect(text).toContain('Which is better on test_loss');
+    expect(text).toContain('toy · width = 2');
+    expect(text).toContain('model_a   [a]');
+    expect(text).toContain('model_b   [b]');
+    const bad = cli(['compare', db, '--plot', `${dir}/compare.jpg`], dir);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, expect.stringMatching(/cannot tell the format of .*compare\.jpg: name it \.pdf, \.png or \.svg/)]);
   });
 
   it('says when there is no significant difference, and how many repeats would be needed', async () => {

@@ -12,7 +12,7 @@ import { cli, faultyModel, fixtureConfig, historyCount, openDb, startCli, tmpDir
  */
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = tmpDir('mosaic-shots-');
+const SHOTS = process.env.MOSAIC_SHOTS ?? tmpDir('mosaic-shots-');
 const EPOCHS = 120;
 
 const children: RunningCli[] = [];
@@ -203,11 +203,16 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     for (const criterion of ['test_loss', 'test_acc']) {
       const printed = cli(['compare', db, '--criterion', criterion], dir);
       expect(printed.code, printed.stderr).toBe(0);
-      const verdicts = printed.stdout.trim().split('\n').filter((l) => l.startsWith('or: '));
+      const verdicts = printed.stdout.trim().split('\n').filter((l) => l.startsWith('or: ') && !l.includes(': ranking by '));
       expect(verdicts).toHaveLength(1);
       await page.goto(`${url}#/compare`);
       await page.selectOption('select[name=criterion]', criterion);
       await expect.poll(() => page.locator('#verdicts .verdict').allTextContents()).toEqual(verdicts);
+      // the picture: each group's mean and CI with its letters, as `mosaic compare --plot` draws it
+      await page.waitForSelector('#compare-figure[data-ready="1"] svg');
+      const figure = await page.locator('#compare-figure svg').textContent();
+      expect(figure).toContain(`Which is better on ${criterion}`);
+      expect(figure).toContain('[a]');
       if (criterion === 'test_loss') await page.screenshot({ path: path.join(SHOTS, 'dashboard-compare.png') });
     }
 

@@ -14,6 +14,8 @@ export interface CompareCommandOptions {
   /** Comma-separated parameters to pool on purpose. */
   pool?: string;
   format: string;
+  /** Also draw the comparison (compare-plot.ts) to this .pdf, .png or .svg. */
+  plot?: string;
 }
 
 /**
@@ -23,6 +25,8 @@ export interface CompareCommandOptions {
 export async function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): Promise<{ stdout: string; stderr: string }> {
   const format = options.format as CompareFormat;
   if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
+  const render = options.plot ? await import('../render/render.js') : undefined;
+  if (options.plot) render!.outputFormat(options.plot);
   const store = await openStore(chooseDatabase(dbArg), 'read');
   let report: CompareReport;
   try {
@@ -34,6 +38,10 @@ export async function compareCommand(dbArg: string | undefined, options: Compare
     });
   } finally {
     await store.close();
+  }
+  if (options.plot) {
+    const { compareFigure } = await import('../analysis/compare-plot.js');
+    await render!.writeFigure(options.plot, [compareFigure(report)]);
   }
   switch (format) {
     case 'json':

@@ -221,7 +221,7 @@ program
 
 program
   .command('compare')
-  .description('which model is better, by how much, and how sure: per group n, mean, std, 95% CI, median; per pair the difference with its CI, Welch and Mann-Whitney tests (Holm-corrected), effect sizes, the probability that one beats the other; a ranking and a verdict')
+  .description('which model is better, by how much, and how sure: per group n, mean, std, 95% CI, median and letters (groups that share one do not differ significantly); per pair the difference with its CI, Welch and Mann-Whitney tests (Holm-corrected), effect sizes, the probability that one beats the other; a ranking and a verdict')
   .argument('[db]', 'database (default as for status)')
   .option('--db <file>', 'database')
   .option('--criterion <name>', `one of ${CRITERIA_HELP}`, 'test_loss')
@@ -229,8 +229,9 @@ program
   .option('--at <what>', 'compare separately at each nb_params, or each value of a parameter (e.g. width)')
   .option('--pool <names>', POOL_HELP)
   .option('--format <format>', 'table, json, csv or markdown', 'table')
+  .option('--plot <file>', "also draw each group's mean and 95% CI, best first, with its letters (.pdf, .png or .svg)")
   .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic compare tutorial.db --criterion test_loss --at width`)
-  .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string }) => {
+  .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string; plot?: string }) => {
     const { compareCommand } = await import('./compare.js');
     const { stdout, stderr } = await compareCommand(opts.db ?? db, opts);
     if (stderr) console.error(stderr);

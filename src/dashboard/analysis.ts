@@ -1,3 +1,4 @@
+import { compareFigure } from '../analysis/compare-plot.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { compareRuns, type CompareReport } from '../analysis/compare.js';
 import { moduleFacts } from '../analysis/params.js';
@@ -44,7 +45,7 @@ export function choices(s: Snapshot) {
 }
 
 /** `mosaic compare` with --criterion, --by, --at and --pool from the query. */
-export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLines: string[] } {
+export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLines: string[]; figure: object } {
   const by = text(q, 'by');
   const at = text(q, 'at');
   const report = compareRuns(s.runs, {
@@ -53,7 +54,7 @@ export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLin
     ...(at ? { at } : {}),
     pool: nameList(text(q, 'pool')),
   });
-  return { ...report, verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`) };
+  return { ...report, verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`), figure: compareFigure(report) };
 }
 
 /** The PDF commands' defaults (fonts, sizes), tooltips, and zoom and pan on the curve's scales. */

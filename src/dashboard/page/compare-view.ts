@@ -1,5 +1,6 @@
 import { getJson, type Choices } from './api.js';
 import { clear, h, notice, select } from './dom.js';
+import { charts } from './view.js';
 import { num, pval } from './format.js';
 import type { View } from './view.js';
 
@@ -13,6 +14,8 @@ interface Report {
   pairs: { dataset: string; at: string | null; a: string; b: string; diff: number; ci: [number, number]; welchP: number; welchPHolm: number; mannWhitneyP: number; mannWhitneyPHolm: number; cohensD: number; cliffsDelta: number; pABetter: number }[];
   rankings: { dataset: string; at: string | null; entries: { group: string; mean: number; letters: string }[] }[];
   verdictLines: string[];
+  /** Each group's mean and 95% CI with its letters (the spec of `mosaic compare --plot`). */
+  figure: object;
 }
 
 const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
@@ -46,11 +49,14 @@ export function compareView(choices: Choices): View {
   };
   const draw = (r: Report) => {
     clear(out);
+    const figure = h('div', { class: 'compare-figure', id: 'compare-figure' });
+    void charts().then(({ draw: drawChart }) => drawChart(figure, r.figure, `compare-${r.criterion}`));
     const atHead = r.at ?? '';
     out.append(
       h('div', { class: 'verdicts', id: 'verdicts' }, ...r.verdictLines.map((v) => h('p', { class: 'verdict' }, v))),
       h('p', { class: 'report-title' }, `${r.criterion} (${r.direction} is better), groups by ${r.by}${r.at ? `, compared at each ${r.at}` : ''}`),
       ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
+      figure,
       h('h3', {}, 'Groups'),
       table(['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
         r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.letters, g.n, num(g.mean), num(g.std), interval(g.ci), num(g.median)]), atHead ? 4 : 3),
