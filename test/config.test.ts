@@ -146,6 +146,13 @@ describe('pipelines', () => {
   });
 });
 
+describe('[MONITOR] paired', () => {
+  it('is False by default and read as a boolean', () => {
+    expect(parseConfig(base('width = 1'), 'c.ini').monitor.paired).toBe(false);
+    expect(parseConfig(base('width = 1').replace('multiplicity = 1', 'multiplicity = 3\npaired = True'), 'c.ini').monitor.paired).toBe(true);
+  });
+});
+
 describe('config errors name file, line, section and key', () => {
   const expectError = (text: string, message: RegExp) => {
     expect(() => parseConfig(text, 'c.ini')).toThrow(ConfigError);
@@ -167,5 +174,6 @@ describe('config errors name file, line, section and key', () => {
     ['bad need_gpu', base('width = 1').replace('multiplicity = 1', 'need_gpu = maybe'), /\[MONITOR\] need_gpu: must be True or False/],
     ['gpu without devices', base('width = 1').replace('multiplicity = 1', 'need_gpu = True'), /gpu_available lists no device/],
     ['bad cache size', base('width = 1').replace('multiplicity = 1', 'cache_size = lots'), /\[MONITOR\] cache_size: must be a size/],
+    ['bad paired', base('width = 1').replace('multiplicity = 1', 'multiplicity = 2\npaired = yes please'), /c\.ini:10 \[MONITOR\] paired: must be True or False, found "yes please"/],
   ])('%s', (_, text, message) => expectError(text, message));
 });

@@ -11,6 +11,7 @@ import { RESERVED_MODULE_KEYS } from '../pipelines/generate.js';
 export const BOOKKEEPING: ReadonlySet<string> = new Set([
   'seed', 'status', 'traceback', 'pipeline', 'device', 'host', 'last_failure', 'run_files_path', 'backend',
   'experiment', 'run_dir', 'diverged_epoch', 'early_stopped', 'backend_used', 'epochs_done', 'stopped_epoch', 'epochs_before_rerun', 'warning',
+  'design', 'repeat',
 ]);
 
 export const isBookkeeping = (fact: string) => BOOKKEEPING.has(fact);

@@ -1,9 +1,10 @@
 import { readConfigFile } from '../config/load.js';
-import { MosaicError } from '../errors.js';
+import { formatLocation, MosaicError } from '../errors.js';
+import type { ExperimentConfig } from '../config/types.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
 import { isWorkerAlive } from '../experiment/liveness.js';
 import { generatePipelines } from '../pipelines/generate.js';
-import { newRuns, planSeeds } from '../pipelines/facts.js';
+import { DESIGN_FACT, newRuns, PAIRED, planSeeds } from '../pipelines/facts.js';
 import { provenance } from '../experiment/provenance.js';
 import { checkStoreLocation, openStore } from '../store/open.js';
 import type { StoreReader } from '../store/types.js';
@@ -32,6 +33,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const store = await openStore(dbPath, 'create');
   try {
     if (!options.force) await refuseUnfinished(store);
+    await refuseOtherDesign(store, config);
     await store.setSetting('monitor', config.monitor);
     await store.setSetting('config', config.file);
     await store.setPaused(false);
@@ -68,4 +70,30 @@ async function refuseUnfinished(store: StoreReader): Promise<void> {
     `${dbPath} holds an unfinished experiment (${counts.pending} pending, ${counts.running} interrupted runs${(await store.isPaused()) ? ', paused' : ''}). ` +
       `Finish it with: mosaic resume ${dbPath} (or pass --force to queue the new runs beside it)`,
   );
+}
+
+/**
+ * A database holds one design. Paired runs are compared pair by pair, on their common seeds;
+ * independent repeats appended to them (or paired runs to independent ones) would make groups
+ * that mix both, whose runs are neither all independent nor all paired. So `[MONITOR] paired`
+ * must agree with the runs already in the database (a database without runs takes either).
+ */
+async function refuseOtherDesign(store: StoreReader, config: ExperimentConfig): Promise<void> {
+  const all = await store.allRunIds();
+  if (all.length === 0) return;
+  const paired = await store.queryRunIds(`SELECT run_id FROM params WHERE param_name = '${DESIGN_FACT}' AND param_value = '${PAIRED}'`);
+  const where = formatLocation({ file: config.file, section: 'MONITOR', key: 'paired' });
+  const db = store.location;
+  if (config.monitor.paired && paired.length < all.length) {
+    throw new MosaicError(
+      `${where}: True, but ${db} holds ${all.length - paired.length} runs of independent repeats (paired = False): a database holds one design, so that no comparison mixes paired and independent runs. ` +
+        `Run this experiment into another database, or leave paired out to append independent repeats`,
+    );
+  }
+  if (!config.monitor.paired && paired.length > 0) {
+    throw new MosaicError(
+      `${where}: False, but ${db} holds ${paired.length} runs of a paired design (paired = True): a database holds one design, so that no comparison mixes paired and independent runs. ` +
+        `Set paired = True to append paired repeats (with new common seeds), or run this experiment into another database`,
+    );
+  }
 }

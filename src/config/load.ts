@@ -148,6 +148,7 @@ function resolveMonitor(section: IniSection, file: string, dir: string): Monitor
   return {
     nb_processus: get('nb_processus', v.positiveInt, '1'),
     multiplicity: get('multiplicity', v.positiveInt, '1'),
+    paired: get('paired', v.boolean, 'False'),
     need_gpu: needGpu,
     gpu_available: gpus,
     ...(cachePath && !/^none$/i.test(cachePath) ? { cache_database_path: path.resolve(dir, cachePath) } : {}),

@@ -33,6 +33,11 @@ export interface ProcessSettings {
 export interface MonitorSettings {
   nb_processus: number;
   multiplicity: number;
+  /**
+   * A paired design (common random numbers): repeat k of every pipeline gets the same seed,
+   * `base + k`, so all models of repeat k share its split, data order and seeded initial weights.
+   */
+  paired: boolean;
   need_gpu: boolean;
   gpu_available: string[];
   /** Absolute path, when set. */
