@@ -28,7 +28,7 @@ describe('mosaic compare', () => {
     expect(json.groups).toHaveLength(4);
     expect(json.groups[0]).toMatchObject({ dataset: 'toy', at: '2', group: 'model_a', n: 6, mean: expect.closeTo(20.4, 10), std: expect.closeTo(1.4, 10) });
     const pair = json.pairs[0];
-    expect(pair.welchPHolm).toBeCloseTo(Math.min(1, 2 * pair.welchP), 12); // two equal pairs: Holm doubles the smaller
+    expect(pair.pHolm).toBeCloseTo(Math.min(1, 2 * pair.p), 12); // two equal pairs: Holm doubles the smaller
     expect(pair.cliffsDelta).toBe(-1);
     expect(pair.pABetter).toBe(1);
     expect(json.rankings[0].entries.map((e: { group: string; letters: string }) => [e.group, e.letters])).toEqual([['model_a', 'a'], ['model_b', 'b']]);

@@ -42,7 +42,7 @@ const ALPHA = 0.05;
 function checkVerdict(report: CompareReport): void {
   const text = report.verdicts[0]!.text;
   const pairs = report.pairs;
-  const p = (a: string, b: string) => pairs.find((q) => (q.a === a && q.b === b) || (q.a === b && q.b === a))!.welchPHolm;
+  const p = (a: string, b: string) => pairs.find((q) => (q.a === a && q.b === b) || (q.a === b && q.b === a))!.pHolm;
   const entries = report.rankings[0]!.entries;
   const names = entries.map((e) => e.group);
   const best = names[0]!;
@@ -92,9 +92,9 @@ describe('the compact letter display', () => {
       const letters = new Map(report.groups.map((g) => [g.group, g.letters]));
       for (const pair of report.pairs) {
         pairsSeen++;
-        const different = pair.welchPHolm < ALPHA;
+        const different = pair.pHolm < ALPHA;
         if (different) significantPairs++;
-        expect(shareLetter(letters.get(pair.a)!, letters.get(pair.b)!), `trial ${trial}: ${pair.a} ${letters.get(pair.a)} vs ${pair.b} ${letters.get(pair.b)}, Holm p ${pair.welchPHolm}`).toBe(!different);
+        expect(shareLetter(letters.get(pair.a)!, letters.get(pair.b)!), `trial ${trial}: ${pair.a} ${letters.get(pair.a)} vs ${pair.b} ${letters.get(pair.b)}, Holm p ${pair.pHolm}`).toBe(!different);
       }
       // Letters are named in order: the best group holds a.
       expect(report.rankings[0]!.entries[0]!.letters).toMatch(/^a/);

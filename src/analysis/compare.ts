@@ -3,7 +3,11 @@ import { clip, criterionRange, rangeText } from './bands.js';
 import { compareValues, factNamed, moduleFacts, valueKey } from './params.js';
 import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells, type PlacedRun } from './pooling.js';
 import { higherIsBetter, valueOf, type AnalysisRun, type Criterion } from './runs.js';
-import { cliffsDelta, cohensD, holm, mannWhitney, mean, probabilityBelow, repeatsNeeded, summarize, welch, type Summary } from './stats.js';
+import { cliffsDelta, cohensD, holm, mannWhitney, probabilityBelow, std, summarize, welch, type Summary } from './stats.js';
+import { pairedT, wilcoxonSignedRank } from './paired-stats.js';
+import { tost as twoOneSidedTests, type TostResult } from './equivalence.js';
+import { repeatsNeededT } from './power.js';
+import { pairedBy } from './design.js';
 import { leftOut, usableRuns } from './usable.js';
 import { plural } from './wording.js';
 import { compactLetters } from './letters.js';
@@ -17,6 +21,8 @@ export interface CompareOptions {
   /** Parameters whose values are pooled on purpose instead of splitting the groups. */
   pool?: string[];
   alpha?: number;
+  /** A region of practical equivalence, ±rope in the criterion's units: each pair also gets two one-sided tests (TOST). */
+  rope?: number;
 }
 
 export interface GroupStats extends Summary {
@@ -36,17 +42,41 @@ export interface PairStats {
   at: string | null;
   a: string;
   b: string;
-  /** mean a − mean b, with its 95% Welch interval. */
+  /**
+   * `paired` when both groups ran on the same seeds, each once (a paired design's common random
+   * numbers, analysis/design.ts): paired t and Wilcoxon signed-rank on the differences seed by
+   * seed; `independent` otherwise: Welch's t and Mann–Whitney U.
+   */
+  design: 'paired' | 'independent';
+  /** Why the pair is not paired (independent only): the seeds differ, a seed repeats… */
+  unpairedBecause?: string;
+  /** The t-test of the design ('paired t' or 'Welch'): its p, Holm-adjusted over all pairs. */
+  test: 'paired t' | 'Welch';
+  p: number;
+  pHolm: number;
+  /** The rank test of the design ('Wilcoxon' signed-rank or 'Mann–Whitney' U), Holm-adjusted too. */
+  rankTest: 'Wilcoxon' | 'Mann–Whitney';
+  rankP: number;
+  rankPHolm: number;
+  /** mean a − mean b (the mean of the differences when paired), with its 95% interval from the t-test. */
   diff: number;
   ci: [number, number];
-  welchP: number;
-  welchPHolm: number;
-  mannWhitneyP: number;
-  mannWhitneyPHolm: number;
+  /** Runs (independent) or pairs of runs (paired) behind the test. */
+  n: [number, number] | number;
   cohensD: number;
   cliffsDelta: number;
   /** Probability that a draw of a is better than a draw of b (ties half). */
   pABetter: number;
+  /** With `rope`: two one-sided tests of |a − b| < rope (p Holm-adjusted over the pairs, and the 90% interval). */
+  equivalence?: { rope: number; p: number; pHolm: number; ci: [number, number] };
+  /** What the tests decide: a difference, practical equivalence (with `rope`), or nothing yet. */
+  decision: 'different' | 'equivalent' | 'undecided';
+  /**
+   * For an undecided pair: the repeats per group (pairs, when paired) a t-test of the design would
+   * need to detect the observed difference with 80% power at α = 0.05 (noncentral t); Infinity
+   * when the means are equal.
+   */
+  repeatsNeeded?: number;
 }
 
 /** A group in the order of its mean, best first, with its letters (`GroupStats.letters`). */
@@ -66,6 +96,10 @@ export interface CompareReport {
   pooled: string[];
   /** What the comparison left out, split or pooled, in sentences. */
   notes: string[];
+  /** Which design the tests assumed and why, in one line (paired: the same seeds; independent repeats). */
+  design: string;
+  /** The region of practical equivalence of `--rope`, or null. */
+  rope: number | null;
   groups: GroupStats[];
   pairs: PairStats[];
   rankings: { dataset: string; at: string | null; entries: RankEntry[] }[];
@@ -96,6 +130,7 @@ interface Cell {
   at: string | null;
   group: string;
   values: number[];
+  runs: AnalysisRun[];
 }
 
 export function compareRuns(all: AnalysisRun[], options: CompareOptions): CompareReport {
@@ -144,8 +179,9 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
     if (!labels.has(seriesId)) labels.set(seriesId, seriesLabel(p.group, pooling.variant.get(p.run.runId)!));
     const id = JSON.stringify([p.run.dataKey, p.at, seriesId]);
     let cell = cells.get(id);
-    if (!cell) cells.set(id, (cell = { dataset: p.run.dataKey, at: p.at, group: labels.get(seriesId)!, values: [] }));
+    if (!cell) cells.set(id, (cell = { dataset: p.run.dataKey, at: p.at, group: labels.get(seriesId)!, values: [], runs: [] }));
     cell.values.push(valueOf(p.run, criterion)!);
+    cell.runs.push(p.run);
   }
 
   const range = criterionRange(criterion, done.map((r) => valueOf(r, criterion)!));
@@ -162,43 +198,39 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
   const ordered = [...cells.values()].sort(byGroupOrder);
   const groups: GroupStats[] = ordered.map((c) => ({ dataset: c.dataset, at: c.at, group: c.group, ...withClippedCi(summarize(c.values)), letters: '' }));
   if (clipped) notes.push(`95% CIs clipped to ${criterion}'s range (${rangeText(range)})`);
-  const valuesOf = (g: GroupStats) => ordered[groups.indexOf(g)]!.values;
-  const rawPairs: Omit<PairStats, 'welchPHolm' | 'mannWhitneyPHolm'>[] = [];
+  const cellOf = (g: GroupStats) => ordered[groups.indexOf(g)]!;
+  const rawPairs: RawPair[] = [];
   const levels = [...new Set(groups.map((g) => JSON.stringify([g.dataset, g.at])))];
   for (const level of levels) {
     const inLevel = groups.filter((g) => JSON.stringify([g.dataset, g.at]) === level && g.n >= 2);
     for (let i = 0; i < inLevel.length; i++) {
       for (let j = i + 1; j < inLevel.length; j++) {
-        const [ga, gb] = [inLevel[i]!, inLevel[j]!];
-        const [a, b] = [valuesOf(ga), valuesOf(gb)];
-        const w = welch(a, b);
-        const below = probabilityBelow(a, b);
-        rawPairs.push({
-          dataset: ga.dataset,
-          at: ga.at,
-          a: ga.group,
-          b: gb.group,
-          diff: w.diff,
-          ci: w.ci,
-          welchP: w.p,
-          mannWhitneyP: mannWhitney(a, b).p,
-          cohensD: cohensD(a, b),
-          cliffsDelta: cliffsDelta(a, b),
-          pABetter: higherIsBetter(criterion) ? 1 - below : below,
-        });
+        rawPairs.push(pairTests(cellOf(inLevel[i]!), cellOf(inLevel[j]!), criterion, options.rope));
       }
     }
   }
-  const welchHolm = holm(rawPairs.map((p) => p.welchP));
-  const mwHolm = holm(rawPairs.map((p) => p.mannWhitneyP));
-  const pairs: PairStats[] = rawPairs.map((p, i) => ({ ...p, welchPHolm: welchHolm[i]!, mannWhitneyPHolm: mwHolm[i]! }));
+  const pHolm = holm(rawPairs.map((p) => p.p));
+  const rankHolm = holm(rawPairs.map((p) => p.rankP));
+  const tostHolm = holm(rawPairs.map((p) => p.tost?.p ?? 1));
+  const pairs: PairStats[] = rawPairs.map(({ tost, sd, ...p }, i) => {
+    const equivalence = tost && options.rope !== undefined ? { rope: options.rope, p: tost.p, pHolm: tostHolm[i]!, ci: tost.ci } : undefined;
+    const decision = pHolm[i]! < alpha ? 'different' : equivalence && equivalence.pHolm < alpha ? 'equivalent' : 'undecided';
+    return {
+      ...p,
+      pHolm: pHolm[i]!,
+      rankPHolm: rankHolm[i]!,
+      ...(equivalence ? { equivalence } : {}),
+      decision,
+      ...(decision === 'undecided' ? { repeatsNeeded: repeatsNeededT(p.diff, sd, { paired: p.design === 'paired', alpha }) } : {}),
+    };
+  });
 
   const rankings = levels.map((level) => {
     const [dataset, at] = JSON.parse(level) as [string, string | null];
     const sorted = groups
       .filter((g) => g.dataset === dataset && g.at === at && g.n >= 2)
       .sort((x, y) => (higherIsBetter(criterion) ? y.mean - x.mean : x.mean - y.mean));
-    const different = (a: string, b: string) => pairOf(pairs, dataset, at, a, b)!.welchPHolm < alpha;
+    const different = (a: string, b: string) => pairOf(pairs, dataset, at, a, b)!.pHolm < alpha;
     const letters = compactLetters(sorted.map((g) => g.group), different);
     for (const g of sorted) g.letters = letters.get(g.group)!;
     return { dataset, at, entries: sorted.map((g) => ({ group: g.group, mean: g.mean, letters: g.letters })) };
@@ -214,10 +246,59 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
     splitBy: pooling.splitBy,
     pooled: pooling.pooled,
     notes,
+    design: designLine(pairs),
+    rope: options.rope ?? null,
     groups,
     pairs,
     rankings,
     verdicts,
+  };
+}
+
+/** A pair's tests before Holm: its TOST, and the standard deviation its repeats-needed estimate uses. */
+type RawPair = Omit<PairStats, 'pHolm' | 'rankPHolm' | 'decision' | 'equivalence' | 'repeatsNeeded'> & { tost?: TostResult; sd: number };
+
+/**
+ * The tests of two groups, as their design calls for: paired when they ran on the same seeds
+ * (each once), on the differences seed by seed; independent otherwise.
+ */
+function pairTests(ca: Cell, cb: Cell, criterion: Criterion, rope: number | undefined): RawPair {
+  const [a, b] = [ca.values, cb.values];
+  const below = probabilityBelow(a, b);
+  const common = { dataset: ca.dataset, at: ca.at, a: ca.group, b: cb.group, cohensD: cohensD(a, b), cliffsDelta: cliffsDelta(a, b), pABetter: higherIsBetter(criterion) ? 1 - below : below };
+  const pairing = pairedBy(ca.runs, cb.runs, (r) => valueOf(r, criterion), [ca.group, cb.group]);
+  if (pairing.pairs && pairing.pairs.length >= 2) {
+    const t = pairedT(pairing.a, pairing.b);
+    const differences = pairing.a.map((x, i) => x - pairing.b[i]!);
+    return {
+      ...common,
+      design: 'paired',
+      test: 'paired t',
+      p: t.p,
+      rankTest: 'Wilcoxon',
+      rankP: wilcoxonSignedRank(pairing.a, pairing.b).p,
+      diff: t.diff,
+      ci: t.ci,
+      n: t.n,
+      sd: std(differences),
+      ...(rope !== undefined ? { tost: twoOneSidedTests(pairing.a, pairing.b, rope, { paired: true }) } : {}),
+    };
+  }
+  const w = welch(a, b);
+  const pooled = Math.sqrt(((a.length - 1) * std(a) ** 2 + (b.length - 1) * std(b) ** 2) / (a.length + b.length - 2));
+  return {
+    ...common,
+    design: 'independent',
+    unpairedBecause: pairing.reason ?? 'fewer than two common seeds',
+    test: 'Welch',
+    p: w.p,
+    rankTest: 'Mann–Whitney',
+    rankP: mannWhitney(a, b).p,
+    diff: w.diff,
+    ci: w.ci,
+    n: [a.length, b.length],
+    sd: pooled,
+    ...(rope !== undefined ? { tost: twoOneSidedTests(a, b, rope) } : {}),
   };
 }
 
@@ -243,19 +324,15 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
   if (names.length < 2) return `only one group (${names[0]}) on ${dataset}: nothing to compare`;
   if (mine.length === 0) return `too few repeats on ${dataset} to compare (at least 2 runs per group are needed)`;
   if (names.length === 2) {
-    const significant = mine.filter((p) => p.welchPHolm < alpha);
+    const significant = mine.filter((p) => p.decision === 'different');
     const winnerOf = (p: PairStats) => ((p.diff < 0) === (better === 'lower') ? p.a : p.b);
     const d = mine.map((p) => Math.abs(p.cohensD));
     const [dLo, dHi] = [fmt(Math.min(...d)), fmt(Math.max(...d))];
     const dRange = dLo === dHi ? `|d| = ${dLo}` : `|d| = ${dLo} to ${dHi}`;
     const nPer = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.n))].join('–');
-    if (significant.length === 0) {
-      const needed = repeatsNeeded(mean(d));
-      const how = Number.isFinite(needed) ? `about ${plural(needed, 'repeat')} per group would be needed to detect a difference of this size (|d| = ${fmt(mean(d))})` : 'the groups do not differ at all';
-      return `no significant difference between ${names[0]} and ${names[1]} on ${c} with n = ${nPer} per group; ${how}`;
-    }
+    if (significant.length === 0) return `no significant difference between ${names[0]} and ${names[1]} on ${c} with n = ${nPer} per group${undecidedOrEquivalent(mine, options)}`;
     const winners = new Set(significant.map(winnerOf));
-    const maxP = Math.max(...significant.map((p) => p.welchPHolm));
+    const maxP = Math.max(...significant.map((p) => p.pHolm));
     if (winners.size === 1) {
       const w = [...winners][0]!;
       const loser = names.find((n) => n !== w)!;
@@ -264,7 +341,8 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
           ? `at every${where} tested (${mine.length} of ${mine.length})`
           : `at ${significant.length} of ${mine.length}${where} values tested (${significant.map((p) => p.at).join(', ')}); elsewhere no significant difference`
         : '';
-      return `${w} has ${better} ${c} than ${loser}${extent ? ` ${extent}` : ''}, ${formatP(maxP)} after Holm (Welch), ${dRange}, n = ${nPer} per group`;
+      const rest = significant.length < mine.length ? undecidedOrEquivalent(mine.filter((p) => p.decision !== 'different'), options) : '';
+      return `${w} has ${better} ${c} than ${loser}${extent ? ` ${extent}` : ''}, ${formatP(maxP)} after Holm (${testsOf(significant)}), ${dRange}, n = ${nPer} per group${rest}`;
     }
     return `neither model wins everywhere: ${significant.map((p) => `${winnerOf(p)} at ${options.at ?? ''} ${p.at}`).join('; ')} (${formatP(maxP)} after Holm)`;
   }
@@ -283,20 +361,67 @@ function manyGroupsVerdict(entries: RankEntry[], pair: (a: string, b: string) =>
   const better = higherIsBetter(c) ? 'higher' : 'lower';
   const best = entries[0]!;
   const others = entries.slice(1).map((e) => ({ e, p: pair(best.group, e.group) }));
-  const worse = others.filter((o) => o.p.welchPHolm < alpha);
-  const tied = others.filter((o) => o.p.welchPHolm >= alpha);
+  const worse = others.filter((o) => o.p.pHolm < alpha);
+  const tied = others.filter((o) => o.p.pHolm >= alpha);
   const list = (xs: typeof others) => xs.map((o) => o.e.group).join(', ');
-  const maxP = (xs: typeof others) => formatP(Math.max(...xs.map((o) => o.p.welchPHolm)));
-  const anyDifferent = entries.some((x, i) => entries.slice(i + 1).some((y) => pair(x.group, y.group).welchPHolm < alpha));
+  const maxP = (xs: typeof others) => formatP(Math.max(...xs.map((o) => o.p.pHolm)));
+  const anyDifferent = entries.some((x, i) => entries.slice(i + 1).some((y) => pair(x.group, y.group).pHolm < alpha));
+  const tests = testsOf(others.map((o) => o.p));
   if (!anyDifferent) {
     const far = others[others.length - 1]!;
-    const d = Math.abs(far.p.cohensD);
-    const needed = repeatsNeeded(d);
-    const how = Number.isFinite(needed) ? `; about ${plural(needed, 'repeat')} per group would be needed to detect the largest difference (${best.group} vs ${far.e.group}, |d| = ${fmt(d)})` : '';
-    return `no significant difference among the ${entries.length} groups on ${c} after Holm (Welch)${how}`;
+    const needed = far.p.repeatsNeeded;
+    const how =
+      needed !== undefined && Number.isFinite(needed)
+        ? `; about ${plural(needed, far.p.design === 'paired' ? 'pair' : 'repeat')}${far.p.design === 'paired' ? '' : ' per group'} would be needed to detect the largest difference (${best.group} vs ${far.e.group}) with 80% power`
+        : '';
+    return `no significant difference among the ${entries.length} groups on ${c} after Holm (${tests})${how}`;
   }
   const best_ = `${best.group} has the ${better === 'lower' ? 'lowest' : 'highest'} mean ${c}`;
-  if (worse.length === 0) return `${best_} but does not differ significantly from any other group after Holm (Welch); other pairs do: the letters say which`;
-  if (tied.length === 0) return `${best_}, significantly ${better} than each of the other ${entries.length - 1} groups (${maxP(worse)} after Holm, Welch)`;
-  return `${best_}; not significantly different from it after Holm: ${list(tied)}; significantly ${better === 'lower' ? 'higher' : 'lower'} than it: ${list(worse)} (${maxP(worse)}, Welch); the letters say which other pairs differ`;
+  if (worse.length === 0) return `${best_} but does not differ significantly from any other group after Holm (${tests}); other pairs do: the letters say which`;
+  if (tied.length === 0) return `${best_}, significantly ${better} than each of the other ${entries.length - 1} groups (${maxP(worse)} after Holm, ${tests})`;
+  const equivalent = tied.filter((o) => o.p.decision === 'equivalent');
+  const also = equivalent.length ? ` (practically equivalent to it: ${list(equivalent)})` : '';
+  return `${best_}; not significantly different from it after Holm: ${list(tied)}${also}; significantly ${better === 'lower' ? 'higher' : 'lower'} than it: ${list(worse)} (${maxP(worse)}, ${tests}); the letters say which other pairs differ`;
+}
+
+/** "Welch", "paired t", or both: the t-tests behind these pairs. */
+function testsOf(pairs: PairStats[]): string {
+  const tests = [...new Set(pairs.map((p) => p.test))].sort();
+  return tests.join(' and ');
+}
+
+/**
+ * What is known of pairs that differ in nothing significant: practically equivalent within the
+ * ROPE (TOST), or undecided, with the repeats that would decide it.
+ */
+function undecidedOrEquivalent(pairs: PairStats[], options: CompareOptions): string {
+  const where = (ps: PairStats[]) => (options.at && ps.length < pairs.length ? ` at ${options.at} ${ps.map((p) => p.at).join(', ')}` : '');
+  const equivalent = pairs.filter((p) => p.decision === 'equivalent');
+  const undecided = pairs.filter((p) => p.decision === 'undecided');
+  const parts: string[] = [];
+  if (equivalent.length) {
+    const maxP = Math.max(...equivalent.map((p) => p.equivalence!.pHolm));
+    parts.push(`practically equivalent${where(equivalent)} (within ±${options.rope}, TOST ${formatP(maxP)} after Holm)`);
+  }
+  if (undecided.length) {
+    const needed = undecided.map((p) => p.repeatsNeeded!).filter((n) => Number.isFinite(n));
+    const unit = undecided.every((p) => p.design === 'paired') ? 'pairs' : 'repeats per group';
+    const how = needed.length
+      ? `about ${Math.min(...needed) === Math.max(...needed) ? needed[0] : `${Math.min(...needed)} to ${Math.max(...needed)}`} ${unit} would be needed to detect a difference of the size observed (t-test, 80% power)`
+      : 'the means do not differ at all';
+    parts.push(`${options.rope !== undefined ? `undecided${where(undecided)}: neither different nor within ±${options.rope}; ` : ''}${how}`);
+  }
+  return parts.length ? `; ${parts.join('; ')}` : '';
+}
+
+/** The design the pairs were tested under, and why, in one line. */
+function designLine(pairs: PairStats[]): string {
+  const paired = pairs.filter((p) => p.design === 'paired');
+  const independent = pairs.filter((p) => p.design === 'independent');
+  const pairedText = 'paired t and Wilcoxon signed-rank on the differences, seed by seed';
+  const independentText = "Welch's t and Mann–Whitney U";
+  if (pairs.length === 0) return 'no pair to test';
+  if (independent.length === 0) return `paired: every two groups ran on the same seeds, one run each (common random numbers, [MONITOR] paired = True), so ${pairedText}`;
+  if (paired.length === 0) return `independent repeats (${independent[0]!.unpairedBecause}): ${independentText}`;
+  return `paired where two groups ran on the same seeds (${paired.length} of ${pairs.length} pairs: ${pairedText}); independent elsewhere (e.g. ${independent[0]!.a} vs ${independent[0]!.b}: ${independent[0]!.unpairedBecause}; ${independentText})`;
 }

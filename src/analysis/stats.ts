@@ -1,6 +1,4 @@
-import jstat from 'jstat';
-
-const { jStat } = jstat;
+import { normSf, normUpperQuantile, tTwoSidedP, tUpperQuantile } from './distributions.js';
 
 /** Descriptive and comparative statistics for small samples of repeats. */
 
@@ -33,7 +31,7 @@ export function summarize(xs: number[], level = 0.95): Summary {
   const m = mean(xs);
   const s = std(xs);
   const ci: [number, number] | null = n < 2 ? null : (() => {
-    const half = jStat.studentt.inv(1 - (1 - level) / 2, n - 1) * (s / Math.sqrt(n));
+    const half = tUpperQuantile((1 - level) / 2, n - 1) * (s / Math.sqrt(n));
     return [m - half, m + half];
   })();
   return { n, mean: m, std: s, median: median(xs), ci };
@@ -59,13 +57,13 @@ export function welch(a: number[], b: number[], level = 0.95): WelchResult {
   }
   const t = diff / se;
   const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
-  const p = 2 * (1 - jStat.studentt.cdf(Math.abs(t), df));
-  const half = jStat.studentt.inv(1 - (1 - level) / 2, df) * se;
-  return { t, df, p: Math.min(1, p), diff, ci: [diff - half, diff + half] };
+  const p = tTwoSidedP(t, df);
+  const half = tUpperQuantile((1 - level) / 2, df) * se;
+  return { t, df, p, diff, ci: [diff - half, diff + half] };
 }
 
-/** Ranks with ties given their average rank (1-based). */
-function ranks(values: number[]): number[] {
+/** Ranks with ties given their average rank (1-based, rank 1 = smallest). */
+export function averageRanks(values: number[]): number[] {
   const order = values.map((v, i) => [v, i] as const).sort((x, y) => x[0] - y[0]);
   const out = new Array<number>(values.length);
   for (let i = 0; i < order.length; ) {
@@ -92,11 +90,12 @@ export interface MannWhitneyResult {
 export function mannWhitney(a: number[], b: number[]): MannWhitneyResult {
   const n1 = a.length;
   const n2 = b.length;
-  const r = ranks([...a, ...b]);
+  const r = averageRanks([...a, ...b]);
   const r1 = r.slice(0, n1).reduce((x, y) => x + y, 0);
   const u = r1 - (n1 * (n1 + 1)) / 2;
   const hasTies = new Set([...a, ...b]).size < n1 + n2;
-  if (!hasTies && n1 + n2 <= 40) {
+  // As scipy.stats.mannwhitneyu's default ('auto'): exact without ties when either sample has at most 8 values.
+  if (!hasTies && Math.min(n1, n2) <= 8) {
     const counts = uDistribution(n1, n2);
     const total = counts.reduce((x, y) => x + y, 0);
     const lo = Math.min(u, n1 * n2 - u);
@@ -111,7 +110,7 @@ export function mannWhitney(a: number[], b: number[]): MannWhitneyResult {
   const sigma = Math.sqrt(((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1))));
   if (sigma === 0) return { u, p: 1, method: 'normal' };
   const z = (Math.abs(u - (n1 * n2) / 2) - 0.5) / sigma;
-  return { u, p: Math.min(1, 2 * (1 - jStat.normal.cdf(Math.max(z, 0), 0, 1))), method: 'normal' };
+  return { u, p: Math.min(1, 2 * normSf(Math.max(z, 0))), method: 'normal' };
 }
 
 /** Number of arrangements giving each U value, for samples of n1 and n2 without ties. */
@@ -178,6 +177,6 @@ export function probabilityBelow(a: number[], b: number[]): number {
  */
 export function repeatsNeeded(d: number, alpha = 0.05, power = 0.8): number {
   if (!Number.isFinite(d) || d === 0) return Infinity;
-  const z = jStat.normal.inv(1 - alpha / 2, 0, 1) + jStat.normal.inv(power, 0, 1);
+  const z = normUpperQuantile(alpha / 2) + normUpperQuantile(1 - power);
   return Math.ceil((2 * z ** 2) / d ** 2);
 }

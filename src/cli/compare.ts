@@ -16,6 +16,8 @@ export interface CompareCommandOptions {
   format: string;
   /** Also draw the comparison (compare-plot.ts) to this .pdf, .png or .svg. */
   plot?: string;
+  /** Region of practical equivalence, ±ROPE in the criterion's units (a positive number). */
+  rope?: string;
 }
 
 /**
@@ -25,6 +27,10 @@ export interface CompareCommandOptions {
 export async function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): Promise<{ stdout: string; stderr: string }> {
   const format = options.format as CompareFormat;
   if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
+  const rope = options.rope === undefined ? undefined : Number(options.rope);
+  if (rope !== undefined && !(Number.isFinite(rope) && rope > 0)) {
+    throw new MosaicError(`--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "${options.rope}"`);
+  }
   const render = options.plot ? await import('../render/render.js') : undefined;
   if (options.plot) render!.outputFormat(options.plot);
   const store = await openStore(chooseDatabase(dbArg), 'read');
@@ -35,13 +41,14 @@ export async function compareCommand(dbArg: string | undefined, options: Compare
       ...(options.by ? { by: options.by } : {}),
       ...(options.at ? { at: options.at } : {}),
       pool: nameList(options.pool),
+      ...(rope !== undefined ? { rope } : {}),
     });
   } finally {
     await store.close();
   }
   if (options.plot) {
     const { compareFigure } = await import('../analysis/compare-plot.js');
-    await render!.writeFigure(options.plot, [compareFigure(report)]);
+    await render!.writeFigure(options.plot, [compareFigure(report, rope !== undefined ? { rope } : {})]);
   }
   switch (format) {
     case 'json':
@@ -64,6 +71,9 @@ function groupRows(r: CompareReport): string[][] {
 }
 const GROUP_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'];
 
+const PAIRS_LEGEND =
+  'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power.';
+
 const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do.';
 
 /** `ranking by test_loss (lower is better): a (a), b (ab), c (b)`, per dataset and `at` value with more than two groups. */
@@ -73,13 +83,18 @@ function rankingLines(r: CompareReport): string[] {
     .map((k) => `${k.dataset}${k.at === null ? '' : ` at ${r.at} ${k.at}`}: ranking by ${r.criterion} (${r.direction} is better): ${k.entries.map((e) => `${e.group} (${e.letters})`).join(', ')}`);
 }
 
+const needed = (p: CompareReport['pairs'][number]) => (p.repeatsNeeded === undefined ? '' : Number.isFinite(p.repeatsNeeded) ? String(p.repeatsNeeded) : '∞');
+
 function pairRows(r: CompareReport): string[][] {
   return r.pairs.map((p) => [
-    p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), pval(p.welchP), pval(p.welchPHolm), pval(p.mannWhitneyP), pval(p.mannWhitneyPHolm),
-    num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3),
+    p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm),
+    num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), p.equivalence ? pval(p.equivalence.pHolm) : '', p.decision, needed(p),
   ]);
 }
-const PAIR_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'pair (a vs b)', 'mean a−b', '95% CI (Welch)', 'Welch p', 'Holm', 'Mann–Whitney p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)'];
+const PAIR_HEAD = (r: CompareReport) => [
+  'dataset', r.at ?? '', 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)',
+  r.rope !== null ? `TOST ±${r.rope} (Holm)` : '', 'decision', 'repeats needed',
+];
 
 function aligned(head: string[], rows: string[][]): string {
   const keep = head.map((h, i) => h !== '' || rows.some((r) => r[i] !== ''));
@@ -95,9 +110,9 @@ function title(r: CompareReport): string {
 }
 
 function toTable(r: CompareReport): string {
-  const out = [title(r), ...r.notes.map((n) => `note: ${n}`), '', aligned(GROUP_HEAD(r), groupRows(r))];
+  const out = [title(r), `design: ${r.design}`, ...r.notes.map((n) => `note: ${n}`), '', aligned(GROUP_HEAD(r), groupRows(r))];
   if (r.pairs.length) out.push('', aligned(PAIR_HEAD(r), pairRows(r)));
-  out.push('', LETTERS_LEGEND, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs.', '');
+  out.push('', LETTERS_LEGEND, PAIRS_LEGEND, '');
   out.push(...rankingLines(r));
   for (const v of r.verdicts) out.push(`${v.dataset}: ${v.text}`);
   return out.join('\n');
@@ -109,7 +124,7 @@ function toMarkdown(r: CompareReport): string {
     const pick = (x: string[]) => x.filter((_, i) => keep[i]);
     return [`| ${pick(head).join(' | ')} |`, `|${pick(head).map(() => '---').join('|')}|`, ...rows.map((x) => `| ${pick(x).join(' | ')} |`)].join('\n');
   };
-  const out = [`**${title(r)}**`, ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []), '', table(GROUP_HEAD(r), groupRows(r))];
+  const out = [`**${title(r)}**`, '', `design: ${r.design}`, ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []), '', table(GROUP_HEAD(r), groupRows(r))];
   if (r.pairs.length) out.push('', table(PAIR_HEAD(r), pairRows(r)));
   out.push('', `*${LETTERS_LEGEND}*`, '', ...rankingLines(r).map((l) => `- ${l}`), ...r.verdicts.map((v) => `- **${v.dataset}**: ${v.text}`));
   return out.join('\n');
@@ -118,10 +133,13 @@ function toMarkdown(r: CompareReport): string {
 function toCsv(r: CompareReport): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = [
-    ['kind', 'dataset', 'at', 'group_or_pair', 'letters', 'n', 'mean', 'std', 'ci_low', 'ci_high', 'median', 'diff', 'welch_p', 'welch_p_holm', 'mann_whitney_p', 'mann_whitney_p_holm', 'cohens_d', 'cliffs_delta', 'p_a_better'],
-    ...r.groups.map((g) => ['group', g.dataset, g.at ?? '', g.group, g.letters, g.n, g.mean, g.std, g.ci?.[0] ?? '', g.ci?.[1] ?? '', g.median, '', '', '', '', '', '', '', ''].map(String)),
+    ['kind', 'dataset', 'at', 'group_or_pair', 'letters', 'n', 'mean', 'std', 'ci_low', 'ci_high', 'median', 'diff', 'design', 'test', 'p', 'p_holm', 'rank_test', 'rank_p', 'rank_p_holm', 'cohens_d', 'cliffs_delta', 'p_a_better', 'tost_p', 'tost_p_holm', 'decision', 'repeats_needed'],
+    ...r.groups.map((g) => ['group', g.dataset, g.at ?? '', g.group, g.letters, g.n, g.mean, g.std, g.ci?.[0] ?? '', g.ci?.[1] ?? '', g.median, ...Array(15).fill('')].map(String)),
     ...r.pairs.map((p) =>
-      ['pair', p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, '', '', '', '', p.ci[0], p.ci[1], '', p.diff, p.welchP, p.welchPHolm, p.mannWhitneyP, p.mannWhitneyPHolm, p.cohensD, p.cliffsDelta, p.pABetter].map(String),
+      [
+        'pair', p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, '', Array.isArray(p.n) ? p.n.join(' ') : p.n, '', '', p.ci[0], p.ci[1], '', p.diff, p.design, p.test, p.p, p.pHolm, p.rankTest, p.rankP, p.rankPHolm,
+        p.cohensD, p.cliffsDelta, p.pABetter, p.equivalence?.p ?? '', p.equivalence?.pHolm ?? '', p.decision, p.repeatsNeeded ?? '',
+      ].map(String),
     ),
   ];
   return rows.map((row) => row.map((c) => q(String(c))).join(',')).join('\n');

@@ -230,8 +230,9 @@ program
   .option('--pool <names>', POOL_HELP)
   .option('--format <format>', 'table, json, csv or markdown', 'table')
   .option('--plot <file>', "also draw each group's mean and 95% CI, best first, with its letters (.pdf, .png or .svg)")
+  .option('--rope <d>', "region of practical equivalence, ±d in the criterion's units: each pair also gets two one-sided tests, so a verdict can say 'practically equivalent'")
   .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic compare tutorial.db --criterion test_loss --at width`)
-  .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string; plot?: string }) => {
+  .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string; plot?: string; rope?: string }) => {
     const { compareCommand } = await import('./compare.js');
     const { stdout, stderr } = await compareCommand(opts.db ?? db, opts);
     if (stderr) console.error(stderr);

@@ -11,7 +11,11 @@ interface Report {
   at: string | null;
   notes: string[];
   groups: { dataset: string; at: string | null; group: string; letters: string; n: number; mean: number; std: number; ci: [number, number] | null; median: number }[];
-  pairs: { dataset: string; at: string | null; a: string; b: string; diff: number; ci: [number, number]; welchP: number; welchPHolm: number; mannWhitneyP: number; mannWhitneyPHolm: number; cohensD: number; cliffsDelta: number; pABetter: number }[];
+  design: string;
+  pairs: {
+    dataset: string; at: string | null; a: string; b: string; diff: number; ci: [number, number]; test: string; p: number; pHolm: number; rankTest: string; rankP: number; rankPHolm: number;
+    cohensD: number; cliffsDelta: number; pABetter: number; decision: string; repeatsNeeded?: number | null;
+  }[];
   rankings: { dataset: string; at: string | null; entries: { group: string; mean: number; letters: string }[] }[];
   verdictLines: string[];
   /** Each group's mean and 95% CI with its letters (the spec of `mosaic compare --plot`). */
@@ -55,6 +59,7 @@ export function compareView(choices: Choices): View {
     out.append(
       h('div', { class: 'verdicts', id: 'verdicts' }, ...r.verdictLines.map((v) => h('p', { class: 'verdict' }, v))),
       h('p', { class: 'report-title' }, `${r.criterion} (${r.direction} is better), groups by ${r.by}${r.at ? `, compared at each ${r.at}` : ''}`),
+      h('p', { class: 'design', id: 'compare-design' }, `design: ${r.design}`),
       ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
       figure,
       h('h3', {}, 'Groups'),
@@ -64,9 +69,9 @@ export function compareView(choices: Choices): View {
     );
     if (r.pairs.length) {
       out.append(h('h3', {}, 'Pairs'),
-        table(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI (Welch)', 'Welch p', 'Holm', 'Mann–Whitney p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)'],
-          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), pval(p.welchP), pval(p.welchPHolm), pval(p.mannWhitneyP), pval(p.mannWhitneyPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3)]), atHead ? 3 : 2),
-        h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs.'));
+        table(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', 'decision', 'repeats needed'],
+          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
+        h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power.'));
     }
     if (r.rankings.length) {
       out.append(h('h3', {}, 'Ranking'), h('div', { class: 'rankings' }, ...r.rankings.map((k) =>
