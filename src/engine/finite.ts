@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from './tfjs.js';
 import type { Batch } from '../user/contracts.js';
 import { asBatch, type Chain } from './chain.js';
+import { chainLayers } from './chain-layers.js';
 
 /**
  * Values that are not numbers (NaN, ±Infinity). In the data they train silently into NaN weights
@@ -77,23 +78,13 @@ export function checkBatchesFinite(batches: unknown[], source: 'train' | 'test',
 /** What the user knows a weight by: its layer (name, position, model class) and which of its variables. */
 function weightNames(chain: Chain): Map<tf.Variable, { layer: string; variable: string }> {
   const names = new Map<tf.Variable, { layer: string; variable: string }>();
-  for (const { module, info } of chain.models) {
-    const model = (module as { model?: unknown }).model;
-    if (!(model instanceof tfjs.LayersModel)) continue;
-    const owner = `model class ${String(info.class)} [${String(info.name)}]`;
-    const walk = (layers: tf.layers.Layer[], prefix: string) =>
-      layers.forEach((layer, i) => {
-        const position = `${prefix}${i + 1}`;
-        const nested = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
-        if (Array.isArray(nested) && nested.length > 0) walk(nested, `${position}.`);
-        for (const w of layer.weights) {
-          const variable = w.read() as tf.Variable;
-          if (names.has(variable)) continue;
-          const short = w.originalName.split('/').pop() ?? w.originalName;
-          names.set(variable, { layer: `layer ${layer.name} (layer ${position} of ${owner}, ${layer.getClassName()})`, variable: short });
-        }
-      });
-    walk(model.layers, '');
+  for (const { layer, position, owner } of chainLayers(chain)) {
+    for (const w of layer.weights) {
+      const variable = w.read() as tf.Variable;
+      if (names.has(variable)) continue;
+      const short = w.originalName.split('/').pop() ?? w.originalName;
+      names.set(variable, { layer: `layer ${layer.name} (layer ${position} of ${owner}, ${layer.getClassName()})`, variable: short });
+    }
   }
   return names;
 }
