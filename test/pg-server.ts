@@ -36,6 +36,11 @@ export interface PgServer {
   readonly port: number;
   /** A new empty database; its URL. */
   freshDatabase(): Promise<string>;
+  /**
+   * A role that must give its password over TCP (scram-sha-256), owning a new database: the
+   * database's URL with the password in it. The other roles keep trust.
+   */
+  passwordDatabase(user: string, password: string): Promise<string>;
   stop(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
@@ -151,6 +156,22 @@ export async function startPgServer(): Promise<PgServer> {
         await client.end();
       }
       return `postgres://mosaic@127.0.0.1:${port}/${name}`;
+    },
+    async passwordDatabase(user: string, password: string) {
+      const name = `mosaic_pw_${process.pid}_${++databases}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`SET password_encryption = 'scram-sha-256'`);
+        await client.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+        await client.query(`CREATE DATABASE ${name} OWNER ${user}`);
+      } finally {
+        await client.end();
+      }
+      const hba = path.join(data, 'pg_hba.conf');
+      fs.writeFileSync(hba, `host all ${user} 127.0.0.1/32 scram-sha-256\n${fs.readFileSync(hba, 'utf8')}`);
+      runPg('pg_ctl', ['-D', data, 'reload']);
+      return `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`;
     },
     async start() {
       runPg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(root, 'server.log'), '-w', 'start']);

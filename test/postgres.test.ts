@@ -43,6 +43,42 @@ describe.skipIf(pgSkipReason)('PostgreSQL', () => {
     }
   });
 
+  it("the dashboard pauses and resumes a password-protected PostgreSQL database (the writer opens the URL as given, password included)", async () => {
+    const dir = tmpDir();
+    const password = 'Tr0ub4dor&3';
+    const url = await server!.passwordDatabase('alice', password);
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: TWO_MODELS }), () => ({ status: 'done', value: 1 }), url);
+    const dash = await startDashboard({ db, host: '127.0.0.1', port: 0 });
+    try {
+      const origin = `http://127.0.0.1:${dash.port}`;
+      const pause = async (paused: boolean) => {
+        const r = await fetch(new URL('/api/control/pause', dash.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin, 'x-mosaic-token': dash.token },
+          body: JSON.stringify({ paused }),
+        });
+        const body = await r.text();
+        expect(body).not.toContain(password);
+        return { status: r.status, body: JSON.parse(body) as { paused: boolean } };
+      };
+      const isPaused = async () => {
+        const store = await openStore(db, 'read');
+        try {
+          return await store.isPaused();
+        } finally {
+          await store.close();
+        }
+      };
+      const paused = await pause(true);
+      expect(paused.status, JSON.stringify(paused.body)).toBe(200);
+      expect(await isPaused()).toBe(true);
+      expect((await pause(false)).status).toBe(200);
+      expect(await isPaused()).toBe(false);
+    } finally {
+      await dash.close();
+    }
+  });
+
   describe('a cluster under faults', () => {
     /** Counts by status; before `run` has made the tables, none. */
     async function counts(db: string) {

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { openStore } from '../store/open.js';
-import type { StoreReader } from '../store/types.js';
+import type { Store, StoreReader } from '../store/types.js';
 import { choices, compareView, metaplotView, perfanalysisView } from './analysis.js';
 import { HttpError, runId, runIds, type Query } from './http-errors.js';
 import type { LiveFeed } from './live.js';
@@ -9,8 +8,10 @@ import type { SnapshotSource } from './snapshot.js';
 import { tableCsv, tablePage, tableQuery } from './table.js';
 
 export interface RouteContext {
-  /** The database as given on the command line (opened for writing only to pause or resume). */
+  /** The database as it may be shown (a URL without its password). */
   db: string;
+  /** Opens the database for writing, as given on the command line (its password too): only to pause or resume. */
+  openWriter: () => Promise<Store>;
   store: StoreReader;
   snapshots: SnapshotSource;
   live: LiveFeed;
@@ -82,7 +83,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/api/control/pause', async (request) => {
     const body = request.body as { paused?: unknown } | null;
     if (typeof body !== 'object' || body === null || typeof body.paused !== 'boolean') throw new HttpError(400, 'send {"paused": true} or {"paused": false}');
-    const writer = await openStore(ctx.db, 'write');
+    const writer = await ctx.openWriter();
     try {
       await writer.setPaused(body.paused);
     } finally {

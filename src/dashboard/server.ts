@@ -62,7 +62,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, list: false, dotfiles: 'deny', cacheControl: false, serveDotFiles: false } as never);
   app.get('/', (_request, reply) => reply.header('set-cookie', guard.tokenCookie()).sendFile('index.html'));
-  registerRoutes(app, { db: store.location, store, snapshots, live });
+  registerRoutes(app, { db: store.location, openWriter: () => openStore(options.db, 'write'), store, snapshots, live });
 
   try {
     await app.listen({ host: options.host, port: options.port });
