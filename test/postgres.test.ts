@@ -74,6 +74,12 @@ describe.skipIf(pgSkipReason)('PostgreSQL', () => {
       expect(await isPaused()).toBe(true);
       expect((await pause(false)).status).toBe(200);
       expect(await isPaused()).toBe(false);
+      // the same URL without its password: the user's to fix, said in one line (exit 2), not a database that is down
+      const bare = cli(['status', url.replace(/:[^:@/]+@/, '@')], dir, { PGPASSWORD: '' });
+      expect([bare.code, bare.stderr.trim().split('\n')]).toEqual([
+        2,
+        [expect.stringMatching(/^mosaic: error: cannot connect to PostgreSQL database postgres:\/\/alice@.*: the server asks a password of alice and none was given: set PGPASSWORD, put it in ~\/\.pgpass, or in the URL/)],
+      ]);
     } finally {
       await dash.close();
     }

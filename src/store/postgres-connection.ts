@@ -5,7 +5,7 @@ import { MosaicError } from '../errors.js';
 import type { SqlConnection, SqlDialect, SqlRunner } from './connection.js';
 import { StoreUnavailableError } from './errors.js';
 import { copyIntoNewSqliteFile } from './postgres-copy.js';
-import { errorCode, errorMessage, isConnectionLost, isPermanentConnectFailure, isSerialisationFailure, isServerFailure } from './postgres-errors.js';
+import { errorCode, errorMessage, isConnectionLost, isMissingPassword, isPermanentConnectFailure, isSerialisationFailure, isServerFailure } from './postgres-errors.js';
 import { pgSql } from './postgres-placeholders.js';
 import { publicLocation, scrubber } from './postgres-url.js';
 import { Serial } from './serial.js';
@@ -90,6 +90,12 @@ export class PgConnection implements SqlConnection {
       const message = `cannot connect to PostgreSQL database ${conn.location}: ${conn.scrub(errorMessage(e))}`;
       // A wrong URL, password or database name is the user's to fix; a server that does not answer is a system failure.
       if (errorCode(e) === '3D000') throw new MosaicError(`${message} (create it first, e.g. with createdb)`);
+      if (isMissingPassword(e)) {
+        const user = decodeURIComponent(new URL(url).username) || process.env.PGUSER || 'the user';
+        throw new MosaicError(
+          `cannot connect to PostgreSQL database ${conn.location}: the server asks a password of ${user} and none was given: set PGPASSWORD, put it in ~/.pgpass, or in the URL (postgres://${user}:PASSWORD@…)`,
+        );
+      }
       if (isPermanentConnectFailure(e)) throw new MosaicError(message);
       throw new StoreUnavailableError(message);
     }

@@ -44,3 +44,8 @@ export function isPermanentConnectFailure(e: unknown): boolean {
   const code = errorCode(e);
   return code !== undefined && (code.startsWith('28') || code === '3D000' || code === 'ENOTFOUND');
 }
+
+/** The server asked for a password and none was given (the driver says so in words, with no code). */
+export function isMissingPassword(e: unknown): boolean {
+  return errorCode(e) === undefined && /client password must be a string|password authentication.*no password/i.test(errorMessage(e));
+}
