@@ -44,6 +44,28 @@ key = needs_depth
     expect(s.stdout).toMatch(/\t\[3\] or \| faulty_4  or_data\(4,16\) \| faulty\(4\)  \(failed: system failure: worker process \d+ was killed by SIGKILL\)/);
   });
 
+  it('resume continues a run that failed for the system (its worker killed, no retries left) from its last checkpoint', () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'r.db');
+    // width 6 kills its worker at epoch 2 the first time only
+    const config = fixtureConfig(dir, { models: faulty('6'), epochs: 3, monitor: 'nb_processus = 1\nmultiplicity = 1\nretries = 0' });
+    expect(cli(['run', config, db], dir).code).toBe(3);
+    const d = openDb(db);
+    expect(d.prepare(`SELECT status FROM runs`).pluck().all()).toEqual(['failed']);
+    expect(d.prepare(`SELECT COUNT(*) FROM history`).pluck().get()).toBe(1);
+    d.close();
+    const r = cli(['resume', db, '--progress', 'lines'], dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resuming .*r\.db; 1 failed run \(id 1\) continue from their last checkpoint/);
+    expect(r.stdout).toMatch(/launch 1 .*\(continuing after epoch 1\)/);
+    const after = openDb(db);
+    expect(after.prepare(`SELECT status FROM runs`).pluck().all()).toEqual(['done']);
+    expect(after.prepare(`SELECT epoch FROM history ORDER BY epoch`).pluck().all()).toEqual([1, 2, 3]);
+    // the failed attempt is kept
+    expect(after.prepare(`SELECT status FROM mosaic_failures`).pluck().all()).toEqual(['failed']);
+    after.close();
+  });
+
   it('running again on the same database appends with new run ids', () => {
     const dir = tmpDir();
     const db = path.join(dir, 'a.db');

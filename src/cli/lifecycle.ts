@@ -86,8 +86,10 @@ export async function resumeCommand(
     if (!saved) throw new MosaicError(`${store.location} has no experiment settings to resume (was it made by mosaic run?)`);
     const monitor = { ...saved, ...(options.workers ? { nb_processus: options.workers } : {}) };
     await store.setPaused(false);
+    const failed = await store.retryFailedRuns();
     rememberDatabase(db);
-    return await executePending({ dbPath: db, store, monitor, progress: options.progress ?? 'auto', headline: `resuming ${store.location}` });
+    const retrying = failed.length ? `; ${plural(failed.length, 'failed run')} (${failed.length === 1 ? 'id' : 'ids'} ${idRanges(failed)}) continue from their last checkpoint` : '';
+    return await executePending({ dbPath: db, store, monitor, progress: options.progress ?? 'auto', headline: `resuming ${store.location}${retrying}` });
   } finally {
     await store.close();
   }

@@ -351,6 +351,19 @@ export class SqlStore implements Store {
     });
   }
 
+  async retryFailedRuns(): Promise<number[]> {
+    return this.conn.transaction(async (tx) => {
+      const ids = (await tx.all<{ run_id: number }>(`SELECT run_id FROM runs WHERE status = 'failed' ORDER BY run_id`)).map((r) => r.run_id);
+      for (const id of ids) {
+        await this.setRunStatus(tx, id, 'pending');
+        // A fresh count of claims: `retries` applies again; the failed attempts stay in mosaic_failures.
+        await tx.run(`UPDATE mosaic_queue SET attempts = 0, worker = NULL, finished_at = NULL WHERE run_id = ?`, [id]);
+        await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'traceback'`, [id]);
+      }
+      return ids;
+    });
+  }
+
   async requeueRunsOfWorker(workerId: string): Promise<number[]> {
     return this.conn.transaction(async (tx) => {
       const ids = (await this.runningOf(tx, workerId)).map((r) => r.run_id);

@@ -283,6 +283,11 @@ export interface StoreAdmin {
    * stopping from now on (the spec they run with loses `early_stopping`).
    */
   extendRuns(runIds: number[], moreEpochs: number, options?: { earlyStopping?: boolean }): Promise<void>;
+  /**
+   * Puts runs that failed for the system's reasons (status `failed`: worker killed, retries
+   * exhausted) back to pending, to continue from their last checkpoint; returns their ids.
+   */
+  retryFailedRuns(): Promise<number[]>;
   /** Removes runs from every table; returns their checkpoint folders (for the caller to delete, if it owns them). */
   deleteRuns(runIds: number[]): Promise<{ runId: number; runDir: string }[]>;
   /**
