@@ -39,6 +39,8 @@ key = needs_depth
 
     expect(r.stdout).toMatch(/\[run error\] 2: RangeError: width 3/);
     expect(r.stdout).toMatch(/\[run failed\] 3: system failure/);
+    // the summary's words and counts are status's: error and failed apart
+    expect(r.stdout).toMatch(/finished in [\d.]+ s: 2 done, 2 error, 1 failed, 0 diverged\. Database: 2 done, 2 error, 1 failed, 0 diverged, 0 running elsewhere, 0 pending of 5 runs\./);
     const s = cli(['status', db], dir);
     expect(s.stdout).toMatch(/Error\n\t\[2\] or \| faulty_3  or_data\(4,16\) \| faulty\(3\)  \(error: RangeError: width 3 is not supported by this model\)\n\t\tRangeError/);
     expect(s.stdout).toMatch(/\t\[3\] or \| faulty_4  or_data\(4,16\) \| faulty\(4\)  \(failed: system failure: worker process \d+ was killed by SIGKILL\)/);
@@ -56,7 +58,7 @@ key = needs_depth
     d.close();
     const r = cli(['resume', db, '--progress', 'lines'], dir);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/resuming .*r\.db; 1 failed run \(id 1\) continue from their last checkpoint/);
+    expect(r.stdout).toMatch(/resuming .*r\.db; 1 failed run \(id 1\) continue from their last checkpoint; 1 worker\n/);
     expect(r.stdout).toMatch(/launch 1 .*\(continuing after epoch 1\)/);
     const after = openDb(db);
     expect(after.prepare(`SELECT status FROM runs`).pluck().all()).toEqual(['done']);

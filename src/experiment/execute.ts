@@ -1,3 +1,4 @@
+import { plural } from '../analysis/wording.js';
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT } from '../worker/messages.js';
@@ -34,7 +35,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const workers = Math.min(workerSlots(monitor).length, Math.max(total, 1));
   const useBars = options.progress === 'bar' || (options.progress !== 'lines' && process.stdout.isTTY === true);
   const reporter: Reporter = useBars ? new BarReporter(total, workers) : new LineReporter();
-  reporter.log(`${options.headline}; ${workers} workers`);
+  reporter.log(`${options.headline}; ${plural(workers, 'worker')}`);
   if (reclaimed.length) reporter.log(`${reclaimed.length} runs left by stopped workers continue from their last checkpoint (ids ${reclaimed.join(',')})`);
   const started = Date.now();
   let summary;
@@ -51,7 +52,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
       const counts = await store.counts();
       if (late.length > 0 || (counts.pending > 0 && lastRoundTrained)) {
         if (late.length > 0) reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
-        const more = await runPool({ dbPath, store, monitor, total, reporter });
+        const more = await runPool({ dbPath, store, monitor, total, launchedBefore: summary.launched, reporter });
         lastRoundTrained = more.launched > 0;
         summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed, diverged: summary.diverged + more.diverged };
         continue;
@@ -67,7 +68,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const counts = await store.counts();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const all = Object.values(counts).reduce((a, b) => a + b, 0);
-  const state = `${counts.done} done, ${counts.error + counts.failed} in error, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
+  const state = `${counts.done} done, ${counts.error} error, ${counts.failed} failed, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
   if (summary.storeUnavailable) {
     console.log(`stopped after ${seconds} s: the database could not be used (see the worker's message above); ${summary.requeued} runs put back to pending, nothing recorded is lost. Database: ${state}. Continue with: mosaic resume ${store.location}`);
     return 5;

@@ -15,6 +15,8 @@ export interface PoolOptions {
   monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size' | 'heartbeat_timeout'>;
   /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
   total: number;
+  /** Runs launched by earlier rounds of this invocation: the launch counter goes on from there. */
+  launchedBefore?: number;
   reporter: Reporter;
 }
 
@@ -108,7 +110,7 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
           claimedAny = true;
           consecutiveStartupDeaths = 0;
           summary.launched++;
-          reporter.launched(slot.index, m.runId, summary.launched, options.total, m.pipeline, m.epochsDone, m.epochs);
+          reporter.launched(slot.index, m.runId, (options.launchedBefore ?? 0) + summary.launched, options.total, m.pipeline, m.epochsDone, m.epochs);
         } else if (m.type === 'released') {
           summary.launched--;
           tellOthers(child);

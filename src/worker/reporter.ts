@@ -31,7 +31,8 @@ export class LineReporter implements Reporter {
 
   launched(_worker: number, runId: number, index: number, total: number, pipeline: string, epochsDone: number): void {
     const resume = epochsDone > 0 ? ` (continuing after epoch ${epochsDone})` : '';
-    this.out(` ---> launch ${runId} ${index}/${total} ${pipeline}${resume}`);
+    // i/N where N is known to count this run (workers of other hosts or runs given back make it grow).
+    this.out(` ---> launch ${runId} ${total >= index ? `${index}/${total}` : `${index}`} ${pipeline}${resume}`);
   }
 
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void {
