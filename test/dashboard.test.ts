@@ -185,6 +185,8 @@ describe('dashboard server on the loopback', () => {
       ['/api/compare?criterion=nonsense', 400, /unknown criterion "nonsense"/],
       ['/api/compare?at=nosuchparam', 400, /./],
       ['/api/compare?by=nosuchtype', 400, /./],
+      ['/api/across-datasets', 400, /^the view across datasets needs at least two data keys; this database has one: toy$/],
+      ['/api/across-datasets?criterion=nonsense', 400, /unknown criterion "nonsense"/],
       ['/api/figures/metaplot', 400, /"dataset" is required/],
       ['/api/figures/perfanalysis?dataset=toy&criterion=%00', 400, /unknown criterion/],
       ['/api/sql?query=SELECT%201', 404, /nothing at/],
@@ -301,6 +303,38 @@ describe('dashboard server on the loopback', () => {
     const after = dash.live.polls;
     await new Promise((r) => setTimeout(r, 1500));
     expect(dash.live.polls).toBe(after);
+  });
+});
+
+describe('dashboard across datasets', () => {
+  it('ranks the models over two data keys as mosaic compare --across-datasets does, with the CD diagram of mosaic cdplot', async () => {
+    const dir = tmpDir();
+    const second = '[e]\ntype = data\nclass = D\npath_to_class = d.ts\nkey = toy2\n';
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: second + TWO_MODELS }), (facts, i) => {
+      const base = facts.data_key === 'toy' ? 1 : 5;
+      return { status: 'done', value: base + (facts.mlp_key === 'model_a' ? 0 : 1) + Number(facts.A_width ?? facts.B_width) / 10 + (i % 2) / 100 };
+    });
+    const dash = await startDashboard({ db, host: '127.0.0.1', port: 0 });
+    try {
+      const get = (path: string) => request(dash.port, path);
+      expect((await get('/api/choices')).json().doneDatasetKeys).toEqual(['toy', 'toy2']);
+      const page = await get('/api/across-datasets?criterion=test_loss');
+      expect(page.status, page.body).toBe(200);
+      const r = page.json();
+      expect(r.datasets).toEqual(['toy', 'toy2']);
+      expect(r.models).toEqual(['model_a · width=2', 'model_a · width=3', 'model_b · width=2', 'model_b · width=3']);
+      expect(r.avgRanks).toEqual([1, 2, 3, 4]);
+      const printed = cli(['compare', db, '--across-datasets'], dir);
+      expect(printed.code, printed.stderr).toBe(0);
+      expect(printed.stdout.trim().split('\n').pop()).toBe(`across 2 datasets: ${r.verdict}`);
+      expect(r.figure.title.text).toBe('Critical difference diagram: test_loss over 2 datasets');
+      expect(JSON.stringify(r.figure)).toContain('CD = ');
+      // the page offers the view (its tab is shown once two data keys have finished runs)
+      expect((await get('/')).body).toContain('id="cd-tab"');
+      expect((await get('/static/main.js')).body).toContain('/api/across-datasets');
+    } finally {
+      await dash.close();
+    }
   });
 });
 

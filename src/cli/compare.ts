@@ -18,6 +18,8 @@ export interface CompareCommandOptions {
   plot?: string;
   /** Region of practical equivalence, ±ROPE in the criterion's units (a positive number). */
   rope?: string;
+  /** Rank the models over the data keys instead (cli/across-datasets.ts). */
+  acrossDatasets?: boolean;
 }
 
 /**
@@ -27,6 +29,7 @@ export interface CompareCommandOptions {
 export async function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): Promise<{ stdout: string; stderr: string }> {
   const format = options.format as CompareFormat;
   if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
+  if (options.acrossDatasets) return (await import('./across-datasets.js')).acrossDatasetsCommand(dbArg, options, format);
   const rope = options.rope === undefined ? undefined : Number(options.rope);
   if (rope !== undefined && !(Number.isFinite(rope) && rope > 0)) {
     throw new MosaicError(`--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "${options.rope}"`);

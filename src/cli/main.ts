@@ -231,12 +231,27 @@ program
   .option('--format <format>', 'table, json, csv or markdown', 'table')
   .option('--plot <file>', "also draw each group's mean and 95% CI, best first, with its letters (.pdf, .png or .svg)")
   .option('--rope <d>', "region of practical equivalence, ±d in the criterion's units: each pair also gets two one-sided tests, so a verdict can say 'practically equivalent'")
+  .option('--across-datasets', 'rank the models on each data key: average ranks, Friedman and Iman-Davenport tests, Nemenyi critical difference, Wilcoxon signed-rank over datasets with Holm (with --plot: the critical-difference diagram)')
   .addHelpText('after', `\n${SPLIT_HELP}\nExample: mosaic compare tutorial.db --criterion test_loss --at width`)
-  .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string; plot?: string; rope?: string }) => {
+  .action(async (db: string | undefined, opts: { db?: string; criterion: string; by?: string; at?: string; pool?: string; format: string; plot?: string; rope?: string; acrossDatasets?: boolean }) => {
     const { compareCommand } = await import('./compare.js');
     const { stdout, stderr } = await compareCommand(opts.db ?? db, opts);
     if (stderr) console.error(stderr);
     console.log(stdout);
+  });
+
+program
+  .command('cdplot')
+  .description('the critical-difference diagram of the models over the data keys (Demšar 2006): average ranks on an axis, bars joining models within the Nemenyi critical difference, the CD drawn')
+  .argument('<db>', 'database')
+  .argument('<out>', 'output file: .pdf, .png or .svg')
+  .option('--criterion <name>', `one of ${CRITERIA_HELP}`, 'test_loss')
+  .option('--by <type>', 'group runs by the key of this scheme type (default: the keys of the whole model chain)')
+  .option('--pool <names>', POOL_HELP)
+  .addHelpText('after', `\nEach model's value on a dataset is the mean of its runs there; mosaic compare DB --across-datasets prints the tests. ${SPLIT_HELP}\nExample: mosaic cdplot results.db cd.png --criterion test_acc`)
+  .action(async (db: string, out: string, opts: { criterion: string; by?: string; pool?: string }) => {
+    const { cdplotCommand } = await import('./across-datasets.js');
+    console.log(await cdplotCommand(db, out, opts));
   });
 
 program

@@ -1,4 +1,6 @@
 import { compareFigure } from '../analysis/compare-plot.js';
+import { compareAcrossDatasets, type AcrossDatasetsReport } from '../analysis/across-datasets.js';
+import { cdFigure } from '../analysis/cd-plot.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { compareRuns, type CompareReport } from '../analysis/compare.js';
 import { moduleFacts } from '../analysis/params.js';
@@ -55,6 +57,13 @@ export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLin
     pool: nameList(text(q, 'pool')),
   });
   return { ...report, verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`), figure: compareFigure(report) };
+}
+
+/** `mosaic compare --across-datasets` with --criterion, --by and --pool from the query, and its diagram (`mosaic cdplot`). */
+export function acrossDatasetsView(s: Snapshot, q: Query): AcrossDatasetsReport & { figure: object } {
+  const by = text(q, 'by');
+  const report = compareAcrossDatasets(s.runs, { criterion: criterion(text(q, 'criterion') ?? 'test_loss'), ...(by ? { by } : {}), pool: nameList(text(q, 'pool')), asked: 'the view across datasets' });
+  return { ...report, figure: cdFigure(report) };
 }
 
 /** The PDF commands' defaults (fonts, sizes), tooltips, and zoom and pan on the curve's scales. */

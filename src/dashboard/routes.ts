@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store, StoreReader } from '../store/types.js';
-import { choices, compareView, metaplotView, perfanalysisView } from './analysis.js';
+import { acrossDatasetsView, choices, compareView, metaplotView, perfanalysisView } from './analysis.js';
 import { HttpError, runId, runIds, type Query } from './http-errors.js';
 import type { LiveFeed } from './live.js';
 import { SECURITY_HEADERS } from './security.js';
@@ -76,6 +76,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   });
 
   app.get('/api/compare', async (request) => compareView(await snapshots.get(), request.query as Query));
+  app.get('/api/across-datasets', async (request) => acrossDatasetsView(await snapshots.get(), request.query as Query));
   app.get('/api/figures/metaplot', async (request) => metaplotView(await snapshots.get(), request.query as Query, ctx.db));
   app.get('/api/figures/perfanalysis', async (request) => perfanalysisView(await snapshots.get(), request.query as Query, ctx.db));
 

@@ -1,5 +1,6 @@
 import { getJson, postJson, type Choices, type Summary } from './api.js';
 import { compareView } from './compare-view.js';
+import { cdView } from './cd-view.js';
 import { $, clear, h, notice } from './dom.js';
 import { figureView } from './figures-view.js';
 import { duration, num } from './format.js';
@@ -21,6 +22,8 @@ let choicesMark = '';
 async function freshChoices(): Promise<Choices> {
   if (!choices || (summary && summary.mark.split('|')[0] !== choicesMark)) {
     choices = await getJson<Choices>('/api/choices');
+    // the view across datasets is offered once two data keys have finished runs
+    ($('cd-tab') as HTMLAnchorElement).hidden = choices.doneDatasetKeys.length < 2;
     choicesMark = summary?.mark.split('|')[0] ?? '';
   }
   return choices;
@@ -115,7 +118,7 @@ async function route(): Promise<void> {
   const runTab = $('run-tab') as HTMLAnchorElement;
   runTab.hidden = name !== 'run';
   try {
-    if (name === 'runs' || !['run', 'overlay', 'compare', 'metaplot', 'perfanalysis'].includes(name)) {
+    if (name === 'runs' || !['run', 'overlay', 'compare', 'cd', 'metaplot', 'perfanalysis'].includes(name)) {
       // the table does not wait for the menus
       current = runsView(freshChoices());
       main.append(current.el);
@@ -127,6 +130,7 @@ async function route(): Promise<void> {
       current = runView(Number(parts[1]));
     } else if (name === 'overlay') current = overlayView((params.get('ids') ?? '').split(',').filter((x) => /^\d+$/.test(x)).map(Number));
     else if (name === 'compare') current = compareView(c);
+    else if (name === 'cd') current = cdView(c);
     else if (name === 'metaplot' || name === 'perfanalysis') current = figureView(name, c);
     else current = runsView(Promise.resolve(c));
     main.append(current.el);
