@@ -149,6 +149,13 @@ describe('dashboard server on the loopback', () => {
       expect(verdicts.length).toBeGreaterThan(0);
       expect(page.verdictLines).toEqual(verdicts);
     }
+    // --rope as a field: the same equivalence tests, and the same refusal
+    const roped = (await get('/api/compare?rope=0.5')).json();
+    const printedRope = JSON.parse(cli(['compare', db, '--rope', '0.5', '--format', 'json'], dir).stdout);
+    expect(roped.rope).toBe(0.5);
+    expect(roped.pairs.map((p: { equivalence: unknown }) => p.equivalence)).toEqual(printedRope.pairs.map((p: { equivalence: unknown }) => p.equivalence));
+    const badRope = await get('/api/compare?rope=-1');
+    expect([badRope.status, badRope.json().error]).toEqual([400, `--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "-1"`]);
     const meta = (await get('/api/figures/metaplot?dataset=toy&criterion=test_loss')).json();
     expect(meta.spec.title.text).toBe('test_loss against model size on toy');
     expect(meta.spec.layer[meta.spec.layer.length - 1].params[0].bind).toBe('scales');

@@ -255,6 +255,14 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
   };
 }
 
+/** `--rope D` as given (the CLI's option, the dashboard's field): a positive number, or undefined when not given. */
+export function parseRope(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const rope = Number(value);
+  if (!(Number.isFinite(rope) && rope > 0)) throw new MosaicError(`--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "${value}"`);
+  return rope;
+}
+
 /** A pair's tests before Holm: its TOST, and the standard deviation its repeats-needed estimate uses. */
 type RawPair = Omit<PairStats, 'pHolm' | 'rankPHolm' | 'decision' | 'equivalence' | 'repeatsNeeded'> & { tost?: TostResult; sd: number };
 

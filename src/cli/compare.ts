@@ -1,4 +1,4 @@
-import { compareRuns, type CompareReport } from '../analysis/compare.js';
+import { compareRuns, parseRope, type CompareReport } from '../analysis/compare.js';
 import { criterion, loadRuns } from '../analysis/runs.js';
 import { MosaicError } from '../errors.js';
 import { openStore } from '../store/open.js';
@@ -30,10 +30,7 @@ export async function compareCommand(dbArg: string | undefined, options: Compare
   const format = options.format as CompareFormat;
   if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
   if (options.acrossDatasets) return (await import('./across-datasets.js')).acrossDatasetsCommand(dbArg, options, format);
-  const rope = options.rope === undefined ? undefined : Number(options.rope);
-  if (rope !== undefined && !(Number.isFinite(rope) && rope > 0)) {
-    throw new MosaicError(`--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "${options.rope}"`);
-  }
+  const rope = parseRope(options.rope);
   const render = options.plot ? await import('../render/render.js') : undefined;
   if (options.plot) render!.outputFormat(options.plot);
   const store = await openStore(chooseDatabase(dbArg), 'read');

@@ -2,7 +2,7 @@ import { compareFigure } from '../analysis/compare-plot.js';
 import { compareAcrossDatasets, type AcrossDatasetsReport } from '../analysis/across-datasets.js';
 import { cdFigure } from '../analysis/cd-plot.js';
 import type { TopLevelSpec } from 'vega-lite';
-import { compareRuns, type CompareReport } from '../analysis/compare.js';
+import { compareRuns, parseRope, type CompareReport } from '../analysis/compare.js';
 import { moduleFacts } from '../analysis/params.js';
 import { CRITERIA, criterion, loggedMetrics } from '../analysis/runs.js';
 import { metaplotFigure, perfanalysisFigures } from '../cli/plots.js';
@@ -50,13 +50,15 @@ export function choices(s: Snapshot) {
 export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLines: string[]; figure: object } {
   const by = text(q, 'by');
   const at = text(q, 'at');
+  const rope = parseRope(text(q, 'rope'));
   const report = compareRuns(s.runs, {
     criterion: criterion(text(q, 'criterion') ?? 'test_loss'),
     ...(by ? { by } : {}),
     ...(at ? { at } : {}),
     pool: nameList(text(q, 'pool')),
+    ...(rope !== undefined ? { rope } : {}),
   });
-  return { ...report, verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`), figure: compareFigure(report) };
+  return { ...report, verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`), figure: compareFigure(report, rope !== undefined ? { rope } : {}) };
 }
 
 /** `mosaic compare --across-datasets` with --criterion, --by and --pool from the query, and its diagram (`mosaic cdplot`). */

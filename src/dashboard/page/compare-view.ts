@@ -12,9 +12,10 @@ interface Report {
   notes: string[];
   groups: { dataset: string; at: string | null; group: string; letters: string; n: number; mean: number; std: number; ci: [number, number] | null; median: number }[];
   design: string;
+  rope: number | null;
   pairs: {
     dataset: string; at: string | null; a: string; b: string; diff: number; ci: [number, number]; test: string; p: number; pHolm: number; rankTest: string; rankP: number; rankPHolm: number;
-    cohensD: number; cliffsDelta: number; pABetter: number; decision: string; repeatsNeeded?: number | null;
+    cohensD: number; cliffsDelta: number; pABetter: number; decision: string; repeatsNeeded?: number | null; equivalence?: { pHolm: number };
   }[];
   rankings: { dataset: string; at: string | null; entries: { group: string; mean: number; letters: string }[] }[];
   verdictLines: string[];
@@ -24,7 +25,7 @@ interface Report {
 
 const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
 
-const form = { criterion: 'test_loss', by: '', at: '', pool: '' };
+const form = { criterion: 'test_loss', by: '', at: '', pool: '', rope: '' };
 const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
 
 function table(head: string[], rows: (string | number)[][], numericFrom: number): HTMLElement {
@@ -69,8 +70,8 @@ export function compareView(choices: Choices): View {
     );
     if (r.pairs.length) {
       out.append(h('h3', {}, 'Pairs'),
-        table(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', 'decision', 'repeats needed'],
-          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
+        table(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []), 'decision', 'repeats needed'],
+          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), ...(r.rope !== null ? [p.equivalence ? pval(p.equivalence.pHolm) : ''] : []), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
         h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power.'));
     }
     if (r.rankings.length) {
@@ -100,6 +101,14 @@ export function compareView(choices: Choices): View {
         void run();
       });
       return h('label', {}, 'pool ', pool);
+    })(),
+    (() => {
+      const rope = h('input', { type: 'text', name: 'rope', placeholder: '±D: equivalence', value: form.rope, size: 12, 'aria-label': 'rope', title: "a region of practical equivalence in the criterion's units: pairs within it are said to be practically equivalent (TOST)" });
+      rope.addEventListener('change', () => {
+        form.rope = rope.value.trim();
+        void run();
+      });
+      return h('label', {}, 'rope ', rope);
     })(),
     h('span', { class: 'muted' }, 'the same report as mosaic compare'),
   );
