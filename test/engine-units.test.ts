@@ -5,7 +5,7 @@ import { constructorParams, MissingParameterError, recordingReads } from '../src
 import { closestName } from '../src/engine/unread-keys.js';
 import { builtinLoss } from '../src/engine/loss.js';
 import { curveMetrics } from '../src/engine/metrics.js';
-import { lossKind } from '../src/engine/names.js';
+import { lossKind } from '../src/config/names.js';
 import { trainTestBatches } from '../src/user/batches.js';
 
 describe('final metrics', () => {

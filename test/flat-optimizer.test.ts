@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { optimizerState } from '../dist/engine/checkpoint.js';
 import { FlatOptimizer } from '../dist/engine/flat-optimizer.js';
-import { OPTIMIZER_NAMES } from '../dist/engine/names.js';
+import { OPTIMIZER_NAMES } from '../dist/config/names.js';
 import { decayFactor, makeOptimizer } from '../dist/engine/optimizer.js';
 import { FUSE_BELOW, runOptimizer } from '../dist/engine/run-optimizer.js';
 import { useBackend } from '../dist/engine/tf.js';

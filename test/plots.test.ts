@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analysisDb, iniText, type Outcome } from './analysis-db.js';
+import { compareRuns } from '../dist/analysis/compare.js';
+import { loadRuns, type AnalysisRun } from '../dist/analysis/runs.js';
+import { lettersOfSeries } from '../dist/analysis/size-letters.js';
+import { metaplotFigure, perfanalysisFigures } from '../dist/analysis/figures.js';
+import { openStore } from '../dist/store/open.js';
+import { analysisDb, iniText, TWO_MODELS, type Outcome } from './analysis-db.js';
 import { cli, FIXTURES, fixtureConfig, tmpDir } from './helpers.js';
 
 /** Pages of a PDF: its /Type /Page objects. */
@@ -151,6 +156,155 @@ plot_scale = 2
   });
 });
 
+async function runsOf(db: string): Promise<AnalysisRun[]> {
+  const store = await openStore(db, 'read');
+  try {
+    return await loadRuns(store);
+  } finally {
+    await store.close();
+  }
+}
+
+type Lettered = [series: string, nbParams: number, letters: string];
+const byPoint = (a: Lettered, b: Lettered) => a[1] - b[1] || a[0].localeCompare(b[0]);
+
+/** The letters `mosaic compare --at nb_params` gives: [group, nb_params, letters], at sizes where two groups or more have some. */
+function compareLetters(runs: AnalysisRun[], pool: string[] = []): Lettered[] {
+  const groups = compareRuns(runs, { criterion: 'test_loss', at: 'nb_params', pool }).groups.filter((g) => g.letters);
+  return groups
+    .filter((g) => groups.filter((o) => o.at === g.at).length >= 2)
+    .map((g): Lettered => [g.group, Number(g.at), g.letters])
+    .sort(byPoint);
+}
+
+/** The curve chart of a metaplot spec or a perfanalysis page. */
+const curveOf = (spec: object) => {
+  const s = spec as { hconcat?: object[] };
+  return (s.hconcat ? s.hconcat[0] : s) as { layer: { mark: { type: string }; encoding: { color?: object }; data?: { values: Record<string, unknown>[] } }[] };
+};
+
+/** The letters a figure writes (its coloured text layer): [series, nb_params, letters]. */
+function lettersIn(spec: object): Lettered[] {
+  const layers = curveOf(spec).layer.filter((l) => l.mark.type === 'text');
+  const coloured = layers.filter((l) => l.encoding.color);
+  if (layers.length === 0) return [];
+  expect(coloured).toHaveLength(1);
+  return coloured[0]!.data!.values.map((v): Lettered => [v.series as string, v.nb_params as number, v.letters as string]).sort(byPoint);
+}
+
+const subtitleOf = (spec: object) => ((spec as { title: { subtitle: string[] } }).title.subtitle).join('\n');
+const CAPTION = 'letters at each size: series that share a letter do not differ significantly\n(Welch or paired t, Holm over the pairs at all sizes, α = 0.05)';
+
+describe('metaplot and perfanalysis: the letters of compare at each size', () => {
+  // compare.test.ts's samples: model_a is better than model_b at both widths (p < 0.001, Welch, after Holm)
+  const A = [19.1, 20.3, 21.7, 18.9, 22.4, 20.0];
+  const B = [23.5, 24.1, 22.8, 25.9, 24.6, 24.0];
+  const twoModels = (dir: string, valueOf: (model: string, width: number, repeat: number) => number) =>
+    analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS }), (facts, i) => {
+      const width = Number(facts.A_width ?? facts.B_width);
+      return { status: 'done', value: valueOf(facts.mlp_key!, width, i % 6), nb_params: width * 10 };
+    });
+
+  it('writes beside each mean the letters compare --at nb_params gives, and says what they mean', async () => {
+    const dir = tmpDir();
+    const db = await twoModels(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : B[r]!));
+    const runs = await runsOf(db);
+    const expected: Lettered[] = [['model_a', 20, 'a'], ['model_b', 20, 'b'], ['model_a', 30, 'a'], ['model_b', 30, 'b']];
+    expect(compareLetters(runs)).toEqual(expected);
+    const meta = metaplotFigure(runs, db, 'toy', 'test_loss', []).spec;
+    expect(lettersIn(meta)).toEqual(expected);
+    expect(subtitleOf(meta)).toContain(CAPTION);
+    const page = perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec;
+    expect(lettersIn(page)).toEqual(expected);
+    expect(subtitleOf(page)).toContain(CAPTION);
+    // the drawn figure: each letter a text mark in its series' colour, beside its point
+    const svg = path.join(dir, 'meta.svg');
+    expect(cli(['metaplot', db, svg, 'toy', 'test_loss'], dir).code).toBe(0);
+    const text = fs.readFileSync(svg, 'utf8');
+    expect(labelled(text, 'text', 'letters').filter(Boolean)).toEqual(['a', 'b', 'a', 'b']);
+    expect(labelled(text, 'text', 'model key').filter(Boolean)).toEqual(['model_a', 'model_b', 'model_a', 'model_b']);
+    expect(text).toContain('letters at each size: series that share a letter do not differ significantly');
+  });
+
+  it('letters shared where the series do not differ, none at a size where a series has one run', async () => {
+    const dir = tmpDir();
+    // at 30, model_b is model_a shifted by 0.3: not significantly different
+    const db = await twoModels(dir, (model, w, r) => (model === 'model_a' ? A[r]! : w === 2 ? B[r]! : A[(r + 1) % 6]! + 0.3));
+    const runs = await runsOf(db);
+    const expected: Lettered[] = [['model_a', 20, 'a'], ['model_b', 20, 'b'], ['model_a', 30, 'a'], ['model_b', 30, 'a']];
+    expect(compareLetters(runs)).toEqual(expected);
+    expect(lettersIn(metaplotFigure(runs, db, 'toy', 'test_loss', []).spec)).toEqual(expected);
+
+    // one run of model_b at width 2 finished: letters at 30 only
+    const dir2 = tmpDir();
+    const one = await analysisDb(dir2, iniText({ multiplicity: 3, models: TWO_MODELS }), (facts, i) => {
+      const width = Number(facts.A_width ?? facts.B_width);
+      if (facts.mlp_key === 'model_b' && width === 2 && i % 3 > 0) return { status: 'failed' };
+      return { status: 'done', value: (facts.mlp_key === 'model_a' ? A : B)[i % 3]!, nb_params: width * 10 };
+    });
+    const partial = await runsOf(one);
+    const at30 = lettersIn(metaplotFigure(partial, one, 'toy', 'test_loss', []).spec);
+    expect(at30.map(([series, size]) => [series, size])).toEqual([['model_a', 30], ['model_b', 30]]);
+    expect(at30).toEqual(compareLetters(partial));
+  });
+
+  it('maps compare groups to series by their runs, not by their labels', () => {
+    const groups = [
+      { dataset: 'toy', at: '20', letters: 'a' },
+      { dataset: 'toy', at: '20', letters: 'b' },
+      { dataset: 'toy', at: '30', letters: 'a' },
+      { dataset: 'toy', at: '30', letters: 'a' },
+      { dataset: 'toy', at: '40', letters: 'a' }, // alone at its size
+      { dataset: 'toy', at: '40', letters: '' },
+    ];
+    const placeOf = new Map([
+      [1, { series: 'x · width=2', nb_params: 20 }], [2, { series: 'x · width=2', nb_params: 20 }],
+      [3, { series: 'y', nb_params: 20 }], [4, { series: 'y', nb_params: 20 }],
+      [5, { series: 'x · width=2', nb_params: 30 }], [6, { series: 'x · width=2', nb_params: 30 }],
+      [7, { series: 'y', nb_params: 30 }], [8, { series: 'y', nb_params: 30 }],
+      [9, { series: 'y', nb_params: 40 }], [10, { series: 'y', nb_params: 40 }], [11, { series: 'x · width=2', nb_params: 40 }],
+    ]);
+    expect(lettersOfSeries(groups, [[3, 4], [1, 2], [5, 6], [7, 8], [9, 10], [11]], placeOf)).toEqual([
+      { series: 'y', nb_params: 20, letters: 'a' },
+      { series: 'x · width=2', nb_params: 20, letters: 'b' },
+      { series: 'x · width=2', nb_params: 30, letters: 'a' },
+      { series: 'y', nb_params: 30, letters: 'a' },
+    ]);
+    // a group that is not exactly one point's runs: no letters at its size rather than half a display
+    expect(lettersOfSeries(groups.slice(0, 4), [[3, 4], [1, 2], [5, 7], [6, 8]], placeOf)).toEqual([
+      { series: 'y', nb_params: 20, letters: 'a' },
+      { series: 'x · width=2', nb_params: 20, letters: 'b' },
+    ]);
+    expect(lettersOfSeries(groups.slice(0, 2), [[3], [1, 2]], placeOf)).toEqual([]);
+  });
+
+  it('no letters, nor their caption, where each size has one series; letters only at the sizes series share', async () => {
+    // model_b's sizes: shifted by 1 at the widths in `shifted`, so that no other series has them
+    const sizes = async (shifted: number[]) => {
+      const dir = tmpDir();
+      const db = await analysisDb(dir, iniText({ multiplicity: 3, models: TWO_MODELS }), (facts, i) => {
+        const width = Number(facts.A_width ?? facts.B_width);
+        const b = facts.mlp_key === 'model_b';
+        return { status: 'done', value: (b ? B : A)[i % 3]!, nb_params: width * 10 + (b && shifted.includes(width) ? 1 : 0) };
+      });
+      const runs = await runsOf(db);
+      return { runs, specs: [metaplotFigure(runs, db, 'toy', 'test_loss', []).spec, perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec] };
+    };
+    const apart = await sizes([2, 3]);
+    for (const spec of apart.specs) {
+      expect(curveOf(spec).layer.filter((l) => l.mark.type === 'text')).toEqual([]);
+      expect(subtitleOf(spec)).not.toContain('letters');
+    }
+    // …though compare, alone at each nb_params, gives each group a letter
+    expect(compareRuns(apart.runs, { criterion: 'test_loss', at: 'nb_params' }).groups.map((g) => g.letters)).toEqual(['a', 'a', 'a', 'a']);
+    const shared = await sizes([3]);
+    for (const spec of shared.specs) {
+      expect(lettersIn(spec)).toEqual([['model_a', 20, 'a'], ['model_b', 20, 'b']]);
+      expect(subtitleOf(spec)).toContain(CAPTION);
+    }
+  });
+});
+
 /** The values of `name: value` in the aria labels of an SVG's marks of one kind. */
 const labelled = (svg: string, mark: string, name: string) =>
   [...svg.matchAll(new RegExp(`<g class="mark-${mark} role-mark[^>]*>(.*?)</g>`, 'gs'))]
@@ -189,6 +343,19 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
     expect(pooled.stdout).toContain('pooled on request (--pool lr): lr (1e-3, 1e-2)');
     expect(labelled(fs.readFileSync(svg, 'utf8'), 'line', 'model key').filter(Boolean)).toEqual(['model_a', 'model_b']);
     expect(cli(['metaplot', db, svg, 'toy', 'test_loss', '--pool', 'depth'], dir).stderr).toMatch(/--pool depth: no run has a parameter named depth/);
+  });
+
+  it('metaplot and perfanalysis: letters of split series, found by their runs, equal those of compare --at nb_params', async () => {
+    const runs = await runsOf(db);
+    // model_a at 20 and 30 (lr 1e-2 and 1e-3), model_b at 20: at 20, four series with 2 runs or more
+    const expected = compareLetters(runs);
+    expect(new Set(expected.map(([series]) => series))).toEqual(new Set(['model_a · lr=1e-2', 'model_a · lr=1e-3', 'model_b · lr=1e-2', 'model_b · lr=1e-3']));
+    expect(new Set(expected.map(([, size]) => size))).toEqual(new Set([20, 30]));
+    expect(lettersIn(metaplotFigure(runs, db, 'toy', 'test_loss', []).spec)).toEqual(expected);
+    expect(lettersIn(perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec)).toEqual(expected);
+    const pooled = compareLetters(runs, ['lr']);
+    expect(pooled.map(([series, size]) => [series, size])).toEqual([['model_a', 20], ['model_b', 20]]); // model_a alone at 30
+    expect(lettersIn(metaplotFigure(runs, db, 'toy', 'test_loss', ['lr']).spec)).toEqual(pooled);
   });
 
   it('metaplot: the ±1 std band stops at 0 for a loss, and a model of one size gets an error bar', async () => {

@@ -134,6 +134,14 @@ interface Cell {
 }
 
 export function compareRuns(all: AnalysisRun[], options: CompareOptions): CompareReport {
+  return compareRunsWithIds(all, options).report;
+}
+
+/**
+ * `compareRuns`, with the ids of each group's runs (`runIds[i]` are those of `report.groups[i]`):
+ * a figure finds its own series among the groups by their runs, not by their labels.
+ */
+export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions): { report: CompareReport; runIds: number[][] } {
   const { criterion } = options;
   const alpha = options.alpha ?? 0.05;
   const usable = usableRuns(all, criterion);
@@ -238,7 +246,7 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
 
   const datasets = [...new Set(groups.map((g) => g.dataset))];
   const verdicts = datasets.map((dataset) => ({ dataset, text: verdict(dataset, groups, pairs, rankings, options, alpha) }));
-  return {
+  const report: CompareReport = {
     criterion,
     direction: higherIsBetter(criterion) ? 'higher' : 'lower',
     by: options.by ?? 'model key',
@@ -253,6 +261,7 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
     rankings,
     verdicts,
   };
+  return { report, runIds: ordered.map((c) => c.runs.map((r) => r.runId)) };
 }
 
 /** `--rope D` as given (the CLI's option, the dashboard's field): a positive number, or undefined when not given. */

@@ -2,7 +2,9 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { EpochRecord } from '../store/types.js';
 import { spreadNote } from './bands.js';
 import type { AnalysisRun, Criterion } from './runs.js';
-import type { SizeData, SizeSeries } from './size-series.js';
+import { placeLetters, type ChartSize } from './letter-placement.js';
+import { SIZE_LETTERS_CAPTION, type SizeLetters } from './size-letters.js';
+import type { SizeData, SizeSeries, SizeSummary } from './size-series.js';
 
 /** Vega-Lite specifications of Mosaic's figures, from the database's contents alone. */
 
@@ -140,8 +142,31 @@ function seriesColor(data: SizeData, order: string[]) {
   };
 }
 
-/** metaplot: a criterion against nb_params, one line per series, mean over repeats ± 1 std. */
-export function metaplotSpec(data: SizeData, dataset: string, criterion: Criterion, series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>): TopLevelSpec {
+/** The letters of each series at each size, beside its mean (letter-placement.ts), in its colour, over a white halo. */
+function letterLayers(letters: SizeLetters[], summaries: SizeSummary[], x: Record<string, unknown>, yTitle: string, color: Record<string, unknown>, chart: ChartSize): Record<string, unknown>[] {
+  if (letters.length === 0) return [];
+  const values = placeLetters(letters, summaries, chart);
+  const y = { field: 'mean', type: 'quantitative', title: yTitle };
+  const text = { type: 'text', align: { expr: 'datum.align' }, baseline: 'middle', dx: { expr: 'datum.dx' }, dy: { expr: 'datum.dy' }, fontSize: 10, fontWeight: 'bold' };
+  const tooltip = [{ field: 'series', title: 'model key' }, { field: 'nb_params', title: 'number of parameters' }, { field: 'mean', title: yTitle, format: '.4g' }, { field: 'letters', title: 'letters' }];
+  return [
+    { data: { values }, mark: { ...text, fill: 'white', stroke: 'white', strokeWidth: 3, strokeJoin: 'round', aria: false, tooltip: null }, encoding: { x, y, text: { field: 'letters' } } },
+    { data: { values }, mark: text, encoding: { x, y, text: { field: 'letters' }, color, tooltip } },
+  ];
+}
+
+/**
+ * metaplot: a criterion against nb_params, one line per series, mean over repeats ± 1 std; with
+ * `letters` (size-letters.ts), each series' letters at each size where several were tested.
+ */
+export function metaplotSpec(
+  data: SizeData,
+  dataset: string,
+  criterion: Criterion,
+  series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>,
+  letters: SizeLetters[] = [],
+  size: { width: number; height: number } = { width: 560, height: 340 },
+): TopLevelSpec {
   const sizes = data.points.map((v) => v.nb_params).filter((n) => n > 0);
   const logX = sizes.length > 0 && Math.max(...sizes) / Math.min(...sizes) >= 10;
   const nValues = [...new Set(data.summaries.map((s) => s.n))].sort((a, b) => a - b);
@@ -152,11 +177,13 @@ export function metaplotSpec(data: SizeData, dataset: string, criterion: Criteri
     $schema: SCHEMA,
     title: {
       text: `${criterion} against model size on ${dataset}`,
-      subtitle: spreadSubtitle(first, { ...series, single: data.summaries.some((s) => s.single) }),
+      subtitle: [...spreadSubtitle(first, { ...series, single: data.summaries.some((s) => s.single) }), ...(letters.length ? SIZE_LETTERS_CAPTION : [])],
     },
-    width: 560,
-    height: 340,
-    layer: meanAndSpreadLayers({ summaries: data.summaries, x, yTitle: criterion, color, spread: 'band', centre: 'line' }),
+    ...size,
+    layer: [
+      ...meanAndSpreadLayers({ summaries: data.summaries, x, yTitle: criterion, color, spread: 'band', centre: 'line' }),
+      ...letterLayers(letters, data.summaries, x, criterion, color, { ...size, logX }),
+    ],
   } as unknown as TopLevelSpec;
 }
 
@@ -164,15 +191,15 @@ export function metaplotSpec(data: SizeData, dataset: string, criterion: Criteri
  * perfanalysis: one page per dataset key and criterion: the mean curve (±1 std) of each series
  * against nb_params, and beside it the distribution over repeats as violins, one per size.
  */
-export function perfanalysisPage(data: SizeData, dataset: string, criterion: Criterion, series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>): TopLevelSpec {
-  const curve = metaplotSpec(data, dataset, criterion, series) as unknown as Record<string, unknown>;
+export function perfanalysisPage(data: SizeData, dataset: string, criterion: Criterion, series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>, letters: SizeLetters[] = []): TopLevelSpec {
+  const curve = metaplotSpec(data, dataset, criterion, series, letters, { width: 420, height: 300 }) as unknown as Record<string, unknown>;
   const { $schema: _s, title, ...curveChart } = curve;
   void _s;
   return {
     $schema: SCHEMA,
     title,
     hconcat: [
-      { ...curveChart, width: 420, height: 300 },
+      curveChart,
       {
         data: { values: data.points },
         ...violinChart({

@@ -22,3 +22,6 @@ export function idRanges(ids: number[]): string {
 export function someOf(items: string[], max = 8): string {
   return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, … (${items.length} in all)`;
 }
+
+/** Comma-separated names (`--pool lr,width`, the dashboard's pool field). */
+export const nameList = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);

@@ -7,8 +7,5 @@ export function sci(x: number | null | undefined, digits = 3): string {
   return `${mantissa}E${sign}${exp.replace(/^[+-]/, '').padStart(2, '0')}`;
 }
 
-/** Run id ranges, shared with analysis. */
-export { idRanges } from '../analysis/wording.js';
-
-/** Comma-separated names (`--pool lr,width`). */
-export const nameList = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+/** Run id ranges and name lists, shared with analysis. */
+export { idRanges, nameList } from '../analysis/wording.js';

@@ -1,18 +1,16 @@
-import type { TopLevelSpec } from 'vega-lite';
-import { lossPage, metaplotSpec, perfanalysisPage } from '../analysis/plots.js';
+import { lossPage } from '../analysis/plots.js';
 import { configPage } from '../analysis/config-plots.js';
 import { readPlotConfig } from '../analysis/plot-config.js';
-import { refuseUnknownPool } from '../analysis/pooling.js';
-import { CRITERIA, criterion as parseCriterion, loadRuns, loggedMetrics, type AnalysisRun } from '../analysis/runs.js';
+import { loadRuns, type AnalysisRun } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
-import { sizeData, sizeSeries } from '../analysis/size-series.js';
-import { usableRuns } from '../analysis/usable.js';
 import { plural } from '../analysis/wording.js';
 import { MosaicError } from '../errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
-import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { idRanges, nameList } from './format.js';
+import { metaplotFigure, perfanalysisFigures } from '../analysis/figures.js';
+
+export type { Figure } from '../analysis/figures.js';
 
 export interface PlotlossOptions extends RunSelector {
   plot_size: string;
@@ -64,70 +62,12 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
   return [...notes, `${plural(pages.length, 'page')} written to ${filesWritten(files)}`].join('\n');
 }
 
-/** A figure and what was left out, split or pooled to draw it. */
-export interface Figure {
-  spec: TopLevelSpec;
-  notes: string[];
-}
-
-/** The metaplot of `datasetKey`: what `mosaic metaplot` draws (the dashboard draws the same spec). */
-export function metaplotFigure(all: AnalysisRun[], db: string, datasetKey: string, criterionName: string, pool: string[]): Figure & { runs: number } {
-  const c = parseCriterion(criterionName);
-  const mine = all.filter((r) => r.dataKey === datasetKey);
-  if (!mine.some((r) => r.status === 'done')) {
-    const datasets = [...new Set(all.filter((r) => r.status === 'done').map((r) => r.dataKey))].sort();
-    throw new MosaicError(`no finished run has dataset key "${datasetKey}"; dataset keys in ${displayLocation(db)}: ${datasets.join(', ') || 'none'}`);
-  }
-  const usable = usableRuns(mine, c);
-  if (usable.runs.length === 0) throw new MosaicError(`no finished run on ${datasetKey} has a value of ${c} (${usable.notes.join('; ')})`);
-  refuseUnknownPool(usable.runs, pool);
-  const series = sizeSeries(usable.runs, pool);
-  return { spec: metaplotSpec(sizeData(usable.runs, series, c), datasetKey, c, series), notes: [...usable.notes, ...series.notes], runs: usable.runs.length };
-}
-
 /** `mosaic metaplot DB OUT DATASET_KEY CRITERION [--pool NAMES]`. */
 export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string, options: { pool?: string } = {}): Promise<string> {
   outputFormat(out);
   const figure = metaplotFigure(await readRuns(db), db, datasetKey, criterionName, nameList(options.pool));
   const files = await writeFigure(out, [figure.spec]);
   return [...figure.notes, `${criterionName} of ${plural(figure.runs, 'run')} on ${datasetKey} written to ${files[0]}`].join('\n');
-}
-
-/**
- * The pages of perfanalysis, one per dataset key and criterion (`datasets`: only those), what
- * `mosaic perfanalysis` draws (the dashboard draws the same specs).
- */
-export function perfanalysisFigures(
-  all: AnalysisRun[],
-  db: string,
-  options: { criteria?: string[]; pool: string[]; datasets?: string[] },
-): { pages: (Figure & { dataset: string; criterion: string })[]; notes: string[] } {
-  const chosen = (options.criteria ?? [...CRITERIA.filter((c) => c !== 'nb_params'), ...loggedMetrics()]).map((c) => parseCriterion(c));
-  if (!all.some((r) => r.status === 'done')) throw new MosaicError(`${displayLocation(db)} has no finished run to analyse`);
-  refuseUnknownPool(all.filter((r) => r.status === 'done'), options.pool);
-  const datasets = [...new Set(all.map((r) => r.dataKey))].sort();
-  const pages = [];
-  const notes: string[] = [];
-  for (const dataset of datasets) {
-    if (options.datasets && !options.datasets.includes(dataset)) continue;
-    const on = datasets.length > 1 ? `on ${dataset}: ` : '';
-    const usable = usableRuns(all.filter((r) => r.dataKey === dataset));
-    notes.push(...usable.notes.map((n) => on + n));
-    if (usable.runs.length === 0) continue;
-    const series = sizeSeries(usable.runs, options.pool);
-    notes.push(...series.notes.map((n) => on + n));
-    const [valueless, constant]: string[][] = [[], []];
-    for (const c of chosen) {
-      const data = sizeData(usable.runs, series, c);
-      const values = new Set(data.points.map((p) => p.value));
-      if (values.size === 0) valueless.push(c);
-      else if (values.size === 1) constant.push(`${c} (${[...values][0]} in every run)`);
-      else pages.push({ dataset, criterion: c, spec: perfanalysisPage(data, dataset, c, series), notes: [] });
-    }
-    if (valueless.length) notes.push(`${on}skipped ${valueless.join(', ')}: no run has a value`);
-    if (constant.length) notes.push(`${on}skipped ${constant.join(', ')}: the same value in every run`);
-  }
-  return { pages, notes };
 }
 
 /** `mosaic perfanalysis DB OUT.pdf`: for every dataset key and criterion, mean curve and violins against nb_params. */

@@ -2,7 +2,7 @@ import { readConfigFile } from '../config/load.js';
 import { formatLocation, MosaicError } from '../errors.js';
 import type { ExperimentConfig } from '../config/types.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
-import { isWorkerAlive } from '../experiment/liveness.js';
+import { isWorkerAlive } from '../core/liveness.js';
 import { generatePipelines } from '../pipelines/generate.js';
 import { DESIGN_FACT, newRuns, PAIRED, planSeeds } from '../pipelines/facts.js';
 import { provenance } from '../experiment/provenance.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKEND_SETTINGS, LOSS_DISPLAY_NAMES, lossKind, OPTIMIZER_NAMES, optimizerName } from '../engine/names.js';
+import { BACKEND_SETTINGS, LOSS_DISPLAY_NAMES, lossKind, OPTIMIZER_NAMES, optimizerName } from './names.js';
 import { ACCURACY_OPTIONS, type AccuracyOption } from './types.js';
 import { parseBoolean, parseSize } from './values.js';
 

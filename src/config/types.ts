@@ -1,4 +1,4 @@
-import type { BackendSetting, OptimizerName } from '../engine/names.js';
+import type { BackendSetting, OptimizerName } from './names.js';
 
 export const ACCURACY_OPTIONS = ['auto', 'argmax', 'threshold', 'none'] as const;
 export type AccuracyOption = (typeof ACCURACY_OPTIONS)[number];

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { isWorkerAlive } from '../experiment/liveness.js';
+import { isWorkerAlive } from '../core/liveness.js';
 import type { OpenRun, RunStatus, StoreReader } from '../store/types.js';
 import type { Summary } from './api-types.js';
 

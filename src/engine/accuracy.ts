@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { AccuracyOption } from '../config/types.js';
 import type { LossCategory } from './targets.js';
 

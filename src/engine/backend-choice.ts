@@ -1,8 +1,8 @@
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { Claim, RunRecorder } from '../store/types.js';
 import type { Chain } from './chain.js';
 import { parameterCount } from './epoch-end.js';
-import type { BackendName, BackendSetting } from './names.js';
+import type { BackendName, BackendSetting } from '../config/names.js';
 import { useBackend } from './tf.js';
 
 /** Layers whose work wasm (XNNPACK, SIMD) does many times faster than the pure-JS cpu backend. */

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { Chain } from './chain.js';
 
 /** A layer of a run's model chain, as a user knows it: its model class and its position (stable across runs and packs). */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import { typedValue, type ParamValue } from '../config/values.js';
 import { moduleParams, type PipelineModule } from '../pipelines/generate.js';
 import type { RunSpec } from '../store/types.js';
@@ -8,7 +8,7 @@ import type { Batch, BatchSource, DataModule, LossModule, ModelModule, ModuleInf
 import { constructorParams, recordingReads } from './inject.js';
 import { loadUserClass } from './loader.js';
 import { builtinLoss, type LossFn } from './loss.js';
-import { lossKind } from './names.js';
+import { lossKind } from '../config/names.js';
 import { builtinCategory, userLossCategory, type LossCategory } from './targets.js';
 
 /** The built pipeline of one run: data chain output, model chain, loss. */

@@ -1,8 +1,8 @@
-import { hostName } from '../experiment/liveness.js';
+import { hostName } from '../core/liveness.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { CheckpointOwner, EpochRecord } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
 import { LayersModule } from '../user/layers-module.js';

@@ -1,4 +1,4 @@
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { PackModel } from './pack-model.js';
 
 /**

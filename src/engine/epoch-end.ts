@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import { ClaimLostError, StoreUnavailableError } from '../store/errors.js';
 import type { ClaimedRun, EpochRecord, LoggedMetric, RunRecorder } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { Batch } from '../user/contracts.js';
 import { asBatch, type Chain } from './chain.js';
 import { chainLayers } from './chain-layers.js';

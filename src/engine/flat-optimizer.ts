@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
 import { plainOptimizer, type PlainOptimizer } from './plain-optimizer.js';
-import type { RunOptimizer } from './run-optimizer.js';
+import type { RunOptimizer } from './optimizer.js';
 
 /**
  * One optimizer step over all the variables at once. A TF.js optimizer updates each variable with

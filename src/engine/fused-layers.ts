@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 
 /**
  * A Conv2D or Dense layer asks tfjs-core for one fused kernel (product, bias and activation), but

@@ -4,13 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { createJiti, type Jiti } from 'jiti';
 import { MosaicError } from '../errors.js';
 // Loaded (required) before any user file: jiti hands user code this very module from the require cache.
-import './tfjs.js';
+import '../tfjs/tfjs.js';
 
 /**
  * Loads user classes from `.ts`, `.js` or `.mjs` files. TensorFlow.js and Mosaic itself are
  * aliased to our own copies, so user code shares one tfjs instance with the engine
  * (`instanceof tf.Tensor` holds) and resolves them even outside the project. Mosaic is imported
- * natively; TF.js is the module `engine/tfjs.ts` required, which jiti takes from the require
+ * natively; TF.js is the module `tfjs/tfjs.ts` required, which jiti takes from the require
  * cache (an `import()` of it would run Node's CommonJS-exports lexer, ~0.1 s).
  */
 // tfjs has no "exports" map: require.resolve finds the file Node's ESM `import` loads too.

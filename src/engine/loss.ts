@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
-import type { LossKind } from './names.js';
+import { tfjs } from '../tfjs/tfjs.js';
+import type { LossKind } from '../config/names.js';
 
 export type LossFn = (prediction: tf.Tensor, target: tf.Tensor) => tf.Scalar;
 

@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
-import type { OptimizerName } from './names.js';
+import { tfjs } from '../tfjs/tfjs.js';
+import type { OptimizerName } from '../config/names.js';
 import type { ProcessSettings } from '../config/types.js';
+import type { NamedTensor } from './checkpoint.js';
 
 export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
   switch (name) {
@@ -31,4 +32,16 @@ export function makeOptimizer(name: OptimizerName, lr: number): tf.Optimizer {
  */
 export function decayFactor(p: Pick<ProcessSettings, 'lr' | 'weight_decay'>): number | undefined {
   return p.weight_decay ? Math.fround(1 - p.lr * p.weight_decay) : undefined;
+}
+
+/** What a run's training loop needs of its optimizer. State is in the per-variable layout of TF.js's optimizers. */
+export interface RunOptimizer {
+  /** Computes `f`'s gradients for the variables and steps; returns `f`'s value (kept). */
+  minimize(f: () => tf.Scalar): tf.Scalar;
+  /** After the variables were set from elsewhere (a checkpoint). */
+  sync(): void;
+  /** The state; the caller disposes its tensors of rank > 0. */
+  state(): Promise<NamedTensor[]>;
+  restore(state: NamedTensor[]): Promise<void>;
+  dispose(): void;
 }

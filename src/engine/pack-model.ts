@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import { LayersModule } from '../user/layers-module.js';
 import { asBatch, type Chain } from './chain.js';
 import { replicaLoss, type ReplicaLossFn } from './loss.js';
-import { lossKind, type LossKind } from './names.js';
+import { lossKind, type LossKind } from '../config/names.js';
 import { WASM_FROM_WORK } from './backend-choice.js';
 import { parameterCount } from './epoch-end.js';
 

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { ReplicaAccuracyFn } from './accuracy.js';
 import { DenseStackStep } from './dense-stack.js';
 import type { FlatOptimizer } from './flat-optimizer.js';

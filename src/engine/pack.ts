@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { ClaimedRun, EpochRecord, RunQueue } from '../store/types.js';
 import { accuracyRule, checkForcedAccuracy, replicaAccuracyFn } from './accuracy.js';
 import { settleBackend, useBuildBackend } from './backend-choice.js';

@@ -1,20 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './checkpoint.js';
 import { parameterCount } from './epoch-end.js';
 import { FlatOptimizer } from './flat-optimizer.js';
+import type { RunOptimizer } from './optimizer.js';
 
-/** What a run's training loop needs of its optimizer. State is in the per-variable layout of TF.js's optimizers. */
-export interface RunOptimizer {
-  /** Computes `f`'s gradients for the variables and steps; returns `f`'s value (kept). */
-  minimize(f: () => tf.Scalar): tf.Scalar;
-  /** After the variables were set from elsewhere (a checkpoint). */
-  sync(): void;
-  /** The state; the caller disposes its tensors of rank > 0. */
-  state(): Promise<NamedTensor[]>;
-  restore(state: NamedTensor[]): Promise<void>;
-  dispose(): void;
-}
+export type { RunOptimizer } from './optimizer.js';
 
 /**
  * Below this many parameters one step over all variables at once (FlatOptimizer) saves more op

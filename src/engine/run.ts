@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import { typedValue } from '../config/values.js';
 import type { ClaimedRun, EpochRecord, LoggedMetric, RunRecorder } from '../store/types.js';
 import type { Batch, BatchSource, RunInfo } from '../user/contracts.js';

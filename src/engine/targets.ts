@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { LossKind as UserLossKind } from '../user/contracts.js';
-import type { LossKind } from './names.js';
+import type { LossKind } from '../config/names.js';
 
 /**
  * What a loss compares, which decides the shape checks and the accuracy rule:

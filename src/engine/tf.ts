@@ -1,7 +1,7 @@
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import { createRequire } from 'node:module';
 import { MosaicError } from '../errors.js';
-import type { BackendName } from './names.js';
+import type { BackendName } from '../config/names.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 
 const require = createRequire(import.meta.url);

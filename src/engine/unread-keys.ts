@@ -11,7 +11,7 @@ import { asBatch, buildData, buildModels, type Chain, type ReadLog } from './cha
 import { MissingParameterError } from './inject.js';
 import { EpochMetrics, initialRunInfo } from './run.js';
 import { useBackend } from './tf.js';
-import { tfjs } from './tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 
 /** A data chain built by the check, shared by the model chains that follow it. */
 interface PreparedData {

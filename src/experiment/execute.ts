@@ -4,7 +4,7 @@ import type { Store } from '../store/types.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT } from '../worker/messages.js';
 import { runPool, workerSlots } from '../worker/pool.js';
 import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
-import { isWorkerAlive } from './liveness.js';
+import { isWorkerAlive } from '../core/liveness.js';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines';
 
@@ -40,7 +40,8 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const started = Date.now();
   let summary;
   try {
-    summary = await runPool({ dbPath, store, monitor, total, reporter });
+    const launchedRuns = new Set<number>();
+    summary = await runPool({ dbPath, store, monitor, total, launchedRuns, reporter });
     // Runs may still be held by other live processes (workers of a killed scheduler finishing their
     // step, or another scheduler on this database): wait for them; take over those that die. Runs
     // given back to pending after every worker had left (a pack that could not be made) get
@@ -52,7 +53,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
       const counts = await store.counts();
       if (late.length > 0 || (counts.pending > 0 && lastRoundTrained)) {
         if (late.length > 0) reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
-        const more = await runPool({ dbPath, store, monitor, total, launchedBefore: summary.launched, reporter });
+        const more = await runPool({ dbPath, store, monitor, total, launchedRuns, reporter });
         lastRoundTrained = more.launched > 0;
         summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed, diverged: summary.diverged + more.diverged };
         continue;

@@ -1,5 +1,3 @@
-import type { ProcessSettings } from '../config/types.js';
-import type { PipelineModule } from '../pipelines/generate.js';
 
 /**
  * The store is the queue: `run` enqueues pending runs; workers claim them, record every epoch
@@ -11,30 +9,9 @@ export type RunStatus = 'pending' | 'running' | 'done' | 'error' | 'failed' | 'd
 export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'done', 'error', 'failed', 'diverged'];
 
 /** Everything a worker needs to execute a run, whatever process it is in. */
-export interface RunSpec {
-  /** Folder of the config file: `path_to_class` values are relative to it. */
-  configDir: string;
-  process: ProcessSettings;
-  modules: PipelineModule[];
-  dataCount: number;
-}
-
-/**
- * What runs must share to be claimed as one pack: the same data chain and training settings, and
- * the same model slots; the model classes and their parameters may differ (the engine then packs
- * those whose models are alike, padded to the widest, and gives the others back).
- */
-export function packKey(spec: RunSpec): string {
-  return JSON.stringify({ dir: spec.configDir, process: spec.process, data: spec.modules.slice(0, spec.dataCount), models: spec.modules.slice(spec.dataCount).map((m) => m.type) });
-}
-
-export interface NewRun {
-  spec: RunSpec;
-  shortForm: string;
-  seed: number;
-  /** `params` rows besides status: PROCESS values, pipeline, keys, class parameters. */
-  facts: [name: string, value: string][];
-}
+// Defined with the pipelines they describe; here too for the store's callers.
+export { packKey, type NewRun, type RunSpec } from '../pipelines/run-spec.js';
+import type { NewRun, RunSpec } from '../pipelines/run-spec.js';
 
 export interface WorkerIdentity {
   /** Unique per worker process. */

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from '../engine/tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { Batch } from './contracts.js';
 import { seededRandom, shuffled } from './random.js';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from '../engine/tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 import type { ModelModule, ModuleInfo, RunInfo } from './contracts.js';
 import { derivedSeed } from './random.js';
 import { decodeWeightFile } from './weights.js';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from '../engine/tfjs.js';
+import { tfjs } from '../tfjs/tfjs.js';
 
 /** Tensors of a weights file read into `bin`, in the order of `specs`. */
 export function decodeWeightFile(bin: Buffer, specs: tf.io.WeightsManifestEntry[]): tf.Tensor[] {

@@ -6,7 +6,7 @@
 import { executePack } from '../engine/pack.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
-import { hostName, isWorkerAlive } from '../experiment/liveness.js';
+import { hostName, isWorkerAlive } from '../core/liveness.js';
 import { MosaicError } from '../errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';

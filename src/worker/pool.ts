@@ -15,8 +15,8 @@ export interface PoolOptions {
   monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size' | 'heartbeat_timeout'>;
   /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
   total: number;
-  /** Runs launched by earlier rounds of this invocation: the launch counter goes on from there. */
-  launchedBefore?: number;
+  /** The runs this invocation has launched (shared by its rounds): the launch counter counts runs, not launches (a retry is not a new run). */
+  launchedRuns?: Set<number>;
   reporter: Reporter;
 }
 
@@ -62,6 +62,7 @@ export function cudaVisibleDevices(device: string): string {
  */
 export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   const { store, reporter } = options;
+  const launchedRuns = options.launchedRuns ?? new Set<number>();
   const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0, diverged: 0, requeued: 0, interrupted: false, storeUnavailable: false };
   const children = new Set<ChildProcess>();
   const interrupt = (signal: NodeJS.Signals) => {
@@ -110,9 +111,11 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
           claimedAny = true;
           consecutiveStartupDeaths = 0;
           summary.launched++;
-          reporter.launched(slot.index, m.runId, (options.launchedBefore ?? 0) + summary.launched, options.total, m.pipeline, m.epochsDone, m.epochs);
+          launchedRuns.add(m.runId);
+          reporter.launched(slot.index, m.runId, launchedRuns.size, options.total, m.pipeline, m.epochsDone, m.epochs);
         } else if (m.type === 'released') {
           summary.launched--;
+          launchedRuns.delete(m.runId);
           tellOthers(child);
         } else if (m.type === 'epoch') {
           reporter.epoch(slot.index, m.runId, m.epoch, m.epochs, m.trainLoss, m.testLoss);

@@ -1,4 +1,4 @@
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { backend_util } from '@tensorflow/tfjs';
 
 type Conv2DInfo = backend_util.Conv2DInfo;

@@ -1,4 +1,4 @@
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { backend_util, Conv3DBackpropFilterV2Attrs, Conv3DBackpropInputV2Attrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape, filterGradientAxis, inputGradientAxis, type AxisGeometry } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { DataType, KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 
 /** The parts of tfjs-backend-wasm's backend that give direct access to its heap. */

@@ -5,7 +5,7 @@
 // MaxPool3D is two of wasm's 2-D MaxPool (XNNPACK): over (H, W) of x as [N·D, H, W, C], then
 // over depth of the result as [N, D, OH·OW, C] with a [fd, 1] window.
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPool3DAttrs, MaxPool3DGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';

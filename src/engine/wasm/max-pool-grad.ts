@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { expectShape } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';

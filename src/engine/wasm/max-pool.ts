@@ -1,4 +1,4 @@
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { KernelBackend, KernelFunc, MaxPoolAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { SimdKernels, windowGeometry } from './simd-kernels.js';
 

@@ -1,4 +1,4 @@
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { KernelBackend, KernelFunc, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { SimdKernels } from './simd-kernels.js';
 

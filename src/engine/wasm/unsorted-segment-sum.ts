@@ -1,4 +1,4 @@
-import { tfjs } from '../tfjs.js';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo, UnsortedSegmentSumAttrs } from '@tensorflow/tfjs';
 import { composeKernels } from './kernel-scope.js';
 

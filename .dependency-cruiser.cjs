@@ -1,0 +1,48 @@
+/**
+ * The layers of src/, bottom up: a folder may import its own layer and the layers below it,
+ * never one above (docs/ARCHITECTURE.md draws the same). Checked by `npm run check:deps`, which
+ * `npm test` runs first; no cycles between files either.
+ */
+const LAYERS = [
+  { name: 'core', path: '^src/(errors\\.ts|core/)' },
+  { name: 'config', path: '^src/config/' },
+  { name: 'pipelines', path: '^src/pipelines/' },
+  { name: 'store', path: '^src/store/' },
+  { name: 'tfjs', path: '^src/tfjs/' },
+  { name: 'user', path: '^src/user/' },
+  { name: 'cache and render', path: '^src/(cache|render)/' },
+  { name: 'engine', path: '^src/engine/' },
+  { name: 'analysis', path: '^src/analysis/' },
+  { name: 'worker', path: '^src/worker/' },
+  { name: 'experiment', path: '^src/experiment/' },
+  { name: 'dashboard', path: '^src/dashboard/' },
+  { name: 'cli', path: '^src/cli/' },
+  { name: 'package', path: '^src/index\\.ts$' },
+];
+
+const upward = LAYERS.flatMap((low, i) =>
+  LAYERS.slice(i + 1).map((high) => ({
+    name: `${low.name}-not-above`,
+    comment: `${low.name} is below ${high.name}: it may not import it`,
+    severity: 'error',
+    from: { path: low.path },
+    to: { path: high.path },
+  })),
+);
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', comment: 'no file imports itself through others', severity: 'error', from: {}, to: { circular: true } },
+    ...upward,
+    { name: 'tfjs-not-user', comment: 'the TensorFlow.js layer knows nothing of the user API', severity: 'error', from: { path: '^src/tfjs/' }, to: { path: '^src/user/' } },
+    { name: 'cache-not-render', severity: 'error', from: { path: '^src/cache/' }, to: { path: '^src/render/' } },
+    { name: 'render-not-cache', severity: 'error', from: { path: '^src/render/' }, to: { path: '^src/cache/' } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^src/dashboard/page/|^src/engine/wasm/simd/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};
