@@ -73,8 +73,8 @@ export interface PairStats {
   decision: 'different' | 'equivalent' | 'undecided';
   /**
    * For an undecided pair: the repeats per group (pairs, when paired) a t-test of the design would
-   * need to detect the observed difference with 80% power at α = 0.05 (noncentral t); Infinity
-   * when the means are equal.
+   * need to detect the observed difference with 80% power at α/m, m the pairs compared (the
+   * strictest step of Holm; noncentral t); Infinity when the means are equal.
    */
   repeatsNeeded?: number;
 }
@@ -229,7 +229,8 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
       rankPHolm: rankHolm[i]!,
       ...(equivalence ? { equivalence } : {}),
       decision,
-      ...(decision === 'undecided' ? { repeatsNeeded: repeatsNeededT(p.diff, sd, { paired: p.design === 'paired', alpha }) } : {}),
+      // At α/m, the strictest step of Holm over the m pairs: enough repeats to decide it in this very comparison.
+      ...(decision === 'undecided' ? { repeatsNeeded: repeatsNeededT(p.diff, sd, { paired: p.design === 'paired', alpha: alpha / rawPairs.length }) } : {}),
     };
   });
 

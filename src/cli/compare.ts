@@ -72,7 +72,7 @@ function groupRows(r: CompareReport): string[][] {
 const GROUP_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'];
 
 const PAIRS_LEGEND =
-  'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power.';
+  'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).';
 
 const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do.';
 

@@ -72,7 +72,7 @@ export function compareView(choices: Choices): View {
       out.append(h('h3', {}, 'Pairs'),
         table(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []), 'decision', 'repeats needed'],
           r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), ...(r.rope !== null ? [p.equivalence ? pval(p.equivalence.pHolm) : ''] : []), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
-        h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power.'));
+        h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).'));
     }
     if (r.rankings.length) {
       out.append(h('h3', {}, 'Ranking'), h('div', { class: 'rankings' }, ...r.rankings.map((k) =>
