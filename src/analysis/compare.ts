@@ -3,7 +3,7 @@ import { clip, criterionRange, rangeText } from './bands.js';
 import { compareValues, factNamed, moduleFacts, valueKey } from './params.js';
 import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells, type PlacedRun } from './pooling.js';
 import { higherIsBetter, valueOf, type AnalysisRun, type Criterion } from './runs.js';
-import { cliffsDelta, cohensD, holm, mannWhitney, probabilityBelow, std, summarize, welch, type Summary } from './stats.js';
+import { cliffsDelta, cohensD, holm, mannWhitney, pooledStd, probabilityBelow, std, summarize, welch, type Summary } from './stats.js';
 import { pairedT, wilcoxonSignedRank } from './paired-stats.js';
 import { tost as twoOneSidedTests, type TostResult } from './equivalence.js';
 import { repeatsNeededT } from './power.js';
@@ -303,7 +303,6 @@ function pairTests(ca: Cell, cb: Cell, criterion: Criterion, rope: number | unde
     };
   }
   const w = welch(a, b);
-  const pooled = Math.sqrt(((a.length - 1) * std(a) ** 2 + (b.length - 1) * std(b) ** 2) / (a.length + b.length - 2));
   return {
     ...common,
     design: 'independent',
@@ -315,7 +314,7 @@ function pairTests(ca: Cell, cb: Cell, criterion: Criterion, rope: number | unde
     diff: w.diff,
     ci: w.ci,
     n: [a.length, b.length],
-    sd: pooled,
+    sd: pooledStd(a, b),
     ...(rope !== undefined ? { tost: twoOneSidedTests(a, b, rope) } : {}),
   };
 }

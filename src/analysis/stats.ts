@@ -150,8 +150,13 @@ export function holm(ps: number[]): number[] {
 }
 
 /** Cohen's d with the pooled standard deviation: (mean a − mean b) / s_pooled. */
+/** The pooled standard deviation of two samples (n − 1 weighted), as Cohen's d and a two-sample t-test's power use it. */
+export function pooledStd(a: number[], b: number[]): number {
+  return Math.sqrt(((a.length - 1) * std(a) ** 2 + (b.length - 1) * std(b) ** 2) / (a.length + b.length - 2));
+}
+
 export function cohensD(a: number[], b: number[]): number {
-  const pooled = Math.sqrt(((a.length - 1) * std(a) ** 2 + (b.length - 1) * std(b) ** 2) / (a.length + b.length - 2));
+  const pooled = pooledStd(a, b);
   const diff = mean(a) - mean(b);
   return pooled === 0 ? (diff === 0 ? 0 : Math.sign(diff) * Infinity) : diff / pooled;
 }

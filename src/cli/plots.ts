@@ -10,8 +10,6 @@ import { openStore } from '../store/open.js';
 import { idRanges, nameList } from './format.js';
 import { metaplotFigure, perfanalysisFigures } from '../analysis/figures.js';
 
-export type { Figure } from '../analysis/figures.js';
-
 export interface PlotlossOptions extends RunSelector {
   plot_size: string;
   log?: boolean;

@@ -1,8 +1,9 @@
 import { compareFigure } from '../analysis/compare-plot.js';
-import { compareAcrossDatasets, type AcrossDatasetsReport } from '../analysis/across-datasets.js';
+import { compareAcrossDatasets } from '../analysis/across-datasets.js';
+import type { AcrossDatasetsAnswer, CompareAnswer } from './api-types.js';
 import { cdFigure } from '../analysis/cd-plot.js';
 import type { TopLevelSpec } from 'vega-lite';
-import { compareRuns, parseRope, type CompareReport } from '../analysis/compare.js';
+import { compareRuns, parseRope } from '../analysis/compare.js';
 import { moduleFacts } from '../analysis/params.js';
 import { CRITERIA, criterion, loggedMetrics } from '../analysis/runs.js';
 import { metaplotFigure, perfanalysisFigures } from '../analysis/figures.js';
@@ -47,7 +48,7 @@ export function choices(s: Snapshot) {
 }
 
 /** `mosaic compare` with --criterion, --by, --at and --pool from the query. */
-export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLines: string[]; figure: object } {
+export function compareView(s: Snapshot, q: Query): CompareAnswer {
   const by = text(q, 'by');
   const at = text(q, 'at');
   const rope = parseRope(text(q, 'rope'));
@@ -62,7 +63,7 @@ export function compareView(s: Snapshot, q: Query): CompareReport & { verdictLin
 }
 
 /** `mosaic compare --across-datasets` with --criterion, --by and --pool from the query, and its diagram (`mosaic cdplot`). */
-export function acrossDatasetsView(s: Snapshot, q: Query): AcrossDatasetsReport & { figure: object } {
+export function acrossDatasetsView(s: Snapshot, q: Query): AcrossDatasetsAnswer {
   const by = text(q, 'by');
   const report = compareAcrossDatasets(s.runs, { criterion: criterion(text(q, 'criterion') ?? 'test_loss'), ...(by ? { by } : {}), pool: nameList(text(q, 'pool')), asked: 'the view across datasets' });
   return { ...report, figure: cdFigure(report) };

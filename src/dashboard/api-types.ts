@@ -2,6 +2,8 @@
  * What the dashboard's JSON API answers, shared by the server and the page (type-only: nothing
  * of the server is bundled into the page).
  */
+import type { AcrossDatasetsReport } from '../analysis/across-datasets.js';
+import type { CompareReport } from '../analysis/compare.js';
 import type { EpochRecord, RunStatus } from '../store/types.js';
 
 export type { EpochRecord };
@@ -46,3 +48,9 @@ export interface Summary {
   /** Changes whenever anything the page shows may have changed. */
   mark: string;
 }
+
+/** `/api/compare`: the report of `mosaic compare`, its verdict lines as printed, and its picture (`compare --plot`). */
+export type CompareAnswer = CompareReport & { verdictLines: string[]; figure: object };
+
+/** `/api/across-datasets`: the report of `mosaic compare --across-datasets` and the diagram of `mosaic cdplot`. */
+export type AcrossDatasetsAnswer = AcrossDatasetsReport & { figure: object };

@@ -7,6 +7,7 @@ import type { CheckpointOwner, EpochRecord } from '../store/types.js';
 import type { ModelModule } from '../user/contracts.js';
 import { LayersModule } from '../user/layers-module.js';
 import { decodeWeightFile } from '../user/weights.js';
+import { joinCheckpoint, splitCheckpoint } from './checkpoint-file.js';
 import { claimFolder, foreignFolder } from './run-folder.js';
 
 export type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -32,7 +33,6 @@ export function checkpointFile(runDir: string, epoch: number): string {
 
 const filesDir = (runDir: string, epoch: number) => path.join(runDir, `epoch-${epoch}.files`);
 const legacyDir = (runDir: string, epoch: number) => path.join(runDir, `epoch-${epoch}`);
-const MAGIC = 'MOSAIC-CHECKPOINT 1';
 
 export function modelPath(dir: string, index: number, model: { constructor: { name: string } }): string {
   return path.join(dir, `model-${index}-${model.constructor.name}`);
@@ -62,22 +62,17 @@ interface CheckpointReader {
 
 async function fileReader(file: string, runDir: string, epoch: number, content: Buffer): Promise<CheckpointReader> {
   const unreadable = () => new CheckpointError(`${file} is not a whole Mosaic checkpoint (cut short, or written by something else): refusing to continue from it`);
-  const first = content.indexOf(10);
-  const second = first < 0 ? -1 : content.indexOf(10, first + 1);
-  if (second < 0 || content.subarray(0, first).toString() !== MAGIC) throw unreadable();
-  let header: Header;
-  try {
-    header = JSON.parse(content.subarray(first + 1, second).toString()) as Header;
-  } catch {
-    throw unreadable();
-  }
-  let offset = second + 1;
+  const split = splitCheckpoint(content);
+  if (!split) throw unreadable();
+  const header = split.header as Header;
+  const body = split.body;
+  let offset = 0;
   const groups = new Map<string, Buffer>();
   for (const g of header.groups ?? []) {
-    groups.set(g.name, content.subarray(offset, offset + g.bytes));
+    groups.set(g.name, body.subarray(offset, offset + g.bytes));
     offset += g.bytes;
   }
-  if (offset !== content.length) throw unreadable();
+  if (offset !== body.length) throw unreadable();
   const group = async (name: string) => {
     const [bytes, specs] = [groups.get(name), header.groups.find((g) => g.name === name)?.specs];
     return bytes && specs ? decodeWeightFile(bytes, specs).map((tensor, i) => ({ name: specs[i]!.name, tensor })) : undefined;
@@ -194,7 +189,7 @@ async function writeCheckpoint(runDir: string, stamp: OwnerStamp, models: ModelM
     await fs.rename(`${files}.tmp`, files);
   }
   const file = checkpointFile(runDir, stamp.epoch);
-  const content = Buffer.concat([Buffer.from(`${MAGIC}\n${JSON.stringify(header)}\n`), ...encoded.map((g) => Buffer.from(g.data))]);
+  const content = joinCheckpoint(header, encoded.map((g) => Buffer.from(g.data)));
   await fs.writeFile(`${file}.tmp`, content).catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
     await fs.mkdir(runDir, { recursive: true });

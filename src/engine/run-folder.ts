@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { databaseName } from '../store/location.js';
 import type { CheckpointOwner } from '../store/types.js';
+import { joinCheckpoint, splitCheckpoint } from './checkpoint-file.js';
 
 /**
  * Whose a run folder is. Every run folder holds `owner.json`, written with its first checkpoint:
@@ -111,18 +112,14 @@ async function ownerOfCheckpoints(runDir: string, entries: string[]): Promise<Fo
   const epochs = entries.map((e) => /^epoch-(\d+)\.ckpt$/.exec(e)).filter((m) => m !== null).map((m) => Number(m[1]));
   if (!epochs.length) return undefined;
   const header = await readHeader(path.join(runDir, `epoch-${Math.max(...epochs)}.ckpt`)).catch(() => undefined);
-  const o = header?.json.owner as { store_id?: string; store?: string; run_id?: number } | undefined;
+  const o = header?.owner as { store_id?: string; store?: string; run_id?: number } | undefined;
   if (typeof o?.store_id !== 'string' || typeof o.store !== 'string' || typeof o.run_id !== 'number') return undefined;
   return { store_id: o.store_id, store: o.store, database: databaseName(o.store), run_id: o.run_id };
 }
 
-/** A checkpoint file's first two lines: the magic line and the JSON header; `rest` the tensors' bytes. */
-async function readHeader(file: string): Promise<{ magic: string; json: Record<string, unknown> & { owner?: Record<string, unknown> }; rest: Buffer }> {
-  const content = await fs.readFile(file);
-  const first = content.indexOf(10);
-  const second = first < 0 ? -1 : content.indexOf(10, first + 1);
-  if (second < 0) throw new Error(`${file} is not a Mosaic checkpoint`);
-  return { magic: content.subarray(0, first).toString(), json: JSON.parse(content.subarray(first + 1, second).toString()), rest: content.subarray(second + 1) };
+/** A checkpoint file's header, or undefined when the file is not a whole checkpoint. */
+async function readHeader(file: string): Promise<(Record<string, unknown> & { owner?: Record<string, unknown> }) | undefined> {
+  return splitCheckpoint(await fs.readFile(file))?.header as (Record<string, unknown> & { owner?: Record<string, unknown> }) | undefined;
 }
 
 /**
@@ -138,9 +135,11 @@ export async function copyRunFolder(from: string, to: string, owner: CheckpointO
   for (const entry of await fs.readdir(temp)) {
     const file = path.join(temp, entry);
     if (/^epoch-\d+\.ckpt$/.test(entry)) {
-      const { magic, json, rest } = await readHeader(file);
-      json.owner = { ...json.owner, store_id: owner.storeId, store: owner.store };
-      await fs.writeFile(file, Buffer.concat([Buffer.from(`${magic}\n${JSON.stringify(json)}\n`), rest]));
+      const split = splitCheckpoint(await fs.readFile(file));
+      if (!split) continue; // not a whole checkpoint: the copy refuses it as the original would
+      const header = split.header as { owner?: Record<string, unknown> };
+      header.owner = { ...header.owner, store_id: owner.storeId, store: owner.store };
+      await fs.writeFile(file, joinCheckpoint(header, [split.body]));
     } else if (/^epoch-\d+$/.test(entry)) {
       const legacy = path.join(file, OWNER_FILE);
       const stamp = JSON.parse(await fs.readFile(legacy, 'utf8').catch(() => 'null')) as Record<string, unknown> | null;

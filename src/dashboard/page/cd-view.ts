@@ -1,37 +1,10 @@
-import { getJson, type Choices } from './api.js';
-import { clear, h, notice, select } from './dom.js';
+import { getJson, type AcrossDatasetsAnswer, type Choices } from './api.js';
+import { clear, h, notice, reportTable, select, textField } from './dom.js';
 import { num, pval } from './format.js';
 import { charts, type View } from './view.js';
 
-/** What `/api/across-datasets` answers: the report of `mosaic compare --across-datasets`, and the diagram of `mosaic cdplot`. */
-interface AcrossReport {
-  criterion: string;
-  direction: string;
-  by: string;
-  alpha: number;
-  datasets: string[];
-  models: string[];
-  table: number[][];
-  ranks: number[][];
-  avgRanks: number[];
-  friedman: { chi2: number; df: number; p: number; ff: number; ffDf: [number, number]; ffP: number };
-  cd: number;
-  q: number;
-  cliques: string[][];
-  pairs: { a: string; b: string; rankDiff: number; nemenyiDiffers: boolean; statistic: number; wilcoxonP: number; wilcoxonPHolm: number; method: string; n: number; aBetter: number; ties: number; bBetter: number }[];
-  notes: string[];
-  verdict: string;
-  figure: object;
-}
-
 const form = { criterion: 'test_loss', by: '', pool: '' };
 
-function table(head: string[], rows: (string | number)[][], numericFrom: number): HTMLElement {
-  return h('table', { class: 'report' },
-    h('thead', {}, h('tr', {}, ...head.map((c, i) => h('th', { class: i >= numericFrom ? 'num' : '' }, c)))),
-    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c, i) => h('td', { class: i >= numericFrom ? 'num' : '' }, String(c)))))),
-  );
-}
 
 /** Across datasets: the models ranked on each data key, the critical-difference diagram, Friedman, Nemenyi and Wilcoxon–Holm over datasets. */
 export function cdView(choices: Choices): View {
@@ -45,7 +18,7 @@ export function cdView(choices: Choices): View {
     }
     out.classList.add('loading');
     try {
-      draw(await getJson<AcrossReport>('/api/across-datasets', new URLSearchParams(Object.entries(form).filter(([, v]) => v))));
+      draw(await getJson<AcrossDatasetsAnswer>('/api/across-datasets', new URLSearchParams(Object.entries(form).filter(([, v]) => v))));
     } catch (e) {
       clear(out);
       out.append(notice((e as Error).message, 'error'));
@@ -53,7 +26,7 @@ export function cdView(choices: Choices): View {
       out.classList.remove('loading');
     }
   };
-  const draw = (r: AcrossReport) => {
+  const draw = (r: AcrossDatasetsAnswer) => {
     clear(out);
     const figure = h('div', { class: 'compare-figure', id: 'cd-figure' });
     void charts().then(({ draw: drawChart }) => drawChart(figure, r.figure, `cd-${r.criterion}`));
@@ -67,18 +40,13 @@ export function cdView(choices: Choices): View {
       figure,
       h('p', {}, `Friedman χ² = ${num(f.chi2)} (df ${f.df}), ${pIs(f.p)}; Iman–Davenport F = ${num(f.ff)} (df ${f.ffDf[0]}, ${f.ffDf[1]}), ${pIs(f.ffP)}; Nemenyi critical difference CD = ${num(r.cd)} (α = ${r.alpha})`),
       h('h3', {}, 'Mean and rank on each dataset'),
-      table(['dataset', ...r.models], [...r.datasets.map((d, i) => [d, ...r.models.map((_, j) => `${num(r.table[i]![j]!)} (${rank(r.ranks[i]![j]!)})`)]), ['average rank', ...r.avgRanks.map((x) => x.toFixed(2))]], 1),
+      reportTable(['dataset', ...r.models], [...r.datasets.map((d, i) => [d, ...r.models.map((_, j) => `${num(r.table[i]![j]!)} (${rank(r.ranks[i]![j]!)})`)]), ['average rank', ...r.avgRanks.map((x) => x.toFixed(2))]], 1),
       h('h3', {}, 'Pairs over datasets'),
-      table(['pair (a vs b)', 'rank b−a', 'Nemenyi', 'Wilcoxon W', 'p', 'Holm', 'method', 'n', 'a better / tie / b better'],
+      reportTable(['pair (a vs b)', 'rank b−a', 'Nemenyi', 'Wilcoxon W', 'p', 'Holm', 'method', 'n', 'a better / tie / b better'],
         r.pairs.map((p) => [`${p.a} vs ${p.b}`, p.rankDiff.toFixed(2), p.nemenyiDiffers ? 'differ' : '–', String(p.statistic), pval(p.wilcoxonP), pval(p.wilcoxonPHolm), p.method, p.n, `${p.aBetter} / ${p.ties} / ${p.bBetter}`]), 1),
       h('p', { class: 'muted' }, 'Each model’s value on a dataset is the mean of its runs there. Nemenyi: “differ” when the average ranks differ by CD or more (after a Friedman rejection). Wilcoxon signed-rank over the datasets, Holm-adjusted over all pairs (Benavoli et al. 2016).'),
     );
   };
-  const pool = h('input', { type: 'text', name: 'pool', placeholder: 'pool: lr,width', value: form.pool, size: 14, 'aria-label': 'pool' });
-  pool.addEventListener('change', () => {
-    form.pool = pool.value.trim();
-    void run();
-  });
   el.append(
     h('div', { class: 'controls' },
       h('label', {}, 'criterion ', select('criterion', choices.criteria.map((c) => ({ value: c })), form.criterion, (v) => {
@@ -89,7 +57,10 @@ export function cdView(choices: Choices): View {
         form.by = v;
         void run();
       })),
-      h('label', {}, 'pool ', pool),
+      textField('pool', form.pool, { placeholder: 'pool: lr,width', size: 14 }, (v) => {
+          form.pool = v;
+          void run();
+        }),
       h('span', { class: 'muted' }, 'the same report as mosaic compare --across-datasets, the diagram of mosaic cdplot'),
     ),
     out,

@@ -1,39 +1,14 @@
-import { getJson, type Choices } from './api.js';
-import { clear, h, notice, select } from './dom.js';
+import { getJson, type Choices, type CompareAnswer } from './api.js';
+import { clear, h, notice, reportTable, select, textField } from './dom.js';
 import { charts } from './view.js';
 import { num, pval } from './format.js';
 import type { View } from './view.js';
-
-interface Report {
-  criterion: string;
-  direction: string;
-  by: string;
-  at: string | null;
-  notes: string[];
-  groups: { dataset: string; at: string | null; group: string; letters: string; n: number; mean: number; std: number; ci: [number, number] | null; median: number }[];
-  design: string;
-  rope: number | null;
-  pairs: {
-    dataset: string; at: string | null; a: string; b: string; diff: number; ci: [number, number]; test: string; p: number; pHolm: number; rankTest: string; rankP: number; rankPHolm: number;
-    cohensD: number; cliffsDelta: number; pABetter: number; decision: string; repeatsNeeded?: number | null; equivalence?: { pHolm: number };
-  }[];
-  rankings: { dataset: string; at: string | null; entries: { group: string; mean: number; letters: string }[] }[];
-  verdictLines: string[];
-  /** Each group's mean and 95% CI with its letters (the spec of `mosaic compare --plot`). */
-  figure: object;
-}
 
 const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
 
 const form = { criterion: 'test_loss', by: '', at: '', pool: '', rope: '' };
 const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
 
-function table(head: string[], rows: (string | number)[][], numericFrom: number): HTMLElement {
-  return h('table', { class: 'report' },
-    h('thead', {}, h('tr', {}, ...head.map((c, i) => h('th', { class: i >= numericFrom ? 'num' : '' }, c)))),
-    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c, i) => h('td', { class: i >= numericFrom ? 'num' : '' }, String(c)))))),
-  );
-}
 
 /** `mosaic compare` in the page: the same report (groups, pairs, ranking, verdict) for the chosen options. */
 export function compareView(choices: Choices): View {
@@ -43,7 +18,7 @@ export function compareView(choices: Choices): View {
     const p = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
     out.classList.add('loading');
     try {
-      const r = await getJson<Report>('/api/compare', p);
+      const r = await getJson<CompareAnswer>('/api/compare', p);
       draw(r);
     } catch (e) {
       clear(out);
@@ -52,7 +27,7 @@ export function compareView(choices: Choices): View {
       out.classList.remove('loading');
     }
   };
-  const draw = (r: Report) => {
+  const draw = (r: CompareAnswer) => {
     clear(out);
     const figure = h('div', { class: 'compare-figure', id: 'compare-figure' });
     void charts().then(({ draw: drawChart }) => drawChart(figure, r.figure, `compare-${r.criterion}`));
@@ -64,13 +39,13 @@ export function compareView(choices: Choices): View {
       ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
       figure,
       h('h3', {}, 'Groups'),
-      table(['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
+      reportTable(['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
         r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.letters, g.n, num(g.mean), num(g.std), interval(g.ci), num(g.median)]), atHead ? 4 : 3),
       h('p', { class: 'muted' }, LETTERS_LEGEND),
     );
     if (r.pairs.length) {
       out.append(h('h3', {}, 'Pairs'),
-        table(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []), 'decision', 'repeats needed'],
+        reportTable(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []), 'decision', 'repeats needed'],
           r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), ...(r.rope !== null ? [p.equivalence ? pval(p.equivalence.pHolm) : ''] : []), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
         h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).'));
     }
@@ -94,22 +69,14 @@ export function compareView(choices: Choices): View {
       form.at = v;
       void run();
     })),
-    (() => {
-      const pool = h('input', { type: 'text', name: 'pool', placeholder: 'pool: lr,width', value: form.pool, size: 14, 'aria-label': 'pool' });
-      pool.addEventListener('change', () => {
-        form.pool = pool.value.trim();
+    textField('pool', form.pool, { placeholder: 'pool: lr,width', size: 14 }, (v) => {
+        form.pool = v;
         void run();
-      });
-      return h('label', {}, 'pool ', pool);
-    })(),
-    (() => {
-      const rope = h('input', { type: 'text', name: 'rope', placeholder: '±D: equivalence', value: form.rope, size: 12, 'aria-label': 'rope', title: "a region of practical equivalence in the criterion's units: pairs within it are said to be practically equivalent (TOST)" });
-      rope.addEventListener('change', () => {
-        form.rope = rope.value.trim();
-        void run();
-      });
-      return h('label', {}, 'rope ', rope);
-    })(),
+      }),
+    textField('rope', form.rope, { placeholder: '±D: equivalence', size: 12, title: "a region of practical equivalence in the criterion's units: pairs within it are said to be practically equivalent (TOST)" }, (v) => {
+      form.rope = v;
+      void run();
+    }),
     h('span', { class: 'muted' }, 'the same report as mosaic compare'),
   );
   el.append(controls, out);

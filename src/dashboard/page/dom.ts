@@ -35,3 +35,18 @@ export function statusChip(status: string): HTMLElement {
 export function notice(text: string, kind: 'error' | 'note' = 'note'): HTMLElement {
   return h('div', { class: `notice ${kind}` }, text);
 }
+
+/** A report's table: columns from `numericFrom` on are right-aligned numbers. */
+export function reportTable(head: string[], rows: (string | number)[][], numericFrom: number): HTMLElement {
+  return h('table', { class: 'report' },
+    h('thead', {}, h('tr', {}, ...head.map((c, i) => h('th', { class: i >= numericFrom ? 'num' : '' }, c)))),
+    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c, i) => h('td', { class: i >= numericFrom ? 'num' : '' }, String(c)))))),
+  );
+}
+
+/** A labelled text field of a view's form (`pool`, `rope`): its trimmed value goes to `onChange` when it changes. */
+export function textField(name: string, value: string, attrs: { placeholder: string; size: number; title?: string }, onChange: (v: string) => void): HTMLElement {
+  const input = h('input', { type: 'text', name, value, 'aria-label': name, ...attrs });
+  input.addEventListener('change', () => onChange(input.value.trim()));
+  return h('label', {}, `${name} `, input);
+}

@@ -1,6 +1,6 @@
 import { getJson, type Choices } from './api.js';
 import type { Chart } from './charts.js';
-import { clear, h, notice, select } from './dom.js';
+import { clear, h, notice, select, textField } from './dom.js';
 import { charts, type View } from './view.js';
 
 const forms = {
@@ -36,11 +36,6 @@ export function figureView(kind: 'metaplot' | 'perfanalysis', choices: Choices):
       box.append(notice((e as Error).message, 'error'));
     }
   };
-  const pool = h('input', { type: 'text', name: 'pool', placeholder: 'pool: lr,width', value: form.pool, size: 14, 'aria-label': 'pool' });
-  pool.addEventListener('change', () => {
-    form.pool = pool.value.trim();
-    void run();
-  });
   el.append(
     h('div', { class: 'controls' },
       h('label', {}, 'dataset key ', select('dataset', choices.doneDatasetKeys.map((d) => ({ value: d })), form.dataset, (v) => {
@@ -51,7 +46,10 @@ export function figureView(kind: 'metaplot' | 'perfanalysis', choices: Choices):
         form.criterion = v;
         void run();
       })),
-      h('label', {}, 'pool ', pool),
+      textField('pool', form.pool, { placeholder: 'pool: lr,width', size: 14 }, (v) => {
+          form.pool = v;
+          void run();
+        }),
       h('span', { class: 'muted' }, `the figure of mosaic ${kind} · hover for values, drag and wheel on the curve to zoom`),
     ),
     box,
