@@ -20,8 +20,20 @@ const LAYERS = [
   { name: 'package', path: '^src/index\\.ts$' },
 ];
 
-const upward = LAYERS.flatMap((low, i) =>
-  LAYERS.slice(i + 1).map((high) => ({
+/** The engine's parts, bottom up, with the same rule inside engine/. */
+const ENGINE_PARTS = [
+  { name: 'engine/chain', path: '^src/engine/chain/' },
+  { name: 'engine/backend', path: '^src/engine/backend/' },
+  { name: 'engine/optimizers', path: '^src/engine/optimizers/' },
+  { name: 'engine/checkpoints', path: '^src/engine/checkpoints/' },
+  { name: 'engine/run', path: '^src/engine/run/' },
+  { name: 'engine/pack', path: '^src/engine/pack/' },
+  { name: 'engine/preflight', path: '^src/engine/preflight/' },
+];
+
+const above = (layers) =>
+  layers.flatMap((low, i) =>
+  layers.slice(i + 1).map((high) => ({
     name: `${low.name}-not-above`,
     comment: `${low.name} is below ${high.name}: it may not import it`,
     severity: 'error',
@@ -33,14 +45,17 @@ const upward = LAYERS.flatMap((low, i) =>
 module.exports = {
   forbidden: [
     { name: 'no-circular', comment: 'no file imports itself through others', severity: 'error', from: {}, to: { circular: true } },
-    ...upward,
+    ...above(LAYERS),
+    ...above(ENGINE_PARTS),
+    { name: 'tfjs-for-engine-and-user', comment: 'TensorFlow.js and the wasm kernels are loaded by the engine and the user API only (reading a database never loads them)', severity: 'error', from: { pathNot: '^src/(tfjs|engine|user)/|^src/index\\.ts$' }, to: { path: '^src/tfjs/' } },
+    { name: 'nothing-imports-cli', comment: 'the commands are the edge: the core returns data, the CLI prints it', severity: 'error', from: { pathNot: '^src/cli/' }, to: { path: '^src/cli/' } },
     { name: 'tfjs-not-user', comment: 'the TensorFlow.js layer knows nothing of the user API', severity: 'error', from: { path: '^src/tfjs/' }, to: { path: '^src/user/' } },
     { name: 'cache-not-render', severity: 'error', from: { path: '^src/cache/' }, to: { path: '^src/render/' } },
     { name: 'render-not-cache', severity: 'error', from: { path: '^src/render/' }, to: { path: '^src/cache/' } },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^src/dashboard/page/|^src/engine/wasm/simd/' },
+    exclude: { path: '^src/dashboard/page/|^src/tfjs/wasm/simd/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },

@@ -3,7 +3,7 @@
 // with Mosaic's one-pass optimizer (FlatOptimizer), and R runs as a pack.
 // Run: npm run build && node bench/step-bench.mjs
 import * as tf from '@tensorflow/tfjs';
-import { FlatOptimizer } from '../dist/engine/flat-optimizer.js';
+import { FlatOptimizer } from '../dist/engine/optimizers/flat-optimizer.js';
 
 tf.env().set('PROD', true);
 await tf.setBackend('cpu');
@@ -52,8 +52,8 @@ for (const r of [4, 12, 24]) {
 
 // The pack step a tutorial pack takes on cpu: forward, loss and backward in JavaScript
 // (dense-stack.ts), Adam in JavaScript (plain-optimizer.ts), no TF.js op.
-const { DenseStackStep } = await import('../dist/engine/dense-stack.js');
-const { replicaLoss } = await import('../dist/engine/loss.js');
+const { DenseStackStep } = await import('../dist/engine/pack/dense-stack.js');
+const { replicaLoss } = await import('../dist/engine/chain/loss.js');
 for (const r of [12, 24]) {
   const vars = weights(r);
   const model = {

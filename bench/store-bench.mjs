@@ -12,9 +12,9 @@ import { createJiti } from 'jiti';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist/cli/main.js');
 const jiti = createJiti(import.meta.url);
-const { startPgServer } = await jiti.import('../test/pg-server.ts');
-const { analysisDb, iniText } = await jiti.import('../test/analysis-db.ts');
-const { faultyModel, fixtureConfig } = await jiti.import('../test/helpers.ts');
+const { startPgServer } = await jiti.import('../test/support/pg-server.ts');
+const { analysisDb, iniText } = await jiti.import('../test/support/analysis-db.ts');
+const { faultyModel, fixtureConfig } = await jiti.import('../test/support/helpers.ts');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mosaic-store-bench-'));
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];

@@ -8,13 +8,13 @@
 // Run with: npm run build && node bench/wasm-layers.mjs [--quick]
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../dist/engine/tf.js';
-import { forwardGeometry } from '../dist/engine/wasm/conv-geometry.js';
-import { filterGradientByConvolution } from '../dist/engine/wasm/conv2d-backprop-filter.js';
-import { inputGradientByConvolution } from '../dist/engine/wasm/conv2d-backprop-input.js';
-import { composeKernels } from '../dist/engine/wasm/kernel-scope.js';
-import { maxPoolGradient, poolAxes } from '../dist/engine/wasm/max-pool-grad.js';
-import { fuseLayerActivations } from '../dist/engine/fused-layers.js';
+import { useBackend } from '../dist/tfjs/backends.js';
+import { forwardGeometry } from '../dist/tfjs/wasm/conv-geometry.js';
+import { filterGradientByConvolution } from '../dist/tfjs/wasm/conv2d-backprop-filter.js';
+import { inputGradientByConvolution } from '../dist/tfjs/wasm/conv2d-backprop-input.js';
+import { composeKernels } from '../dist/tfjs/wasm/kernel-scope.js';
+import { maxPoolGradient, poolAxes } from '../dist/tfjs/wasm/max-pool-grad.js';
+import { fuseLayerActivations } from '../dist/engine/run/fused-layers.js';
 
 // wasm's own kernels, kept before Mosaic wraps or replaces them (their setup runs below).
 await import('@tensorflow/tfjs-backend-wasm');

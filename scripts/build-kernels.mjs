@@ -1,5 +1,5 @@
-// Compiles the AssemblyScript kernels (src/engine/wasm/simd/kernels.ts) to
-// dist/engine/wasm/simd/kernels.wasm. The module runs on tfjs-backend-wasm's memory, so it must
+// Compiles the AssemblyScript kernels (src/tfjs/wasm/simd/kernels.ts) to
+// dist/tfjs/wasm/simd/kernels.wasm. The module runs on tfjs-backend-wasm's memory, so it must
 // import that memory and carry no data of its own (a data segment would be written over the
 // backend's heap when the module starts): checked here on the binary.
 import fs from 'node:fs';
@@ -7,8 +7,8 @@ import path from 'node:path';
 import asc from 'assemblyscript/asc';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const source = path.join(ROOT, 'src/engine/wasm/simd/kernels.ts');
-const output = path.join(ROOT, 'dist/engine/wasm/simd/kernels.wasm');
+const source = path.join(ROOT, 'src/tfjs/wasm/simd/kernels.ts');
+const output = path.join(ROOT, 'dist/tfjs/wasm/simd/kernels.wasm');
 fs.mkdirSync(path.dirname(output), { recursive: true });
 
 const { error, stderr } = await asc.main([

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, tmpDir } from './helpers.js';
+import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, tmpDir } from './support/helpers.js';
 
 /** An experiment on three classes (test/fixtures/classes.ts). */
 function classesConfig(dir: string, o: { outputs?: number; onehot?: boolean; process?: string; model?: string } = {}): string {

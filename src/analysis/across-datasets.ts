@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { compareRuns } from './compare.js';
 import { wilcoxonSignedRank } from './paired-stats.js';
 import { friedman, nemenyiCD, nemenyiQ } from './rank-stats.js';

@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { clip, criterionRange, rangeText } from './bands.js';
 import { compareValues, factNamed, moduleFacts, valueKey } from './params.js';
 import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells, type PlacedRun } from './pooling.js';

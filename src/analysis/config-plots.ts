@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { band, criterionRange } from './bands.js';
 import { factNamed, sameValue, valueKey } from './params.js';
 import type { PlotSection } from './plot-config.js';

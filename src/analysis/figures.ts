@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { displayLocation } from '../store/location.js';
 import { metaplotSpec, perfanalysisPage } from './plots.js';
 import { refuseUnknownPool } from './pooling.js';

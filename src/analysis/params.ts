@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { RESERVED_MODULE_KEYS } from '../pipelines/generate.js';
 
 /**

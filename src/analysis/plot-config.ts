@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { parseIni, type IniSection } from '../config/ini.js';
-import { ConfigError, MosaicError } from '../errors.js';
+import { ConfigError, MosaicError } from '../core/errors.js';
 import { CRITERIA, criterion as parseCriterion, type Criterion } from './runs.js';
 import { plural } from './wording.js';
 

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { EpochRecord } from '../store/types.js';
+import type { EpochRecord } from '../core/run-records.js';
 import { spreadNote } from './bands.js';
 import type { AnalysisRun, Criterion } from './runs.js';
 import { placeLetters, type ChartSize } from './letter-placement.js';

@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { compareValues, distinctValues, factNamed, isBookkeeping, moduleFacts, valueKey } from './params.js';
 import type { AnalysisRun } from './runs.js';
 import { someOf } from './wording.js';

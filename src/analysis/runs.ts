@@ -1,5 +1,7 @@
-import { MosaicError } from '../errors.js';
-import type { RunResults, RunStatus, StoreReader } from '../store/types.js';
+import { MosaicError } from '../core/errors.js';
+import type { StoreReader } from '../store/types.js';
+import type { RunStatus } from '../core/run-records.js';
+import type { RunResults } from '../core/result-fields.js';
 
 /** A run as the analysis sees it: its keys, parameters and results. */
 export interface AnalysisRun {

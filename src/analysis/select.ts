@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import type { StoreReader } from '../store/types.js';
 import { distinctValues, factNamed, isBookkeeping, isNumeric, sameValue } from './params.js';
 import { plural, someOf } from './wording.js';

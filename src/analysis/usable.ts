@@ -1,4 +1,4 @@
-import { RUN_STATUSES } from '../store/types.js';
+import { RUN_STATUSES } from '../core/run-records.js';
 import { valueOf, type AnalysisRun, type Criterion } from './runs.js';
 import { idRanges, plural } from './wording.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
-import { hostName, isWorkerAlive } from '../core/liveness.js';
+import { hostName, isWorkerAlive } from '../core/host.js';
 import { enableWal } from '../store/wal.js';
 
 /**

@@ -1,7 +1,7 @@
 import { compareAcrossDatasets, type AcrossDatasetsReport } from '../analysis/across-datasets.js';
 import { criterion, loadRuns } from '../analysis/runs.js';
 import { plural } from '../analysis/wording.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import { nameList } from './format.js';
 import { chooseDatabase } from './recent.js';

@@ -1,6 +1,6 @@
 import { compareRuns, parseRope, type CompareReport } from '../analysis/compare.js';
 import { criterion, loadRuns } from '../analysis/runs.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import { nameList } from './format.js';
 import { chooseDatabase } from './recent.js';

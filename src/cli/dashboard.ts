@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { displayLocation } from '../store/location.js';
 import { chooseDatabase } from './recent.js';
 

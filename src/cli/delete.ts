@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { idRanges } from './format.js';
-import { foreignReason } from '../engine/run-folder.js';
+import { foreignReason } from '../engine/checkpoints/run-folder.js';
 
 /** Asks on the terminal; a pipe or a script must say --yes. */
 async function confirmed(question: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { readConfigFile } from '../config/load.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { generatePipelines, pipelinesToJson } from '../pipelines/generate.js';
 
 export async function generateCommand(configPath: string, outPath: string, options: { check: boolean } = { check: true }): Promise<void> {
@@ -9,7 +9,7 @@ export async function generateCommand(configPath: string, outPath: string, optio
   const pipelines = generatePipelines(config);
   if (options.check) {
     // A typo in a class name is caught before a long queue is made from this file.
-    const { preflight } = await import('../engine/preflight.js');
+    const { preflight } = await import('../engine/preflight/preflight.js');
     await preflight(config, { runFolder: false });
   }
   try {

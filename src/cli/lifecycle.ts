@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readConfigFile } from '../config/load.js';
 import type { MonitorSettings } from '../config/types.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
 import { displayLocation, isUrl } from '../store/location.js';
 import { openStore } from '../store/open.js';
@@ -10,7 +10,7 @@ import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { chooseDatabase, rememberDatabase } from './recent.js';
 import { idRanges } from './format.js';
 import { plural } from '../analysis/wording.js';
-import { copyRunFolder } from '../engine/run-folder.js';
+import { copyRunFolder } from '../engine/checkpoints/run-folder.js';
 import type { RunFolderMove } from '../store/types.js';
 
 /** What `pause FILE.json` writes and `resume FILE.json` reads. */

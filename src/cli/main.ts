@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { normalizeArgv } from './argv.js';
 import type { PlotlossOptions } from './plots.js';

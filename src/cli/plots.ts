@@ -4,7 +4,7 @@ import { readPlotConfig } from '../analysis/plot-config.js';
 import { loadRuns, type AnalysisRun } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { plural } from '../analysis/wording.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
 import { openStore } from '../store/open.js';
 import { idRanges, nameList } from './format.js';

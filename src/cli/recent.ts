@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { displayLocation, isUrl } from '../store/location.js';
 
 /** The database of the last `mosaic run` started from each folder, so `status` needs no argument there. */

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 

@@ -1,8 +1,8 @@
 import { readConfigFile } from '../config/load.js';
-import { formatLocation, MosaicError } from '../errors.js';
+import { formatLocation, MosaicError } from '../core/errors.js';
 import type { ExperimentConfig } from '../config/types.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
-import { isWorkerAlive } from '../core/liveness.js';
+import { isWorkerAlive } from '../core/host.js';
 import { generatePipelines } from '../pipelines/generate.js';
 import { DESIGN_FACT, newRuns, PAIRED, planSeeds } from '../pipelines/facts.js';
 import { provenance } from '../experiment/provenance.js';
@@ -27,7 +27,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   for (const w of config.warnings) console.error(`warning: ${w}`);
   const pipelines = generatePipelines(config);
   await checkStoreLocation(dbPath, 'create');
-  const { preflight } = await import('../engine/preflight.js');
+  const { preflight } = await import('../engine/preflight/preflight.js');
   await preflight(config);
 
   const store = await openStore(dbPath, 'create');

@@ -1,5 +1,5 @@
 import { runKeys } from '../analysis/runs.js';
-import { hostName } from '../core/liveness.js';
+import { hostName } from '../core/host.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import type { RunOverview } from '../store/types.js';

@@ -1,7 +1,7 @@
 import type { MonitorSettings } from '../config/types.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
-import { hostName, isWorkerAlive } from '../core/liveness.js';
+import { hostName, isWorkerAlive } from '../core/host.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT, takenBack } from '../worker/messages.js';

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, MosaicError } from '../errors.js';
+import { ConfigError, MosaicError } from '../core/errors.js';
 import { parseIni, type IniSection } from './ini.js';
 import * as v from './schema.js';
 import { expandSweep, SweepSyntaxError } from './sweep.js';
 import { cartesian } from './cartesian.js';
-import type { ExperimentConfig, ModuleSection, MonitorSettings, ProcessSettings } from './types.js';
+import type { ExperimentConfig, ModuleSection, MonitorSettings } from './types.js';
+import type { ProcessSettings } from '../core/run-spec.js';
 import type { z } from 'zod';
 
 const MODULE_REQUIRED = ['type', 'class', 'path_to_class', 'key'] as const;

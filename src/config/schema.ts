@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BACKEND_SETTINGS, LOSS_DISPLAY_NAMES, lossKind, OPTIMIZER_NAMES, optimizerName } from './names.js';
-import { ACCURACY_OPTIONS, type AccuracyOption } from './types.js';
+import { BACKEND_SETTINGS, LOSS_DISPLAY_NAMES, lossKind, OPTIMIZER_NAMES, optimizerName } from '../core/names.js';
+import { ACCURACY_OPTIONS, type AccuracyOption } from '../core/run-spec.js';
 import { parseBoolean, parseSize } from './values.js';
 
 /** Validators for single `[PROCESS]` / `[MONITOR]` values; each takes the raw string. */

@@ -1,34 +1,4 @@
-import type { BackendSetting, OptimizerName } from './names.js';
-
-export const ACCURACY_OPTIONS = ['auto', 'argmax', 'threshold', 'none'] as const;
-export type AccuracyOption = (typeof ACCURACY_OPTIONS)[number];
-
-/** `[PROCESS]` after validation, for one combination of its swept keys. */
-export interface ProcessSettings {
-  lr: number;
-  epochs: number;
-  optimizer: OptimizerName;
-  loss_function?: string;
-  class_loss_function?: string;
-  /** Absolute path. */
-  path_to_class_loss_function?: string;
-  backend: BackendSetting;
-  /** Absolute path. */
-  run_files_path: string;
-  data_scheme: string[];
-  pipeline_scheme: string[];
-  seed?: number;
-  /** How accuracy is measured: `auto` chooses from the loss and the targets. */
-  accuracy: AccuracyOption;
-  /** Patience of early stopping on the test loss, in epochs; undefined: no early stopping. */
-  early_stopping?: number;
-  /** An epoch improves on the best test loss when lower by more than this. */
-  min_delta: number;
-  /** Decoupled weight decay: before each step, every parameter is multiplied by 1 − lr·weight_decay; undefined (absent) or 0: none. */
-  weight_decay?: number;
-  /** Every `[PROCESS]` value as written (after sweep resolution), stored as params facts. */
-  raw: Record<string, string>;
-}
+import type { ProcessSettings } from '../core/run-spec.js';
 
 export interface MonitorSettings {
   nb_processus: number;

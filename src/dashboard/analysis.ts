@@ -8,9 +8,9 @@ import { moduleFacts } from '../analysis/params.js';
 import { CRITERIA, criterion, loggedMetrics } from '../analysis/runs.js';
 import { metaplotFigure, perfanalysisFigures } from '../analysis/figures.js';
 import { nameList } from '../analysis/wording.js';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { BASE_CONFIG } from '../render/render.js';
-import { RUN_STATUSES } from '../store/types.js';
+import { RUN_STATUSES } from '../core/run-records.js';
 import { HttpError, text, type Query } from './http-errors.js';
 import type { Snapshot } from './snapshot.js';
 

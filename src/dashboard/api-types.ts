@@ -4,7 +4,7 @@
  */
 import type { AcrossDatasetsReport } from '../analysis/across-datasets.js';
 import type { CompareReport } from '../analysis/compare.js';
-import type { EpochRecord, RunStatus } from '../store/types.js';
+import type { EpochRecord, RunStatus } from '../core/run-records.js';
 
 export type { EpochRecord };
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { isWorkerAlive } from '../core/liveness.js';
-import type { OpenRun, RunStatus, StoreReader } from '../store/types.js';
+import { isWorkerAlive } from '../core/host.js';
+import type { OpenRun, StoreReader } from '../store/types.js';
+import type { RunStatus } from '../core/run-records.js';
 import type { Summary } from './api-types.js';
 
 export type { Summary };

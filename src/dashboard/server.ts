@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyError } from 'fastify';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import { HttpError } from './http-errors.js';
 import { LiveFeed, readMark } from './live.js';

@@ -1,5 +1,5 @@
 import { compareValues, factNamed, sameValue } from '../analysis/params.js';
-import { RUN_STATUSES, type RunStatus } from '../store/types.js';
+import { RUN_STATUSES, type RunStatus } from '../core/run-records.js';
 import { HttpError, integer, text, texts, type Query } from './http-errors.js';
 import type { Snapshot, TableRow } from './snapshot.js';
 

@@ -4,7 +4,7 @@ import type { Store } from '../store/types.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT } from '../worker/messages.js';
 import { runPool, workerSlots } from '../worker/pool.js';
 import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
-import { isWorkerAlive } from '../core/liveness.js';
+import { isWorkerAlive } from '../core/host.js';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines';
 

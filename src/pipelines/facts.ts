@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { ExperimentConfig } from '../config/types.js';
-import type { NewRun, RunSpec } from './run-spec.js';
+import type { NewRun, RunSpec } from '../core/run-spec.js';
 import { moduleParams, pipelinesToJson, shortForm, type Pipeline } from './generate.js';
 
 /**

@@ -1,15 +1,8 @@
 import { cartesian } from '../config/cartesian.js';
-import type { ExperimentConfig, ModuleSection, ProcessSettings } from '../config/types.js';
+import type { PipelineModule } from '../core/run-spec.js';
+import type { ExperimentConfig, ModuleSection } from '../config/types.js';
+import type { ProcessSettings } from '../core/run-spec.js';
 
-/** One module of a pipeline: its section's keys with sweeps resolved, plus `name` = section name. */
-export interface PipelineModule {
-  type: string;
-  class: string;
-  path_to_class: string;
-  key: string;
-  name: string;
-  [param: string]: string;
-}
 
 export interface Pipeline {
   process: ProcessSettings;

@@ -5,7 +5,7 @@ import PDFDocument from 'pdfkit';
 import SVGtoPDF from 'svg-to-pdfkit';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 
 /**
  * Vega-Lite specs → SVG, PNG or PDF, chosen by the output's extension. Specs are built

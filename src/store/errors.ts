@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 
 /**
  * The database could not be used (locked too long, connection lost, disk full, server gone): a

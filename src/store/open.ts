@@ -1,4 +1,4 @@
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import { isPostgresUrl, isUrl } from './location.js';
 import { checkDatabasePath, openSqliteStore } from './sqlite.js';
 import type { Store, StoreReader } from './types.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import type { SqlConnection, SqlDialect, SqlRunner } from './connection.js';
 import { StoreUnavailableError } from './errors.js';
 import { copyIntoNewSqliteFile } from './postgres-copy.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import type { SqlRunner } from './connection.js';
 import { MOSAIC_TABLES } from './schema-postgres.js';
 import { SQLITE_SCHEMA } from './schema-sqlite.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import type { SqlRunner } from './connection.js';
 import { PgConnection, type PgConnectionOptions } from './postgres-connection.js';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, SCHEMA_LOCK_KEY } from './schema-postgres.js';

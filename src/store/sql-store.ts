@@ -1,29 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { MosaicError } from '../errors.js';
+import { MosaicError } from '../core/errors.js';
 import type { SqlConnection, SqlRunner } from './connection.js';
 import { ClaimLostError } from './errors.js';
 import { databaseName } from './location.js';
-import {
-  RUN_STATUSES,
-  packKey,
-  type Claim,
-  type ClaimedRun,
-  type EpochRecord,
-  type ExperimentRecord,
-  type FailedAttempt,
-  type LoggedMetric,
-  type NewRun,
-  type OpenRun,
-  type RunOverview,
-  type RunResults,
-  type RunSpec,
-  type RunStatus,
-  type Store,
-  type RunFolderMove,
-  type StoreIdentity,
-  type WorkerIdentity,
-} from './types.js';
+import { type Claim, type ClaimedRun, type ExperimentRecord, type FailedAttempt, type OpenRun, type RunOverview, type Store, type RunFolderMove, type StoreIdentity, type WorkerIdentity } from './types.js';
+import { RUN_STATUSES, type EpochRecord, type LoggedMetric, type RunStatus } from '../core/run-records.js';
+import { type RunResults } from '../core/result-fields.js';
+import { packKey, type NewRun, type RunSpec } from '../core/run-spec.js';
 
 /** Statements put this many rows in one INSERT (well under both backends' limits on parameters). */
 const ROWS_PER_INSERT = 200;

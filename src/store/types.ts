@@ -1,3 +1,6 @@
+import type { NewRun, RunSpec } from '../core/run-spec.js';
+import type { EpochRecord, LoggedMetric, RunStatus } from '../core/run-records.js';
+import type { RunResults } from '../core/result-fields.js';
 
 /**
  * The store is the queue: `run` enqueues pending runs; workers claim them, record every epoch
@@ -5,13 +8,6 @@
  * `run_results`) so users' SQL keeps working, plus `history` (one row per epoch) and
  * `mosaic_queue` (claims, heartbeats, specs).
  */
-export type RunStatus = 'pending' | 'running' | 'done' | 'error' | 'failed' | 'diverged';
-export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'done', 'error', 'failed', 'diverged'];
-
-/** Everything a worker needs to execute a run, whatever process it is in. */
-// Defined with the pipelines they describe; here too for the store's callers.
-export { packKey, type NewRun, type RunSpec } from '../pipelines/run-spec.js';
-import type { NewRun, RunSpec } from '../pipelines/run-spec.js';
 
 export interface WorkerIdentity {
   /** Unique per worker process. */
@@ -50,12 +46,6 @@ export interface CheckpointOwner {
   copyOf?: string;
 }
 
-/** A metric of the user's own (`run_info.log`), averaged over the calls of one epoch. */
-export interface LoggedMetric {
-  name: string;
-  value: number;
-  better: 'higher' | 'lower';
-}
 
 /** What a run records about where it came from (`mosaic_experiments`). */
 export interface ExperimentRecord {
@@ -68,32 +58,7 @@ export interface ExperimentRecord {
   gitCommit: string | null;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  train_loss: number;
-  test_loss: number;
-  train_acc: number | null;
-  test_acc: number | null;
-  duration_s: number;
-}
 
-export interface RunResults {
-  train_loss: number;
-  test_loss: number;
-  train_acc: number | null;
-  test_acc: number | null;
-  nb_params: number;
-  duration_s: number;
-  epochs: number;
-  overfit: number;
-  trainability: number;
-  slope: number;
-  slope_std_plus: number;
-  slope_std_minus: number;
-  /** Lowest test loss over the epochs, and its epoch (the first, on ties). */
-  best_test_loss: number;
-  best_epoch: number;
-}
 
 /** A failed attempt of a run (error, system failure, divergence), kept apart from its results. */
 export interface FailedAttempt {

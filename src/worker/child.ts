@@ -3,11 +3,11 @@
  * pack, when more are pending than workers — and executes them, staying warm (tfjs and user
  * modules loaded once) until no pending run is left.
  */
-import { executePack } from '../engine/pack.js';
+import { executePack } from '../engine/pack/pack.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
-import { hostName, isWorkerAlive } from '../core/liveness.js';
-import { MosaicError } from '../errors.js';
+import { hostName, isWorkerAlive } from '../core/host.js';
+import { MosaicError } from '../core/errors.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
 

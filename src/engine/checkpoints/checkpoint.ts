@@ -1,0 +1,275 @@
+import { hostName } from '../../core/host.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from '../../tfjs/tfjs.js';
+import type { CheckpointOwner } from '../../store/types.js';
+import type { EpochRecord } from '../../core/run-records.js';
+import type { ModelModule } from '../../user/contracts.js';
+import { LayersModule } from '../../user/layers-module.js';
+import { decodeWeightFile } from '../../user/weights.js';
+import type { NamedTensor } from '../optimizers/optimizer-state.js';
+import { joinCheckpoint, splitCheckpoint } from './checkpoint-file.js';
+import { claimFolder, foreignFolder } from './run-folder.js';
+
+/**
+ * A run's checkpoint after epoch E is one file, `<run_dir>/epoch-E.ckpt`:
+ *   a first line `MOSAIC-CHECKPOINT 1`, a line of JSON (whose checkpoint it is: database identity,
+ *   run id, epoch and that epoch's losses; the specs of its tensors by group), then the tensors' bytes:
+ *   `parameters` the values of every trainable variable, in parameters() order;
+ *   `optimizer`  the optimizer's state (moments, iteration count, bias corrections);
+ *   `model-<i>`  every weight (trainable or not) of a model class that keeps LayersModule's own
+ *                saveModel/loadModel.
+ * A model class with a saveModel of its own writes its files under `<run_dir>/epoch-E.files/`.
+ * The file is written under a temporary name and renamed, then the epoch is committed to the
+ * store, then older checkpoints are removed: the store's last epoch always has a complete
+ * checkpoint. One file, not a folder of seven, because a pack writes a checkpoint per member per
+ * epoch: the file operations were most of a small model's epoch. Checkpoints of earlier versions
+ * (a folder `epoch-E/` of files, with `owner.json`) are still read.
+ */
+export function checkpointFile(runDir: string, epoch: number): string {
+  return path.join(runDir, `epoch-${epoch}.ckpt`);
+}
+
+const filesDir = (runDir: string, epoch: number) => path.join(runDir, `epoch-${epoch}.files`);
+const legacyDir = (runDir: string, epoch: number) => path.join(runDir, `epoch-${epoch}`);
+
+export function modelPath(dir: string, index: number, model: { constructor: { name: string } }): string {
+  return path.join(dir, `model-${index}-${model.constructor.name}`);
+}
+
+/** The model of a class that saves as LayersModule does: its weights go in the checkpoint file itself. */
+function ownWeights(m: ModelModule): tf.LayersModel | undefined {
+  return m instanceof LayersModule && m.saveModel === LayersModule.prototype.saveModel && m.loadModel === LayersModule.prototype.loadModel ? m.model : undefined;
+}
+
+type Save = (path: string) => unknown;
+const userSave = (m: ModelModule) => (m.saveModel ?? (m as { save_model?: Save }).save_model) as Save | undefined;
+const userLoad = (m: ModelModule) => (m.loadModel ?? (m as { load_model?: Save }).load_model) as Save | undefined;
+
+interface Header {
+  owner: OwnerStamp;
+  groups: { name: string; specs: tf.io.WeightsManifestEntry[]; bytes: number }[];
+}
+
+/** What a checkpoint gives back, whatever its format. */
+interface CheckpointReader {
+  where: string;
+  owner(): Promise<OwnerStamp | undefined>;
+  group(name: string): Promise<NamedTensor[] | undefined>;
+  modelPath(index: number, m: ModelModule): string;
+}
+
+async function fileReader(file: string, runDir: string, epoch: number, content: Buffer): Promise<CheckpointReader> {
+  const unreadable = () => new CheckpointError(`${file} is not a whole Mosaic checkpoint (cut short, or written by something else): refusing to continue from it`);
+  const split = splitCheckpoint(content);
+  if (!split) throw unreadable();
+  const header = split.header as Header;
+  const body = split.body;
+  let offset = 0;
+  const groups = new Map<string, Buffer>();
+  for (const g of header.groups ?? []) {
+    groups.set(g.name, body.subarray(offset, offset + g.bytes));
+    offset += g.bytes;
+  }
+  if (offset !== body.length) throw unreadable();
+  const group = async (name: string) => {
+    const [bytes, specs] = [groups.get(name), header.groups.find((g) => g.name === name)?.specs];
+    return bytes && specs ? decodeWeightFile(bytes, specs).map((tensor, i) => ({ name: specs[i]!.name, tensor })) : undefined;
+  };
+  return { where: file, owner: async () => header.owner, group, modelPath: (i, m) => modelPath(filesDir(runDir, epoch), i, m) };
+}
+
+function legacyReader(dir: string): CheckpointReader {
+  return {
+    where: dir,
+    owner: async () => JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8').catch(() => 'null')) as OwnerStamp | undefined,
+    group: async (name) => (name.startsWith('model-') ? undefined : readTensors(path.join(dir, name))),
+    modelPath: (i, m) => modelPath(dir, i, m),
+  };
+}
+
+async function readTensors(file: string): Promise<NamedTensor[]> {
+  const specs = JSON.parse(await fs.readFile(`${file}.json`, 'utf8')) as tf.io.WeightsManifestEntry[];
+  const bin = await fs.readFile(`${file}.bin`);
+  const tensors = decodeWeightFile(bin, specs);
+  return specs.map((s, i) => ({ name: s.name, tensor: tensors[i]! }));
+}
+
+/** Whose a checkpoint is: enough to tell, beyond doubt, which epoch of which run of which database. */
+interface OwnerStamp {
+  store_id: string;
+  store: string;
+  run_id: number;
+  epoch: number;
+  train_loss: number;
+  test_loss: number;
+}
+
+const stampOf = (owner: CheckpointOwner, record: EpochRecord): OwnerStamp => ({
+  store_id: owner.storeId,
+  store: owner.store,
+  run_id: owner.runId,
+  epoch: record.epoch,
+  train_loss: record.train_loss,
+  test_loss: record.test_loss,
+});
+
+export async function saveCheckpoint(
+  runDir: string,
+  owner: CheckpointOwner,
+  record: EpochRecord,
+  models: ModelModule[],
+  variables: tf.Tensor[],
+  optimizer: NamedTensor[],
+): Promise<void> {
+  const epoch = record.epoch;
+  try {
+    await claimFolder(runDir, owner);
+    await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer);
+  } catch (e) {
+    for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`]) await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write the checkpoint of epoch ${epoch} in ${runDir}: ${err.message}`), { stack: `Error: cannot write the checkpoint of epoch ${epoch} in ${runDir}\n${err.stack ?? ''}` });
+  }
+}
+
+async function writeCheckpoint(runDir: string, stamp: OwnerStamp, models: ModelModule[], variables: tf.Tensor[], optimizer: NamedTensor[]): Promise<void> {
+  const groups: { name: string; tensors: NamedTensor[] }[] = [
+    { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
+    { name: 'optimizer', tensors: optimizer },
+  ];
+  const files = filesDir(runDir, stamp.epoch);
+  let saved = false;
+  for (const [i, m] of models.entries()) {
+    const model = ownWeights(m);
+    const save = userSave(m);
+    if (model) groups.push({ name: `model-${i}`, tensors: model.weights.map((w, k) => ({ name: `w${k}`, tensor: w.read() })) });
+    else if (save) {
+      if (!saved) await freshFolder(`${files}.tmp`);
+      saved = true;
+      await save.call(m, modelPath(`${files}.tmp`, i, m));
+    }
+  }
+  const encoded = await Promise.all(groups.map(async (g) => ({ name: g.name, ...(await tfjs.io.encodeWeights(g.tensors)) })));
+  const header: Header = { owner: stamp, groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })) };
+  if (saved) {
+    await fs.rm(files, { recursive: true, force: true });
+    await fs.rename(`${files}.tmp`, files);
+  }
+  const file = checkpointFile(runDir, stamp.epoch);
+  const content = joinCheckpoint(header, encoded.map((g) => Buffer.from(g.data)));
+  await fs.writeFile(`${file}.tmp`, content).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+    await fs.mkdir(runDir, { recursive: true });
+    await fs.writeFile(`${file}.tmp`, content);
+  });
+  await fs.rename(`${file}.tmp`, file);
+}
+
+async function freshFolder(dir: string): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+}
+
+/**
+ * Restores models, variables and optimizer from the checkpoint of the database's last epoch
+ * `record`, after checking that the checkpoint is that very epoch of that very run.
+ */
+export async function loadCheckpoint(
+  runDir: string,
+  owner: CheckpointOwner,
+  record: EpochRecord,
+  models: ModelModule[],
+  variables: tf.Variable[],
+  optimizer: { restore(state: NamedTensor[]): Promise<void> },
+): Promise<void> {
+  const epoch = record.epoch;
+  const foreign = await foreignFolder(runDir, owner);
+  if (foreign) throw new CheckpointError(foreign.message);
+  const checkpoint = await openCheckpoint(runDir, epoch, owner);
+  await verifyOwner(checkpoint, stampOf(owner, record));
+  for (const [i, m] of models.entries()) {
+    const weights = await checkpoint.group(`model-${i}`);
+    const load = userLoad(m);
+    if (weights) {
+      ownWeights(m)!.setWeights(weights.map((w) => w.tensor));
+      tfjs.dispose(weights.map((w) => w.tensor));
+    } else if (load) await load.call(m, checkpoint.modelPath(i, m));
+  }
+  const saved = (await checkpoint.group('parameters')) ?? [];
+  if (saved.length !== variables.length) {
+    throw new Error(`checkpoint of epoch ${epoch} holds ${saved.length} parameter tensors but the model chain has ${variables.length}`);
+  }
+  saved.forEach(({ tensor }, i) => {
+    const v = variables[i]!;
+    if (tensor.shape.join('x') !== v.shape.join('x')) {
+      throw new Error(`checkpoint of epoch ${epoch}: parameter ${i} has shape [${tensor.shape}] but the model's is [${v.shape}]`);
+    }
+    v.assign(tensor);
+  });
+  tfjs.dispose(saved.map((s) => s.tensor));
+  const state = (await checkpoint.group('optimizer')) ?? [];
+  await optimizer.restore(state);
+  tfjs.dispose(state.map((t) => t.tensor));
+}
+
+/** The checkpoint of `epoch`: its file, or the folder an older Mosaic wrote; missing is an error saying where. */
+async function openCheckpoint(runDir: string, epoch: number, owner: CheckpointOwner): Promise<CheckpointReader> {
+  const file = checkpointFile(runDir, epoch);
+  const content = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (content) return fileReader(file, runDir, epoch, content);
+  const legacy = legacyDir(runDir, epoch);
+  if (await fs.access(path.join(legacy, 'parameters.json')).then(() => true, () => false)) return legacyReader(legacy);
+  if (owner.copyOf) {
+    throw new CheckpointError(
+      `run ${owner.runId} of ${owner.store} has no checkpoint of epoch ${epoch}: ${owner.store} is a copy of ${owner.copyOf}, made without its checkpoints, which stayed with the original. ` +
+        'Continue the run on the original, or make the copy again with `mosaic savedb --with-checkpoints`',
+    );
+  }
+  // A folder with other checkpoints but not this one: removed by hand; no folder at all: not shared, or removed.
+  const folderThere = await fs.access(runDir).then(() => true, () => false);
+  throw new CheckpointError(
+    `checkpoint of epoch ${epoch} is missing (${file} on ${hostName()}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped. ` +
+      (folderThere
+        ? 'Its folder is there but not this checkpoint: something other than Mosaic removed it'
+        : 'Its folder does not exist on this host: it was deleted, or workers run on several hosts and run_files_path is not a folder every host shares (see docs/cluster.md)'),
+  );
+}
+
+/** A checkpoint that cannot be used: missing, or someone else's. */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
+async function verifyOwner(checkpoint: CheckpointReader, expected: OwnerStamp): Promise<void> {
+  const dir = checkpoint.where;
+  const found = await checkpoint.owner().catch(() => undefined);
+  if (!found) {
+    throw new CheckpointError(`the checkpoint in ${dir} does not say whose it is (no owner.json; written by an older Mosaic?): refusing to continue run ${expected.run_id} of ${expected.store} from it`);
+  }
+  const who = (s: OwnerStamp) => `run ${s.run_id} of ${s.store} (database ${s.store_id}), epoch ${s.epoch}`;
+  if (found.store_id !== expected.store_id || found.run_id !== expected.run_id || found.epoch !== expected.epoch) {
+    throw new CheckpointError(`the checkpoint in ${dir} belongs to ${who(found)}, not to ${who(expected)}: refusing to continue from it`);
+  }
+  if (found.train_loss !== expected.train_loss || found.test_loss !== expected.test_loss) {
+    throw new CheckpointError(
+      `the checkpoint in ${dir} is not the epoch the database recorded for ${who(expected)} (train loss ${found.train_loss} in the checkpoint, ${expected.train_loss} in the database): ` +
+        'another copy of this database wrote over it; refusing to continue from it',
+    );
+  }
+}
+
+/** Removes checkpoints (and leftovers of unfinished ones) other than those of `keepEpochs` (the last and the best), in a folder the run owns. */
+export async function pruneCheckpoints(runDir: string, owner: CheckpointOwner, keepEpochs: number[]): Promise<void> {
+  await claimFolder(runDir, owner);
+  const entries = await fs.readdir(runDir).catch(() => [] as string[]);
+  const keep = new Set(keepEpochs.flatMap((e) => [checkpointFile(runDir, e), filesDir(runDir, e), legacyDir(runDir, e)].map((p) => path.basename(p))));
+  await Promise.all(entries.filter((e) => e.startsWith('epoch-') && !keep.has(e)).map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })));
+}

@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import { tfjs } from '../tfjs.js';
+import type * as TF from '@tensorflow/tfjs';
+import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
+interface WasmBackend {
+  wasm: { asm?: { memory?: unknown }; _malloc(bytes: number): number; _free(pointer: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+}
+
+/** The exports of simd/kernels.ts (documented there); every pointer is a byte offset in the backend's heap. */
+interface KernelExports {
+  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number, scratch: number): void;
+  maxPool(x: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number): void;
+  addRows(x: number, v: number, out: number, rows: number, cols: number): void;
+  sumLeading(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  col2im(cols: number, dx: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
+  convFilterGrad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
+}
+
+/** 2-D geometry of a pooling or convolution window over NHWC data, as tfjs resolved it. */
+export interface WindowGeometry {
+  filter: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  /** Padding before rows and before columns. */
+  padBefore: [number, number];
+}
+
+// Built by scripts/build-kernels.mjs into dist/; this path reaches it from src/ (tests) and dist/ alike.
+/** The window geometry of a convolution or pooling tfjs resolved (a pooling's dilation is 1). */
+export function windowGeometry(info: TF.backend_util.Conv2DInfo): WindowGeometry {
+  return {
+    filter: [info.filterHeight, info.filterWidth],
+    stride: [info.strideHeight, info.strideWidth],
+    dilation: [info.dilationHeight, info.dilationWidth],
+    padBefore: [info.padInfo.top, info.padInfo.left],
+  };
+}
+
+const KERNELS_FILE = new URL('../../../dist/tfjs/wasm/simd/kernels.wasm', import.meta.url);
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernels, or null on a WebAssembly engine without SIMD (where wasm runs its build without SIMD too). */
+function kernelsModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  if (!fs.existsSync(KERNELS_FILE)) throw new Error(`${KERNELS_FILE.pathname} is missing: build Mosaic (npm run build)`);
+  const bytes = fs.readFileSync(KERNELS_FILE);
+  compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  return compiled;
+}
+const bound = new WeakMap<object, SimdKernels | null>();
+
+/**
+ * Kernels written for the wasm backend's heap (simd/kernels.ts, WebAssembly SIMD) where no
+ * composition of wasm's kernels is fast: they read and write the backend's buffers in place.
+ * `of` gives them for a backend, or undefined where its memory cannot be reached (another
+ * backend, another build of tfjs-backend-wasm): the callers then compose wasm's own kernels.
+ */
+export class SimdKernels {
+  private constructor(
+    private readonly backend: WasmBackend,
+    private readonly exports: KernelExports,
+  ) {}
+
+  static of(backend: KernelBackend): SimdKernels | undefined {
+    const known = bound.get(backend);
+    if (known !== undefined) return known ?? undefined;
+    const wasm = backend as unknown as Partial<WasmBackend>;
+    const memory = wasm.wasm?.asm?.memory;
+    let kernels: SimdKernels | null = null;
+    const reachable = memory instanceof WebAssembly.Memory && wasm.dataIdMap !== undefined && wasm.makeOutput !== undefined;
+    const module = reachable ? kernelsModule() : null;
+    if (module) {
+      const instance = new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } });
+      kernels = new SimdKernels(wasm as WasmBackend, instance.exports as unknown as KernelExports);
+    }
+    bound.set(backend, kernels);
+    return kernels ?? undefined;
+  }
+
+  /** MaxPoolGrad of x [N,H,W,C] for dy [N,OH,OW,C]: the first maximum of each window gets its dy, as on cpu. */
+  maxPoolGrad(x: TensorInfo, dy: TensorInfo, g: WindowGeometry): TensorInfo {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [, oh, ow] = dy.shape as [number, number, number, number];
+    const dx = this.backend.makeOutput(x.shape, 'float32');
+    this.withScratch(c * 8, (scratch) => this.exports.maxPoolGrad(this.at(x), this.at(dy), this.at(dx), n, h, w, c, oh, ow, ...g.filter, ...g.stride, ...g.padBefore, scratch));
+    return dx;
+  }
+
+  /** 2-D max pooling of x [N,H,W,C] into [N,OH,OW,C] (`outShape`), as on cpu: NaN skipped, −∞ for an empty window. */
+  maxPool(x: TensorInfo, outShape: number[], g: WindowGeometry): TensorInfo {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [, oh, ow] = outShape as [number, number, number, number];
+    const out = this.backend.makeOutput(outShape, 'float32');
+    this.exports.maxPool(this.at(x), this.at(out), n, h, w, c, oh, ow, ...g.filter, ...g.stride, ...g.padBefore);
+    return out;
+  }
+
+  /** x + v, v holding one value per element of x's last axis (a bias). */
+  addRows(x: TensorInfo, v: TensorInfo): TensorInfo {
+    const cols = x.shape[x.shape.length - 1]!;
+    const out = this.backend.makeOutput(x.shape, 'float32');
+    this.exports.addRows(this.at(x), this.at(v), this.at(out), cols === 0 ? 0 : tfjs.util.sizeFromShape(x.shape) / cols, cols);
+    return out;
+  }
+
+  /** The sum of x over its first `leading` axes (float32, summed in float64 in order, as on cpu). */
+  sumLeading(x: TensorInfo, leading: number): TensorInfo {
+    const outShape = x.shape.slice(leading);
+    const cols = tfjs.util.sizeFromShape(outShape);
+    const rows = tfjs.util.sizeFromShape(x.shape.slice(0, leading));
+    const out = this.backend.makeOutput(outShape, 'float32');
+    this.withScratch(cols * 8, (scratch) => this.exports.sumLeading(this.at(x), this.at(out), rows, cols, scratch));
+    return out;
+  }
+
+  /** The input gradient [N,H,W,Cin] (`inputShape`) of an NHWC convolution with output [OH, OW] from its columns [N·OH·OW, KH·KW·Cin] = dy · Wᵀ. */
+  col2im(cols: TensorInfo, inputShape: [number, number, number, number], [oh, ow]: [number, number], g: WindowGeometry): TensorInfo {
+    const [n, h, w, ci] = inputShape;
+    const dx = this.backend.makeOutput(inputShape, 'float32');
+    this.exports.col2im(this.at(cols), this.at(dx), n, h, w, ci, oh, ow, ...g.filter, ...g.stride, ...g.dilation, ...g.padBefore);
+    return dx;
+  }
+
+  /** The filter gradient [KH,KW,Cin,Cout] of an NHWC convolution of x by dy (image by image: one pass over its dy per filter tap and pair of input channels). */
+  convFilterGrad(x: TensorInfo, dy: TensorInfo, g: WindowGeometry): TensorInfo {
+    const [n, h, w, ci] = x.shape as [number, number, number, number];
+    const [, oh, ow, co] = dy.shape as [number, number, number, number];
+    const dw = this.backend.makeOutput([...g.filter, ci, co], 'float32');
+    this.exports.convFilterGrad(this.at(x), this.at(dy), this.at(dw), n, h, w, ci, oh, ow, co, ...g.filter, ...g.stride, ...g.dilation, ...g.padBefore);
+    return dw;
+  }
+
+  /** Runs `use` with `bytes` of the heap for a kernel's own bookkeeping, freed after. */
+  private withScratch(bytes: number, use: (pointer: number) => void): void {
+    const pointer = this.backend.wasm._malloc(Math.max(bytes, 8));
+    try {
+      use(pointer);
+    } finally {
+      this.backend.wasm._free(pointer);
+    }
+  }
+
+  /** The byte offset of a tensor's data in the heap (looked up after every allocation: none moves, the heap may grow). */
+  private at(t: TensorInfo): number {
+    const data = this.backend.dataIdMap.get(t.dataId);
+    if (!data) throw new Error('SIMD kernel: a tensor has no buffer in the wasm heap');
+    return data.memoryOffset;
+  }
+}

@@ -1,4 +1,0 @@
-import path from 'node:path';
-import { workerScenarios } from './scenarios-worker.js';
-
-workerScenarios('SQLite', async (dir) => path.join(dir, 'w.db'));
