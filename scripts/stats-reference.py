@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values of Mosaic's statistics, computed with SciPy, for test/stats-reference.test.ts.
+"""Reference values of Mosaic's statistics, computed with SciPy, for test/analysis/stats-reference.test.ts.
 
 Run from the repository's root:
 

@@ -46,7 +46,7 @@ interface Reference {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const ref = JSON.parse(fs.readFileSync(path.join(here, 'fixtures', 'stats-reference.json'), 'utf8')) as Reference;
+const ref = JSON.parse(fs.readFileSync(path.join(here, '..', 'fixtures', 'stats-reference.json'), 'utf8')) as Reference;
 
 /** Largest relative error seen per statistic, printed at the end. */
 const worst = new Map<string, number>();
