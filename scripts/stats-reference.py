@@ -141,7 +141,7 @@ PAIRED_DEGENERATE = {
 
 # Independent samples.
 INDEPENDENT = {
-    # the samples of test/stats.test.ts
+    # the samples of test/analysis/stats.test.ts
     'small_no_ties_6_5': ([19.1, 20.3, 21.7, 18.9, 22.4, 20.0], [23.5, 24.1, 22.8, 25.9, 24.6]),
     'small_ties_5_6': ([1.1, 2.2, 2.2, 3.5, 4.0], [2.2, 3.0, 3.5, 5.1, 6.3, 7.0]),
     'tiny_3_4': ([0.31, 0.27, 0.35], [0.29, 0.38, 0.41, 0.36]),

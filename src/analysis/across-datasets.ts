@@ -1,10 +1,11 @@
 import { MosaicError } from '../core/errors.js';
+import { averageRank, pVerdict } from '../core/format.js';
 import { compareRuns } from './compare.js';
 import { wilcoxonSignedRank } from './paired-stats.js';
 import { friedman, nemenyiCD, nemenyiQ } from './rank-stats.js';
-import type { AnalysisRun, Criterion } from './runs.js';
+import type { AnalysisRun, Criteria, Criterion } from './runs.js';
 import { holm } from './stats.js';
-import { plural } from './wording.js';
+import { plural } from '../core/wording.js';
 
 /**
  * Which model is better across datasets (Demšar 2006, "Statistical comparisons of classifiers over
@@ -29,6 +30,8 @@ import { plural } from './wording.js';
 
 export interface AcrossDatasetsOptions {
   criterion: Criterion;
+  /** The database's criteria (`loadRuns`), as `compareRuns` takes them. */
+  criteria?: Criteria;
   by?: string;
   pool?: string[];
   alpha?: number;
@@ -90,14 +93,13 @@ export interface AcrossDatasetsReport {
   verdict: string;
 }
 
-const formatP = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(p < 0.1 ? 3 : 2)}`);
-const rank2 = (r: number) => r.toFixed(2);
 
 export function compareAcrossDatasets(all: AnalysisRun[], options: AcrossDatasetsOptions): AcrossDatasetsReport {
   const alpha = options.alpha ?? 0.05;
   const asked = options.asked ?? '--across-datasets';
   const report = compareRuns(all, {
     criterion: options.criterion,
+    ...(options.criteria ? { criteria: options.criteria } : {}),
     ...(options.by !== undefined ? { by: options.by } : {}),
     pool: options.pool ?? [],
     alpha,
@@ -244,20 +246,20 @@ function acrossVerdict(r: Omit<AcrossDatasetsReport, 'verdict'>): string {
   const k = models.length;
   const n = r.datasets.length;
   const tiedBest = models.filter((_, i) => Math.abs(avg[i]! - avg[0]!) < 1e-9);
-  const best = tiedBest.length > 1 ? `${tiedBest.join(', ')} share the best average rank (${rank2(avg[0]!)})` : `${models[0]} has the best average rank (${rank2(avg[0]!)})`;
+  const best = tiedBest.length > 1 ? `${tiedBest.join(', ')} share the best average rank (${averageRank(avg[0]!)})` : `${models[0]} has the best average rank (${averageRank(avg[0]!)})`;
   const parts: string[] = [];
   const f = r.friedman;
   const idDisagrees = (f.p < alpha) !== (f.ffP < alpha) && Number.isFinite(f.ffP);
-  const id = idDisagrees ? `; the Iman–Davenport F, less conservative, gives ${formatP(f.ffP)}` : '';
+  const id = idDisagrees ? `; the Iman–Davenport F, less conservative, gives ${pVerdict(f.ffP)}` : '';
   if (f.p >= alpha) {
-    parts.push(`no significant difference among the ${k} models' ranks over ${n} datasets (Friedman ${formatP(f.p)}${id}); best average rank: ${tiedBest.join(', ')} (${rank2(avg[0]!)}${tiedBest.length > 1 ? ', tied' : ''})`);
+    parts.push(`no significant difference among the ${k} models' ranks over ${n} datasets (Friedman ${pVerdict(f.p)}${id}); best average rank: ${tiedBest.join(', ')} (${averageRank(avg[0]!)}${tiedBest.length > 1 ? ', tied' : ''})`);
   } else {
-    parts.push(`Friedman ${formatP(f.p)}: the ${k} models' ranks differ over ${n} datasets${id ? ` (${id.slice(2)})` : ''}; ${best}`);
-    const cdText = `CD = ${cd.toFixed(2)}`;
+    parts.push(`Friedman ${pVerdict(f.p)}: the ${k} models' ranks differ over ${n} datasets${id ? ` (${id.slice(2)})` : ''}; ${best}`);
+    const cdText = `CD = ${averageRank(cd)}`;
     const far = r.pairs.filter((p) => p.nemenyiDiffers);
     if (far.length === 0) {
       const widest = r.pairs.reduce((x, y) => (y.rankDiff > x.rankDiff ? y : x));
-      parts.push(`the Nemenyi test separates no pair: every difference of average ranks is below the critical difference (largest ${rank2(widest.rankDiff)}, ${widest.a} vs ${widest.b}; ${cdText})`);
+      parts.push(`the Nemenyi test separates no pair: every difference of average ranks is below the critical difference (largest ${averageRank(widest.rankDiff)}, ${widest.a} vs ${widest.b}; ${cdText})`);
     } else {
       const withBest = r.pairs.filter((p) => p.a === models[0]);
       const within = withBest.filter((p) => !p.nemenyiDiffers).map((p) => p.b);
@@ -277,7 +279,7 @@ function acrossVerdict(r: Omit<AcrossDatasetsReport, 'verdict'>): string {
   const smallestExact = 2 ** (1 - n);
   if (wins.length) {
     const winners = [...new Set(wins.map((p) => p.favours!))];
-    const beaten = (w: string) => wins.filter((p) => p.favours === w).map((p) => `${p.favours === p.a ? p.b : p.a} (${formatP(p.wilcoxonPHolm)})`);
+    const beaten = (w: string) => wins.filter((p) => p.favours === w).map((p) => `${p.favours === p.a ? p.b : p.a} (${pVerdict(p.wilcoxonPHolm)})`);
     parts.push(`by Wilcoxon over datasets after Holm, ${winners.map((w) => `${w} beats ${beaten(w).join(', ')}`).join('; ')}`);
   } else if (smallestExact >= alpha) {
     parts.push(`with ${n} datasets the Wilcoxon signed-rank test cannot reach p < ${alpha} (its smallest exact p is 2/2^${n} = ${smallestExact.toFixed(3)}): compare over 6 datasets or more to test pairs`);
@@ -287,7 +289,7 @@ function acrossVerdict(r: Omit<AcrossDatasetsReport, 'verdict'>): string {
     );
   } else {
     const smallest = Math.min(...r.pairs.map((p) => p.wilcoxonPHolm));
-    parts.push(`by Wilcoxon over datasets after Holm, no pair differs (smallest ${formatP(smallest)})`);
+    parts.push(`by Wilcoxon over datasets after Holm, no pair differs (smallest ${pVerdict(smallest)})`);
   }
   return parts.join('; ');
 }

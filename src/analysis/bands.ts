@@ -1,9 +1,9 @@
-import { higherIsBetter, type Criterion } from './runs.js';
+import type { Better, Criterion } from './runs.js';
 import { mean, std } from './stats.js';
 
-/** The values a criterion can take: accuracies in [0, 1]; slope anywhere; others ≥ 0 when every value is. */
-export function criterionRange(criterion: Criterion, values: number[]): [number, number] {
-  if (higherIsBetter(criterion)) return [0, 1];
+/** The values a criterion can take: accuracies (higher is better) in [0, 1]; slope anywhere; others ≥ 0 when every value is. */
+export function criterionRange(criterion: Criterion, better: Better, values: number[]): [number, number] {
+  if (better === 'higher') return [0, 1];
   if (criterion === 'slope') return [-Infinity, Infinity];
   return values.every((v) => v >= 0) ? [0, Infinity] : [-Infinity, Infinity];
 }

@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { AcrossDatasetsReport } from './across-datasets.js';
+import { averageRank, pVerdict } from '../core/format.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -55,7 +56,7 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
     return {
       model: m,
       rank: avg[i]!,
-      rankText: avg[i]!.toFixed(2),
+      rankText: averageRank(avg[i]!),
       x,
       y,
       end,
@@ -70,7 +71,7 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
   ]);
 
   const cdEnd = Math.min(1 + cd, k);
-  const cdLabel = `CD = ${cd.toFixed(2)}${1 + cd > k ? ' (wider than the axis)' : ''}`;
+  const cdLabel = `CD = ${averageRank(cd)}${1 + cd > k ? ' (wider than the axis)' : ''}`;
   const cdParts = [
     { x: px(1), x2: px(cdEnd), y: cdY + 6, y2: cdY + 6 },
     { x: px(1), x2: px(1), y: cdY + 2, y2: cdY + 10 },
@@ -88,7 +89,7 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
   const text = (values: object[], encoding: object, mark: object) => ({ data: { values }, mark: { type: 'text', ...mark }, encoding: { x: X, y: Y, ...encoding } });
 
   const f = report.friedman;
-  const fp = f.p < 0.001 ? 'p < 0.001' : `p = ${f.p.toFixed(f.p < 0.1 ? 3 : 2)}`;
+  const fp = pVerdict(f.p);
   const subtitle = [
     `Friedman ${fp}, N = ${n} datasets, k = ${k} models`,
     `average rank of each model's mean ${report.criterion} (${report.direction} is better); best on the left`,

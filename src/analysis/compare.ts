@@ -1,19 +1,22 @@
 import { MosaicError } from '../core/errors.js';
+import { fixed, pVerdict } from '../core/format.js';
 import { clip, criterionRange, rangeText } from './bands.js';
 import { compareValues, factNamed, moduleFacts, valueKey } from './params.js';
 import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells, type PlacedRun } from './pooling.js';
-import { higherIsBetter, valueOf, type AnalysisRun, type Criterion } from './runs.js';
+import { BUILTIN_CRITERIA, valueOf, type AnalysisRun, type Better, type Criteria, type Criterion } from './runs.js';
 import { cliffsDelta, cohensD, holm, mannWhitney, pooledStd, probabilityBelow, std, summarize, welch, type Summary } from './stats.js';
 import { pairedT, wilcoxonSignedRank } from './paired-stats.js';
 import { tost as twoOneSidedTests, type TostResult } from './equivalence.js';
 import { repeatsNeededT } from './power.js';
 import { pairedBy } from './design.js';
 import { leftOut, usableRuns } from './usable.js';
-import { plural } from './wording.js';
+import { plural } from '../core/wording.js';
 import { compactLetters } from './letters.js';
 
 export interface CompareOptions {
   criterion: Criterion;
+  /** The database's criteria (`loadRuns`): which way is better for a metric the runs logged. Default: the built-in criteria alone. */
+  criteria?: Criteria;
   /** A scheme type whose `<type>_key` names the groups; default: the whole model chain's keys. */
   by?: string;
   /** Compare separately at each value of `nb_params` or of a parameter (`width` matches `mlp_brick_width`). */
@@ -88,7 +91,7 @@ export interface RankEntry {
 
 export interface CompareReport {
   criterion: Criterion;
-  direction: 'lower' | 'higher';
+  direction: Better;
   by: string;
   at: string | null;
   /** Parameters the groups were split by, and those pooled on request. */
@@ -142,7 +145,9 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
  * a figure finds its own series among the groups by their runs, not by their labels.
  */
 export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions): { report: CompareReport; runIds: number[][] } {
-  const { criterion } = options;
+  // Parsed again so that a logged metric without its database's criteria is refused, not taken as lower-is-better.
+  const criterion = (options.criteria ?? BUILTIN_CRITERIA).parse(options.criterion);
+  const better = (options.criteria ?? BUILTIN_CRITERIA).better(criterion);
   const alpha = options.alpha ?? 0.05;
   const usable = usableRuns(all, criterion);
   const notes = usable.notes;
@@ -192,7 +197,7 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
     cell.runs.push(p.run);
   }
 
-  const range = criterionRange(criterion, done.map((r) => valueOf(r, criterion)!));
+  const range = criterionRange(criterion, better, done.map((r) => valueOf(r, criterion)!));
   let clipped = false;
   const withClippedCi = (s: Summary): Summary => {
     if (!s.ci) return s;
@@ -213,7 +218,7 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
     const inLevel = groups.filter((g) => JSON.stringify([g.dataset, g.at]) === level && g.n >= 2);
     for (let i = 0; i < inLevel.length; i++) {
       for (let j = i + 1; j < inLevel.length; j++) {
-        rawPairs.push(pairTests(cellOf(inLevel[i]!), cellOf(inLevel[j]!), criterion, options.rope));
+        rawPairs.push(pairTests(cellOf(inLevel[i]!), cellOf(inLevel[j]!), criterion, better, options.rope));
       }
     }
   }
@@ -238,7 +243,7 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
     const [dataset, at] = JSON.parse(level) as [string, string | null];
     const sorted = groups
       .filter((g) => g.dataset === dataset && g.at === at && g.n >= 2)
-      .sort((x, y) => (higherIsBetter(criterion) ? y.mean - x.mean : x.mean - y.mean));
+      .sort((x, y) => (better === 'higher' ? y.mean - x.mean : x.mean - y.mean));
     const different = (a: string, b: string) => pairOf(pairs, dataset, at, a, b)!.pHolm < alpha;
     const letters = compactLetters(sorted.map((g) => g.group), different);
     for (const g of sorted) g.letters = letters.get(g.group)!;
@@ -246,10 +251,10 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
   });
 
   const datasets = [...new Set(groups.map((g) => g.dataset))];
-  const verdicts = datasets.map((dataset) => ({ dataset, text: verdict(dataset, groups, pairs, rankings, options, alpha) }));
+  const verdicts = datasets.map((dataset) => ({ dataset, text: verdict(dataset, groups, pairs, rankings, { ...options, criterion }, better, alpha) }));
   const report: CompareReport = {
     criterion,
-    direction: higherIsBetter(criterion) ? 'higher' : 'lower',
+    direction: better,
     by: options.by ?? 'model key',
     at: options.at ?? null,
     splitBy: pooling.splitBy,
@@ -280,10 +285,10 @@ type RawPair = Omit<PairStats, 'pHolm' | 'rankPHolm' | 'decision' | 'equivalence
  * The tests of two groups, as their design calls for: paired when they ran on the same seeds
  * (each once), on the differences seed by seed; independent otherwise.
  */
-function pairTests(ca: Cell, cb: Cell, criterion: Criterion, rope: number | undefined): RawPair {
+function pairTests(ca: Cell, cb: Cell, criterion: Criterion, better: Better, rope: number | undefined): RawPair {
   const [a, b] = [ca.values, cb.values];
   const below = probabilityBelow(a, b);
-  const common = { dataset: ca.dataset, at: ca.at, a: ca.group, b: cb.group, cohensD: cohensD(a, b), cliffsDelta: cliffsDelta(a, b), pABetter: higherIsBetter(criterion) ? 1 - below : below };
+  const common = { dataset: ca.dataset, at: ca.at, a: ca.group, b: cb.group, cohensD: cohensD(a, b), cliffsDelta: cliffsDelta(a, b), pABetter: better === 'higher' ? 1 - below : below };
   const pairing = pairedBy(ca.runs, cb.runs, (r) => valueOf(r, criterion), [ca.group, cb.group]);
   if (pairing.pairs && pairing.pairs.length >= 2) {
     const t = pairedT(pairing.a, pairing.b);
@@ -324,17 +329,8 @@ function pairOf(pairs: PairStats[], dataset: string, at: string | null, a: strin
   return pairs.find((q) => q.dataset === dataset && q.at === at && ((q.a === a && q.b === b) || (q.a === b && q.b === a)));
 }
 
-function formatP(p: number): string {
-  if (p < 0.001) return 'p < 0.001';
-  if (p < 0.01) return 'p < 0.01';
-  return `p = ${p.toFixed(p < 0.1 ? 3 : 2)}`;
-}
-
-const fmt = (x: number) => (Math.abs(x) >= 100 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(2) : x.toFixed(2));
-
-function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rankings: CompareReport['rankings'], options: CompareOptions, alpha: number): string {
+function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rankings: CompareReport['rankings'], options: CompareOptions, better: Better, alpha: number): string {
   const c = options.criterion;
-  const better = higherIsBetter(c) ? 'higher' : 'lower';
   const names = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.group))];
   const mine = pairs.filter((p) => p.dataset === dataset);
   const where = options.at ? ` ${options.at}` : '';
@@ -344,7 +340,7 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
     const significant = mine.filter((p) => p.decision === 'different');
     const winnerOf = (p: PairStats) => ((p.diff < 0) === (better === 'lower') ? p.a : p.b);
     const d = mine.map((p) => Math.abs(p.cohensD));
-    const [dLo, dHi] = [fmt(Math.min(...d)), fmt(Math.max(...d))];
+    const [dLo, dHi] = [fixed(Math.min(...d)), fixed(Math.max(...d))];
     const dRange = dLo === dHi ? `|d| = ${dLo}` : `|d| = ${dLo} to ${dHi}`;
     const nPer = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.n))].join('–');
     if (significant.length === 0) return `no significant difference between ${names[0]} and ${names[1]} on ${c} with n = ${nPer} per group${undecidedOrEquivalent(mine, options)}`;
@@ -359,12 +355,12 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
           : `at ${significant.length} of ${mine.length}${where} values tested (${significant.map((p) => p.at).join(', ')}); elsewhere no significant difference`
         : '';
       const rest = significant.length < mine.length ? undecidedOrEquivalent(mine.filter((p) => p.decision !== 'different'), options) : '';
-      return `${w} has ${better} ${c} than ${loser}${extent ? ` ${extent}` : ''}, ${formatP(maxP)} after Holm (${testsOf(significant)}), ${dRange}, n = ${nPer} per group${rest}`;
+      return `${w} has ${better} ${c} than ${loser}${extent ? ` ${extent}` : ''}, ${pVerdict(maxP)} after Holm (${testsOf(significant)}), ${dRange}, n = ${nPer} per group${rest}`;
     }
-    return `neither model wins everywhere: ${significant.map((p) => `${winnerOf(p)} at ${options.at ?? ''} ${p.at}`).join('; ')} (${formatP(maxP)} after Holm)`;
+    return `neither model wins everywhere: ${significant.map((p) => `${winnerOf(p)} at ${options.at ?? ''} ${p.at}`).join('; ')} (${pVerdict(maxP)} after Holm)`;
   }
   const levels = rankings.filter((x) => x.dataset === dataset);
-  const said = levels.map((x) => `${x.at === null ? '' : `at ${options.at} ${x.at}: `}${manyGroupsVerdict(x.entries, (a, b) => pairOf(mine, dataset, x.at, a, b)!, c, alpha)}`);
+  const said = levels.map((x) => `${x.at === null ? '' : `at ${options.at} ${x.at}: `}${manyGroupsVerdict(x.entries, (a, b) => pairOf(mine, dataset, x.at, a, b)!, c, better, alpha)}`);
   return said.join('; ');
 }
 
@@ -373,15 +369,14 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
  * significantly different from it; those significantly worse, with the largest Holm p of those pairs.
  * Which other pairs differ is the letters' to say.
  */
-function manyGroupsVerdict(entries: RankEntry[], pair: (a: string, b: string) => PairStats, c: Criterion, alpha: number): string {
+function manyGroupsVerdict(entries: RankEntry[], pair: (a: string, b: string) => PairStats, c: Criterion, better: Better, alpha: number): string {
   if (entries.length < 2) return 'too few repeats to compare (at least 2 runs per group are needed)';
-  const better = higherIsBetter(c) ? 'higher' : 'lower';
   const best = entries[0]!;
   const others = entries.slice(1).map((e) => ({ e, p: pair(best.group, e.group) }));
   const worse = others.filter((o) => o.p.pHolm < alpha);
   const tied = others.filter((o) => o.p.pHolm >= alpha);
   const list = (xs: typeof others) => xs.map((o) => o.e.group).join(', ');
-  const maxP = (xs: typeof others) => formatP(Math.max(...xs.map((o) => o.p.pHolm)));
+  const maxP = (xs: typeof others) => pVerdict(Math.max(...xs.map((o) => o.p.pHolm)));
   const anyDifferent = entries.some((x, i) => entries.slice(i + 1).some((y) => pair(x.group, y.group).pHolm < alpha));
   const tests = testsOf(others.map((o) => o.p));
   if (!anyDifferent) {
@@ -418,7 +413,7 @@ function undecidedOrEquivalent(pairs: PairStats[], options: CompareOptions): str
   const parts: string[] = [];
   if (equivalent.length) {
     const maxP = Math.max(...equivalent.map((p) => p.equivalence!.pHolm));
-    parts.push(`practically equivalent${where(equivalent)} (within ±${options.rope}, TOST ${formatP(maxP)} after Holm)`);
+    parts.push(`practically equivalent${where(equivalent)} (within ±${options.rope}, TOST ${pVerdict(maxP)} after Holm)`);
   }
   if (undecided.length) {
     const needed = undecided.map((p) => p.repeatsNeeded!).filter((n) => Number.isFinite(n));

@@ -5,12 +5,12 @@ import { factNamed, sameValue, valueKey } from './params.js';
 import type { PlotSection } from './plot-config.js';
 import { meanAndSpreadLayers, spreadSubtitle, violinChart } from './plots.js';
 import { orderedLabels, seriesLabel, splitCells } from './pooling.js';
-import { CRITERIA, valueOf, type AnalysisRun, type Criterion } from './runs.js';
+import { CRITERIA, valueOf, type AnalysisRun, type Better, type Criterion, type LoadedRuns } from './runs.js';
 import { leftOut, usableRuns } from './usable.js';
-import { plural } from './wording.js';
+import { plural } from '../core/wording.js';
 
 function xOf(run: AnalysisRun, abscissa: string): number | string | undefined {
-  if ((CRITERIA as readonly string[]).includes(abscissa)) return valueOf(run, abscissa as Criterion) ?? undefined;
+  if (CRITERIA.includes(abscissa)) return valueOf(run, abscissa) ?? undefined;
   const fact = factNamed(run.facts, abscissa, run.runId);
   if (fact === undefined) return undefined;
   const raw = run.facts[fact]!;
@@ -41,7 +41,7 @@ function baseOf(runs: AnalysisRun[], excluded: (run: AnalysisRun, keyFact: strin
 }
 
 /** One page of perfanalysis_by_config: a chart per ordinate, a series per group of runs; and what it left out, split or pooled. */
-export function configPage(all: AnalysisRun[], section: PlotSection, source: string): { spec: TopLevelSpec; notes: string[] } {
+export function configPage({ runs: all, criteria }: LoadedRuns, section: PlotSection, source: string): { spec: TopLevelSpec; notes: string[] } {
   const usable = usableRuns(all.filter((r) => included(r, section)));
   const notes = [...usable.notes];
   const runs = usable.runs;
@@ -60,7 +60,7 @@ export function configPage(all: AnalysisRun[], section: PlotSection, source: str
   const placed = placedRuns.map((run) => ({ run, cell: JSON.stringify([base(run), valueKey(String(xs.get(run.runId)))]), line: base(run) }));
   const pooling = splitCells(placed, {
     pool: section.excludes,
-    fixed: (CRITERIA as readonly string[]).includes(section.abscissa) ? [] : [section.abscissa],
+    fixed: CRITERIA.includes(section.abscissa) ? [] : [section.abscissa],
     poolHint: 'excludes =',
   });
   notes.push(...pooling.notes);
@@ -89,7 +89,7 @@ export function configPage(all: AnalysisRun[], section: PlotSection, source: str
         ...violinChart({ title: o, field: o, series: 'series', column: 'x', columnTitle: section.abscissa, yTitle: o, color, width: Math.round(46 * section.plotScale), height: 260, values: rows.map((r) => r[o]).filter((v): v is number => typeof v === 'number') }),
       };
     }
-    const summaries = summarizeBySeriesAndX(rows, o);
+    const summaries = summarizeBySeriesAndX(rows, o, criteria.better(o));
     single ||= section.errorbars === 'fill_between' && summaries.some((s) => s.single);
     const spread = section.errorbars === 'bars' ? 'bars' : 'band';
     return { title: { text: o, fontSize: 11 }, width: 560, height: 260, layer: meanAndSpreadLayers({ summaries, x, yTitle: o, color, spread, centre: section.plotType }) };
@@ -111,9 +111,9 @@ export function configPage(all: AnalysisRun[], section: PlotSection, source: str
 }
 
 /** Per series and x: mean ± 1 std of the ordinate, clipped to its range; `single` when the series has one x. */
-function summarizeBySeriesAndX(rows: ({ x: number | string; series: string } & Record<string, number | null>)[], o: Criterion) {
+function summarizeBySeriesAndX(rows: ({ x: number | string; series: string } & Record<string, number | null>)[], o: Criterion, better: Better) {
   const withValue = rows.filter((r) => r[o] !== null);
-  const range = criterionRange(o, withValue.map((r) => r[o]!));
+  const range = criterionRange(o, better, withValue.map((r) => r[o]!));
   const cells = new Map<string, { x: number | string; series: string; values: number[] }>();
   for (const r of withValue) {
     const id = JSON.stringify([r.series, r.x]);

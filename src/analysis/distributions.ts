@@ -10,7 +10,7 @@ const { jStat } = jstat;
  * functions, the normal, Student t, χ² and F tails computed as tails, the t quantile (Newton on the
  * tail), the noncentral t distribution and the studentized range for infinite degrees of freedom
  * (both by adaptive Gauss–Legendre integration). Pure functions; checked against SciPy in
- * test/stats-reference.test.ts.
+ * test/analysis/stats-reference.test.ts.
  */
 
 const EPS = 1e-16;
@@ -191,9 +191,6 @@ export function tUpperQuantile(q: number, df: number): number {
   }
   return t;
 }
-
-/** The t with P(T ≤ t) = p. */
-export const tQuantile = (p: number, df: number) => tUpperQuantile(1 - p, df);
 
 /** P(X > x) for χ² with df degrees of freedom. */
 export const chiSquareSf = (x: number, df: number) => (x <= 0 ? 1 : gammaInc(df / 2, x / 2)[1]);

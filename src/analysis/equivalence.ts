@@ -3,7 +3,7 @@ import { mean, std } from './stats.js';
 
 /**
  * Equivalence: two one-sided tests (TOST, Schuirmann 1987) that the difference of means a − b lies
- * within (−rope, rope). Pure functions, checked against SciPy in test/stats-reference.test.ts.
+ * within (−rope, rope). Pure functions, checked against SciPy in test/analysis/stats-reference.test.ts.
  */
 
 export interface TostResult {

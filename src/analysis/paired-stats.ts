@@ -4,7 +4,7 @@ import { averageRanks, mean, std } from './stats.js';
 /**
  * Tests for paired samples (the same seeds, folds or datasets on both sides): the paired t-test and
  * the Wilcoxon signed-rank test, each as SciPy computes it (checked in
- * test/stats-reference.test.ts). Pure functions.
+ * test/analysis/stats-reference.test.ts). Pure functions.
  */
 
 function differences(a: number[], b: number[]): number[] {

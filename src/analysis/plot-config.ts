@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { parseIni, type IniSection } from '../config/ini.js';
 import { ConfigError, MosaicError } from '../core/errors.js';
-import { CRITERIA, criterion as parseCriterion, type Criterion } from './runs.js';
-import { plural } from './wording.js';
+import { CRITERIA, type Criteria, type Criterion } from './runs.js';
+import { plural } from '../core/wording.js';
 
 /**
  * The plot INI of perfanalysis_by_config: one section per page.
@@ -44,7 +44,8 @@ export function bracketedLists(value: string): string[][] {
   return out;
 }
 
-export function readPlotConfig(file: string): PlotSection[] {
+/** The sections of a plot INI; `criteria`: the database's, as the ordinates may name metrics its runs logged. */
+export function readPlotConfig(file: string, criteria: Criteria): PlotSection[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -53,10 +54,10 @@ export function readPlotConfig(file: string): PlotSection[] {
   }
   const doc = parseIni(text, file);
   if (doc.sections.length === 0) throw new ConfigError({ file }, 'no [section]: each section describes one page of plots');
-  return doc.sections.map((s) => readSection(s, file));
+  return doc.sections.map((s) => readSection(s, file, criteria));
 }
 
-function readSection(s: IniSection, file: string): PlotSection {
+function readSection(s: IniSection, file: string, criteria: Criteria): PlotSection {
   const at = (key: string) => ({ file, line: s.entries.get(key)?.line ?? s.line, section: s.name, key });
   const get = (key: string) => s.entries.get(key)?.value;
   const abscissa = get('abscissae');
@@ -65,7 +66,7 @@ function readSection(s: IniSection, file: string): PlotSection {
   if (ordinatesRaw.length === 0) throw new ConfigError({ file, line: s.line, section: s.name }, `missing key "ordinates" (criteria: ${CRITERIA.join(', ')})`);
   const ordinates = ordinatesRaw.map((o) => {
     try {
-      return parseCriterion(o);
+      return criteria.parse(o);
     } catch (e) {
       throw new ConfigError(at('ordinates'), (e as Error).message);
     }

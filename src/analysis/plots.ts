@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { EpochRecord } from '../core/run-records.js';
+import { significant } from '../core/format.js';
 import { spreadNote } from './bands.js';
 import type { AnalysisRun, Criterion } from './runs.js';
 import { placeLetters, type ChartSize } from './letter-placement.js';
@@ -9,7 +10,6 @@ import type { SizeData, SizeSeries, SizeSummary } from './size-series.js';
 /** Vega-Lite specifications of Mosaic's figures, from the database's contents alone. */
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const sci = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x === 0 ? '0' : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toPrecision(3) : x.toExponential(2));
 
 /** At most `max` points of a curve, evenly spaced, the last one kept: a subplot has no room for more. */
 function thin<T>(points: T[], max: number): T[] {
@@ -40,7 +40,7 @@ export function lossPage(runs: { run: AnalysisRun; history: EpochRecord[] }[], o
       title: {
         text: `${run.runId}: ${run.pipeline} : ${r ? r.nb_params : '?'}`,
         subtitle: r
-          ? [`overfit ${sci(r.overfit)} · trainability ${sci(r.trainability)}`, `slope ${sci(r.slope)} (+${sci(r.slope_std_plus)} / −${sci(r.slope_std_minus)}) · ${r.epochs} epochs`]
+          ? [`overfit ${significant(r.overfit, 3)} · trainability ${significant(r.trainability, 3)}`, `slope ${significant(r.slope, 3)} (+${significant(r.slope_std_plus, 3)} / −${significant(r.slope_std_minus, 3)}) · ${r.epochs} epochs`]
           : `unfinished (${run.status}, ${history.length} epochs)`,
         fontSize: 10,
         subtitleFontSize: 9,

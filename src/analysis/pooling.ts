@@ -1,7 +1,7 @@
 import { MosaicError } from '../core/errors.js';
 import { compareValues, distinctValues, factNamed, isBookkeeping, moduleFacts, valueKey } from './params.js';
 import type { AnalysisRun } from './runs.js';
-import { someOf } from './wording.js';
+import { someOf } from '../core/wording.js';
 
 /**
  * The rule against silent pooling. A command aggregates the runs of each *cell* (compare:

@@ -3,7 +3,7 @@ import { nctCdf, nctSf, normUpperQuantile, tUpperQuantile } from './distribution
 /**
  * Power of the two-sided t-tests and the repeats needed for a wanted power, with the noncentral t
  * distribution (as statsmodels' TTestIndPower / TTestPower, checked against SciPy's nct in
- * test/stats-reference.test.ts). Pure functions.
+ * test/analysis/stats-reference.test.ts). Pure functions.
  */
 
 export interface PowerOptions {

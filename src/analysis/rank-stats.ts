@@ -5,7 +5,7 @@ import { averageRanks } from './stats.js';
  * Comparing k models over N datasets by their ranks (Demšar 2006, "Statistical comparisons of
  * classifiers over multiple data sets"): the Friedman test, the Iman–Davenport F, and the
  * Nemenyi critical difference. Pure functions, checked against SciPy in
- * test/stats-reference.test.ts.
+ * test/analysis/stats-reference.test.ts.
  */
 
 export interface FriedmanResult {

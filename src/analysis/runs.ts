@@ -1,7 +1,7 @@
 import { MosaicError } from '../core/errors.js';
 import type { StoreReader } from '../store/types.js';
 import type { RunStatus } from '../core/run-records.js';
-import type { RunResults } from '../core/result-fields.js';
+import { CRITERION_FIELDS, RESULT_FIELDS, type RunResults } from '../core/result-fields.js';
 
 /** A run as the analysis sees it: its keys, parameters and results. */
 export interface AnalysisRun {
@@ -18,53 +18,65 @@ export interface AnalysisRun {
   metrics: Record<string, number | null>;
 }
 
-/** The criteria of SPEC.md, as `run_results` columns, and the best epoch's. */
-export const CRITERIA = ['train_loss', 'test_loss', 'train_acc', 'test_acc', 'nb_params', 'duration(s)', 'epochs', 'overfit', 'trainability', 'slope', 'best_test_loss', 'best_epoch'] as const;
-type BuiltinCriterion = (typeof CRITERIA)[number];
+/** Which way is better for a criterion. */
+export type Better = 'higher' | 'lower';
+
+/** The built-in criteria of SPEC.md: the result fields that are criteria (`run_results` columns). */
+export const CRITERIA: readonly string[] = [...CRITERION_FIELDS.keys()];
 /** A built-in criterion, or the name of a metric the runs logged. */
 export type Criterion = string;
 export const CRITERIA_HELP = `${CRITERIA.join(', ')}, or a metric your classes log (run_info.log)`;
 
+/** A result field's own name is taken for its criterion (`duration_s` for `duration(s)`), and `duration` too. */
+const CRITERION_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['duration', 'duration(s)'],
+  ...RESULT_FIELDS.filter((f) => f.criterion !== null && f.criterion !== f.name).map((f) => [f.name, f.criterion as string] as const),
+]);
+
 /**
- * Which way is better for each metric the runs of the database being analysed logged, as
- * `loadRuns` last read it (`metric_info`): a metric is a criterion like the built-in ones.
+ * The criteria of one database: the built-in ones, and the metrics its runs logged with which way
+ * is better for each (`metric_info`), read by `loadRuns` with the runs: a metric is a criterion
+ * like the built-in ones.
  */
-const metricBetter = new Map<string, 'higher' | 'lower'>();
+export class Criteria {
+  private readonly logged: ReadonlyMap<string, Better>;
 
-const isBuiltin = (c: string): c is BuiltinCriterion => (CRITERIA as readonly string[]).includes(c);
-
-const CRITERION_FIELD: Record<BuiltinCriterion, keyof RunResults> = {
-  train_loss: 'train_loss',
-  test_loss: 'test_loss',
-  train_acc: 'train_acc',
-  test_acc: 'test_acc',
-  nb_params: 'nb_params',
-  'duration(s)': 'duration_s',
-  epochs: 'epochs',
-  overfit: 'overfit',
-  trainability: 'trainability',
-  slope: 'slope',
-  best_test_loss: 'best_test_loss',
-  best_epoch: 'best_epoch',
-};
-
-/** Higher is better for accuracies, and for the metrics logged as such. */
-export const higherIsBetter = (c: Criterion) => c === 'train_acc' || c === 'test_acc' || metricBetter.get(c) === 'higher';
-
-/** The metrics of the database last read by `loadRuns`. */
-export const loggedMetrics = () => [...metricBetter.keys()].sort();
-
-export function criterion(name: string): Criterion {
-  const n = name === 'duration' || name === 'duration_s' ? 'duration(s)' : name;
-  if (!isBuiltin(n) && !metricBetter.has(n)) {
-    const mine = loggedMetrics();
-    throw new MosaicError(`unknown criterion "${name}"; valid: ${CRITERIA.join(', ')}${mine.length ? `, and the metrics the runs logged: ${mine.join(', ')}` : ' (no run logged a metric of its own)'}`);
+  constructor(metricDirections: Readonly<Record<string, Better>> = {}) {
+    this.logged = new Map(Object.entries(metricDirections));
   }
-  return n;
+
+  /** The metrics the runs logged, sorted. */
+  metrics(): string[] {
+    return [...this.logged.keys()].sort();
+  }
+
+  /** The built-in criteria, then the logged metrics. */
+  all(): string[] {
+    return [...CRITERIA, ...this.metrics()];
+  }
+
+  /** The criterion a user named, or the error that lists the valid ones. */
+  parse(name: string): Criterion {
+    const n = CRITERION_ALIASES.get(name) ?? name;
+    if (!CRITERION_FIELDS.has(n) && !this.logged.has(n)) {
+      const mine = this.metrics();
+      throw new MosaicError(`unknown criterion "${name}"; valid: ${CRITERIA.join(', ')}${mine.length ? `, and the metrics the runs logged: ${mine.join(', ')}` : ' (no run logged a metric of its own)'}`);
+    }
+    return n;
+  }
+
+  /** As its result field says for a built-in criterion (higher for accuracies), as it was logged for a metric. */
+  better(c: Criterion): Better {
+    return CRITERION_FIELDS.get(c)?.better === 'higher' || this.logged.get(c) === 'higher' ? 'higher' : 'lower';
+  }
 }
 
+/** The criteria of runs that logged no metric of their own: the built-in ones. */
+export const BUILTIN_CRITERIA = new Criteria();
+
 export function valueOf(run: AnalysisRun, c: Criterion): number | null {
-  const v = isBuiltin(c) ? run.results?.[CRITERION_FIELD[c]] : run.metrics[c];
+  const field = CRITERION_FIELDS.get(c);
+  const v = field ? run.results?.[field.name] : run.metrics[c];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
@@ -76,11 +88,16 @@ export function runKeys(facts: Record<string, string>): { dataKey: string; model
   return { dataKey: keyOf(split(facts.data_scheme)), modelKey: keyOf(split(facts.pipeline_scheme)) };
 }
 
-export async function loadRuns(store: StoreReader): Promise<AnalysisRun[]> {
-  metricBetter.clear();
-  for (const [name, better] of Object.entries(await store.metricDirections())) metricBetter.set(name, better);
+/** Every run of a database, and its criteria (the metrics the runs logged, with their directions). */
+export interface LoadedRuns {
+  runs: AnalysisRun[];
+  criteria: Criteria;
+}
+
+export async function loadRuns(store: StoreReader): Promise<LoadedRuns> {
+  const criteria = new Criteria(await store.metricDirections());
   const facts = await store.allFacts();
-  return (await store.overview()).map((o) => {
+  const runs = (await store.overview()).map((o) => {
     const f = facts.get(o.runId) ?? {};
     return {
       runId: o.runId,
@@ -92,4 +109,5 @@ export async function loadRuns(store: StoreReader): Promise<AnalysisRun[]> {
       metrics: o.metrics,
     };
   });
+  return { runs, criteria };
 }

@@ -1,7 +1,7 @@
 import { MosaicError } from '../core/errors.js';
 import type { StoreReader } from '../store/types.js';
 import { distinctValues, factNamed, isBookkeeping, isNumeric, sameValue } from './params.js';
-import { plural, someOf } from './wording.js';
+import { plural, someOf } from '../core/wording.js';
 
 /**
  * Which runs a command works on, as the original's options say it: exactly one of

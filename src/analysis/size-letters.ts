@@ -1,6 +1,6 @@
 import { compareRunsWithIds } from './compare.js';
 import { factNamed } from './params.js';
-import { valueOf, type AnalysisRun, type Criterion } from './runs.js';
+import { valueOf, type AnalysisRun, type Criteria, type Criterion } from './runs.js';
 import type { SizeData, SizeSeries } from './size-series.js';
 
 /** A series' letters at one size of metaplot and perfanalysis (compare.ts, `GroupStats.letters`). */
@@ -22,14 +22,14 @@ export const SIZE_LETTERS_CAPTION = [
  * runs the figure draws (`runs`: one dataset key's), so Holm corrects over the pairs at all its
  * sizes.
  */
-export function sizeLetters(runs: AnalysisRun[], series: SizeSeries, data: SizeData, criterion: Criterion, pool: string[]): SizeLetters[] {
+export function sizeLetters(runs: AnalysisRun[], series: SizeSeries, data: SizeData, criterion: Criterion, criteria: Criteria, pool: string[]): SizeLetters[] {
   const tested = new Map<number, number>();
   for (const s of data.summaries) if (s.n >= 2) tested.set(s.nb_params, (tested.get(s.nb_params) ?? 0) + 1);
   if (![...tested.values()].some((k) => k >= 2)) return [];
   const drawn = runs.filter((r) => r.results !== null && valueOf(r, criterion) !== null && series.seriesOf.has(r.runId));
   // A name pooled for the database may name nothing in this dataset key's runs: compare would refuse it.
   const known = pool.filter((name) => drawn.some((r) => factNamed(r.facts, name, r.runId) !== undefined));
-  const { report, runIds } = compareRunsWithIds(drawn, { criterion, at: 'nb_params', pool: known });
+  const { report, runIds } = compareRunsWithIds(drawn, { criterion, criteria, at: 'nb_params', pool: known });
   const placeOf = new Map(drawn.map((r) => [r.runId, { series: series.seriesOf.get(r.runId)!, nb_params: r.results!.nb_params }]));
   return lettersOfSeries(report.groups, runIds, placeOf);
 }

@@ -1,4 +1,4 @@
-import { normSf, normUpperQuantile, tTwoSidedP, tUpperQuantile } from './distributions.js';
+import { normSf, tTwoSidedP, tUpperQuantile } from './distributions.js';
 
 /** Descriptive and comparative statistics for small samples of repeats. */
 
@@ -174,14 +174,4 @@ export function probabilityBelow(a: number[], b: number[]): number {
   let below = 0;
   for (const x of a) for (const y of b) below += x < y ? 1 : x === y ? 0.5 : 0;
   return below / (a.length * b.length);
-}
-
-/**
- * Repeats per group needed to detect an effect of size d with a two-sided two-sample test at
- * α = 0.05 and power 0.8 (normal approximation): n = 2 (z₀.₉₇₅ + z₀.₈)² / d².
- */
-export function repeatsNeeded(d: number, alpha = 0.05, power = 0.8): number {
-  if (!Number.isFinite(d) || d === 0) return Infinity;
-  const z = normUpperQuantile(alpha / 2) + normUpperQuantile(1 - power);
-  return Math.ceil((2 * z ** 2) / d ** 2);
 }

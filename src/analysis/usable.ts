@@ -1,6 +1,6 @@
 import { RUN_STATUSES } from '../core/run-records.js';
 import { valueOf, type AnalysisRun, type Criterion } from './runs.js';
-import { idRanges, plural } from './wording.js';
+import { idRanges, plural } from '../core/wording.js';
 
 /**
  * Analysis uses finished runs only (status done), with a value of the criterion; everything

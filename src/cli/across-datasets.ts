@@ -1,9 +1,9 @@
 import { compareAcrossDatasets, type AcrossDatasetsReport } from '../analysis/across-datasets.js';
-import { criterion, loadRuns } from '../analysis/runs.js';
-import { plural } from '../analysis/wording.js';
+import { loadRuns } from '../analysis/runs.js';
+import { nameList, plural } from '../core/wording.js';
 import { MosaicError } from '../core/errors.js';
+import { averageRank, pPhrase, pValue, rank, significant } from '../core/format.js';
 import { openStore } from '../store/open.js';
-import { nameList } from './format.js';
 import { chooseDatabase } from './recent.js';
 
 /**
@@ -25,8 +25,10 @@ export interface AcrossDatasetsCommandOptions {
 async function report(dbArg: string | undefined, options: AcrossDatasetsCommandOptions, asked: string): Promise<AcrossDatasetsReport> {
   const store = await openStore(chooseDatabase(dbArg), 'read');
   try {
-    return compareAcrossDatasets(await loadRuns(store), {
-      criterion: criterion(options.criterion),
+    const { runs, criteria } = await loadRuns(store);
+    return compareAcrossDatasets(runs, {
+      criterion: criteria.parse(options.criterion),
+      criteria,
       ...(options.by ? { by: options.by } : {}),
       pool: nameList(options.pool),
       asked,
@@ -60,11 +62,6 @@ export async function cdplotCommand(db: string, out: string, options: AcrossData
   return [...r.notes.map((n) => `note: ${n}`), `critical difference diagram of ${plural(r.models.length, 'model')} over ${plural(r.datasets.length, 'dataset')} (${r.criterion}) written to ${files[0]}`].join('\n');
 }
 
-const num = (x: number, digits = 4) => (!Number.isFinite(x) ? String(x) : Math.abs(x) !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5) ? x.toExponential(digits - 1) : x.toPrecision(digits));
-const pval = (p: number) => (Number.isNaN(p) ? '' : p < 1e-4 ? '<1e-4' : p.toFixed(4));
-/** `p = 0.0120`, or `p < 1e-4`. */
-const pIs = (p: number) => (Number.isNaN(p) ? 'p undefined' : p < 1e-4 ? 'p < 1e-4' : `p = ${p.toFixed(4)}`);
-const rank = (r: number) => r.toFixed(2);
 
 function title(r: AcrossDatasetsReport): string {
   return `${r.criterion} (${r.direction} is better), models by ${r.by}, ranked on each of ${r.datasets.length} datasets (1 = best)`;
@@ -72,23 +69,23 @@ function title(r: AcrossDatasetsReport): string {
 
 /** Datasets × models: the mean and, in parentheses, its rank; then the average ranks. */
 function rankTable(r: AcrossDatasetsReport): { head: string[]; rows: string[][] } {
-  const rows = r.datasets.map((d, i) => [d, ...r.models.map((_, j) => `${num(r.table[i]![j]!)} (${r.ranks[i]![j]! % 1 ? r.ranks[i]![j]!.toFixed(1) : r.ranks[i]![j]})`)]);
-  rows.push(['average rank', ...r.avgRanks.map(rank)]);
+  const rows = r.datasets.map((d, i) => [d, ...r.models.map((_, j) => `${significant(r.table[i]![j]!)} (${rank(r.ranks[i]![j]!)})`)]);
+  rows.push(['average rank', ...r.avgRanks.map(averageRank)]);
   return { head: ['dataset', ...r.models], rows };
 }
 
 function statsLines(r: AcrossDatasetsReport): string[] {
   const f = r.friedman;
   return [
-    `Friedman χ² = ${num(f.chi2)} (df ${f.df}), ${pIs(f.p)}; Iman–Davenport F = ${num(f.ff)} (df ${f.ffDf[0]}, ${f.ffDf[1]}), ${pIs(f.ffP)}`,
-    `Nemenyi critical difference CD = ${num(r.cd)} (q = ${num(r.q)}, α = ${r.alpha}): average ranks that differ by CD or more differ significantly`,
+    `Friedman χ² = ${significant(f.chi2)} (df ${f.df}), ${pPhrase(f.p)}; Iman–Davenport F = ${significant(f.ff)} (df ${f.ffDf[0]}, ${f.ffDf[1]}), ${pPhrase(f.ffP)}`,
+    `Nemenyi critical difference CD = ${significant(r.cd)} (q = ${significant(r.q)}, α = ${r.alpha}): average ranks that differ by CD or more differ significantly`,
     `within the CD (the bars of the diagram): ${r.cliques.length ? r.cliques.map((c) => `[${c.join(', ')}]`).join(' ') : 'none: every pair differs'}`,
   ];
 }
 
 const PAIR_HEAD = ['pair (a vs b)', 'rank b−a', 'Nemenyi', 'Wilcoxon W', 'p', 'Holm', 'method', 'n', 'a better / tie / b better'];
 function pairRows(r: AcrossDatasetsReport): string[][] {
-  return r.pairs.map((p) => [`${p.a} vs ${p.b}`, rank(p.rankDiff), p.nemenyiDiffers ? 'differ' : '–', String(p.statistic), pval(p.wilcoxonP), pval(p.wilcoxonPHolm), p.method, String(p.n), `${p.aBetter} / ${p.ties} / ${p.bBetter}`]);
+  return r.pairs.map((p) => [`${p.a} vs ${p.b}`, averageRank(p.rankDiff), p.nemenyiDiffers ? 'differ' : '–', String(p.statistic), pValue(p.wilcoxonP), pValue(p.wilcoxonPHolm), p.method, String(p.n), `${p.aBetter} / ${p.ties} / ${p.bBetter}`]);
 }
 const PAIR_LEGEND =
   'Nemenyi: "differ" when the average ranks differ by CD or more (after a Friedman rejection). Wilcoxon signed-rank over the datasets of the two models\' means, two-sided; Holm: adjusted over all pairs; n: datasets where the two differ.';

@@ -1,8 +1,9 @@
 import { compareRuns, parseRope, type CompareReport } from '../analysis/compare.js';
-import { criterion, loadRuns } from '../analysis/runs.js';
+import { loadRuns } from '../analysis/runs.js';
 import { MosaicError } from '../core/errors.js';
+import { pValue, significant } from '../core/format.js';
 import { openStore } from '../store/open.js';
-import { nameList } from './format.js';
+import { nameList } from '../core/wording.js';
 import { chooseDatabase } from './recent.js';
 
 export type CompareFormat = 'table' | 'json' | 'csv' | 'markdown';
@@ -36,8 +37,10 @@ export async function compareCommand(dbArg: string | undefined, options: Compare
   const store = await openStore(chooseDatabase(dbArg), 'read');
   let report: CompareReport;
   try {
-    report = compareRuns(await loadRuns(store), {
-      criterion: criterion(options.criterion),
+    const { runs, criteria } = await loadRuns(store);
+    report = compareRuns(runs, {
+      criterion: criteria.parse(options.criterion),
+      criteria,
       ...(options.by ? { by: options.by } : {}),
       ...(options.at ? { at: options.at } : {}),
       pool: nameList(options.pool),
@@ -62,12 +65,10 @@ export async function compareCommand(dbArg: string | undefined, options: Compare
   }
 }
 
-const num = (x: number | undefined | null, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? String(x ?? '') : Math.abs(x) !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5) ? x.toExponential(digits - 1) : x.toPrecision(digits));
-const pval = (p: number) => (p < 1e-4 ? '<1e-4' : p.toFixed(4));
-const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
+const interval = (ci: [number, number] | null) => (ci ? `[${significant(ci[0])}, ${significant(ci[1])}]` : '');
 
 function groupRows(r: CompareReport): string[][] {
-  return r.groups.map((g) => [g.dataset, g.at ?? '', g.group, g.letters, String(g.n), num(g.mean), num(g.std), interval(g.ci), num(g.median)]);
+  return r.groups.map((g) => [g.dataset, g.at ?? '', g.group, g.letters, String(g.n), significant(g.mean), significant(g.std), interval(g.ci), significant(g.median)]);
 }
 const GROUP_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'];
 
@@ -87,8 +88,8 @@ const needed = (p: CompareReport['pairs'][number]) => (p.repeatsNeeded === undef
 
 function pairRows(r: CompareReport): string[][] {
   return r.pairs.map((p) => [
-    p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm),
-    num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), p.equivalence ? pval(p.equivalence.pHolm) : '', p.decision, needed(p),
+    p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, significant(p.diff), interval(p.ci), p.test, pValue(p.p), pValue(p.pHolm), p.rankTest, pValue(p.rankP), pValue(p.rankPHolm),
+    significant(p.cohensD, 3), significant(p.cliffsDelta, 3), significant(p.pABetter, 3), p.equivalence ? pValue(p.equivalence.pHolm) : '', p.decision, needed(p),
   ]);
 }
 const PAIR_HEAD = (r: CompareReport) => [

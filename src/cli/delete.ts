@@ -4,7 +4,7 @@ import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { MosaicError } from '../core/errors.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
-import { idRanges } from './format.js';
+import { idRanges } from '../core/wording.js';
 import { foreignReason } from '../engine/checkpoints/run-folder.js';
 
 /** Asks on the terminal; a pipe or a script must say --yes. */

@@ -8,8 +8,7 @@ import { displayLocation, isUrl } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { chooseDatabase, rememberDatabase } from './recent.js';
-import { idRanges } from './format.js';
-import { plural } from '../analysis/wording.js';
+import { idRanges, plural } from '../core/wording.js';
 import { copyRunFolder } from '../engine/checkpoints/run-folder.js';
 import type { RunFolderMove } from '../store/types.js';
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { MosaicError } from '../core/errors.js';
+import { EXIT, EXIT_CODES_HELP } from '../core/exit-codes.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { normalizeArgv } from './argv.js';
 import type { PlotlossOptions } from './plots.js';
@@ -12,8 +13,6 @@ const POOL_HELP = 'comma-separated parameters to average over on purpose (e.g. l
 const SPLIT_HELP =
   'Runs that would be averaged together but differ in a parameter (an lr not in the key, epochs after a rerun) are shown apart, ' +
   'e.g. "mlp · lr=1e-3"; --pool NAME averages over NAME on purpose. Only runs with status done are used; the notes say what was left out.';
-
-const EXIT_CODES = 'Exit code: 0 when every run is done, 3 when some ended in error or diverged (see mosaic status), 4 when paused, 5 when the database could not be used (locked, unreachable, disk full; resume later), 130 when interrupted, 2 on bad input.';
 
 function positiveInt(value: string, option: string): number {
   const n = Number(value);
@@ -40,7 +39,7 @@ program
   .option('--force', 'queue the runs even if DB holds an unfinished experiment')
   .option('--reuse-seeds', 'when DB already has runs with the seeds of this config, use them again on purpose (by default new runs take unused seeds, so repeats stay independent)')
   .option('--queue-only', 'only queue the runs; `mosaic worker DB` on any host trains them')
-  .addHelpText('after', `\n${EXIT_CODES}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
+  .addHelpText('after', `\n${EXIT_CODES_HELP}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
   .action(async (config: string, db: string, opts: { progress: ProgressMode; force?: boolean; reuseSeeds?: boolean; queueOnly?: boolean }) => {
     const { runCommand } = await import('./run.js');
     process.exitCode = await runCommand(config, db, { progress: opts.progress, force: opts.force ?? false, reuseSeeds: opts.reuseSeeds ?? false, queueOnly: opts.queueOnly ?? false });
@@ -60,7 +59,7 @@ program
   .option('--db <file>', 'database')
   .option('--workers <n>', 'number of worker processes (default: the experiment\'s nb_processus)', (v) => positiveInt(v, '--workers'))
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
-  .addHelpText('after', `\n${EXIT_CODES}`)
+  .addHelpText('after', `\n${EXIT_CODES_HELP}`)
   .action(async (target: string | undefined, opts: { db?: string; workers?: number; progress: ProgressMode }) => {
     const { resumeCommand } = await import('./lifecycle.js');
     process.exitCode = await resumeCommand(target, opts);
@@ -79,7 +78,7 @@ program
     'after',
     '\nQueue the experiment once (mosaic run CONFIG postgres://… --queue-only), then start workers on every host. Checkpoints (run_files_path) ' +
       'and the classes (path_to_class) must be on a file system every host sees: see docs/cluster.md.\n' +
-      `${EXIT_CODES}\nExample: mosaic worker postgres://mosaic@db-host/experiment --workers 4`,
+      `${EXIT_CODES_HELP}\nExample: mosaic worker postgres://mosaic@db-host/experiment --workers 4`,
   )
   .action(async (db: string | undefined, opts: { db?: string; workers?: number; gpus?: string; wait?: boolean; progress: ProgressMode }) => {
     const { workerCommand } = await import('./worker.js');
@@ -99,7 +98,7 @@ program
   .option('--param_name_value_high_threshold <name_value...>', 'runs whose parameter NAME is >= VALUE')
   .option('--no-early-stopping', 'train the N epochs even if the run stopped early (its patience is counted over its whole history, so it would stop again at once)')
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
-  .addHelpText('after', `\nSingle-dash forms work too: mosaic rerun config.ini results.db -id 1-3 -epochs 200\n${EXIT_CODES}`)
+  .addHelpText('after', `\nSingle-dash forms work too: mosaic rerun config.ini results.db -id 1-3 -epochs 200\n${EXIT_CODES_HELP}`)
   .action(async (config: string, db: string, opts: RunSelector & { epochs: string; progress: ProgressMode; earlyStopping: boolean }) => {
     const { rerunCommand } = await import('./lifecycle.js');
     process.exitCode = await rerunCommand(config, db, opts);
@@ -274,7 +273,7 @@ program
 // `mosaic status | head` closes the pipe early: that is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok.code);
     throw e;
   });
 }
@@ -284,17 +283,18 @@ async function main(): Promise<void> {
     await program.parseAsync(normalizeArgv(process.argv));
   } catch (e) {
     if (e instanceof CommanderError) {
-      process.exitCode = e.exitCode;
+      // commander exits 0 after --help and --version, 1 on a usage mistake: that is bad input.
+      process.exitCode = e.exitCode === 0 ? EXIT.ok.code : EXIT.badInput.code;
       return;
     }
     if (e instanceof StoreUnavailableError) {
       console.error(`mosaic: error: ${e.message}. Nothing recorded is lost: run the command again (or mosaic resume) once the database is back`);
-      process.exitCode = 5;
+      process.exitCode = EXIT.storeUnavailable.code;
       return;
     }
     if (e instanceof MosaicError) {
       console.error(`mosaic: error: ${e.message}`);
-      process.exitCode = 2;
+      process.exitCode = EXIT.badInput.code;
       return;
     }
     throw e;

@@ -1,13 +1,12 @@
 import { lossPage } from '../analysis/plots.js';
 import { configPage } from '../analysis/config-plots.js';
 import { readPlotConfig } from '../analysis/plot-config.js';
-import { loadRuns, type AnalysisRun } from '../analysis/runs.js';
+import { loadRuns, type LoadedRuns } from '../analysis/runs.js';
 import { selectRuns, type RunSelector } from '../analysis/select.js';
-import { plural } from '../analysis/wording.js';
+import { idRanges, nameList, plural } from '../core/wording.js';
 import { MosaicError } from '../core/errors.js';
 import { outputFormat, writeFigure } from '../render/render.js';
 import { openStore } from '../store/open.js';
-import { idRanges, nameList } from './format.js';
 import { metaplotFigure, perfanalysisFigures } from '../analysis/figures.js';
 
 export interface PlotlossOptions extends RunSelector {
@@ -17,8 +16,8 @@ export interface PlotlossOptions extends RunSelector {
 
 const filesWritten = (files: string[]) => (files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]!);
 
-/** Every run of a database, for analysis (read-only). */
-async function readRuns(db: string): Promise<AnalysisRun[]> {
+/** Every run of a database and its criteria, for analysis (read-only). */
+async function readRuns(db: string): Promise<LoadedRuns> {
   const store = await openStore(db, 'read');
   try {
     return await loadRuns(store);
@@ -38,7 +37,7 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
   try {
     const ids = await selectRuns(store, options.id === undefined && options.request === undefined && !options.param_name_value && !options.param_name_value_low_threshold && !options.param_name_value_high_threshold ? { id: 'all' } : options);
     const wanted = new Set(ids);
-    const runs = (await loadRuns(store)).filter((r) => wanted.has(r.runId));
+    const runs = (await loadRuns(store)).runs.filter((r) => wanted.has(r.runId));
     const skipped = runs.filter((r) => r.status === 'error' || r.status === 'failed' || r.status === 'diverged');
     for (const status of ['error', 'failed', 'diverged'] as const) {
       const these = skipped.filter((r) => r.status === status);
@@ -80,9 +79,9 @@ export async function perfanalysisCommand(db: string, out: string, options: { cr
 /** `mosaic perfanalysis_by_config PLOT.ini DB OUT`: the pages a plot INI describes. */
 export async function perfanalysisByConfigCommand(plotIni: string, db: string, out: string): Promise<string> {
   outputFormat(out);
-  const runs = await readRuns(db); // first: the plot INI may name metrics the runs logged
-  const sections = readPlotConfig(plotIni);
-  const pages = sections.map((s) => ({ name: s.name, ...configPage(runs, s, plotIni) }));
+  const loaded = await readRuns(db);
+  const sections = readPlotConfig(plotIni, loaded.criteria);
+  const pages = sections.map((s) => ({ name: s.name, ...configPage(loaded, s, plotIni) }));
   const files = await writeFigure(out, pages.map((p) => p.spec));
   return [
     ...pages.flatMap((p) => p.notes.map((n) => `[${p.name}] ${n}`)),

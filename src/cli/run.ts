@@ -1,5 +1,6 @@
 import { readConfigFile } from '../config/load.js';
 import { formatLocation, MosaicError } from '../core/errors.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { ExperimentConfig } from '../config/types.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
 import { isWorkerAlive } from '../core/host.js';
@@ -9,7 +10,7 @@ import { provenance } from '../experiment/provenance.js';
 import { checkStoreLocation, openStore } from '../store/open.js';
 import type { StoreReader } from '../store/types.js';
 import { rememberDatabase } from './recent.js';
-import { idRanges } from './format.js';
+import { idRanges } from '../core/wording.js';
 
 export interface RunCommandOptions {
   progress?: ProgressMode;
@@ -43,7 +44,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
     rememberDatabase(dbPath);
     if (options.queueOnly) {
       console.log(`${ids.length} runs queued (ids ${idRanges(ids)}) in ${store.location}. Train them with: mosaic worker ${store.location}`);
-      return 0;
+      return EXIT.ok.code;
     }
     return await executePending({
       dbPath,

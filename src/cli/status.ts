@@ -3,7 +3,8 @@ import { hostName } from '../core/host.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
 import type { RunOverview } from '../store/types.js';
-import { idRanges, sci } from './format.js';
+import { sci } from '../core/format.js';
+import { idRanges } from '../core/wording.js';
 import { chooseDatabase } from './recent.js';
 
 /** The dataset and model keys of a run, from its facts: `data_dataset_OR | mlp_brick`. */

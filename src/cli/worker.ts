@@ -1,10 +1,12 @@
 import type { MonitorSettings } from '../config/types.js';
 import { MosaicError } from '../core/errors.js';
+import { EXIT } from '../core/exit-codes.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
 import { hostName, isWorkerAlive } from '../core/host.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, takenBack } from '../worker/messages.js';
+import { takenBack } from '../worker/messages.js';
+import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { chooseDatabase } from './recent.js';
 
 export interface WorkerCommandOptions {
@@ -45,9 +47,9 @@ export async function workerCommand(location: string | undefined, options: Worke
         headline: `worker on ${hostName()} joining ${store.location}`,
         waitForOthers: false,
       });
-      if (leaving.now) return 130;
-      if (!options.wait || code === 130) return code;
-      if (!(await morePending(store, monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT, leaving))) return 130;
+      if (leaving.now) return EXIT.interrupted.code;
+      if (!options.wait || code === EXIT.interrupted.code) return code;
+      if (!(await morePending(store, monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout, leaving))) return EXIT.interrupted.code;
     }
   } finally {
     process.off('SIGINT', leave);

@@ -7,6 +7,7 @@ import { expandSweep, SweepSyntaxError } from './sweep.js';
 import { cartesian } from './cartesian.js';
 import type { ExperimentConfig, ModuleSection, MonitorSettings } from './types.js';
 import type { ProcessSettings } from '../core/run-spec.js';
+import { MONITOR_DEFAULTS, PROCESS_DEFAULTS } from '../core/defaults.js';
 import type { z } from 'zod';
 
 const MODULE_REQUIRED = ['type', 'class', 'path_to_class', 'key'] as const;
@@ -116,20 +117,20 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
     throw new ConfigError({ file, line: section.entries.get('min_delta')?.line, section: section.name, key: 'min_delta' }, 'min_delta only has a meaning with early_stopping = N (patience in epochs)');
   }
   return {
-    lr: get('lr', v.positiveNumber, '1e-3')!,
+    lr: get('lr', v.positiveNumber, String(PROCESS_DEFAULTS.lr))!,
     epochs: get('epochs', v.positiveInt)!,
-    optimizer: get('optimizer', v.optimizer, 'adam')!,
+    optimizer: get('optimizer', v.optimizer, PROCESS_DEFAULTS.optimizer)!,
     loss_function: values.class_loss_function === undefined ? get('loss_function', v.lossName) : undefined,
     class_loss_function: values.class_loss_function,
     path_to_class_loss_function: lossPath === undefined ? undefined : path.resolve(dir, lossPath),
-    backend: get('backend', v.backend, 'auto')!,
-    run_files_path: path.resolve(dir, values.run_files_path ?? '.runs'),
+    backend: get('backend', v.backend, PROCESS_DEFAULTS.backend)!,
+    run_files_path: path.resolve(dir, values.run_files_path ?? PROCESS_DEFAULTS.run_files_path),
     data_scheme: dataScheme,
     pipeline_scheme: pipelineScheme,
     ...(seed === undefined ? {} : { seed }),
-    accuracy: get('accuracy', v.accuracy, 'auto')!,
+    accuracy: get('accuracy', v.accuracy, PROCESS_DEFAULTS.accuracy)!,
     ...(earlyStopping === undefined ? {} : { early_stopping: earlyStopping }),
-    min_delta: get('min_delta', v.nonNegativeNumber, '0')!,
+    min_delta: get('min_delta', v.nonNegativeNumber, String(PROCESS_DEFAULTS.min_delta))!,
     ...(weightDecay === undefined ? {} : { weight_decay: weightDecay }),
     raw: { ...values },
   };
@@ -140,23 +141,23 @@ function resolveMonitor(section: IniSection, file: string, dir: string): Monitor
   const get = <T extends z.ZodType>(key: string, schema: T, fallback: string): z.output<T> => check(schema, raw(key) ?? fallback, file, section, key);
   const gpuRaw = raw('gpu_available');
   const gpus = gpuRaw === undefined || /^none$/i.test(gpuRaw.trim()) ? [] : v.nameList.parse(gpuRaw);
-  const needGpu = get('need_gpu', v.boolean, 'False');
+  const needGpu = get('need_gpu', v.boolean, String(MONITOR_DEFAULTS.need_gpu));
   if (needGpu && gpus.length === 0) {
     throw new ConfigError({ file, line: section.entries.get('need_gpu')?.line, section: section.name, key: 'need_gpu' }, 'need_gpu is True but gpu_available lists no device (e.g. gpu_available = cuda:0, cuda:1)');
   }
   const cachePath = raw('cache_database_path');
   const cacheSize = raw('cache_size');
   return {
-    nb_processus: get('nb_processus', v.positiveInt, '1'),
-    multiplicity: get('multiplicity', v.positiveInt, '1'),
-    paired: get('paired', v.boolean, 'False'),
+    nb_processus: get('nb_processus', v.positiveInt, String(MONITOR_DEFAULTS.nb_processus)),
+    multiplicity: get('multiplicity', v.positiveInt, String(MONITOR_DEFAULTS.multiplicity)),
+    paired: get('paired', v.boolean, String(MONITOR_DEFAULTS.paired)),
     need_gpu: needGpu,
     gpu_available: gpus,
     ...(cachePath && !/^none$/i.test(cachePath) ? { cache_database_path: path.resolve(dir, cachePath) } : {}),
     ...(cacheSize && !/^none$/i.test(cacheSize) ? { cache_size: get('cache_size', v.size, cacheSize) } : {}),
-    retries: get('retries', v.nonNegativeInt, '0'),
-    pack_size: get('pack_size', v.positiveInt, '64'),
-    heartbeat_timeout: get('heartbeat_timeout', v.positiveInt, '600'),
+    retries: get('retries', v.nonNegativeInt, String(MONITOR_DEFAULTS.retries)),
+    pack_size: get('pack_size', v.positiveInt, String(MONITOR_DEFAULTS.pack_size)),
+    heartbeat_timeout: get('heartbeat_timeout', v.positiveInt, String(MONITOR_DEFAULTS.heartbeat_timeout)),
   };
 }
 

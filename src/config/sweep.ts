@@ -34,8 +34,3 @@ function expandRange(item: string): string[] {
   for (let v = lo; v <= hi; v++) out.push(String(v));
   return out;
 }
-
-/** True when the value would expand to more than one item (used to tell swept keys). */
-export function isSweep(value: string): boolean {
-  return expandSweep(value).length > 1;
-}

@@ -5,9 +5,8 @@ import { cdFigure } from '../analysis/cd-plot.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { compareRuns, parseRope } from '../analysis/compare.js';
 import { moduleFacts } from '../analysis/params.js';
-import { CRITERIA, criterion, loggedMetrics } from '../analysis/runs.js';
 import { metaplotFigure, perfanalysisFigures } from '../analysis/figures.js';
-import { nameList } from '../analysis/wording.js';
+import { nameList } from '../core/wording.js';
 import { MosaicError } from '../core/errors.js';
 import { BASE_CONFIG } from '../render/render.js';
 import { RUN_STATUSES } from '../core/run-records.js';
@@ -36,7 +35,7 @@ export function choices(s: Snapshot) {
   }
   return {
     statuses: RUN_STATUSES,
-    criteria: [...CRITERIA, ...loggedMetrics()],
+    criteria: s.criteria.all(),
     modelTypes: [...types],
     datasetKeys: sorted(s.runs.map((r) => r.dataKey)),
     doneDatasetKeys: sorted(s.runs.filter((r) => r.status === 'done').map((r) => r.dataKey)),
@@ -53,7 +52,8 @@ export function compareView(s: Snapshot, q: Query): CompareAnswer {
   const at = text(q, 'at');
   const rope = parseRope(text(q, 'rope'));
   const report = compareRuns(s.runs, {
-    criterion: criterion(text(q, 'criterion') ?? 'test_loss'),
+    criterion: s.criteria.parse(text(q, 'criterion') ?? 'test_loss'),
+    criteria: s.criteria,
     ...(by ? { by } : {}),
     ...(at ? { at } : {}),
     pool: nameList(text(q, 'pool')),
@@ -65,7 +65,7 @@ export function compareView(s: Snapshot, q: Query): CompareAnswer {
 /** `mosaic compare --across-datasets` with --criterion, --by and --pool from the query, and its diagram (`mosaic cdplot`). */
 export function acrossDatasetsView(s: Snapshot, q: Query): AcrossDatasetsAnswer {
   const by = text(q, 'by');
-  const report = compareAcrossDatasets(s.runs, { criterion: criterion(text(q, 'criterion') ?? 'test_loss'), ...(by ? { by } : {}), pool: nameList(text(q, 'pool')), asked: 'the view across datasets' });
+  const report = compareAcrossDatasets(s.runs, { criterion: s.criteria.parse(text(q, 'criterion') ?? 'test_loss'), criteria: s.criteria, ...(by ? { by } : {}), pool: nameList(text(q, 'pool')), asked: 'the view across datasets' });
   return { ...report, figure: cdFigure(report) };
 }
 
@@ -88,14 +88,14 @@ function required(q: Query, name: string): string {
 }
 
 export function metaplotView(s: Snapshot, q: Query, db: string) {
-  const fig = metaplotFigure(s.runs, db, required(q, 'dataset'), required(q, 'criterion'), nameList(text(q, 'pool')));
+  const fig = metaplotFigure(s, db, required(q, 'dataset'), required(q, 'criterion'), nameList(text(q, 'pool')));
   return { spec: interactive(fig.spec), notes: fig.notes };
 }
 
 export function perfanalysisView(s: Snapshot, q: Query, db: string) {
   const dataset = required(q, 'dataset');
   const c = required(q, 'criterion');
-  const { pages, notes } = perfanalysisFigures(s.runs, db, { criteria: [c], pool: nameList(text(q, 'pool')), datasets: [dataset] });
+  const { pages, notes } = perfanalysisFigures(s, db, { criteria: [c], pool: nameList(text(q, 'pool')), datasets: [dataset] });
   if (!s.runs.some((r) => r.dataKey === dataset)) throw new MosaicError(`no run has dataset key "${dataset}"`);
   const page = pages[0];
   if (!page) throw new MosaicError(`nothing to draw for ${c} on ${dataset}: ${notes.join('; ') || 'no finished run'}`);

@@ -5,11 +5,12 @@
 import type { AcrossDatasetsReport } from '../analysis/across-datasets.js';
 import type { CompareReport } from '../analysis/compare.js';
 import type { EpochRecord, RunStatus } from '../core/run-records.js';
+import type { TableResults } from '../core/result-fields.js';
 
 export type { EpochRecord };
 
-/** A run as a row of the runs table. */
-export interface TableRow {
+/** A run as a row of the runs table: its results are those of `TABLE_FIELDS`. */
+export interface TableRow extends TableResults {
   runId: number;
   status: RunStatus;
   pipeline: string;
@@ -17,12 +18,6 @@ export interface TableRow {
   modelKey: string;
   epochsDone: number;
   epochsTarget: number;
-  train_loss: number | null;
-  test_loss: number | null;
-  train_acc: number | null;
-  test_acc: number | null;
-  nb_params: number | null;
-  duration_s: number | null;
   /** Parameters (class parameters and [PROCESS] values), without bookkeeping facts and keys. */
   params: Record<string, string>;
 }

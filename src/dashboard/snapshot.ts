@@ -1,6 +1,7 @@
 import { isBookkeeping } from '../analysis/params.js';
-import { loadRuns, type AnalysisRun } from '../analysis/runs.js';
+import { loadRuns, type AnalysisRun, type Criteria } from '../analysis/runs.js';
 import type { OpenRun, StoreReader } from '../store/types.js';
+import { TABLE_FIELDS, type TableResults } from '../core/result-fields.js';
 import type { TableRow } from './api-types.js';
 
 export type { TableRow };
@@ -8,6 +9,8 @@ export type { TableRow };
 /** Every run of the database as analysis and the table see it, read at one moment. */
 export interface Snapshot {
   runs: AnalysisRun[];
+  /** The criteria of the database: built-in, and the metrics its runs logged. */
+  criteria: Criteria;
   rows: TableRow[];
   byId: Map<number, TableRow>;
   /** Parameters whose value differs between runs (the table's own columns), then the others. */
@@ -33,12 +36,7 @@ function toRow(run: AnalysisRun, open: OpenRun | undefined): TableRow {
     modelKey: run.modelKey,
     epochsDone: open ? open.epochsDone : (r?.epochs ?? 0),
     epochsTarget: open ? open.epochsTarget : Number(run.facts.epochs ?? r?.epochs ?? 0),
-    train_loss: r?.train_loss ?? null,
-    test_loss: r?.test_loss ?? null,
-    train_acc: r?.train_acc ?? null,
-    test_acc: r?.test_acc ?? null,
-    nb_params: r?.nb_params ?? null,
-    duration_s: r?.duration_s ?? null,
+    ...(Object.fromEntries(TABLE_FIELDS.map((f) => [f.name, r?.[f.name] ?? null])) as TableResults),
     params,
   };
 }
@@ -76,7 +74,7 @@ export class SnapshotSource {
   }
 
   private async read(mark: string, open: OpenRun[]): Promise<Snapshot> {
-    const runs = await loadRuns(this.store);
+    const { runs, criteria } = await loadRuns(this.store);
     const openById = new Map(open.map((o) => [o.runId, o]));
     const rows = runs.map((r) => toRow(r, openById.get(r.runId)));
     const values = new Map<string, Set<string>>();
@@ -90,6 +88,7 @@ export class SnapshotSource {
     const names = [...values.keys()].sort();
     return {
       runs,
+      criteria,
       rows,
       byId: new Map(rows.map((r) => [r.runId, r])),
       varying: names.filter((n) => values.get(n)!.size > 1 || rows.some((r) => r.params[n] === undefined)),

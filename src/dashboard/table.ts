@@ -1,5 +1,6 @@
 import { compareValues, factNamed, sameValue } from '../analysis/params.js';
 import { RUN_STATUSES, type RunStatus } from '../core/run-records.js';
+import { TABLE_FIELDS } from '../core/result-fields.js';
 import { HttpError, integer, text, texts, type Query } from './http-errors.js';
 import type { Snapshot, TableRow } from './snapshot.js';
 
@@ -17,7 +18,7 @@ export interface TableQuery {
 }
 
 export const MAX_PAGE = 500;
-const SORTS = ['runId', 'status', 'pipeline', 'dataKey', 'modelKey', 'epochsDone', 'train_loss', 'test_loss', 'train_acc', 'test_acc', 'nb_params', 'duration_s'] as const;
+const SORTS: readonly string[] = ['runId', 'status', 'pipeline', 'dataKey', 'modelKey', 'epochsDone', ...TABLE_FIELDS.map((f) => f.name)];
 
 export function tableQuery(q: Query): TableQuery {
   const statuses = texts(q, 'status', RUN_STATUSES.length).flatMap((s) => s.split(',')).filter(Boolean);
@@ -28,7 +29,7 @@ export function tableQuery(q: Query): TableQuery {
     return { name: m[1]!.trim(), op: m[2] as '=' | '<=' | '>=', value: m[3]!.trim() };
   });
   const sort = text(q, 'sort') ?? 'runId';
-  if (!(SORTS as readonly string[]).includes(sort) && !sort.startsWith('param:')) throw new HttpError(400, `cannot sort by "${sort}"`);
+  if (!SORTS.includes(sort) && !sort.startsWith('param:')) throw new HttpError(400, `cannot sort by "${sort}"`);
   const dir = text(q, 'dir') ?? 'asc';
   if (dir !== 'asc' && dir !== 'desc') throw new HttpError(400, '"dir" is asc or desc');
   const dataKey = text(q, 'data');
@@ -107,7 +108,7 @@ export function tablePage(snapshot: Snapshot, q: TableQuery) {
 export function tableCsv(snapshot: Snapshot, q: TableQuery): string {
   const rows = selectRows(snapshot, q);
   const params = [...snapshot.varying, ...snapshot.constant];
-  const head = ['run_id', 'status', 'pipeline', 'dataset_key', 'model_key', 'epochs_done', 'epochs_target', 'train_loss', 'test_loss', 'train_acc', 'test_acc', 'nb_params', 'duration_s', ...params];
+  const head = ['run_id', 'status', 'pipeline', 'dataset_key', 'model_key', 'epochs_done', 'epochs_target', ...TABLE_FIELDS.map((f) => f.name), ...params];
   const cell = (v: unknown) => {
     const s = v === null || v === undefined ? '' : String(v);
     // A cell a spreadsheet would run as a formula is written as text.
@@ -115,7 +116,7 @@ export function tableCsv(snapshot: Snapshot, q: TableQuery): string {
     return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   };
   const lines = rows.map((r) =>
-    [r.runId, r.status, r.pipeline, r.dataKey, r.modelKey, r.epochsDone, r.epochsTarget, r.train_loss, r.test_loss, r.train_acc, r.test_acc, r.nb_params, r.duration_s, ...params.map((p) => r.params[p])].map(cell).join(','),
+    [r.runId, r.status, r.pipeline, r.dataKey, r.modelKey, r.epochsDone, r.epochsTarget, ...TABLE_FIELDS.map((f) => r[f.name]), ...params.map((p) => r.params[p])].map(cell).join(','),
   );
   return [head.join(','), ...lines].join('\n') + '\n';
 }

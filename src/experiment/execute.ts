@@ -1,10 +1,11 @@
-import { plural } from '../analysis/wording.js';
+import { plural } from '../core/wording.js';
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT } from '../worker/messages.js';
+import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { runPool, workerSlots } from '../worker/pool.js';
 import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
 import { isWorkerAlive } from '../core/host.js';
+import { EXIT } from '../core/exit-codes.js';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines';
 
@@ -25,11 +26,11 @@ export interface ExecuteOptions {
 /**
  * Runs the pending runs of a database to the end with a worker pool: reclaims runs left by dead
  * workers first, shows progress, and says how it ended. Shared by run, resume and rerun.
- * Returns the exit code: 0 all done, 3 some runs in error, 4 paused, 130 interrupted.
+ * Returns the exit code: ok, runsFailed (some runs in error, failed or diverged), paused, storeUnavailable or interrupted.
  */
 export async function executePending(options: ExecuteOptions): Promise<number> {
   const { store, dbPath, monitor } = options;
-  const timeout = monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+  const timeout = monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout;
   const reclaimed = await store.reclaimStale(isWorkerAlive, timeout);
   const total = (await store.counts()).pending;
   const workers = Math.min(workerSlots(monitor).length, Math.max(total, 1));
@@ -72,18 +73,18 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const state = `${counts.done} done, ${counts.error} error, ${counts.failed} failed, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
   if (summary.storeUnavailable) {
     console.log(`stopped after ${seconds} s: the database could not be used (see the worker's message above); ${summary.requeued} runs put back to pending, nothing recorded is lost. Database: ${state}. Continue with: mosaic resume ${store.location}`);
-    return 5;
+    return EXIT.storeUnavailable.code;
   }
   if (summary.interrupted) {
     console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${store.location}`);
-    return 130;
+    return EXIT.interrupted.code;
   }
   if (await store.isPaused()) {
     console.log(`paused after ${seconds} s. Database: ${state}. Continue with: mosaic resume ${store.location}`);
-    return 4;
+    return EXIT.paused.code;
   }
   console.log(
     `finished in ${seconds} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed, ${summary.diverged} diverged. Database: ${state}. See: mosaic status ${store.location}`,
   );
-  return summary.error + summary.failed + summary.diverged > 0 || counts.error + counts.failed + counts.diverged > 0 ? 3 : 0;
+  return summary.error + summary.failed + summary.diverged > 0 || counts.error + counts.failed + counts.diverged > 0 ? EXIT.runsFailed.code : EXIT.ok.code;
 }

@@ -1,7 +1,6 @@
 import { cartesian } from '../config/cartesian.js';
-import type { PipelineModule } from '../core/run-spec.js';
+import type { PipelineModule, ProcessSettings } from '../core/run-spec.js';
 import type { ExperimentConfig, ModuleSection } from '../config/types.js';
-import type { ProcessSettings } from '../core/run-spec.js';
 
 
 export interface Pipeline {

@@ -305,7 +305,15 @@ export class PgConnection implements SqlConnection {
   private async outcomeOf(xid: string): Promise<string | null> {
     for (let i = 0; i < 100; i++) {
       const client = await this.reconnect(undefined);
-      const status = (await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid])).rows[0]!.status;
+      let status: string | null;
+      try {
+        status = (await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid])).rows[0]!.status;
+      } catch (e) {
+        // After a crash the server's next transaction ID can be below one it had handed out but never
+        // written to its log: such a transaction left no commit record, so it did not commit.
+        if (/transaction ID \d+ is in the future/.test(errorMessage(e))) return 'aborted';
+        throw e;
+      }
       // The old backend may still be finishing: its transaction is then still "in progress".
       if (status !== 'in progress') return status;
       await sleep(100);

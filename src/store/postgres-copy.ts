@@ -4,8 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MosaicError } from '../core/errors.js';
 import type { SqlRunner } from './connection.js';
-import { MOSAIC_TABLES } from './schema-postgres.js';
-import { SQLITE_SCHEMA } from './schema-sqlite.js';
+import { MOSAIC_TABLES, schemaSql } from './schema.js';
 
 /** Rows fetched from the server at a time: the copy never holds a whole table in memory. */
 const BATCH = 5000;
@@ -42,7 +41,7 @@ export async function copyIntoNewSqliteFile(tx: SqlRunner, file: string): Promis
     // The file only counts once renamed into place: no journal needed while filling it.
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
-    db.exec(SQLITE_SCHEMA);
+    db.exec(schemaSql('sqlite'));
     for (const table of MOSAIC_TABLES) await copyTable(tx, db, table);
     db.close();
     const fd = fs.openSync(temp, 'r');

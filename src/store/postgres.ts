@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { MosaicError } from '../core/errors.js';
 import type { SqlRunner } from './connection.js';
 import { PgConnection, type PgConnectionOptions } from './postgres-connection.js';
-import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA, SCHEMA_LOCK_KEY } from './schema-postgres.js';
-import { SCHEMA_VERSION } from './schema-sqlite.js';
+import { addResultColumns, POSTGRES_MIGRATIONS, SCHEMA_VERSION, schemaSql } from './schema.js';
 import { SqlStore } from './sql-store.js';
+
+/** Any constant: the key of the advisory lock under which a database's tables are made or migrated. */
+const SCHEMA_LOCK_KEY = 0x6d6f7361; // "mosa"
 
 export interface PostgresOpenOptions extends Omit<PgConnectionOptions, 'readonly'> {
   /** Create Mosaic's tables when the database has none (run); otherwise they must be there. */
@@ -33,9 +35,9 @@ export async function openPostgresConnection(url: string, options: PostgresOpenO
   const conn = await PgConnection.open(url, { ...options, readonly });
   try {
     if (readonly) {
-      const version = await conn.transaction((tx) => schemaVersion(tx));
+      const [version, missing] = await conn.transaction(async (tx) => [await schemaVersion(tx), await missingResultColumns(tx)] as const);
       checkVersion(conn.location, version, { create: false });
-      if (version! < SCHEMA_VERSION) {
+      if (version! < SCHEMA_VERSION || missing.length > 0) {
         // Readers see the current schema too: migrate through a short-lived writer first.
         await (await openPostgresConnection(url, { ...options, create: false, readonly: false })).close();
       }
@@ -46,7 +48,8 @@ export async function openPostgresConnection(url: string, options: PostgresOpenO
         const version = await schemaVersion(tx);
         checkVersion(conn.location, version, options);
         if (version !== undefined) await migrate(tx, conn.location, version);
-        await tx.run(POSTGRES_SCHEMA);
+        await tx.run(schemaSql('postgres'));
+        for (const add of await missingResultColumns(tx)) await tx.run(add);
         await tx.run(`INSERT INTO system (param_name, param_value) VALUES ('next_run_id', '1'), ('store_id', ?) ON CONFLICT (param_name) DO NOTHING`, [
           randomBytes(4).toString('hex'),
         ]);
@@ -62,6 +65,13 @@ export async function openPostgresConnection(url: string, options: PostgresOpenO
     throw new MosaicError(`cannot use PostgreSQL database ${conn.location}: ${(e as Error).message}`);
   }
   return conn;
+}
+
+async function missingResultColumns(tx: SqlRunner): Promise<string[]> {
+  const rows = await tx.all<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'run_results'`,
+  );
+  return rows.length === 0 ? [] : addResultColumns('postgres', rows.map((r) => r.column_name));
 }
 
 /** The schema version of a Mosaic database, or undefined when it has no Mosaic tables. */

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { MosaicError } from '../core/errors.js';
 import type { SqlConnection, SqlDialect, SqlRunner } from './connection.js';
 import { StoreUnavailableError } from './errors.js';
-import { MIGRATIONS, SCHEMA_VERSION, SQLITE_SCHEMA } from './schema-sqlite.js';
+import { addResultColumns, SCHEMA_VERSION, schemaSql, SQLITE_MIGRATIONS } from './schema.js';
 import { Serial } from './serial.js';
 import { SqlStore } from './sql-store.js';
 import { enableWal } from './wal.js';
@@ -73,7 +73,7 @@ export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
     if (version !== undefined && version > SCHEMA_VERSION) {
       throw new MosaicError(`${file} was written by a newer Mosaic (database schema ${version}; this Mosaic reads up to ${SCHEMA_VERSION}): upgrade Mosaic to use it`);
     }
-    if (options.readonly && version !== undefined && version < SCHEMA_VERSION) {
+    if (options.readonly && version !== undefined && (version < SCHEMA_VERSION || missingResultColumns(db).length > 0)) {
       // Readers see the current schema too: migrate through a short-lived writer first.
       db.close();
       migrateFile(file);
@@ -84,7 +84,8 @@ export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
       db.pragma('synchronous = NORMAL');
       db.transaction(() => {
         if (version !== undefined) migrate(db, version);
-        db.exec(SQLITE_SCHEMA);
+        db.exec(schemaSql('sqlite'));
+        for (const add of missingResultColumns(db)) db.exec(add);
         db.prepare(`INSERT OR IGNORE INTO system (param_name, param_value) VALUES ('next_run_id', '1'), ('store_id', ?)`).run(randomBytes(4).toString('hex'));
         db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
       }).immediate();
@@ -109,7 +110,8 @@ function migrateFile(file: string): void {
     db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
     db.transaction(() => {
       migrate(db, schemaVersion(db)!);
-      db.exec(SQLITE_SCHEMA);
+      db.exec(schemaSql('sqlite'));
+      for (const add of missingResultColumns(db)) db.exec(add);
       db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
     }).immediate();
   } finally {
@@ -132,8 +134,13 @@ function schemaVersion(db: Database.Database): number | undefined {
   return Number(row?.param_value ?? '1');
 }
 
+function missingResultColumns(db: Database.Database): string[] {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('run_results')`).pluck().all() as string[];
+  return addResultColumns('sqlite', columns);
+}
+
 function migrate(db: Database.Database, from: number): void {
-  for (let v = from; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+  for (let v = from; v < SCHEMA_VERSION; v++) db.exec(SQLITE_MIGRATIONS[v]!);
 }
 
 /** SQLite's errors that say the database cannot be used now, not that a statement is wrong. */

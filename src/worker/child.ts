@@ -8,8 +8,10 @@ import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
 import { hostName, isWorkerAlive } from '../core/host.js';
 import { MosaicError } from '../core/errors.js';
+import { EXIT } from '../core/exit-codes.js';
+import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, heartbeatSeconds, takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
+import { heartbeatSeconds, takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -19,7 +21,7 @@ function send(message: WorkerMessage): Promise<void> {
 }
 
 /** The most runs a pack takes: a fair share of what is pending among the workers without work, so that each has some. */
-export function packLimit(pending: number, idleWorkers: number, maxPack: number): number {
+function packLimit(pending: number, idleWorkers: number, maxPack: number): number {
   return Math.max(1, Math.min(maxPack, Math.ceil(pending / Math.max(1, idleWorkers))));
 }
 
@@ -29,11 +31,11 @@ async function main(): Promise<void> {
   if (!dbPath || !id) throw new Error(`worker started without ${WORKER_ENV.db} / ${WORKER_ENV.id}`);
   const device = process.env[WORKER_ENV.device] || undefined;
   const workers = Number(process.env[WORKER_ENV.workers] ?? '1');
-  const maxPack = Number(process.env[WORKER_ENV.packSize] ?? '64');
-  const heartbeatTimeout = Number(process.env[WORKER_ENV.heartbeatTimeout] ?? DEFAULT_HEARTBEAT_TIMEOUT);
+  const maxPack = Number(process.env[WORKER_ENV.packSize] ?? MONITOR_DEFAULTS.pack_size);
+  const heartbeatTimeout = Number(process.env[WORKER_ENV.heartbeatTimeout] ?? MONITOR_DEFAULTS.heartbeat_timeout);
   const identity = { id, pid: process.pid, host: hostName(), ...(device ? { device } : {}) };
   // If the scheduler goes away, stop: the runs in progress stay claimed and are reclaimed later.
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => process.exit(EXIT.ok.code));
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
   process.on('SIGINT', () => {});
   const store = await openStore(dbPath, 'write');
@@ -140,10 +142,10 @@ async function announce(run: ClaimedRun): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(EXIT.ok.code),
   (e) => {
     // The database failing is said in one line; the scheduler puts the runs back (not the runs' fault).
     console.error(e instanceof MosaicError ? e.message : e instanceof Error ? e.stack : e);
-    process.exit(e instanceof StoreUnavailableError ? EXIT_STORE_UNAVAILABLE : 1);
+    process.exit(e instanceof StoreUnavailableError ? EXIT.workerStoreUnavailable.code : EXIT.workerCrashed.code);
   },
 );

@@ -31,10 +31,6 @@ export const WORKER_ENV = {
  */
 export const HEARTBEAT_SECONDS = 10;
 
-/** A worker's exit code when the database cannot be used: its runs are put back, not failed. */
-export const EXIT_STORE_UNAVAILABLE = 75;
-export const DEFAULT_HEARTBEAT_TIMEOUT = 600;
-
 export const heartbeatSeconds = (timeout: number) => Math.min(HEARTBEAT_SECONDS, timeout / 3);
 
 /** What is said when runs of a silent host are taken back. */

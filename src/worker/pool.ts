@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { MonitorSettings } from '../config/types.js';
 import type { Store } from '../store/types.js';
 import { CACHE_ENV } from '../cache/download.js';
-import { DEFAULT_HEARTBEAT_TIMEOUT, EXIT_STORE_UNAVAILABLE, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
+import { WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
+import { EXIT } from '../core/exit-codes.js';
+import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import type { Reporter } from './reporter.js';
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -90,8 +92,8 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
         [WORKER_ENV.db]: options.dbPath,
         [WORKER_ENV.id]: workerId,
         [WORKER_ENV.workers]: String(slots.length),
-        [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? 64),
-        [WORKER_ENV.heartbeatTimeout]: String(options.monitor.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT),
+        [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? MONITOR_DEFAULTS.pack_size),
+        [WORKER_ENV.heartbeatTimeout]: String(options.monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout),
       };
       if (options.monitor.cache_database_path) env[CACHE_ENV.db] = options.monitor.cache_database_path;
       if (options.monitor.cache_size) env[CACHE_ENV.size] = String(options.monitor.cache_size);
@@ -131,11 +133,11 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
         children.delete(child);
         if (summary.interrupted) {
           summary.requeued += (await store.requeueRunsOfWorker(workerId)).length;
-        } else if (code === EXIT_STORE_UNAVAILABLE) {
+        } else if (code === EXIT.workerStoreUnavailable.code) {
           // Not the runs' failure: they go back to pending, and no worker is started in its place.
           summary.storeUnavailable = true;
           summary.requeued += (await store.requeueRunsOfWorker(workerId)).length;
-        } else if (code !== 0) {
+        } else if (code !== EXIT.ok.code) {
           const reason = `system failure: worker process ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
           const { failed, retried } = await store.releaseRunsOfDeadWorker(workerId, reason, options.monitor.retries);
           for (const id of failed) {

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { sci } from '../core/format.js';
 
 /** What the scheduler shows while an experiment runs. */
 export interface Reporter {
@@ -8,8 +9,6 @@ export interface Reporter {
   log(line: string): void;
   close(): void;
 }
-
-const fmt = (x: number) => (Number.isFinite(x) ? x.toExponential(3) : String(x));
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -39,7 +38,7 @@ export class LineReporter implements Reporter {
     const now = Date.now();
     if (epoch < epochs && now - (this.lastEpochLine.get(worker) ?? now - this.epochEverySeconds * 1000) < this.epochEverySeconds * 1000) return;
     this.lastEpochLine.set(worker, now);
-    this.out(`     run ${runId} epoch ${epoch}/${epochs} train_loss=${fmt(trainLoss)} test_loss=${fmt(testLoss)}`);
+    this.out(`     run ${runId} epoch ${epoch}/${epochs} train_loss=${sci(trainLoss)} test_loss=${sci(testLoss)}`);
   }
 
   finished(_worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void {
@@ -97,7 +96,7 @@ export class BarReporter implements Reporter {
   }
 
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void {
-    this.bar(worker).update(epoch, { info: `epochs  run ${runId} ${this.pipelines.get(worker) ?? ''}  loss ${fmt(trainLoss)}/${fmt(testLoss)}` });
+    this.bar(worker).update(epoch, { info: `epochs  run ${runId} ${this.pipelines.get(worker) ?? ''}  loss ${sci(trainLoss)}/${sci(testLoss)}` });
     void epochs;
   }
 

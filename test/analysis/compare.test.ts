@@ -88,7 +88,7 @@ describe('mosaic compare', () => {
     const table = cli(['compare', db], dir).stdout;
     expect(table).toContain('note: split by lr (1e-3, 1e-2)');
     expect(table).toContain('toy: ranking by test_loss (lower is better): model_a · lr=1e-3 (a), model_b · lr=1e-3 (b), model_b · lr=1e-2 (b), model_a · lr=1e-2 (c)');
-    expect(table).toContain('toy: model_a · lr=1e-3 has the lowest mean test_loss, significantly lower than each of the other 3 groups (p < 0.01 after Holm, Welch)');
+    expect(table).toContain('toy: model_a · lr=1e-3 has the lowest mean test_loss, significantly lower than each of the other 3 groups (p = 0.002 after Holm, Welch)');
 
     const pooled = JSON.parse(cli(['compare', db, '--pool', 'lr', '--format', 'json'], dir).stdout);
     expect(pooled.groups.map((g: { group: string; n: number }) => `${g.group} (${g.n})`)).toEqual(['model_a (12)', 'model_b (12)']);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareRuns } from '../../dist/analysis/compare.js';
-import { loadRuns, type AnalysisRun } from '../../dist/analysis/runs.js';
+import { loadRuns, type LoadedRuns } from '../../dist/analysis/runs.js';
 import { lettersOfSeries } from '../../dist/analysis/size-letters.js';
 import { metaplotFigure, perfanalysisFigures } from '../../dist/analysis/figures.js';
 import { openStore } from '../../dist/store/open.js';
@@ -156,7 +156,7 @@ plot_scale = 2
   });
 });
 
-async function runsOf(db: string): Promise<AnalysisRun[]> {
+async function runsOf(db: string): Promise<LoadedRuns> {
   const store = await openStore(db, 'read');
   try {
     return await loadRuns(store);
@@ -169,8 +169,8 @@ type Lettered = [series: string, nbParams: number, letters: string];
 const byPoint = (a: Lettered, b: Lettered) => a[1] - b[1] || a[0].localeCompare(b[0]);
 
 /** The letters `mosaic compare --at nb_params` gives: [group, nb_params, letters], at sizes where two groups or more have some. */
-function compareLetters(runs: AnalysisRun[], pool: string[] = []): Lettered[] {
-  const groups = compareRuns(runs, { criterion: 'test_loss', at: 'nb_params', pool }).groups.filter((g) => g.letters);
+function compareLetters({ runs, criteria }: LoadedRuns, pool: string[] = []): Lettered[] {
+  const groups = compareRuns(runs, { criterion: 'test_loss', criteria, at: 'nb_params', pool }).groups.filter((g) => g.letters);
   return groups
     .filter((g) => groups.filter((o) => o.at === g.at).length >= 2)
     .map((g): Lettered => [g.group, Number(g.at), g.letters])
@@ -296,7 +296,7 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
       expect(subtitleOf(spec)).not.toContain('letters');
     }
     // …though compare, alone at each nb_params, gives each group a letter
-    expect(compareRuns(apart.runs, { criterion: 'test_loss', at: 'nb_params' }).groups.map((g) => g.letters)).toEqual(['a', 'a', 'a', 'a']);
+    expect(compareRuns(apart.runs.runs, { criterion: 'test_loss', at: 'nb_params' }).groups.map((g) => g.letters)).toEqual(['a', 'a', 'a', 'a']);
     const shared = await sizes([3]);
     for (const spec of shared.specs) {
       expect(lettersIn(spec)).toEqual([['model_a', 20, 'a'], ['model_b', 20, 'b']]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cliffsDelta, cohensD, holm, mannWhitney, probabilityBelow, repeatsNeeded, summarize, welch } from '../../src/analysis/stats.js';
+import { cliffsDelta, cohensD, holm, mannWhitney, probabilityBelow, summarize, welch } from '../../src/analysis/stats.js';
 
 // Reference values computed independently with SciPy 1.17 (scipy.stats.ttest_ind(equal_var=False),
 // mannwhitneyu(method='exact' / 'asymptotic'), t.interval) and NumPy, and Holm's textbook example.
@@ -46,11 +46,5 @@ describe('statistics against independent values', () => {
     const d = [2.2, 3.0, 3.5, 5.1, 6.3, 7.0];
     expect(cliffsDelta(c, d)).toBeCloseTo(-0.5666666666666667, 12);
     expect(probabilityBelow(c, d)).toBeCloseTo(0.7833333333333333, 12);
-  });
-
-  it('repeats needed for 80% power (normal approximation)', () => {
-    // 2 (1.959964 + 0.841621)^2 / 0.5^2 = 62.8 → 63 per group for d = 0.5
-    expect(repeatsNeeded(0.5)).toBe(63);
-    expect(repeatsNeeded(0)).toBe(Infinity);
   });
 });

@@ -51,6 +51,19 @@ describe('bad input: one clear line, non-zero exit, no database', () => {
     expectCleanFailure(cli(['run', '/nonexistent/config.ini', path.join(tmpDir(), 'x.db')]), /cannot read config file \/nonexistent\/config\.ini/);
   });
 
+  it('an unknown option or a missing argument exits 2 as --help says; --help itself exits 0', () => {
+    const dir = tmpDir();
+    for (const args of [['run', tutorialConfig(dir), path.join(dir, 'x.db'), '--no-such-option'], ['run']]) {
+      const r = cli(args, dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^error: (unknown option '--no-such-option'|missing required argument)/);
+    }
+    const help = cli(['run', '--help'], dir);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/2 on bad input|bad input/);
+    expect(fs.existsSync(path.join(dir, 'x.db'))).toBe(false);
+  });
+
   it('a directory as database', () => {
     const dir = tmpDir();
     fs.mkdirSync(path.join(dir, 'db'));

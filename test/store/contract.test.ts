@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessSettings } from '../../src/core/run-spec.js';
 import { ClaimLostError } from '../../src/store/errors.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
-import { SCHEMA_VERSION } from '../../src/store/schema-sqlite.js';
+import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { type Claim, type ClaimedRun, type Store, type WorkerIdentity } from '../../src/store/types.js';
 import { type EpochRecord } from '../../src/core/run-records.js';
@@ -267,6 +267,26 @@ function storeContract(backend: StoreBackend): void {
       expect(await store.counts()).toMatchObject({ done: 1, pending: 1 });
     });
 
+    it('reads the histories of the runs asked for, however many, by run in the order asked', async () => {
+      await fresh();
+      await store.enqueue(runs(401));
+      expect(await store.claimPack(worker('w1'), 401)).toHaveLength(401);
+      // Runs on both sides of the boundaries of 200 ids, with 1 to 3 epochs each.
+      const recorded = new Map([1, 200, 201, 401].map((id) => [id, Array.from({ length: (id % 3) + 1 }, (_, i) => epoch(i + 1, id + i + 1))]));
+      for (const [id, epochs] of recorded) for (const e of epochs) await store.recordEpoch({ runId: id, workerId: 'w1' }, e);
+      const few = await store.histories([401, 1, 999, 1]);
+      expect([...few.entries()]).toEqual([
+        [401, recorded.get(401)],
+        [1, recorded.get(1)],
+        [999, []],
+      ]);
+      const all = Array.from({ length: 401 }, (_, i) => 401 - i);
+      const many = await store.histories([...all, 200]);
+      expect([...many.keys()]).toEqual(all);
+      for (const id of all) expect(many.get(id), `run ${id}`).toEqual(recorded.get(id) ?? []);
+      expect(await store.histories([])).toEqual(new Map());
+    });
+
     it('reads back a NaN loss as null and an infinite one as infinite', async () => {
       await fresh();
       await store.enqueue(runs(1));
@@ -475,6 +495,20 @@ function storeContract(backend: StoreBackend): void {
         await expect(backend.open(location, options)).rejects.toThrow(`was written by a newer Mosaic (database schema ${SCHEMA_VERSION + 1}`);
       }
       await expect(backend.open(await backend.newLocation(), { create: false })).rejects.toThrow(/does not exist|is not a Mosaic database/);
+    });
+
+    it('gives run_results the result fields it lacks when opened, for a reader too', async () => {
+      await fresh();
+      await store.enqueue(runs(1));
+      const [run] = await store.claimPack(worker('w1'), 1);
+      await store.finishRun(claimOf(run!, 'w1'), RESULTS);
+      await store.close();
+      open.splice(open.indexOf(store), 1);
+      // As a database made before these fields existed (the original Mosaic's has neither).
+      await backend.rawSql(location, 'ALTER TABLE run_results DROP COLUMN slope_std_plus; ALTER TABLE run_results DROP COLUMN best_epoch');
+      const reader = await openStore(location, { create: false, readonly: true });
+      const [overview] = await reader.overview([1]);
+      expect(overview!.results).toEqual({ ...RESULTS, slope_std_plus: null, best_epoch: null });
     });
 
     it('gives every run to exactly one of several processes claiming at once', async () => {

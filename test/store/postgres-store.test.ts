@@ -5,9 +5,8 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProcessSettings } from '../../src/core/run-spec.js';
+import type { NewRun, ProcessSettings } from '../../src/core/run-spec.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
-import type { NewRun } from '../../src/core/run-spec.js';
 import { pgSkipReason, startPgServer, type PgServer } from '../support/pg-server.js';
 
 const PROCESS = { lr: 0.01, epochs: 30, optimizer: 'adam', backend: 'auto', run_files_path: '/runs', data_scheme: [], pipeline_scheme: [], accuracy: 'auto', min_delta: 0, raw: {} } satisfies ProcessSettings;

@@ -82,6 +82,16 @@ export function openDb(file: string): Database.Database {
   return new Database(file, { readonly: true });
 }
 
+/** The rows a query returns from a SQLite database, opened read-only for it. */
+export function rows(db: string, sql: string, ...params: unknown[]): Record<string, unknown>[] {
+  const d = openDb(db);
+  try {
+    return d.prepare(sql).all(...params) as Record<string, unknown>[];
+  } finally {
+    d.close();
+  }
+}
+
 /** The tutorial config with absolute class paths and the given changes to its values. */
 export function tutorialConfig(dir: string, changes: Record<string, string> = {}): string {
   let text = fs.readFileSync(path.join(TUTORIAL, 'config.ini'), 'utf8');
@@ -136,6 +146,43 @@ batch_size = 4
 repeats = 16
 
 ${opts.models}
+`,
+  );
+  return file;
+}
+
+/** An experiment on three classes (test/fixtures/classes.ts). */
+export function classesConfig(dir: string, o: { outputs?: number; onehot?: boolean; process?: string; model?: string } = {}): string {
+  const file = path.join(dir, 'classes.ini');
+  fs.writeFileSync(
+    file,
+    `[PROCESS]
+lr = 5e-2
+epochs = 3
+seed = 3
+data_scheme = data
+pipeline_scheme = model
+${o.process ?? 'loss_function = CrossEntropyLoss'}
+run_files_path = runs
+
+[MONITOR]
+nb_processus = 1
+
+[three]
+type = data
+class = three_classes
+path_to_class = ${FIXTURES}/classes.ts
+key = three
+batch_size = 8
+onehot = ${o.onehot ? 'True' : 'False'}
+
+[classifier]
+type = model
+class = classifier
+path_to_class = ${FIXTURES}/classes.ts
+key = linear
+outputs = ${o.outputs ?? 3}
+${o.model ?? ''}
 `,
   );
   return file;

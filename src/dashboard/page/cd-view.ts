@@ -1,6 +1,6 @@
 import { getJson, type AcrossDatasetsAnswer, type Choices } from './api.js';
 import { clear, h, notice, reportTable, select, textField } from './dom.js';
-import { num, pval } from './format.js';
+import { averageRank, pPhrase, pValue, rank, significant } from '../../core/format.js';
 import { charts, type View } from './view.js';
 
 const form = { criterion: 'test_loss', by: '', pool: '' };
@@ -31,19 +31,17 @@ export function cdView(choices: Choices): View {
     const figure = h('div', { class: 'compare-figure', id: 'cd-figure' });
     void charts().then(({ draw: drawChart }) => drawChart(figure, r.figure, `cd-${r.criterion}`));
     const f = r.friedman;
-    const rank = (x: number) => (x % 1 ? x.toFixed(1) : String(x));
-    const pIs = (p: number) => (p < 1e-4 ? 'p < 1e-4' : `p = ${pval(p)}`);
     out.append(
       h('div', { class: 'verdicts', id: 'cd-verdict' }, h('p', { class: 'verdict' }, `across ${r.datasets.length} datasets: ${r.verdict}`)),
       h('p', { class: 'report-title' }, `${r.criterion} (${r.direction} is better), models by ${r.by}, ranked on each of ${r.datasets.length} datasets (1 = best)`),
       ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
       figure,
-      h('p', {}, `Friedman χ² = ${num(f.chi2)} (df ${f.df}), ${pIs(f.p)}; Iman–Davenport F = ${num(f.ff)} (df ${f.ffDf[0]}, ${f.ffDf[1]}), ${pIs(f.ffP)}; Nemenyi critical difference CD = ${num(r.cd)} (α = ${r.alpha})`),
+      h('p', {}, `Friedman χ² = ${significant(f.chi2)} (df ${f.df}), ${pPhrase(f.p)}; Iman–Davenport F = ${significant(f.ff)} (df ${f.ffDf[0]}, ${f.ffDf[1]}), ${pPhrase(f.ffP)}; Nemenyi critical difference CD = ${significant(r.cd)} (α = ${r.alpha})`),
       h('h3', {}, 'Mean and rank on each dataset'),
-      reportTable(['dataset', ...r.models], [...r.datasets.map((d, i) => [d, ...r.models.map((_, j) => `${num(r.table[i]![j]!)} (${rank(r.ranks[i]![j]!)})`)]), ['average rank', ...r.avgRanks.map((x) => x.toFixed(2))]], 1),
+      reportTable(['dataset', ...r.models], [...r.datasets.map((d, i) => [d, ...r.models.map((_, j) => `${significant(r.table[i]![j]!)} (${rank(r.ranks[i]![j]!)})`)]), ['average rank', ...r.avgRanks.map(averageRank)]], 1),
       h('h3', {}, 'Pairs over datasets'),
       reportTable(['pair (a vs b)', 'rank b−a', 'Nemenyi', 'Wilcoxon W', 'p', 'Holm', 'method', 'n', 'a better / tie / b better'],
-        r.pairs.map((p) => [`${p.a} vs ${p.b}`, p.rankDiff.toFixed(2), p.nemenyiDiffers ? 'differ' : '–', String(p.statistic), pval(p.wilcoxonP), pval(p.wilcoxonPHolm), p.method, p.n, `${p.aBetter} / ${p.ties} / ${p.bBetter}`]), 1),
+        r.pairs.map((p) => [`${p.a} vs ${p.b}`, averageRank(p.rankDiff), p.nemenyiDiffers ? 'differ' : '–', String(p.statistic), pValue(p.wilcoxonP), pValue(p.wilcoxonPHolm), p.method, p.n, `${p.aBetter} / ${p.ties} / ${p.bBetter}`]), 1),
       h('p', { class: 'muted' }, 'Each model’s value on a dataset is the mean of its runs there. Nemenyi: “differ” when the average ranks differ by CD or more (after a Friedman rejection). Wilcoxon signed-rank over the datasets, Holm-adjusted over all pairs (Benavoli et al. 2016).'),
     );
   };

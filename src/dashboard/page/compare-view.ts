@@ -1,13 +1,13 @@
 import { getJson, type Choices, type CompareAnswer } from './api.js';
 import { clear, h, notice, reportTable, select, textField } from './dom.js';
 import { charts } from './view.js';
-import { num, pval } from './format.js';
+import { pValue, significant } from '../../core/format.js';
 import type { View } from './view.js';
 
 const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
 
 const form = { criterion: 'test_loss', by: '', at: '', pool: '', rope: '' };
-const interval = (ci: [number, number] | null) => (ci ? `[${num(ci[0])}, ${num(ci[1])}]` : '');
+const interval = (ci: [number, number] | null) => (ci ? `[${significant(ci[0])}, ${significant(ci[1])}]` : '');
 
 
 /** `mosaic compare` in the page: the same report (groups, pairs, ranking, verdict) for the chosen options. */
@@ -40,19 +40,19 @@ export function compareView(choices: Choices): View {
       figure,
       h('h3', {}, 'Groups'),
       reportTable(['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
-        r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.letters, g.n, num(g.mean), num(g.std), interval(g.ci), num(g.median)]), atHead ? 4 : 3),
+        r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.letters, g.n, significant(g.mean), significant(g.std), interval(g.ci), significant(g.median)]), atHead ? 4 : 3),
       h('p', { class: 'muted' }, LETTERS_LEGEND),
     );
     if (r.pairs.length) {
       out.append(h('h3', {}, 'Pairs'),
         reportTable(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []), 'decision', 'repeats needed'],
-          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, num(p.diff), interval(p.ci), p.test, pval(p.p), pval(p.pHolm), p.rankTest, pval(p.rankP), pval(p.rankPHolm), num(p.cohensD, 3), num(p.cliffsDelta, 3), num(p.pABetter, 3), ...(r.rope !== null ? [p.equivalence ? pval(p.equivalence.pHolm) : ''] : []), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
+          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, significant(p.diff), interval(p.ci), p.test, pValue(p.p), pValue(p.pHolm), p.rankTest, pValue(p.rankP), pValue(p.rankPHolm), significant(p.cohensD, 3), significant(p.cliffsDelta, 3), significant(p.pABetter, 3), ...(r.rope !== null ? [p.equivalence ? pValue(p.equivalence.pHolm) : ''] : []), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
         h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).'));
     }
     if (r.rankings.length) {
       out.append(h('h3', {}, 'Ranking'), h('div', { class: 'rankings' }, ...r.rankings.map((k) =>
         h('div', { class: 'ranking' }, h('div', { class: 'muted' }, `${k.dataset}${k.at ? ` · ${r.at} = ${k.at}` : ''}`),
-          h('table', { class: 'rank' }, h('tbody', {}, ...k.entries.map((e, i) => h('tr', {}, h('td', { class: 'rank-no' }, `${i + 1}.`), h('td', { class: 'rank-group' }, e.group), h('td', { class: 'rank-letters' }, e.letters), h('td', { class: 'num muted' }, num(e.mean)))))))),
+          h('table', { class: 'rank' }, h('tbody', {}, ...k.entries.map((e, i) => h('tr', {}, h('td', { class: 'rank-no' }, `${i + 1}.`), h('td', { class: 'rank-group' }, e.group), h('td', { class: 'rank-letters' }, e.letters), h('td', { class: 'num muted' }, significant(e.mean)))))))),
       ));
     }
   };

@@ -3,7 +3,8 @@ import { compareView } from './compare-view.js';
 import { cdView } from './cd-view.js';
 import { $, clear, h, notice } from './dom.js';
 import { figureView } from './figures-view.js';
-import { duration, num } from './format.js';
+import { significant } from '../../core/format.js';
+import { duration } from './format.js';
 import { overlayView } from './overlay-view.js';
 import { runView } from './run-view.js';
 import { runsView } from './runs-view.js';
@@ -64,7 +65,7 @@ function drawRunning(s: Summary): void {
       return h('a', { class: 'run-card', href: `#/run/${r.runId}`, 'data-run': r.runId },
         h('div', { class: 'card-top' }, h('b', {}, `#${r.runId}`), h('span', { class: 'pipeline-small', title: r.pipeline }, r.pipeline)),
         h('div', { class: 'card-mid' }, h('span', { class: 'mini-bar wide' }, fill), h('span', { class: 'epoch', 'data-epoch': r.epochsDone }, `epoch ${r.epochsDone}/${r.epochsTarget}`)),
-        h('div', { class: 'card-bottom muted' }, r.last ? `train ${num(r.last.train_loss, 3)} · test ${num(r.last.test_loss, 3)}${r.last.test_acc !== null ? ` · acc ${num(r.last.test_acc, 3)}` : ''}` : 'first epoch…', r.device ? ` · ${r.device}` : ''),
+        h('div', { class: 'card-bottom muted' }, r.last ? `train ${significant(r.last.train_loss, 3)} · test ${significant(r.last.test_loss, 3)}${r.last.test_acc !== null ? ` · acc ${significant(r.last.test_acc, 3)}` : ''}` : 'first epoch…', r.device ? ` · ${r.device}` : ''),
       );
     }), s.running.length > shown.length ? h('div', { class: 'more muted' }, `+${s.running.length - shown.length} more`) : null));
 }

@@ -1,7 +1,9 @@
 import { getJson, type EpochRecord, type Summary } from './api.js';
 import type { Chart } from './charts.js';
 import { clear, h, notice, statusChip } from './dom.js';
-import { duration, num } from './format.js';
+import { significant } from '../../core/format.js';
+import { RESULT_FIELDS } from '../../core/result-fields.js';
+import { duration } from './format.js';
 import { chartWidth, charts, type View } from './view.js';
 
 interface RunDetail {
@@ -22,7 +24,7 @@ interface RunDetail {
   history: EpochRecord[];
 }
 
-const RESULT_ORDER = ['train_loss', 'test_loss', 'train_acc', 'test_acc', 'nb_params', 'duration_s', 'epochs', 'best_test_loss', 'best_epoch', 'overfit', 'trainability', 'slope', 'slope_std_plus', 'slope_std_minus'];
+const RESULT_ORDER = RESULT_FIELDS.map((f) => f.name);
 const HIDDEN_FACTS = new Set(['pipeline', 'traceback', 'status']);
 
 /** One run: its facts, results, curves growing live, and the full trace of an error. */
@@ -74,8 +76,8 @@ export function runView(id: number): View {
     el.append(grid);
     if (d.results) {
       el.append(h('h3', {}, 'Results'), h('table', { class: 'kv' }, h('tbody', {},
-        ...RESULT_ORDER.filter((k) => d.results![k] !== undefined && d.results![k] !== null).map((k) => h('tr', {}, h('th', {}, k === 'duration_s' ? 'duration (s)' : k), h('td', { class: 'num' }, k === 'duration_s' ? `${num(d.results![k])} (${duration(d.results![k]!)})` : num(d.results![k])))),
-        ...Object.entries(d.metrics).map(([k, v]) => h('tr', {}, h('th', {}, `${k} (logged)`), h('td', { class: 'num' }, num(v)))),
+        ...RESULT_ORDER.filter((k) => d.results![k] !== undefined && d.results![k] !== null).map((k) => h('tr', {}, h('th', {}, k === 'duration_s' ? 'duration (s)' : k), h('td', { class: 'num' }, k === 'duration_s' ? `${significant(d.results![k])} (${duration(d.results![k]!)})` : significant(d.results![k])))),
+        ...Object.entries(d.metrics).map(([k, v]) => h('tr', {}, h('th', {}, `${k} (logged)`), h('td', { class: 'num' }, significant(v)))),
       )));
     }
     const facts = Object.entries(d.facts).filter(([k]) => !HIDDEN_FACTS.has(k)).sort(([a], [b]) => a.localeCompare(b));

@@ -1,6 +1,8 @@
 import { getJson, type Choices, type Summary, type TablePage, type TableRow } from './api.js';
 import { clear, h, notice, select, statusChip } from './dom.js';
-import { num, plural } from './format.js';
+import { significant } from '../../core/format.js';
+import { TABLE_FIELDS } from '../../core/result-fields.js';
+import { plural } from './format.js';
 import { debounce, throttle, type View } from './view.js';
 
 /** The table's state, kept while the page lives (coming back to the table finds it as left). */
@@ -23,14 +25,7 @@ const COLUMNS: { key: keyof TableRow; label: string; numeric?: boolean }[] = [
   { key: 'dataKey', label: 'dataset key' },
   { key: 'modelKey', label: 'model key' },
 ];
-const RESULTS: { key: keyof TableRow; label: string }[] = [
-  { key: 'train_loss', label: 'train loss' },
-  { key: 'test_loss', label: 'test loss' },
-  { key: 'train_acc', label: 'train acc' },
-  { key: 'test_acc', label: 'test acc' },
-  { key: 'nb_params', label: 'params' },
-  { key: 'duration_s', label: 'time (s)' },
-];
+const RESULTS: { key: keyof TableRow; label: string }[] = TABLE_FIELDS.map((f) => ({ key: f.name, label: f.tableLabel }));
 
 export function query(withPage = true): URLSearchParams {
   const p = new URLSearchParams();
@@ -185,7 +180,7 @@ export function runsView(choicesLoaded: Promise<Choices>): View {
         h('td', { class: 'key', title: r.pipeline }, h('a', { href: `#/run/${r.runId}` }, r.modelKey)),
         ...params.map((p) => h('td', { class: 'num' }, r.params[p] ?? '')),
         epochs,
-        ...RESULTS.map((c) => h('td', { class: 'num', 'data-col': c.key }, num(r[c.key] as number | null))),
+        ...RESULTS.map((c) => h('td', { class: 'num', 'data-col': c.key }, significant(r[c.key] as number | null))),
       );
     }));
     table.append(h('table', { class: 'runs' }, h('thead', {}, head), body));

@@ -66,14 +66,10 @@ function isClassNamed(value: unknown, name: string): boolean {
   return typeof value === 'function' && value.name === name;
 }
 
-/** An exception raised by user code while loading: keeps the original for its trace. */
+/** An exception raised by user code while loading: the user's error is its cause, for its trace. */
 export class UserCodeError extends Error {
-  constructor(
-    message: string,
-    readonly original: unknown,
-  ) {
-    super(message);
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
     this.name = 'UserCodeError';
-    if (original instanceof Error && original.stack) this.stack = `${this.name}: ${message}\n${original.stack}`;
   }
 }

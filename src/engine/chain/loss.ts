@@ -31,10 +31,13 @@ export function builtinLoss(kind: LossKind): LossFn {
   return LOSSES[kind];
 }
 
-/** Losses whose target is a class (index or one-hot): accuracy compares argmaxes. */
-export const CLASSIFICATION_LOSSES = new Set<LossKind>(['cross_entropy_logits', 'cross_entropy_probs', 'sparse_cross_entropy_probs', 'nll']);
-/** Losses taking raw scores: the binary decision threshold is 0, not 0.5. */
-export const LOGIT_LOSSES = new Set<LossKind>(['bce_logits', 'hinge']);
+/** The loss threw on the first batch: said with the shapes it was given, its own error as the cause. */
+export class LossFailedError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'LossFailedError';
+  }
+}
 
 /** A loss over a pack: predictions and targets `[replicas, …]`, one loss per replica `[replicas]`. */
 export type ReplicaLossFn = (prediction: tf.Tensor, target: tf.Tensor) => tf.Tensor1D;

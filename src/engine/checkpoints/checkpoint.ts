@@ -129,8 +129,7 @@ export async function saveCheckpoint(
     await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer);
   } catch (e) {
     for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`]) await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    const err = e as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`cannot write the checkpoint of epoch ${epoch} in ${runDir}: ${err.message}`), { stack: `Error: cannot write the checkpoint of epoch ${epoch} in ${runDir}\n${err.stack ?? ''}` });
+    throw new CheckpointWriteError(`cannot write the checkpoint of epoch ${epoch} in ${runDir}: ${(e as Error).message}`, e);
   }
 }
 
@@ -245,6 +244,14 @@ export class CheckpointError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CheckpointError';
+  }
+}
+
+/** A checkpoint that cannot be written (a full disk, a folder in the way): the file system's error is its cause. */
+export class CheckpointWriteError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'CheckpointWriteError';
   }
 }
 

@@ -10,7 +10,7 @@ import type { PackModel } from './pack-model.js';
  * float32 operation for float32 operation as the cpu backend computes the tape's kernels
  * (`BatchMatMul`'s blocked sums in doubles, every intermediate rounded to float32 where a kernel
  * stores it, the gradient formulas of tfjs-core), so a run trained here has the curve it has alone,
- * bit for bit (test/dense-stack.test.ts, test/packs.test.ts). The optimizer steps apart: Adam and
+ * bit for bit (test/engine/dense-stack.test.ts, test/engine/packs.test.ts). The optimizer steps apart: Adam and
  * SGD in JavaScript too (plain-optimizer.ts), the others through TF.js.
  *
  * Parameters are the pack's flat vector: each variable stacked along the replica axis (kernels

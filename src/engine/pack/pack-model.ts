@@ -1,11 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
 import { LayersModule } from '../../user/layers-module.js';
-import { asBatch, type Chain } from '../chain/chain.js';
+import { asBatch, type Chain, parameterCount } from '../chain/chain.js';
 import { replicaLoss, type ReplicaLossFn } from '../chain/loss.js';
 import { lossKind, type LossKind } from '../../core/names.js';
 import { WASM_FROM_WORK } from '../backend/backend-choice.js';
-import { parameterCount } from '../chain/chain.js';
 
 /** One layer of a packable model: a dense layer (its activation after) or an activation alone. */
 interface PackLayer {

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
 import type { ClaimedRun, RunQueue } from '../../store/types.js';
 import type { EpochRecord } from '../../core/run-records.js';
+import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import { accuracyRule, checkForcedAccuracy, replicaAccuracyFn } from '../run/accuracy.js';
 import { settleBackend, useBuildBackend } from '../backend/backend-choice.js';
 import { asBatch, buildChain, type Chain } from '../chain/chain.js';
@@ -51,23 +52,24 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   let built: Member[] = [];
   let plan: ReturnType<typeof packModel>;
   try {
+    let why: string | undefined;
     for (const run of runs) {
       const metrics = new EpochMetrics();
       built.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: await ctx.store.history(run.runId) });
       // The first run's model decides whether a pack is possible at all: no need to build the others if not.
-      const why = built.length === 1 ? unpackable(built[0]!.chain) : undefined;
-      if (why) throw Object.assign(new Error(why), { unpackable: true });
+      if (built.length === 1) why = unpackable(built[0]!.chain);
+      if (why) break;
     }
-    plan = packModel(built.map((m) => m.chain), runs[0]!.spec.process.loss_function);
+    plan = why ?? packModel(built.map((m) => m.chain), runs[0]!.spec.process.loss_function);
   } catch (e) {
-    if (runs.length === 1 && !(e as { unpackable?: boolean }).unpackable) {
+    if (runs.length === 1) {
       // A run claimed alone whose chain cannot be built: its failure, as training it alone would record it.
       for (const m of built) dispose(m.chain, undefined);
       await ctx.started?.(runs);
       outcomes.set(runs[0]!.runId, await failRun(ctx.store, runs[0]!, e));
       return outcomes;
     }
-    plan = (e as { unpackable?: boolean }).unpackable ? (e as Error).message : `building the runs failed (${firstLine(e)})`;
+    plan = `building the runs failed (${firstLine(e)})`;
   }
   if (typeof plan === 'string') {
     // The first trains alone, on the chain built for it (when it was).
@@ -166,7 +168,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     const lead = members.findIndex((m) => !m.outcome);
     if (lead < 0) return;
     const sample = await sampleTargets(members[lead]!.chain.train);
-    const rule = replicaAccuracyFn(accuracyRule(settings.accuracy ?? 'auto', members[lead]!.chain.lossCategory, sample));
+    const rule = replicaAccuracyFn(accuracyRule(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, members[lead]!.chain.lossCategory, sample));
     if (rule) Object.assign(accuracy, { train: new EpochAccuracy(rule, train, members.length), test: new EpochAccuracy(rule, test, members.length) });
     const c = members[lead]!.chain;
     // The targets are checked as a run alone checks them, on the first training member's first batch.
@@ -179,7 +181,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     // A rule forced by [PROCESS] accuracy must fit each member's targets, as alone.
     for (const m of members.filter((x) => !x.outcome)) {
       try {
-        checkForcedAccuracy(settings.accuracy ?? 'auto', outputShape, await sampleTargets(m.chain.train), m.chain.names.data);
+        checkForcedAccuracy(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, outputShape, await sampleTargets(m.chain.train), m.chain.names.data);
       } catch (e) {
         m.outcome = await failRun(ctx.store, m.run, e);
       }

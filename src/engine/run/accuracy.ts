@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
 import type { AccuracyOption } from '../../core/run-spec.js';
+import { significant } from '../../core/format.js';
 import type { LossCategory } from '../chain/targets.js';
 
 /**
@@ -58,22 +59,21 @@ export function checkForcedAccuracy(option: AccuracyOption, prediction: number[]
   const note = (v: string) => {
     if (odd.length < 4 && !odd.includes(v)) odd.push(v);
   };
-  const number = (v: number) => String(Number(v.toPrecision(4)));
   const classes = prediction[prediction.length - 1] ?? 1;
   let shape = '';
   for (const t of targets) {
     if (odd.length >= 4) break;
     const values = t.dataSync();
     if (option === 'threshold') {
-      for (let i = 0; i < values.length && odd.length < 4; i++) if (values[i] !== 0 && values[i] !== 1 && values[i] !== -1) note(number(values[i]!));
+      for (let i = 0; i < values.length && odd.length < 4; i++) if (values[i] !== 0 && values[i] !== 1 && values[i] !== -1) note(significant(values[i]!));
     } else if (t.shape.length === 0 || t.shape[t.shape.length - 1] !== classes || classes === 1) {
       // class indices, as rightDecisions reads them
-      for (let i = 0; i < values.length && odd.length < 4; i++) if (!Number.isInteger(values[i]) || values[i]! < 0) note(number(values[i]!));
+      for (let i = 0; i < values.length && odd.length < 4; i++) if (!Number.isInteger(values[i]) || values[i]! < 0) note(significant(values[i]!));
     } else {
       for (let row = 0; row < values.length / classes && odd.length < 4; row++) {
         const cells = Array.from(values.subarray(row * classes, (row + 1) * classes));
         const sum = cells.reduce((a, b) => a + b, 0);
-        if (cells.some((v) => !(v >= 0 && v <= 1)) || Math.abs(sum - 1) > 1e-3) note(`[${cells.map(number).join(', ')}]`);
+        if (cells.some((v) => !(v >= 0 && v <= 1)) || Math.abs(sum - 1) > 1e-3) note(`[${cells.map((v) => significant(v)).join(', ')}]`);
       }
     }
     if (odd.length > 0 && !shape) shape = ` (shape [${t.shape.join(', ')}])`;

@@ -1,11 +1,13 @@
 import { parameterCount } from '../chain/chain.js';
+import { LossFailedError } from '../chain/loss.js';
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
 import { ClaimLostError, StoreUnavailableError } from '../../store/errors.js';
 import type { ClaimedRun, RunRecorder } from '../../store/types.js';
 import type { EpochRecord, LoggedMetric } from '../../core/run-records.js';
+import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import type { ModelModule } from '../../user/contracts.js';
-import { pruneCheckpoints, saveCheckpoint } from '../checkpoints/checkpoint.js';
+import { CheckpointWriteError, pruneCheckpoints, saveCheckpoint } from '../checkpoints/checkpoint.js';
 import { type NamedTensor } from '../optimizers/optimizer-state.js';
 import { bestEpoch, runResults } from './metrics.js';
 
@@ -81,7 +83,7 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   }
   await c.store.recordEpoch(c.run, c.record, c.metrics);
   c.history.push(c.record);
-  const best = bestEpoch(c.history, settings.min_delta ?? 0);
+  const best = bestEpoch(c.history, settings.min_delta ?? PROCESS_DEFAULTS.min_delta);
   await pruneCheckpoints(c.runDir, c.run.owner, [c.record.epoch, best.epoch]);
   c.onEpoch?.({ runId: c.run.runId, epoch: c.record.epoch, epochs: c.run.epochsTarget, record: c.record });
   if (settings.early_stopping === undefined || best.waited < settings.early_stopping) return undefined;
@@ -94,7 +96,7 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
 /** The run's results from its history, stored with the run done (`note`: why it stopped early). */
 export async function finishRun(store: RunRecorder, run: ClaimedRun, history: EpochRecord[], variables: tf.Tensor[], note?: string): Promise<RunOutcome> {
   try {
-    await store.finishRun(run, runResults(history, parameterCount(variables), run.spec.process.min_delta ?? 0), note);
+    await store.finishRun(run, runResults(history, parameterCount(variables), run.spec.process.min_delta ?? PROCESS_DEFAULTS.min_delta), note);
     return note ? { status: 'done', message: note } : { status: 'done' };
   } catch (e) {
     return failRun(store, run, e);
@@ -123,11 +125,18 @@ export async function failRun(store: RunRecorder, run: ClaimedRun, e: unknown): 
 }
 
 
+/** Errors whose message says what failed in Mosaic's words: stored without their class's name. */
+const WORDED = [DivergedError, CheckpointWriteError, LossFailedError];
+
 export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? `${e.name === 'Error' || e instanceof DivergedError ? '' : `${e.name}: `}${e.message}` : String(e);
+  const msg = e instanceof Error ? `${e.name === 'Error' || WORDED.some((c) => e instanceof c) ? '' : `${e.name}: `}${e.message}` : String(e);
   return msg.split('\n')[0]!.slice(0, 500);
 }
 
-export function traceOf(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+/** The trace stored with a failure: the error's stack, then its causes'. */
+export function traceOf(e: unknown, seen = new Set<unknown>()): string {
+  if (!(e instanceof Error)) return String(e);
+  seen.add(e);
+  const trace = e.stack ?? `${e.name}: ${e.message}`;
+  return e.cause === undefined || seen.has(e.cause) ? trace : `${trace}\ncaused by ${traceOf(e.cause, seen)}`;
 }

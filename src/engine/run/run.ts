@@ -3,9 +3,11 @@ import { tfjs } from '../../tfjs/tfjs.js';
 import { typedValue } from '../../config/values.js';
 import type { ClaimedRun, RunRecorder } from '../../store/types.js';
 import type { EpochRecord, LoggedMetric } from '../../core/run-records.js';
+import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import type { Batch, BatchSource, RunInfo } from '../../user/contracts.js';
 import { accuracyFn, accuracyRule, checkForcedAccuracy } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from '../chain/chain.js';
+import { LossFailedError } from '../chain/loss.js';
 import { settleBackend, useBuildBackend } from '../backend/backend-choice.js';
 import { loadCheckpoint } from '../checkpoints/checkpoint.js';
 import { fuseModuleLayers } from './fused-layers.js';
@@ -136,7 +138,7 @@ async function train(
   const checkFirstPass = (source: 'train' | 'test', epoch: number) =>
     epoch === firstEpoch && !Array.isArray(chain[source]) ? (b: Batch, i: number) => checkBatchFinite(b, source, i, data) : undefined;
   const sample = await sampleTargets(chain.train);
-  const accuracy = accuracyFn(accuracyRule(settings.accuracy ?? 'auto', chain.lossCategory, sample));
+  const accuracy = accuracyFn(accuracyRule(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, chain.lossCategory, sample));
   const forward = (x: tf.Tensor) => chain.models.reduce((d, m) => m.module.forward(d, runInfo, m.info), x);
   const models = chain.models.map((m) => m.module);
   const modules = [...chain.dataModules, ...models];
@@ -154,7 +156,7 @@ async function train(
         const prediction = forward(b.x);
         if (firstStep) {
           checkTargets(prediction, b.y, sample, check);
-          checkForcedAccuracy(settings.accuracy ?? 'auto', prediction.shape, [b.y, ...sample], data);
+          checkForcedAccuracy(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, prediction.shape, [b.y, ...sample], data);
         }
         if (accuracy) {
           const a = accuracy(prediction, b.y);
@@ -209,9 +211,10 @@ function firstLoss(chain: Chain, prediction: tf.Tensor, target: tf.Tensor): tf.S
   try {
     return chain.loss(prediction, target);
   } catch (e) {
-    const err = e as Error;
-    const message = `the loss ${chain.names.loss} failed on the first batch: ${chain.names.model} outputs [${prediction.shape.join(', ')}], the targets of ${chain.names.data} are [${target.shape.join(', ')}]: ${err.message}`;
-    throw Object.assign(new Error(message), { stack: `Error: ${message}\ncaused by ${err.stack ?? err.message}` });
+    throw new LossFailedError(
+      `the loss ${chain.names.loss} failed on the first batch: ${chain.names.model} outputs [${prediction.shape.join(', ')}], the targets of ${chain.names.data} are [${target.shape.join(', ')}]: ${(e as Error).message}`,
+      e,
+    );
   }
 }
 

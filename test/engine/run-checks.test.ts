@@ -1,109 +1,7 @@
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, tmpDir } from './support/helpers.js';
-
-/** An experiment on three classes (test/fixtures/classes.ts). */
-function classesConfig(dir: string, o: { outputs?: number; onehot?: boolean; process?: string; model?: string } = {}): string {
-  const file = path.join(dir, 'classes.ini');
-  fs.writeFileSync(
-    file,
-    `[PROCESS]
-lr = 5e-2
-epochs = 3
-seed = 3
-data_scheme = data
-pipeline_scheme = model
-${o.process ?? 'loss_function = CrossEntropyLoss'}
-run_files_path = runs
-
-[MONITOR]
-nb_processus = 1
-
-[three]
-type = data
-class = three_classes
-path_to_class = ${FIXTURES}/classes.ts
-key = three
-batch_size = 8
-onehot = ${o.onehot ? 'True' : 'False'}
-
-[classifier]
-type = model
-class = classifier
-path_to_class = ${FIXTURES}/classes.ts
-key = linear
-outputs = ${o.outputs ?? 3}
-${o.model ?? ''}
-`,
-  );
-  return file;
-}
-
-const rows = (db: string, sql: string, ...params: unknown[]) => {
-  const d = openDb(db);
-  try {
-    return d.prepare(sql).all(...params) as Record<string, unknown>[];
-  } finally {
-    d.close();
-  }
-};
-
-describe('checkpoints belong to one database', () => {
-  it('two databases in one folder keep their own checkpoints, and a rerun continues its own run', () => {
-    const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 5, monitor: 'nb_processus = 1\nmultiplicity = 2' });
-    const [a, b] = [path.join(dir, 'A.db'), path.join(dir, 'B.db')];
-    expect(cli(['run', config, a], dir).code).toBe(0);
-    expect(cli(['run', config, b], dir).code).toBe(0);
-    const folders = fs.readdirSync(path.join(dir, 'runs')).sort();
-    expect(folders).toHaveLength(2);
-    expect(folders[0]).toMatch(/^A-[0-9a-f]{8}$/);
-    expect(folders[1]).toMatch(/^B-[0-9a-f]{8}$/);
-
-    const before = rows(a, `SELECT train_loss FROM history WHERE run_id = 1 ORDER BY epoch`).map((r) => r.train_loss as number);
-    const r = cli(['rerun', config, a, '-id', '1', '-epochs', '2'], dir);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const after = rows(a, `SELECT train_loss FROM history WHERE run_id = 1 ORDER BY epoch`).map((x) => x.train_loss as number);
-    expect(after.slice(0, 5)).toEqual(before);
-    // run 1 of B has another seed: had its weights been loaded, epoch 6 would not follow epoch 5
-    expect(Math.abs(after[5]! - after[4]!)).toBeLessThan(Math.abs(after[4]! - after[0]!));
-    // the `epochs` fact says the new total, as run_results and history do
-    expect(rows(a, `SELECT param_value FROM params WHERE run_id = 1 AND param_name = 'epochs'`)).toEqual([{ param_value: '7' }]);
-    expect(rows(a, `SELECT epochs FROM run_results WHERE run_id = 1`)).toEqual([{ epochs: 7 }]);
-  });
-
-  it("refuses another database's checkpoint, naming both, and a failed rerun leaves the run done with its results", () => {
-    const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 4, monitor: 'nb_processus = 1' });
-    const [a, b] = [path.join(dir, 'A.db'), path.join(dir, 'B.db')];
-    expect(cli(['run', config, a], dir).code).toBe(0);
-    expect(cli(['run', config, b], dir).code).toBe(0);
-    const runDir = (db: string) => rows(db, `SELECT run_dir FROM mosaic_queue WHERE run_id = 1`)[0]!.run_dir as string;
-    // Someone copies B's checkpoint over A's (as a shared .runs folder used to do silently).
-    fs.cpSync(path.join(runDir(b), 'epoch-4.ckpt'), path.join(runDir(a), 'epoch-4.ckpt'));
-    const results = rows(a, `SELECT * FROM run_results WHERE run_id = 1`);
-
-    const r = cli(['rerun', config, a, '-id', '1', '-epochs', '3', '--progress', 'lines'], dir);
-    expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/belongs to run 1 of .*B\.db \(database [0-9a-f]{8}\), epoch 4, not to run 1 of .*A\.db \(database [0-9a-f]{8}\), epoch 4: refusing to continue from it/);
-    expect(r.stdout).toMatch(/the run keeps its results of epoch 4/);
-    expect(rows(a, `SELECT status, return_status FROM runs WHERE run_id = 1`)).toEqual([{ status: 'done', return_status: 'ok' }]);
-    expect(rows(a, `SELECT * FROM run_results WHERE run_id = 1`)).toEqual(results);
-    expect(rows(a, `SELECT COUNT(*) n FROM history WHERE run_id = 1`)).toEqual([{ n: 4 }]);
-    expect(rows(a, `SELECT param_value FROM params WHERE run_id = 1 AND param_name = 'epochs'`)).toEqual([{ param_value: '4' }]);
-    const failures = rows(a, `SELECT run_id, epoch, status, message, traceback FROM mosaic_failures`);
-    expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ run_id: 1, epoch: 4, status: 'error' });
-    expect(failures[0]!.traceback).toMatch(/CheckpointError/);
-    // analysis still counts it, and status says what happened
-    expect(JSON.parse(cli(['compare', a, '--format', 'json'], dir).stdout).groups[0].n).toBe(1);
-    expect(cli(['status', a], dir).stdout).toMatch(/its last continuation failed at epoch 4 \(error\): CheckpointError: the checkpoint .* belongs to run 1 of/);
-  });
-});
+import { classesConfig, cli, FIXTURES, rows, tmpDir } from '../support/helpers.js';
 
 describe('a run whose loss is no longer a number', () => {
   it('ends as diverged, at the epoch it happened, with no results, and the command exits 3', () => {
@@ -180,26 +78,6 @@ describe('accuracy for a loss class, and the accuracy option', () => {
   });
 });
 
-describe('metrics of the user\'s own', () => {
-  it('run_info.log values are stored per epoch (averaged within one), shown by status', () => {
-    const dir = tmpDir();
-    const db = path.join(dir, 'm.db');
-    expect(cli(['run', classesConfig(dir, { model: 'log_metrics = True' }), db], dir).code).toBe(0);
-    const logged = rows(db, `SELECT epoch, name, value FROM history_metrics ORDER BY name, epoch`);
-    expect(logged.filter((r) => r.name === 'score').map((r) => [r.epoch, Number((r.value as number).toFixed(6))])).toEqual([[1, 0.61], [2, 0.62], [3, 0.63]]);
-    // 24 test samples in batches of 8
-    expect(logged.filter((r) => r.name === 'test_batches').map((r) => r.value)).toEqual([3, 3, 3]);
-    expect(rows(db, `SELECT name, better FROM metric_info ORDER BY name`)).toEqual([{ name: 'score', better: 'higher' }, { name: 'test_batches', better: 'lower' }]);
-    expect(cli(['status', db], dir).stdout).toMatch(/\[1\] three \| linear\ttrain_loss=\S+\ttest_loss=\S+\ttrain_acc=\S+\ttest_acc=\S+\tscore=6\.300E-01\ttest_batches=3\.000E\+00/);
-    // a criterion like the built-in ones, with its own direction
-    const report = JSON.parse(cli(['compare', db, '--criterion', 'score', '--format', 'json'], dir).stdout);
-    expect([report.criterion, report.direction, report.groups[0].mean]).toEqual(['score', 'higher', expect.closeTo(0.63, 6)]);
-    expect(JSON.parse(cli(['compare', db, '--criterion', 'test_batches', '--format', 'json'], dir).stdout).direction).toBe('lower');
-    const unknown = cli(['compare', db, '--criterion', 'f2'], dir);
-    expect(unknown.stderr).toMatch(/unknown criterion "f2"; valid: .*best_epoch, and the metrics the runs logged: score, test_batches/);
-  });
-});
-
 describe('early stopping and the best epoch', () => {
   it('stops after `early_stopping` epochs without a better test loss, records the best epoch and keeps its checkpoint', () => {
     const dir = tmpDir();
@@ -258,124 +136,6 @@ describe('early stopping and the best epoch', () => {
   });
 });
 
-describe('seeds are unique within a database', () => {
-  it('the same config appended twice: new seeds, said once; --reuse-seeds repeats them on purpose', () => {
-    const dir = tmpDir();
-    const db = path.join(dir, 's.db');
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1, monitor: 'nb_processus = 1\nmultiplicity = 3', process: 'seed = 7' });
-    expect(cli(['run', config, db], dir).code).toBe(0);
-    const second = cli(['run', config, db], dir);
-    expect(second.code).toBe(0);
-    expect(second.stderr).toContain('note: [PROCESS] seed = 7 gives seeds 7-9, 3 of them already used in this database; the new runs take seeds 10-12 so that repeats stay independent');
-    const seeds = rows(db, `SELECT seed FROM mosaic_queue ORDER BY run_id`).map((r) => r.seed);
-    expect(seeds).toEqual([7, 8, 9, 10, 11, 12]);
-    const reused = cli(['run', config, db, '--reuse-seeds'], dir);
-    expect(reused.stderr).toMatch(/seeds 7-9 are used again on purpose \(--reuse-seeds\)/);
-    expect(rows(db, `SELECT seed FROM mosaic_queue WHERE run_id > 6 ORDER BY run_id`).map((r) => r.seed)).toEqual([7, 8, 9]);
-  });
-});
-
-describe('provenance and delete', () => {
-  it('records the config, its hash, the user files, the version and the git commit of the experiment', () => {
-    const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1, monitor: 'nb_processus = 1' });
-    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
-    git('init', '-q');
-    git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'start');
-    const db = path.join(dir, 'p.db');
-    expect(cli(['run', config, db], dir).code).toBe(0);
-    const [e] = rows(db, `SELECT * FROM mosaic_experiments`);
-    const text = fs.readFileSync(config, 'utf8');
-    expect(e!.config_text).toBe(text);
-    expect(e!.config_hash).toBe(createHash('sha256').update(text).digest('hex'));
-    expect(e!.mosaic_version).toBe(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')).version);
-    expect(e!.git_commit).toBe(git('rev-parse', 'HEAD'));
-    const files = JSON.parse(e!.user_files as string) as Record<string, string>;
-    expect(files[path.join(FIXTURES, 'or-data.mjs')]).toBe(createHash('sha256').update(fs.readFileSync(path.join(FIXTURES, 'or-data.mjs'))).digest('hex'));
-    expect(Object.keys(files)).toHaveLength(2);
-    expect(rows(db, `SELECT param_value FROM params WHERE param_name = 'experiment'`)).toEqual([{ param_value: String(e!.experiment_id) }]);
-  });
-
-  it('delete removes the selected runs and their folders after a confirmation', () => {
-    const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: faultyModel('2, 5'), epochs: 1, monitor: 'nb_processus = 1' });
-    const db = path.join(dir, 'd.db');
-    expect(cli(['run', config, db], dir).code).toBe(0);
-    const runDir = rows(db, `SELECT run_dir FROM mosaic_queue WHERE run_id = 2`)[0]!.run_dir as string;
-    expect(fs.existsSync(runDir)).toBe(true);
-    const unconfirmed = cli(['delete', db, '-id', '2'], dir);
-    expect(unconfirmed.code).toBe(2);
-    expect(unconfirmed.stderr).toMatch(/delete 1 run \(ids 2\) of .*d\.db and their checkpoint folders: not confirmed .* pass --yes/);
-    expect(rows(db, `SELECT COUNT(*) n FROM runs`)).toEqual([{ n: 2 }]);
-    const r = cli(['delete', db, '-param_name_value', 'faulty_width', '5', '--yes'], dir);
-    expect(r.stdout.trim()).toBe('deleted 1 run (ids 2) and 1 checkpoint folder');
-    expect(fs.existsSync(runDir)).toBe(false);
-    for (const table of ['runs', 'params', 'run_results', 'history', 'mosaic_queue']) {
-      expect(rows(db, `SELECT COUNT(DISTINCT run_id) n FROM ${table}`), table).toEqual([{ n: 1 }]);
-    }
-  });
-});
-
-describe('generate checks the classes', () => {
-  it('a typo in a class name is caught before the file is written; --no-check skips it', () => {
-    const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1 });
-    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('class = faulty', 'class = faulyt'));
-    const out = path.join(dir, 'p.json');
-    const r = cli(['generate', config, out], dir);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/\[faulty\] class.*faulyt/);
-    expect(fs.existsSync(out)).toBe(false);
-    expect(cli(['generate', config, out, '--no-check'], dir).code).toBe(0);
-    expect(fs.existsSync(out)).toBe(true);
-  });
-});
-
-describe('database schema versions', () => {
-  it('a database of an older Mosaic is migrated when opened; one of a newer Mosaic is refused', () => {
-    const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 2, monitor: 'nb_processus = 1' });
-    const db = path.join(dir, 'v.db');
-    expect(cli(['run', config, db], dir).code).toBe(0);
-    // Make it what version 1 wrote.
-    const sql = (text: string) => {
-      const d = new Database(db);
-      d.exec(text);
-      d.close();
-    };
-    sql(`ALTER TABLE run_results DROP COLUMN best_test_loss; ALTER TABLE run_results DROP COLUMN best_epoch;
-      ALTER TABLE mosaic_queue DROP COLUMN run_dir; ALTER TABLE mosaic_queue DROP COLUMN pack_key; DROP TABLE history_metrics; DROP TABLE metric_info; DROP TABLE mosaic_failures;
-      DROP TABLE mosaic_experiments; UPDATE system SET param_value = '1' WHERE param_name = 'schema_version'`);
-    const status = cli(['status', db], dir);
-    expect(status.code, status.stderr).toBe(0);
-    expect(rows(db, `SELECT param_value FROM system WHERE param_name = 'schema_version'`)).toEqual([{ param_value: '2' }]);
-    expect(rows(db, `SELECT run_dir FROM mosaic_queue`)).toEqual([{ run_dir: path.join(dir, 'runs', 'run_1') }]);
-    sql(`UPDATE system SET param_value = '9' WHERE param_name = 'schema_version'`);
-    const newer = cli(['status', db], dir);
-    expect(newer.code).toBe(2);
-    expect(newer.stderr.trim()).toMatch(/^mosaic: error: .*v\.db was written by a newer Mosaic \(database schema 9; this Mosaic reads up to 2\): upgrade Mosaic to use it$/);
-  });
-});
-
-describe('database locations', () => {
-  it('a URL of a database Mosaic does not know, or a PostgreSQL server that does not answer: one line, nothing created', () => {
-    const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1 });
-    const unknown = cli(['compare', 'mysql://x/y'], dir);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr.trim()).toMatch(/^mosaic: error: "mysql:\/\/" is not a kind of database Mosaic knows: give the path of a SQLite file \(e\.g\. results\.db\) or a postgres:\/\/ URL$/);
-    // port 9 (discard) on loopback: nothing listens there
-    for (const args of [['run', config, 'postgresql://mosaic:s3cret-pw@127.0.0.1:9/exp'], ['status', 'postgres://mosaic:s3cret-pw@127.0.0.1:9/exp']]) {
-      const r = cli(args, dir);
-      expect(r.code, args.join(' ') + r.stderr).toBe(5);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/cannot connect to PostgreSQL database postgres(ql)?:\/\/mosaic@127\.0\.0\.1:9\/exp: connect ECONNREFUSED/);
-      expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
-    }
-    expect(fs.readdirSync(dir).sort()).toEqual(['config.ini']);
-  });
-});
-
 /**
  * An experiment on grid_data (the OR gate in a fixed order, test/fixtures/bad-data.ts) and one of
  * its models, seeds 4 and 5 with `multiplicity = 2`: runs of the packable `relu_mlp` train in a pack,
@@ -400,7 +160,6 @@ const outcomes = (db: string) =>
     return_status: String(r.return_status).replace(/dense_Dense\d+/g, 'dense_DenseN'),
   }));
 const packedIn = (db: string) => rows(db, `SELECT param_value FROM params WHERE param_name = 'backend_used' ORDER BY run_id`).map((r) => /trained in a pack of (\d+)/.exec(String(r.param_value))?.[1] ?? 'alone');
-
 describe('values that are not numbers', () => {
   it('NaN in the inputs or the targets: the run ends in error naming the data class, the batch, the row and the feature, alone and in a pack alike', () => {
     const dir = tmpDir();

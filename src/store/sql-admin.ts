@@ -1,0 +1,165 @@
+/**
+ * The admin role in SQL: the commands that change an experiment (run, rerun, rekey, delete,
+ * pause, savedb). Each change is one transaction. Enqueued runs get new consecutive ids (never
+ * one used before, even when deleted), each its folder inside this database's own; runs put back
+ * to pending keep their epochs, to continue from their last checkpoint.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { SqlRunner } from './connection.js';
+import { databaseName } from './location.js';
+import { epochsDone, forEachChunk, ROWS_PER_STATEMENT, SET_FACT, SET_SYSTEM, type SqlContext } from './sql-context.js';
+import type { ExperimentRecord, RunFolderMove, StoreAdmin, StoreIdentity } from './types.js';
+import { packKey, type NewRun, type RunSpec } from '../core/run-spec.js';
+
+/** Many rows in few statements: one round trip per ROWS_PER_STATEMENT rows, not per row. */
+async function insertMany(tx: SqlRunner, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+  const one = `(${columns.map(() => '?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    await tx.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => one).join(', ')}`, chunk.flat());
+  }
+}
+
+export class SqlAdmin implements StoreAdmin {
+  constructor(private readonly sql: SqlContext) {}
+
+  async enqueue(runs: NewRun[], experiment?: ExperimentRecord): Promise<number[]> {
+    const folder = await this.runsFolder();
+    return this.sql.conn.transaction(async (tx) => {
+      // Taking the counter's row first makes concurrent enqueues wait for each other.
+      await tx.run(`UPDATE system SET param_value = param_value WHERE param_name = 'next_run_id'`);
+      const next = Number((await this.sql.system(tx, 'next_run_id')) ?? '1');
+      const maxId = (await tx.get<{ m: number | null }>(`SELECT MAX(run_id) AS m FROM runs`))?.m ?? 0;
+      const first = Math.max(next, maxId + 1);
+      const ids = runs.map((_, i) => first + i);
+      const experimentId = experiment ? await this.recordExperiment(tx, experiment, first, first + runs.length - 1) : undefined;
+      const specs = new Map<RunSpec, { json: string; key: string }>();
+      const runRows: unknown[][] = [];
+      const queueRows: unknown[][] = [];
+      const factRows = new Map<string, unknown[]>();
+      runs.forEach((run, i) => {
+        const id = ids[i]!;
+        let spec = specs.get(run.spec);
+        if (!spec) specs.set(run.spec, (spec = { json: JSON.stringify(run.spec), key: packKey(run.spec) }));
+        runRows.push([id, 'pending', run.shortForm, null]);
+        queueRows.push([id, spec.json, run.seed, run.spec.process.epochs, path.join(run.spec.process.run_files_path, folder, `run_${id}`), spec.key]);
+        const facts: [string, string][] = [...run.facts, ...(experimentId !== undefined ? [['experiment', String(experimentId)] as [string, string]] : []), ['status', 'pending']];
+        for (const [name, value] of facts) factRows.set(`${id}\u0000${name}`, [id, name, value]);
+      });
+      await insertMany(tx, 'runs', ['run_id', 'status', 'pipeline', 'return_status'], runRows);
+      await insertMany(tx, 'mosaic_queue', ['run_id', 'spec', 'seed', 'epochs_target', 'run_dir', 'pack_key'], queueRows);
+      await insertMany(tx, 'params', ['run_id', 'param_name', 'param_value'], [...factRows.values()]);
+      await tx.run(SET_SYSTEM, ['next_run_id', String(first + runs.length)]);
+      return ids;
+    });
+  }
+
+  async usedSeeds(): Promise<Set<number>> {
+    return new Set((await this.sql.conn.all<{ seed: number }>(`SELECT seed FROM mosaic_queue`)).map((r) => r.seed));
+  }
+
+  async setPaused(paused: boolean): Promise<void> {
+    const since = paused ? `CAST(${this.sql.now} AS TEXT)` : `''`;
+    await this.sql.conn.run(`INSERT INTO system (param_name, param_value) VALUES ('paused', ${since}) ON CONFLICT (param_name) DO UPDATE SET param_value = excluded.param_value`);
+  }
+
+  async setSetting(name: string, value: unknown): Promise<void> {
+    await this.sql.conn.run(SET_SYSTEM, [`setting.${name}`, JSON.stringify(value)]);
+  }
+
+  async extendRuns(runIds: number[], moreEpochs: number, options: { earlyStopping?: boolean } = {}): Promise<void> {
+    await this.sql.conn.transaction(async (tx) => {
+      for (const id of runIds) {
+        if (options.earlyStopping === false) {
+          const { spec } = (await tx.get<{ spec: string }>(`SELECT spec FROM mosaic_queue WHERE run_id = ?`, [id]))!;
+          const parsed = JSON.parse(spec) as RunSpec;
+          if (parsed.process.early_stopping !== undefined) {
+            delete parsed.process.early_stopping;
+            await tx.run(`UPDATE mosaic_queue SET spec = ? WHERE run_id = ?`, [JSON.stringify(parsed), id]);
+          }
+        }
+        await tx.run(`UPDATE mosaic_queue SET epochs_target = ${epochsDone('mosaic_queue.run_id')} + ?, finished_at = NULL WHERE run_id = ?`, [moreEpochs, id]);
+        await this.sql.setRunStatus(tx, id, 'pending');
+        // What `epochs` goes back to if the continuation fails (an early-stopped run's is not its epochs done).
+        await tx.run(
+          `INSERT INTO params (run_id, param_name, param_value) SELECT run_id, 'epochs_before_rerun', param_value FROM params WHERE run_id = ? AND param_name = 'epochs' ON CONFLICT (run_id, param_name) DO NOTHING`,
+          [id],
+        );
+        const { epochs_target } = (await tx.get<{ epochs_target: number }>(`SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`, [id]))!;
+        await tx.run(SET_FACT, [id, 'epochs', String(epochs_target)]);
+        await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'traceback'`, [id]);
+      }
+    });
+  }
+
+  async retryFailedRuns(): Promise<number[]> {
+    return this.sql.conn.transaction(async (tx) => {
+      const ids = (await tx.all<{ run_id: number }>(`SELECT run_id FROM runs WHERE status = 'failed' ORDER BY run_id`)).map((r) => r.run_id);
+      for (const id of ids) {
+        await this.sql.setRunStatus(tx, id, 'pending');
+        // A fresh count of claims: `retries` applies again; the failed attempts stay in mosaic_failures.
+        await tx.run(`UPDATE mosaic_queue SET attempts = 0, worker = NULL, finished_at = NULL WHERE run_id = ?`, [id]);
+        await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'traceback'`, [id]);
+      }
+      return ids;
+    });
+  }
+
+  async deleteRuns(runIds: number[]): Promise<{ runId: number; runDir: string }[]> {
+    return this.sql.conn.transaction(async (tx) => {
+      const dirs: { runId: number; runDir: string }[] = [];
+      await forEachChunk(runIds, async (inList, chunk) => {
+        const rows = await tx.all<{ run_id: number; run_dir: string | null }>(`SELECT run_id, run_dir FROM mosaic_queue WHERE run_id IN ${inList} ORDER BY run_id`, chunk);
+        for (const r of rows) if (r.run_dir) dirs.push({ runId: r.run_id, runDir: r.run_dir });
+        for (const table of ['runs', 'params', 'run_results', 'history', 'history_metrics', 'mosaic_queue', 'mosaic_failures']) {
+          await tx.run(`DELETE FROM ${table} WHERE run_id IN ${inList}`, chunk);
+        }
+      });
+      return dirs;
+    });
+  }
+
+  async becomeCopyOf(original: StoreIdentity, copyLocation: string): Promise<{ storeId: string; moves: RunFolderMove[] }> {
+    const storeId = randomBytes(4).toString('hex');
+    const folder = `${databaseName(copyLocation) || 'mosaic'}-${storeId}`;
+    const moves = await this.sql.conn.transaction(async (tx) => {
+      const at = (await tx.get<{ t: number }>(`SELECT ${this.sql.now} AS t`))!.t;
+      const copyOf = `${original.store} (database ${original.storeId}) at ${new Date(Number(at) * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+      await tx.run(SET_SYSTEM, ['store_id', storeId]);
+      await tx.run(SET_SYSTEM, ['copy_of', copyOf]);
+      const rows = await tx.all<{ run_id: number; run_dir: string | null }>(`SELECT run_id, run_dir FROM mosaic_queue WHERE run_dir IS NOT NULL ORDER BY run_id`);
+      const moved: RunFolderMove[] = [];
+      for (const r of rows) {
+        // <run_files_path>/<db>-<store id>/run_<id>: the same place, in a folder of the copy's own.
+        const to = path.join(path.dirname(path.dirname(r.run_dir!)), folder, path.basename(r.run_dir!));
+        await tx.run(`UPDATE mosaic_queue SET run_dir = ? WHERE run_id = ?`, [to, r.run_id]);
+        moved.push({ runId: r.run_id, from: r.run_dir!, to });
+      }
+      return moved;
+    });
+    this.sql.forgetIdentity();
+    return { storeId, moves };
+  }
+
+  async updateFacts(changes: { runId: number; name: string; value: string }[]): Promise<void> {
+    await this.sql.conn.transaction(async (tx) => {
+      for (const c of changes) await tx.run(SET_FACT, [c.runId, c.name, c.value]);
+    });
+  }
+
+  /** The folder of this database's runs inside run_files_path: its name and identity. */
+  private async runsFolder(): Promise<string> {
+    const { storeId, store } = await this.sql.identity();
+    return `${databaseName(store) || 'mosaic'}-${storeId}`;
+  }
+
+  private async recordExperiment(tx: SqlRunner, e: ExperimentRecord, firstRunId: number, lastRunId: number): Promise<number> {
+    const row = await tx.get<{ experiment_id: number }>(
+      `INSERT INTO mosaic_experiments (created_at, config_file, config_text, config_hash, user_files, mosaic_version, git_commit, first_run_id, last_run_id)
+       VALUES (${this.sql.now}, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING experiment_id`,
+      [e.configFile, e.configText, e.configHash, JSON.stringify(e.userFiles), e.mosaicVersion, e.gitCommit, firstRunId, lastRunId],
+    );
+    return Number(row!.experiment_id);
+  }
+}
