@@ -3,7 +3,7 @@ import { fixed, pVerdict } from '../core/format.js';
 import { clip, criterionRange, rangeText } from './bands.js';
 import { compareValues, factNamed, moduleFacts, valueKey } from './params.js';
 import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells, type PlacedRun } from './pooling.js';
-import { BUILTIN_CRITERIA, valueOf, type AnalysisRun, type Better, type Criteria, type Criterion } from './runs.js';
+import { BUILTIN_CRITERIA, criterionValue, type AnalysisRun, type Better, type Criteria, type Criterion } from './runs.js';
 import { cliffsDelta, cohensD, holm, mannWhitney, pooledStd, probabilityBelow, std, summarize, welch, type Summary } from './stats.js';
 import { pairedT, wilcoxonSignedRank } from './paired-stats.js';
 import { tost as twoOneSidedTests, type TostResult } from './equivalence.js';
@@ -192,12 +192,15 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
     if (!labels.has(seriesId)) labels.set(seriesId, seriesLabel(p.group, pooling.variant.get(p.run.runId)!));
     const id = JSON.stringify([p.run.dataKey, p.at, seriesId]);
     let cell = cells.get(id);
-    if (!cell) cells.set(id, (cell = { dataset: p.run.dataKey, at: p.at, group: labels.get(seriesId)!, values: [], runs: [] }));
-    cell.values.push(valueOf(p.run, criterion)!);
+    if (!cell) {
+      cell = { dataset: p.run.dataKey, at: p.at, group: labels.get(seriesId)!, values: [], runs: [] };
+      cells.set(id, cell);
+    }
+    cell.values.push(criterionValue(p.run, criterion)!);
     cell.runs.push(p.run);
   }
 
-  const range = criterionRange(criterion, better, done.map((r) => valueOf(r, criterion)!));
+  const range = criterionRange(criterion, better, done.map((r) => criterionValue(r, criterion)!));
   let clipped = false;
   const withClippedCi = (s: Summary): Summary => {
     if (!s.ci) return s;
@@ -289,7 +292,7 @@ function pairTests(ca: Cell, cb: Cell, criterion: Criterion, better: Better, rop
   const [a, b] = [ca.values, cb.values];
   const below = probabilityBelow(a, b);
   const common = { dataset: ca.dataset, at: ca.at, a: ca.group, b: cb.group, cohensD: cohensD(a, b), cliffsDelta: cliffsDelta(a, b), pABetter: better === 'higher' ? 1 - below : below };
-  const pairing = pairedBy(ca.runs, cb.runs, (r) => valueOf(r, criterion), [ca.group, cb.group]);
+  const pairing = pairedBy(ca.runs, cb.runs, (r) => criterionValue(r, criterion), [ca.group, cb.group]);
   if (pairing.pairs && pairing.pairs.length >= 2) {
     const t = pairedT(pairing.a, pairing.b);
     const differences = pairing.a.map((x, i) => x - pairing.b[i]!);

@@ -5,12 +5,12 @@ import { factNamed, sameValue, valueKey } from './params.js';
 import type { PlotSection } from './plot-config.js';
 import { meanAndSpreadLayers, spreadSubtitle, violinChart } from './plots.js';
 import { orderedLabels, seriesLabel, splitCells } from './pooling.js';
-import { CRITERIA, valueOf, type AnalysisRun, type Better, type Criterion, type LoadedRuns } from './runs.js';
+import { CRITERIA, criterionValue, type AnalysisRun, type Better, type Criterion, type LoadedRuns } from './runs.js';
 import { leftOut, usableRuns } from './usable.js';
 import { plural } from '../core/wording.js';
 
 function xOf(run: AnalysisRun, abscissa: string): number | string | undefined {
-  if (CRITERIA.includes(abscissa)) return valueOf(run, abscissa) ?? undefined;
+  if (CRITERIA.includes(abscissa)) return criterionValue(run, abscissa) ?? undefined;
   const fact = factNamed(run.facts, abscissa, run.runId);
   if (fact === undefined) return undefined;
   const raw = run.facts[fact]!;
@@ -68,7 +68,7 @@ export function configPage({ runs: all, criteria }: LoadedRuns, section: PlotSec
   const rows = placedRuns.map((r) => ({
     x: xs.get(r.runId)!,
     series: seriesLabel(base(r), pooling.variant.get(r.runId)!),
-    ...Object.fromEntries(section.ordinates.map((o) => [o, valueOf(r, o)])),
+    ...Object.fromEntries(section.ordinates.map((o) => [o, criterionValue(r, o)])),
   })) as ({ x: number | string; series: string } & Record<string, number | null>)[];
   const numericX = rows.every((v) => typeof v.x === 'number');
   const integerX = numericX && rows.every((v) => Number.isInteger(v.x));

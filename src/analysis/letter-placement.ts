@@ -128,7 +128,7 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
       const up = Math.max(0, bottom + HALF_HEIGHT - first.base);
       const down = Math.max(0, last.base + (last.items.length - 1) * STEP - (top - HALF_HEIGHT));
       const shift = up > 0 ? up : -down;
-      for (const c of clusters) c.items.forEach((x, k) => out.set(x, c.base + shift + k * STEP));
+      for (const c of clusters) c.items.forEach((x, k) => { out.set(x, c.base + shift + k * STEP); });
     }
     return out;
   }

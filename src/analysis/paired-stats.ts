@@ -112,7 +112,10 @@ export function wilcoxonSignedRank(a: number[], b: number[]): WilcoxonResult {
   const r = averageRanks(abs);
   let rPlus = 0;
   let rMinus = 0;
-  d.forEach((x, i) => (x > 0 ? (rPlus += r[i]!) : (rMinus += r[i]!)));
+  d.forEach((x, i) => {
+    if (x > 0) rPlus += r[i]!;
+    else rMinus += r[i]!;
+  });
   const groups = new Map<number, number>();
   for (const v of abs) groups.set(v, (groups.get(v) ?? 0) + 1);
   const hasTies = groups.size < n;

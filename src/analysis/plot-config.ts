@@ -31,10 +31,11 @@ const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()
 /** `a, [b, c], d` → [['a'], ['b', 'c'], ['d']]. */
 export function bracketedLists(value: string): string[][] {
   const out: string[][] = [];
-  const re = /\s*(\[[^\]]*\]|[^,\[\]]+)\s*(,|$)/gy;
-  let m: RegExpExecArray | null;
+  const re = /\s*(\[[^\]]*\]|[^,[\]]+)\s*(,|$)/gy;
   let consumed = 0;
-  while (consumed < value.length && (m = re.exec(value)) !== null) {
+  while (consumed < value.length) {
+    const m = re.exec(value);
+    if (m === null) break;
     const item = m[1]!.trim();
     out.push(item.startsWith('[') ? list(item.slice(1, -1)) : [item]);
     consumed = re.lastIndex;

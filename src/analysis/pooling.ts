@@ -63,7 +63,10 @@ export function splitCells(placed: PlacedRun[], options: PoolingOptions): Poolin
   for (const { run } of placed) {
     for (const name of options.pool) {
       const f = factNamed(run.facts, name, run.runId);
-      if (f !== undefined) (pooledFacts.add(f), matchedPool.set(name, (matchedPool.get(name) ?? new Set()).add(f)));
+      if (f !== undefined) {
+        pooledFacts.add(f);
+        matchedPool.set(name, (matchedPool.get(name) ?? new Set()).add(f));
+      }
     }
     for (const name of options.fixed ?? []) {
       const f = factNamed(run.facts, name, run.runId);

@@ -74,7 +74,7 @@ export class Criteria {
 /** The criteria of runs that logged no metric of their own: the built-in ones. */
 export const BUILTIN_CRITERIA = new Criteria();
 
-export function valueOf(run: AnalysisRun, c: Criterion): number | null {
+export function criterionValue(run: AnalysisRun, c: Criterion): number | null {
   const field = CRITERION_FIELDS.get(c);
   const v = field ? run.results?.[field.name] : run.metrics[c];
   return typeof v === 'number' && Number.isFinite(v) ? v : null;

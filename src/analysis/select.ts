@@ -36,7 +36,7 @@ export function parseIdList(spec: string): number[] | 'all' {
 }
 
 function pair(name: string, values: string[] | undefined): [string, string] {
-  if (!values || values.length !== 2) throw new MosaicError(`-${name} takes two values: NAME VALUE (got ${values?.length ?? 0})`);
+  if (values?.length !== 2) throw new MosaicError(`-${name} takes two values: NAME VALUE (got ${values?.length ?? 0})`);
   return [values[0]!, values[1]!];
 }
 

@@ -1,6 +1,6 @@
 import { compareRunsWithIds } from './compare.js';
 import { factNamed } from './params.js';
-import { valueOf, type AnalysisRun, type Criteria, type Criterion } from './runs.js';
+import { criterionValue, type AnalysisRun, type Criteria, type Criterion } from './runs.js';
 import type { SizeData, SizeSeries } from './size-series.js';
 
 /** A series' letters at one size of metaplot and perfanalysis (compare.ts, `GroupStats.letters`). */
@@ -26,7 +26,7 @@ export function sizeLetters(runs: AnalysisRun[], series: SizeSeries, data: SizeD
   const tested = new Map<number, number>();
   for (const s of data.summaries) if (s.n >= 2) tested.set(s.nb_params, (tested.get(s.nb_params) ?? 0) + 1);
   if (![...tested.values()].some((k) => k >= 2)) return [];
-  const drawn = runs.filter((r) => r.results !== null && valueOf(r, criterion) !== null && series.seriesOf.has(r.runId));
+  const drawn = runs.filter((r) => r.results !== null && criterionValue(r, criterion) !== null && series.seriesOf.has(r.runId));
   // A name pooled for the database may name nothing in this dataset key's runs: compare would refuse it.
   const known = pool.filter((name) => drawn.some((r) => factNamed(r.facts, name, r.runId) !== undefined));
   const { report, runIds } = compareRunsWithIds(drawn, { criterion, criteria, at: 'nb_params', pool: known });

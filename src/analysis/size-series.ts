@@ -1,6 +1,6 @@
 import { band, criterionRange, type Band } from './bands.js';
 import { orderedLabels, seriesLabel, splitCells } from './pooling.js';
-import { valueOf, type AnalysisRun, type Better, type Criterion } from './runs.js';
+import { criterionValue, type AnalysisRun, type Better, type Criterion } from './runs.js';
 
 /**
  * The series of metaplot and perfanalysis: a criterion against nb_params, one series per model
@@ -52,8 +52,8 @@ export interface SizeData {
 /** One value per run, and per series and size the mean ± 1 std clipped to the criterion's range. */
 export function sizeData(runs: AnalysisRun[], series: SizeSeries, criterion: Criterion, better: Better): SizeData {
   const points = runs
-    .filter((r) => r.results !== null && valueOf(r, criterion) !== null && series.seriesOf.has(r.runId))
-    .map((r) => ({ series: series.seriesOf.get(r.runId)!, nb_params: r.results!.nb_params, value: valueOf(r, criterion)! }));
+    .filter((r) => r.results !== null && criterionValue(r, criterion) !== null && series.seriesOf.has(r.runId))
+    .map((r) => ({ series: series.seriesOf.get(r.runId)!, nb_params: r.results!.nb_params, value: criterionValue(r, criterion)! }));
   const range = criterionRange(criterion, better, points.map((p) => p.value));
   const cells = new Map<string, SizePoint[]>();
   for (const p of points) {

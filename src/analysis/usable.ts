@@ -1,5 +1,5 @@
 import { RUN_STATUSES } from '../core/run-records.js';
-import { valueOf, type AnalysisRun, type Criterion } from './runs.js';
+import { criterionValue, type AnalysisRun, type Criterion } from './runs.js';
 import { idRanges, plural } from '../core/wording.js';
 
 /**
@@ -18,9 +18,9 @@ export function usableRuns(runs: AnalysisRun[], criterion?: Criterion): { runs: 
   }
   const done = runs.filter((r) => r.status === 'done');
   if (criterion === undefined) return { runs: done, notes };
-  const valueless = done.filter((r) => valueOf(r, criterion) === null);
+  const valueless = done.filter((r) => criterionValue(r, criterion) === null);
   if (valueless.length) notes.push(leftOut(valueless, `without a value of ${criterion}`));
-  return { runs: done.filter((r) => valueOf(r, criterion) !== null), notes };
+  return { runs: done.filter((r) => criterionValue(r, criterion) !== null), notes };
 }
 
 /** "left out 3 runs without a width: 1-3". */

@@ -10,7 +10,7 @@ import { selectRuns, type RunSelector } from '../analysis/select.js';
 import { chooseDatabase, rememberDatabase } from './recent.js';
 import { idRanges, plural } from '../core/wording.js';
 import { copyRunFolder } from '../engine/checkpoints/run-folder.js';
-import type { RunFolderMove } from '../store/types.js';
+import type { RunFolderMove, StoreIdentity } from '../store/types.js';
 
 /** What `pause FILE.json` writes and `resume FILE.json` reads. */
 interface PauseFile {
@@ -20,7 +20,7 @@ interface PauseFile {
   running: { run_id: number; pipeline: string }[];
 }
 
-const isJson = (p: string | undefined) => p !== undefined && p.toLowerCase().endsWith('.json');
+const isJson = (p: string | undefined) => p?.toLowerCase().endsWith('.json');
 
 /** "no run is running", "1 running run finishes (id 3)", "2 pending runs wait (ids 4-5)". */
 function runsThat(runs: { runId: number }[], state: string, one: string, many: string): string {
@@ -138,7 +138,7 @@ export async function savedbCommand(first: string, second: string | undefined, o
   if (fs.existsSync(copy)) throw new MosaicError(`${copy} already exists: choose a new file for the copy`);
   const partial = path.join(path.dirname(path.resolve(copy)), `.${path.basename(copy)}.${process.pid}.partial`);
   const store = await openStore(db, 'read');
-  let original;
+  let original: StoreIdentity;
   try {
     original = await store.identity();
     await store.copyTo(partial);
@@ -147,7 +147,7 @@ export async function savedbCommand(first: string, second: string | undefined, o
   }
   try {
     const target = await openStore(partial, 'write');
-    let made;
+    let made: Awaited<ReturnType<typeof target.becomeCopyOf>>;
     try {
       made = await target.becomeCopyOf(original, copy);
     } finally {

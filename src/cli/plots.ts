@@ -32,7 +32,7 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
   const k = Number(options.plot_size);
   if (!Number.isInteger(k) || k < 1 || k > 10) throw new MosaicError(`-plot_size must be an integer from 1 to 10, got "${options.plot_size}"`);
   const store = await openStore(db, 'read');
-  let pages;
+  let pages: ReturnType<typeof lossPage>[];
   const notes: string[] = [];
   try {
     const ids = await selectRuns(store, options.id === undefined && options.request === undefined && !options.param_name_value && !options.param_name_value_low_threshold && !options.param_name_value_high_threshold ? { id: 'all' } : options);

@@ -68,7 +68,8 @@ export class SnapshotSource {
         cur.readAt = Date.now();
         return cur;
       }
-      return (this.current = await this.read(mark, open));
+      this.current = await this.read(mark, open);
+      return this.current;
     })().finally(() => (this.loading = undefined));
     return this.loading;
   }
@@ -81,7 +82,10 @@ export class SnapshotSource {
     for (const row of rows) {
       for (const [k, v] of Object.entries(row.params)) {
         let s = values.get(k);
-        if (!s) values.set(k, (s = new Set()));
+        if (!s) {
+          s = new Set();
+          values.set(k, s);
+        }
         if (s.size < 2) s.add(v);
       }
     }

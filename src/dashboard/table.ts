@@ -118,5 +118,5 @@ export function tableCsv(snapshot: Snapshot, q: TableQuery): string {
   const lines = rows.map((r) =>
     [r.runId, r.status, r.pipeline, r.dataKey, r.modelKey, r.epochsDone, r.epochsTarget, ...TABLE_FIELDS.map((f) => r[f.name]), ...params.map((p) => r.params[p])].map(cell).join(','),
   );
-  return [head.join(','), ...lines].join('\n') + '\n';
+  return `${[head.join(','), ...lines].join('\n')}\n`;
 }

@@ -39,7 +39,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   reporter.log(`${options.headline}; ${plural(workers, 'worker')}`);
   if (reclaimed.length) reporter.log(`${reclaimed.length} runs left by stopped workers continue from their last checkpoint (ids ${reclaimed.join(',')})`);
   const started = Date.now();
-  let summary;
+  let summary: Awaited<ReturnType<typeof runPool>>;
   try {
     const launchedRuns = new Set<number>();
     summary = await runPool({ dbPath, store, monitor, total, launchedRuns, reporter });

@@ -260,7 +260,8 @@ export class PgConnection implements SqlConnection {
     let last = cause;
     for (;;) {
       try {
-        return (this.client = await this.connectClient());
+        this.client = await this.connectClient();
+        return this.client;
       } catch (e) {
         last = e;
         if (isPermanentConnectFailure(e) || !isConnectionLost(e)) {

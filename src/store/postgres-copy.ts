@@ -59,7 +59,7 @@ export async function copyIntoNewSqliteFile(tx: SqlRunner, file: string): Promis
     }
   } catch (e) {
     if (e instanceof Error && !(e instanceof MosaicError) && (e as NodeJS.ErrnoException).code?.startsWith('SQLITE')) {
-      e = new MosaicError(`cannot copy the database to ${file}: ${e.message}`);
+      throw new MosaicError(`cannot copy the database to ${file}: ${e.message}`);
     }
     throw e;
   } finally {

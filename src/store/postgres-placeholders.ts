@@ -66,7 +66,8 @@ export function pgSql(sql: string): string {
   if (out === undefined) {
     // Statements built with a list of `?` per id vary without end: keep the cache bounded.
     if (cache.size >= 1000) cache.clear();
-    cache.set(sql, (out = numberPlaceholders(sql)));
+    out = numberPlaceholders(sql);
+    cache.set(sql, out);
   }
   return out;
 }

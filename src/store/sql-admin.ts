@@ -41,7 +41,10 @@ export class SqlAdmin implements StoreAdmin {
       runs.forEach((run, i) => {
         const id = ids[i]!;
         let spec = specs.get(run.spec);
-        if (!spec) specs.set(run.spec, (spec = { json: JSON.stringify(run.spec), key: packKey(run.spec) }));
+        if (!spec) {
+          spec = { json: JSON.stringify(run.spec), key: packKey(run.spec) };
+          specs.set(run.spec, spec);
+        }
         runRows.push([id, 'pending', run.shortForm, null]);
         queueRows.push([id, spec.json, run.seed, run.spec.process.epochs, path.join(run.spec.process.run_files_path, folder, `run_${id}`), spec.key]);
         const facts: [string, string][] = [...run.facts, ...(experimentId !== undefined ? [['experiment', String(experimentId)] as [string, string]] : []), ['status', 'pending']];

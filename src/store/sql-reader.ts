@@ -79,7 +79,10 @@ export class SqlReader implements StoreReader {
     const out = new Map<number, Record<string, string>>();
     for (const row of await this.sql.conn.all<{ run_id: number; param_name: string; param_value: string }>(`SELECT run_id, param_name, param_value FROM params`)) {
       let facts = out.get(row.run_id);
-      if (!facts) out.set(row.run_id, (facts = {}));
+      if (!facts) {
+        facts = {};
+        out.set(row.run_id, facts);
+      }
       facts[row.param_name] = row.param_value;
     }
     return out;
@@ -192,7 +195,10 @@ export class SqlReader implements StoreReader {
     );
     for (const row of rows) {
       let mine = out.get(row.run_id);
-      if (!mine) out.set(row.run_id, (mine = {}));
+      if (!mine) {
+        mine = {};
+        out.set(row.run_id, mine);
+      }
       mine[row.name] = row.value;
     }
     return out;

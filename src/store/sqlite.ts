@@ -173,7 +173,10 @@ class SqliteConnection implements SqlConnection {
 
   private statement(sql: string): Database.Statement {
     let stmt = this.statements.get(sql);
-    if (!stmt) this.statements.set(sql, (stmt = this.db.prepare(sql)));
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
     return stmt;
   }
 

@@ -53,6 +53,6 @@ function rowsTensor(rows: Rows, idx: number[]): tf.Tensor {
   if (typeof first === 'number') return tfjs.tensor2d(idx.map((i) => [rows[i] as number]), [idx.length, 1]);
   const width = first.length;
   const flat = new Float32Array(idx.length * width);
-  idx.forEach((i, r) => flat.set(Array.from(rows[i] as ArrayLike<number>), r * width));
+  idx.forEach((i, r) => { flat.set(Array.from(rows[i] as ArrayLike<number>), r * width); });
   return tfjs.tensor2d(flat, [idx.length, width]);
 }

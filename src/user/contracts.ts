@@ -41,6 +41,7 @@ export interface Batch {
 export type BatchSource = Iterable<Batch | [tf.Tensor, tf.Tensor]> | AsyncIterable<Batch | [tf.Tensor, tf.Tensor]>;
 
 /** Constructor parameters, by name: from the module's section, else from run_info, else the class's static `defaults`. */
+// biome-ignore lint/suspicious/noExplicitAny: the user's code reads its parameters as the types it expects
 export type ModuleParams = Record<string, any>;
 
 /** A class of the data chain (types in `data_scheme`). */

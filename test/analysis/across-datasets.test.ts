@@ -132,7 +132,7 @@ const ds = (n: number) => Array.from({ length: n }, (_, i) => `ds${String(i + 1)
 
 function expectClose(actual: number[], expected: number[], digits = 12): void {
   expect(actual).toHaveLength(expected.length);
-  actual.forEach((x, i) => expect(x, `item ${i}`).toBeCloseTo(expected[i]!, digits));
+  actual.forEach((x, i) => { expect(x, `item ${i}`).toBeCloseTo(expected[i]!, digits); });
 }
 
 function expectReference(r: ReturnType<typeof compareAcrossDatasets>, ref: typeof DEMSAR_REF): void {
@@ -270,7 +270,7 @@ describe('mosaic compare --across-datasets and mosaic cdplot', () => {
     expect(rows).toHaveLength(1 + 14 * 4 + 4 + 3 + 6);
     expect(rows).toContain('cell,adult_sample,C4.5+m+cf,0.798,1,1,,,,,,,,,,,,');
     expect(csv.stderr.trim()).toBe("note: each model's value on a dataset is the mean of its runs' test_acc there (1 run per model and dataset); the ranks are taken over those means");
-    expect(cli(['compare', db, '--across-datasets', '--criterion', 'test_acc', '--format', 'markdown'], dir).stdout).toMatch(/^\*\*test_acc \(higher is better\), models by model key[^]*\n- \*\*across 14 datasets\*\*: Friedman p = 0\.012/);
+    expect(cli(['compare', db, '--across-datasets', '--criterion', 'test_acc', '--format', 'markdown'], dir).stdout).toMatch(/^\*\*test_acc \(higher is better\), models by model key[\s\S]*\n- \*\*across 14 datasets\*\*: Friedman p = 0\.012/);
 
     // the diagram: --plot, and cdplot
     const viaPlot = `${dir}/compare-cd.svg`;

@@ -47,7 +47,6 @@ function checkVerdict(report: CompareReport): void {
   const names = entries.map((e) => e.group);
   const best = names[0]!;
   const list = (s: string) => s.split(', ').map((x) => x.trim());
-  let m: RegExpMatchArray | null;
   if (names.length === 2) {
     // Two groups: a winner is named only when their pair is significant.
     if (/ has lower test_loss than /.test(text)) expect(p(names[0]!, names[1]!)).toBeLessThan(ALPHA);
@@ -55,19 +54,25 @@ function checkVerdict(report: CompareReport): void {
       expect(text).toMatch(/no significant difference/);
       expect(p(names[0]!, names[1]!)).toBeGreaterThanOrEqual(ALPHA);
     }
-  } else if ((m = text.match(/^no significant difference among the (\d+) groups/))) {
+    return;
+  }
+  const none = text.match(/^no significant difference among the (\d+) groups/);
+  const clear = text.match(/^(g\d+) has the lowest mean test_loss, significantly lower than each of the other (\d+) groups/);
+  const undecided = text.match(/^(g\d+) has the lowest mean test_loss but does not differ significantly from any other group/);
+  const mixed = text.match(/^(g\d+) has the lowest mean test_loss; not significantly different from it after Holm: (.*); significantly higher than it: (.*) \(p/);
+  if (none) {
     for (const a of names) for (const b of names) if (a < b) expect(p(a, b)).toBeGreaterThanOrEqual(ALPHA);
-  } else if ((m = text.match(/^(g\d+) has the lowest mean test_loss, significantly lower than each of the other (\d+) groups/))) {
-    expect(m[1]).toBe(best);
+  } else if (clear) {
+    expect(clear[1]).toBe(best);
     for (const b of names.slice(1)) expect(p(best, b)).toBeLessThan(ALPHA);
-  } else if ((m = text.match(/^(g\d+) has the lowest mean test_loss but does not differ significantly from any other group/))) {
-    expect(m[1]).toBe(best);
+  } else if (undecided) {
+    expect(undecided[1]).toBe(best);
     for (const b of names.slice(1)) expect(p(best, b)).toBeGreaterThanOrEqual(ALPHA);
-  } else if ((m = text.match(/^(g\d+) has the lowest mean test_loss; not significantly different from it after Holm: (.*); significantly higher than it: (.*) \(p/))) {
-    expect(m[1]).toBe(best);
-    for (const b of list(m[2]!)) expect(p(best, b)).toBeGreaterThanOrEqual(ALPHA);
-    for (const b of list(m[3]!)) expect(p(best, b)).toBeLessThan(ALPHA);
-    expect(new Set([...list(m[2]!), ...list(m[3]!)])).toEqual(new Set(names.slice(1)));
+  } else if (mixed) {
+    expect(mixed[1]).toBe(best);
+    for (const b of list(mixed[2]!)) expect(p(best, b)).toBeGreaterThanOrEqual(ALPHA);
+    for (const b of list(mixed[3]!)) expect(p(best, b)).toBeLessThan(ALPHA);
+    expect(new Set([...list(mixed[2]!), ...list(mixed[3]!)])).toEqual(new Set(names.slice(1)));
   } else throw new Error(`a verdict the test does not know: ${text}`);
 }
 

@@ -199,10 +199,10 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
   // compare.test.ts's samples: model_a is better than model_b at both widths (p < 0.001, Welch, after Holm)
   const A = [19.1, 20.3, 21.7, 18.9, 22.4, 20.0];
   const B = [23.5, 24.1, 22.8, 25.9, 24.6, 24.0];
-  const twoModels = (dir: string, valueOf: (model: string, width: number, repeat: number) => number) =>
+  const twoModels = (dir: string, criterionValue: (model: string, width: number, repeat: number) => number) =>
     analysisDb(dir, iniText({ multiplicity: 6, models: TWO_MODELS }), (facts, i) => {
       const width = Number(facts.A_width ?? facts.B_width);
-      return { status: 'done', value: valueOf(facts.mlp_key!, width, i % 6), nb_params: width * 10 };
+      return { status: 'done', value: criterionValue(facts.mlp_key!, width, i % 6), nb_params: width * 10 };
     });
 
   it('writes beside each mean the letters compare --at nb_params gives, and says what they mean', async () => {
@@ -380,7 +380,7 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
     // train_loss, test_loss, trainability, best_test_loss
     expect(r.stdout).toContain('4 pages (dataset keys x criteria)');
     expect(pdfPages(out)).toBe(4);
-    expect(cli(['perfanalysis', db, path.join(dir, 'one.pdf'), '--criteria', 'test_loss', '--pool', 'lr'], dir).stdout).toMatch(/pooled on request \(--pool lr\)[^]*\n1 page \(/);
+    expect(cli(['perfanalysis', db, path.join(dir, 'one.pdf'), '--criteria', 'test_loss', '--pool', 'lr'], dir).stdout).toMatch(/pooled on request \(--pool lr\)[\s\S]*\n1 page \(/);
   });
 });
 

@@ -173,7 +173,7 @@ describe(`Friedman, Iman–Davenport and Nemenyi against SciPy ${ref.scipy} and 
       const f = friedman(c.table, c.better);
       expect(f.n).toBe(c.table.length);
       expect(f.k).toBe(c.table[0]!.length);
-      f.avgRanks.forEach((r, j) => close(`friedman.avg_rank ${name}`, r, c.avg_ranks[j]!));
+      f.avgRanks.forEach((r, j) => { close(`friedman.avg_rank ${name}`, r, c.avg_ranks[j]!); });
       close(`friedman.chi2 ${name}`, f.chi2, c.chi2);
       closeP(`friedman.p ${name}`, f.p, c.p);
       close(`iman_davenport.F ${name}`, f.ff, num(c.ff));
@@ -198,7 +198,7 @@ describe(`Friedman, Iman–Davenport and Nemenyi against SciPy ${ref.scipy} and 
       '0.1': [1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.78, 2.855, 2.92],
     };
     for (const [alpha, qs] of Object.entries(table)) {
-      qs.forEach((q, i) => expect(Math.abs(nemenyiQ(i + 2, Number(alpha)) - q), `k = ${i + 2}, α = ${alpha}`).toBeLessThanOrEqual(1e-3));
+      qs.forEach((q, i) => { expect(Math.abs(nemenyiQ(i + 2, Number(alpha)) - q), `k = ${i + 2}, α = ${alpha}`).toBeLessThanOrEqual(1e-3); });
     }
   });
 

@@ -36,7 +36,7 @@ describe('statistics against independent values', () => {
 
   it('Holm correction (textbook example)', () => {
     const adj = holm([0.01, 0.04, 0.03, 0.005]);
-    [0.03, 0.06, 0.06, 0.02].forEach((v, i) => expect(adj[i]).toBeCloseTo(v, 12));
+    [0.03, 0.06, 0.06, 0.02].forEach((v, i) => { expect(adj[i]).toBeCloseTo(v, 12); });
   });
 
   it("effect sizes: Cohen's d, Cliff's delta, probability of being below", () => {

@@ -80,7 +80,10 @@ describe('crash recovery', () => {
     // until runs started and ended faster).
     const config = fixtureConfig(dir, { models: model('2, 5'), epochs: 160, monitor: 'nb_processus = 2\nmultiplicity = 6' });
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const outputs: string[] = [];
     let kills = 0;
     while (kills < 10) {

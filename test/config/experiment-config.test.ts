@@ -125,12 +125,12 @@ describe('pipelines', () => {
   });
 
   it('warns about a section of a type in no scheme', () => {
-    const config = parseConfig(base('width = 5') + '\n[extra]\ntype = other\nclass = X\npath_to_class = x.ts\nkey = x\n', '/x/c.ini');
+    const config = parseConfig(`${base('width = 5')}\n[extra]\ntype = other\nclass = X\npath_to_class = x.ts\nkey = x\n`, '/x/c.ini');
     expect(config.warnings.join()).toMatch(/\[extra\].*type "other" is in neither/);
   });
 
   it('ignore_unread is no parameter; keys inherited from [DEFAULT] are known as such', () => {
-    const config = parseConfig('[DEFAULT]\nowner = alice\n' + base('width = 2, 3\nnote = x\nignore_unread = Note, other'), '/x/c.ini');
+    const config = parseConfig(`[DEFAULT]\nowner = alice\n${base('width = 2, 3\nnote = x\nignore_unread = Note, other')}`, '/x/c.ini');
     const m = config.modules[1]!;
     expect(m.params.map((p) => p.key)).toEqual(['width', 'note', 'owner']);
     expect(m.ignoreUnread).toEqual(['note', 'other']);

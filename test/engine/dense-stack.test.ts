@@ -67,7 +67,7 @@ describe('the plain pack step (dense-stack.ts) computes what TF.js computes, bit
         const per = prediction.length / R;
         expect(bits(prediction.subarray(r * per, (r + 1) * per))).toEqual(bits(m.apply(xs[r]!) as tf.Tensor));
         expect(losses[r]).toBe(value.dataSync()[0]);
-        p.variables[r]!.forEach((v, j) => expect(bits(replicaOf(gradient[j]!, r, v.shape)), `${v.name}`).toEqual(bits(grads[v.name]!)));
+        p.variables[r]!.forEach((v, j) => { expect(bits(replicaOf(gradient[j]!, r, v.shape)), `${v.name}`).toEqual(bits(grads[v.name]!)); });
       });
 
       // The pack through TF.js's ops and tape (at batch 1 its bias gradient is the output's gradient
@@ -76,7 +76,7 @@ describe('the plain pack step (dense-stack.ts) computes what TF.js computes, bit
       const { value, grads } = tf.variableGrads(() => p.model.loss(packForward(p.model, p.weights, x), y).sum() as tf.Scalar, p.weights);
       expect(bits(losses).reduce((a, b) => a + b, 0)).toBeCloseTo(value.dataSync()[0]!, 4);
       expect(bits(p.model.loss(packForward(p.model, p.weights, x), y))).toEqual(bits(losses));
-      p.weights.forEach((w, j) => expect(unsigned(gradient[j]!)).toEqual(unsigned(grads[w.name]!)));
+      p.weights.forEach((w, j) => { expect(unsigned(gradient[j]!)).toEqual(unsigned(grads[w.name]!)); });
     },
   );
 

@@ -175,8 +175,8 @@ describe('decoupled weight decay ([PROCESS] weight_decay)', () => {
       const masked = tf.concat(plain.map((v) => grads[v.name]!.reshape([-1]))).mul(mask).dataSync() as Float32Array;
       tf.dispose([value, ...Object.values(grads)]);
       const sizes = plain.map((v) => v.size);
-      let offset = 0;
-      const parts = sizes.map((n, k) => tf.tensor(masked.slice(offset, (offset += n)), plain[k]!.shape));
+      const ends = sizes.map((_, k) => sizes.slice(0, k + 1).reduce((a, b) => a + b, 0));
+      const parts = sizes.map((n, k) => tf.tensor(masked.slice(ends[k]! - n, ends[k]!), plain[k]!.shape));
       referenceStep(reference, plain, () => plain.map((v, k) => v.mul(parts[k]!).sum()).reduce((a, b) => a.add(b)) as tf.Scalar);
       tf.dispose(parts);
       plainStep(flat, stepped, step);

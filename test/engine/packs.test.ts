@@ -30,7 +30,7 @@ function facts(db: string, name: string): string[] {
  */
 function expectSameCurves(packed: Row[], alone: Row[]) {
   expect(packed.length).toBe(alone.length);
-  packed.forEach((p, i) => expect(p).toEqual(alone[i]));
+  packed.forEach((p, i) => { expect(p).toEqual(alone[i]); });
 }
 
 /** The tutorial, small: 2 models x 3 widths x `multiplicity`, fixed seeds so two databases get the same runs. */
@@ -149,7 +149,7 @@ describe('packs: runs trained together', () => {
     expect(cli(['run', experiment('u.ini', '0', 64), plain], dir).code).toBe(0);
     expect(facts(plain, 'backend_used').every((b) => /trained in a pack of 3/.test(b))).toBe(true);
     const [withPenalty, without] = [histories(regularized), histories(plain)].map((h) => h.filter((e) => e.epoch === 1));
-    withPenalty.forEach((h, i) => expect(h.train_loss).toBeGreaterThan(without[i]!.train_loss + 0.05));
+    withPenalty.forEach((h, i) => { expect(h.train_loss).toBeGreaterThan(without[i]!.train_loss + 0.05); });
 
     // Decoupled weight decay is element-wise: a pack decays each run as alone.
     const decayed = (file: string, decay: string, packSize: number) => {

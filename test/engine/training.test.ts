@@ -178,7 +178,7 @@ describe('regularizers and weight decay', () => {
       const weights = model.getWeights().map((w) => w.dataSync());
       expect(maxDifference(parameters, weights), `l2 = ${l2}`).toBeLessThan(1e-6);
       // train_loss is what fit reports (the penalty included); test_loss what evaluate gives (none)
-      history.forEach((e, k) => expect(e.train_loss).toBeCloseTo(fitted.history.loss![k] as number, 6));
+      history.forEach((e, k) => { expect(e.train_loss).toBeCloseTo(fitted.history.loss![k] as number, 6); });
       const evaluated = model.evaluate(tf.concat(test.map((b) => b.x)), tf.concat(test.map((b) => b.y)), { batchSize: 4 }) as tf.Scalar;
       expect(history[epochs - 1]!.test_loss).toBeCloseTo(evaluated.dataSync()[0]!, 6);
       tf.dispose([xs, ys, evaluated, ...train.flatMap((b) => [b.x, b.y]), ...test.flatMap((b) => [b.x, b.y])]);
@@ -218,7 +218,7 @@ describe('regularizers and weight decay', () => {
       let w = vars.map((v) => Float64Array.from(v.dataSync()));
       for (let epoch = 0; epoch < 2; epoch++) {
         for (const b of train) {
-          vars.forEach((v, k) => v.assign(tf.tensor(Float32Array.from(w[k]!), v.shape)));
+          vars.forEach((v, k) => { v.assign(tf.tensor(Float32Array.from(w[k]!), v.shape)); });
           const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(b.y, model.apply(b.x) as tf.Tensor) as tf.Scalar, vars);
           w = vars.map((v, k) => {
             const g = grads[v.name]!.dataSync();

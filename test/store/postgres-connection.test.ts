@@ -184,7 +184,7 @@ describe.skipIf(pgSkipReason !== undefined)(`PostgreSQL connection${pgSkipReason
 
   it('keeps passwords out of errors and locations', async () => {
     const url = await server.freshDatabase();
-    const withPassword = url.replace('mosaic@', 'mosaic:Tr0ub4dor@') + '_absent';
+    const withPassword = `${url.replace('mosaic@', 'mosaic:Tr0ub4dor@')}_absent`;
     const e = await failure(openPostgresConnection(withPassword, { create: true }));
     expect(e).toBeInstanceOf(MosaicError);
     expect(e).not.toBeInstanceOf(StoreUnavailableError);

@@ -629,7 +629,7 @@ async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null,
   const weights = model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
   tf.dispose([x, y]);
   optimizer.dispose();
-  model.layers.forEach((l) => l.dispose());
+  model.layers.forEach((l) => { l.dispose(); });
   return { initial: weights0, batch: data, result: { loss, gradients, inputGradient, weights, losses } };
 }
 
@@ -711,7 +711,7 @@ describe('(c) Conv2D and Dense layers fused as the engine trains them: the layer
     // The data's own gradient is not computed: one input gradient, of the second convolution.
     expect(kernels.filter((k) => k === 'Conv2DBackpropInput')).toHaveLength(1);
     x.dispose();
-    model.layers.forEach((l) => l.dispose());
+    model.layers.forEach((l) => { l.dispose(); });
   });
 });
 
@@ -747,7 +747,7 @@ describe('(b) model.fit with the Layers loss names trains on wasm as on cpu', ()
     const history = await model.fit(x, y, { epochs: 3, batchSize: 4, shuffle: false, verbose: 0 });
     const weights = model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
     tf.dispose([x, y]);
-    model.layers.forEach((l) => l.dispose());
+    model.layers.forEach((l) => { l.dispose(); });
     return { weights0, losses: history.history.loss as number[], weights };
   }
 
@@ -756,7 +756,7 @@ describe('(b) model.fit with the Layers loss names trains on wasm as on cpu', ()
     const wasm = await fitOn('wasm', c, cpu.weights0);
     expect(wasm.losses.every(Number.isFinite)).toBe(true);
     expect(wasm.losses[2]!).toBeLessThan(wasm.losses[0]!);
-    wasm.losses.forEach((l, i) => expect(l).toBeCloseTo(cpu.losses[i]!, 4));
+    wasm.losses.forEach((l, i) => { expect(l).toBeCloseTo(cpu.losses[i]!, 4); });
     expectClose(wasm.weights, cpu.weights, 'weight after fit');
   });
 });
@@ -781,7 +781,7 @@ describe('dilated convolutions (a limit of tfjs-core, not of wasm)', () => {
       outputs.push(...(await on(backend, () => model.predict(x) as tf.Tensor)));
       expect(() => tf.variableGrads(() => (model.apply(x) as tf.Tensor).sum() as tf.Scalar)).toThrow(/dilation rates greater than 1 are not yet supported/);
       x.dispose();
-      model.layers.forEach((l) => l.dispose());
+      model.layers.forEach((l) => { l.dispose(); });
     }
     expect(maxDiff(outputs[1]!, outputs[0]!)).toBeLessThan(sumTolerance(3 * 3 * 3));
   });

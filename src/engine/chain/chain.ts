@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
 import { typedValue, type ParamValue } from '../../config/values.js';
 import { moduleParams } from '../../pipelines/generate.js';
-import { type PipelineModule } from '../../core/run-spec.js';
+import type { PipelineModule } from '../../core/run-spec.js';
 import type { RunSpec } from '../../core/run-spec.js';
 import type { Batch, BatchSource, DataModule, LossModule, ModelModule, ModuleInfo, RunInfo } from '../../user/contracts.js';
 import { constructorParams, recordingReads } from './inject.js';
@@ -69,7 +69,7 @@ export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain
 /** The data chain of a run: each data class built and prepared in order, its `info()` merged into `runInfo`. */
 export async function buildData(spec: RunSpec, runInfo: RunInfo, reads?: ReadLog): Promise<Pick<Chain, 'dataModules' | 'train' | 'test'>> {
   const dataModules: DataModule[] = [];
-  let data: unknown = undefined;
+  let data: unknown ;
   const dataSpecs = spec.modules.slice(0, spec.dataCount);
   for (const m of dataSpecs) {
     const { instance, info } = await instantiate<DataModule>(m, spec, runInfo, reads);

@@ -45,6 +45,7 @@ export function importUserFile(file: string): Promise<Record<string, unknown>> {
  * The class `className` exported by `file` (named export, or the default export when its
  * name matches). `where` says which config entry asked, for the error message.
  */
+// biome-ignore lint/suspicious/noExplicitAny: a user's class, constructed with parameters of any type
 export async function loadUserClass(file: string, className: string, where: string): Promise<new (...args: any[]) => any> {
   if (!fs.existsSync(file)) throw new MosaicError(`${where}: file ${file} does not exist`);
   let mod: Record<string, unknown>;
@@ -59,6 +60,7 @@ export async function loadUserClass(file: string, className: string, where: stri
     const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
     throw new MosaicError(`${where}: ${file} exports no class "${className}" (it exports: ${exported.join(', ') || 'nothing'})`);
   }
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   return candidate as new (...args: any[]) => any;
 }
 

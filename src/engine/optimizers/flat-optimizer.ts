@@ -86,7 +86,7 @@ export class FlatOptimizer implements RunOptimizer {
   writeBack(): void {
     tfjs.tidy(() => {
       if (this.plain) this.flat.assign(tfjs.tensor1d(this.plain.params.slice()));
-      tfjs.split(this.flat, this.sizes).forEach((part, i) => this.variables[i]!.assign(part.reshape(this.variables[i]!.shape)));
+      tfjs.split(this.flat, this.sizes).forEach((part, i) => { this.variables[i]!.assign(part.reshape(this.variables[i]!.shape)); });
     });
   }
 

@@ -35,7 +35,7 @@ class VariableOptimizer implements RunOptimizer {
     // As TF.js's minimize, with the decoupled decay between the gradients and their update.
     const { value, grads } = tfjs.variableGrads(f, this.variables);
     const factor = this.decay;
-    tfjs.tidy(() => this.variables.forEach((v) => v.assign(v.mul(tfjs.scalar(factor)))));
+    tfjs.tidy(() => this.variables.forEach((v) => { v.assign(v.mul(tfjs.scalar(factor))); }));
     this.inner.applyGradients(this.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
     tfjs.dispose(Object.values(grads));
     return value;

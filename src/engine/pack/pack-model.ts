@@ -89,7 +89,7 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): { 
   const loss = kind ? replicaLoss(kind) : undefined;
   if (!kind || !loss) return `the loss ${first.names.loss} has no per-run form for packs`;
   const [shape, data] = [structure(layersOf(first)!), batchShapes(first)];
-  const members = chains.map((c, i) => i).filter((i) => i === 0 || (!unpackable(chains[i]!) && structure(layersOf(chains[i]!)!) === shape && batchShapes(chains[i]!) === data));
+  const members = chains.map((_, i) => i).filter((i) => i === 0 || (!unpackable(chains[i]!) && structure(layersOf(chains[i]!)!) === shape && batchShapes(chains[i]!) === data));
   const mates = members.map((i) => chains[i]!);
   const layers = layersOf(first)!;
   return {

@@ -166,7 +166,7 @@ export class EpochAccuracy {
         total += a.total;
         return a.correct;
       });
-      counts.dataSync().forEach((n, r) => (correct[r] += n));
+      counts.dataSync().forEach((n, r) => { correct[r] += n; });
       counts.dispose();
     }
     return correct.map((n) => n / total);

@@ -7,7 +7,7 @@ import { accuracyRule, checkForcedAccuracy, replicaAccuracyFn } from '../run/acc
 import { settleBackend, useBuildBackend } from '../backend/backend-choice.js';
 import { asBatch, buildChain, type Chain } from '../chain/chain.js';
 import { loadCheckpoint } from '../checkpoints/checkpoint.js';
-import { type NamedTensor } from '../optimizers/optimizer-state.js';
+import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { assertFinite, commitEpoch, failRun, finishRun, firstLine, type RunOutcome } from '../run/epoch-end.js';
 import { FlatOptimizer } from '../optimizers/flat-optimizer.js';
 import { decayFactor, makeOptimizer } from '../optimizers/optimizer.js';
@@ -234,7 +234,7 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
 /** One member's end of epoch, as a run alone has it: divergence (`badWeights`: its weights that are not finite), hooks, checkpoint, record, early stopping. */
 async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], whole: NamedTensor[], ctx: PackContext, badWeights?: string): Promise<void> {
   assertFinite(record, badWeights);
-  m.chain.variables.forEach((v, j) => v.assign(replicaOf(weights[j]!, r, v.shape)));
+  m.chain.variables.forEach((v, j) => { v.assign(replicaOf(weights[j]!, r, v.shape)); });
   for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)]) await module.epochEnd?.(m.chain.runInfo);
   const follows = variableOfState(whole, weights.length);
   const note = await commitEpoch({

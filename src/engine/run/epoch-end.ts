@@ -8,7 +8,7 @@ import type { EpochRecord, LoggedMetric } from '../../core/run-records.js';
 import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import type { ModelModule } from '../../user/contracts.js';
 import { CheckpointWriteError, pruneCheckpoints, saveCheckpoint } from '../checkpoints/checkpoint.js';
-import { type NamedTensor } from '../optimizers/optimizer-state.js';
+import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { bestEpoch, runResults } from './metrics.js';
 
 /**

@@ -72,7 +72,7 @@ export function checkBatchFinite(b: Batch, source: 'train' | 'test', index: numb
 
 /** `checkBatchFinite` over every batch of an array source, in order. */
 export function checkBatchesFinite(batches: unknown[], source: 'train' | 'test', data: string): void {
-  batches.forEach((item, i) => checkBatchFinite(asBatch(item as never), source, i, data));
+  batches.forEach((item, i) => { checkBatchFinite(asBatch(item as never), source, i, data); });
 }
 
 /** What the user knows a weight by: its layer (name, position, model class) and which of its variables. */

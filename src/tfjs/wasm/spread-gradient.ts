@@ -11,7 +11,7 @@ import type { KernelScope } from './kernel-scope.js';
  */
 export function spreadForInputGradient(k: KernelScope, dy: TensorInfo, strides: number[], amounts: { before: number; after: number }[]): TensorInfo {
   let z = dy;
-  strides.forEach((stride, i) => (z = spreadAxis(k, z, i + 1, stride)));
+  strides.forEach((stride, i) => { z = spreadAxis(k, z, i + 1, stride); });
   const begin = z.shape.map((_, axis) => (axis === 0 || axis > strides.length ? 0 : Math.max(0, -amounts[axis - 1]!.before)));
   const size = z.shape.map((d, axis) => (axis === 0 || axis > strides.length ? d : d - begin[axis]! - Math.max(0, -amounts[axis - 1]!.after)));
   return size.some((d, axis) => d !== z.shape[axis]) ? k.slice(z, begin, size) : z;
