@@ -33,23 +33,48 @@ const ENGINE_PARTS = [
 
 const above = (layers) =>
   layers.flatMap((low, i) =>
-  layers.slice(i + 1).map((high) => ({
-    name: `${low.name}-not-above`,
-    comment: `${low.name} is below ${high.name}: it may not import it`,
-    severity: 'error',
-    from: { path: low.path },
-    to: { path: high.path },
-  })),
-);
+    layers.slice(i + 1).map((high) => ({
+      name: `${low.name}-not-above`,
+      comment: `${low.name} is below ${high.name}: it may not import it`,
+      severity: 'error',
+      from: { path: low.path },
+      to: { path: high.path },
+    })),
+  );
 
 module.exports = {
   forbidden: [
-    { name: 'no-circular', comment: 'no file imports itself through others', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      comment: 'no file imports itself through others',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
     ...above(LAYERS),
     ...above(ENGINE_PARTS),
-    { name: 'tfjs-for-engine-and-user', comment: 'TensorFlow.js and the wasm kernels are loaded by the engine and the user API only (reading a database never loads them)', severity: 'error', from: { pathNot: '^src/(tfjs|engine|user)/|^src/index\\.ts$' }, to: { path: '^src/tfjs/' } },
-    { name: 'nothing-imports-cli', comment: 'the commands are the edge: the core returns data, the CLI prints it', severity: 'error', from: { pathNot: '^src/cli/' }, to: { path: '^src/cli/' } },
-    { name: 'tfjs-not-user', comment: 'the TensorFlow.js layer knows nothing of the user API', severity: 'error', from: { path: '^src/tfjs/' }, to: { path: '^src/user/' } },
+    {
+      name: 'tfjs-for-engine-and-user',
+      comment:
+        'TensorFlow.js and the wasm kernels are loaded by the engine and the user API only (reading a database never loads them)',
+      severity: 'error',
+      from: { pathNot: '^src/(tfjs|engine|user)/|^src/index\\.ts$' },
+      to: { path: '^src/tfjs/' },
+    },
+    {
+      name: 'nothing-imports-cli',
+      comment: 'the commands are the edge: the core returns data, the CLI prints it',
+      severity: 'error',
+      from: { pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'tfjs-not-user',
+      comment: 'the TensorFlow.js layer knows nothing of the user API',
+      severity: 'error',
+      from: { path: '^src/tfjs/' },
+      to: { path: '^src/user/' },
+    },
     { name: 'cache-not-render', severity: 'error', from: { path: '^src/cache/' }, to: { path: '^src/render/' } },
     { name: 'render-not-cache', severity: 'error', from: { path: '^src/render/' }, to: { path: '^src/cache/' } },
   ],
@@ -58,6 +83,10 @@ module.exports = {
     exclude: { path: '^src/dashboard/page/|^src/tfjs/wasm/simd/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js'],
+    },
   },
 };

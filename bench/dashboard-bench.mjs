@@ -49,11 +49,30 @@ ${['a', 'b', 'c', 'd'].map((m) => `[model_${m}]\ntype = mlp\nclass = M${m}\npath
       const base = 1 + (run.runId % 7) / 10;
       for (let e = 1; e <= EPOCHS; e++) {
         const loss = base / e;
-        await store.recordEpoch(run, { epoch: e, train_loss: loss, test_loss: loss * 1.1, train_acc: null, test_acc: null, duration_s: 0.01 });
+        await store.recordEpoch(run, {
+          epoch: e,
+          train_loss: loss,
+          test_loss: loss * 1.1,
+          train_acc: null,
+          test_acc: null,
+          duration_s: 0.01,
+        });
       }
       await store.finishRun(run, {
-        train_loss: base / EPOCHS, test_loss: (base * 1.1) / EPOCHS, train_acc: null, test_acc: null, nb_params: 10 * (1 + (run.runId % 5)), duration_s: 0.2,
-        epochs: EPOCHS, overfit: 0.1, trainability: base / 3, slope: -0.01, slope_std_plus: 0, slope_std_minus: 0, best_test_loss: (base * 1.1) / EPOCHS, best_epoch: EPOCHS,
+        train_loss: base / EPOCHS,
+        test_loss: (base * 1.1) / EPOCHS,
+        train_acc: null,
+        test_acc: null,
+        nb_params: 10 * (1 + (run.runId % 5)),
+        duration_s: 0.2,
+        epochs: EPOCHS,
+        overfit: 0.1,
+        trainability: base / 3,
+        slope: -0.01,
+        slope_std_plus: 0,
+        slope_std_minus: 0,
+        best_test_loss: (base * 1.1) / EPOCHS,
+        best_epoch: EPOCHS,
       });
       done++;
     }
@@ -72,10 +91,15 @@ const db = given > 0 ? path.resolve(process.argv[given + 1]) : path.join(tmp, 'b
 if (given < 0) {
   const t = performance.now();
   const made = await makeDatabase(db);
-  console.log(`database: ${made} runs x ${EPOCHS} epochs through the store API in ${((performance.now() - t) / 1000).toFixed(1)} s (${(fs.statSync(db).size / 1e6).toFixed(1)} MB)`);
+  console.log(
+    `database: ${made} runs x ${EPOCHS} epochs through the store API in ${((performance.now() - t) / 1000).toFixed(1)} s (${(fs.statSync(db).size / 1e6).toFixed(1)} MB)`,
+  );
 }
 
-const server = spawn(process.execPath, [CLI, 'dashboard', db, '--port', '0'], { cwd: tmp, env: { ...process.env, XDG_CACHE_HOME: tmp } });
+const server = spawn(process.execPath, [CLI, 'dashboard', db, '--port', '0'], {
+  cwd: tmp,
+  env: { ...process.env, XDG_CACHE_HOME: tmp },
+});
 const url = await new Promise((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (d) => {
@@ -88,7 +112,16 @@ const url = await new Promise((resolve, reject) => {
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   for (const label of ['first page after start', 'again']) {
@@ -100,7 +133,9 @@ try {
     const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
     const rows = await page.locator('table.runs tbody tr').count();
     const matched = await page.locator('.range').getAttribute('data-matched');
-    console.log(`first paint of the runs view, ${label}: table in the page ${paint.toFixed(0)} ms after navigation start (first contentful paint ${fcp.toFixed(0)} ms; ${rows} rows shown of ${matched})`);
+    console.log(
+      `first paint of the runs view, ${label}: table in the page ${paint.toFixed(0)} ms after navigation start (first contentful paint ${fcp.toFixed(0)} ms; ${rows} rows shown of ${matched})`,
+    );
     await page.close();
   }
   const page = await browser.newPage();
@@ -111,13 +146,24 @@ try {
   const before = cpuSeconds(server.pid);
   await page.waitForTimeout(seconds * 1000);
   const used = cpuSeconds(server.pid) - before;
-  console.log(`server CPU with a page open on an unchanging experiment: ${((100 * used) / seconds).toFixed(2)}% of a core (${(used * 1000).toFixed(0)} ms over ${seconds} s: a cheap poll each second)`);
+  console.log(
+    `server CPU with a page open on an unchanging experiment: ${((100 * used) / seconds).toFixed(2)}% of a core (${(used * 1000).toFixed(0)} ms over ${seconds} s: a cheap poll each second)`,
+  );
   await page.close();
-  for (const [name, q] of [['page of 100 rows', '/api/runs?limit=100'], ['sorted by test_loss, filtered by width', '/api/runs?sort=test_loss&dir=desc&param=width%3E%3D3'], ['search', '/api/runs?q=model_c'], ['CSV of every run', '/api/runs.csv'], ['compare', '/api/compare'], ['run page', '/api/runs/5000']]) {
+  for (const [name, q] of [
+    ['page of 100 rows', '/api/runs?limit=100'],
+    ['sorted by test_loss, filtered by width', '/api/runs?sort=test_loss&dir=desc&param=width%3E%3D3'],
+    ['search', '/api/runs?q=model_c'],
+    ['CSV of every run', '/api/runs.csv'],
+    ['compare', '/api/compare'],
+    ['run page', '/api/runs/5000'],
+  ]) {
     const started = performance.now();
     const res = await fetch(url.replace(/\/$/, '') + q);
     const body = await res.text();
-    console.log(`${name}: ${(performance.now() - started).toFixed(0)} ms (${res.status}, ${(body.length / 1e3).toFixed(0)} kB)`);
+    console.log(
+      `${name}: ${(performance.now() - started).toFixed(0)} ms (${res.status}, ${(body.length / 1e3).toFixed(0)} kB)`,
+    );
   }
   await new Promise((r) => setTimeout(r, 40_000)); // the garbage of the requests above is collected (V8 keeps collecting for a while)
   const idle0 = cpuSeconds(server.pid);

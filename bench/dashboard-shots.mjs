@@ -14,7 +14,14 @@ const TUTORIAL = path.join(ROOT, 'examples/tutorial');
 const DOCS = path.join(ROOT, 'docs');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mosaic-shots-'));
 const config = path.join(tmp, 'config.ini');
-fs.writeFileSync(config, fs.readFileSync(path.join(TUTORIAL, 'config.ini'), 'utf8').replaceAll('path_to_class = ./', `path_to_class = ${TUTORIAL}/`).replace(/^epochs = .*$/m, 'epochs = 150').replace(/^nb_processus = .*$/m, 'nb_processus = 2\npack_size = 4'));
+fs.writeFileSync(
+  config,
+  fs
+    .readFileSync(path.join(TUTORIAL, 'config.ini'), 'utf8')
+    .replaceAll('path_to_class = ./', `path_to_class = ${TUTORIAL}/`)
+    .replace(/^epochs = .*$/m, 'epochs = 150')
+    .replace(/^nb_processus = .*$/m, 'nb_processus = 2\npack_size = 4'),
+);
 const db = path.join(tmp, 'tutorial.db');
 
 function start(args) {
@@ -39,16 +46,33 @@ const dash = start(['dashboard', db, '--port', '0']);
 const url = await dash.waitFor(/http:\/\/127\.0\.0\.1:\d+\//);
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
   await page.goto(url);
-  await page.waitForFunction(() => Number(document.querySelector('[data-count=done] b')?.textContent) >= 4 && document.querySelector('.run-card'), null, { timeout: 300_000 });
+  await page.waitForFunction(
+    () =>
+      Number(document.querySelector('[data-count=done] b')?.textContent) >= 4 && document.querySelector('.run-card'),
+    null,
+    { timeout: 300_000 },
+  );
   await page.waitForTimeout(800);
   await page.screenshot({ path: path.join(DOCS, 'dashboard-runs.png') });
   const epochs = await page.locator('.run-card .epoch').evaluateAll((els) => els.map((e) => Number(e.dataset.epoch)));
-  await page.locator('.run-card').nth(epochs.indexOf(Math.min(...epochs))).click();
+  await page
+    .locator('.run-card')
+    .nth(epochs.indexOf(Math.min(...epochs)))
+    .click();
   await page.waitForSelector('#loss-chart[data-ready="1"] svg');
   await page.waitForTimeout(1200);
   await page.screenshot({ path: path.join(DOCS, 'dashboard-run.png') });

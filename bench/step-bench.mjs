@@ -29,7 +29,10 @@ async function measure(label, replicas, fused) {
   const vars = weights(replicas);
   const x = tf.randomUniform(replicas ? [replicas, 1, 2] : [1, 2]);
   const y = tf.randomUniform(replicas ? [replicas, 1, 1] : [1, 1]);
-  const loss = () => (replicas ? tf.losses.meanSquaredError(y, forward(vars, x), undefined, tf.Reduction.NONE).mean([1, 2]).sum() : tf.losses.meanSquaredError(y, forward(vars, x)));
+  const loss = () =>
+    replicas
+      ? tf.losses.meanSquaredError(y, forward(vars, x), undefined, tf.Reduction.NONE).mean([1, 2]).sum()
+      : tf.losses.meanSquaredError(y, forward(vars, x));
   const optimizer = fused ? new FlatOptimizer(tf.train.adam(0.01), vars) : tf.train.adam(0.01);
   const step = () => (fused ? optimizer.minimize(loss) : optimizer.minimize(loss, true, vars)).dispose();
   for (let i = 0; i < 50; i++) step();
@@ -38,7 +41,9 @@ async function measure(label, replicas, fused) {
   const started = performance.now();
   for (let i = 0; i < n; i++) step();
   const ms = (performance.now() - started) / n;
-  console.log(`${label.padEnd(44)} ${String(profile.kernels.length).padStart(4)} ops/step  ${ms.toFixed(3)} ms/step  ${(ms / (replicas || 1)).toFixed(3)} ms per run-step`);
+  console.log(
+    `${label.padEnd(44)} ${String(profile.kernels.length).padStart(4)} ops/step  ${ms.toFixed(3)} ms/step  ${(ms / (replicas || 1)).toFixed(3)} ms per run-step`,
+  );
   optimizer.dispose();
   tf.dispose([...vars, x, y]);
 }
@@ -57,10 +62,12 @@ const { replicaLoss } = await import('../dist/engine/chain/loss.js');
 for (const r of [12, 24]) {
   const vars = weights(r);
   const model = {
-    layers: vars.filter((_, i) => i % 2 === 0).map(() => ({ dense: true, useBias: true, activationName: 'sigmoid', activation: undefined })),
+    layers: vars
+      .filter((_, i) => i % 2 === 0)
+      .map(() => ({ dense: true, useBias: true, activationName: 'sigmoid', activation: undefined })),
     loss: replicaLoss('mse'),
     lossKind: 'mse',
-    shapes: vars.map((v) => v.shape.slice(1).length === 2 && v.shape[1] === 1 ? [v.shape[2]] : v.shape.slice(1)),
+    shapes: vars.map((v) => (v.shape.slice(1).length === 2 && v.shape[1] === 1 ? [v.shape[2]] : v.shape.slice(1))),
   };
   const step = DenseStackStep.of(model, r);
   const optimizer = new FlatOptimizer(tf.train.adam(0.01), vars);
@@ -77,7 +84,9 @@ for (const r of [12, 24]) {
   const started = performance.now();
   for (let i = 0; i < n; i++) once();
   const ms = (performance.now() - started) / n;
-  console.log(`${`pack of ${r}, plain JavaScript step`.padEnd(44)} ${'0'.padStart(4)} ops/step  ${ms.toFixed(3)} ms/step  ${(ms / r).toFixed(4)} ms per run-step`);
+  console.log(
+    `${`pack of ${r}, plain JavaScript step`.padEnd(44)} ${'0'.padStart(4)} ops/step  ${ms.toFixed(3)} ms/step  ${(ms / r).toFixed(4)} ms per run-step`,
+  );
   optimizer.dispose();
   tf.dispose(vars);
 }

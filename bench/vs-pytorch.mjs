@@ -42,7 +42,9 @@ const only = options.only.split(',');
 const repeat = Number(options.repeat);
 const unknown = only.filter((w) => !['tutorial', 'mlp', 'cnn'].includes(w));
 if (unknown.length || ![tutorialEpochs, imageEpochs, repeat].every((n) => Number.isInteger(n) && n > 0)) {
-  console.error(`${unknown.length ? `unknown workload ${unknown.join(', ')}` : 'epochs and --repeat must be positive integers'}\n${USAGE}`);
+  console.error(
+    `${unknown.length ? `unknown workload ${unknown.join(', ')}` : 'epochs and --repeat must be positive integers'}\n${USAGE}`,
+  );
   process.exit(2);
 }
 const PYTHON = '/usr/bin/python3';
@@ -63,7 +65,9 @@ function run(cmd, args, options = {}) {
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${out}\n${err}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${out}\n${err}`)),
+    );
   });
 }
 
@@ -72,10 +76,26 @@ async function pytorch(workload, runs, epochs, workers) {
   const started = performance.now();
   const per = Math.ceil(runs / workers);
   const outputs = await Promise.all(
-    Array.from({ length: workers }, (_, w) => run(PYTHON, [path.join(ROOT, 'bench/pytorch_baseline.py'), workload, String(Math.min(per, runs - w * per)), String(epochs), String(w * per)])),
+    Array.from({ length: workers }, (_, w) =>
+      run(PYTHON, [
+        path.join(ROOT, 'bench/pytorch_baseline.py'),
+        workload,
+        String(Math.min(per, runs - w * per)),
+        String(epochs),
+        String(w * per),
+      ]),
+    ),
   );
-  const lines = outputs.join('').trim().split('\n').map((l) => JSON.parse(l));
-  return { wall: (performance.now() - started) / 1000, epoch: lines.reduce((a, l) => a + l.seconds_per_epoch, 0) / lines.length, steps: lines[0].steps_per_epoch };
+  const lines = outputs
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  return {
+    wall: (performance.now() - started) / 1000,
+    epoch: lines.reduce((a, l) => a + l.seconds_per_epoch, 0) / lines.length,
+    steps: lines[0].steps_per_epoch,
+  };
 }
 
 /** Mosaic: `mosaic run` of a config; wall seconds, mean seconds per epoch and per run, backends. */
@@ -84,12 +104,22 @@ async function mosaic(configText, name) {
   fs.writeFileSync(path.join(dir, 'config.ini'), configText);
   const db = path.join(dir, 'bench.db');
   const started = performance.now();
-  await run(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'run', path.join(dir, 'config.ini'), db, '--progress', 'lines'], { cwd: dir });
+  await run(
+    process.execPath,
+    [path.join(ROOT, 'dist/cli/main.js'), 'run', path.join(dir, 'config.ini'), db, '--progress', 'lines'],
+    { cwd: dir },
+  );
   const wall = (performance.now() - started) / 1000;
   const d = new Database(db, { readonly: true });
   const epoch = d.prepare(`SELECT AVG("duration(s)") s FROM history`).get().s;
-  const backends = d.prepare(`SELECT param_value v, COUNT(*) n FROM params WHERE param_name = 'backend_used' GROUP BY v`).all();
-  const results = d.prepare(`SELECT k.param_value model, AVG(r.test_loss) loss, COUNT(*) n FROM run_results r JOIN params k ON k.run_id = r.run_id AND k.param_name = 'mlp_key' GROUP BY model`).all();
+  const backends = d
+    .prepare(`SELECT param_value v, COUNT(*) n FROM params WHERE param_name = 'backend_used' GROUP BY v`)
+    .all();
+  const results = d
+    .prepare(
+      `SELECT k.param_value model, AVG(r.test_loss) loss, COUNT(*) n FROM run_results r JOIN params k ON k.run_id = r.run_id AND k.param_name = 'mlp_key' GROUP BY model`,
+    )
+    .all();
   d.close();
   fs.rmSync(dir, { recursive: true, force: true });
   return { wall, epoch, backends, results };
@@ -148,39 +178,96 @@ async function alternately(oursOnce, theirsOnce, field) {
     backends = o.backends.map((b) => b.v).join('; ');
   }
   const ratios = ours.map((o, i) => o / theirs[i]);
-  return { ours: median(ours), theirs: median(theirs), low: Math.min(...ratios), high: Math.max(...ratios), steps, backends };
+  return {
+    ours: median(ours),
+    theirs: median(theirs),
+    low: Math.min(...ratios),
+    high: Math.max(...ratios),
+    steps,
+    backends,
+  };
 }
-const ratio = (m) => `${fmt(m.ours / m.theirs)}x${repeat > 1 ? ` (${fmt(m.low)}–${fmt(m.high)}x over ${repeat} runs)` : ''}`;
+const ratio = (m) =>
+  `${fmt(m.ours / m.theirs)}x${repeat > 1 ? ` (${fmt(m.low)}–${fmt(m.high)}x over ${repeat} runs)` : ''}`;
 const fmt = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 ensureTorch();
-console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}`);
+console.log(
+  `machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}`,
+);
 
 if (only.includes('tutorial')) {
   const ours = await mosaic(tutorialConfig(tutorialEpochs), 'tutorial');
   const theirs = await pytorch('tutorial', 24, tutorialEpochs, 2);
-  rows.push([`tutorial, 24 runs x ${tutorialEpochs} epochs, 2 workers (wall)`, `${fmt(theirs.wall)} s`, `${fmt(ours.wall)} s`, `${fmt(theirs.wall / ours.wall)}x faster`]);
-  rows.push(['tutorial, seconds per run-epoch', `${fmt(theirs.epoch, 4)} s`, `${fmt(ours.epoch, 4)} s`, `${fmt(theirs.epoch / ours.epoch)}x faster`]);
+  rows.push([
+    `tutorial, 24 runs x ${tutorialEpochs} epochs, 2 workers (wall)`,
+    `${fmt(theirs.wall)} s`,
+    `${fmt(ours.wall)} s`,
+    `${fmt(theirs.wall / ours.wall)}x faster`,
+  ]);
+  rows.push([
+    'tutorial, seconds per run-epoch',
+    `${fmt(theirs.epoch, 4)} s`,
+    `${fmt(ours.epoch, 4)} s`,
+    `${fmt(theirs.epoch / ours.epoch)}x faster`,
+  ]);
   console.log(`tutorial backends: ${ours.backends.map((b) => `${b.n} x ${b.v}`).join('; ')}`);
-  console.log(`tutorial mean final test loss: ${ours.results.map((r) => `${r.model} ${r.loss.toExponential(3)} (n = ${r.n})`).join(', ')}`);
+  console.log(
+    `tutorial mean final test loss: ${ours.results.map((r) => `${r.model} ${r.loss.toExponential(3)} (n = ${r.n})`).join(', ')}`,
+  );
 }
-for (const [workload, model] of [['mlp', 'mlp_784'], ['cnn', 'small_cnn']]) {
+for (const [workload, model] of [
+  ['mlp', 'mlp_784'],
+  ['cnn', 'small_cnn'],
+]) {
   if (!only.includes(workload)) continue;
   for (const backend of [undefined, 'cpu', 'wasm']) {
     if (backend === 'cpu' && workload === 'cnn') continue; // minutes per epoch: measured once in the issue, not worth repeating
     const label = `${workload}, backend ${backend ?? 'auto (default)'}`;
     try {
-      const one = await alternately(() => mosaic(imageConfig(model, imageEpochs, 1, 1, backend), workload), () => pytorch(workload, 1, imageEpochs, 1), 'epoch');
-      rows.push([`${label}, 1 worker, seconds per epoch`, `${fmt(one.theirs)} s`, `${fmt(one.ours)} s`, `${ratio(one)} PyTorch's time`]);
+      const one = await alternately(
+        () => mosaic(imageConfig(model, imageEpochs, 1, 1, backend), workload),
+        () => pytorch(workload, 1, imageEpochs, 1),
+        'epoch',
+      );
+      rows.push([
+        `${label}, 1 worker, seconds per epoch`,
+        `${fmt(one.theirs)} s`,
+        `${fmt(one.ours)} s`,
+        `${ratio(one)} PyTorch's time`,
+      ]);
       if (backend === undefined) {
-        const four = await alternately(() => mosaic(imageConfig(model, imageEpochs, 2, 4, backend), workload), () => pytorch(workload, 4, imageEpochs, 2), 'wall');
-        rows.push([`${label}, multiplicity 4, 2 workers (wall)`, `${fmt(four.theirs)} s`, `${fmt(four.ours)} s`, `${ratio(four)} PyTorch's time`]);
-        rows.push([`${workload}: ms per step (1 worker)`, `${fmt((one.theirs / one.steps) * 1000)} ms`, `${fmt((one.ours / one.steps) * 1000)} ms`, one.backends]);
+        const four = await alternately(
+          () => mosaic(imageConfig(model, imageEpochs, 2, 4, backend), workload),
+          () => pytorch(workload, 4, imageEpochs, 2),
+          'wall',
+        );
+        rows.push([
+          `${label}, multiplicity 4, 2 workers (wall)`,
+          `${fmt(four.theirs)} s`,
+          `${fmt(four.ours)} s`,
+          `${ratio(four)} PyTorch's time`,
+        ]);
+        rows.push([
+          `${workload}: ms per step (1 worker)`,
+          `${fmt((one.theirs / one.steps) * 1000)} ms`,
+          `${fmt((one.ours / one.steps) * 1000)} ms`,
+          one.backends,
+        ]);
       }
     } catch (e) {
-      rows.push([label, '', 'failed', String(e.message).split('\n').find((l) => /Error|error/.test(l))?.slice(0, 120) ?? 'failed']);
+      rows.push([
+        label,
+        '',
+        'failed',
+        String(e.message)
+          .split('\n')
+          .find((l) => /Error|error/.test(l))
+          ?.slice(0, 120) ?? 'failed',
+      ]);
     }
   }
 }
 const head = ['workload', 'PyTorch (plain loop)', 'Mosaic', 'ratio'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-for (const r of [head, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
+for (const r of [head, widths.map((w) => '-'.repeat(w)), ...rows])
+  console.log(r.map((c, i) => String(c).padEnd(widths[i])).join('  '));

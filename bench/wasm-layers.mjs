@@ -18,7 +18,12 @@ import { fuseLayerActivations } from '../dist/engine/run/fused-layers.js';
 
 // wasm's own kernels, kept before Mosaic wraps or replaces them (their setup runs below).
 await import('@tensorflow/tfjs-backend-wasm');
-const OWN = Object.fromEntries(['Conv2DBackpropInput', 'MaxPoolGrad', 'MaxPool', 'Add', 'Sum', 'BatchMatMul', 'Identity'].map((k) => [k, tf.getKernel(k, 'wasm')]));
+const OWN = Object.fromEntries(
+  ['Conv2DBackpropInput', 'MaxPoolGrad', 'MaxPool', 'Add', 'Sum', 'BatchMatMul', 'Identity'].map((k) => [
+    k,
+    tf.getKernel(k, 'wasm'),
+  ]),
+);
 
 const quick = process.argv.includes('--quick');
 const BATCH = 64;
@@ -87,13 +92,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1).padStart(8)} ms`;
 const steps = (backend, name) => (quick ? 3 : backend === 'cpu' && name === 'cnn' ? 5 : 20);
 
-console.log(`wasm-layers bench — ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, tfjs ${tf.version.tfjs}\n`);
+console.log(
+  `wasm-layers bench — ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, tfjs ${tf.version.tfjs}\n`,
+);
 console.log('ms per training step, batch 64, Adam (median):');
 for (const backend of ['cpu', 'wasm']) {
   await useBackend(backend);
   for (const name of ['cnn', 'mlp']) {
     const [own, fused] = await msPerStep(name, steps(backend, name));
-    console.log(`  ${name} on ${backend.padEnd(4)} ${fmt(own)} (the layers' own calls) ${fmt(fused)} (fused, as Mosaic trains them)`);
+    console.log(
+      `  ${name} on ${backend.padEnd(4)} ${fmt(own)} (the layers' own calls) ${fmt(fused)} (fused, as Mosaic trains them)`,
+    );
   }
 }
 
@@ -104,7 +113,9 @@ const repeats = quick ? 3 : 20;
 
 /** Median ms of `run` on `repeats` fresh copies of `inputs` (after one warm-up call); run returns a TensorInfo. */
 function msOf(inputs, run) {
-  const copies = Array.from({ length: repeats + 1 }, () => Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tf.clone(t)])));
+  const copies = Array.from({ length: repeats + 1 }, () =>
+    Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tf.clone(t)])),
+  );
   const times = [];
   copies.forEach((c, i) => {
     const t0 = performance.now();
@@ -135,22 +146,52 @@ const pooled = tf.maxPool(pool1, 2, 2, 'valid');
 const [x784, dy256, w784] = [tf.randomNormal([BATCH, 784]), tf.randomNormal([BATCH, 256]), tf.randomNormal([784, 256])];
 
 const rows = [
-  ['BatchMatMul [64,784]ᵀ·[64,256] (a dense layer\'s weight gradient)', { a: x784, b: dy256 }, 'BatchMatMul', { transposeA: true, transposeB: false }],
-  ['BatchMatMul [64,256]·[784,256]ᵀ (its input gradient)', { a: dy256, b: w784 }, 'BatchMatMul', { transposeA: false, transposeB: true }],
+  [
+    "BatchMatMul [64,784]ᵀ·[64,256] (a dense layer's weight gradient)",
+    { a: x784, b: dy256 },
+    'BatchMatMul',
+    { transposeA: true, transposeB: false },
+  ],
+  [
+    'BatchMatMul [64,256]·[784,256]ᵀ (its input gradient)',
+    { a: dy256, b: w784 },
+    'BatchMatMul',
+    { transposeA: false, transposeB: true },
+  ],
   ['Sum of [64,26,26,16] over 0,1,2 (a bias gradient)', { x: pool1 }, 'Sum', { axis: [0, 1, 2], keepDims: false }],
   ['Add [64,26,26,16] + [16] (a bias)', { a: pool1, b: tf.randomNormal([16]) }, 'Add', {}],
   ['Identity of [64,26,26,16] (a tensor the tape saves)', { x: pool1 }, 'Identity', {}],
   ['MaxPool 2×2 of [64,26,26,16]', { x: pool1 }, 'MaxPool', poolAttrs],
-  ['MaxPoolGrad 2×2 of [64,26,26,16]', { dy: tf.randomNormal(pooled.shape), input: pool1, output: pooled }, 'MaxPoolGrad', poolAttrs,
-    composition((k, i) => maxPoolGradient(k, i.input, i.dy, poolAxes(poolInfo), 'first'))],
-  ...[['conv 1, x 28×28×1 → 16', conv1], ['conv 2, x 13×13×16 → 32', conv2]].flatMap(([label, c]) => [
-    [`Conv2DBackpropFilter, ${label}`, { x: c.x, dy: c.dy }, 'Conv2DBackpropFilter', { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter.shape },
-      composition((k, i) => filterGradientByConvolution(k, i.x, i.dy, c.info))],
-    [`Conv2DBackpropInput, ${label}`, { dy: c.dy, filter: c.filter }, 'Conv2DBackpropInput', { strides: 1, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x.shape },
-      composition((k, i) => inputGradientByConvolution(k, i.dy, i.filter, c.info))],
+  [
+    'MaxPoolGrad 2×2 of [64,26,26,16]',
+    { dy: tf.randomNormal(pooled.shape), input: pool1, output: pooled },
+    'MaxPoolGrad',
+    poolAttrs,
+    composition((k, i) => maxPoolGradient(k, i.input, i.dy, poolAxes(poolInfo), 'first')),
+  ],
+  ...[
+    ['conv 1, x 28×28×1 → 16', conv1],
+    ['conv 2, x 13×13×16 → 32', conv2],
+  ].flatMap(([label, c]) => [
+    [
+      `Conv2DBackpropFilter, ${label}`,
+      { x: c.x, dy: c.dy },
+      'Conv2DBackpropFilter',
+      { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter.shape },
+      composition((k, i) => filterGradientByConvolution(k, i.x, i.dy, c.info)),
+    ],
+    [
+      `Conv2DBackpropInput, ${label}`,
+      { dy: c.dy, filter: c.filter },
+      'Conv2DBackpropInput',
+      { strides: 1, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x.shape },
+      composition((k, i) => inputGradientByConvolution(k, i.dy, i.filter, c.info)),
+    ],
   ]),
 ];
-console.log(`\nwasm kernels, batch 64, ms (median of ${repeats}): Mosaic's | wasm 4.22's own | the composition (where the SIMD kernels cannot run)`);
+console.log(
+  `\nwasm kernels, batch 64, ms (median of ${repeats}): Mosaic's | wasm 4.22's own | the composition (where the SIMD kernels cannot run)`,
+);
 for (const [label, inputs, name, attrs, composed] of rows) {
   const ownMs = name === 'Conv2DBackpropFilter' ? undefined : msOf(inputs, own(name, attrs));
   const cells = [msOf(inputs, registered(name, attrs)), ownMs, composed ? msOf(inputs, composed) : undefined];

@@ -12,9 +12,20 @@ const output = path.join(ROOT, 'dist/tfjs/wasm/simd/kernels.wasm');
 fs.mkdirSync(path.dirname(output), { recursive: true });
 
 const { error, stderr } = await asc.main([
-  source, '--outFile', output,
-  '--optimizeLevel', '3', '--noAssert', '--runtime', 'stub', '--use', 'abort=',
-  '--importMemory', '--noExportMemory', '--enable', 'simd',
+  source,
+  '--outFile',
+  output,
+  '--optimizeLevel',
+  '3',
+  '--noAssert',
+  '--runtime',
+  'stub',
+  '--use',
+  'abort=',
+  '--importMemory',
+  '--noExportMemory',
+  '--enable',
+  'simd',
 ]);
 if (error) {
   console.error(stderr.toString());
@@ -23,9 +34,13 @@ if (error) {
 
 const module = new WebAssembly.Module(fs.readFileSync(output));
 const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name} (${i.kind})`);
-if (imports.join() !== 'env.memory (memory)') throw new Error(`${output} must import only env.memory, imports ${imports.join(', ')}`);
+if (imports.join() !== 'env.memory (memory)')
+  throw new Error(`${output} must import only env.memory, imports ${imports.join(', ')}`);
 const own = ownSections(fs.readFileSync(output));
-if (own.length > 0) throw new Error(`${output} has ${own.join(', ')}: it would write over the wasm backend's memory (allocate nothing in kernels.ts)`);
+if (own.length > 0)
+  throw new Error(
+    `${output} has ${own.join(', ')}: it would write over the wasm backend's memory (allocate nothing in kernels.ts)`,
+  );
 console.log(`kernels built in ${path.relative(ROOT, output)} (${fs.statSync(output).size} bytes)`);
 
 /** The sections of the binary that would keep state in memory: globals (6), a start function (8), data (11) with segments. */

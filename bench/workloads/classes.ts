@@ -22,7 +22,13 @@ export class random_images {
       for (let start = 0; start + this.batchSize <= n; start += this.batchSize) {
         // TF.js's own generator, as the PyTorch loop uses torch.rand (a JavaScript loop over
         // seededRandom took ~0.3 s a run here, more than an epoch of the MLP).
-        const x = tf.randomUniform(this.image ? [this.batchSize, 28, 28, 1] : [this.batchSize, 784], 0, 1, 'float32', Math.floor(random() * 2 ** 31));
+        const x = tf.randomUniform(
+          this.image ? [this.batchSize, 28, 28, 1] : [this.batchSize, 784],
+          0,
+          1,
+          'float32',
+          Math.floor(random() * 2 ** 31),
+        );
         const y = new Float32Array(this.batchSize * 10);
         for (let i = 0; i < this.batchSize; i++) y[i * 10 + Math.floor(random() * 10)] = 1;
         out.push({ x, y: tf.tensor(y, [this.batchSize, 10]) });

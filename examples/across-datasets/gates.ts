@@ -36,7 +36,12 @@ export class gate implements DataModule {
     };
     const x = Array.from({ length: this.dataSize }, () => [bit(), bit()]);
     const y = x.map(([a, b]) => [this.op(a!, b!)]);
-    return trainTestBatches(x, y, { batchSize: this.batchSize, trainProportion: this.trainProp, seed: runInfo.seed, dropLast: true });
+    return trainTestBatches(x, y, {
+      batchSize: this.batchSize,
+      trainProportion: this.trainProp,
+      seed: runInfo.seed,
+      dropLast: true,
+    });
   }
 
   info() {

@@ -20,7 +20,12 @@ export class dataset_OR implements DataModule {
     };
     const x = Array.from({ length: this.dataSize }, () => [bit(), bit()]);
     const y = x.map(([a, b]) => [a! | b!]);
-    return trainTestBatches(x, y, { batchSize: this.batchSize, trainProportion: this.trainProp, seed: runInfo.seed, dropLast: true });
+    return trainTestBatches(x, y, {
+      batchSize: this.batchSize,
+      trainProportion: this.trainProp,
+      seed: runInfo.seed,
+      dropLast: true,
+    });
   }
 
   info() {

@@ -10,7 +10,14 @@ function mlp(sizes: number[], inputSize: number, outputSize: number, seed: numbe
   const model = tf.sequential();
   let fanIn = inputSize;
   for (const [i, units] of [...sizes, outputSize].entries()) {
-    model.add(tf.layers.dense({ units, activation: 'sigmoid', ...init(fanIn), ...(i === 0 ? { inputShape: [inputSize] } : {}) }));
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: 'sigmoid',
+        ...init(fanIn),
+        ...(i === 0 ? { inputShape: [inputSize] } : {}),
+      }),
+    );
     fanIn = units;
   }
   return model;
@@ -31,7 +38,10 @@ function funnelSizes(length: number, width: number): number[] {
   const first = Math.ceil(total / 2);
   const rest = total - first;
   const others = length - 1;
-  return [first, ...Array.from({ length: others }, (_, i) => Math.max(1, Math.floor(rest / others) + (i < rest % others ? 1 : 0)))];
+  return [
+    first,
+    ...Array.from({ length: others }, (_, i) => Math.max(1, Math.floor(rest / others) + (i < rest % others ? 1 : 0))),
+  ];
 }
 
 /** `length` hidden layers narrowing from wide to narrow, `length × width` neurons in all. */
@@ -48,6 +58,11 @@ export class mlp_brick extends LayersModule {
   model: tf.LayersModel;
   constructor(p: ModuleParams) {
     super();
-    this.model = mlp(Array.from({ length: p.length }, () => p.width), p.input_size, p.output_size, p.seed);
+    this.model = mlp(
+      Array.from({ length: p.length }, () => p.width),
+      p.input_size,
+      p.output_size,
+      p.seed,
+    );
   }
 }

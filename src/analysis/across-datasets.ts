@@ -93,7 +93,6 @@ export interface AcrossDatasetsReport {
   verdict: string;
 }
 
-
 export function compareAcrossDatasets(all: AnalysisRun[], options: AcrossDatasetsOptions): AcrossDatasetsReport {
   const alpha = options.alpha ?? 0.05;
   const asked = options.asked ?? '--across-datasets';
@@ -108,11 +107,17 @@ export function compareAcrossDatasets(all: AnalysisRun[], options: AcrossDataset
   const allDatasets = [...new Set(report.groups.map((g) => g.dataset))].sort((a, b) => a.localeCompare(b));
   if (allDatasets.length < 2) {
     const keys = [...new Set(all.map((r) => r.dataKey))].sort();
-    const where = keys.length > 1 ? `only one data key has finished runs with a value of ${options.criterion}: ${allDatasets[0]} (keys: ${keys.join(', ')})` : `this database has one: ${allDatasets[0]}`;
+    const where =
+      keys.length > 1
+        ? `only one data key has finished runs with a value of ${options.criterion}: ${allDatasets[0]} (keys: ${keys.join(', ')})`
+        : `this database has one: ${allDatasets[0]}`;
     throw new MosaicError(`${asked} needs at least two data keys; ${where}`);
   }
   const allModels = [...new Set(report.groups.map((g) => g.group))];
-  if (allModels.length < 2) throw new MosaicError(`${asked} needs at least two models; every run is of ${allModels[0]}${options.by ? ` (--by ${options.by})` : ''}`);
+  if (allModels.length < 2)
+    throw new MosaicError(
+      `${asked} needs at least two models; every run is of ${allModels[0]}${options.by ? ` (--by ${options.by})` : ''}`,
+    );
   const cell = new Map(report.groups.map((g) => [JSON.stringify([g.dataset, g.group]), g]));
   const has = (d: string, m: string) => cell.has(JSON.stringify([d, m]));
 
@@ -246,20 +251,29 @@ function acrossVerdict(r: Omit<AcrossDatasetsReport, 'verdict'>): string {
   const k = models.length;
   const n = r.datasets.length;
   const tiedBest = models.filter((_, i) => Math.abs(avg[i]! - avg[0]!) < 1e-9);
-  const best = tiedBest.length > 1 ? `${tiedBest.join(', ')} share the best average rank (${averageRank(avg[0]!)})` : `${models[0]} has the best average rank (${averageRank(avg[0]!)})`;
+  const best =
+    tiedBest.length > 1
+      ? `${tiedBest.join(', ')} share the best average rank (${averageRank(avg[0]!)})`
+      : `${models[0]} has the best average rank (${averageRank(avg[0]!)})`;
   const parts: string[] = [];
   const f = r.friedman;
-  const idDisagrees = (f.p < alpha) !== (f.ffP < alpha) && Number.isFinite(f.ffP);
+  const idDisagrees = f.p < alpha !== f.ffP < alpha && Number.isFinite(f.ffP);
   const id = idDisagrees ? `; the Iman–Davenport F, less conservative, gives ${pVerdict(f.ffP)}` : '';
   if (f.p >= alpha) {
-    parts.push(`no significant difference among the ${k} models' ranks over ${n} datasets (Friedman ${pVerdict(f.p)}${id}); best average rank: ${tiedBest.join(', ')} (${averageRank(avg[0]!)}${tiedBest.length > 1 ? ', tied' : ''})`);
+    parts.push(
+      `no significant difference among the ${k} models' ranks over ${n} datasets (Friedman ${pVerdict(f.p)}${id}); best average rank: ${tiedBest.join(', ')} (${averageRank(avg[0]!)}${tiedBest.length > 1 ? ', tied' : ''})`,
+    );
   } else {
-    parts.push(`Friedman ${pVerdict(f.p)}: the ${k} models' ranks differ over ${n} datasets${id ? ` (${id.slice(2)})` : ''}; ${best}`);
+    parts.push(
+      `Friedman ${pVerdict(f.p)}: the ${k} models' ranks differ over ${n} datasets${id ? ` (${id.slice(2)})` : ''}; ${best}`,
+    );
     const cdText = `CD = ${averageRank(cd)}`;
     const far = r.pairs.filter((p) => p.nemenyiDiffers);
     if (far.length === 0) {
       const widest = r.pairs.reduce((x, y) => (y.rankDiff > x.rankDiff ? y : x));
-      parts.push(`the Nemenyi test separates no pair: every difference of average ranks is below the critical difference (largest ${averageRank(widest.rankDiff)}, ${widest.a} vs ${widest.b}; ${cdText})`);
+      parts.push(
+        `the Nemenyi test separates no pair: every difference of average ranks is below the critical difference (largest ${averageRank(widest.rankDiff)}, ${widest.a} vs ${widest.b}; ${cdText})`,
+      );
     } else {
       const withBest = r.pairs.filter((p) => p.a === models[0]);
       const within = withBest.filter((p) => !p.nemenyiDiffers).map((p) => p.b);
@@ -279,10 +293,15 @@ function acrossVerdict(r: Omit<AcrossDatasetsReport, 'verdict'>): string {
   const smallestExact = 2 ** (1 - n);
   if (wins.length) {
     const winners = [...new Set(wins.map((p) => p.favours!))];
-    const beaten = (w: string) => wins.filter((p) => p.favours === w).map((p) => `${p.favours === p.a ? p.b : p.a} (${pVerdict(p.wilcoxonPHolm)})`);
-    parts.push(`by Wilcoxon over datasets after Holm, ${winners.map((w) => `${w} beats ${beaten(w).join(', ')}`).join('; ')}`);
+    const beaten = (w: string) =>
+      wins.filter((p) => p.favours === w).map((p) => `${p.favours === p.a ? p.b : p.a} (${pVerdict(p.wilcoxonPHolm)})`);
+    parts.push(
+      `by Wilcoxon over datasets after Holm, ${winners.map((w) => `${w} beats ${beaten(w).join(', ')}`).join('; ')}`,
+    );
   } else if (smallestExact >= alpha) {
-    parts.push(`with ${n} datasets the Wilcoxon signed-rank test cannot reach p < ${alpha} (its smallest exact p is 2/2^${n} = ${smallestExact.toFixed(3)}): compare over 6 datasets or more to test pairs`);
+    parts.push(
+      `with ${n} datasets the Wilcoxon signed-rank test cannot reach p < ${alpha} (its smallest exact p is 2/2^${n} = ${smallestExact.toFixed(3)}): compare over 6 datasets or more to test pairs`,
+    );
   } else if (m * smallestExact >= alpha) {
     parts.push(
       `by Wilcoxon over datasets after Holm, no pair differs — nor could one with ${n} datasets and ${m} pairs (the smallest Holm-adjusted p possible is ${m}·2/2^${n} = ${(m * smallestExact).toFixed(3)})`,

@@ -37,7 +37,12 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
   const barsTop = axisY + 12;
   const bars = report.cliques.map((c, i) => {
     const ranks = c.map((m) => avg[models.indexOf(m)]!);
-    return { x: px(Math.min(...ranks)) - 4, x2: px(Math.max(...ranks)) + 4, y: barsTop + i * barGap, members: c.join(', ') };
+    return {
+      x: px(Math.min(...ranks)) - 4,
+      x2: px(Math.max(...ranks)) + 4,
+      y: barsTop + i * barGap,
+      members: c.join(', '),
+    };
   });
   const labelsTop = Math.max(axisY + 26, barsTop + report.cliques.length * barGap + 12);
   const rowStep = 22;
@@ -45,7 +50,13 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
   const height = labelsTop + (rows - 1) * rowStep + 12;
 
   const ticks = [];
-  for (let r = 1; r <= k; r += 0.5) ticks.push({ x: px(r), y: axisY - (Number.isInteger(r) ? 8 : 4), y2: axisY, label: Number.isInteger(r) ? String(r) : '' });
+  for (let r = 1; r <= k; r += 0.5)
+    ticks.push({
+      x: px(r),
+      y: axisY - (Number.isInteger(r) ? 8 : 4),
+      y2: axisY,
+      label: Number.isInteger(r) ? String(r) : '',
+    });
 
   const modelRows = models.map((m, i) => {
     const left = i < leftCount;
@@ -86,7 +97,11 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
     mark: { type: 'rule', strokeWidth, color, strokeCap: 'butt' },
     encoding: { x: X, x2: { field: 'x2' }, y: Y, y2: { field: 'y2' } },
   });
-  const text = (values: object[], encoding: object, mark: object) => ({ data: { values }, mark: { type: 'text', ...mark }, encoding: { x: X, y: Y, ...encoding } });
+  const text = (values: object[], encoding: object, mark: object) => ({
+    data: { values },
+    mark: { type: 'text', ...mark },
+    encoding: { x: X, y: Y, ...encoding },
+  });
 
   const f = report.friedman;
   const fp = pVerdict(f.p);
@@ -99,15 +114,28 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
   ];
   return {
     $schema: SCHEMA,
-    title: { text: `Critical difference diagram: ${report.criterion} over ${n} datasets`, subtitle, limit: 0, anchor: 'start' },
+    title: {
+      text: `Critical difference diagram: ${report.criterion} over ${n} datasets`,
+      subtitle,
+      limit: 0,
+      anchor: 'start',
+    },
     width,
     height,
     layer: [
       segment([{ x: px(1), x2: px(k), y: axisY, y2: axisY }], 1.5),
       segment(ticks, 1.5),
-      text(ticks.filter((t) => t.label), { text: { field: 'label' } }, { fontSize: 11, baseline: 'bottom', align: 'center', dy: -2 }),
+      text(
+        ticks.filter((t) => t.label),
+        { text: { field: 'label' } },
+        { fontSize: 11, baseline: 'bottom', align: 'center', dy: -2 },
+      ),
       segment(cdParts, 1.5),
-      text([{ x: (px(1) + px(cdEnd)) / 2, y: cdY, label: cdLabel }], { text: { field: 'label' } }, { fontSize: 11, baseline: 'bottom', align: 'center', dy: 0 }),
+      text(
+        [{ x: (px(1) + px(cdEnd)) / 2, y: cdY, label: cdLabel }],
+        { text: { field: 'label' } },
+        { fontSize: 11, baseline: 'bottom', align: 'center', dy: 0 },
+      ),
       segment(leaders, 1, '#555'),
       {
         data: { values: bars },
@@ -129,8 +157,22 @@ export function cdFigure(report: AcrossDatasetsReport): TopLevelSpec {
       ...(['right', 'left'] as const).flatMap((side) => {
         const mine = modelRows.filter((r) => r.align === side);
         return [
-          text(mine.map((r) => ({ ...r, x: r.labelX })), { text: { field: 'model' }, tooltip: [{ field: 'model' }, { field: 'rankText', title: 'average rank' }] }, { fontSize: LABEL_SIZE, align: side, baseline: 'middle' }),
-          text(mine.map((r) => ({ ...r, x: r.rankX })), { text: { field: 'rankText' } }, { fontSize: RANK_SIZE, align: side === 'right' ? 'left' : 'right', baseline: 'bottom', dy: -2, color: '#555' }),
+          text(
+            mine.map((r) => ({ ...r, x: r.labelX })),
+            { text: { field: 'model' }, tooltip: [{ field: 'model' }, { field: 'rankText', title: 'average rank' }] },
+            { fontSize: LABEL_SIZE, align: side, baseline: 'middle' },
+          ),
+          text(
+            mine.map((r) => ({ ...r, x: r.rankX })),
+            { text: { field: 'rankText' } },
+            {
+              fontSize: RANK_SIZE,
+              align: side === 'right' ? 'left' : 'right',
+              baseline: 'bottom',
+              dy: -2,
+              color: '#555',
+            },
+          ),
         ];
       }),
     ],

@@ -14,7 +14,8 @@ export function compareFigure(report: CompareReport, options: { rope?: number } 
   const rope = options.rope;
   const levels = report.rankings.filter((k) => k.entries.length > 0);
   const at = report.at;
-  const panelOf = (dataset: string, value: string | null) => (value === null ? dataset : `${dataset} · ${at} = ${value}`);
+  const panelOf = (dataset: string, value: string | null) =>
+    value === null ? dataset : `${dataset} · ${at} = ${value}`;
   const values = levels.flatMap((k) =>
     k.entries.map((e, i) => {
       const g = report.groups.find((x) => x.dataset === k.dataset && x.at === k.at && x.group === e.group)!;
@@ -33,7 +34,12 @@ export function compareFigure(report: CompareReport, options: { rope?: number } 
     }),
   );
   const longest = Math.max(10, ...values.map((v) => v.label.length));
-  const x = { field: 'mean', type: 'quantitative' as const, title: `${report.criterion} (mean, 95% CI; ${report.direction} is better)`, scale: { zero: false } };
+  const x = {
+    field: 'mean',
+    type: 'quantitative' as const,
+    title: `${report.criterion} (mean, 95% CI; ${report.direction} is better)`,
+    scale: { zero: false },
+  };
   const y = {
     field: 'label',
     type: 'nominal' as const,
@@ -51,7 +57,10 @@ export function compareFigure(report: CompareReport, options: { rope?: number } 
     });
   }
   layers.push(
-    { mark: { type: 'rule', strokeWidth: 2, color: '#4c78a8' }, encoding: { x: { ...x, field: 'low' }, x2: { field: 'high' }, y } },
+    {
+      mark: { type: 'rule', strokeWidth: 2, color: '#4c78a8' },
+      encoding: { x: { ...x, field: 'low' }, x2: { field: 'high' }, y },
+    },
     {
       mark: { type: 'point', filled: true, size: 70, color: '#1f4e79' },
       encoding: {
@@ -71,9 +80,28 @@ export function compareFigure(report: CompareReport, options: { rope?: number } 
   const legend = `letters: groups that share a letter do not differ significantly (Welch, Holm, α = 0.05)${rope !== undefined ? `; band: ±${rope} around the best mean (region of practical equivalence)` : ''}`;
   return {
     $schema: SCHEMA,
-    title: { text: `Which is better on ${report.criterion}`, subtitle: [`best ${lower ? '(lowest)' : '(highest)'} at the top of each panel; ${legend}`], limit: 0 },
+    title: {
+      text: `Which is better on ${report.criterion}`,
+      subtitle: [`best ${lower ? '(lowest)' : '(highest)'} at the top of each panel; ${legend}`],
+      limit: 0,
+    },
     data: { values },
-    facet: { row: { field: 'panel', type: 'nominal', title: null, header: { labelOrient: 'top', labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelFontSize: 12, labelFontWeight: 'bold', labelPadding: 4 } } },
+    facet: {
+      row: {
+        field: 'panel',
+        type: 'nominal',
+        title: null,
+        header: {
+          labelOrient: 'top',
+          labelAngle: 0,
+          labelAlign: 'left',
+          labelAnchor: 'start',
+          labelFontSize: 12,
+          labelFontWeight: 'bold',
+          labelPadding: 4,
+        },
+      },
+    },
     spec: {
       width: Math.max(360, 640 - longest * 4),
       height: { step: 26 },

@@ -3,8 +3,26 @@ import { fixed, pVerdict } from '../core/format.js';
 import { clip, criterionRange, rangeText } from './bands.js';
 import { compareValues, factNamed, moduleFacts, valueKey } from './params.js';
 import { orderedLabels, refuseUnknownPool, seriesLabel, splitCells, type PlacedRun } from './pooling.js';
-import { BUILTIN_CRITERIA, criterionValue, type AnalysisRun, type Better, type Criteria, type Criterion } from './runs.js';
-import { cliffsDelta, cohensD, holm, mannWhitney, pooledStd, probabilityBelow, std, summarize, welch, type Summary } from './stats.js';
+import {
+  BUILTIN_CRITERIA,
+  criterionValue,
+  type AnalysisRun,
+  type Better,
+  type Criteria,
+  type Criterion,
+} from './runs.js';
+import {
+  cliffsDelta,
+  cohensD,
+  holm,
+  mannWhitney,
+  pooledStd,
+  probabilityBelow,
+  std,
+  summarize,
+  welch,
+  type Summary,
+} from './stats.js';
 import { pairedT, wilcoxonSignedRank } from './paired-stats.js';
 import { tost as twoOneSidedTests, type TostResult } from './equivalence.js';
 import { repeatsNeededT } from './power.js';
@@ -122,7 +140,10 @@ function groupOf(run: AnalysisRun, by: string | undefined): string | undefined {
 /** With `--by T`, the keys and parameters of the model chain's other types are pooled by definition. */
 function otherModelTypesFacts(by: string) {
   return (run: AnalysisRun) => {
-    const types = (run.facts.pipeline_scheme ?? '').split(',').map((t) => t.trim()).filter((t) => t && t !== by);
+    const types = (run.facts.pipeline_scheme ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t && t !== by);
     const params = [...moduleFacts(run.facts)].filter(([, m]) => types.includes(m.type)).map(([f]) => f);
     return [...types.map((t) => `${t}_key`), ...params];
   };
@@ -144,7 +165,10 @@ export function compareRuns(all: AnalysisRun[], options: CompareOptions): Compar
  * `compareRuns`, with the ids of each group's runs (`runIds[i]` are those of `report.groups[i]`):
  * a figure finds its own series among the groups by their runs, not by their labels.
  */
-export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions): { report: CompareReport; runIds: number[][] } {
+export function compareRunsWithIds(
+  all: AnalysisRun[],
+  options: CompareOptions,
+): { report: CompareReport; runIds: number[][] } {
   // Parsed again so that a logged metric without its database's criteria is refused, not taken as lower-is-better.
   const criterion = (options.criteria ?? BUILTIN_CRITERIA).parse(options.criterion);
   const better = (options.criteria ?? BUILTIN_CRITERIA).better(criterion);
@@ -152,10 +176,21 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
   const usable = usableRuns(all, criterion);
   const notes = usable.notes;
   const done = usable.runs;
-  if (done.length === 0) throw new MosaicError(`no finished run has a value of ${criterion}${notes.length ? ` (${notes.join('; ')})` : ''}`);
+  if (done.length === 0)
+    throw new MosaicError(`no finished run has a value of ${criterion}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   if (options.by !== undefined && !done.some((r) => r.facts[`${options.by}_key`] !== undefined)) {
-    const types = [...new Set(done.flatMap((r) => Object.keys(r.facts).filter((k) => k.endsWith('_key')).map((k) => k.slice(0, -4))))];
-    throw new MosaicError(`--by ${options.by}: no run has a key of type "${options.by}"; types with keys: ${types.join(', ')}`);
+    const types = [
+      ...new Set(
+        done.flatMap((r) =>
+          Object.keys(r.facts)
+            .filter((k) => k.endsWith('_key'))
+            .map((k) => k.slice(0, -4)),
+        ),
+      ),
+    ];
+    throw new MosaicError(
+      `--by ${options.by}: no run has a key of type "${options.by}"; types with keys: ${types.join(', ')}`,
+    );
   }
 
   const placed: (PlacedRun & { at: string | null; group: string })[] = [];
@@ -163,16 +198,25 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
   const atSpelling = new Map<string, string>();
   for (const run of done) {
     const group = groupOf(run, options.by);
-    const at = options.at === undefined ? null : atValue(run, options.at) ?? null;
+    const at = options.at === undefined ? null : (atValue(run, options.at) ?? null);
     if (group === undefined) noGroup.push(run);
     else if (options.at !== undefined && at === null) noAt.push(run);
     else {
       if (at !== null && !atSpelling.has(valueKey(at))) atSpelling.set(valueKey(at), at);
       const shownAt = at === null ? null : atSpelling.get(valueKey(at))!;
-      placed.push({ run, at: shownAt, group, cell: JSON.stringify([run.dataKey, shownAt, group]), line: JSON.stringify([run.dataKey, group]) });
+      placed.push({
+        run,
+        at: shownAt,
+        group,
+        cell: JSON.stringify([run.dataKey, shownAt, group]),
+        line: JSON.stringify([run.dataKey, group]),
+      });
     }
   }
-  if (options.at !== undefined && placed.length === 0) throw new MosaicError(`--at ${options.at}: no run has a parameter named ${options.at} (or ending in _${options.at}), nor is it nb_params`);
+  if (options.at !== undefined && placed.length === 0)
+    throw new MosaicError(
+      `--at ${options.at}: no run has a parameter named ${options.at} (or ending in _${options.at}), nor is it nb_params`,
+    );
   if (noGroup.length) notes.push(leftOut(noGroup, `without a ${options.by}_key`));
   if (noAt.length) notes.push(leftOut(noAt, `without a value of --at ${options.at}`));
 
@@ -180,7 +224,14 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
   const pooling = splitCells(placed, {
     pool: options.pool ?? [],
     fixed: options.at !== undefined && options.at !== 'nb_params' ? [options.at] : [],
-    ...(options.by !== undefined ? { pooledBy: { facts: otherModelTypesFacts(options.by), reason: `over the model chain's other types (--by ${options.by})` } } : {}),
+    ...(options.by !== undefined
+      ? {
+          pooledBy: {
+            facts: otherModelTypesFacts(options.by),
+            reason: `over the model chain's other types (--by ${options.by})`,
+          },
+        }
+      : {}),
     poolHint: '--pool',
   });
   notes.push(...pooling.notes);
@@ -200,7 +251,11 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
     cell.runs.push(p.run);
   }
 
-  const range = criterionRange(criterion, better, done.map((r) => criterionValue(r, criterion)!));
+  const range = criterionRange(
+    criterion,
+    better,
+    done.map((r) => criterionValue(r, criterion)!),
+  );
   let clipped = false;
   const withClippedCi = (s: Summary): Summary => {
     if (!s.ci) return s;
@@ -208,11 +263,22 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
     if (ci[0] !== s.ci[0] || ci[1] !== s.ci[1]) clipped = true;
     return { ...s, ci };
   };
-  const groupOrder = orderedLabels(placed.map((p) => ({ base: p.group, runId: p.run.runId })), pooling);
+  const groupOrder = orderedLabels(
+    placed.map((p) => ({ base: p.group, runId: p.run.runId })),
+    pooling,
+  );
   const byGroupOrder = (x: Cell, y: Cell) =>
-    x.dataset.localeCompare(y.dataset) || (x.at === null || y.at === null ? 0 : compareValues(x.at, y.at)) || groupOrder.indexOf(x.group) - groupOrder.indexOf(y.group);
+    x.dataset.localeCompare(y.dataset) ||
+    (x.at === null || y.at === null ? 0 : compareValues(x.at, y.at)) ||
+    groupOrder.indexOf(x.group) - groupOrder.indexOf(y.group);
   const ordered = [...cells.values()].sort(byGroupOrder);
-  const groups: GroupStats[] = ordered.map((c) => ({ dataset: c.dataset, at: c.at, group: c.group, ...withClippedCi(summarize(c.values)), letters: '' }));
+  const groups: GroupStats[] = ordered.map((c) => ({
+    dataset: c.dataset,
+    at: c.at,
+    group: c.group,
+    ...withClippedCi(summarize(c.values)),
+    letters: '',
+  }));
   if (clipped) notes.push(`95% CIs clipped to ${criterion}'s range (${rangeText(range)})`);
   const cellOf = (g: GroupStats) => ordered[groups.indexOf(g)]!;
   const rawPairs: RawPair[] = [];
@@ -229,8 +295,12 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
   const rankHolm = holm(rawPairs.map((p) => p.rankP));
   const tostHolm = holm(rawPairs.map((p) => p.tost?.p ?? 1));
   const pairs: PairStats[] = rawPairs.map(({ tost, sd, ...p }, i) => {
-    const equivalence = tost && options.rope !== undefined ? { rope: options.rope, p: tost.p, pHolm: tostHolm[i]!, ci: tost.ci } : undefined;
-    const decision = pHolm[i]! < alpha ? 'different' : equivalence && equivalence.pHolm < alpha ? 'equivalent' : 'undecided';
+    const equivalence =
+      tost && options.rope !== undefined
+        ? { rope: options.rope, p: tost.p, pHolm: tostHolm[i]!, ci: tost.ci }
+        : undefined;
+    const decision =
+      pHolm[i]! < alpha ? 'different' : equivalence && equivalence.pHolm < alpha ? 'equivalent' : 'undecided';
     return {
       ...p,
       pHolm: pHolm[i]!,
@@ -238,7 +308,14 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
       ...(equivalence ? { equivalence } : {}),
       decision,
       // At α/m, the strictest step of Holm over the m pairs: enough repeats to decide it in this very comparison.
-      ...(decision === 'undecided' ? { repeatsNeeded: repeatsNeededT(p.diff, sd, { paired: p.design === 'paired', alpha: alpha / rawPairs.length }) } : {}),
+      ...(decision === 'undecided'
+        ? {
+            repeatsNeeded: repeatsNeededT(p.diff, sd, {
+              paired: p.design === 'paired',
+              alpha: alpha / rawPairs.length,
+            }),
+          }
+        : {}),
     };
   });
 
@@ -248,13 +325,19 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
       .filter((g) => g.dataset === dataset && g.at === at && g.n >= 2)
       .sort((x, y) => (better === 'higher' ? y.mean - x.mean : x.mean - y.mean));
     const different = (a: string, b: string) => pairOf(pairs, dataset, at, a, b)!.pHolm < alpha;
-    const letters = compactLetters(sorted.map((g) => g.group), different);
+    const letters = compactLetters(
+      sorted.map((g) => g.group),
+      different,
+    );
     for (const g of sorted) g.letters = letters.get(g.group)!;
     return { dataset, at, entries: sorted.map((g) => ({ group: g.group, mean: g.mean, letters: g.letters })) };
   });
 
   const datasets = [...new Set(groups.map((g) => g.dataset))];
-  const verdicts = datasets.map((dataset) => ({ dataset, text: verdict(dataset, groups, pairs, rankings, { ...options, criterion }, better, alpha) }));
+  const verdicts = datasets.map((dataset) => ({
+    dataset,
+    text: verdict(dataset, groups, pairs, rankings, { ...options, criterion }, better, alpha),
+  }));
   const report: CompareReport = {
     criterion,
     direction: better,
@@ -277,12 +360,18 @@ export function compareRunsWithIds(all: AnalysisRun[], options: CompareOptions):
 export function parseRope(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const rope = Number(value);
-  if (!(Number.isFinite(rope) && rope > 0)) throw new MosaicError(`--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "${value}"`);
+  if (!(Number.isFinite(rope) && rope > 0))
+    throw new MosaicError(
+      `--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "${value}"`,
+    );
   return rope;
 }
 
 /** A pair's tests before Holm: its TOST, and the standard deviation its repeats-needed estimate uses. */
-type RawPair = Omit<PairStats, 'pHolm' | 'rankPHolm' | 'decision' | 'equivalence' | 'repeatsNeeded'> & { tost?: TostResult; sd: number };
+type RawPair = Omit<PairStats, 'pHolm' | 'rankPHolm' | 'decision' | 'equivalence' | 'repeatsNeeded'> & {
+  tost?: TostResult;
+  sd: number;
+};
 
 /**
  * The tests of two groups, as their design calls for: paired when they ran on the same seeds
@@ -291,7 +380,15 @@ type RawPair = Omit<PairStats, 'pHolm' | 'rankPHolm' | 'decision' | 'equivalence
 function pairTests(ca: Cell, cb: Cell, criterion: Criterion, better: Better, rope: number | undefined): RawPair {
   const [a, b] = [ca.values, cb.values];
   const below = probabilityBelow(a, b);
-  const common = { dataset: ca.dataset, at: ca.at, a: ca.group, b: cb.group, cohensD: cohensD(a, b), cliffsDelta: cliffsDelta(a, b), pABetter: better === 'higher' ? 1 - below : below };
+  const common = {
+    dataset: ca.dataset,
+    at: ca.at,
+    a: ca.group,
+    b: cb.group,
+    cohensD: cohensD(a, b),
+    cliffsDelta: cliffsDelta(a, b),
+    pABetter: better === 'higher' ? 1 - below : below,
+  };
   const pairing = pairedBy(ca.runs, cb.runs, (r) => criterionValue(r, criterion), [ca.group, cb.group]);
   if (pairing.pairs && pairing.pairs.length >= 2) {
     const t = pairedT(pairing.a, pairing.b);
@@ -329,10 +426,20 @@ function pairTests(ca: Cell, cb: Cell, criterion: Criterion, better: Better, rop
 
 /** The pair of groups a and b (either order) of a dataset and `at` value. */
 function pairOf(pairs: PairStats[], dataset: string, at: string | null, a: string, b: string): PairStats | undefined {
-  return pairs.find((q) => q.dataset === dataset && q.at === at && ((q.a === a && q.b === b) || (q.a === b && q.b === a)));
+  return pairs.find(
+    (q) => q.dataset === dataset && q.at === at && ((q.a === a && q.b === b) || (q.a === b && q.b === a)),
+  );
 }
 
-function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rankings: CompareReport['rankings'], options: CompareOptions, better: Better, alpha: number): string {
+function verdict(
+  dataset: string,
+  groups: GroupStats[],
+  pairs: PairStats[],
+  rankings: CompareReport['rankings'],
+  options: CompareOptions,
+  better: Better,
+  alpha: number,
+): string {
   const c = options.criterion;
   const names = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.group))];
   const mine = pairs.filter((p) => p.dataset === dataset);
@@ -341,12 +448,13 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
   if (mine.length === 0) return `too few repeats on ${dataset} to compare (at least 2 runs per group are needed)`;
   if (names.length === 2) {
     const significant = mine.filter((p) => p.decision === 'different');
-    const winnerOf = (p: PairStats) => ((p.diff < 0) === (better === 'lower') ? p.a : p.b);
+    const winnerOf = (p: PairStats) => (p.diff < 0 === (better === 'lower') ? p.a : p.b);
     const d = mine.map((p) => Math.abs(p.cohensD));
     const [dLo, dHi] = [fixed(Math.min(...d)), fixed(Math.max(...d))];
     const dRange = dLo === dHi ? `|d| = ${dLo}` : `|d| = ${dLo} to ${dHi}`;
     const nPer = [...new Set(groups.filter((g) => g.dataset === dataset).map((g) => g.n))].join('–');
-    if (significant.length === 0) return `no significant difference between ${names[0]} and ${names[1]} on ${c} with n = ${nPer} per group${undecidedOrEquivalent(mine, options)}`;
+    if (significant.length === 0)
+      return `no significant difference between ${names[0]} and ${names[1]} on ${c} with n = ${nPer} per group${undecidedOrEquivalent(mine, options)}`;
     const winners = new Set(significant.map(winnerOf));
     const maxP = Math.max(...significant.map((p) => p.pHolm));
     if (winners.size === 1) {
@@ -357,13 +465,22 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
           ? `at every${where} tested (${mine.length} of ${mine.length})`
           : `at ${significant.length} of ${mine.length}${where} values tested (${significant.map((p) => p.at).join(', ')}); elsewhere no significant difference`
         : '';
-      const rest = significant.length < mine.length ? undecidedOrEquivalent(mine.filter((p) => p.decision !== 'different'), options) : '';
+      const rest =
+        significant.length < mine.length
+          ? undecidedOrEquivalent(
+              mine.filter((p) => p.decision !== 'different'),
+              options,
+            )
+          : '';
       return `${w} has ${better} ${c} than ${loser}${extent ? ` ${extent}` : ''}, ${pVerdict(maxP)} after Holm (${testsOf(significant)}), ${dRange}, n = ${nPer} per group${rest}`;
     }
     return `neither model wins everywhere: ${significant.map((p) => `${winnerOf(p)} at ${options.at ?? ''} ${p.at}`).join('; ')} (${pVerdict(maxP)} after Holm)`;
   }
   const levels = rankings.filter((x) => x.dataset === dataset);
-  const said = levels.map((x) => `${x.at === null ? '' : `at ${options.at} ${x.at}: `}${manyGroupsVerdict(x.entries, (a, b) => pairOf(mine, dataset, x.at, a, b)!, c, better, alpha)}`);
+  const said = levels.map(
+    (x) =>
+      `${x.at === null ? '' : `at ${options.at} ${x.at}: `}${manyGroupsVerdict(x.entries, (a, b) => pairOf(mine, dataset, x.at, a, b)!, c, better, alpha)}`,
+  );
   return said.join('; ');
 }
 
@@ -372,7 +489,13 @@ function verdict(dataset: string, groups: GroupStats[], pairs: PairStats[], rank
  * significantly different from it; those significantly worse, with the largest Holm p of those pairs.
  * Which other pairs differ is the letters' to say.
  */
-function manyGroupsVerdict(entries: RankEntry[], pair: (a: string, b: string) => PairStats, c: Criterion, better: Better, alpha: number): string {
+function manyGroupsVerdict(
+  entries: RankEntry[],
+  pair: (a: string, b: string) => PairStats,
+  c: Criterion,
+  better: Better,
+  alpha: number,
+): string {
   if (entries.length < 2) return 'too few repeats to compare (at least 2 runs per group are needed)';
   const best = entries[0]!;
   const others = entries.slice(1).map((e) => ({ e, p: pair(best.group, e.group) }));
@@ -392,8 +515,10 @@ function manyGroupsVerdict(entries: RankEntry[], pair: (a: string, b: string) =>
     return `no significant difference among the ${entries.length} groups on ${c} after Holm (${tests})${how}`;
   }
   const best_ = `${best.group} has the ${better === 'lower' ? 'lowest' : 'highest'} mean ${c}`;
-  if (worse.length === 0) return `${best_} but does not differ significantly from any other group after Holm (${tests}); other pairs do: the letters say which`;
-  if (tied.length === 0) return `${best_}, significantly ${better} than each of the other ${entries.length - 1} groups (${maxP(worse)} after Holm, ${tests})`;
+  if (worse.length === 0)
+    return `${best_} but does not differ significantly from any other group after Holm (${tests}); other pairs do: the letters say which`;
+  if (tied.length === 0)
+    return `${best_}, significantly ${better} than each of the other ${entries.length - 1} groups (${maxP(worse)} after Holm, ${tests})`;
   const equivalent = tied.filter((o) => o.p.decision === 'equivalent');
   const also = equivalent.length ? ` (practically equivalent to it: ${list(equivalent)})` : '';
   return `${best_}; not significantly different from it after Holm: ${list(tied)}${also}; significantly ${better === 'lower' ? 'higher' : 'lower'} than it: ${list(worse)} (${maxP(worse)}, ${tests}); the letters say which other pairs differ`;
@@ -410,13 +535,16 @@ function testsOf(pairs: PairStats[]): string {
  * ROPE (TOST), or undecided, with the repeats that would decide it.
  */
 function undecidedOrEquivalent(pairs: PairStats[], options: CompareOptions): string {
-  const where = (ps: PairStats[]) => (options.at && ps.length < pairs.length ? ` at ${options.at} ${ps.map((p) => p.at).join(', ')}` : '');
+  const where = (ps: PairStats[]) =>
+    options.at && ps.length < pairs.length ? ` at ${options.at} ${ps.map((p) => p.at).join(', ')}` : '';
   const equivalent = pairs.filter((p) => p.decision === 'equivalent');
   const undecided = pairs.filter((p) => p.decision === 'undecided');
   const parts: string[] = [];
   if (equivalent.length) {
     const maxP = Math.max(...equivalent.map((p) => p.equivalence!.pHolm));
-    parts.push(`practically equivalent${where(equivalent)} (within ±${options.rope}, TOST ${pVerdict(maxP)} after Holm)`);
+    parts.push(
+      `practically equivalent${where(equivalent)} (within ±${options.rope}, TOST ${pVerdict(maxP)} after Holm)`,
+    );
   }
   if (undecided.length) {
     const needed = undecided.map((p) => p.repeatsNeeded!).filter((n) => Number.isFinite(n));
@@ -424,7 +552,9 @@ function undecidedOrEquivalent(pairs: PairStats[], options: CompareOptions): str
     const how = needed.length
       ? `about ${Math.min(...needed) === Math.max(...needed) ? needed[0] : `${Math.min(...needed)} to ${Math.max(...needed)}`} ${unit} would be needed to detect a difference of the size observed (t-test, 80% power)`
       : 'the means do not differ at all';
-    parts.push(`${options.rope !== undefined ? `undecided${where(undecided)}: neither different nor within ±${options.rope}; ` : ''}${how}`);
+    parts.push(
+      `${options.rope !== undefined ? `undecided${where(undecided)}: neither different nor within ±${options.rope}; ` : ''}${how}`,
+    );
   }
   return parts.length ? `; ${parts.join('; ')}` : '';
 }
@@ -436,7 +566,8 @@ function designLine(pairs: PairStats[]): string {
   const pairedText = 'paired t and Wilcoxon signed-rank on the differences, seed by seed';
   const independentText = "Welch's t and Mann–Whitney U";
   if (pairs.length === 0) return 'no pair to test';
-  if (independent.length === 0) return `paired: every two groups ran on the same seeds, one run each (common random numbers, [MONITOR] paired = True), so ${pairedText}`;
+  if (independent.length === 0)
+    return `paired: every two groups ran on the same seeds, one run each (common random numbers, [MONITOR] paired = True), so ${pairedText}`;
   if (paired.length === 0) return `independent repeats (${independent[0]!.unpairedBecause}): ${independentText}`;
   return `paired where two groups ran on the same seeds (${paired.length} of ${pairs.length} pairs: ${pairedText}); independent elsewhere (e.g. ${independent[0]!.a} vs ${independent[0]!.b}: ${independent[0]!.unpairedBecause}; ${independentText})`;
 }

@@ -24,40 +24,68 @@ function included(run: AnalysisRun, section: PlotSection): boolean {
   });
 }
 
-const types = (run: AnalysisRun, scheme: 'data_scheme' | 'pipeline_scheme') => (run.facts[scheme] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+const types = (run: AnalysisRun, scheme: 'data_scheme' | 'pipeline_scheme') =>
+  (run.facts[scheme] ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 
 /**
  * The base of a series: the model chain's keys (and the dataset's, when the section spans
  * several), less the keys the section excludes. Parameters then split it as pooling.ts says.
  */
-function baseOf(runs: AnalysisRun[], excluded: (run: AnalysisRun, keyFact: string) => boolean): (run: AnalysisRun) => string {
+function baseOf(
+  runs: AnalysisRun[],
+  excluded: (run: AnalysisRun, keyFact: string) => boolean,
+): (run: AnalysisRun) => string {
   const keys = (r: AnalysisRun, scheme: 'data_scheme' | 'pipeline_scheme') =>
     types(r, scheme)
       .filter((t) => !excluded(r, `${t}_key`))
       .map((t) => r.facts[`${t}_key`] ?? '?')
       .join(' | ');
   const severalDatasets = new Set(runs.map((r) => keys(r, 'data_scheme'))).size > 1;
-  return (r) => [severalDatasets ? keys(r, 'data_scheme') : '', keys(r, 'pipeline_scheme')].filter(Boolean).join(' / ') || 'all runs';
+  return (r) =>
+    [severalDatasets ? keys(r, 'data_scheme') : '', keys(r, 'pipeline_scheme')].filter(Boolean).join(' / ') ||
+    'all runs';
 }
 
 /** One page of perfanalysis_by_config: a chart per ordinate, a series per group of runs; and what it left out, split or pooled. */
-export function configPage({ runs: all, criteria }: LoadedRuns, section: PlotSection, source: string): { spec: TopLevelSpec; notes: string[] } {
+export function configPage(
+  { runs: all, criteria }: LoadedRuns,
+  section: PlotSection,
+  source: string,
+): { spec: TopLevelSpec; notes: string[] } {
   const usable = usableRuns(all.filter((r) => included(r, section)));
   const notes = [...usable.notes];
   const runs = usable.runs;
   if (runs.length === 0) {
-    throw new MosaicError(`${source} [${section.name}]: no finished run matches ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(' and ') || 'the section'}`);
+    throw new MosaicError(
+      `${source} [${section.name}]: no finished run matches ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(' and ') || 'the section'}`,
+    );
   }
   const xs = new Map(runs.map((r) => [r.runId, xOf(r, section.abscissa)]));
   const placedRuns = runs.filter((r) => xs.get(r.runId) !== undefined);
   if (placedRuns.length === 0) {
-    throw new MosaicError(`${source} [${section.name}] abscissae: no run has "${section.abscissa}" (a criterion: ${CRITERIA.join(', ')}, or a parameter)`);
+    throw new MosaicError(
+      `${source} [${section.name}] abscissae: no run has "${section.abscissa}" (a criterion: ${CRITERIA.join(', ')}, or a parameter)`,
+    );
   }
-  if (placedRuns.length < runs.length) notes.push(leftOut(runs.filter((r) => xs.get(r.runId) === undefined), `without a value of ${section.abscissa}`));
+  if (placedRuns.length < runs.length)
+    notes.push(
+      leftOut(
+        runs.filter((r) => xs.get(r.runId) === undefined),
+        `without a value of ${section.abscissa}`,
+      ),
+    );
 
-  const excluded = (r: AnalysisRun, fact: string) => section.excludes.some((e) => factNamed(r.facts, e, r.runId) === fact);
+  const excluded = (r: AnalysisRun, fact: string) =>
+    section.excludes.some((e) => factNamed(r.facts, e, r.runId) === fact);
   const base = baseOf(placedRuns, excluded);
-  const placed = placedRuns.map((run) => ({ run, cell: JSON.stringify([base(run), valueKey(String(xs.get(run.runId)))]), line: base(run) }));
+  const placed = placedRuns.map((run) => ({
+    run,
+    cell: JSON.stringify([base(run), valueKey(String(xs.get(run.runId)))]),
+    line: base(run),
+  }));
   const pooling = splitCells(placed, {
     pool: section.excludes,
     fixed: CRITERIA.includes(section.abscissa) ? [] : [section.abscissa],
@@ -79,26 +107,60 @@ export function configPage({ runs: all, criteria }: LoadedRuns, section: PlotSec
     ...(numericX ? { scale: { zero: false } } : {}),
     ...(integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
   };
-  const order = orderedLabels(placedRuns.map((r) => ({ base: base(r), runId: r.runId })), pooling);
-  const color = { field: 'series', type: 'nominal' as const, title: 'series', scale: { domain: order }, legend: { labelLimit: 480, columns: 2, symbolOpacity: 1 } };
+  const order = orderedLabels(
+    placedRuns.map((r) => ({ base: base(r), runId: r.runId })),
+    pooling,
+  );
+  const color = {
+    field: 'series',
+    type: 'nominal' as const,
+    title: 'series',
+    scale: { domain: order },
+    legend: { labelLimit: 480, columns: 2, symbolOpacity: 1 },
+  };
   let single = false;
   const charts = section.ordinates.map((o) => {
     if (section.plotType === 'violin') {
       return {
         data: { values: rows },
-        ...violinChart({ title: o, field: o, series: 'series', column: 'x', columnTitle: section.abscissa, yTitle: o, color, width: Math.round(46 * section.plotScale), height: 260, values: rows.map((r) => r[o]).filter((v): v is number => typeof v === 'number') }),
+        ...violinChart({
+          title: o,
+          field: o,
+          series: 'series',
+          column: 'x',
+          columnTitle: section.abscissa,
+          yTitle: o,
+          color,
+          width: Math.round(46 * section.plotScale),
+          height: 260,
+          values: rows.map((r) => r[o]).filter((v): v is number => typeof v === 'number'),
+        }),
       };
     }
     const summaries = summarizeBySeriesAndX(rows, o, criteria.better(o));
     single ||= section.errorbars === 'fill_between' && summaries.some((s) => s.single);
     const spread = section.errorbars === 'bars' ? 'bars' : 'band';
-    return { title: { text: o, fontSize: 11 }, width: 560, height: 260, layer: meanAndSpreadLayers({ summaries, x, yTitle: o, color, spread, centre: section.plotType }) };
+    return {
+      title: { text: o, fontSize: 11 },
+      width: 560,
+      height: 260,
+      layer: meanAndSpreadLayers({ summaries, x, yTitle: o, color, spread, centre: section.plotType }),
+    };
   });
   const who = `${plural(runs.length, 'finished run')}${section.include.length ? ` with ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(', ')}` : ''}`;
   const subtitle =
     section.plotType === 'violin'
       ? [`${who}; the distribution over the runs of a series at each ${section.abscissa}`]
-      : [who, ...spreadSubtitle('mean over the runs of a series', { splitBy: pooling.splitBy, pooled: pooling.pooled, single, spread: section.errorbars === 'bars' ? 'bars' : 'band', of: `one ${section.abscissa}` })];
+      : [
+          who,
+          ...spreadSubtitle('mean over the runs of a series', {
+            splitBy: pooling.splitBy,
+            pooled: pooling.pooled,
+            single,
+            spread: section.errorbars === 'bars' ? 'bars' : 'band',
+            of: `one ${section.abscissa}`,
+          }),
+        ];
   return {
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -111,9 +173,17 @@ export function configPage({ runs: all, criteria }: LoadedRuns, section: PlotSec
 }
 
 /** Per series and x: mean ± 1 std of the ordinate, clipped to its range; `single` when the series has one x. */
-function summarizeBySeriesAndX(rows: ({ x: number | string; series: string } & Record<string, number | null>)[], o: Criterion, better: Better) {
+function summarizeBySeriesAndX(
+  rows: ({ x: number | string; series: string } & Record<string, number | null>)[],
+  o: Criterion,
+  better: Better,
+) {
   const withValue = rows.filter((r) => r[o] !== null);
-  const range = criterionRange(o, better, withValue.map((r) => r[o]!));
+  const range = criterionRange(
+    o,
+    better,
+    withValue.map((r) => r[o]!),
+  );
   const cells = new Map<string, { x: number | string; series: string; values: number[] }>();
   for (const r of withValue) {
     const id = JSON.stringify([r.series, r.x]);
@@ -123,5 +193,10 @@ function summarizeBySeriesAndX(rows: ({ x: number | string; series: string } & R
   }
   const xsOf = new Map<string, number>();
   for (const c of cells.values()) xsOf.set(c.series, (xsOf.get(c.series) ?? 0) + 1);
-  return [...cells.values()].map((c) => ({ x: c.x, series: c.series, single: xsOf.get(c.series) === 1, ...band(c.values, range) }));
+  return [...cells.values()].map((c) => ({
+    x: c.x,
+    series: c.series,
+    single: xsOf.get(c.series) === 1,
+    ...band(c.values, range),
+  }));
 }

@@ -54,7 +54,10 @@ export function pairedBy(
   value: (run: AnalysisRun) => number | null,
   labels: readonly [string, string] = ['the first group', 'the second group'],
 ): Pairing {
-  const bySeed = (runs: readonly AnalysisRun[], label: string): Map<number, { run: AnalysisRun; value: number }> | string => {
+  const bySeed = (
+    runs: readonly AnalysisRun[],
+    label: string,
+  ): Map<number, { run: AnalysisRun; value: number }> | string => {
     const out = new Map<number, { run: AnalysisRun; value: number }>();
     for (const run of runs) {
       const v = value(run);
@@ -71,10 +74,17 @@ export function pairedBy(
   if (typeof a === 'string') return { pairs: undefined, reason: a };
   const b = bySeed(bRuns, labels[1]);
   if (typeof b === 'string') return { pairs: undefined, reason: b };
-  if (a.size === 0 || b.size === 0) return { pairs: undefined, reason: `${a.size === 0 ? labels[0] : labels[1]} has no run` };
+  if (a.size === 0 || b.size === 0)
+    return { pairs: undefined, reason: `${a.size === 0 ? labels[0] : labels[1]} has no run` };
   const shared = [...a.keys()].filter((s) => b.has(s)).length;
   if (shared !== a.size || shared !== b.size) {
-    return { pairs: undefined, reason: shared === 0 ? 'the groups share no seed' : `the seeds differ (${shared} shared, ${a.size - shared} only in ${labels[0]}, ${b.size - shared} only in ${labels[1]})` };
+    return {
+      pairs: undefined,
+      reason:
+        shared === 0
+          ? 'the groups share no seed'
+          : `the seeds differ (${shared} shared, ${a.size - shared} only in ${labels[0]}, ${b.size - shared} only in ${labels[1]})`,
+    };
   }
   const seeds = [...a.keys()].sort((x, y) => x - y);
   const pairs = seeds.map((seed) => ({ seed, a: a.get(seed)!.run, b: b.get(seed)!.run }));

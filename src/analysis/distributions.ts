@@ -44,7 +44,10 @@ function betaFraction(a: number, b: number, x: number): number {
   let h = d;
   for (let m = 1; m <= 100_000; m++) {
     const m2 = 2 * m;
-    for (const aa of [(m * (b - m) * x) / ((a + m2 - 1) * (a + m2)), (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))]) {
+    for (const aa of [
+      (m * (b - m) * x) / ((a + m2 - 1) * (a + m2)),
+      (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1)),
+    ]) {
       d = 1 + aa * d;
       if (Math.abs(d) < TINY) d = TINY;
       c = 1 + aa / c;
@@ -169,7 +172,9 @@ export function tTwoSidedP(t: number, df: number): number {
 
 function tLogPdf(t: number, df: number): number {
   if (df === Infinity) return normLogPdf(t);
-  return logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI) - ((df + 1) / 2) * Math.log1p((t * t) / df);
+  return (
+    logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI) - ((df + 1) / 2) * Math.log1p((t * t) / df)
+  );
 }
 
 /** The t with P(T > t) = q for Student's t with df degrees of freedom (Newton on the tail). */

@@ -43,15 +43,22 @@ export interface TostOptions {
  * With se = 0 each one-sided p is 0 when the difference is strictly inside its bound, 1 otherwise;
  * with fewer than two values (pairs, or in either sample) p = 1 and the interval is (−∞, ∞).
  */
-export function tost(a: number[], b: number[], rope: number, { paired = false, alpha = 0.05 }: TostOptions = {}): TostResult {
-  if (!(rope > 0) || !Number.isFinite(rope)) throw new RangeError(`the equivalence margin must be a positive number, not ${rope}`);
+export function tost(
+  a: number[],
+  b: number[],
+  rope: number,
+  { paired = false, alpha = 0.05 }: TostOptions = {},
+): TostResult {
+  if (!(rope > 0) || !Number.isFinite(rope))
+    throw new RangeError(`the equivalence margin must be a positive number, not ${rope}`);
   if (!(alpha > 0 && alpha < 0.5)) throw new RangeError(`alpha must be in (0, 0.5), not ${alpha}`);
   const level = 1 - 2 * alpha;
   let diff: number;
   let se: number;
   let df: number;
   if (paired) {
-    if (a.length !== b.length) throw new RangeError(`paired samples must have the same length (${a.length} and ${b.length})`);
+    if (a.length !== b.length)
+      throw new RangeError(`paired samples must have the same length (${a.length} and ${b.length})`);
     const d = a.map((x, i) => x - b[i]!);
     diff = d.length ? mean(d) : NaN;
     df = d.length - 1;
@@ -69,7 +76,16 @@ export function tost(a: number[], b: number[], rope: number, { paired = false, a
   if (se === 0) {
     const pLower = diff > -rope ? 0 : 1;
     const pUpper = diff < rope ? 0 : 1;
-    return { p: Math.max(pLower, pUpper), pLower, pUpper, diff, se, df: Number.isNaN(df) ? 0 : df, ci: [diff, diff], level };
+    return {
+      p: Math.max(pLower, pUpper),
+      pLower,
+      pUpper,
+      diff,
+      se,
+      df: Number.isNaN(df) ? 0 : df,
+      ci: [diff, diff],
+      level,
+    };
   }
   const pLower = tSf((diff + rope) / se, df);
   const pUpper = tCdf((diff - rope) / se, df);

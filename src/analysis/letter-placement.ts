@@ -66,7 +66,9 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
     if (i < 0) return [];
     const here = pixel(own[i]!);
     // Its line's segments, from the point to each neighbour, relative to the point.
-    const segments = [own[i - 1], own[i + 1]].filter((s) => s !== undefined).map((s) => ({ x: pixel(s).x - here.x, y: pixel(s).y - here.y }));
+    const segments = [own[i - 1], own[i + 1]]
+      .filter((s) => s !== undefined)
+      .map((s) => ({ x: pixel(s).x - here.x, y: pixel(s).y - here.y }));
     const width = CHAR_WIDTH * l.letters.length;
     const cost = (spot: Spot) => {
       const [x0, x1] = spot.side === 'right' ? [GAP, GAP + width] : [-GAP - width, -GAP];
@@ -75,9 +77,18 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
       const outside = here.y + spot.rise - HALF_HEIGHT < bottom || here.y + spot.rise + HALF_HEIGHT > top ? 1 : 0;
       return spot.cost + 10 * crossed + 20 * outside;
     };
-    const best = (side: Spot['side']) => SPOTS.filter((s) => s.side === side).reduce((a, b) => (cost(b) < cost(a) ? b : a));
+    const best = (side: Spot['side']) =>
+      SPOTS.filter((s) => s.side === side).reduce((a, b) => (cost(b) < cost(a) ? b : a));
     const [right, left] = [best('right'), best('left')];
-    return [{ letters: l, mean: own[i]!.mean, point: here.y, right: { at: here.y + right.rise, cost: cost(right) }, left: { at: here.y + left.rise, cost: cost(left) } }];
+    return [
+      {
+        letters: l,
+        mean: own[i]!.mean,
+        point: here.y,
+        right: { at: here.y + right.rise, cost: cost(right) },
+        left: { at: here.y + left.rise, cost: cost(left) },
+      },
+    ];
   });
   type Candidate = (typeof candidates)[number];
 
@@ -96,7 +107,13 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
   heights = stack(candidates, side);
   return candidates.map((c) => {
     const s = side.get(c)!;
-    return { ...c.letters, mean: c.mean, dx: s === 'right' ? GAP : -GAP, dy: Math.round((c.point - heights.get(c)!) * 10) / 10, align: s === 'right' ? ('left' as const) : ('right' as const) };
+    return {
+      ...c.letters,
+      mean: c.mean,
+      dx: s === 'right' ? GAP : -GAP,
+      dy: Math.round((c.point - heights.get(c)!) * 10) / 10,
+      align: s === 'right' ? ('left' as const) : ('right' as const),
+    };
   });
 
   /**
@@ -120,7 +137,10 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
           const [prev, last] = [clusters[clusters.length - 2]!, clusters[clusters.length - 1]!];
           if (prev.base + prev.items.length * STEP <= last.base) break;
           const items = [...prev.items, ...last.items];
-          clusters.splice(-2, 2, { items, base: items.reduce((sum, x, k) => sum + want(x) - k * STEP, 0) / items.length });
+          clusters.splice(-2, 2, {
+            items,
+            base: items.reduce((sum, x, k) => sum + want(x) - k * STEP, 0) / items.length,
+          });
         }
       }
       const first = clusters[0]!;
@@ -128,7 +148,10 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
       const up = Math.max(0, bottom + HALF_HEIGHT - first.base);
       const down = Math.max(0, last.base + (last.items.length - 1) * STEP - (top - HALF_HEIGHT));
       const shift = up > 0 ? up : -down;
-      for (const c of clusters) c.items.forEach((x, k) => { out.set(x, c.base + shift + k * STEP); });
+      for (const c of clusters)
+        c.items.forEach((x, k) => {
+          out.set(x, c.base + shift + k * STEP);
+        });
     }
     return out;
   }

@@ -8,7 +8,8 @@ import { averageRanks, mean, std } from './stats.js';
  */
 
 function differences(a: number[], b: number[]): number[] {
-  if (a.length !== b.length) throw new RangeError(`paired samples must have the same length (${a.length} and ${b.length})`);
+  if (a.length !== b.length)
+    throw new RangeError(`paired samples must have the same length (${a.length} and ${b.length})`);
   return a.map((x, i) => x - b[i]!);
 }
 
@@ -107,7 +108,8 @@ export function wilcoxonSignedRank(a: number[], b: number[]): WilcoxonResult {
   const d = all.filter((x) => x !== 0);
   const zeros = all.length - d.length;
   const n = d.length;
-  if (n === 0) return { statistic: 0, rPlus: 0, rMinus: 0, p: 1, method: all.length <= 13 ? 'exact' : 'approx', n, zeros };
+  if (n === 0)
+    return { statistic: 0, rPlus: 0, rMinus: 0, p: 1, method: all.length <= 13 ? 'exact' : 'approx', n, zeros };
   const abs = d.map(Math.abs);
   const r = averageRanks(abs);
   let rPlus = 0;
@@ -130,7 +132,15 @@ export function wilcoxonSignedRank(a: number[], b: number[]): WilcoxonResult {
       if (s >= observed) above += c;
     });
     const total = 2 ** n;
-    return { statistic, rPlus, rMinus, p: Math.min(1, (2 * Math.min(below, above)) / total), method: 'exact', n, zeros };
+    return {
+      statistic,
+      rPlus,
+      rMinus,
+      p: Math.min(1, (2 * Math.min(below, above)) / total),
+      method: 'exact',
+      n,
+      zeros,
+    };
   }
   const tieTerm = [...groups.values()].reduce((s, t) => s + (t ** 3 - t), 0);
   const se = Math.sqrt((n * (n + 1) * (2 * n + 1) - tieTerm / 2) / 24);

@@ -9,9 +9,26 @@ import { RESERVED_MODULE_KEYS } from '../pipelines/generate.js';
 
 /** Facts that describe a run's bookkeeping, never a parameter that tells runs apart. */
 export const BOOKKEEPING: ReadonlySet<string> = new Set([
-  'seed', 'status', 'traceback', 'pipeline', 'device', 'host', 'last_failure', 'run_files_path', 'backend',
-  'experiment', 'run_dir', 'diverged_epoch', 'early_stopped', 'backend_used', 'epochs_done', 'stopped_epoch', 'epochs_before_rerun', 'warning',
-  'design', 'repeat',
+  'seed',
+  'status',
+  'traceback',
+  'pipeline',
+  'device',
+  'host',
+  'last_failure',
+  'run_files_path',
+  'backend',
+  'experiment',
+  'run_dir',
+  'diverged_epoch',
+  'early_stopped',
+  'backend_used',
+  'epochs_done',
+  'stopped_epoch',
+  'epochs_before_rerun',
+  'warning',
+  'design',
+  'repeat',
 ]);
 
 export const isBookkeeping = (fact: string) => BOOKKEEPING.has(fact);
@@ -44,7 +61,8 @@ export function compareValues(a: string, b: string): number {
 export const sameValue = (a: string, b: string) => compareValues(a, b) === 0;
 
 /** A key under which equal values (by `sameValue`) meet: `1e-3` and `0.001` give the same. */
-export const valueKey = (value: string | undefined) => (value === undefined ? '\u0000none' : isNumeric(value) ? `#${Number(value)}` : `'${value}`);
+export const valueKey = (value: string | undefined) =>
+  value === undefined ? '\u0000none' : isNumeric(value) ? `#${Number(value)}` : `'${value}`;
 
 /** Distinct values, in order, each spelled as first seen. */
 export function distinctValues(values: (string | undefined)[]): string[] {

@@ -26,7 +26,11 @@ export interface PlotSection {
   plotScale: number;
 }
 
-const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /** `a, [b, c], d` → [['a'], ['b', 'c'], ['d']]. */
 export function bracketedLists(value: string): string[][] {
@@ -54,7 +58,8 @@ export function readPlotConfig(file: string, criteria: Criteria): PlotSection[] 
     throw new MosaicError(`cannot read plot config ${file}: ${(e as Error).message}`);
   }
   const doc = parseIni(text, file);
-  if (doc.sections.length === 0) throw new ConfigError({ file }, 'no [section]: each section describes one page of plots');
+  if (doc.sections.length === 0)
+    throw new ConfigError({ file }, 'no [section]: each section describes one page of plots');
   return doc.sections.map((s) => readSection(s, file, criteria));
 }
 
@@ -62,9 +67,17 @@ function readSection(s: IniSection, file: string, criteria: Criteria): PlotSecti
   const at = (key: string) => ({ file, line: s.entries.get(key)?.line ?? s.line, section: s.name, key });
   const get = (key: string) => s.entries.get(key)?.value;
   const abscissa = get('abscissae');
-  if (!abscissa) throw new ConfigError({ file, line: s.line, section: s.name }, 'missing key "abscissae" (the x axis: nb_params, a criterion or a parameter)');
+  if (!abscissa)
+    throw new ConfigError(
+      { file, line: s.line, section: s.name },
+      'missing key "abscissae" (the x axis: nb_params, a criterion or a parameter)',
+    );
   const ordinatesRaw = list(get('ordinates'));
-  if (ordinatesRaw.length === 0) throw new ConfigError({ file, line: s.line, section: s.name }, `missing key "ordinates" (criteria: ${CRITERIA.join(', ')})`);
+  if (ordinatesRaw.length === 0)
+    throw new ConfigError(
+      { file, line: s.line, section: s.name },
+      `missing key "ordinates" (criteria: ${CRITERIA.join(', ')})`,
+    );
   const ordinates = ordinatesRaw.map((o) => {
     try {
       return criteria.parse(o);
@@ -80,14 +93,20 @@ function readSection(s: IniSection, file: string, criteria: Criteria): PlotSecti
     throw new ConfigError(at('include_values'), (e as Error).message);
   }
   if (keys.length !== values.length) {
-    throw new ConfigError(at('include_values'), `${plural(values.length, 'value')} for ${plural(keys.length, 'include_key')}: give one value or [list] per key`);
+    throw new ConfigError(
+      at('include_values'),
+      `${plural(values.length, 'value')} for ${plural(keys.length, 'include_key')}: give one value or [list] per key`,
+    );
   }
   const plotType = (get('plot_type') ?? 'line').trim().toLowerCase();
-  if (!['line', 'point', 'violin'].includes(plotType)) throw new ConfigError(at('plot_type'), `must be line, point or violin, found "${plotType}"`);
+  if (!['line', 'point', 'violin'].includes(plotType))
+    throw new ConfigError(at('plot_type'), `must be line, point or violin, found "${plotType}"`);
   const errorbars = (get('errorbars_style') ?? 'fill_between').trim().toLowerCase();
-  if (!['bars', 'fill_between'].includes(errorbars)) throw new ConfigError(at('errorbars_style'), `must be bars or fill_between, found "${errorbars}"`);
+  if (!['bars', 'fill_between'].includes(errorbars))
+    throw new ConfigError(at('errorbars_style'), `must be bars or fill_between, found "${errorbars}"`);
   const plotScale = Number(get('plot_scale') ?? '1');
-  if (!(plotScale > 0)) throw new ConfigError(at('plot_scale'), `must be a positive number, found "${get('plot_scale')}"`);
+  if (!(plotScale > 0))
+    throw new ConfigError(at('plot_scale'), `must be a positive number, found "${get('plot_scale')}"`);
   return {
     name: s.name,
     abscissa: abscissa.trim(),

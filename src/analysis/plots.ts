@@ -26,21 +26,31 @@ export interface LossPlotOptions {
 }
 
 /** One page of plotloss: plotSize × plotSize loss curves (train solid, test dashed). */
-export function lossPage(runs: { run: AnalysisRun; history: EpochRecord[] }[], options: LossPlotOptions, page: number, pages: number): TopLevelSpec {
+export function lossPage(
+  runs: { run: AnalysisRun; history: EpochRecord[] }[],
+  options: LossPlotOptions,
+  page: number,
+  pages: number,
+): TopLevelSpec {
   const k = options.plotSize;
   const width = Math.max(180, Math.floor(1100 / k) - 50);
   const height = Math.max(110, Math.floor(width * 0.6));
   const charts = runs.map(({ run, history }) => {
     const r = run.results;
-    const values = thin(history, 200).flatMap((e) => [
-      { epoch: e.epoch, loss: e.train_loss, curve: 'train' },
-      { epoch: e.epoch, loss: e.test_loss, curve: 'test' },
-    ]).filter((v) => Number.isFinite(v.loss) && (!options.logScale || v.loss > 0));
+    const values = thin(history, 200)
+      .flatMap((e) => [
+        { epoch: e.epoch, loss: e.train_loss, curve: 'train' },
+        { epoch: e.epoch, loss: e.test_loss, curve: 'test' },
+      ])
+      .filter((v) => Number.isFinite(v.loss) && (!options.logScale || v.loss > 0));
     return {
       title: {
         text: `${run.runId}: ${run.pipeline} : ${r ? r.nb_params : '?'}`,
         subtitle: r
-          ? [`overfit ${significant(r.overfit, 3)} · trainability ${significant(r.trainability, 3)}`, `slope ${significant(r.slope, 3)} (+${significant(r.slope_std_plus, 3)} / −${significant(r.slope_std_minus, 3)}) · ${r.epochs} epochs`]
+          ? [
+              `overfit ${significant(r.overfit, 3)} · trainability ${significant(r.trainability, 3)}`,
+              `slope ${significant(r.slope, 3)} (+${significant(r.slope_std_plus, 3)} / −${significant(r.slope_std_minus, 3)}) · ${r.epochs} epochs`,
+            ]
           : `unfinished (${run.status}, ${history.length} epochs)`,
         fontSize: 10,
         subtitleFontSize: 9,
@@ -58,14 +68,33 @@ export function lossPage(runs: { run: AnalysisRun; history: EpochRecord[] }[], o
           title: options.logScale ? 'loss (log)' : 'loss',
           scale: options.logScale ? { type: 'log' as const } : { zero: false },
         },
-        color: { field: 'curve', type: 'nominal' as const, title: 'loss', scale: { domain: ['train', 'test'], range: ['#1f77b4', '#d62728'] } },
-        strokeDash: { field: 'curve', type: 'nominal' as const, title: 'loss', scale: { domain: ['train', 'test'], range: [[1, 0], [5, 3]] } },
+        color: {
+          field: 'curve',
+          type: 'nominal' as const,
+          title: 'loss',
+          scale: { domain: ['train', 'test'], range: ['#1f77b4', '#d62728'] },
+        },
+        strokeDash: {
+          field: 'curve',
+          type: 'nominal' as const,
+          title: 'loss',
+          scale: {
+            domain: ['train', 'test'],
+            range: [
+              [1, 0],
+              [5, 3],
+            ],
+          },
+        },
       },
     };
   });
   return {
     $schema: SCHEMA,
-    title: { text: `Loss curves — page ${page} of ${pages}`, subtitle: 'train loss solid, test loss dashed; title: run id: pipeline : number of parameters' },
+    title: {
+      text: `Loss curves — page ${page} of ${pages}`,
+      subtitle: 'train loss solid, test loss dashed; title: run id: pipeline : number of parameters',
+    },
     columns: k,
     concat: charts,
     resolve: { scale: { color: 'shared', strokeDash: 'shared', y: 'independent', x: 'independent' } },
@@ -98,14 +127,35 @@ export function meanAndSpreadLayers(o: SpreadOptions): Record<string, unknown>[]
   const y = { field: 'lower', type: 'quantitative', title: o.yTitle, axis };
   const quiet = o.color;
   return [
-    ...(banded.length ? [{ data: { values: banded }, mark: { type: 'errorband', opacity: 0.2 }, encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet } }] : []),
+    ...(banded.length
+      ? [
+          {
+            data: { values: banded },
+            mark: { type: 'errorband', opacity: 0.2 },
+            encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet },
+          },
+        ]
+      : []),
     ...(barred.length
-      ? [{ data: { values: barred }, mark: { type: 'errorbar', ticks: { size: 10 }, thickness: 2 }, encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet } }]
+      ? [
+          {
+            data: { values: barred },
+            mark: { type: 'errorbar', ticks: { size: 10 }, thickness: 2 },
+            encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet },
+          },
+        ]
       : []),
     {
       data: { values: o.summaries },
-      mark: o.centre === 'line' ? { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 } : { type: 'point', filled: true, size: 60 },
-      encoding: { x: o.x, y: { field: 'mean', type: 'quantitative', title: o.yTitle, scale: { zero: false }, axis }, color: o.color },
+      mark:
+        o.centre === 'line'
+          ? { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 }
+          : { type: 'point', filled: true, size: 60 },
+      encoding: {
+        x: o.x,
+        y: { field: 'mean', type: 'quantitative', title: o.yTitle, scale: { zero: false }, axis },
+        color: o.color,
+      },
     },
   ];
 }
@@ -121,11 +171,18 @@ export function spreadSubtitle(
   first: string,
   context: { splitBy: string[]; pooled: string[]; single: boolean; spread?: 'band' | 'bars'; of?: string },
 ): string[] {
-  const spread = context.spread === 'bars' ? spreadNote('bars') : `${spreadNote('band')}${context.single ? `; error bars: a series of ${context.of ?? 'one size'}` : ''}`;
+  const spread =
+    context.spread === 'bars'
+      ? spreadNote('bars')
+      : `${spreadNote('band')}${context.single ? `; error bars: a series of ${context.of ?? 'one size'}` : ''}`;
   return [
     first,
     spread,
-    ...(context.splitBy.length ? [`series split by ${context.splitBy.join(', ')}: runs that differ in ${context.splitBy.length === 1 ? 'it' : 'them'} are not averaged together`] : []),
+    ...(context.splitBy.length
+      ? [
+          `series split by ${context.splitBy.join(', ')}: runs that differ in ${context.splitBy.length === 1 ? 'it' : 'them'} are not averaged together`,
+        ]
+      : []),
     ...(context.pooled.length ? [`averaged over ${context.pooled.join(', ')} on request`] : []),
   ];
 }
@@ -138,19 +195,58 @@ function seriesColor(data: SizeData, order: string[]) {
     type: 'nominal' as const,
     title: 'model key',
     scale: { domain: order.filter((s) => shown.has(s)) },
-    legend: { title: 'model key', symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1, labelLimit: 480, columns: shown.size > 6 ? 2 : 1 },
+    legend: {
+      title: 'model key',
+      symbolType: 'stroke',
+      symbolStrokeWidth: 3,
+      symbolOpacity: 1,
+      labelLimit: 480,
+      columns: shown.size > 6 ? 2 : 1,
+    },
   };
 }
 
 /** The letters of each series at each size, beside its mean (letter-placement.ts), in its colour, over a white halo. */
-function letterLayers(letters: SizeLetters[], summaries: SizeSummary[], x: Record<string, unknown>, yTitle: string, color: Record<string, unknown>, chart: ChartSize): Record<string, unknown>[] {
+function letterLayers(
+  letters: SizeLetters[],
+  summaries: SizeSummary[],
+  x: Record<string, unknown>,
+  yTitle: string,
+  color: Record<string, unknown>,
+  chart: ChartSize,
+): Record<string, unknown>[] {
   if (letters.length === 0) return [];
   const values = placeLetters(letters, summaries, chart);
   const y = { field: 'mean', type: 'quantitative', title: yTitle };
-  const text = { type: 'text', align: { expr: 'datum.align' }, baseline: 'middle', dx: { expr: 'datum.dx' }, dy: { expr: 'datum.dy' }, fontSize: 10, fontWeight: 'bold' };
-  const tooltip = [{ field: 'series', title: 'model key' }, { field: 'nb_params', title: 'number of parameters' }, { field: 'mean', title: yTitle, format: '.4g' }, { field: 'letters', title: 'letters' }];
+  const text = {
+    type: 'text',
+    align: { expr: 'datum.align' },
+    baseline: 'middle',
+    dx: { expr: 'datum.dx' },
+    dy: { expr: 'datum.dy' },
+    fontSize: 10,
+    fontWeight: 'bold',
+  };
+  const tooltip = [
+    { field: 'series', title: 'model key' },
+    { field: 'nb_params', title: 'number of parameters' },
+    { field: 'mean', title: yTitle, format: '.4g' },
+    { field: 'letters', title: 'letters' },
+  ];
   return [
-    { data: { values }, mark: { ...text, fill: 'white', stroke: 'white', strokeWidth: 3, strokeJoin: 'round', aria: false, tooltip: null }, encoding: { x, y, text: { field: 'letters' } } },
+    {
+      data: { values },
+      mark: {
+        ...text,
+        fill: 'white',
+        stroke: 'white',
+        strokeWidth: 3,
+        strokeJoin: 'round',
+        aria: false,
+        tooltip: null,
+      },
+      encoding: { x, y, text: { field: 'letters' } },
+    },
     { data: { values }, mark: text, encoding: { x, y, text: { field: 'letters' }, color, tooltip } },
   ];
 }
@@ -170,18 +266,33 @@ export function metaplotSpec(
   const sizes = data.points.map((v) => v.nb_params).filter((n) => n > 0);
   const logX = sizes.length > 0 && Math.max(...sizes) / Math.min(...sizes) >= 10;
   const nValues = [...new Set(data.summaries.map((s) => s.n))].sort((a, b) => a - b);
-  const x = { field: 'nb_params', type: 'quantitative' as const, title: 'number of parameters', scale: logX ? { type: 'log' as const } : { zero: false } };
+  const x = {
+    field: 'nb_params',
+    type: 'quantitative' as const,
+    title: 'number of parameters',
+    scale: logX ? { type: 'log' as const } : { zero: false },
+  };
   const color = seriesColor(data, series.order);
   const first = `mean over repeats (n = ${nValues.join('–')} per point)${logX ? ', x on a log scale' : ''}`;
   return {
     $schema: SCHEMA,
     title: {
       text: `${criterion} against model size on ${dataset}`,
-      subtitle: [...spreadSubtitle(first, { ...series, single: data.summaries.some((s) => s.single) }), ...(letters.length ? SIZE_LETTERS_CAPTION : [])],
+      subtitle: [
+        ...spreadSubtitle(first, { ...series, single: data.summaries.some((s) => s.single) }),
+        ...(letters.length ? SIZE_LETTERS_CAPTION : []),
+      ],
     },
     ...size,
     layer: [
-      ...meanAndSpreadLayers({ summaries: data.summaries, x, yTitle: criterion, color, spread: 'band', centre: 'line' }),
+      ...meanAndSpreadLayers({
+        summaries: data.summaries,
+        x,
+        yTitle: criterion,
+        color,
+        spread: 'band',
+        centre: 'line',
+      }),
       ...letterLayers(letters, data.summaries, x, criterion, color, { ...size, logX }),
     ],
   } as unknown as TopLevelSpec;
@@ -191,8 +302,17 @@ export function metaplotSpec(
  * perfanalysis: one page per dataset key and criterion: the mean curve (±1 std) of each series
  * against nb_params, and beside it the distribution over repeats as violins, one per size.
  */
-export function perfanalysisPage(data: SizeData, dataset: string, criterion: Criterion, series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>, letters: SizeLetters[] = []): TopLevelSpec {
-  const curve = metaplotSpec(data, dataset, criterion, series, letters, { width: 420, height: 300 }) as unknown as Record<string, unknown>;
+export function perfanalysisPage(
+  data: SizeData,
+  dataset: string,
+  criterion: Criterion,
+  series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>,
+  letters: SizeLetters[] = [],
+): TopLevelSpec {
+  const curve = metaplotSpec(data, dataset, criterion, series, letters, {
+    width: 420,
+    height: 300,
+  }) as unknown as Record<string, unknown>;
   const { $schema: _s, title, ...curveChart } = curve;
   void _s;
   return {
@@ -251,10 +371,20 @@ export function violinChart(o: ViolinOptions): Record<string, unknown> {
     mark: { type: 'area', orient: 'horizontal', opacity: 0.7 },
     encoding: {
       y: { field: 'value', type: 'quantitative', title: o.yTitle, axis: valueAxis(o.values) },
-      x: { field: 'density', type: 'quantitative', title: null, axis: { labels: false, values: [0], grid: false, ticks: true } },
+      x: {
+        field: 'density',
+        type: 'quantitative',
+        title: null,
+        axis: { labels: false, values: [0], grid: false, ticks: true },
+      },
       x2: { field: 'mirror' },
       color: o.color,
-      column: { field: o.column, type: 'ordinal', title: o.columnTitle, header: { titleOrient: 'bottom', labelOrient: 'bottom' } },
+      column: {
+        field: o.column,
+        type: 'ordinal',
+        title: o.columnTitle,
+        header: { titleOrient: 'bottom', labelOrient: 'bottom' },
+      },
     },
     resolve: { scale: { x: 'independent' } },
   };

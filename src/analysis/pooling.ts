@@ -49,9 +49,15 @@ export const seriesLabel = (base: string, variant: string) => (variant ? `${base
 /** Series labels in order: by base, then by the values they were split by (1e-3 before 1e-2 before 0.1). */
 export function orderedLabels(items: { base: string; runId: number }[], pooling: Pooling): string[] {
   const byLabel = new Map<string, { base: string; values: string[] }>();
-  for (const { base, runId } of items) byLabel.set(seriesLabel(base, pooling.variant.get(runId)!), { base, values: pooling.variantValues.get(runId)! });
+  for (const { base, runId } of items)
+    byLabel.set(seriesLabel(base, pooling.variant.get(runId)!), { base, values: pooling.variantValues.get(runId)! });
   return [...byLabel]
-    .sort(([la, a], [lb, b]) => a.base.localeCompare(b.base) || a.values.reduce((d, v, i) => d || compareValues(v, b.values[i] ?? ''), 0) || la.localeCompare(lb))
+    .sort(
+      ([la, a], [lb, b]) =>
+        a.base.localeCompare(b.base) ||
+        a.values.reduce((d, v, i) => d || compareValues(v, b.values[i] ?? ''), 0) ||
+        la.localeCompare(lb),
+    )
     .map(([label]) => label);
 }
 
@@ -74,7 +80,8 @@ export function splitCells(placed: PlacedRun[], options: PoolingOptions): Poolin
     }
     for (const f of options.pooledBy?.facts(run) ?? []) impliedFacts.add(f);
   }
-  const candidate = (f: string) => !isBookkeeping(f) && !fixedFacts.has(f) && !pooledFacts.has(f) && !impliedFacts.has(f);
+  const candidate = (f: string) =>
+    !isBookkeeping(f) && !fixedFacts.has(f) && !pooledFacts.has(f) && !impliedFacts.has(f);
 
   const cells = new Map<string, PlacedRun[]>();
   for (const p of placed) {
@@ -99,12 +106,17 @@ export function splitCells(placed: PlacedRun[], options: PoolingOptions): Poolin
   }
 
   const allSplit = [...new Set([...splitOfLine.values()].flatMap((s) => [...s]))].sort();
-  const display = displayNames([...allSplit, ...pooledThatDiffered, ...impliedThatDiffered], placed.map((p) => p.run));
+  const display = displayNames(
+    [...allSplit, ...pooledThatDiffered, ...impliedThatDiffered],
+    placed.map((p) => p.run),
+  );
   const variant = new Map<number, string>();
   const variantKey = new Map<number, string>();
   const variantValues = new Map<number, string[]>();
   for (const { run, line } of placed) {
-    const split = [...(splitOfLine.get(line) ?? [])].sort((a, b) => display.get(a)!.localeCompare(display.get(b)!) || a.localeCompare(b));
+    const split = [...(splitOfLine.get(line) ?? [])].sort(
+      (a, b) => display.get(a)!.localeCompare(display.get(b)!) || a.localeCompare(b),
+    );
     variant.set(
       run.runId,
       split
@@ -113,7 +125,10 @@ export function splitCells(placed: PlacedRun[], options: PoolingOptions): Poolin
         .join(', '),
     );
     variantKey.set(run.runId, JSON.stringify(split.map((f) => valueKey(run.facts[f]))));
-    variantValues.set(run.runId, split.map((f) => run.facts[f] ?? ''));
+    variantValues.set(
+      run.runId,
+      split.map((f) => run.facts[f] ?? ''),
+    );
   }
 
   // Facts shown under one name (`width` for A_width and B_width) are described together.
@@ -122,17 +137,24 @@ export function splitCells(placed: PlacedRun[], options: PoolingOptions): Poolin
     for (const f of facts) byName.set(display.get(f)!, [...(byName.get(display.get(f)!) ?? []), f]);
     return [...byName]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, fs]) => `${name} (${someOf(distinctValues(placed.flatMap((p) => fs.map((f) => p.run.facts[f]))), 6)})`)
+      .map(
+        ([name, fs]) => `${name} (${someOf(distinctValues(placed.flatMap((p) => fs.map((f) => p.run.facts[f]))), 6)})`,
+      )
       .join(', ');
   };
   const names = (facts: Iterable<string>) => [...new Set([...facts].map((f) => display.get(f)!))].sort();
   const notes: string[] = [];
   if (allSplit.length) {
-    notes.push(`split by ${described(allSplit)}: runs that would be pooled differ in ${names(allSplit).length === 1 ? 'it' : 'them'}; ${options.poolHint} ${names(allSplit).join(',')} pools them on purpose`);
+    notes.push(
+      `split by ${described(allSplit)}: runs that would be pooled differ in ${names(allSplit).length === 1 ? 'it' : 'them'}; ${options.poolHint} ${names(allSplit).join(',')} pools them on purpose`,
+    );
   }
   const unmatched = options.pool.filter((n) => !matchedPool.has(n));
-  const idle = options.pool.filter((n) => matchedPool.has(n) && ![...matchedPool.get(n)!].some((f) => pooledThatDiffered.has(f)));
-  if (pooledThatDiffered.size) notes.push(`pooled on request (${options.poolHint} ${options.pool.join(',')}): ${described(pooledThatDiffered)}`);
+  const idle = options.pool.filter(
+    (n) => matchedPool.has(n) && ![...matchedPool.get(n)!].some((f) => pooledThatDiffered.has(f)),
+  );
+  if (pooledThatDiffered.size)
+    notes.push(`pooled on request (${options.poolHint} ${options.pool.join(',')}): ${described(pooledThatDiffered)}`);
   if (idle.length) notes.push(`${options.poolHint} ${idle.join(',')}: nothing to pool, one value in each group`);
   if (unmatched.length) notes.push(`${options.poolHint} ${unmatched.join(',')}: no run has such a parameter`);
   if (impliedThatDiffered.size) notes.push(`pooled ${options.pooledBy!.reason}: ${described(impliedThatDiffered)}`);
@@ -149,7 +171,10 @@ export function splitCells(placed: PlacedRun[], options: PoolingOptions): Poolin
 /** Throws when a `--pool` name matches no parameter of any of `runs` (a typo would pool nothing, silently). */
 export function refuseUnknownPool(runs: AnalysisRun[], names: string[]): void {
   const unknown = names.filter((n) => !runs.some((r) => factNamed(r.facts, n, r.runId) !== undefined));
-  if (unknown.length) throw new MosaicError(`--pool ${unknown.join(',')}: no run has a parameter named ${unknown.map((n) => `${n} (or ending in _${n})`).join(', ')}`);
+  if (unknown.length)
+    throw new MosaicError(
+      `--pool ${unknown.join(',')}: no run has a parameter named ${unknown.map((n) => `${n} (or ending in _${n})`).join(', ')}`,
+    );
 }
 
 /**

@@ -22,7 +22,11 @@ export interface PowerOptions {
  * df = 2n − 2, noncentrality d·√(n/2)) or n pairs (paired: df = n − 1, noncentrality d·√n):
  * P(T > c) + P(T < −c) for T noncentral t and c = t(1 − α/2, df).
  */
-export function tTestPower(d: number, n: number, { paired = false, alpha = 0.05 }: Pick<PowerOptions, 'paired' | 'alpha'> = {}): number {
+export function tTestPower(
+  d: number,
+  n: number,
+  { paired = false, alpha = 0.05 }: Pick<PowerOptions, 'paired' | 'alpha'> = {},
+): number {
   const df = paired ? n - 1 : 2 * n - 2;
   if (!(df >= 1)) return NaN;
   const nc = d * Math.sqrt(paired ? n : n / 2);
@@ -39,7 +43,11 @@ export function tTestPower(d: number, n: number, { paired = false, alpha = 0.05 
  * known without computing it once the normal approximation (z₁₋α/₂ + z_power)²·(2 or 1)/d², which
  * never exceeds the answer, passes the cap. sd = 0 with diff ≠ 0: 2. NaN inputs give NaN.
  */
-export function repeatsNeededT(diff: number, sd: number, { paired = false, alpha = 0.05, power = 0.8, maxRepeats = 1e6 }: PowerOptions = {}): number {
+export function repeatsNeededT(
+  diff: number,
+  sd: number,
+  { paired = false, alpha = 0.05, power = 0.8, maxRepeats = 1e6 }: PowerOptions = {},
+): number {
   if (Number.isNaN(diff) || Number.isNaN(sd)) return NaN;
   if (sd < 0) throw new RangeError(`a standard deviation cannot be negative (${sd})`);
   if (diff === 0) return Infinity;
@@ -68,4 +76,3 @@ export function repeatsNeededT(diff: number, sd: number, { paired = false, alpha
   }
   return hi;
 }
-

@@ -42,7 +42,8 @@ export interface FriedmanResult {
 export function friedman(table: number[][], better: 'lower' | 'higher' = 'lower'): FriedmanResult {
   const n = table.length;
   const k = table[0]?.length ?? 0;
-  if (n < 1 || k < 2) throw new RangeError(`the Friedman test needs at least one dataset and two models (got ${n} × ${k})`);
+  if (n < 1 || k < 2)
+    throw new RangeError(`the Friedman test needs at least one dataset and two models (got ${n} × ${k})`);
   if (table.some((row) => row.length !== k)) throw new RangeError('every dataset must have a value for each model');
   if (table.some((row) => row.some((v) => Number.isNaN(v)))) throw new RangeError('the Friedman table holds NaN');
   const ranks = table.map((row) => averageRanks(better === 'lower' ? row : row.map((v) => -v)));
@@ -77,6 +78,7 @@ export const nemenyiQ = (k: number, alpha = 0.05) => studentizedRangePpf(1 - alp
  * than CD = q_α·sqrt(k(k + 1)/(6N)) differ significantly at level α (all pairs).
  */
 export function nemenyiCD(k: number, n: number, alpha = 0.05): number {
-  if (!(k >= 2) || !(n >= 1)) throw new RangeError(`the critical difference needs k ≥ 2 models and N ≥ 1 datasets (got ${k}, ${n})`);
+  if (!(k >= 2) || !(n >= 1))
+    throw new RangeError(`the critical difference needs k ≥ 2 models and N ≥ 1 datasets (got ${k}, ${n})`);
   return nemenyiQ(k, alpha) * Math.sqrt((k * (k + 1)) / (6 * n));
 }

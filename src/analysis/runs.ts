@@ -30,7 +30,9 @@ export const CRITERIA_HELP = `${CRITERIA.join(', ')}, or a metric your classes l
 /** A result field's own name is taken for its criterion (`duration_s` for `duration(s)`), and `duration` too. */
 const CRITERION_ALIASES: ReadonlyMap<string, string> = new Map([
   ['duration', 'duration(s)'],
-  ...RESULT_FIELDS.filter((f) => f.criterion !== null && f.criterion !== f.name).map((f) => [f.name, f.criterion as string] as const),
+  ...RESULT_FIELDS.filter((f) => f.criterion !== null && f.criterion !== f.name).map(
+    (f) => [f.name, f.criterion as string] as const,
+  ),
 ]);
 
 /**
@@ -60,7 +62,9 @@ export class Criteria {
     const n = CRITERION_ALIASES.get(name) ?? name;
     if (!CRITERION_FIELDS.has(n) && !this.logged.has(n)) {
       const mine = this.metrics();
-      throw new MosaicError(`unknown criterion "${name}"; valid: ${CRITERIA.join(', ')}${mine.length ? `, and the metrics the runs logged: ${mine.join(', ')}` : ' (no run logged a metric of its own)'}`);
+      throw new MosaicError(
+        `unknown criterion "${name}"; valid: ${CRITERIA.join(', ')}${mine.length ? `, and the metrics the runs logged: ${mine.join(', ')}` : ' (no run logged a metric of its own)'}`,
+      );
     }
     return n;
   }
@@ -80,7 +84,11 @@ export function criterionValue(run: AnalysisRun, c: Criterion): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-const split = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const split = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /** A run's dataset key and model key, from its `<type>_key` facts in scheme order. */
 export function runKeys(facts: Record<string, string>): { dataKey: string; modelKey: string } {

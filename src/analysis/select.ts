@@ -18,7 +18,13 @@ export interface RunSelector {
   param_name_value_high_threshold?: string[];
 }
 
-const SELECTOR_NAMES = ['id', 'request', 'param_name_value', 'param_name_value_low_threshold', 'param_name_value_high_threshold'] as const;
+const SELECTOR_NAMES = [
+  'id',
+  'request',
+  'param_name_value',
+  'param_name_value_low_threshold',
+  'param_name_value_high_threshold',
+] as const;
 
 /** `1-3,7,10-12` → [1,2,3,7,10,11,12]; `all` → 'all'. */
 export function parseIdList(spec: string): number[] | 'all' {
@@ -42,7 +48,8 @@ function pair(name: string, values: string[] | undefined): [string, string] {
 
 export async function selectRuns(store: StoreReader, selector: RunSelector): Promise<number[]> {
   const given = SELECTOR_NAMES.filter((n) => selector[n] !== undefined);
-  if (given.length === 0) throw new MosaicError(`choose the runs with one of: ${SELECTOR_NAMES.map((n) => `-${n}`).join(', ')}`);
+  if (given.length === 0)
+    throw new MosaicError(`choose the runs with one of: ${SELECTOR_NAMES.map((n) => `-${n}`).join(', ')}`);
   if (given.length > 1) throw new MosaicError(`give only one selector, not ${given.map((n) => `-${n}`).join(' and ')}`);
   const which = given[0]!;
   let ids: number[];
@@ -56,7 +63,10 @@ export async function selectRuns(store: StoreReader, selector: RunSelector): Pro
       } else {
         const known = new Set(existing);
         const missing = parsed.filter((i) => !known.has(i));
-        if (missing.length) throw new MosaicError(`-id: no run ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''} in the database (it has ${plural(existing.length, 'run')})`);
+        if (missing.length)
+          throw new MosaicError(
+            `-id: no run ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''} in the database (it has ${plural(existing.length, 'run')})`,
+          );
         ids = parsed;
       }
       described = `-id ${selector.id}`;
@@ -69,7 +79,8 @@ export async function selectRuns(store: StoreReader, selector: RunSelector): Pro
     default: {
       const [name, value] = pair(which, selector[which]);
       const op = which === 'param_name_value' ? '=' : which === 'param_name_value_low_threshold' ? '<=' : '>=';
-      if (op !== '=' && !Number.isFinite(Number(value))) throw new MosaicError(`-${which}: the threshold "${value}" is not a number`);
+      if (op !== '=' && !Number.isFinite(Number(value)))
+        throw new MosaicError(`-${which}: the threshold "${value}" is not a number`);
       ids = runsByParam(await store.allFacts(), name, op, value);
       described = `-${which} ${name} ${value}`;
     }
@@ -78,7 +89,12 @@ export async function selectRuns(store: StoreReader, selector: RunSelector): Pro
   return ids;
 }
 
-function runsByParam(all: Map<number, Record<string, string>>, name: string, op: '=' | '<=' | '>=', value: string): number[] {
+function runsByParam(
+  all: Map<number, Record<string, string>>,
+  name: string,
+  op: '=' | '<=' | '>=',
+  value: string,
+): number[] {
   const ids: number[] = [];
   const seen: { fact: string; value: string }[] = [];
   for (const [runId, facts] of [...all].sort(([a], [b]) => a - b)) {
@@ -86,15 +102,24 @@ function runsByParam(all: Map<number, Record<string, string>>, name: string, op:
     if (fact === undefined) continue;
     const v = facts[fact]!;
     seen.push({ fact, value: v });
-    const hit = op === '=' ? sameValue(v, value) : isNumeric(v) && (op === '<=' ? Number(v) <= Number(value) : Number(v) >= Number(value));
+    const hit =
+      op === '='
+        ? sameValue(v, value)
+        : isNumeric(v) && (op === '<=' ? Number(v) <= Number(value) : Number(v) >= Number(value));
     if (hit) ids.push(runId);
   }
   if (ids.length > 0) return ids;
   if (seen.length === 0) {
-    const names = [...new Set([...all.values()].flatMap((f) => Object.keys(f)))].filter((f) => !isBookkeeping(f)).sort();
-    throw new MosaicError(`no run has a parameter ${name} (nor one ending in _${name}); parameters: ${someOf(names, 12)}`);
+    const names = [...new Set([...all.values()].flatMap((f) => Object.keys(f)))]
+      .filter((f) => !isBookkeeping(f))
+      .sort();
+    throw new MosaicError(
+      `no run has a parameter ${name} (nor one ending in _${name}); parameters: ${someOf(names, 12)}`,
+    );
   }
   const facts = [...new Set(seen.map((s) => s.fact))].sort();
   const shown = facts.length === 1 && facts[0] === name ? name : `${name} (${facts.join(', ')})`;
-  throw new MosaicError(`no run has ${shown} ${op} ${value}; its values: ${someOf(distinctValues(seen.map((s) => s.value)), 12)}`);
+  throw new MosaicError(
+    `no run has ${shown} ${op} ${value}; its values: ${someOf(distinctValues(seen.map((s) => s.value)), 12)}`,
+  );
 }

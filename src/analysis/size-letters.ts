@@ -22,15 +22,26 @@ export const SIZE_LETTERS_CAPTION = [
  * runs the figure draws (`runs`: one dataset key's), so Holm corrects over the pairs at all its
  * sizes.
  */
-export function sizeLetters(runs: AnalysisRun[], series: SizeSeries, data: SizeData, criterion: Criterion, criteria: Criteria, pool: string[]): SizeLetters[] {
+export function sizeLetters(
+  runs: AnalysisRun[],
+  series: SizeSeries,
+  data: SizeData,
+  criterion: Criterion,
+  criteria: Criteria,
+  pool: string[],
+): SizeLetters[] {
   const tested = new Map<number, number>();
   for (const s of data.summaries) if (s.n >= 2) tested.set(s.nb_params, (tested.get(s.nb_params) ?? 0) + 1);
   if (![...tested.values()].some((k) => k >= 2)) return [];
-  const drawn = runs.filter((r) => r.results !== null && criterionValue(r, criterion) !== null && series.seriesOf.has(r.runId));
+  const drawn = runs.filter(
+    (r) => r.results !== null && criterionValue(r, criterion) !== null && series.seriesOf.has(r.runId),
+  );
   // A name pooled for the database may name nothing in this dataset key's runs: compare would refuse it.
   const known = pool.filter((name) => drawn.some((r) => factNamed(r.facts, name, r.runId) !== undefined));
   const { report, runIds } = compareRunsWithIds(drawn, { criterion, criteria, at: 'nb_params', pool: known });
-  const placeOf = new Map(drawn.map((r) => [r.runId, { series: series.seriesOf.get(r.runId)!, nb_params: r.results!.nb_params }]));
+  const placeOf = new Map(
+    drawn.map((r) => [r.runId, { series: series.seriesOf.get(r.runId)!, nb_params: r.results!.nb_params }]),
+  );
   return lettersOfSeries(report.groups, runIds, placeOf);
 }
 
@@ -66,7 +77,8 @@ export function lettersOfSeries(
     for (const i of members) {
       const points = new Set(runIds[i]!.map(pointOf));
       const [point] = points;
-      if (points.size !== 1 || point === undefined || pointSize.get(point) !== runIds[i]!.length || seen.has(point)) break;
+      if (points.size !== 1 || point === undefined || pointSize.get(point) !== runIds[i]!.length || seen.has(point))
+        break;
       seen.add(point);
       const place = placeOf.get(runIds[i]![0]!)!;
       rows.push({ series: place.series, nb_params: place.nb_params, letters: groups[i]!.letters });

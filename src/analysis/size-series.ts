@@ -26,7 +26,10 @@ export function sizeSeries(runs: AnalysisRun[], pool: string[]): SizeSeries {
   }));
   const pooling = splitCells(placed, { pool, poolHint: '--pool' });
   const seriesOf = new Map(measured.map((r) => [r.runId, seriesLabel(r.modelKey, pooling.variant.get(r.runId)!)]));
-  const order = orderedLabels(measured.map((r) => ({ base: r.modelKey, runId: r.runId })), pooling);
+  const order = orderedLabels(
+    measured.map((r) => ({ base: r.modelKey, runId: r.runId })),
+    pooling,
+  );
   return { seriesOf, order, splitBy: pooling.splitBy, pooled: pooling.pooled, notes: pooling.notes };
 }
 
@@ -53,8 +56,16 @@ export interface SizeData {
 export function sizeData(runs: AnalysisRun[], series: SizeSeries, criterion: Criterion, better: Better): SizeData {
   const points = runs
     .filter((r) => r.results !== null && criterionValue(r, criterion) !== null && series.seriesOf.has(r.runId))
-    .map((r) => ({ series: series.seriesOf.get(r.runId)!, nb_params: r.results!.nb_params, value: criterionValue(r, criterion)! }));
-  const range = criterionRange(criterion, better, points.map((p) => p.value));
+    .map((r) => ({
+      series: series.seriesOf.get(r.runId)!,
+      nb_params: r.results!.nb_params,
+      value: criterionValue(r, criterion)!,
+    }));
+  const range = criterionRange(
+    criterion,
+    better,
+    points.map((p) => p.value),
+  );
   const cells = new Map<string, SizePoint[]>();
   for (const p of points) {
     const id = JSON.stringify([p.series, p.nb_params]);
@@ -68,7 +79,10 @@ export function sizeData(runs: AnalysisRun[], series: SizeSeries, criterion: Cri
     series: ps[0]!.series,
     nb_params: ps[0]!.nb_params,
     single: sizesOf.get(ps[0]!.series) === 1,
-    ...band(ps.map((p) => p.value), range),
+    ...band(
+      ps.map((p) => p.value),
+      range,
+    ),
   }));
   return { points, summaries, range };
 }

@@ -30,10 +30,13 @@ export function summarize(xs: number[], level = 0.95): Summary {
   const n = xs.length;
   const m = mean(xs);
   const s = std(xs);
-  const ci: [number, number] | null = n < 2 ? null : (() => {
-    const half = tUpperQuantile((1 - level) / 2, n - 1) * (s / Math.sqrt(n));
-    return [m - half, m + half];
-  })();
+  const ci: [number, number] | null =
+    n < 2
+      ? null
+      : (() => {
+          const half = tUpperQuantile((1 - level) / 2, n - 1) * (s / Math.sqrt(n));
+          return [m - half, m + half];
+        })();
   return { n, mean: m, std: s, median: median(xs), ci };
 }
 
@@ -53,7 +56,13 @@ export function welch(a: number[], b: number[], level = 0.95): WelchResult {
   const diff = mean(a) - mean(b);
   const se = Math.sqrt(va + vb);
   if (se === 0) {
-    return { t: diff === 0 ? 0 : Math.sign(diff) * Infinity, df: a.length + b.length - 2, p: diff === 0 ? 1 : 0, diff, ci: [diff, diff] };
+    return {
+      t: diff === 0 ? 0 : Math.sign(diff) * Infinity,
+      df: a.length + b.length - 2,
+      p: diff === 0 ? 1 : 0,
+      diff,
+      ci: [diff, diff],
+    };
   }
   const t = diff / se;
   const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
@@ -165,7 +174,7 @@ export function cohensD(a: number[], b: number[]): number {
 export function cliffsDelta(a: number[], b: number[]): number {
   let gt = 0;
   let lt = 0;
-  for (const x of a) for (const y of b) (x > y ? gt++ : x < y ? lt++ : 0);
+  for (const x of a) for (const y of b) x > y ? gt++ : x < y ? lt++ : 0;
   return (gt - lt) / (a.length * b.length);
 }
 

@@ -14,7 +14,9 @@ export function usableRuns(runs: AnalysisRun[], criterion?: Criterion): { runs: 
       .map((s) => unfinished.filter((r) => r.status === s))
       .filter((rs) => rs.length > 0)
       .map((rs) => `${rs.length} ${rs[0]!.status} (${idRanges(rs.map((r) => r.runId))})`);
-    notes.push(`left out ${plural(unfinished.length, 'run')} that ${unfinished.length === 1 ? 'is' : 'are'} not done: ${parts.join(', ')}`);
+    notes.push(
+      `left out ${plural(unfinished.length, 'run')} that ${unfinished.length === 1 ? 'is' : 'are'} not done: ${parts.join(', ')}`,
+    );
   }
   const done = runs.filter((r) => r.status === 'done');
   if (criterion === undefined) return { runs: done, notes };

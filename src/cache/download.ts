@@ -43,7 +43,10 @@ export class DownloadError extends Error {
 }
 
 function cacheIndexPath(): string {
-  return process.env[CACHE_ENV.db] || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'mosaic', 'downloads.db');
+  return (
+    process.env[CACHE_ENV.db] ||
+    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'mosaic', 'downloads.db')
+  );
 }
 
 function cacheLimit(): number {
@@ -97,26 +100,28 @@ async function fetchThroughCache(url: string, dest: string): Promise<string> {
 
 /** 'ready': cached; 'wait': another process is fetching it; 'fetch': ours to fetch. */
 function claim(db: Database.Database, url: string, file: string): 'ready' | 'wait' | 'fetch' {
-  return db.transaction((): 'ready' | 'wait' | 'fetch' => {
-    const now = Date.now() / 1000;
-    const row = db.prepare(`SELECT * FROM files WHERE url = ?`).get(url) as CacheRow | undefined;
-    if (row?.state === 'ready' && fs.existsSync(row.file)) {
-      db.prepare(`UPDATE files SET last_used = ? WHERE url = ?`).run(now, url);
-      return 'ready';
-    }
-    if (
-      row?.state === 'downloading' &&
-      row.owner_pid !== null &&
-      isWorkerAlive(row.owner_host ?? '', row.owner_pid) &&
-      now - (row.started_at ?? 0) < STALE_DOWNLOAD_SECONDS
-    ) {
-      return 'wait';
-    }
-    db.prepare(
-      `INSERT OR REPLACE INTO files (url, file, size, last_used, state, owner_host, owner_pid, started_at) VALUES (?, ?, 0, ?, 'downloading', ?, ?, ?)`,
-    ).run(url, file, now, hostName(), process.pid, now);
-    return 'fetch';
-  }).immediate();
+  return db
+    .transaction((): 'ready' | 'wait' | 'fetch' => {
+      const now = Date.now() / 1000;
+      const row = db.prepare(`SELECT * FROM files WHERE url = ?`).get(url) as CacheRow | undefined;
+      if (row?.state === 'ready' && fs.existsSync(row.file)) {
+        db.prepare(`UPDATE files SET last_used = ? WHERE url = ?`).run(now, url);
+        return 'ready';
+      }
+      if (
+        row?.state === 'downloading' &&
+        row.owner_pid !== null &&
+        isWorkerAlive(row.owner_host ?? '', row.owner_pid) &&
+        now - (row.started_at ?? 0) < STALE_DOWNLOAD_SECONDS
+      ) {
+        return 'wait';
+      }
+      db.prepare(
+        `INSERT OR REPLACE INTO files (url, file, size, last_used, state, owner_host, owner_pid, started_at) VALUES (?, ?, 0, ?, 'downloading', ?, ?, ?)`,
+      ).run(url, file, now, hostName(), process.pid, now);
+      return 'fetch';
+    })
+    .immediate();
 }
 
 async function fetchTo(db: Database.Database, url: string, file: string): Promise<void> {
@@ -126,11 +131,17 @@ async function fetchTo(db: Database.Database, url: string, file: string): Promis
     try {
       response = await fetch(url);
     } catch (e) {
-      throw new DownloadError(`downloadFile: cannot fetch ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`);
+      throw new DownloadError(
+        `downloadFile: cannot fetch ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`,
+      );
     }
-    if (!response.ok || !response.body) throw new DownloadError(`downloadFile: ${url} answered ${response.status} ${response.statusText}`);
+    if (!response.ok || !response.body)
+      throw new DownloadError(`downloadFile: ${url} answered ${response.status} ${response.statusText}`);
     try {
-      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), fs.createWriteStream(part));
+      await pipeline(
+        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+        fs.createWriteStream(part),
+      );
     } catch (e) {
       throw new DownloadError(`downloadFile: the download of ${url} broke off: ${(e as Error).message}`);
     }
@@ -140,7 +151,11 @@ async function fetchTo(db: Database.Database, url: string, file: string): Promis
       throw new DownloadError(`downloadFile: ${url} sent ${size} of ${expected} bytes`);
     }
     fs.renameSync(part, file);
-    db.prepare(`UPDATE files SET state = 'ready', size = ?, last_used = ?, owner_pid = NULL WHERE url = ?`).run(size, Date.now() / 1000, url);
+    db.prepare(`UPDATE files SET state = 'ready', size = ?, last_used = ?, owner_pid = NULL WHERE url = ?`).run(
+      size,
+      Date.now() / 1000,
+      url,
+    );
   } catch (e) {
     fs.rmSync(part, { force: true });
     db.prepare(`DELETE FROM files WHERE url = ? AND state = 'downloading'`).run(url);
@@ -165,7 +180,9 @@ function evict(db: Database.Database, justUsed: string): void {
   const limit = cacheLimit();
   if (!Number.isFinite(limit)) return;
   db.transaction(() => {
-    const rows = db.prepare(`SELECT url, file, size FROM files WHERE state = 'ready' ORDER BY last_used ASC`).all() as CacheRow[];
+    const rows = db
+      .prepare(`SELECT url, file, size FROM files WHERE state = 'ready' ORDER BY last_used ASC`)
+      .all() as CacheRow[];
     let total = rows.reduce((a, r) => a + r.size, 0);
     const victims = [...rows.filter((r) => r.url !== justUsed), ...rows.filter((r) => r.url === justUsed)];
     for (const r of victims) {

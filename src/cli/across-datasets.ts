@@ -22,7 +22,11 @@ export interface AcrossDatasetsCommandOptions {
   plot?: string;
 }
 
-async function report(dbArg: string | undefined, options: AcrossDatasetsCommandOptions, asked: string): Promise<AcrossDatasetsReport> {
+async function report(
+  dbArg: string | undefined,
+  options: AcrossDatasetsCommandOptions,
+  asked: string,
+): Promise<AcrossDatasetsReport> {
   const store = await openStore(chooseDatabase(dbArg), 'read');
   try {
     const { runs, criteria } = await loadRuns(store);
@@ -39,9 +43,19 @@ async function report(dbArg: string | undefined, options: AcrossDatasetsCommandO
 }
 
 /** The report of `compare --across-datasets` (and its diagram with `--plot`), in `format` (checked by the caller). */
-export async function acrossDatasetsCommand(dbArg: string | undefined, options: AcrossDatasetsCommandOptions & { at?: string; rope?: string }, format: string): Promise<{ stdout: string; stderr: string }> {
-  if (options.at) throw new MosaicError('--across-datasets ranks the models over the data keys: it does not take --at (compare them at each value without --across-datasets, or --pool the parameter)');
-  if (options.rope !== undefined) throw new MosaicError('--across-datasets ranks the models over the data keys: it does not take --rope (a region of practical equivalence is for the comparison on each data key)');
+export async function acrossDatasetsCommand(
+  dbArg: string | undefined,
+  options: AcrossDatasetsCommandOptions & { at?: string; rope?: string },
+  format: string,
+): Promise<{ stdout: string; stderr: string }> {
+  if (options.at)
+    throw new MosaicError(
+      '--across-datasets ranks the models over the data keys: it does not take --at (compare them at each value without --across-datasets, or --pool the parameter)',
+    );
+  if (options.rope !== undefined)
+    throw new MosaicError(
+      '--across-datasets ranks the models over the data keys: it does not take --rope (a region of practical equivalence is for the comparison on each data key)',
+    );
   const render = options.plot ? await import('../render/render.js') : undefined;
   if (options.plot) render!.outputFormat(options.plot);
   const r = await report(dbArg, options, '--across-datasets');
@@ -59,9 +73,11 @@ export async function cdplotCommand(db: string, out: string, options: AcrossData
   const r = await report(db, options, 'cdplot');
   const { cdFigure } = await import('../analysis/cd-plot.js');
   const files = await writeFigure(out, [cdFigure(r)]);
-  return [...r.notes.map((n) => `note: ${n}`), `critical difference diagram of ${plural(r.models.length, 'model')} over ${plural(r.datasets.length, 'dataset')} (${r.criterion}) written to ${files[0]}`].join('\n');
+  return [
+    ...r.notes.map((n) => `note: ${n}`),
+    `critical difference diagram of ${plural(r.models.length, 'model')} over ${plural(r.datasets.length, 'dataset')} (${r.criterion}) written to ${files[0]}`,
+  ].join('\n');
 }
-
 
 function title(r: AcrossDatasetsReport): string {
   return `${r.criterion} (${r.direction} is better), models by ${r.by}, ranked on each of ${r.datasets.length} datasets (1 = best)`;
@@ -69,7 +85,10 @@ function title(r: AcrossDatasetsReport): string {
 
 /** Datasets × models: the mean and, in parentheses, its rank; then the average ranks. */
 function rankTable(r: AcrossDatasetsReport): { head: string[]; rows: string[][] } {
-  const rows = r.datasets.map((d, i) => [d, ...r.models.map((_, j) => `${significant(r.table[i]![j]!)} (${rank(r.ranks[i]![j]!)})`)]);
+  const rows = r.datasets.map((d, i) => [
+    d,
+    ...r.models.map((_, j) => `${significant(r.table[i]![j]!)} (${rank(r.ranks[i]![j]!)})`),
+  ]);
   rows.push(['average rank', ...r.avgRanks.map(averageRank)]);
   return { head: ['dataset', ...r.models], rows };
 }
@@ -83,38 +102,103 @@ function statsLines(r: AcrossDatasetsReport): string[] {
   ];
 }
 
-const PAIR_HEAD = ['pair (a vs b)', 'rank b−a', 'Nemenyi', 'Wilcoxon W', 'p', 'Holm', 'method', 'n', 'a better / tie / b better'];
+const PAIR_HEAD = [
+  'pair (a vs b)',
+  'rank b−a',
+  'Nemenyi',
+  'Wilcoxon W',
+  'p',
+  'Holm',
+  'method',
+  'n',
+  'a better / tie / b better',
+];
 function pairRows(r: AcrossDatasetsReport): string[][] {
-  return r.pairs.map((p) => [`${p.a} vs ${p.b}`, averageRank(p.rankDiff), p.nemenyiDiffers ? 'differ' : '–', String(p.statistic), pValue(p.wilcoxonP), pValue(p.wilcoxonPHolm), p.method, String(p.n), `${p.aBetter} / ${p.ties} / ${p.bBetter}`]);
+  return r.pairs.map((p) => [
+    `${p.a} vs ${p.b}`,
+    averageRank(p.rankDiff),
+    p.nemenyiDiffers ? 'differ' : '–',
+    String(p.statistic),
+    pValue(p.wilcoxonP),
+    pValue(p.wilcoxonPHolm),
+    p.method,
+    String(p.n),
+    `${p.aBetter} / ${p.ties} / ${p.bBetter}`,
+  ]);
 }
 const PAIR_LEGEND =
   'Nemenyi: "differ" when the average ranks differ by CD or more (after a Friedman rejection). Wilcoxon signed-rank over the datasets of the two models\' means, two-sided; Holm: adjusted over all pairs; n: datasets where the two differ.';
 
 function aligned(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function markdownTable(head: string[], rows: string[][]): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
-  return [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.map(cell).join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((x) => `| ${x.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 function toCsv(r: AcrossDatasetsReport): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const head = ['kind', 'dataset', 'model', 'mean', 'rank', 'runs', 'pair', 'rank_diff', 'nemenyi_differs', 'statistic', 'df', 'p', 'p_holm', 'method', 'n', 'a_better', 'ties', 'b_better'];
-  const row = (values: Partial<Record<(typeof head)[number], string | number | boolean>>) => head.map((h) => (values[h] === undefined ? '' : String(values[h])));
+  const head = [
+    'kind',
+    'dataset',
+    'model',
+    'mean',
+    'rank',
+    'runs',
+    'pair',
+    'rank_diff',
+    'nemenyi_differs',
+    'statistic',
+    'df',
+    'p',
+    'p_holm',
+    'method',
+    'n',
+    'a_better',
+    'ties',
+    'b_better',
+  ];
+  const row = (values: Partial<Record<(typeof head)[number], string | number | boolean>>) =>
+    head.map((h) => (values[h] === undefined ? '' : String(values[h])));
   const f = r.friedman;
   const rows = [
     head,
-    ...r.datasets.flatMap((d, i) => r.models.map((m, j) => row({ kind: 'cell', dataset: d, model: m, mean: r.table[i]![j]!, rank: r.ranks[i]![j]!, runs: r.runs[i]![j]! }))),
+    ...r.datasets.flatMap((d, i) =>
+      r.models.map((m, j) =>
+        row({ kind: 'cell', dataset: d, model: m, mean: r.table[i]![j]!, rank: r.ranks[i]![j]!, runs: r.runs[i]![j]! }),
+      ),
+    ),
     ...r.models.map((m, j) => row({ kind: 'average_rank', model: m, rank: r.avgRanks[j]! })),
     row({ kind: 'friedman', statistic: f.chi2, df: f.df, p: f.p }),
     row({ kind: 'iman_davenport', statistic: f.ff, df: `${f.ffDf[0]} ${f.ffDf[1]}`, p: f.ffP }),
     row({ kind: 'nemenyi_cd', statistic: r.cd }),
     ...r.pairs.map((p) =>
-      row({ kind: 'pair', pair: `${p.a} vs ${p.b}`, rank_diff: p.rankDiff, nemenyi_differs: p.nemenyiDiffers, statistic: p.statistic, p: p.wilcoxonP, p_holm: p.wilcoxonPHolm, method: p.method, n: p.n, a_better: p.aBetter, ties: p.ties, b_better: p.bBetter }),
+      row({
+        kind: 'pair',
+        pair: `${p.a} vs ${p.b}`,
+        rank_diff: p.rankDiff,
+        nemenyi_differs: p.nemenyiDiffers,
+        statistic: p.statistic,
+        p: p.wilcoxonP,
+        p_holm: p.wilcoxonPHolm,
+        method: p.method,
+        n: p.n,
+        a_better: p.aBetter,
+        ties: p.ties,
+        b_better: p.bBetter,
+      }),
     ),
   ];
   return rows.map((x) => x.map(q).join(',')).join('\n');
@@ -132,13 +216,39 @@ export function acrossDatasetsOutput(r: AcrossDatasetsReport, format: string): {
       return { stdout: toCsv(r), stderr: r.notes.map((n) => `note: ${n}`).join('\n') };
     case 'markdown': {
       const t = rankTable(r);
-      const out = [`**${title(r)}**`, ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []), '', markdownTable(t.head, t.rows), '', ...statsLines(r).map((l) => `- ${l}`)];
-      out.push('', markdownTable(PAIR_HEAD, pairRows(r)), '', `*${PAIR_LEGEND}*`, '', `- **across ${r.datasets.length} datasets**: ${r.verdict}`);
+      const out = [
+        `**${title(r)}**`,
+        ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []),
+        '',
+        markdownTable(t.head, t.rows),
+        '',
+        ...statsLines(r).map((l) => `- ${l}`),
+      ];
+      out.push(
+        '',
+        markdownTable(PAIR_HEAD, pairRows(r)),
+        '',
+        `*${PAIR_LEGEND}*`,
+        '',
+        `- **across ${r.datasets.length} datasets**: ${r.verdict}`,
+      );
       return { stdout: out.join('\n'), stderr: '' };
     }
     default: {
       const t = rankTable(r);
-      const out = [title(r), ...r.notes.map((n) => `note: ${n}`), '', aligned(t.head, t.rows), '', ...statsLines(r), '', aligned(PAIR_HEAD, pairRows(r)), '', PAIR_LEGEND, ''];
+      const out = [
+        title(r),
+        ...r.notes.map((n) => `note: ${n}`),
+        '',
+        aligned(t.head, t.rows),
+        '',
+        ...statsLines(r),
+        '',
+        aligned(PAIR_HEAD, pairRows(r)),
+        '',
+        PAIR_LEGEND,
+        '',
+      ];
       out.push(`across ${r.datasets.length} datasets: ${r.verdict}`);
       return { stdout: out.join('\n'), stderr: '' };
     }

@@ -27,10 +27,15 @@ export interface CompareCommandOptions {
  * `mosaic compare DB`: which model is better, by how much, how sure. The notes (what was left
  * out, split or pooled) are part of the table, markdown and JSON; with CSV they go to stderr.
  */
-export async function compareCommand(dbArg: string | undefined, options: CompareCommandOptions): Promise<{ stdout: string; stderr: string }> {
+export async function compareCommand(
+  dbArg: string | undefined,
+  options: CompareCommandOptions,
+): Promise<{ stdout: string; stderr: string }> {
   const format = options.format as CompareFormat;
-  if (!['table', 'json', 'csv', 'markdown'].includes(format)) throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
-  if (options.acrossDatasets) return (await import('./across-datasets.js')).acrossDatasetsCommand(dbArg, options, format);
+  if (!['table', 'json', 'csv', 'markdown'].includes(format))
+    throw new MosaicError(`--format must be table, json, csv or markdown, not "${options.format}"`);
+  if (options.acrossDatasets)
+    return (await import('./across-datasets.js')).acrossDatasetsCommand(dbArg, options, format);
   const rope = parseRope(options.rope);
   const render = options.plot ? await import('../render/render.js') : undefined;
   if (options.plot) render!.outputFormat(options.plot);
@@ -68,40 +73,99 @@ export async function compareCommand(dbArg: string | undefined, options: Compare
 const interval = (ci: [number, number] | null) => (ci ? `[${significant(ci[0])}, ${significant(ci[1])}]` : '');
 
 function groupRows(r: CompareReport): string[][] {
-  return r.groups.map((g) => [g.dataset, g.at ?? '', g.group, g.letters, String(g.n), significant(g.mean), significant(g.std), interval(g.ci), significant(g.median)]);
+  return r.groups.map((g) => [
+    g.dataset,
+    g.at ?? '',
+    g.group,
+    g.letters,
+    String(g.n),
+    significant(g.mean),
+    significant(g.std),
+    interval(g.ci),
+    significant(g.median),
+  ]);
 }
-const GROUP_HEAD = (r: CompareReport) => ['dataset', r.at ?? '', 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'];
+const GROUP_HEAD = (r: CompareReport) => [
+  'dataset',
+  r.at ?? '',
+  'group',
+  'letters',
+  'n',
+  'mean',
+  'std',
+  '95% CI',
+  'median',
+];
 
 const PAIRS_LEGEND =
   'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).';
 
-const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do.';
+const LETTERS_LEGEND =
+  'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do.';
 
 /** `ranking by test_loss (lower is better): a (a), b (ab), c (b)`, per dataset and `at` value with more than two groups. */
 function rankingLines(r: CompareReport): string[] {
   return r.rankings
     .filter((k) => k.entries.length > 2)
-    .map((k) => `${k.dataset}${k.at === null ? '' : ` at ${r.at} ${k.at}`}: ranking by ${r.criterion} (${r.direction} is better): ${k.entries.map((e) => `${e.group} (${e.letters})`).join(', ')}`);
+    .map(
+      (k) =>
+        `${k.dataset}${k.at === null ? '' : ` at ${r.at} ${k.at}`}: ranking by ${r.criterion} (${r.direction} is better): ${k.entries.map((e) => `${e.group} (${e.letters})`).join(', ')}`,
+    );
 }
 
-const needed = (p: CompareReport['pairs'][number]) => (p.repeatsNeeded === undefined ? '' : Number.isFinite(p.repeatsNeeded) ? String(p.repeatsNeeded) : '∞');
+const needed = (p: CompareReport['pairs'][number]) =>
+  p.repeatsNeeded === undefined ? '' : Number.isFinite(p.repeatsNeeded) ? String(p.repeatsNeeded) : '∞';
 
 function pairRows(r: CompareReport): string[][] {
   return r.pairs.map((p) => [
-    p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, significant(p.diff), interval(p.ci), p.test, pValue(p.p), pValue(p.pHolm), p.rankTest, pValue(p.rankP), pValue(p.rankPHolm),
-    significant(p.cohensD, 3), significant(p.cliffsDelta, 3), significant(p.pABetter, 3), p.equivalence ? pValue(p.equivalence.pHolm) : '', p.decision, needed(p),
+    p.dataset,
+    p.at ?? '',
+    `${p.a} vs ${p.b}`,
+    significant(p.diff),
+    interval(p.ci),
+    p.test,
+    pValue(p.p),
+    pValue(p.pHolm),
+    p.rankTest,
+    pValue(p.rankP),
+    pValue(p.rankPHolm),
+    significant(p.cohensD, 3),
+    significant(p.cliffsDelta, 3),
+    significant(p.pABetter, 3),
+    p.equivalence ? pValue(p.equivalence.pHolm) : '',
+    p.decision,
+    needed(p),
   ]);
 }
 const PAIR_HEAD = (r: CompareReport) => [
-  'dataset', r.at ?? '', 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)',
-  r.rope !== null ? `TOST ±${r.rope} (Holm)` : '', 'decision', 'repeats needed',
+  'dataset',
+  r.at ?? '',
+  'pair (a vs b)',
+  'mean a−b',
+  '95% CI',
+  'test',
+  'p',
+  'Holm',
+  'rank test',
+  'p',
+  'Holm',
+  "Cohen's d",
+  "Cliff's δ",
+  'P(a better)',
+  r.rope !== null ? `TOST ±${r.rope} (Holm)` : '',
+  'decision',
+  'repeats needed',
 ];
 
 function aligned(head: string[], rows: string[][]): string {
   const keep = head.map((h, i) => h !== '' || rows.some((r) => r[i] !== ''));
   const cols = head.map((_, i) => i).filter((i) => keep[i]);
   const widths = cols.map((i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => cols.map((i, k) => r[i]!.padEnd(widths[k]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    cols
+      .map((i, k) => r[i]!.padEnd(widths[k]!))
+      .join('  ')
+      .trimEnd();
   const rule = cols.map((_, k) => '-'.repeat(widths[k]!)).join('  ');
   return [line(head), rule, ...rows.map(line)].join('\n');
 }
@@ -111,7 +175,13 @@ function title(r: CompareReport): string {
 }
 
 function toTable(r: CompareReport): string {
-  const out = [title(r), `design: ${r.design}`, ...r.notes.map((n) => `note: ${n}`), '', aligned(GROUP_HEAD(r), groupRows(r))];
+  const out = [
+    title(r),
+    `design: ${r.design}`,
+    ...r.notes.map((n) => `note: ${n}`),
+    '',
+    aligned(GROUP_HEAD(r), groupRows(r)),
+  ];
   if (r.pairs.length) out.push('', aligned(PAIR_HEAD(r), pairRows(r)));
   out.push('', LETTERS_LEGEND, PAIRS_LEGEND, '');
   out.push(...rankingLines(r));
@@ -123,23 +193,108 @@ function toMarkdown(r: CompareReport): string {
   const table = (head: string[], rows: string[][]) => {
     const keep = head.map((h, i) => h !== '' || rows.some((x) => x[i] !== ''));
     const pick = (x: string[]) => x.filter((_, i) => keep[i]);
-    return [`| ${pick(head).join(' | ')} |`, `|${pick(head).map(() => '---').join('|')}|`, ...rows.map((x) => `| ${pick(x).join(' | ')} |`)].join('\n');
+    return [
+      `| ${pick(head).join(' | ')} |`,
+      `|${pick(head)
+        .map(() => '---')
+        .join('|')}|`,
+      ...rows.map((x) => `| ${pick(x).join(' | ')} |`),
+    ].join('\n');
   };
-  const out = [`**${title(r)}**`, '', `design: ${r.design}`, ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []), '', table(GROUP_HEAD(r), groupRows(r))];
+  const out = [
+    `**${title(r)}**`,
+    '',
+    `design: ${r.design}`,
+    ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []),
+    '',
+    table(GROUP_HEAD(r), groupRows(r)),
+  ];
   if (r.pairs.length) out.push('', table(PAIR_HEAD(r), pairRows(r)));
-  out.push('', `*${LETTERS_LEGEND}*`, '', ...rankingLines(r).map((l) => `- ${l}`), ...r.verdicts.map((v) => `- **${v.dataset}**: ${v.text}`));
+  out.push(
+    '',
+    `*${LETTERS_LEGEND}*`,
+    '',
+    ...rankingLines(r).map((l) => `- ${l}`),
+    ...r.verdicts.map((v) => `- **${v.dataset}**: ${v.text}`),
+  );
   return out.join('\n');
 }
 
 function toCsv(r: CompareReport): string {
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = [
-    ['kind', 'dataset', 'at', 'group_or_pair', 'letters', 'n', 'mean', 'std', 'ci_low', 'ci_high', 'median', 'diff', 'design', 'test', 'p', 'p_holm', 'rank_test', 'rank_p', 'rank_p_holm', 'cohens_d', 'cliffs_delta', 'p_a_better', 'tost_p', 'tost_p_holm', 'decision', 'repeats_needed'],
-    ...r.groups.map((g) => ['group', g.dataset, g.at ?? '', g.group, g.letters, g.n, g.mean, g.std, g.ci?.[0] ?? '', g.ci?.[1] ?? '', g.median, ...Array(15).fill('')].map(String)),
+    [
+      'kind',
+      'dataset',
+      'at',
+      'group_or_pair',
+      'letters',
+      'n',
+      'mean',
+      'std',
+      'ci_low',
+      'ci_high',
+      'median',
+      'diff',
+      'design',
+      'test',
+      'p',
+      'p_holm',
+      'rank_test',
+      'rank_p',
+      'rank_p_holm',
+      'cohens_d',
+      'cliffs_delta',
+      'p_a_better',
+      'tost_p',
+      'tost_p_holm',
+      'decision',
+      'repeats_needed',
+    ],
+    ...r.groups.map((g) =>
+      [
+        'group',
+        g.dataset,
+        g.at ?? '',
+        g.group,
+        g.letters,
+        g.n,
+        g.mean,
+        g.std,
+        g.ci?.[0] ?? '',
+        g.ci?.[1] ?? '',
+        g.median,
+        ...Array(15).fill(''),
+      ].map(String),
+    ),
     ...r.pairs.map((p) =>
       [
-        'pair', p.dataset, p.at ?? '', `${p.a} vs ${p.b}`, '', Array.isArray(p.n) ? p.n.join(' ') : p.n, '', '', p.ci[0], p.ci[1], '', p.diff, p.design, p.test, p.p, p.pHolm, p.rankTest, p.rankP, p.rankPHolm,
-        p.cohensD, p.cliffsDelta, p.pABetter, p.equivalence?.p ?? '', p.equivalence?.pHolm ?? '', p.decision, p.repeatsNeeded ?? '',
+        'pair',
+        p.dataset,
+        p.at ?? '',
+        `${p.a} vs ${p.b}`,
+        '',
+        Array.isArray(p.n) ? p.n.join(' ') : p.n,
+        '',
+        '',
+        p.ci[0],
+        p.ci[1],
+        '',
+        p.diff,
+        p.design,
+        p.test,
+        p.p,
+        p.pHolm,
+        p.rankTest,
+        p.rankP,
+        p.rankPHolm,
+        p.cohensD,
+        p.cliffsDelta,
+        p.pABetter,
+        p.equivalence?.p ?? '',
+        p.equivalence?.pHolm ?? '',
+        p.decision,
+        p.repeatsNeeded ?? '',
       ].map(String),
     ),
   ];

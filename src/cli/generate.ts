@@ -3,7 +3,11 @@ import { readConfigFile } from '../config/load.js';
 import { MosaicError } from '../core/errors.js';
 import { generatePipelines, pipelinesToJson } from '../pipelines/generate.js';
 
-export async function generateCommand(configPath: string, outPath: string, options: { check: boolean } = { check: true }): Promise<void> {
+export async function generateCommand(
+  configPath: string,
+  outPath: string,
+  options: { check: boolean } = { check: true },
+): Promise<void> {
   const config = readConfigFile(configPath);
   for (const w of config.warnings) console.error(`warning: ${w}`);
   const pipelines = generatePipelines(config);
@@ -18,5 +22,7 @@ export async function generateCommand(configPath: string, outPath: string, optio
     throw new MosaicError(`cannot write ${outPath}: ${(e as Error).message}`);
   }
   const m = config.monitor.multiplicity;
-  console.log(`${pipelines.length} pipelines (${pipelines.length / m} distinct x multiplicity ${m}) written to ${outPath}`);
+  console.log(
+    `${pipelines.length} pipelines (${pipelines.length / m} distinct x multiplicity ${m}) written to ${outPath}`,
+  );
 }

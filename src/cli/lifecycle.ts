@@ -67,7 +67,8 @@ function databaseOf(target: string | undefined, dbOption: string | undefined): s
     } catch (e) {
       throw new MosaicError(`cannot read pause file ${target}: ${(e as Error).message}`);
     }
-    if (typeof file.database !== 'string') throw new MosaicError(`${target} is not a file written by mosaic pause (no "database")`);
+    if (typeof file.database !== 'string')
+      throw new MosaicError(`${target} is not a file written by mosaic pause (no "database")`);
     return file.database;
   }
   return chooseDatabase(target);
@@ -82,13 +83,22 @@ export async function resumeCommand(
   const store = await openStore(db, 'write');
   try {
     const saved = await store.getSetting<MonitorSettings>('monitor');
-    if (!saved) throw new MosaicError(`${store.location} has no experiment settings to resume (was it made by mosaic run?)`);
+    if (!saved)
+      throw new MosaicError(`${store.location} has no experiment settings to resume (was it made by mosaic run?)`);
     const monitor = { ...saved, ...(options.workers ? { nb_processus: options.workers } : {}) };
     await store.setPaused(false);
     const failed = await store.retryFailedRuns();
     rememberDatabase(db);
-    const retrying = failed.length ? `; ${plural(failed.length, 'failed run')} (${failed.length === 1 ? 'id' : 'ids'} ${idRanges(failed)}) continue from their last checkpoint` : '';
-    return await executePending({ dbPath: db, store, monitor, progress: options.progress ?? 'auto', headline: `resuming ${store.location}${retrying}` });
+    const retrying = failed.length
+      ? `; ${plural(failed.length, 'failed run')} (${failed.length === 1 ? 'id' : 'ids'} ${idRanges(failed)}) continue from their last checkpoint`
+      : '';
+    return await executePending({
+      dbPath: db,
+      store,
+      monitor,
+      progress: options.progress ?? 'auto',
+      headline: `resuming ${store.location}${retrying}`,
+    });
   } finally {
     await store.close();
   }
@@ -103,12 +113,16 @@ export async function rerunCommand(
   const config = readConfigFile(configPath);
   const epochs = Number(options.epochs);
   if (options.epochs === undefined) throw new MosaicError('-epochs N is required: how many more epochs to train');
-  if (!Number.isInteger(epochs) || epochs < 1) throw new MosaicError(`-epochs must be a positive integer, got "${options.epochs}"`);
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new MosaicError(`-epochs must be a positive integer, got "${options.epochs}"`);
   const store = await openStore(db, 'write');
   try {
     const ids = await selectRuns(store, options);
     const busy = (await store.overview(ids)).filter((r) => r.status === 'running' || r.status === 'pending');
-    if (busy.length) throw new MosaicError(`runs ${idRanges(busy.map((r) => r.runId))} are still ${busy[0]!.status}: rerun continues finished runs; wait, or resume the experiment`);
+    if (busy.length)
+      throw new MosaicError(
+        `runs ${idRanges(busy.map((r) => r.runId))} are still ${busy[0]!.status}: rerun continues finished runs; wait, or resume the experiment`,
+      );
     await store.extendRuns(ids, epochs, { earlyStopping: options.earlyStopping !== false });
     await store.setPaused(false);
     await store.setSetting('monitor', config.monitor);
@@ -131,7 +145,11 @@ export async function rerunCommand(
  * the original's folders are copied into them, so the copy can continue its runs; without, they
  * stay empty and the original's are never touched by the copy. The copy appears whole or not at all.
  */
-export async function savedbCommand(first: string, second: string | undefined, options: { db?: string; withCheckpoints?: boolean }): Promise<void> {
+export async function savedbCommand(
+  first: string,
+  second: string | undefined,
+  options: { db?: string; withCheckpoints?: boolean },
+): Promise<void> {
   const [dbArg, copy] = second === undefined ? [options.db, first] : [first, second];
   const db = chooseDatabase(dbArg);
   if (isUrl(copy)) throw new MosaicError(`the copy is a SQLite file: ${displayLocation(copy)} is a URL`);

@@ -30,28 +30,53 @@ async function readRuns(db: string): Promise<LoadedRuns> {
 export async function plotlossCommand(db: string, out: string, options: PlotlossOptions): Promise<string> {
   outputFormat(out);
   const k = Number(options.plot_size);
-  if (!Number.isInteger(k) || k < 1 || k > 10) throw new MosaicError(`-plot_size must be an integer from 1 to 10, got "${options.plot_size}"`);
+  if (!Number.isInteger(k) || k < 1 || k > 10)
+    throw new MosaicError(`-plot_size must be an integer from 1 to 10, got "${options.plot_size}"`);
   const store = await openStore(db, 'read');
   let pages: ReturnType<typeof lossPage>[];
   const notes: string[] = [];
   try {
-    const ids = await selectRuns(store, options.id === undefined && options.request === undefined && !options.param_name_value && !options.param_name_value_low_threshold && !options.param_name_value_high_threshold ? { id: 'all' } : options);
+    const ids = await selectRuns(
+      store,
+      options.id === undefined &&
+        options.request === undefined &&
+        !options.param_name_value &&
+        !options.param_name_value_low_threshold &&
+        !options.param_name_value_high_threshold
+        ? { id: 'all' }
+        : options,
+    );
     const wanted = new Set(ids);
     const runs = (await loadRuns(store)).runs.filter((r) => wanted.has(r.runId));
     const skipped = runs.filter((r) => r.status === 'error' || r.status === 'failed' || r.status === 'diverged');
     for (const status of ['error', 'failed', 'diverged'] as const) {
       const these = skipped.filter((r) => r.status === status);
-      if (these.length) notes.push(`skipped ${plural(these.length, 'run')} ${status === 'diverged' ? 'that diverged' : status === 'failed' ? 'that failed (system)' : 'in error'}: ${idRanges(these.map((r) => r.runId))}`);
+      if (these.length)
+        notes.push(
+          `skipped ${plural(these.length, 'run')} ${status === 'diverged' ? 'that diverged' : status === 'failed' ? 'that failed (system)' : 'in error'}: ${idRanges(these.map((r) => r.runId))}`,
+        );
     }
     const histories = await store.histories(runs.map((r) => r.runId));
-    const plotted = runs.filter((r) => !skipped.includes(r)).map((run) => ({ run, history: histories.get(run.runId) ?? [] }));
+    const plotted = runs
+      .filter((r) => !skipped.includes(r))
+      .map((run) => ({ run, history: histories.get(run.runId) ?? [] }));
     const empty = plotted.filter((p) => p.history.length === 0);
-    if (empty.length) notes.push(`skipped ${plural(empty.length, 'run')} without any finished epoch: ${idRanges(empty.map((p) => p.run.runId))}`);
+    if (empty.length)
+      notes.push(
+        `skipped ${plural(empty.length, 'run')} without any finished epoch: ${idRanges(empty.map((p) => p.run.runId))}`,
+      );
     const drawn = plotted.filter((p) => p.history.length > 0);
     if (drawn.length === 0) throw new MosaicError('none of the selected runs has a loss curve to draw');
     const perPage = k * k;
     const count = Math.ceil(drawn.length / perPage);
-    pages = Array.from({ length: count }, (_, i) => lossPage(drawn.slice(i * perPage, (i + 1) * perPage), { plotSize: k, logScale: options.log ?? false }, i + 1, count));
+    pages = Array.from({ length: count }, (_, i) =>
+      lossPage(
+        drawn.slice(i * perPage, (i + 1) * perPage),
+        { plotSize: k, logScale: options.log ?? false },
+        i + 1,
+        count,
+      ),
+    );
   } finally {
     await store.close();
   }
@@ -60,20 +85,41 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
 }
 
 /** `mosaic metaplot DB OUT DATASET_KEY CRITERION [--pool NAMES]`. */
-export async function metaplotCommand(db: string, out: string, datasetKey: string, criterionName: string, options: { pool?: string } = {}): Promise<string> {
+export async function metaplotCommand(
+  db: string,
+  out: string,
+  datasetKey: string,
+  criterionName: string,
+  options: { pool?: string } = {},
+): Promise<string> {
   outputFormat(out);
   const figure = metaplotFigure(await readRuns(db), db, datasetKey, criterionName, nameList(options.pool));
   const files = await writeFigure(out, [figure.spec]);
-  return [...figure.notes, `${criterionName} of ${plural(figure.runs, 'run')} on ${datasetKey} written to ${files[0]}`].join('\n');
+  return [
+    ...figure.notes,
+    `${criterionName} of ${plural(figure.runs, 'run')} on ${datasetKey} written to ${files[0]}`,
+  ].join('\n');
 }
 
 /** `mosaic perfanalysis DB OUT.pdf`: for every dataset key and criterion, mean curve and violins against nb_params. */
-export async function perfanalysisCommand(db: string, out: string, options: { criteria?: string[]; pool?: string } = {}): Promise<string> {
+export async function perfanalysisCommand(
+  db: string,
+  out: string,
+  options: { criteria?: string[]; pool?: string } = {},
+): Promise<string> {
   outputFormat(out);
-  const { pages, notes } = perfanalysisFigures(await readRuns(db), db, { ...(options.criteria ? { criteria: options.criteria } : {}), pool: nameList(options.pool) });
+  const { pages, notes } = perfanalysisFigures(await readRuns(db), db, {
+    ...(options.criteria ? { criteria: options.criteria } : {}),
+    pool: nameList(options.pool),
+  });
   if (pages.length === 0) throw new MosaicError(`nothing to draw: ${notes.join('; ')}`);
-  const files = await writeFigure(out, pages.map((p) => p.spec));
-  return [...notes, `${plural(pages.length, 'page')} (dataset keys x criteria) written to ${filesWritten(files)}`].join('\n');
+  const files = await writeFigure(
+    out,
+    pages.map((p) => p.spec),
+  );
+  return [...notes, `${plural(pages.length, 'page')} (dataset keys x criteria) written to ${filesWritten(files)}`].join(
+    '\n',
+  );
 }
 
 /** `mosaic perfanalysis_by_config PLOT.ini DB OUT`: the pages a plot INI describes. */
@@ -82,7 +128,10 @@ export async function perfanalysisByConfigCommand(plotIni: string, db: string, o
   const loaded = await readRuns(db);
   const sections = readPlotConfig(plotIni, loaded.criteria);
   const pages = sections.map((s) => ({ name: s.name, ...configPage(loaded, s, plotIni) }));
-  const files = await writeFigure(out, pages.map((p) => p.spec));
+  const files = await writeFigure(
+    out,
+    pages.map((p) => p.spec),
+  );
   return [
     ...pages.flatMap((p) => p.notes.map((n) => `[${p.name}] ${n}`)),
     `${plural(pages.length, 'page')} (${sections.map((s) => s.name).join(', ')}) written to ${filesWritten(files)}`,

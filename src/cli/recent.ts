@@ -32,6 +32,7 @@ export function rememberDatabase(db: string): void {
 /** `--db` or the positional argument, else $MOSAIC_DB, else the last database run from this folder. */
 export function chooseDatabase(given: string | undefined): string {
   const db = given || process.env.MOSAIC_DB || readRecent()[process.cwd()];
-  if (!db) throw new MosaicError('no database given: name it (mosaic status results.db), or use --db, or set MOSAIC_DB');
+  if (!db)
+    throw new MosaicError('no database given: name it (mosaic status results.db), or use --db, or set MOSAIC_DB');
   return db;
 }

@@ -65,7 +65,8 @@ export async function rekeyCommand(pipelinesFile: string, db: string): Promise<v
     console.log(`${runsMatched} runs match ${pipelinesFile}; ${keyChanges} keys changed in ${displayLocation(db)}`);
     if (unmatched.length) {
       console.log(`${unmatched.length} pipelines of the file match no run:`);
-      for (const [, p] of unmatched.slice(0, 20)) console.log(`\t${p.map((m) => `${m.class ?? m.name}(${m.key ?? ''})`).join(' | ')}`);
+      for (const [, p] of unmatched.slice(0, 20))
+        console.log(`\t${p.map((m) => `${m.class ?? m.name}(${m.key ?? ''})`).join(' | ')}`);
       if (unmatched.length > 20) console.log(`\t… and ${unmatched.length - 20} more`);
     }
   } finally {

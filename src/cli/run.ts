@@ -43,7 +43,9 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
     const ids = await store.enqueue(newRuns(config, pipelines, seeds), provenance(config));
     rememberDatabase(dbPath);
     if (options.queueOnly) {
-      console.log(`${ids.length} runs queued (ids ${idRanges(ids)}) in ${store.location}. Train them with: mosaic worker ${store.location}`);
+      console.log(
+        `${ids.length} runs queued (ids ${idRanges(ids)}) in ${store.location}. Train them with: mosaic worker ${store.location}`,
+      );
       return EXIT.ok.code;
     }
     return await executePending({
@@ -65,7 +67,9 @@ async function refuseUnfinished(store: StoreReader): Promise<void> {
   if (counts.pending + counts.running === 0) return;
   const alive = (await store.runningClaims()).filter((r) => isWorkerAlive(r.host, r.pid));
   if (alive.length > 0) {
-    throw new MosaicError(`${dbPath} is in use: ${alive.length} runs are being trained right now. Wait for that experiment (mosaic status ${dbPath}), or pass --force to queue these runs beside it`);
+    throw new MosaicError(
+      `${dbPath} is in use: ${alive.length} runs are being trained right now. Wait for that experiment (mosaic status ${dbPath}), or pass --force to queue these runs beside it`,
+    );
   }
   throw new MosaicError(
     `${dbPath} holds an unfinished experiment (${counts.pending} pending, ${counts.running} interrupted runs${(await store.isPaused()) ? ', paused' : ''}). ` +
@@ -82,7 +86,9 @@ async function refuseUnfinished(store: StoreReader): Promise<void> {
 async function refuseOtherDesign(store: StoreReader, config: ExperimentConfig): Promise<void> {
   const all = await store.allRunIds();
   if (all.length === 0) return;
-  const paired = await store.queryRunIds(`SELECT run_id FROM params WHERE param_name = '${DESIGN_FACT}' AND param_value = '${PAIRED}'`);
+  const paired = await store.queryRunIds(
+    `SELECT run_id FROM params WHERE param_name = '${DESIGN_FACT}' AND param_value = '${PAIRED}'`,
+  );
   const where = formatLocation({ file: config.file, section: 'MONITOR', key: 'paired' });
   const db = store.location;
   if (config.monitor.paired && paired.length < all.length) {

@@ -20,7 +20,9 @@ function backendSummary(all: Record<string, string>[]): string | undefined {
   const by = new Map<string, number>();
   for (const b of used) by.set(b.split(' ')[0]!, (by.get(b.split(' ')[0]!) ?? 0) + 1);
   const auto = used.filter((b) => b.includes('(auto')).length;
-  const parts = [...by].sort((a, b) => b[1] - a[1]).map(([name, n], i) => `${n}${i === 0 ? (n === 1 ? ' run' : ' runs') : ''} on ${name}`);
+  const parts = [...by]
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n], i) => `${n}${i === 0 ? (n === 1 ? ' run' : ' runs') : ''} on ${name}`);
   return `backends: ${parts.join(', ')}${auto ? ` (${auto} chosen by backend = auto)` : ''}`;
 }
 
@@ -44,22 +46,36 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   const keys = (r: RunOverview) => keysOf(facts.get(r.runId) ?? {});
   const lines: string[] = [];
   const count = (s: string) => `${by(s).length} ${s}`;
-  lines.push(`${displayLocation(db)}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`);
+  lines.push(
+    `${displayLocation(db)}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`,
+  );
   if (copyOf) lines.push(`a copy of ${copyOf}`);
   if (paused) {
     const open = by('running').length + by('pending').length;
-    lines.push(`paused: no worker starts a new run${by('running').length ? ' (the running runs finish)' : ''}${open ? '; `mosaic resume` continues' : ''}`);
+    lines.push(
+      `paused: no worker starts a new run${by('running').length ? ' (the running runs finish)' : ''}${open ? '; `mosaic resume` continues' : ''}`,
+    );
   }
   const backends = backendSummary([...facts.values()]);
   if (backends) lines.push(backends);
   lines.push('Done');
   for (const r of by('done')) {
     const res = r.results;
-    const acc = res && (res.train_acc !== null || res.test_acc !== null) ? `\ttrain_acc=${sci(res.train_acc)}\ttest_acc=${sci(res.test_acc)}` : '';
-    const own = Object.entries(r.metrics).map(([name, v]) => `\t${name}=${sci(v)}`).join('');
-    lines.push(`\t[${r.runId}] ${keys(r)}\ttrain_loss=${sci(res?.train_loss)}\ttest_loss=${sci(res?.test_loss)}${acc}${own}\texecution_time=${sci(res?.duration_s)}`);
+    const acc =
+      res && (res.train_acc !== null || res.test_acc !== null)
+        ? `\ttrain_acc=${sci(res.train_acc)}\ttest_acc=${sci(res.test_acc)}`
+        : '';
+    const own = Object.entries(r.metrics)
+      .map(([name, v]) => `\t${name}=${sci(v)}`)
+      .join('');
+    lines.push(
+      `\t[${r.runId}] ${keys(r)}\ttrain_loss=${sci(res?.train_loss)}\ttest_loss=${sci(res?.test_loss)}${acc}${own}\texecution_time=${sci(res?.duration_s)}`,
+    );
     if (r.returnStatus && r.returnStatus !== 'ok') lines.push(`\t\t${r.returnStatus}`);
-    if (r.lastFailure) lines.push(`\t\tits last continuation failed at epoch ${r.lastFailure.epoch} (${r.lastFailure.status}): ${r.lastFailure.message}; the results above stand`);
+    if (r.lastFailure)
+      lines.push(
+        `\t\tits last continuation failed at epoch ${r.lastFailure.epoch} (${r.lastFailure.status}): ${r.lastFailure.message}; the results above stand`,
+      );
   }
   lines.push('Diverged');
   for (const r of by('diverged')) lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  (${r.returnStatus ?? ''})`);
@@ -79,7 +95,8 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   }
   const pending = by('pending');
   lines.push('Pending');
-  if (options.all || pending.length <= 10) for (const r of pending) lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}`);
+  if (options.all || pending.length <= 10)
+    for (const r of pending) lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}`);
   else lines.push(`\t${pending.length} runs: ids ${idRanges(pending.map((r) => r.runId))} (--all lists them)`);
   return lines.join('\n');
 }

@@ -36,7 +36,10 @@ export async function workerCommand(location: string | undefined, options: Worke
   process.on('SIGTERM', leave);
   try {
     const saved = await store.getSetting<MonitorSettings>('monitor');
-    if (!saved) throw new MosaicError(`${store.location} holds no experiment to join: queue one first with mosaic run CONFIG ${store.location}`);
+    if (!saved)
+      throw new MosaicError(
+        `${store.location} holds no experiment to join: queue one first with mosaic run CONFIG ${store.location}`,
+      );
     const monitor = withLocalSettings(saved, options);
     for (;;) {
       const code = await executePending({
@@ -49,7 +52,8 @@ export async function workerCommand(location: string | undefined, options: Worke
       });
       if (leaving.now) return EXIT.interrupted.code;
       if (!options.wait || code === EXIT.interrupted.code) return code;
-      if (!(await morePending(store, monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout, leaving))) return EXIT.interrupted.code;
+      if (!(await morePending(store, monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout, leaving)))
+        return EXIT.interrupted.code;
     }
   } finally {
     process.off('SIGINT', leave);
@@ -59,7 +63,10 @@ export async function workerCommand(location: string | undefined, options: Worke
 }
 
 function withLocalSettings(saved: MonitorSettings, options: WorkerCommandOptions): MonitorSettings {
-  const gpus = options.gpus?.split(',').map((g) => g.trim()).filter(Boolean);
+  const gpus = options.gpus
+    ?.split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
   if (saved.need_gpu && gpus?.length === 0) throw new MosaicError('--gpus lists no device (e.g. --gpus cuda:0,cuda:1)');
   return {
     ...saved,
@@ -76,7 +83,8 @@ async function morePending(store: Store, heartbeatTimeout: number, leaving: { no
     const reclaimed = await store.reclaimStale(isWorkerAlive, heartbeatTimeout);
     if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
     if ((await store.counts()).pending > 0 && !(await store.isPaused())) return true;
-    for (let waited = 0; waited < WAIT_POLL_MS && !leaving.now; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0; waited < WAIT_POLL_MS && !leaving.now; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
   }
   return false;
 }

@@ -71,7 +71,10 @@ export function parseIni(text: string, file: string): IniDocument {
       }
       const dup = sections.find((s) => s.name === name);
       if (dup) {
-        throw new ConfigError({ file, line: lineNo, section: name }, `section [${name}] already defined at line ${dup.line}`);
+        throw new ConfigError(
+          { file, line: lineNo, section: name },
+          `section [${name}] already defined at line ${dup.line}`,
+        );
       }
       current = { name, line: lineNo, entries: new Map() };
       sections.push(current);
@@ -80,7 +83,10 @@ export function parseIni(text: string, file: string): IniDocument {
 
     const delim = stripped.search(/[=:]/);
     if (delim <= 0) {
-      throw new ConfigError({ file, line: lineNo, section: current?.name }, `expected "key = value" or "[section]", found "${stripped}"`);
+      throw new ConfigError(
+        { file, line: lineNo, section: current?.name },
+        `expected "key = value" or "[section]", found "${stripped}"`,
+      );
     }
     if (!current) {
       throw new ConfigError({ file, line: lineNo }, `"${stripped}" comes before any [section] header`);
@@ -118,13 +124,19 @@ function stripInlineComment(value: string): string {
 function interpolate(value: string, section: IniSection, file: string, key: string, line: number, depth = 0): string {
   if (!value.includes('%')) return value;
   if (depth > 10) {
-    throw new ConfigError({ file, line, section: section.name, key }, 'interpolation is too deeply nested (a loop of %(name)s?)');
+    throw new ConfigError(
+      { file, line, section: section.name, key },
+      'interpolation is too deeply nested (a loop of %(name)s?)',
+    );
   }
   return value.replace(/%(%|\(([^)]+)\)s)/g, (match, what: string, ref: string | undefined) => {
     if (what === '%') return '%';
     const target = section.entries.get(ref!.toLowerCase());
     if (!target) {
-      throw new ConfigError({ file, line, section: section.name, key }, `"${match}" refers to a key that [${section.name}] does not have`);
+      throw new ConfigError(
+        { file, line, section: section.name, key },
+        `"${match}" refers to a key that [${section.name}] does not have`,
+      );
     }
     return interpolate(target.value, section, file, ref!, line, depth + 1);
   });

@@ -14,14 +14,22 @@ const MODULE_REQUIRED = ['type', 'class', 'path_to_class', 'key'] as const;
 /** A class section's key read by Mosaic, not a parameter: the keys the class may leave unread. */
 export const IGNORE_UNREAD = 'ignore_unread';
 /** PROCESS keys that are lists or paths, never sweeps. */
-const PROCESS_NOT_SWEPT = new Set(['data_scheme', 'pipeline_scheme', 'run_files_path', 'class_loss_function', 'path_to_class_loss_function']);
+const PROCESS_NOT_SWEPT = new Set([
+  'data_scheme',
+  'pipeline_scheme',
+  'run_files_path',
+  'class_loss_function',
+  'path_to_class_loss_function',
+]);
 
 export function readConfigFile(file: string): ExperimentConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new MosaicError(`cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`);
+    throw new MosaicError(
+      `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`,
+    );
   }
   return parseConfig(text, file);
 }
@@ -39,22 +47,29 @@ export function parseConfig(text: string, file: string): ExperimentConfig {
     const values = PROCESS_NOT_SWEPT.has(key) ? [entry.value] : sweep(entry.value, file, processSection, key);
     return { key, values, line: entry.line };
   });
-  const processVariants = cartesian(processValues.map((pv) => pv.values.map((value) => [pv.key, value] as const))).map((combo) =>
-    resolveProcess(Object.fromEntries(combo), file, processSection, dir),
+  const processVariants = cartesian(processValues.map((pv) => pv.values.map((value) => [pv.key, value] as const))).map(
+    (combo) => resolveProcess(Object.fromEntries(combo), file, processSection, dir),
   );
   const sweptProcessKeys = processValues.filter((pv) => pv.values.length > 1).map((pv) => pv.key);
   const first = processVariants[0]!;
   const monitor = resolveMonitor(monitorSection, file, dir);
 
-  const modules = doc.sections.filter((s) => s !== processSection && s !== monitorSection).map((s) => readModule(s, file, dir));
+  const modules = doc.sections
+    .filter((s) => s !== processSection && s !== monitorSection)
+    .map((s) => readModule(s, file, dir));
   const warnings: string[] = [];
   const schemeTypes = new Set([...first.data_scheme, ...first.pipeline_scheme]);
   for (const m of modules) {
     if (!schemeTypes.has(m.type)) {
-      warnings.push(`${file}:${m.line} [${m.name}]: type "${m.type}" is in neither data_scheme nor pipeline_scheme; section not used`);
+      warnings.push(
+        `${file}:${m.line} [${m.name}]: type "${m.type}" is in neither data_scheme nor pipeline_scheme; section not used`,
+      );
     }
   }
-  for (const [schemeKey, types] of [['data_scheme', first.data_scheme], ['pipeline_scheme', first.pipeline_scheme]] as const) {
+  for (const [schemeKey, types] of [
+    ['data_scheme', first.data_scheme],
+    ['pipeline_scheme', first.pipeline_scheme],
+  ] as const) {
     for (const t of types) {
       if (!modules.some((m) => m.type === t)) {
         throw new ConfigError(
@@ -64,7 +79,17 @@ export function parseConfig(text: string, file: string): ExperimentConfig {
       }
     }
   }
-  return { file, dir, processVariants, sweptProcessKeys, monitor, dataScheme: first.data_scheme, pipelineScheme: first.pipeline_scheme, modules, warnings };
+  return {
+    file,
+    dir,
+    processVariants,
+    sweptProcessKeys,
+    monitor,
+    dataScheme: first.data_scheme,
+    pipelineScheme: first.pipeline_scheme,
+    modules,
+    warnings,
+  };
 }
 
 function sweep(value: string, file: string, section: IniSection, key: string): string[] {
@@ -78,22 +103,37 @@ function sweep(value: string, file: string, section: IniSection, key: string): s
   }
 }
 
-function check<T extends z.ZodType>(schema: T, raw: string, file: string, section: IniSection, key: string): z.output<T> {
+function check<T extends z.ZodType>(
+  schema: T,
+  raw: string,
+  file: string,
+  section: IniSection,
+  key: string,
+): z.output<T> {
   const r = schema.safeParse(raw);
   if (!r.success) {
-    throw new ConfigError({ file, line: section.entries.get(key)?.line, section: section.name, key }, `${v.firstIssue(r.error)}, found "${raw}"`);
+    throw new ConfigError(
+      { file, line: section.entries.get(key)?.line, section: section.name, key },
+      `${v.firstIssue(r.error)}, found "${raw}"`,
+    );
   }
   return r.data;
 }
 
 /** Validates one combination of PROCESS values (each key with a single value). */
-export function resolveProcess(values: Record<string, string>, file: string, section: IniSection, dir: string): ProcessSettings {
+export function resolveProcess(
+  values: Record<string, string>,
+  file: string,
+  section: IniSection,
+  dir: string,
+): ProcessSettings {
   const get = <T extends z.ZodType>(key: string, schema: T, fallback?: string): z.output<T> | undefined => {
     const raw = values[key] ?? fallback;
     return raw === undefined ? undefined : check(schema, raw, file, section, key);
   };
   const need = (key: string, what: string) => {
-    if (values[key] === undefined) throw new ConfigError({ file, line: section.line, section: section.name }, `missing key "${key}" (${what})`);
+    if (values[key] === undefined)
+      throw new ConfigError({ file, line: section.line, section: section.name }, `missing key "${key}" (${what})`);
   };
   need('epochs', 'number of training epochs');
   need('data_scheme', 'comma-separated types of the data chain');
@@ -104,17 +144,29 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
       'missing key "loss_function" (e.g. MSELoss, BCELoss, CrossEntropyLoss), or "class_loss_function" + "path_to_class_loss_function" for a loss class of your own',
     );
   }
-  if (values.class_loss_function !== undefined) need('path_to_class_loss_function', 'file of the class named by class_loss_function');
+  if (values.class_loss_function !== undefined)
+    need('path_to_class_loss_function', 'file of the class named by class_loss_function');
   const dataScheme = get('data_scheme', v.nameList)!;
   const pipelineScheme = get('pipeline_scheme', v.nameList)!;
-  if (dataScheme.length === 0) throw new ConfigError({ file, line: section.entries.get('data_scheme')!.line, section: section.name, key: 'data_scheme' }, 'names no type');
-  if (pipelineScheme.length === 0) throw new ConfigError({ file, line: section.entries.get('pipeline_scheme')!.line, section: section.name, key: 'pipeline_scheme' }, 'names no type');
+  if (dataScheme.length === 0)
+    throw new ConfigError(
+      { file, line: section.entries.get('data_scheme')!.line, section: section.name, key: 'data_scheme' },
+      'names no type',
+    );
+  if (pipelineScheme.length === 0)
+    throw new ConfigError(
+      { file, line: section.entries.get('pipeline_scheme')!.line, section: section.name, key: 'pipeline_scheme' },
+      'names no type',
+    );
   const lossPath = values.path_to_class_loss_function;
   const seed = get('seed', v.integer);
   const earlyStopping = get('early_stopping', v.positiveInt);
   const weightDecay = get('weight_decay', v.nonNegativeNumber);
   if (values.min_delta !== undefined && earlyStopping === undefined) {
-    throw new ConfigError({ file, line: section.entries.get('min_delta')?.line, section: section.name, key: 'min_delta' }, 'min_delta only has a meaning with early_stopping = N (patience in epochs)');
+    throw new ConfigError(
+      { file, line: section.entries.get('min_delta')?.line, section: section.name, key: 'min_delta' },
+      'min_delta only has a meaning with early_stopping = N (patience in epochs)',
+    );
   }
   return {
     lr: get('lr', v.positiveNumber, String(PROCESS_DEFAULTS.lr))!,
@@ -138,12 +190,16 @@ export function resolveProcess(values: Record<string, string>, file: string, sec
 
 function resolveMonitor(section: IniSection, file: string, dir: string): MonitorSettings {
   const raw = (key: string) => section.entries.get(key)?.value;
-  const get = <T extends z.ZodType>(key: string, schema: T, fallback: string): z.output<T> => check(schema, raw(key) ?? fallback, file, section, key);
+  const get = <T extends z.ZodType>(key: string, schema: T, fallback: string): z.output<T> =>
+    check(schema, raw(key) ?? fallback, file, section, key);
   const gpuRaw = raw('gpu_available');
   const gpus = gpuRaw === undefined || /^none$/i.test(gpuRaw.trim()) ? [] : v.nameList.parse(gpuRaw);
   const needGpu = get('need_gpu', v.boolean, String(MONITOR_DEFAULTS.need_gpu));
   if (needGpu && gpus.length === 0) {
-    throw new ConfigError({ file, line: section.entries.get('need_gpu')?.line, section: section.name, key: 'need_gpu' }, 'need_gpu is True but gpu_available lists no device (e.g. gpu_available = cuda:0, cuda:1)');
+    throw new ConfigError(
+      { file, line: section.entries.get('need_gpu')?.line, section: section.name, key: 'need_gpu' },
+      'need_gpu is True but gpu_available lists no device (e.g. gpu_available = cuda:0, cuda:1)',
+    );
   }
   const cachePath = raw('cache_database_path');
   const cacheSize = raw('cache_size');
@@ -165,7 +221,10 @@ function readModule(section: IniSection, file: string, dir: string): ModuleSecti
   for (const key of MODULE_REQUIRED) {
     const entry = section.entries.get(key);
     if (!entry || entry.value === '') {
-      throw new ConfigError({ file, line: section.line, section: section.name }, `missing key "${key}" (every class section needs ${MODULE_REQUIRED.join(', ')})`);
+      throw new ConfigError(
+        { file, line: section.line, section: section.name },
+        `missing key "${key}" (every class section needs ${MODULE_REQUIRED.join(', ')})`,
+      );
     }
   }
   const e = (k: string) => section.entries.get(k)!;

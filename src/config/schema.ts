@@ -17,7 +17,9 @@ export const positiveNumber = number('a positive number').pipe(z.number().positi
 export const positiveInt = number('a positive integer').pipe(
   z.number().int('must be a positive integer').positive('must be a positive integer'),
 );
-export const nonNegativeInt = number('an integer >= 0').pipe(z.number().int('must be an integer >= 0').min(0, 'must be an integer >= 0'));
+export const nonNegativeInt = number('an integer >= 0').pipe(
+  z.number().int('must be an integer >= 0').min(0, 'must be an integer >= 0'),
+);
 export const integer = number('an integer').pipe(z.number().int('must be an integer'));
 
 export const boolean = z.string().transform((s, ctx) => {

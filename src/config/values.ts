@@ -17,8 +17,14 @@ export function typedValue(raw: string): ParamValue {
 }
 
 const BOOLEAN_WORDS: Record<string, boolean> = {
-  '1': true, yes: true, true: true, on: true,
-  '0': false, no: false, false: false, off: false,
+  '1': true,
+  yes: true,
+  true: true,
+  on: true,
+  '0': false,
+  no: false,
+  false: false,
+  off: false,
 };
 
 /** configparser's getboolean words. */

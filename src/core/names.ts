@@ -55,9 +55,25 @@ export function lossKind(name: string): LossKind | undefined {
 
 /** Loss names as a user would write them, for error messages. */
 export const LOSS_DISPLAY_NAMES = [
-  'MSELoss', 'L1Loss', 'BCELoss', 'BCEWithLogitsLoss', 'CrossEntropyLoss', 'NLLLoss', 'HuberLoss', 'SmoothL1Loss',
-  'KLDivLoss', 'HingeEmbeddingLoss', 'meanSquaredError', 'absoluteDifference', 'logLoss', 'sigmoidCrossEntropy',
-  'softmaxCrossEntropy', 'huberLoss', 'hingeLoss', 'binaryCrossentropy', 'categoricalCrossentropy',
+  'MSELoss',
+  'L1Loss',
+  'BCELoss',
+  'BCEWithLogitsLoss',
+  'CrossEntropyLoss',
+  'NLLLoss',
+  'HuberLoss',
+  'SmoothL1Loss',
+  'KLDivLoss',
+  'HingeEmbeddingLoss',
+  'meanSquaredError',
+  'absoluteDifference',
+  'logLoss',
+  'sigmoidCrossEntropy',
+  'softmaxCrossEntropy',
+  'huberLoss',
+  'hingeLoss',
+  'binaryCrossentropy',
+  'categoricalCrossentropy',
   'sparseCategoricalCrossentropy',
 ];
 

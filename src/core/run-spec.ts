@@ -55,7 +55,12 @@ export interface RunSpec {
  * those whose models are alike, padded to the widest, and gives the others back).
  */
 export function packKey(spec: RunSpec): string {
-  return JSON.stringify({ dir: spec.configDir, process: spec.process, data: spec.modules.slice(0, spec.dataCount), models: spec.modules.slice(spec.dataCount).map((m) => m.type) });
+  return JSON.stringify({
+    dir: spec.configDir,
+    process: spec.process,
+    data: spec.modules.slice(0, spec.dataCount),
+    models: spec.modules.slice(spec.dataCount).map((m) => m.type),
+  });
 }
 
 export interface NewRun {

@@ -24,4 +24,8 @@ export function someOf(items: string[], max = 8): string {
 }
 
 /** Comma-separated names (`--pool lr,width`, the dashboard's pool field). */
-export const nameList = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+export const nameList = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);

@@ -59,13 +59,23 @@ export function compareView(s: Snapshot, q: Query): CompareAnswer {
     pool: nameList(text(q, 'pool')),
     ...(rope !== undefined ? { rope } : {}),
   });
-  return { ...report, verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`), figure: compareFigure(report, rope !== undefined ? { rope } : {}) };
+  return {
+    ...report,
+    verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`),
+    figure: compareFigure(report, rope !== undefined ? { rope } : {}),
+  };
 }
 
 /** `mosaic compare --across-datasets` with --criterion, --by and --pool from the query, and its diagram (`mosaic cdplot`). */
 export function acrossDatasetsView(s: Snapshot, q: Query): AcrossDatasetsAnswer {
   const by = text(q, 'by');
-  const report = compareAcrossDatasets(s.runs, { criterion: s.criteria.parse(text(q, 'criterion') ?? 'test_loss'), criteria: s.criteria, ...(by ? { by } : {}), pool: nameList(text(q, 'pool')), asked: 'the view across datasets' });
+  const report = compareAcrossDatasets(s.runs, {
+    criterion: s.criteria.parse(text(q, 'criterion') ?? 'test_loss'),
+    criteria: s.criteria,
+    ...(by ? { by } : {}),
+    pool: nameList(text(q, 'pool')),
+    asked: 'the view across datasets',
+  });
   return { ...report, figure: cdFigure(report) };
 }
 
@@ -73,11 +83,18 @@ export function acrossDatasetsView(s: Snapshot, q: Query): AcrossDatasetsAnswer 
 function interactive(spec: TopLevelSpec): TopLevelSpec {
   const s = structuredClone(spec) as unknown as Record<string, unknown>;
   const zoom = { name: 'zoom', select: { type: 'interval' }, bind: 'scales' };
-  const curve = (Array.isArray(s.hconcat) ? (s.hconcat as Record<string, unknown>[])[0] : s) as { layer?: Record<string, unknown>[] };
+  const curve = (Array.isArray(s.hconcat) ? (s.hconcat as Record<string, unknown>[])[0] : s) as {
+    layer?: Record<string, unknown>[];
+  };
   const means = curve.layer?.[curve.layer.length - 1];
   if (means) means.params = [zoom];
   const config = (s.config ?? {}) as Record<string, unknown>;
-  s.config = { ...BASE_CONFIG, ...config, mark: { tooltip: true }, legend: { ...BASE_CONFIG.legend, orient: 'bottom' } };
+  s.config = {
+    ...BASE_CONFIG,
+    ...config,
+    mark: { tooltip: true },
+    legend: { ...BASE_CONFIG.legend, orient: 'bottom' },
+  };
   return s as unknown as TopLevelSpec;
 }
 
@@ -95,7 +112,11 @@ export function metaplotView(s: Snapshot, q: Query, db: string) {
 export function perfanalysisView(s: Snapshot, q: Query, db: string) {
   const dataset = required(q, 'dataset');
   const c = required(q, 'criterion');
-  const { pages, notes } = perfanalysisFigures(s, db, { criteria: [c], pool: nameList(text(q, 'pool')), datasets: [dataset] });
+  const { pages, notes } = perfanalysisFigures(s, db, {
+    criteria: [c],
+    pool: nameList(text(q, 'pool')),
+    datasets: [dataset],
+  });
   if (!s.runs.some((r) => r.dataKey === dataset)) throw new MosaicError(`no run has dataset key "${dataset}"`);
   const page = pages[0];
   if (!page) throw new MosaicError(`nothing to draw for ${c} on ${dataset}: ${notes.join('; ') || 'no finished run'}`);

@@ -35,7 +35,14 @@ export interface Summary {
   remainingEpochs: number;
   /** Seconds left at the recent pace, or null when unknown. */
   etaSeconds: number | null;
-  running: { runId: number; pipeline: string; epochsDone: number; epochsTarget: number; device: string | null; last: EpochRecord | null }[];
+  running: {
+    runId: number;
+    pipeline: string;
+    epochsDone: number;
+    epochsTarget: number;
+    device: string | null;
+    last: EpochRecord | null;
+  }[];
   /** Epochs done by each open run (pending runs with none left out): the page refreshes a run's curve when it changes. */
   epochs: Record<number, number>;
   /** What the page should tell (runs waiting for a worker, paused). */

@@ -50,7 +50,8 @@ export function integer(query: Query, name: string, min: number, max: number, fa
 
 /** A run id from the path. */
 export function runId(raw: unknown): number {
-  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) throw new HttpError(400, `a run id is a positive integer, not "${String(raw).slice(0, 40)}"`);
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw))
+    throw new HttpError(400, `a run id is a positive integer, not "${String(raw).slice(0, 40)}"`);
   return Number(raw);
 }
 

@@ -6,16 +6,20 @@ import type { Summary } from './api-types.js';
 
 export type { Summary };
 
-
 const POLL_MS = 1000;
 const KEEPALIVE_MS = 15_000;
 /** The pace is measured over this window. */
 const PACE_WINDOW_MS = 60_000;
 
 /** A cheap mark of the store's state: counts, pause, open runs' epochs. */
-export async function readMark(store: StoreReader): Promise<{ mark: string; open: OpenRun[]; counts: Record<RunStatus, number>; paused: boolean }> {
+export async function readMark(
+  store: StoreReader,
+): Promise<{ mark: string; open: OpenRun[]; counts: Record<RunStatus, number>; paused: boolean }> {
   const [counts, paused, open] = await Promise.all([store.counts(), store.isPaused(), store.openRuns()]);
-  const openPart = open.filter((o) => o.status === 'running' || o.epochsDone > 0).map((o) => `${o.runId}${o.status[0]}${o.epochsDone}`).join(',');
+  const openPart = open
+    .filter((o) => o.status === 'running' || o.epochsDone > 0)
+    .map((o) => `${o.runId}${o.status[0]}${o.epochsDone}`)
+    .join(',');
   return { mark: `${JSON.stringify(counts)}|${paused}|${openPart}`, open, counts, paused };
 }
 
@@ -46,7 +50,11 @@ export class LiveFeed {
     const { mark, open, counts, paused } = await readMark(this.store);
     if (this.last && this.last.mark === mark) return this.last;
     const claims = await this.store.runningClaims();
-    const alive = new Set(claims.filter((c) => c.host !== null && c.pid !== null && isWorkerAlive(c.host, c.pid)).map((c) => `${c.host}:${c.pid}`));
+    const alive = new Set(
+      claims
+        .filter((c) => c.host !== null && c.pid !== null && isWorkerAlive(c.host, c.pid))
+        .map((c) => `${c.host}:${c.pid}`),
+    );
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const finished = total - counts.pending - counts.running;
     const share = open.reduce((s, o) => s + (o.epochsTarget > 0 ? Math.min(1, o.epochsDone / o.epochsTarget) : 0), 0);
@@ -61,8 +69,17 @@ export class LiveFeed {
       progress: total ? (finished + share) / total : 0,
       remainingEpochs,
       etaSeconds: this.eta(remainingEpochs, running),
-      running: running.map(({ runId, pipeline, epochsDone, epochsTarget, device, last }) => ({ runId, pipeline, epochsDone, epochsTarget, device, last })),
-      epochs: Object.fromEntries(open.filter((o) => o.status === 'running' || o.epochsDone > 0).map((o) => [o.runId, o.epochsDone])),
+      running: running.map(({ runId, pipeline, epochsDone, epochsTarget, device, last }) => ({
+        runId,
+        pipeline,
+        epochsDone,
+        epochsTarget,
+        device,
+        last,
+      })),
+      epochs: Object.fromEntries(
+        open.filter((o) => o.status === 'running' || o.epochsDone > 0).map((o) => [o.runId, o.epochsDone]),
+      ),
       hint: hint(counts, paused, alive.size, this.dbName),
       mark,
     };
@@ -109,7 +126,8 @@ export class LiveFeed {
       const s = await this.summary();
       if (s.mark !== before) for (const c of this.clients) this.send(c, s);
     } catch (e) {
-      for (const c of this.clients) c.write(`event: problem\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
+      for (const c of this.clients)
+        c.write(`event: problem\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);
     } finally {
       this.polling = false;
       if (this.clients.size > 0) this.schedule(POLL_MS);
@@ -143,6 +161,7 @@ function hint(counts: Record<RunStatus, number>, paused: boolean, workersAlive: 
         ? `Paused: ${waiting} pending run${waiting === 1 ? '' : 's'} wait. Resume here, then start a worker: mosaic resume ${db}`
         : 'Paused.';
   }
-  if (waiting > 0 && workersAlive === 0 && counts.running === 0) return `${waiting} pending run${waiting === 1 ? '' : 's'} wait for a worker: start one with mosaic resume ${db}`;
+  if (waiting > 0 && workersAlive === 0 && counts.running === 0)
+    return `${waiting} pending run${waiting === 1 ? '' : 's'} wait for a worker: start one with mosaic resume ${db}`;
   return null;
 }

@@ -46,7 +46,10 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.get('/api/runs.csv', async (request, reply) => {
     const csv = tableCsv(await snapshots.get(), tableQuery(request.query as Query));
-    return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="mosaic-runs.csv"').send(csv);
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="mosaic-runs.csv"')
+      .send(csv);
   });
 
   app.get('/api/runs/:id', async (request) => {
@@ -60,7 +63,8 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/api/runs/:id/history', async (request) => {
     const id = runId((request.params as { id: string }).id);
     const history = await store.history(id);
-    if (history.length === 0 && !(await store.allRunIds()).includes(id)) throw new HttpError(404, `no run ${id} in ${ctx.db}`);
+    if (history.length === 0 && !(await store.allRunIds()).includes(id))
+      throw new HttpError(404, `no run ${id} in ${ctx.db}`);
     return history;
   });
 
@@ -71,19 +75,30 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const unknown = ids.filter((id) => !known.has(id));
     if (unknown.length) throw new HttpError(404, `no run ${unknown.join(', ')} in ${ctx.db}`);
     const s = await snapshots.get();
-    const all = await Promise.all(ids.map(async (id) => ({ runId: id, pipeline: s.byId.get(id)?.pipeline ?? '', history: await store.history(id) })));
+    const all = await Promise.all(
+      ids.map(async (id) => ({
+        runId: id,
+        pipeline: s.byId.get(id)?.pipeline ?? '',
+        history: await store.history(id),
+      })),
+    );
     return all;
   });
 
   app.get('/api/compare', async (request) => compareView(await snapshots.get(), request.query as Query));
   app.get('/api/across-datasets', async (request) => acrossDatasetsView(await snapshots.get(), request.query as Query));
-  app.get('/api/figures/metaplot', async (request) => metaplotView(await snapshots.get(), request.query as Query, ctx.db));
-  app.get('/api/figures/perfanalysis', async (request) => perfanalysisView(await snapshots.get(), request.query as Query, ctx.db));
+  app.get('/api/figures/metaplot', async (request) =>
+    metaplotView(await snapshots.get(), request.query as Query, ctx.db),
+  );
+  app.get('/api/figures/perfanalysis', async (request) =>
+    perfanalysisView(await snapshots.get(), request.query as Query, ctx.db),
+  );
 
   /** Pause or resume: the only write, through a store opened for it and closed at once. */
   app.post('/api/control/pause', async (request) => {
     const body = request.body as { paused?: unknown } | null;
-    if (typeof body !== 'object' || body === null || typeof body.paused !== 'boolean') throw new HttpError(400, 'send {"paused": true} or {"paused": false}');
+    if (typeof body !== 'object' || body === null || typeof body.paused !== 'boolean')
+      throw new HttpError(400, 'send {"paused": true} or {"paused": false}');
     const writer = await ctx.openWriter();
     try {
       await writer.setPaused(body.paused);

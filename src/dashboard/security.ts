@@ -78,11 +78,16 @@ export class Guard {
     const carried = this.carried(request);
     const isControl = request.method !== 'GET' && request.method !== 'HEAD';
     if (isControl) {
-      if (carried !== 'header' && carried !== 'cookie') throw new HttpError(403, 'controls need the dashboard token (open the page first)');
+      if (carried !== 'header' && carried !== 'cookie')
+        throw new HttpError(403, 'controls need the dashboard token (open the page first)');
       this.checkSameOrigin(request);
       return false;
     }
-    if (this.tokenForReads && carried === null) throw new HttpError(401, 'this dashboard needs its token: open the address printed by mosaic dashboard (with ?token=...)');
+    if (this.tokenForReads && carried === null)
+      throw new HttpError(
+        401,
+        'this dashboard needs its token: open the address printed by mosaic dashboard (with ?token=...)',
+      );
     if (carried === 'query') {
       reply.header('set-cookie', this.tokenCookie());
       if (!request.url.startsWith('/api/')) {
@@ -99,9 +104,11 @@ export class Guard {
   private checkSameOrigin(request: FastifyRequest): void {
     const site = request.headers['sec-fetch-site'];
     const origin = request.headers.origin;
-    if (site === undefined && origin === undefined) throw new HttpError(403, 'controls need a same-origin request (no Origin header)');
+    if (site === undefined && origin === undefined)
+      throw new HttpError(403, 'controls need a same-origin request (no Origin header)');
     if (site !== undefined && site !== 'same-origin') throw new HttpError(403, 'controls need a same-origin request');
-    if (origin !== undefined && origin !== `http://${request.headers.host ?? ''}`) throw new HttpError(403, 'controls need a same-origin request (Origin differs)');
+    if (origin !== undefined && origin !== `http://${request.headers.host ?? ''}`)
+      throw new HttpError(403, 'controls need a same-origin request (Origin differs)');
     const type = request.headers['content-type'] ?? '';
     if (!type.startsWith('application/json')) throw new HttpError(415, 'controls take application/json');
   }

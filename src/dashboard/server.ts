@@ -37,7 +37,8 @@ export interface Dashboard {
  * and the store has changed; the live feed polls only while a page listens.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  if (!fs.existsSync(path.join(PUBLIC_DIR, 'index.html'))) throw new MosaicError(`the dashboard's page is missing from ${PUBLIC_DIR}: run npm run build`);
+  if (!fs.existsSync(path.join(PUBLIC_DIR, 'index.html')))
+    throw new MosaicError(`the dashboard's page is missing from ${PUBLIC_DIR}: run npm run build`);
   const store = await openStore(options.db, 'read');
   const guard = new Guard(options.host);
   const live = new LiveFeed(store, store.location);
@@ -54,13 +55,24 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (error instanceof HttpError) return reply.status(error.status).send({ error: error.message });
     if (error instanceof MosaicError) return reply.status(400).send({ error: error.message });
     const status = (error as FastifyError).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) return reply.status(status).send({ error: error.message });
+    if (status !== undefined && status >= 400 && status < 500)
+      return reply.status(status).send({ error: error.message });
     console.error(`mosaic dashboard: ${error.stack ?? error.message}`);
     return reply.status(500).send({ error: 'internal error (see the dashboard terminal)' });
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: `nothing at ${request.url.slice(0, 100)}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: `nothing at ${request.url.slice(0, 100)}` }),
+  );
 
-  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/', index: false, list: false, dotfiles: 'deny', cacheControl: false, serveDotFiles: false } as never);
+  await app.register(fastifyStatic, {
+    root: PUBLIC_DIR,
+    prefix: '/static/',
+    index: false,
+    list: false,
+    dotfiles: 'deny',
+    cacheControl: false,
+    serveDotFiles: false,
+  } as never);
   app.get('/', (_request, reply) => reply.header('set-cookie', guard.tokenCookie()).sendFile('index.html'));
   registerRoutes(app, { db: store.location, openWriter: () => openStore(options.db, 'write'), store, snapshots, live });
 
@@ -69,8 +81,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   } catch (e) {
     await store.close();
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw new MosaicError(`port ${options.port} on ${options.host} is in use: choose another with --port`);
-    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new MosaicError(`cannot listen on ${options.host}: no such address on this machine`);
+    if (err.code === 'EADDRINUSE')
+      throw new MosaicError(`port ${options.port} on ${options.host} is in use: choose another with --port`);
+    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+      throw new MosaicError(`cannot listen on ${options.host}: no such address on this machine`);
     throw e;
   }
   // Read the runs once now, so the first page paints without waiting for them (10,000 runs: ~0.5 s).

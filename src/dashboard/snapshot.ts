@@ -22,7 +22,8 @@ export interface Snapshot {
   mark: string;
 }
 
-const HIDDEN = (name: string) => isBookkeeping(name) || name.endsWith('_key') || name === 'data_scheme' || name === 'pipeline_scheme';
+const HIDDEN = (name: string) =>
+  isBookkeeping(name) || name.endsWith('_key') || name === 'data_scheme' || name === 'pipeline_scheme';
 
 function toRow(run: AnalysisRun, open: OpenRun | undefined): TableRow {
   const r = run.results;

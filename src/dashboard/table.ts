@@ -18,11 +18,23 @@ export interface TableQuery {
 }
 
 export const MAX_PAGE = 500;
-const SORTS: readonly string[] = ['runId', 'status', 'pipeline', 'dataKey', 'modelKey', 'epochsDone', ...TABLE_FIELDS.map((f) => f.name)];
+const SORTS: readonly string[] = [
+  'runId',
+  'status',
+  'pipeline',
+  'dataKey',
+  'modelKey',
+  'epochsDone',
+  ...TABLE_FIELDS.map((f) => f.name),
+];
 
 export function tableQuery(q: Query): TableQuery {
-  const statuses = texts(q, 'status', RUN_STATUSES.length).flatMap((s) => s.split(',')).filter(Boolean);
-  for (const s of statuses) if (!(RUN_STATUSES as readonly string[]).includes(s)) throw new HttpError(400, `unknown status "${s}"; one of ${RUN_STATUSES.join(', ')}`);
+  const statuses = texts(q, 'status', RUN_STATUSES.length)
+    .flatMap((s) => s.split(','))
+    .filter(Boolean);
+  for (const s of statuses)
+    if (!(RUN_STATUSES as readonly string[]).includes(s))
+      throw new HttpError(400, `unknown status "${s}"; one of ${RUN_STATUSES.join(', ')}`);
   const params = texts(q, 'param', 10).map((p) => {
     const m = /^([^<>=]+?)\s*(<=|>=|=)\s*(.*)$/.exec(p);
     if (!m) throw new HttpError(400, `a parameter filter is NAME=VALUE, NAME<=VALUE or NAME>=VALUE, not "${p}"`);
@@ -64,7 +76,9 @@ function matches(row: TableRow, q: TableQuery): boolean {
   if (q.modelKey !== undefined && row.modelKey !== q.modelKey) return false;
   for (const f of q.params) if (!paramMatches(row, f)) return false;
   if (q.search !== undefined) {
-    const hay = `${row.runId} ${row.status} ${row.pipeline} ${row.dataKey} ${row.modelKey} ${Object.entries(row.params).map(([k, v]) => `${k}=${v}`).join(' ')}`.toLowerCase();
+    const hay = `${row.runId} ${row.status} ${row.pipeline} ${row.dataKey} ${row.modelKey} ${Object.entries(row.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`.toLowerCase();
     if (!hay.includes(q.search)) return false;
   }
   return true;
@@ -73,12 +87,21 @@ function matches(row: TableRow, q: TableQuery): boolean {
 /** Missing values sort last whichever the direction. */
 function sorter(q: TableQuery): (a: TableRow, b: TableRow) => number {
   const param = q.sort.startsWith('param:') ? q.sort.slice(6) : undefined;
-  const get = (r: TableRow): string | number | null => (param !== undefined ? (r.params[param] ?? null) : (r[q.sort as keyof TableRow] as string | number | null));
+  const get = (r: TableRow): string | number | null =>
+    param !== undefined ? (r.params[param] ?? null) : (r[q.sort as keyof TableRow] as string | number | null);
   const sign = q.descending ? -1 : 1;
   return (a, b) => {
     const [x, y] = [get(a), get(b)];
-    if (x === null || y === null || (typeof x === 'number' && !Number.isFinite(x)) || (typeof y === 'number' && !Number.isFinite(y))) {
-      const [mx, my] = [x === null || (typeof x === 'number' && !Number.isFinite(x)), y === null || (typeof y === 'number' && !Number.isFinite(y))];
+    if (
+      x === null ||
+      y === null ||
+      (typeof x === 'number' && !Number.isFinite(x)) ||
+      (typeof y === 'number' && !Number.isFinite(y))
+    ) {
+      const [mx, my] = [
+        x === null || (typeof x === 'number' && !Number.isFinite(x)),
+        y === null || (typeof y === 'number' && !Number.isFinite(y)),
+      ];
       if (mx !== my) return mx ? 1 : -1;
       if (mx) return a.runId - b.runId;
     }
@@ -108,7 +131,17 @@ export function tablePage(snapshot: Snapshot, q: TableQuery) {
 export function tableCsv(snapshot: Snapshot, q: TableQuery): string {
   const rows = selectRows(snapshot, q);
   const params = [...snapshot.varying, ...snapshot.constant];
-  const head = ['run_id', 'status', 'pipeline', 'dataset_key', 'model_key', 'epochs_done', 'epochs_target', ...TABLE_FIELDS.map((f) => f.name), ...params];
+  const head = [
+    'run_id',
+    'status',
+    'pipeline',
+    'dataset_key',
+    'model_key',
+    'epochs_done',
+    'epochs_target',
+    ...TABLE_FIELDS.map((f) => f.name),
+    ...params,
+  ];
   const cell = (v: unknown) => {
     const s = v === null || v === undefined ? '' : String(v);
     // A cell a spreadsheet would run as a formula is written as text.
@@ -116,7 +149,19 @@ export function tableCsv(snapshot: Snapshot, q: TableQuery): string {
     return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   };
   const lines = rows.map((r) =>
-    [r.runId, r.status, r.pipeline, r.dataKey, r.modelKey, r.epochsDone, r.epochsTarget, ...TABLE_FIELDS.map((f) => r[f.name]), ...params.map((p) => r.params[p])].map(cell).join(','),
+    [
+      r.runId,
+      r.status,
+      r.pipeline,
+      r.dataKey,
+      r.modelKey,
+      r.epochsDone,
+      r.epochsTarget,
+      ...TABLE_FIELDS.map((f) => r[f.name]),
+      ...params.map((p) => r.params[p]),
+    ]
+      .map(cell)
+      .join(','),
   );
   return `${[head.join(','), ...lines].join('\n')}\n`;
 }

@@ -37,7 +37,10 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const useBars = options.progress === 'bar' || (options.progress !== 'lines' && process.stdout.isTTY === true);
   const reporter: Reporter = useBars ? new BarReporter(total, workers) : new LineReporter();
   reporter.log(`${options.headline}; ${plural(workers, 'worker')}`);
-  if (reclaimed.length) reporter.log(`${reclaimed.length} runs left by stopped workers continue from their last checkpoint (ids ${reclaimed.join(',')})`);
+  if (reclaimed.length)
+    reporter.log(
+      `${reclaimed.length} runs left by stopped workers continue from their last checkpoint (ids ${reclaimed.join(',')})`,
+    );
   const started = Date.now();
   let summary: Awaited<ReturnType<typeof runPool>>;
   try {
@@ -49,14 +52,27 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     // another round of workers, as long as a round trains something.
     let waitingSaid = false;
     let lastRoundTrained = true;
-    while (options.waitForOthers !== false && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused())) {
+    while (
+      options.waitForOthers !== false &&
+      !summary.interrupted &&
+      !summary.storeUnavailable &&
+      !(await store.isPaused())
+    ) {
       const late = await store.reclaimStale(isWorkerAlive, timeout);
       const counts = await store.counts();
       if (late.length > 0 || (counts.pending > 0 && lastRoundTrained)) {
-        if (late.length > 0) reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
+        if (late.length > 0)
+          reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
         const more = await runPool({ dbPath, store, monitor, total, launchedRuns, reporter });
         lastRoundTrained = more.launched > 0;
-        summary = { ...more, launched: summary.launched + more.launched, done: summary.done + more.done, error: summary.error + more.error, failed: summary.failed + more.failed, diverged: summary.diverged + more.diverged };
+        summary = {
+          ...more,
+          launched: summary.launched + more.launched,
+          done: summary.done + more.done,
+          error: summary.error + more.error,
+          failed: summary.failed + more.failed,
+          diverged: summary.diverged + more.diverged,
+        };
         continue;
       }
       if (counts.running === 0) break;
@@ -72,11 +88,15 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   const all = Object.values(counts).reduce((a, b) => a + b, 0);
   const state = `${counts.done} done, ${counts.error} error, ${counts.failed} failed, ${counts.diverged} diverged, ${counts.running} running elsewhere, ${counts.pending} pending of ${all} runs`;
   if (summary.storeUnavailable) {
-    console.log(`stopped after ${seconds} s: the database could not be used (see the worker's message above); ${summary.requeued} runs put back to pending, nothing recorded is lost. Database: ${state}. Continue with: mosaic resume ${store.location}`);
+    console.log(
+      `stopped after ${seconds} s: the database could not be used (see the worker's message above); ${summary.requeued} runs put back to pending, nothing recorded is lost. Database: ${state}. Continue with: mosaic resume ${store.location}`,
+    );
     return EXIT.storeUnavailable.code;
   }
   if (summary.interrupted) {
-    console.log(`interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${store.location}`);
+    console.log(
+      `interrupted after ${seconds} s (${summary.requeued} runs put back to pending). Database: ${state}. Continue with: mosaic resume ${store.location}`,
+    );
     return EXIT.interrupted.code;
   }
   if (await store.isPaused()) {
@@ -86,5 +106,7 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   console.log(
     `finished in ${seconds} s: ${summary.done} done, ${summary.error} error, ${summary.failed} failed, ${summary.diverged} diverged. Database: ${state}. See: mosaic status ${store.location}`,
   );
-  return summary.error + summary.failed + summary.diverged > 0 || counts.error + counts.failed + counts.diverged > 0 ? EXIT.runsFailed.code : EXIT.ok.code;
+  return summary.error + summary.failed + summary.diverged > 0 || counts.error + counts.failed + counts.diverged > 0
+    ? EXIT.runsFailed.code
+    : EXIT.ok.code;
 }

@@ -7,7 +7,8 @@ import type { ExperimentRecord } from '../store/types.js';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-export const MOSAIC_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+export const MOSAIC_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string })
+  .version;
 
 /**
  * Where an experiment comes from, kept beside its runs: the config as written and its hash, the
@@ -28,11 +29,23 @@ export function provenance(config: ExperimentConfig): ExperimentRecord {
       userFiles[f] = 'unreadable';
     }
   }
-  return { configFile: config.file, configText, configHash: sha256(configText), userFiles, mosaicVersion: MOSAIC_VERSION, gitCommit: gitCommit(config.dir) };
+  return {
+    configFile: config.file,
+    configText,
+    configHash: sha256(configText),
+    userFiles,
+    mosaicVersion: MOSAIC_VERSION,
+    gitCommit: gitCommit(config.dir),
+  };
 }
 
 function gitCommit(dir: string): string | null {
-  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', dir, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    }).trim();
   try {
     const head = git('rev-parse', 'HEAD');
     return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}+dirty`;

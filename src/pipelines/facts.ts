@@ -45,7 +45,12 @@ export function seedSpan(config: ExperimentConfig, count: number): number {
  * the database moves past them (so repeat k of a paired experiment appended to another is a new
  * common seed), unless `reuse` says the user wants the same seeds again on purpose.
  */
-export function planSeeds(config: ExperimentConfig, configuredCount: number, used: Set<number>, reuse = false): SeedPlan {
+export function planSeeds(
+  config: ExperimentConfig,
+  configuredCount: number,
+  used: Set<number>,
+  reuse = false,
+): SeedPlan {
   const count = seedSpan(config, configuredCount);
   const fixed = config.processVariants[0]!.seed;
   const base = fixed ?? randomInt(2 ** 31 - 2 ** 24);
@@ -59,8 +64,13 @@ export function planSeeds(config: ExperimentConfig, configuredCount: number, use
   const range = (b: number) => (count === 1 ? `${b}` : `${b}-${b + count - 1}`);
   // paired: each seed is shared by one run of every pipeline
   const runs = Math.round((n * configuredCount) / count);
-  const pairedNote = (b: number) => (config.monitor.paired ? `paired: repeat k of every pipeline takes seed ${b} + k` : '');
-  if (reuse) return { base, note: `seeds ${range(base)} are used again on purpose (--reuse-seeds${config.monitor.paired ? `; ${pairedNote(base)}` : ''}): ${runs} new runs repeat runs already in the database, and are not independent repeats of them` };
+  const pairedNote = (b: number) =>
+    config.monitor.paired ? `paired: repeat k of every pipeline takes seed ${b} + k` : '';
+  if (reuse)
+    return {
+      base,
+      note: `seeds ${range(base)} are used again on purpose (--reuse-seeds${config.monitor.paired ? `; ${pairedNote(base)}` : ''}): ${runs} new runs repeat runs already in the database, and are not independent repeats of them`,
+    };
   const moved = Math.max(...used) + 1;
   return {
     base: moved,
@@ -73,7 +83,11 @@ export function planSeeds(config: ExperimentConfig, configuredCount: number, use
  * get different seeds. With `[MONITOR] paired = True`, repeat k of every pipeline gets `base + k`
  * (common random numbers), and its facts say so: `design = paired`, `repeat = k`.
  */
-export function newRuns(config: ExperimentConfig, pipelines: Pipeline[], seeds: SeedPlan = planSeeds(config, pipelines.length, new Set())): NewRun[] {
+export function newRuns(
+  config: ExperimentConfig,
+  pipelines: Pipeline[],
+  seeds: SeedPlan = planSeeds(config, pipelines.length, new Set()),
+): NewRun[] {
   const specs = new Map<Pipeline, RunSpec>();
   const repeats = new Map<Pipeline, number>();
   const base = seeds.base;

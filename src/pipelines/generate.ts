@@ -2,7 +2,6 @@ import { cartesian } from '../config/cartesian.js';
 import type { PipelineModule, ProcessSettings } from '../core/run-spec.js';
 import type { ExperimentConfig, ModuleSection } from '../config/types.js';
 
-
 export interface Pipeline {
   process: ProcessSettings;
   /** The PROCESS values chosen for swept keys only (empty without PROCESS sweeps). */
@@ -43,7 +42,14 @@ export function moduleVariants(m: ModuleSection): PipelineModule[] {
     const values: Record<string, string> = { type: m.type, class: m.className, path_to_class: m.pathToClass };
     for (const [k, value] of combo) values[k] = value;
     const key = fillKeyTemplate(m, values);
-    return { type: m.type, class: m.className, path_to_class: m.pathToClass, key, ...Object.fromEntries(combo), name: m.name };
+    return {
+      type: m.type,
+      class: m.className,
+      path_to_class: m.pathToClass,
+      key,
+      ...Object.fromEntries(combo),
+      name: m.name,
+    };
   });
 }
 
@@ -59,7 +65,12 @@ export function moduleParams(module: PipelineModule): [string, string][] {
 
 /** The short form `dataset_OR(1,200,0.8) | mlp_funnel(4,3)`. */
 export function shortForm(pipeline: Pipeline): string {
-  const parts = pipeline.modules.map((m) => `${m.class}(${moduleParams(m).map(([, v]) => v).join(',')})`);
+  const parts = pipeline.modules.map(
+    (m) =>
+      `${m.class}(${moduleParams(m)
+        .map(([, v]) => v)
+        .join(',')})`,
+  );
   const overrides = Object.entries(pipeline.processOverrides);
   const prefix = overrides.length ? `[${overrides.map(([k, v]) => `${k}=${v}`).join(',')}] ` : '';
   return prefix + parts.join(' | ');

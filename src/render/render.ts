@@ -35,7 +35,10 @@ export const BASE_CONFIG = {
 export async function toSvg(spec: vl.TopLevelSpec): Promise<string> {
   // Errors only: Vega-Lite's warnings (e.g. on faceted independent scales) are not the user's to read.
   const logger = vega.logger(vega.Error);
-  const compiled = vl.compile({ ...spec, config: { ...BASE_CONFIG, ...(spec as { config?: object }).config } } as vl.TopLevelSpec, { logger }).spec;
+  const compiled = vl.compile(
+    { ...spec, config: { ...BASE_CONFIG, ...(spec as { config?: object }).config } } as vl.TopLevelSpec,
+    { logger },
+  ).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

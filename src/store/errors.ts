@@ -17,8 +17,13 @@ export class StoreUnavailableError extends MosaicError {
  * given back): nothing was written; the worker must drop the run.
  */
 export class ClaimLostError extends MosaicError {
-  constructor(readonly runId: number, workerId: string) {
-    super(`run ${runId} is no longer held by worker ${workerId} (it was reclaimed or given back); nothing was recorded`);
+  constructor(
+    readonly runId: number,
+    workerId: string,
+  ) {
+    super(
+      `run ${runId} is no longer held by worker ${workerId} (it was reclaimed or given back); nothing was recorded`,
+    );
     this.name = 'ClaimLostError';
   }
 }

@@ -6,11 +6,12 @@ import type { Store, StoreReader } from './types.js';
 /** How a command uses a database: makes it if missing (run), writes to it, or only reads. */
 export type OpenMode = 'create' | 'write' | 'read';
 
-
 /** A URL of a kind of database Mosaic has no backend for, refused before anything is opened. */
 function refuseUrl(location: string): never {
   const scheme = location.slice(0, location.indexOf(':'));
-  throw new MosaicError(`"${scheme}://" is not a kind of database Mosaic knows: give the path of a SQLite file (e.g. results.db) or a postgres:// URL`);
+  throw new MosaicError(
+    `"${scheme}://" is not a kind of database Mosaic knows: give the path of a SQLite file (e.g. results.db) or a postgres:// URL`,
+  );
 }
 
 /**

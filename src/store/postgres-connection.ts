@@ -5,7 +5,15 @@ import { MosaicError } from '../core/errors.js';
 import type { SqlConnection, SqlDialect, SqlRunner } from './connection.js';
 import { StoreUnavailableError } from './errors.js';
 import { copyIntoNewSqliteFile } from './postgres-copy.js';
-import { errorCode, errorMessage, isConnectionLost, isMissingPassword, isPermanentConnectFailure, isSerialisationFailure, isServerFailure } from './postgres-errors.js';
+import {
+  errorCode,
+  errorMessage,
+  isConnectionLost,
+  isMissingPassword,
+  isPermanentConnectFailure,
+  isSerialisationFailure,
+  isServerFailure,
+} from './postgres-errors.js';
 import { pgSql } from './postgres-placeholders.js';
 import { publicLocation, scrubber } from './postgres-url.js';
 import { Serial } from './serial.js';
@@ -103,7 +111,9 @@ export class PgConnection implements SqlConnection {
   }
 
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.serial(() => this.attempt(async (client) => (await client.query(pgSql(sql), values(params))).rows as T[]));
+    return this.serial(() =>
+      this.attempt(async (client) => (await client.query(pgSql(sql), values(params))).rows as T[]),
+    );
   }
 
   async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
@@ -123,7 +133,8 @@ export class PgConnection implements SqlConnection {
         let xid: string | null;
         try {
           result = await fn(runnerOn(client));
-          xid = (await client.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid')).rows[0]!.xid;
+          xid = (await client.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid')).rows[0]!
+            .xid;
         } catch (e) {
           await client.query('ROLLBACK').catch(() => undefined);
           throw e;
@@ -147,8 +158,13 @@ export class PgConnection implements SqlConnection {
         try {
           await client.query(`SET LOCAL statement_timeout = ${Math.round(this.requestTimeoutMs)}`);
           // The extended protocol takes one statement only: no "SELECT 1; COMMIT; DELETE …".
-          const result = await client.query({ text: sql, rowMode: 'array', queryMode: 'extended' } as pg.QueryArrayConfig);
-          if (result.fields.length === 0) throw new MosaicError('the request returns no rows: write a SELECT returning run ids');
+          const result = await client.query({
+            text: sql,
+            rowMode: 'array',
+            queryMode: 'extended',
+          } as pg.QueryArrayConfig);
+          if (result.fields.length === 0)
+            throw new MosaicError('the request returns no rows: write a SELECT returning run ids');
           return result.rows.map((row: unknown[]) => row[0]);
         } catch (e) {
           throw this.requestError(e);
@@ -235,7 +251,8 @@ export class PgConnection implements SqlConnection {
     const code = errorCode(e);
     if (code === undefined && !(e instanceof pg.DatabaseError)) return e;
     const message = this.scrub(errorMessage(e));
-    if (isServerFailure(e) || isConnectionLost(e)) return new StoreUnavailableError(`PostgreSQL database ${this.location} cannot be used: ${message}`);
+    if (isServerFailure(e) || isConnectionLost(e))
+      return new StoreUnavailableError(`PostgreSQL database ${this.location} cannot be used: ${message}`);
     return new PostgresError(`PostgreSQL database ${this.location}: ${message}`, code);
   }
 
@@ -244,7 +261,8 @@ export class PgConnection implements SqlConnection {
     const code = errorCode(e);
     const message = this.scrub(errorMessage(e));
     if (code === '25006') return new MosaicError('the request must only read (a SELECT returning run ids)');
-    if (code === '57014') return new MosaicError(`the request ran longer than ${this.requestTimeoutMs / 1000} s and was stopped`);
+    if (code === '57014')
+      return new MosaicError(`the request ran longer than ${this.requestTimeoutMs / 1000} s and was stopped`);
     if (code?.startsWith('42') && code !== '42501') return new MosaicError(`the request is not valid SQL: ${message}`);
     if (isServerFailure(e)) return this.translate(e);
     return new MosaicError(`the request failed: ${message}`);
@@ -265,7 +283,9 @@ export class PgConnection implements SqlConnection {
       } catch (e) {
         last = e;
         if (isPermanentConnectFailure(e) || !isConnectionLost(e)) {
-          throw new StoreUnavailableError(`cannot reconnect to PostgreSQL database ${this.location}: ${this.scrub(errorMessage(e))}`);
+          throw new StoreUnavailableError(
+            `cannot reconnect to PostgreSQL database ${this.location}: ${this.scrub(errorMessage(e))}`,
+          );
         }
       }
       const left = deadline - Date.now();
@@ -308,7 +328,8 @@ export class PgConnection implements SqlConnection {
       const client = await this.reconnect(undefined);
       let status: string | null;
       try {
-        status = (await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid])).rows[0]!.status;
+        status = (await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid]))
+          .rows[0]!.status;
       } catch (e) {
         // After a crash the server's next transaction ID can be below one it had handed out but never
         // written to its log: such a transaction left no commit record, so it did not commit.
@@ -330,10 +351,12 @@ function values(params: readonly unknown[]): unknown[] {
 
 /** Statements on the client a transaction holds. */
 function runnerOn(client: pg.Client): SqlRunner {
-  const all = async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), values(params))).rows as T[];
+  const all = async <T>(sql: string, params: readonly unknown[] = []) =>
+    (await client.query(pgSql(sql), values(params))).rows as T[];
   return {
     all,
     get: async <T>(sql: string, params: readonly unknown[] = []) => (await all<T>(sql, params))[0],
-    run: async (sql: string, params: readonly unknown[] = []) => (await client.query(pgSql(sql), values(params))).rowCount ?? 0,
+    run: async (sql: string, params: readonly unknown[] = []) =>
+      (await client.query(pgSql(sql), values(params))).rowCount ?? 0,
   };
 }

@@ -30,7 +30,10 @@ const ORDER: Record<(typeof MOSAIC_TABLES)[number], string> = {
  * over a file that exists.
  */
 export async function copyIntoNewSqliteFile(tx: SqlRunner, file: string): Promise<void> {
-  const temp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.partial`);
+  const temp = path.join(
+    path.dirname(path.resolve(file)),
+    `.${path.basename(file)}.${randomBytes(4).toString('hex')}.partial`,
+  );
   let db: Database.Database;
   try {
     db = new Database(temp);
@@ -55,7 +58,11 @@ export async function copyIntoNewSqliteFile(tx: SqlRunner, file: string): Promis
       fs.linkSync(temp, file);
     } catch (e) {
       const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
-      throw new MosaicError(exists ? `${file} already exists: choose a new file for the copy` : `cannot copy the database to ${file}: ${(e as Error).message}`);
+      throw new MosaicError(
+        exists
+          ? `${file} already exists: choose a new file for the copy`
+          : `cannot copy the database to ${file}: ${(e as Error).message}`,
+      );
     }
   } catch (e) {
     if (e instanceof Error && !(e instanceof MosaicError) && (e as NodeJS.ErrnoException).code?.startsWith('SQLITE')) {
@@ -77,7 +84,9 @@ async function copyTable(tx: SqlRunner, db: Database.Database, table: (typeof MO
     if (rows.length === 0) break;
     if (!insert) {
       columns = Object.keys(rows[0]!);
-      insert = db.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+      insert = db.prepare(
+        `INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      );
     }
     const stmt = insert;
     db.transaction(() => {

@@ -10,7 +10,16 @@ export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN']);
+const SOCKET_ERRORS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
 
 /**
  * The connection is gone or the server cannot take it yet (shut down, restarting, unreachable):
@@ -19,9 +28,15 @@ const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT
  */
 export function isConnectionLost(e: unknown): boolean {
   const code = errorCode(e);
-  if (code !== undefined && (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || SOCKET_ERRORS.has(code))) return true;
+  if (
+    code !== undefined &&
+    (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || SOCKET_ERRORS.has(code))
+  )
+    return true;
   if (code !== undefined && code.length === 5 && /^[0-9A-Z]{5}$/.test(code)) return false;
-  return /Connection terminated|not queryable|connection error|timeout expired|Client was closed/i.test(errorMessage(e));
+  return /Connection terminated|not queryable|connection error|timeout expired|Client was closed/i.test(
+    errorMessage(e),
+  );
 }
 
 /** Another transaction got in the way: running ours again succeeds. */
@@ -47,5 +62,8 @@ export function isPermanentConnectFailure(e: unknown): boolean {
 
 /** The server asked for a password and none was given (the driver says so in words, with no code). */
 export function isMissingPassword(e: unknown): boolean {
-  return errorCode(e) === undefined && /client password must be a string|password authentication.*no password/i.test(errorMessage(e));
+  return (
+    errorCode(e) === undefined &&
+    /client password must be a string|password authentication.*no password/i.test(errorMessage(e))
+  );
 }

@@ -47,7 +47,11 @@ export function scrubber(url: string, env: NodeJS.ProcessEnv = process.env): (te
     let out = text.split(url).join(location);
     for (const secret of secrets) {
       if (secret.length >= 4) out = out.split(secret).join('***');
-      else out = out.replace(new RegExp(`(?<![\\w])${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w])`, 'g'), '***');
+      else
+        out = out.replace(
+          new RegExp(`(?<![\\w])${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w])`, 'g'),
+          '***',
+        );
     }
     return out;
   };

@@ -35,7 +35,9 @@ export async function openPostgresConnection(url: string, options: PostgresOpenO
   const conn = await PgConnection.open(url, { ...options, readonly });
   try {
     if (readonly) {
-      const [version, missing] = await conn.transaction(async (tx) => [await schemaVersion(tx), await missingResultColumns(tx)] as const);
+      const [version, missing] = await conn.transaction(
+        async (tx) => [await schemaVersion(tx), await missingResultColumns(tx)] as const,
+      );
       checkVersion(conn.location, version, { create: false });
       if (version! < SCHEMA_VERSION || missing.length > 0) {
         // Readers see the current schema too: migrate through a short-lived writer first.
@@ -50,9 +52,10 @@ export async function openPostgresConnection(url: string, options: PostgresOpenO
         if (version !== undefined) await migrate(tx, conn.location, version);
         await tx.run(schemaSql('postgres'));
         for (const add of await missingResultColumns(tx)) await tx.run(add);
-        await tx.run(`INSERT INTO system (param_name, param_value) VALUES ('next_run_id', '1'), ('store_id', ?) ON CONFLICT (param_name) DO NOTHING`, [
-          randomBytes(4).toString('hex'),
-        ]);
+        await tx.run(
+          `INSERT INTO system (param_name, param_value) VALUES ('next_run_id', '1'), ('store_id', ?) ON CONFLICT (param_name) DO NOTHING`,
+          [randomBytes(4).toString('hex')],
+        );
         await tx.run(
           `INSERT INTO system (param_name, param_value) VALUES ('schema_version', ?) ON CONFLICT (param_name) DO UPDATE SET param_value = excluded.param_value`,
           [String(SCHEMA_VERSION)],
@@ -71,28 +74,39 @@ async function missingResultColumns(tx: SqlRunner): Promise<string[]> {
   const rows = await tx.all<{ column_name: string }>(
     `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'run_results'`,
   );
-  return rows.length === 0 ? [] : addResultColumns('postgres', rows.map((r) => r.column_name));
+  return rows.length === 0
+    ? []
+    : addResultColumns(
+        'postgres',
+        rows.map((r) => r.column_name),
+      );
 }
 
 /** The schema version of a Mosaic database, or undefined when it has no Mosaic tables. */
 async function schemaVersion(tx: SqlRunner): Promise<number | undefined> {
   const found = await tx.get<{ present: boolean }>(`SELECT to_regclass('mosaic_queue') IS NOT NULL AS present`);
   if (!found?.present) return undefined;
-  const row = await tx.get<{ param_value: string }>(`SELECT param_value FROM system WHERE param_name = 'schema_version'`);
+  const row = await tx.get<{ param_value: string }>(
+    `SELECT param_value FROM system WHERE param_name = 'schema_version'`,
+  );
   return Number(row?.param_value ?? '1');
 }
 
 function checkVersion(location: string, version: number | undefined, options: { create: boolean }): void {
-  if (version === undefined && !options.create) throw new MosaicError(`${location} is not a Mosaic database (no mosaic_queue table)`);
+  if (version === undefined && !options.create)
+    throw new MosaicError(`${location} is not a Mosaic database (no mosaic_queue table)`);
   if (version !== undefined && version > SCHEMA_VERSION) {
-    throw new MosaicError(`${location} was written by a newer Mosaic (database schema ${version}; this Mosaic reads up to ${SCHEMA_VERSION}): upgrade Mosaic to use it`);
+    throw new MosaicError(
+      `${location} was written by a newer Mosaic (database schema ${version}; this Mosaic reads up to ${SCHEMA_VERSION}): upgrade Mosaic to use it`,
+    );
   }
 }
 
 async function migrate(tx: SqlRunner, location: string, from: number): Promise<void> {
   for (let v = from; v < SCHEMA_VERSION; v++) {
     const step = POSTGRES_MIGRATIONS[v];
-    if (step === undefined) throw new MosaicError(`${location} has database schema ${v}, which this Mosaic cannot upgrade`);
+    if (step === undefined)
+      throw new MosaicError(`${location} has database schema ${v}, which this Mosaic cannot upgrade`);
     await tx.run(step);
   }
 }

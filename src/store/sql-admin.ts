@@ -17,7 +17,10 @@ async function insertMany(tx: SqlRunner, table: string, columns: readonly string
   const one = `(${columns.map(() => '?').join(', ')})`;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    await tx.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => one).join(', ')}`, chunk.flat());
+    await tx.run(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => one).join(', ')}`,
+      chunk.flat(),
+    );
   }
 }
 
@@ -33,7 +36,9 @@ export class SqlAdmin implements StoreAdmin {
       const maxId = (await tx.get<{ m: number | null }>(`SELECT MAX(run_id) AS m FROM runs`))?.m ?? 0;
       const first = Math.max(next, maxId + 1);
       const ids = runs.map((_, i) => first + i);
-      const experimentId = experiment ? await this.recordExperiment(tx, experiment, first, first + runs.length - 1) : undefined;
+      const experimentId = experiment
+        ? await this.recordExperiment(tx, experiment, first, first + runs.length - 1)
+        : undefined;
       const specs = new Map<RunSpec, { json: string; key: string }>();
       const runRows: unknown[][] = [];
       const queueRows: unknown[][] = [];
@@ -46,12 +51,28 @@ export class SqlAdmin implements StoreAdmin {
           specs.set(run.spec, spec);
         }
         runRows.push([id, 'pending', run.shortForm, null]);
-        queueRows.push([id, spec.json, run.seed, run.spec.process.epochs, path.join(run.spec.process.run_files_path, folder, `run_${id}`), spec.key]);
-        const facts: [string, string][] = [...run.facts, ...(experimentId !== undefined ? [['experiment', String(experimentId)] as [string, string]] : []), ['status', 'pending']];
+        queueRows.push([
+          id,
+          spec.json,
+          run.seed,
+          run.spec.process.epochs,
+          path.join(run.spec.process.run_files_path, folder, `run_${id}`),
+          spec.key,
+        ]);
+        const facts: [string, string][] = [
+          ...run.facts,
+          ...(experimentId !== undefined ? [['experiment', String(experimentId)] as [string, string]] : []),
+          ['status', 'pending'],
+        ];
         for (const [name, value] of facts) factRows.set(`${id}\u0000${name}`, [id, name, value]);
       });
       await insertMany(tx, 'runs', ['run_id', 'status', 'pipeline', 'return_status'], runRows);
-      await insertMany(tx, 'mosaic_queue', ['run_id', 'spec', 'seed', 'epochs_target', 'run_dir', 'pack_key'], queueRows);
+      await insertMany(
+        tx,
+        'mosaic_queue',
+        ['run_id', 'spec', 'seed', 'epochs_target', 'run_dir', 'pack_key'],
+        queueRows,
+      );
       await insertMany(tx, 'params', ['run_id', 'param_name', 'param_value'], [...factRows.values()]);
       await tx.run(SET_SYSTEM, ['next_run_id', String(first + runs.length)]);
       return ids;
@@ -64,7 +85,9 @@ export class SqlAdmin implements StoreAdmin {
 
   async setPaused(paused: boolean): Promise<void> {
     const since = paused ? `CAST(${this.sql.now} AS TEXT)` : `''`;
-    await this.sql.conn.run(`INSERT INTO system (param_name, param_value) VALUES ('paused', ${since}) ON CONFLICT (param_name) DO UPDATE SET param_value = excluded.param_value`);
+    await this.sql.conn.run(
+      `INSERT INTO system (param_name, param_value) VALUES ('paused', ${since}) ON CONFLICT (param_name) DO UPDATE SET param_value = excluded.param_value`,
+    );
   }
 
   async setSetting(name: string, value: unknown): Promise<void> {
@@ -82,14 +105,20 @@ export class SqlAdmin implements StoreAdmin {
             await tx.run(`UPDATE mosaic_queue SET spec = ? WHERE run_id = ?`, [JSON.stringify(parsed), id]);
           }
         }
-        await tx.run(`UPDATE mosaic_queue SET epochs_target = ${epochsDone('mosaic_queue.run_id')} + ?, finished_at = NULL WHERE run_id = ?`, [moreEpochs, id]);
+        await tx.run(
+          `UPDATE mosaic_queue SET epochs_target = ${epochsDone('mosaic_queue.run_id')} + ?, finished_at = NULL WHERE run_id = ?`,
+          [moreEpochs, id],
+        );
         await this.sql.setRunStatus(tx, id, 'pending');
         // What `epochs` goes back to if the continuation fails (an early-stopped run's is not its epochs done).
         await tx.run(
           `INSERT INTO params (run_id, param_name, param_value) SELECT run_id, 'epochs_before_rerun', param_value FROM params WHERE run_id = ? AND param_name = 'epochs' ON CONFLICT (run_id, param_name) DO NOTHING`,
           [id],
         );
-        const { epochs_target } = (await tx.get<{ epochs_target: number }>(`SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`, [id]))!;
+        const { epochs_target } = (await tx.get<{ epochs_target: number }>(
+          `SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`,
+          [id],
+        ))!;
         await tx.run(SET_FACT, [id, 'epochs', String(epochs_target)]);
         await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'traceback'`, [id]);
       }
@@ -98,7 +127,9 @@ export class SqlAdmin implements StoreAdmin {
 
   async retryFailedRuns(): Promise<number[]> {
     return this.sql.conn.transaction(async (tx) => {
-      const ids = (await tx.all<{ run_id: number }>(`SELECT run_id FROM runs WHERE status = 'failed' ORDER BY run_id`)).map((r) => r.run_id);
+      const ids = (
+        await tx.all<{ run_id: number }>(`SELECT run_id FROM runs WHERE status = 'failed' ORDER BY run_id`)
+      ).map((r) => r.run_id);
       for (const id of ids) {
         await this.sql.setRunStatus(tx, id, 'pending');
         // A fresh count of claims: `retries` applies again; the failed attempts stay in mosaic_failures.
@@ -113,9 +144,20 @@ export class SqlAdmin implements StoreAdmin {
     return this.sql.conn.transaction(async (tx) => {
       const dirs: { runId: number; runDir: string }[] = [];
       await forEachChunk(runIds, async (inList, chunk) => {
-        const rows = await tx.all<{ run_id: number; run_dir: string | null }>(`SELECT run_id, run_dir FROM mosaic_queue WHERE run_id IN ${inList} ORDER BY run_id`, chunk);
+        const rows = await tx.all<{ run_id: number; run_dir: string | null }>(
+          `SELECT run_id, run_dir FROM mosaic_queue WHERE run_id IN ${inList} ORDER BY run_id`,
+          chunk,
+        );
         for (const r of rows) if (r.run_dir) dirs.push({ runId: r.run_id, runDir: r.run_dir });
-        for (const table of ['runs', 'params', 'run_results', 'history', 'history_metrics', 'mosaic_queue', 'mosaic_failures']) {
+        for (const table of [
+          'runs',
+          'params',
+          'run_results',
+          'history',
+          'history_metrics',
+          'mosaic_queue',
+          'mosaic_failures',
+        ]) {
           await tx.run(`DELETE FROM ${table} WHERE run_id IN ${inList}`, chunk);
         }
       });
@@ -123,7 +165,10 @@ export class SqlAdmin implements StoreAdmin {
     });
   }
 
-  async becomeCopyOf(original: StoreIdentity, copyLocation: string): Promise<{ storeId: string; moves: RunFolderMove[] }> {
+  async becomeCopyOf(
+    original: StoreIdentity,
+    copyLocation: string,
+  ): Promise<{ storeId: string; moves: RunFolderMove[] }> {
     const storeId = randomBytes(4).toString('hex');
     const folder = `${databaseName(copyLocation) || 'mosaic'}-${storeId}`;
     const moves = await this.sql.conn.transaction(async (tx) => {
@@ -131,7 +176,9 @@ export class SqlAdmin implements StoreAdmin {
       const copyOf = `${original.store} (database ${original.storeId}) at ${new Date(Number(at) * 1000).toISOString().replace(/\.\d+Z$/, 'Z')}`;
       await tx.run(SET_SYSTEM, ['store_id', storeId]);
       await tx.run(SET_SYSTEM, ['copy_of', copyOf]);
-      const rows = await tx.all<{ run_id: number; run_dir: string | null }>(`SELECT run_id, run_dir FROM mosaic_queue WHERE run_dir IS NOT NULL ORDER BY run_id`);
+      const rows = await tx.all<{ run_id: number; run_dir: string | null }>(
+        `SELECT run_id, run_dir FROM mosaic_queue WHERE run_dir IS NOT NULL ORDER BY run_id`,
+      );
       const moved: RunFolderMove[] = [];
       for (const r of rows) {
         // <run_files_path>/<db>-<store id>/run_<id>: the same place, in a folder of the copy's own.
@@ -157,11 +204,25 @@ export class SqlAdmin implements StoreAdmin {
     return `${databaseName(store) || 'mosaic'}-${storeId}`;
   }
 
-  private async recordExperiment(tx: SqlRunner, e: ExperimentRecord, firstRunId: number, lastRunId: number): Promise<number> {
+  private async recordExperiment(
+    tx: SqlRunner,
+    e: ExperimentRecord,
+    firstRunId: number,
+    lastRunId: number,
+  ): Promise<number> {
     const row = await tx.get<{ experiment_id: number }>(
       `INSERT INTO mosaic_experiments (created_at, config_file, config_text, config_hash, user_files, mosaic_version, git_commit, first_run_id, last_run_id)
        VALUES (${this.sql.now}, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING experiment_id`,
-      [e.configFile, e.configText, e.configHash, JSON.stringify(e.userFiles), e.mosaicVersion, e.gitCommit, firstRunId, lastRunId],
+      [
+        e.configFile,
+        e.configText,
+        e.configHash,
+        JSON.stringify(e.userFiles),
+        e.mosaicVersion,
+        e.gitCommit,
+        firstRunId,
+        lastRunId,
+      ],
     );
     return Number(row!.experiment_id);
   }

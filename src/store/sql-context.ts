@@ -19,13 +19,24 @@ export const ROWS_PER_STATEMENT = 200;
 /** The columns of `run_results`: each result field (RESULT_FIELDS) and its column as SQL. */
 export const RESULT_COLUMNS = RESULT_FIELDS.map((f) => ({ name: f.name, sql: sqlName(f.column) }));
 
-const HISTORY_FIELDS = ['epoch', 'train_loss', 'test_loss', 'train_acc', 'test_acc', 'duration_s'] as const satisfies readonly (keyof EpochRecord)[];
+const HISTORY_FIELDS = [
+  'epoch',
+  'train_loss',
+  'test_loss',
+  'train_acc',
+  'test_acc',
+  'duration_s',
+] as const satisfies readonly (keyof EpochRecord)[];
 
 /** The columns of `history`: each field of an epoch's record and its column as SQL (the original's `duration(s)`). */
-export const HISTORY_COLUMNS = HISTORY_FIELDS.map((name) => ({ name, sql: sqlName(name === 'duration_s' ? 'duration(s)' : name) }));
+export const HISTORY_COLUMNS = HISTORY_FIELDS.map((name) => ({
+  name,
+  sql: sqlName(name === 'duration_s' ? 'duration(s)' : name),
+}));
 
 /** The history columns of the table aliased `alias` (or unaliased), under our field names. */
-export const historyFields = (alias = ''): string => HISTORY_COLUMNS.map((c) => `${alias && `${alias}.`}${c.sql} AS ${c.name}`).join(', ');
+export const historyFields = (alias = ''): string =>
+  HISTORY_COLUMNS.map((c) => `${alias && `${alias}.`}${c.sql} AS ${c.name}`).join(', ');
 
 /** The number of epochs a run has recorded, as an SQL expression; `runId` is the SQL of the run's id. */
 export const epochsDone = (runId: string): string => `(SELECT COUNT(*) FROM history h WHERE h.run_id = ${runId})`;
@@ -44,7 +55,10 @@ export const SET_FACT = upsert('params', ['run_id', 'param_name'], ['param_value
 export const SET_SYSTEM = upsert('system', ['param_name'], ['param_value']);
 
 /** Calls `fn` with `IN (?, ?, …)` for each chunk of at most ROWS_PER_STATEMENT ids. */
-export async function forEachChunk(ids: readonly number[], fn: (inList: string, chunk: number[]) => Promise<void>): Promise<void> {
+export async function forEachChunk(
+  ids: readonly number[],
+  fn: (inList: string, chunk: number[]) => Promise<void>,
+): Promise<void> {
   for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
     const chunk = ids.slice(i, i + ROWS_PER_STATEMENT);
     await fn(placeholders(chunk.length), chunk);
@@ -70,7 +84,11 @@ export class SqlContext {
   async identity(): Promise<StoreIdentity> {
     if (!this.cachedIdentity) {
       const copyOf = await this.system(this.conn, 'copy_of');
-      this.cachedIdentity = { storeId: (await this.system(this.conn, 'store_id'))!, store: this.location, ...(copyOf ? { copyOf } : {}) };
+      this.cachedIdentity = {
+        storeId: (await this.system(this.conn, 'store_id'))!,
+        store: this.location,
+        ...(copyOf ? { copyOf } : {}),
+      };
     }
     return this.cachedIdentity;
   }
@@ -82,7 +100,8 @@ export class SqlContext {
 
   /** A value of the `system` table. */
   async system(runner: SqlRunner, name: string): Promise<string | undefined> {
-    return (await runner.get<{ param_value: string }>(`SELECT param_value FROM system WHERE param_name = ?`, [name]))?.param_value;
+    return (await runner.get<{ param_value: string }>(`SELECT param_value FROM system WHERE param_name = ?`, [name]))
+      ?.param_value;
   }
 
   async isPaused(runner: SqlRunner = this.conn): Promise<boolean> {
@@ -90,7 +109,12 @@ export class SqlContext {
   }
 
   /** Sets a run's status in `runs` and its `status` fact together. */
-  async setRunStatus(tx: SqlRunner, runId: number, status: RunStatus, returnStatus: string | null = null): Promise<void> {
+  async setRunStatus(
+    tx: SqlRunner,
+    runId: number,
+    status: RunStatus,
+    returnStatus: string | null = null,
+  ): Promise<void> {
     await tx.run(`UPDATE runs SET status = ?, return_status = ? WHERE run_id = ?`, [status, returnStatus, runId]);
     await tx.run(SET_FACT, [runId, 'status', status]);
   }
@@ -106,18 +130,24 @@ export class SqlContext {
 
   async counts(): Promise<Record<RunStatus, number>> {
     const out = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
-    for (const row of await this.conn.all<{ status: RunStatus; n: number }>(`SELECT status, COUNT(*) AS n FROM runs GROUP BY status`)) {
+    for (const row of await this.conn.all<{ status: RunStatus; n: number }>(
+      `SELECT status, COUNT(*) AS n FROM runs GROUP BY status`,
+    )) {
       out[row.status] = Number(row.n);
     }
     return out;
   }
 
   async busyWorkers(): Promise<number> {
-    const row = await this.conn.get<{ n: number }>(`SELECT COUNT(DISTINCT q.worker) AS n FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`);
+    const row = await this.conn.get<{ n: number }>(
+      `SELECT COUNT(DISTINCT q.worker) AS n FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`,
+    );
     return Number(row?.n ?? 0);
   }
 
   history(runId: number): Promise<EpochRecord[]> {
-    return this.conn.all<EpochRecord>(`SELECT ${historyFields()} FROM history WHERE run_id = ? ORDER BY epoch`, [runId]);
+    return this.conn.all<EpochRecord>(`SELECT ${historyFields()} FROM history WHERE run_id = ? ORDER BY epoch`, [
+      runId,
+    ]);
   }
 }

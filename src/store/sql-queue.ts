@@ -51,7 +51,12 @@ export class SqlQueue implements RunQueue {
     });
   }
 
-  private async claimRow(tx: SqlRunner, row: ClaimRow, worker: WorkerIdentity, identity: StoreIdentity): Promise<ClaimedRun> {
+  private async claimRow(
+    tx: SqlRunner,
+    row: ClaimRow,
+    worker: WorkerIdentity,
+    identity: StoreIdentity,
+  ): Promise<ClaimedRun> {
     await this.sql.setRunStatus(tx, row.run_id, 'running');
     await tx.run(
       `UPDATE mosaic_queue SET worker = ?, host = ?, pid = ?, device = ?, claimed_at = ${this.sql.now}, heartbeat_at = ${this.sql.now}, finished_at = NULL, attempts = attempts + 1 WHERE run_id = ?`,
@@ -63,7 +68,12 @@ export class SqlQueue implements RunQueue {
       runId: row.run_id,
       workerId: worker.id,
       runDir: row.run_dir,
-      owner: { storeId: identity.storeId, store: identity.store, runId: row.run_id, ...(identity.copyOf ? { copyOf: identity.copyOf } : {}) },
+      owner: {
+        storeId: identity.storeId,
+        store: identity.store,
+        runId: row.run_id,
+        ...(identity.copyOf ? { copyOf: identity.copyOf } : {}),
+      },
       spec: JSON.parse(row.spec) as RunSpec,
       seed: Number(row.seed),
       shortForm: row.pipeline,
@@ -86,11 +96,19 @@ export class SqlQueue implements RunQueue {
   async heartbeat(claims: Claim[]): Promise<void> {
     if (claims.length === 0) return;
     await this.sql.conn.transaction(async (tx) => {
-      for (const c of claims) await tx.run(`UPDATE mosaic_queue SET heartbeat_at = ${this.sql.now} WHERE run_id = ? AND worker = ?`, [c.runId, c.workerId]);
+      for (const c of claims)
+        await tx.run(`UPDATE mosaic_queue SET heartbeat_at = ${this.sql.now} WHERE run_id = ? AND worker = ?`, [
+          c.runId,
+          c.workerId,
+        ]);
     });
   }
 
-  async releaseRunsOfDeadWorker(workerId: string, message: string, retries: number): Promise<{ failed: number[]; retried: number[] }> {
+  async releaseRunsOfDeadWorker(
+    workerId: string,
+    message: string,
+    retries: number,
+  ): Promise<{ failed: number[]; retried: number[] }> {
     return this.sql.conn.transaction(async (tx) => {
       const failed: number[] = [];
       const retried: number[] = [];
@@ -121,7 +139,9 @@ export class SqlQueue implements RunQueue {
         `SELECT r.run_id, q.host, q.pid, ${this.sql.now} - COALESCE(q.heartbeat_at, 0) AS silent
          FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running' ORDER BY r.run_id${this.sql.conn.dialect.forUpdate}`,
       );
-      const stale = rows.filter((r) => r.host === null || r.pid === null || !isAlive(r.host, r.pid) || r.silent > staleSeconds);
+      const stale = rows.filter(
+        (r) => r.host === null || r.pid === null || !isAlive(r.host, r.pid) || r.silent > staleSeconds,
+      );
       for (const r of stale) await this.sql.setRunStatus(tx, r.run_id, 'pending');
       return stale.map((r) => r.run_id);
     });

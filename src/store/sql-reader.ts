@@ -6,7 +6,15 @@
 import { MosaicError } from '../core/errors.js';
 import type { ResultName, RunResults } from '../core/result-fields.js';
 import type { EpochRecord, RunStatus } from '../core/run-records.js';
-import { epochsDone, forEachChunk, historyFields, placeholders, RESULT_COLUMNS, ROWS_PER_STATEMENT, type SqlContext } from './sql-context.js';
+import {
+  epochsDone,
+  forEachChunk,
+  historyFields,
+  placeholders,
+  RESULT_COLUMNS,
+  ROWS_PER_STATEMENT,
+  type SqlContext,
+} from './sql-context.js';
 import type { FailedAttempt, OpenRun, RunOverview, StoreIdentity, StoreReader } from './types.js';
 
 type OverviewRow = {
@@ -45,7 +53,9 @@ export class SqlReader implements StoreReader {
   }
 
   runningClaims(): Promise<{ host: string; pid: number }[]> {
-    return this.sql.conn.all(`SELECT q.host, q.pid FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`);
+    return this.sql.conn.all(
+      `SELECT q.host, q.pid FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.status = 'running'`,
+    );
   }
 
   async getSetting<T>(name: string): Promise<T | undefined> {
@@ -57,27 +67,37 @@ export class SqlReader implements StoreReader {
     const values = await this.sql.conn.readOnlyColumn(sql);
     const ids = values.map(Number);
     const bad = values.find((_, i) => !Number.isInteger(ids[i]));
-    if (bad !== undefined) throw new MosaicError(`the request must return run ids in its first column, got ${JSON.stringify(bad)}`);
+    if (bad !== undefined)
+      throw new MosaicError(`the request must return run ids in its first column, got ${JSON.stringify(bad)}`);
     return [...new Set(ids)].sort((a, b) => a - b);
   }
 
   async allRunIds(): Promise<number[]> {
-    return (await this.sql.conn.all<{ run_id: number }>(`SELECT run_id FROM runs ORDER BY run_id`)).map((r) => r.run_id);
+    return (await this.sql.conn.all<{ run_id: number }>(`SELECT run_id FROM runs ORDER BY run_id`)).map(
+      (r) => r.run_id,
+    );
   }
 
   async metricDirections(): Promise<Record<string, 'higher' | 'lower'>> {
-    const rows = await this.sql.conn.all<{ name: string; better: 'higher' | 'lower' }>(`SELECT name, better FROM metric_info`);
+    const rows = await this.sql.conn.all<{ name: string; better: 'higher' | 'lower' }>(
+      `SELECT name, better FROM metric_info`,
+    );
     return Object.fromEntries(rows.map((r) => [r.name, r.better]));
   }
 
   async facts(runId: number): Promise<Record<string, string>> {
-    const rows = await this.sql.conn.all<{ param_name: string; param_value: string }>(`SELECT param_name, param_value FROM params WHERE run_id = ?`, [runId]);
+    const rows = await this.sql.conn.all<{ param_name: string; param_value: string }>(
+      `SELECT param_name, param_value FROM params WHERE run_id = ?`,
+      [runId],
+    );
     return Object.fromEntries(rows.map((r) => [r.param_name, r.param_value]));
   }
 
   async allFacts(): Promise<Map<number, Record<string, string>>> {
     const out = new Map<number, Record<string, string>>();
-    for (const row of await this.sql.conn.all<{ run_id: number; param_name: string; param_value: string }>(`SELECT run_id, param_name, param_value FROM params`)) {
+    for (const row of await this.sql.conn.all<{ run_id: number; param_name: string; param_value: string }>(
+      `SELECT run_id, param_name, param_value FROM params`,
+    )) {
       let facts = out.get(row.run_id);
       if (!facts) {
         facts = {};
@@ -136,12 +156,23 @@ export class SqlReader implements StoreReader {
         epochsDone: Number(r.epochs_done),
         epochsTarget: r.epochs_target ?? 0,
         device: r.device,
-        results: r.has_results === null ? null : (Object.fromEntries(RESULT_COLUMNS.map((c) => [c.name, r[c.name]])) as unknown as RunResults),
+        results:
+          r.has_results === null
+            ? null
+            : (Object.fromEntries(RESULT_COLUMNS.map((c) => [c.name, r[c.name]])) as unknown as RunResults),
       }));
   }
 
   async openRuns(): Promise<OpenRun[]> {
-    const rows = await this.sql.conn.all<{ run_id: number; status: 'pending' | 'running'; pipeline: string; epochs_target: number | null; device: string | null; heartbeat_at: number | null; epochs_done: number }>(
+    const rows = await this.sql.conn.all<{
+      run_id: number;
+      status: 'pending' | 'running';
+      pipeline: string;
+      epochs_target: number | null;
+      device: string | null;
+      heartbeat_at: number | null;
+      epochs_done: number;
+    }>(
       `SELECT r.run_id, r.status, r.pipeline, q.epochs_target, q.device, q.heartbeat_at,
          ${epochsDone('r.run_id')} AS epochs_done
        FROM runs r LEFT JOIN mosaic_queue q ON q.run_id = r.run_id
@@ -168,7 +199,13 @@ export class SqlReader implements StoreReader {
   }
 
   async runDir(runId: number): Promise<string | null> {
-    return (await this.sql.conn.get<{ run_dir: string | null }>(`SELECT run_dir FROM mosaic_queue WHERE run_id = ?`, [runId]))?.run_dir ?? null;
+    return (
+      (
+        await this.sql.conn.get<{ run_dir: string | null }>(`SELECT run_dir FROM mosaic_queue WHERE run_id = ?`, [
+          runId,
+        ])
+      )?.run_dir ?? null
+    );
   }
 
   copyTo(file: string): Promise<void> {

@@ -14,7 +14,11 @@ import type { EpochRecord, LoggedMetric, RunStatus } from '../core/run-records.j
 const INSERT_HISTORY = `INSERT INTO history (run_id, ${HISTORY_COLUMNS.map((c) => c.sql).join(', ')}) VALUES (?, ${HISTORY_COLUMNS.map(() => '?').join(', ')})`;
 const SET_METRIC = upsert('history_metrics', ['run_id', 'epoch', 'name'], ['value']);
 const SET_METRIC_INFO = upsert('metric_info', ['name'], ['better']);
-const SET_RESULTS = upsert('run_results', ['run_id'], RESULT_COLUMNS.map((c) => c.sql));
+const SET_RESULTS = upsert(
+  'run_results',
+  ['run_id'],
+  RESULT_COLUMNS.map((c) => c.sql),
+);
 
 export class SqlRecorder implements RunRecorder {
   constructor(private readonly sql: SqlContext) {}
@@ -52,7 +56,10 @@ export class SqlRecorder implements RunRecorder {
       await tx.run(SET_RESULTS, [claim.runId, ...RESULT_COLUMNS.map((c) => r[c.name])]);
       await this.sql.setRunStatus(tx, claim.runId, 'done', note ?? 'ok');
       // `epochs` stays the design's (configured, or raised by rerun): early stopping never splits groups.
-      const { epochs_target } = (await tx.get<{ epochs_target: number | null }>(`SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`, [claim.runId]))!;
+      const { epochs_target } = (await tx.get<{ epochs_target: number | null }>(
+        `SELECT epochs_target FROM mosaic_queue WHERE run_id = ?`,
+        [claim.runId],
+      ))!;
       const target = epochs_target ?? r.epochs;
       await tx.run(SET_FACT, [claim.runId, 'epochs', String(Math.max(target, r.epochs))]);
       await tx.run(SET_FACT, [claim.runId, 'epochs_done', String(r.epochs)]);
@@ -63,7 +70,12 @@ export class SqlRecorder implements RunRecorder {
     });
   }
 
-  async failRun(claim: Claim, status: 'error' | 'failed' | 'diverged', message: string, traceback: string): Promise<RunStatus> {
+  async failRun(
+    claim: Claim,
+    status: 'error' | 'failed' | 'diverged',
+    message: string,
+    traceback: string,
+  ): Promise<RunStatus> {
     return this.sql.conn.transaction(async (tx) => {
       await this.mustHold(tx, claim);
       return recordFailure(this.sql, tx, claim.runId, status, message, traceback);
@@ -80,22 +92,31 @@ export class SqlRecorder implements RunRecorder {
  * if it had some (a continuation failed), otherwise with `status`. Returns the status it has now.
  * Also how the queue fails the runs of a dead worker that used up their retries.
  */
-export async function recordFailure(sql: SqlContext, tx: SqlRunner, runId: number, status: 'error' | 'failed' | 'diverged', message: string, traceback: string): Promise<RunStatus> {
-  const q = (await tx.get<{ attempts: number; epochs: number }>(`SELECT attempts, ${epochsDone('?')} AS epochs FROM mosaic_queue WHERE run_id = ?`, [runId, runId]))!;
-  await tx.run(`INSERT INTO mosaic_failures (run_id, attempt, epoch, status, message, traceback, at) VALUES (?, ?, ?, ?, ?, ?, ${sql.now})`, [
-    runId,
-    q.attempts,
-    q.epochs,
-    status,
-    message,
-    traceback,
-  ]);
+export async function recordFailure(
+  sql: SqlContext,
+  tx: SqlRunner,
+  runId: number,
+  status: 'error' | 'failed' | 'diverged',
+  message: string,
+  traceback: string,
+): Promise<RunStatus> {
+  const q = (await tx.get<{ attempts: number; epochs: number }>(
+    `SELECT attempts, ${epochsDone('?')} AS epochs FROM mosaic_queue WHERE run_id = ?`,
+    [runId, runId],
+  ))!;
+  await tx.run(
+    `INSERT INTO mosaic_failures (run_id, attempt, epoch, status, message, traceback, at) VALUES (?, ?, ?, ?, ?, ?, ${sql.now})`,
+    [runId, q.attempts, q.epochs, status, message, traceback],
+  );
   const kept = await tx.get<{ epochs: number }>(`SELECT epochs FROM run_results WHERE run_id = ?`, [runId]);
   await tx.run(`UPDATE mosaic_queue SET finished_at = ${sql.now} WHERE run_id = ?`, [runId]);
   if (kept) {
     // A continuation failed: the run's finished results stand; it can be continued again.
     await sql.setRunStatus(tx, runId, 'done', 'ok');
-    const before = await tx.get<{ v: string }>(`SELECT param_value AS v FROM params WHERE run_id = ? AND param_name = 'epochs_before_rerun'`, [runId]);
+    const before = await tx.get<{ v: string }>(
+      `SELECT param_value AS v FROM params WHERE run_id = ? AND param_name = 'epochs_before_rerun'`,
+      [runId],
+    );
     await tx.run(SET_FACT, [runId, 'epochs', before?.v ?? String(kept.epochs)]);
     await tx.run(`DELETE FROM params WHERE run_id = ? AND param_name = 'epochs_before_rerun'`, [runId]);
     await tx.run(`UPDATE mosaic_queue SET epochs_target = ? WHERE run_id = ?`, [q.epochs, runId]);

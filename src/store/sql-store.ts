@@ -33,7 +33,8 @@ export class SqlStore implements Store {
   readonly claimPack: RunQueue['claimPack'] = (...a) => this.queue.claimPack(...a);
   readonly releaseRuns: RunQueue['releaseRuns'] = (...a) => this.queue.releaseRuns(...a);
   readonly heartbeat: RunQueue['heartbeat'] = (...a) => this.queue.heartbeat(...a);
-  readonly releaseRunsOfDeadWorker: RunQueue['releaseRunsOfDeadWorker'] = (...a) => this.queue.releaseRunsOfDeadWorker(...a);
+  readonly releaseRunsOfDeadWorker: RunQueue['releaseRunsOfDeadWorker'] = (...a) =>
+    this.queue.releaseRunsOfDeadWorker(...a);
   readonly requeueRunsOfWorker: RunQueue['requeueRunsOfWorker'] = (...a) => this.queue.requeueRunsOfWorker(...a);
   readonly reclaimStale: RunQueue['reclaimStale'] = (...a) => this.queue.reclaimStale(...a);
   readonly isPaused: RunQueue['isPaused'] = () => this.queue.isPaused();

@@ -27,7 +27,8 @@ export function checkDatabasePath(file: string, options: OpenOptions): void {
   } catch {
     stat = undefined;
   }
-  if (stat?.isDirectory()) throw new MosaicError(`database ${file} is a directory; give a file name such as ${path.join(file, 'mosaic.db')}`);
+  if (stat?.isDirectory())
+    throw new MosaicError(`database ${file} is a directory; give a file name such as ${path.join(file, 'mosaic.db')}`);
   if (!stat) {
     if (!options.create) throw new MosaicError(`database ${file} does not exist`);
     const dir = path.dirname(path.resolve(file));
@@ -41,7 +42,8 @@ export function checkDatabasePath(file: string, options: OpenOptions): void {
   }
   if (!options.readonly) {
     // Root may write anywhere: a file without its owner's write bit is read-only by intent.
-    if ((stat.mode & 0o200) === 0) throw new MosaicError(`database ${file} is read-only (chmod u+w ${file} to append to it)`);
+    if ((stat.mode & 0o200) === 0)
+      throw new MosaicError(`database ${file} is read-only (chmod u+w ${file} to append to it)`);
     try {
       fs.accessSync(file, fs.constants.W_OK);
       fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
@@ -71,9 +73,15 @@ export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
       throw new MosaicError(`${file} is not a Mosaic database (no mosaic_queue table)`);
     }
     if (version !== undefined && version > SCHEMA_VERSION) {
-      throw new MosaicError(`${file} was written by a newer Mosaic (database schema ${version}; this Mosaic reads up to ${SCHEMA_VERSION}): upgrade Mosaic to use it`);
+      throw new MosaicError(
+        `${file} was written by a newer Mosaic (database schema ${version}; this Mosaic reads up to ${SCHEMA_VERSION}): upgrade Mosaic to use it`,
+      );
     }
-    if (options.readonly && version !== undefined && (version < SCHEMA_VERSION || missingResultColumns(db).length > 0)) {
+    if (
+      options.readonly &&
+      version !== undefined &&
+      (version < SCHEMA_VERSION || missingResultColumns(db).length > 0)
+    ) {
       // Readers see the current schema too: migrate through a short-lived writer first.
       db.close();
       migrateFile(file);
@@ -86,8 +94,12 @@ export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
         if (version !== undefined) migrate(db, version);
         db.exec(schemaSql('sqlite'));
         for (const add of missingResultColumns(db)) db.exec(add);
-        db.prepare(`INSERT OR IGNORE INTO system (param_name, param_value) VALUES ('next_run_id', '1'), ('store_id', ?)`).run(randomBytes(4).toString('hex'));
-        db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+        db.prepare(
+          `INSERT OR IGNORE INTO system (param_name, param_value) VALUES ('next_run_id', '1'), ('store_id', ?)`,
+        ).run(randomBytes(4).toString('hex'));
+        db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES ('schema_version', ?)`).run(
+          String(SCHEMA_VERSION),
+        );
       }).immediate();
     }
   } catch (e) {
@@ -112,7 +124,9 @@ function migrateFile(file: string): void {
       migrate(db, schemaVersion(db)!);
       db.exec(schemaSql('sqlite'));
       for (const add of missingResultColumns(db)) db.exec(add);
-      db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      db.prepare(`INSERT OR REPLACE INTO system (param_name, param_value) VALUES ('schema_version', ?)`).run(
+        String(SCHEMA_VERSION),
+      );
     }).immediate();
   } finally {
     db.close();
@@ -130,7 +144,9 @@ function connect(file: string, options: OpenOptions): Database.Database {
 /** The schema version of a Mosaic database, or undefined for an empty file. */
 function schemaVersion(db: Database.Database): number | undefined {
   if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mosaic_queue'`).get()) return undefined;
-  const row = db.prepare(`SELECT param_value FROM system WHERE param_name = 'schema_version'`).get() as { param_value: string } | undefined;
+  const row = db.prepare(`SELECT param_value FROM system WHERE param_name = 'schema_version'`).get() as
+    | { param_value: string }
+    | undefined;
   return Number(row?.param_value ?? '1');
 }
 
@@ -161,9 +177,12 @@ class SqliteConnection implements SqlConnection {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly serial = new Serial();
   private readonly runner: SqlRunner = {
-    all: async <T>(sql: string, params: readonly unknown[] = []) => this.guard(() => this.statement(sql).all(...params) as T[]),
-    get: async <T>(sql: string, params: readonly unknown[] = []) => this.guard(() => this.statement(sql).get(...params) as T | undefined),
-    run: async (sql: string, params: readonly unknown[] = []) => this.guard(() => this.statement(sql).run(...params).changes),
+    all: async <T>(sql: string, params: readonly unknown[] = []) =>
+      this.guard(() => this.statement(sql).all(...params) as T[]),
+    get: async <T>(sql: string, params: readonly unknown[] = []) =>
+      this.guard(() => this.statement(sql).get(...params) as T | undefined),
+    run: async (sql: string, params: readonly unknown[] = []) =>
+      this.guard(() => this.statement(sql).run(...params).changes),
   };
 
   constructor(
@@ -185,7 +204,8 @@ class SqliteConnection implements SqlConnection {
       return fn();
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string' && UNAVAILABLE.test(code)) throw new StoreUnavailableError(`database ${this.file} cannot be used: ${(e as Error).message} (${code})`);
+      if (typeof code === 'string' && UNAVAILABLE.test(code))
+        throw new StoreUnavailableError(`database ${this.file} cannot be used: ${(e as Error).message} (${code})`);
       throw e;
     }
   }

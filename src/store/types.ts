@@ -46,7 +46,6 @@ export interface CheckpointOwner {
   copyOf?: string;
 }
 
-
 /** What a run records about where it came from (`mosaic_experiments`). */
 export interface ExperimentRecord {
   configFile: string;
@@ -57,8 +56,6 @@ export interface ExperimentRecord {
   mosaicVersion: string;
   gitCommit: string | null;
 }
-
-
 
 /** A failed attempt of a run (error, system failure, divergence), kept apart from its results. */
 export interface FailedAttempt {
@@ -132,7 +129,11 @@ export interface RunQueue {
    * A worker died holding runs: each is put back to pending (to continue from its checkpoint)
    * while it has been claimed at most `retries` + 1 times, otherwise marked failed with `message`.
    */
-  releaseRunsOfDeadWorker(workerId: string, message: string, retries: number): Promise<{ failed: number[]; retried: number[] }>;
+  releaseRunsOfDeadWorker(
+    workerId: string,
+    message: string,
+    retries: number,
+  ): Promise<{ failed: number[]; retried: number[] }>;
   /** Puts back to pending every run a worker still holds (interrupted, not failed); returns their ids. */
   requeueRunsOfWorker(workerId: string): Promise<number[]>;
   /**
@@ -163,7 +164,12 @@ export interface RunRecorder {
    * already had results (a continuation by rerun) keeps them and goes back to `done`; otherwise it
    * takes `status`. Returns the status it has now.
    */
-  failRun(claim: Claim, status: 'error' | 'failed' | 'diverged', message: string, traceback: string): Promise<RunStatus>;
+  failRun(
+    claim: Claim,
+    status: 'error' | 'failed' | 'diverged',
+    message: string,
+    traceback: string,
+  ): Promise<RunStatus>;
   /** Adds or replaces facts (`params` rows) of a run the worker holds (e.g. the backend it chose). */
   recordFacts(claim: Claim, facts: Record<string, string>): Promise<void>;
 }

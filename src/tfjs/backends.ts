@@ -29,4 +29,3 @@ export async function useBackend(name: BackendName): Promise<void> {
   if (!(await tfjs.setBackend(name))) throw new MosaicError(`TensorFlow.js backend "${name}" failed to initialise`);
   await tfjs.ready();
 }
-

@@ -27,7 +27,8 @@ export function trainTestBatches(x: Rows, y: Rows, options: SplitOptions): { tra
     throw new Error(`trainTestBatches: batchSize must be a positive integer, got ${options.batchSize}`);
   }
   const proportion = options.trainProportion ?? 0.8;
-  if (!(proportion > 0 && proportion <= 1)) throw new Error(`trainTestBatches: trainProportion must be in (0, 1], got ${proportion}`);
+  if (!(proportion > 0 && proportion <= 1))
+    throw new Error(`trainTestBatches: trainProportion must be in (0, 1], got ${proportion}`);
   let order = Array.from({ length: x.length }, (_, i) => i);
   if (options.shuffle ?? true) order = shuffled(order, seededRandom(options.seed ?? 0));
   const nTrain = Math.round(order.length * proportion);
@@ -38,7 +39,12 @@ export function trainTestBatches(x: Rows, y: Rows, options: SplitOptions): { tra
 }
 
 /** Batches over the given sample indices, in that order. */
-export function batchesOf(x: Rows, y: Rows, indices: number[], options: Pick<SplitOptions, 'batchSize' | 'dropLast'>): Batch[] {
+export function batchesOf(
+  x: Rows,
+  y: Rows,
+  indices: number[],
+  options: Pick<SplitOptions, 'batchSize' | 'dropLast'>,
+): Batch[] {
   const batches: Batch[] = [];
   for (let start = 0; start < indices.length; start += options.batchSize) {
     const idx = indices.slice(start, start + options.batchSize);
@@ -50,9 +56,15 @@ export function batchesOf(x: Rows, y: Rows, indices: number[], options: Pick<Spl
 
 function rowsTensor(rows: Rows, idx: number[]): tf.Tensor {
   const first = rows[idx[0]!]!;
-  if (typeof first === 'number') return tfjs.tensor2d(idx.map((i) => [rows[i] as number]), [idx.length, 1]);
+  if (typeof first === 'number')
+    return tfjs.tensor2d(
+      idx.map((i) => [rows[i] as number]),
+      [idx.length, 1],
+    );
   const width = first.length;
   const flat = new Float32Array(idx.length * width);
-  idx.forEach((i, r) => { flat.set(Array.from(rows[i] as ArrayLike<number>), r * width); });
+  idx.forEach((i, r) => {
+    flat.set(Array.from(rows[i] as ArrayLike<number>), r * width);
+  });
   return tfjs.tensor2d(flat, [idx.length, width]);
 }

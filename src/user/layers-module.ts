@@ -33,9 +33,14 @@ export abstract class LayersModule implements ModelModule {
   async saveModel(path: string): Promise<void> {
     await this.model.save(
       tfjs.io.withSaveHandler(async (artifacts) => {
-        const weights = artifacts.weightData ? Buffer.from(tfjs.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[])) : Buffer.alloc(0);
+        const weights = artifacts.weightData
+          ? Buffer.from(tfjs.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]))
+          : Buffer.alloc(0);
         await fs.writeFile(`${path}.weights.bin`, weights);
-        await fs.writeFile(`${path}.json`, JSON.stringify({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs }));
+        await fs.writeFile(
+          `${path}.json`,
+          JSON.stringify({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs }),
+        );
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
@@ -46,7 +51,9 @@ export abstract class LayersModule implements ModelModule {
     const bin = await fs.readFile(`${path}.weights.bin`);
     const values = decodeWeightFile(bin, meta.weightSpecs);
     if (values.length !== this.model.weights.length) {
-      throw new Error(`loadModel(${path}): the file has ${values.length} weights, the model ${this.model.weights.length}`);
+      throw new Error(
+        `loadModel(${path}): the file has ${values.length} weights, the model ${this.model.weights.length}`,
+      );
     }
     this.model.setWeights(values);
     tfjs.dispose(values);
@@ -80,8 +87,16 @@ export function pytorchInitializers(seed: number): (fanIn: number) => {
   return (fanIn: number) => {
     const bound = 1 / Math.sqrt(fanIn);
     return {
-      kernelInitializer: tfjs.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
-      biasInitializer: tfjs.initializers.randomUniform({ minval: -bound, maxval: bound, seed: derivedSeed(seed, counter++) }),
+      kernelInitializer: tfjs.initializers.randomUniform({
+        minval: -bound,
+        maxval: bound,
+        seed: derivedSeed(seed, counter++),
+      }),
+      biasInitializer: tfjs.initializers.randomUniform({
+        minval: -bound,
+        maxval: bound,
+        seed: derivedSeed(seed, counter++),
+      }),
     };
   };
 }

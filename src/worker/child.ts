@@ -51,7 +51,8 @@ async function main(): Promise<void> {
   let lastReclaim = -Infinity;
   try {
     while (process.connected) {
-      const limit = maxPack > 1 ? packLimit((await store.counts()).pending, workers - (await store.busyWorkers()), maxPack) : 1;
+      const limit =
+        maxPack > 1 ? packLimit((await store.counts()).pending, workers - (await store.busyWorkers()), maxPack) : 1;
       // Runs of a host that went silent (dead, cut off) are taken back by whoever is still working.
       // By heartbeat only: a sibling that died on this host is the scheduler's to count as a failure.
       // Staleness moves at the heartbeat's pace: looking once per beat is enough, not before every claim.
@@ -72,8 +73,20 @@ async function main(): Promise<void> {
       const ctx = {
         store,
         ...(device ? { device } : {}),
-        onEpoch: (p: { runId: number; epoch: number; epochs: number; record: { train_loss: number; test_loss: number } }) =>
-          void send({ type: 'epoch', runId: p.runId, epoch: p.epoch, epochs: p.epochs, trainLoss: p.record.train_loss, testLoss: p.record.test_loss }),
+        onEpoch: (p: {
+          runId: number;
+          epoch: number;
+          epochs: number;
+          record: { train_loss: number; test_loss: number };
+        }) =>
+          void send({
+            type: 'epoch',
+            runId: p.runId,
+            epoch: p.epoch,
+            epochs: p.epochs,
+            trainLoss: p.record.train_loss,
+            testLoss: p.record.test_loss,
+          }),
         notPacked: (runIds: number[], reason: string) => {
           alone.add(runs[0]!.packKey);
           if (said.has(reason)) return;
@@ -133,12 +146,20 @@ function siblingNews(ms: number): Promise<void> {
 /** Whether live workers on this host hold runs (the claims of dead ones are the scheduler's to take back). */
 async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pid: number }[]> }): Promise<boolean> {
   const host = hostName();
-  return (await store.runningClaims()).some((c) => c.host === host && c.pid !== process.pid && isWorkerAlive(c.host, c.pid));
+  return (await store.runningClaims()).some(
+    (c) => c.host === host && c.pid !== process.pid && isWorkerAlive(c.host, c.pid),
+  );
 }
 
 /** Tells the scheduler a run starts training here. */
 async function announce(run: ClaimedRun): Promise<void> {
-  await send({ type: 'claimed', runId: run.runId, pipeline: run.shortForm, epochsDone: run.epochsDone, epochs: run.epochsTarget });
+  await send({
+    type: 'claimed',
+    runId: run.runId,
+    pipeline: run.shortForm,
+    epochsDone: run.epochsDone,
+    epochs: run.epochsTarget,
+  });
 }
 
 main().then(

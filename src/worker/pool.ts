@@ -14,7 +14,17 @@ const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 export interface PoolOptions {
   dbPath: string;
   store: Store;
-  monitor: Pick<MonitorSettings, 'nb_processus' | 'need_gpu' | 'gpu_available' | 'retries' | 'cache_database_path' | 'cache_size' | 'pack_size' | 'heartbeat_timeout'>;
+  monitor: Pick<
+    MonitorSettings,
+    | 'nb_processus'
+    | 'need_gpu'
+    | 'gpu_available'
+    | 'retries'
+    | 'cache_database_path'
+    | 'cache_size'
+    | 'pack_size'
+    | 'heartbeat_timeout'
+  >;
   /** Runs this invocation is about (for i/N); workers take any pending run of the database. */
   total: number;
   /** The runs this invocation has launched (shared by its rounds): the launch counter counts runs, not launches (a retry is not a new run). */
@@ -65,10 +75,20 @@ export function cudaVisibleDevices(device: string): string {
 export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   const { store, reporter } = options;
   const launchedRuns = options.launchedRuns ?? new Set<number>();
-  const summary: PoolSummary = { launched: 0, done: 0, error: 0, failed: 0, diverged: 0, requeued: 0, interrupted: false, storeUnavailable: false };
+  const summary: PoolSummary = {
+    launched: 0,
+    done: 0,
+    error: 0,
+    failed: 0,
+    diverged: 0,
+    requeued: 0,
+    interrupted: false,
+    storeUnavailable: false,
+  };
   const children = new Set<ChildProcess>();
   const interrupt = (signal: NodeJS.Signals) => {
-    if (!summary.interrupted) reporter.log(`${signal}: stopping the workers; their runs go back to pending and keep their finished epochs`);
+    if (!summary.interrupted)
+      reporter.log(`${signal}: stopping the workers; their runs go back to pending and keep their finished epochs`);
     summary.interrupted = true;
     for (const c of children) c.kill('SIGTERM');
   };
@@ -144,7 +164,8 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
             summary.failed++;
             reporter.finished(slot.index, id, 'failed', reason);
           }
-          for (const id of retried) reporter.log(` [run retried] ${id}: ${reason}; it continues from its last checkpoint`);
+          for (const id of retried)
+            reporter.log(` [run retried] ${id}: ${reason}; it continues from its last checkpoint`);
           if (!claimedAny && ++consecutiveStartupDeaths >= 3) {
             if (alive === 0) reject(new Error(`worker processes die at start (${reason}); see the lines above`));
             return;

@@ -3,7 +3,15 @@ import { sci } from '../core/format.js';
 
 /** What the scheduler shows while an experiment runs. */
 export interface Reporter {
-  launched(worker: number, runId: number, index: number, total: number, pipeline: string, epochsDone: number, epochs: number): void;
+  launched(
+    worker: number,
+    runId: number,
+    index: number,
+    total: number,
+    pipeline: string,
+    epochsDone: number,
+    epochs: number,
+  ): void;
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void;
   finished(worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void;
   log(line: string): void;
@@ -14,7 +22,11 @@ function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+  return h > 0
+    ? `${h}h${String(m).padStart(2, '0')}m`
+    : m > 0
+      ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+      : `${Math.round(s)}s`;
 }
 
 /**
@@ -36,13 +48,21 @@ export class LineReporter implements Reporter {
 
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void {
     const now = Date.now();
-    if (epoch < epochs && now - (this.lastEpochLine.get(worker) ?? now - this.epochEverySeconds * 1000) < this.epochEverySeconds * 1000) return;
+    if (
+      epoch < epochs &&
+      now - (this.lastEpochLine.get(worker) ?? now - this.epochEverySeconds * 1000) < this.epochEverySeconds * 1000
+    )
+      return;
     this.lastEpochLine.set(worker, now);
     this.out(`     run ${runId} epoch ${epoch}/${epochs} train_loss=${sci(trainLoss)} test_loss=${sci(testLoss)}`);
   }
 
   finished(_worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void {
-    this.out(status === 'done' ? ` [run finished] ${runId}${message ? `: ${message}` : ''}` : ` [run ${status}] ${runId}: ${message ?? ''}`);
+    this.out(
+      status === 'done'
+        ? ` [run finished] ${runId}${message ? `: ${message}` : ''}`
+        : ` [run ${status}] ${runId}: ${message ?? ''}`,
+    );
   }
 
   log(line: string): void {
@@ -72,11 +92,23 @@ export class BarReporter implements Reporter {
   constructor(total: number, workerCount: number) {
     this.total = total;
     this.multibar = new cliProgress.MultiBar(
-      { clearOnComplete: false, hideCursor: true, autopadding: true, etaBuffer: 20, format: '{label} |{bar}| {value}/{total} {info}' },
+      {
+        clearOnComplete: false,
+        hideCursor: true,
+        autopadding: true,
+        etaBuffer: 20,
+        format: '{label} |{bar}| {value}/{total} {info}',
+      },
       cliProgress.Presets.shades_classic,
     );
-    this.overall = this.multibar.create(total, 0, { info: '', etaText: 'ETA after the first run' }, { format: 'runs     |{bar}| {value}/{total} {info} {etaText}' });
-    for (let w = 1; w <= workerCount; w++) this.workers.set(w, this.multibar.create(1, 0, { label: `worker ${w}`, info: 'starting' }));
+    this.overall = this.multibar.create(
+      total,
+      0,
+      { info: '', etaText: 'ETA after the first run' },
+      { format: 'runs     |{bar}| {value}/{total} {info} {etaText}' },
+    );
+    for (let w = 1; w <= workerCount; w++)
+      this.workers.set(w, this.multibar.create(1, 0, { label: `worker ${w}`, info: 'starting' }));
   }
 
   private bar(worker: number): cliProgress.SingleBar {
@@ -88,7 +120,15 @@ export class BarReporter implements Reporter {
     return b;
   }
 
-  launched(worker: number, runId: number, _index: number, _total: number, pipeline: string, epochsDone: number, epochs: number): void {
+  launched(
+    worker: number,
+    runId: number,
+    _index: number,
+    _total: number,
+    pipeline: string,
+    epochsDone: number,
+    epochs: number,
+  ): void {
     const b = this.bar(worker);
     this.pipelines.set(worker, pipeline.length > 48 ? `${pipeline.slice(0, 47)}…` : pipeline);
     b.setTotal(epochs);
@@ -96,7 +136,9 @@ export class BarReporter implements Reporter {
   }
 
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void {
-    this.bar(worker).update(epoch, { info: `epochs  run ${runId} ${this.pipelines.get(worker) ?? ''}  loss ${sci(trainLoss)}/${sci(testLoss)}` });
+    this.bar(worker).update(epoch, {
+      info: `epochs  run ${runId} ${this.pipelines.get(worker) ?? ''}  loss ${sci(trainLoss)}/${sci(testLoss)}`,
+    });
     void epochs;
   }
 

@@ -41,7 +41,22 @@ import { cli, tmpDir } from '../support/helpers.js';
  * conclusion: the Friedman test rejects, the Nemenyi test separates no pair.
  */
 const DEMSAR_MODELS = ['C4.5', 'C4.5+m', 'C4.5+cf', 'C4.5+m+cf'];
-const DEMSAR_DATASETS = ['adult_sample', 'breast_cancer', 'breast_cancer_wisconsin', 'cmc', 'ionosphere', 'iris', 'liver_disorders', 'lung_cancer', 'lymphography', 'mushroom', 'primary_tumor', 'rheum', 'voting', 'wine'];
+const DEMSAR_DATASETS = [
+  'adult_sample',
+  'breast_cancer',
+  'breast_cancer_wisconsin',
+  'cmc',
+  'ionosphere',
+  'iris',
+  'liver_disorders',
+  'lung_cancer',
+  'lymphography',
+  'mushroom',
+  'primary_tumor',
+  'rheum',
+  'voting',
+  'wine',
+];
 const DEMSAR = [
   [0.763, 0.768, 0.771, 0.798],
   [0.599, 0.591, 0.59, 0.569],
@@ -70,8 +85,14 @@ const DEMSAR_REF = {
   cd: 1.2535591471176057,
   // pairs (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) of the models above
   statistic: [22.0, 10.5, 11.0, 18.0, 6.5, 43.0],
-  wilcoxonP: [0.3278256758446406, 0.025313519968766574, 0.015874359307532084, 0.05432871367198416, 0.01075713311978963, 0.861262330095348],
-  holm: [0.6556513516892812, 0.1012540798750663, 0.07937179653766042, 0.1629861410159525, 0.06454279871873778, 0.861262330095348],
+  wilcoxonP: [
+    0.3278256758446406, 0.025313519968766574, 0.015874359307532084, 0.05432871367198416, 0.01075713311978963,
+    0.861262330095348,
+  ],
+  holm: [
+    0.6556513516892812, 0.1012540798750663, 0.07937179653766042, 0.1629861410159525, 0.06454279871873778,
+    0.861262330095348,
+  ],
 };
 
 /** 12 datasets × 5 models, losses (lower is better) in 1/32 steps: each cell is the mean of two runs, value ∓ 1/64. */
@@ -102,12 +123,23 @@ const SPREAD_REF = {
   cd: 1.7607707850987302,
   // pairs (A,B) (A,D) (A,C) (A,E) (B,D) (B,C) (B,E) (D,C) (D,E) (C,E)
   statistic: [20.0, 2.0, 0.0, 0.0, 7.0, 11.0, 0.0, 32.5, 4.0, 3.0],
-  wilcoxonP: [0.146484375, 0.00146484375, 0.00048828125, 0.00048828125, 0.00927734375, 0.02587890625, 0.00048828125, 0.63623046875, 0.00341796875, 0.00244140625],
-  holm: [0.29296875, 0.01025390625, 0.0048828125, 0.0048828125, 0.037109375, 0.07763671875, 0.0048828125, 0.63623046875, 0.01708984375, 0.0146484375],
+  wilcoxonP: [
+    0.146484375, 0.00146484375, 0.00048828125, 0.00048828125, 0.00927734375, 0.02587890625, 0.00048828125,
+    0.63623046875, 0.00341796875, 0.00244140625,
+  ],
+  holm: [
+    0.29296875, 0.01025390625, 0.0048828125, 0.0048828125, 0.037109375, 0.07763671875, 0.0048828125, 0.63623046875,
+    0.01708984375, 0.0146484375,
+  ],
 };
 
 /** Runs of `models` on datasets ds01…: `values(d, m)` gives each cell's runs' values of `criterion`. */
-function runsOf(datasets: string[], models: string[], criterion: string, values: (d: number, m: number) => number[]): AnalysisRun[] {
+function runsOf(
+  datasets: string[],
+  models: string[],
+  criterion: string,
+  values: (d: number, m: number) => number[],
+): AnalysisRun[] {
   let id = 0;
   return datasets.flatMap((dataKey, d) =>
     models.flatMap((modelKey, m) =>
@@ -132,7 +164,9 @@ const ds = (n: number) => Array.from({ length: n }, (_, i) => `ds${String(i + 1)
 
 function expectClose(actual: number[], expected: number[], digits = 12): void {
   expect(actual).toHaveLength(expected.length);
-  actual.forEach((x, i) => { expect(x, `item ${i}`).toBeCloseTo(expected[i]!, digits); });
+  actual.forEach((x, i) => {
+    expect(x, `item ${i}`).toBeCloseTo(expected[i]!, digits);
+  });
 }
 
 function expectReference(r: ReturnType<typeof compareAcrossDatasets>, ref: typeof DEMSAR_REF): void {
@@ -145,14 +179,28 @@ function expectReference(r: ReturnType<typeof compareAcrossDatasets>, ref: typeo
   expect(r.friedman.df).toBe(ref.models.length - 1);
   expect(r.q).toBeCloseTo(ref.q, 8);
   expect(r.cd).toBeCloseTo(ref.cd, 8);
-  expectClose(r.pairs.map((p) => p.statistic), ref.statistic);
-  expectClose(r.pairs.map((p) => p.wilcoxonP), ref.wilcoxonP, 10);
-  expectClose(r.pairs.map((p) => p.wilcoxonPHolm), ref.holm, 10);
+  expectClose(
+    r.pairs.map((p) => p.statistic),
+    ref.statistic,
+  );
+  expectClose(
+    r.pairs.map((p) => p.wilcoxonP),
+    ref.wilcoxonP,
+    10,
+  );
+  expectClose(
+    r.pairs.map((p) => p.wilcoxonPHolm),
+    ref.holm,
+    10,
+  );
 }
 
 describe('models across datasets (analysis)', () => {
   it("reproduces Demšar's Table 6: Friedman rejects, Nemenyi separates no pair, Wilcoxon–Holm neither", () => {
-    const r = compareAcrossDatasets(runsOf(DEMSAR_DATASETS, DEMSAR_MODELS, 'test_acc', (d, m) => [DEMSAR[d]![m]!]), { criterion: 'test_acc' });
+    const r = compareAcrossDatasets(
+      runsOf(DEMSAR_DATASETS, DEMSAR_MODELS, 'test_acc', (d, m) => [DEMSAR[d]![m]!]),
+      { criterion: 'test_acc' },
+    );
     expectReference(r, DEMSAR_REF);
     expect(r.direction).toBe('higher');
     expect(r.datasets).toEqual(DEMSAR_DATASETS);
@@ -163,7 +211,17 @@ describe('models across datasets (analysis)', () => {
     // the largest difference, C4.5 vs C4.5+m+cf (1.21), is below the CD: one bar joins all four
     expect(r.cliques).toEqual([DEMSAR_REF.models]);
     expect(r.pairs.some((p) => p.nemenyiDiffers)).toBe(false);
-    expect(r.pairs[2]).toMatchObject({ a: 'C4.5+m+cf', b: 'C4.5', aBetter: 11, ties: 1, bBetter: 2, n: 13, zeros: 1, favours: 'C4.5+m+cf', method: 'approx' });
+    expect(r.pairs[2]).toMatchObject({
+      a: 'C4.5+m+cf',
+      b: 'C4.5',
+      aBetter: 11,
+      ties: 1,
+      bBetter: 2,
+      n: 13,
+      zeros: 1,
+      favours: 'C4.5+m+cf',
+      method: 'approx',
+    });
     expect(r.verdict).toBe(
       "Friedman p = 0.012: the 4 models' ranks differ over 14 datasets; C4.5+m+cf has the best average rank (1.93); " +
         'the Nemenyi test separates no pair: every difference of average ranks is below the critical difference (largest 1.21, C4.5+m+cf vs C4.5; CD = 1.25); ' +
@@ -172,13 +230,22 @@ describe('models across datasets (analysis)', () => {
   });
 
   it('takes the mean of the runs of each model on each dataset, and finds the cliques of the CD diagram', () => {
-    const r = compareAcrossDatasets(runsOf(ds(12), SPREAD_MODELS, 'test_loss', (d, m) => [SPREAD[d]![m]! - 1 / 64, SPREAD[d]![m]! + 1 / 64]), { criterion: 'test_loss' });
+    const r = compareAcrossDatasets(
+      runsOf(ds(12), SPREAD_MODELS, 'test_loss', (d, m) => [SPREAD[d]![m]! - 1 / 64, SPREAD[d]![m]! + 1 / 64]),
+      { criterion: 'test_loss' },
+    );
     expectReference(r, SPREAD_REF);
     expect(r.table[0]).toEqual([1.0, 1.34375, 1.3125, 1.40625, 1.84375]); // A, B, D, C, E
     expect(r.runs.flat().every((n) => n === 2)).toBe(true);
-    expect(r.notes).toContain("each model's value on a dataset is the mean of its runs' test_loss there (2 runs per model and dataset); the ranks are taken over those means");
+    expect(r.notes).toContain(
+      "each model's value on a dataset is the mean of its runs' test_loss there (2 runs per model and dataset); the ranks are taken over those means",
+    );
     // CD 1.76: A–B (0.75) within, A–D (1.83) beyond; B–C (1.17) within; D–E (1.58) within, B–E beyond
-    expect(r.cliques).toEqual([['A', 'B'], ['B', 'D', 'C'], ['D', 'C', 'E']]);
+    expect(r.cliques).toEqual([
+      ['A', 'B'],
+      ['B', 'D', 'C'],
+      ['D', 'C', 'E'],
+    ]);
     expect(r.pairs.filter((p) => p.nemenyiDiffers).map((p) => `${p.a}-${p.b}`)).toEqual(['A-D', 'A-C', 'A-E', 'B-E']);
     expect(r.verdict).toBe(
       "Friedman p < 0.001: the 5 models' ranks differ over 12 datasets; A has the best average rank (1.42); " +
@@ -190,50 +257,104 @@ describe('models across datasets (analysis)', () => {
   it('keeps a complete table: drops the models or the datasets that keep fewer values, and says which', () => {
     const values = (d: number, m: number) => [SPREAD[d]![m]!];
     // C has no run on ds04: without C, 4 × 4 = 16 values; without ds04, 3 × 5 = 15
-    const noC = runsOf(ds(4), SPREAD_MODELS, 'test_loss', values).filter((r) => !(r.modelKey === 'C' && r.dataKey === 'ds04'));
+    const noC = runsOf(ds(4), SPREAD_MODELS, 'test_loss', values).filter(
+      (r) => !(r.modelKey === 'C' && r.dataKey === 'ds04'),
+    );
     const a = compareAcrossDatasets(noC, { criterion: 'test_loss' });
     expect([a.models.length, a.datasets.length, a.models.includes('C')]).toEqual([4, 4, false]);
-    expect(a.notes).toContain('left out 1 model without finished runs on every dataset (the ranks need a value of each model on each dataset): C (none on ds04)');
+    expect(a.notes).toContain(
+      'left out 1 model without finished runs on every dataset (the ranks need a value of each model on each dataset): C (none on ds04)',
+    );
     // with 6 datasets, C and E missing on ds06: without them 3 × 6 = 18 values; without ds06, 5 × 5 = 25
-    const two = runsOf(ds(6), SPREAD_MODELS, 'test_loss', values).filter((r) => !(['C', 'E'].includes(r.modelKey) && r.dataKey === 'ds06'));
+    const two = runsOf(ds(6), SPREAD_MODELS, 'test_loss', values).filter(
+      (r) => !(['C', 'E'].includes(r.modelKey) && r.dataKey === 'ds06'),
+    );
     const b = compareAcrossDatasets(two, { criterion: 'test_loss' });
     expect([b.models.length, b.datasets]).toEqual([5, ds(5)]);
-    expect(b.notes).toContain('left out 1 dataset where not every model has finished runs (the ranks need a value of each model on each dataset): ds06 (no C, E)');
+    expect(b.notes).toContain(
+      'left out 1 dataset where not every model has finished runs (the ranks need a value of each model on each dataset): ds06 (no C, E)',
+    );
     // unfinished runs are left out as compare leaves them out
-    const failed = runsOf(ds(3), SPREAD_MODELS, 'test_loss', values).map((r) => (r.runId === 2 ? { ...r, status: 'error' as const, results: null } : r));
-    expect(compareAcrossDatasets(failed, { criterion: 'test_loss' }).notes[0]).toBe('left out 1 run that is not done: 1 error (2)');
+    const failed = runsOf(ds(3), SPREAD_MODELS, 'test_loss', values).map((r) =>
+      r.runId === 2 ? { ...r, status: 'error' as const, results: null } : r,
+    );
+    expect(compareAcrossDatasets(failed, { criterion: 'test_loss' }).notes[0]).toBe(
+      'left out 1 run that is not done: 1 error (2)',
+    );
   });
 
   it('says when the ranks do not differ, and when there are too few datasets for Wilcoxon', () => {
     // three datasets that rank three models in three different ways: every average rank is 2
-    const rows = [[1, 2, 3], [2, 3, 1], [3, 1, 2.5]];
-    const r = compareAcrossDatasets(runsOf(ds(3), ['x', 'y', 'z'], 'test_loss', (d, m) => [rows[d]![m]!]), { criterion: 'test_loss' });
+    const rows = [
+      [1, 2, 3],
+      [2, 3, 1],
+      [3, 1, 2.5],
+    ];
+    const r = compareAcrossDatasets(
+      runsOf(ds(3), ['x', 'y', 'z'], 'test_loss', (d, m) => [rows[d]![m]!]),
+      { criterion: 'test_loss' },
+    );
     expect([r.friedman.chi2, r.friedman.p]).toEqual([0, 1]);
     expect(r.cliques).toEqual([r.models]); // no post-hoc test: one bar joins all
     expect(r.pairs.some((p) => p.nemenyiDiffers)).toBe(false);
-    expect(r.verdict).toMatch(/^no significant difference among the 3 models' ranks over 3 datasets \(Friedman p = 1\.00\); best average rank: x, y, z \(2\.00, tied\); /);
-    const better = compareAcrossDatasets(runsOf(ds(3), ['x', 'y', 'z'], 'test_loss', (d, m) => [[[1, 2, 3], [1, 3, 2], [2, 1, 3]][d]![m]!]), { criterion: 'test_loss' });
-    expect(better.verdict).toMatch(/^no significant difference among the 3 models' ranks over 3 datasets \(Friedman p = 0\.\d+\); best average rank: x \(1\.33\); /);
-    expect(r.verdict).toMatch(/with 3 datasets the Wilcoxon signed-rank test cannot reach p < 0\.05 \(its smallest exact p is 2\/2\^3 = 0\.250\)/);
+    expect(r.verdict).toMatch(
+      /^no significant difference among the 3 models' ranks over 3 datasets \(Friedman p = 1\.00\); best average rank: x, y, z \(2\.00, tied\); /,
+    );
+    const better = compareAcrossDatasets(
+      runsOf(ds(3), ['x', 'y', 'z'], 'test_loss', (d, m) => [
+        [
+          [1, 2, 3],
+          [1, 3, 2],
+          [2, 1, 3],
+        ][d]![m]!,
+      ]),
+      { criterion: 'test_loss' },
+    );
+    expect(better.verdict).toMatch(
+      /^no significant difference among the 3 models' ranks over 3 datasets \(Friedman p = 0\.\d+\); best average rank: x \(1\.33\); /,
+    );
+    expect(r.verdict).toMatch(
+      /with 3 datasets the Wilcoxon signed-rank test cannot reach p < 0\.05 \(its smallest exact p is 2\/2\^3 = 0\.250\)/,
+    );
     // 6 datasets and 10 pairs: one pair could reach 0.031, but not after Holm
-    const six = compareAcrossDatasets(runsOf(ds(6), SPREAD_MODELS, 'test_loss', (d, m) => [SPREAD[d]![m]!]), { criterion: 'test_loss' });
-    expect(six.verdict).toMatch(/by Wilcoxon over datasets after Holm, no pair differs — nor could one with 6 datasets and 10 pairs \(the smallest Holm-adjusted p possible is 10·2\/2\^6 = 0\.313\)$/);
+    const six = compareAcrossDatasets(
+      runsOf(ds(6), SPREAD_MODELS, 'test_loss', (d, m) => [SPREAD[d]![m]!]),
+      { criterion: 'test_loss' },
+    );
+    expect(six.verdict).toMatch(
+      /by Wilcoxon over datasets after Holm, no pair differs — nor could one with 6 datasets and 10 pairs \(the smallest Holm-adjusted p possible is 10·2\/2\^6 = 0\.313\)$/,
+    );
   });
 
   it('refuses one dataset, one model, and models that never meet on two datasets', () => {
     const one = runsOf(['toy'], ['x', 'y'], 'test_loss', () => [1, 2]);
-    expect(() => compareAcrossDatasets(one, { criterion: 'test_loss' })).toThrow(new MosaicError('--across-datasets needs at least two data keys; this database has one: toy'));
-    expect(() => compareAcrossDatasets(one, { criterion: 'test_loss', asked: 'cdplot' })).toThrow('cdplot needs at least two data keys; this database has one: toy');
-    expect(() => compareAcrossDatasets(runsOf(ds(3), ['x'], 'test_loss', () => [1]), { criterion: 'test_loss' })).toThrow('--across-datasets needs at least two models; every run is of x');
+    expect(() => compareAcrossDatasets(one, { criterion: 'test_loss' })).toThrow(
+      new MosaicError('--across-datasets needs at least two data keys; this database has one: toy'),
+    );
+    expect(() => compareAcrossDatasets(one, { criterion: 'test_loss', asked: 'cdplot' })).toThrow(
+      'cdplot needs at least two data keys; this database has one: toy',
+    );
+    expect(() =>
+      compareAcrossDatasets(
+        runsOf(ds(3), ['x'], 'test_loss', () => [1]),
+        { criterion: 'test_loss' },
+      ),
+    ).toThrow('--across-datasets needs at least two models; every run is of x');
     const apart = runsOf(ds(2), ['x', 'y'], 'test_loss', () => [1]).filter((r) => r.runId !== 2 && r.runId !== 3);
-    expect(() => compareAcrossDatasets(apart, { criterion: 'test_loss' })).toThrow('--across-datasets needs two models that both have finished runs on two datasets or more; here x on ds01; y on ds02');
+    expect(() => compareAcrossDatasets(apart, { criterion: 'test_loss' })).toThrow(
+      '--across-datasets needs two models that both have finished runs on two datasets or more; here x on ds01; y on ds02',
+    );
   });
 });
 
 /** Demšar's table as a database: 14 data keys × 4 model keys, one run each, the AUC as test_acc. */
 async function demsarDb(dir: string): Promise<string> {
-  const data = DEMSAR_DATASETS.map((d, i) => `[d${i}]\ntype = data\nclass = D\npath_to_class = d.ts\nkey = ${d}\n`).join('');
-  const models = DEMSAR_MODELS.map((m, i) => `[m${i}]\ntype = mlp\nclass = M\npath_to_class = m.ts\nkey = ${m}\n`).join('');
+  const data = DEMSAR_DATASETS.map(
+    (d, i) => `[d${i}]\ntype = data\nclass = D\npath_to_class = d.ts\nkey = ${d}\n`,
+  ).join('');
+  const models = DEMSAR_MODELS.map((m, i) => `[m${i}]\ntype = mlp\nclass = M\npath_to_class = m.ts\nkey = ${m}\n`).join(
+    '',
+  );
   const ini = `[PROCESS]\nepochs = 1\ndata_scheme = data\npipeline_scheme = mlp\nloss_function = MSELoss\n[MONITOR]\nmultiplicity = 1\n${data}${models}`;
   return analysisDb(dir, ini, (facts) => {
     const v = DEMSAR[DEMSAR_DATASETS.indexOf(facts.data_key!)]![DEMSAR_MODELS.indexOf(facts.mlp_key!)]!;
@@ -251,26 +372,53 @@ describe('mosaic compare --across-datasets and mosaic cdplot', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('test_acc (higher is better), models by model key, ranked on each of 14 datasets (1 = best)');
     expect(lines).toContainEqual(expect.stringMatching(/^average rank +1\.93 +2\.00 +2\.93 +3\.14$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^adult_sample +0\.7980 \(1\) +0\.7680 \(3\) +0\.7710 \(2\) +0\.7630 \(4\)$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^C4\.5\+m vs C4\.5 +1\.14 +– +6\.5 +0\.0108 +0\.0645 +approx +12 +10 \/ 2 \/ 2$/));
-    expect(r.stdout).toContain('Friedman χ² = 10.95 (df 3), p = 0.0120; Iman–Davenport F = 4.586 (df 3, 39), p = 0.0076');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^adult_sample +0\.7980 \(1\) +0\.7680 \(3\) +0\.7710 \(2\) +0\.7630 \(4\)$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^C4\.5\+m vs C4\.5 +1\.14 +– +6\.5 +0\.0108 +0\.0645 +approx +12 +10 \/ 2 \/ 2$/),
+    );
+    expect(r.stdout).toContain(
+      'Friedman χ² = 10.95 (df 3), p = 0.0120; Iman–Davenport F = 4.586 (df 3, 39), p = 0.0076',
+    );
     expect(r.stdout).toContain('Nemenyi critical difference CD = 1.254 (q = 2.569, α = 0.05)');
     expect(r.stdout).toContain('within the CD (the bars of the diagram): [C4.5+m+cf, C4.5+m, C4.5+cf, C4.5]');
-    expect(lines[lines.length - 1]).toBe(`across 14 datasets: ${compareAcrossDatasets(runsOf(DEMSAR_DATASETS, DEMSAR_MODELS, 'test_acc', (d, m) => [DEMSAR[d]![m]!]), { criterion: 'test_acc' }).verdict}`);
+    expect(lines[lines.length - 1]).toBe(
+      `across 14 datasets: ${
+        compareAcrossDatasets(
+          runsOf(DEMSAR_DATASETS, DEMSAR_MODELS, 'test_acc', (d, m) => [DEMSAR[d]![m]!]),
+          { criterion: 'test_acc' },
+        ).verdict
+      }`,
+    );
     expect(lines[lines.length - 1]).toMatch(/^across 14 datasets: Friedman p = 0\.012: the 4 models' ranks differ/);
 
-    const json = JSON.parse(cli(['compare', db, '--across-datasets', '--criterion', 'test_acc', '--format', 'json'], dir).stdout);
+    const json = JSON.parse(
+      cli(['compare', db, '--across-datasets', '--criterion', 'test_acc', '--format', 'json'], dir).stdout,
+    );
     expect(json.models).toEqual(DEMSAR_REF.models);
     expect(json.datasets).toEqual([...DEMSAR_DATASETS].sort());
     expect(json.friedman.chi2).toBeCloseTo(DEMSAR_REF.chi2, 10);
-    expectClose(json.pairs.map((p: { wilcoxonPHolm: number }) => p.wilcoxonPHolm), DEMSAR_REF.holm, 10);
+    expectClose(
+      json.pairs.map((p: { wilcoxonPHolm: number }) => p.wilcoxonPHolm),
+      DEMSAR_REF.holm,
+      10,
+    );
     const csv = cli(['compare', db, '--across-datasets', '--criterion', 'test_acc', '--format', 'csv'], dir);
     const rows = csv.stdout.trimEnd().split('\n');
-    expect(rows[0]).toBe('kind,dataset,model,mean,rank,runs,pair,rank_diff,nemenyi_differs,statistic,df,p,p_holm,method,n,a_better,ties,b_better');
+    expect(rows[0]).toBe(
+      'kind,dataset,model,mean,rank,runs,pair,rank_diff,nemenyi_differs,statistic,df,p,p_holm,method,n,a_better,ties,b_better',
+    );
     expect(rows).toHaveLength(1 + 14 * 4 + 4 + 3 + 6);
     expect(rows).toContain('cell,adult_sample,C4.5+m+cf,0.798,1,1,,,,,,,,,,,,');
-    expect(csv.stderr.trim()).toBe("note: each model's value on a dataset is the mean of its runs' test_acc there (1 run per model and dataset); the ranks are taken over those means");
-    expect(cli(['compare', db, '--across-datasets', '--criterion', 'test_acc', '--format', 'markdown'], dir).stdout).toMatch(/^\*\*test_acc \(higher is better\), models by model key[\s\S]*\n- \*\*across 14 datasets\*\*: Friedman p = 0\.012/);
+    expect(csv.stderr.trim()).toBe(
+      "note: each model's value on a dataset is the mean of its runs' test_acc there (1 run per model and dataset); the ranks are taken over those means",
+    );
+    expect(
+      cli(['compare', db, '--across-datasets', '--criterion', 'test_acc', '--format', 'markdown'], dir).stdout,
+    ).toMatch(
+      /^\*\*test_acc \(higher is better\), models by model key[\s\S]*\n- \*\*across 14 datasets\*\*: Friedman p = 0\.012/,
+    );
 
     // the diagram: --plot, and cdplot
     const viaPlot = `${dir}/compare-cd.svg`;
@@ -278,7 +426,9 @@ describe('mosaic compare --across-datasets and mosaic cdplot', () => {
     const svg = `${dir}/cd.svg`;
     const drawn = cli(['cdplot', db, svg, '--criterion', 'test_acc'], dir);
     expect([drawn.code, drawn.stderr]).toEqual([0, '']);
-    expect(drawn.stdout.trim().split('\n').pop()).toBe(`critical difference diagram of 4 models over 14 datasets (test_acc) written to ${svg}`);
+    expect(drawn.stdout.trim().split('\n').pop()).toBe(
+      `critical difference diagram of 4 models over 14 datasets (test_acc) written to ${svg}`,
+    );
     const text = fs.readFileSync(svg, 'utf8');
     for (const m of DEMSAR_MODELS) expect(text).toContain(`>${m}</text>`);
     expect(text).toContain('CD = 1.25');
@@ -291,15 +441,33 @@ describe('mosaic compare --across-datasets and mosaic cdplot', () => {
 
   it('refuses one data key, --at and a bad output in one line, exit 2', async () => {
     const dir = tmpDir();
-    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: TWO_MODELS }), (facts, i) => ({ status: 'done', value: facts.mlp_key === 'model_a' ? 1 + i / 100 : 2 }));
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: TWO_MODELS }), (facts, i) => ({
+      status: 'done',
+      value: facts.mlp_key === 'model_a' ? 1 + i / 100 : 2,
+    }));
     const one = cli(['compare', db, '--across-datasets'], dir);
-    expect([one.code, one.stdout, one.stderr]).toEqual([2, '', 'mosaic: error: --across-datasets needs at least two data keys; this database has one: toy\n']);
+    expect([one.code, one.stdout, one.stderr]).toEqual([
+      2,
+      '',
+      'mosaic: error: --across-datasets needs at least two data keys; this database has one: toy\n',
+    ]);
     const plot = cli(['cdplot', db, `${dir}/cd.png`], dir);
-    expect([plot.code, plot.stderr]).toEqual([2, 'mosaic: error: cdplot needs at least two data keys; this database has one: toy\n']);
+    expect([plot.code, plot.stderr]).toEqual([
+      2,
+      'mosaic: error: cdplot needs at least two data keys; this database has one: toy\n',
+    ]);
     expect(fs.existsSync(`${dir}/cd.png`)).toBe(false);
     const at = cli(['compare', db, '--across-datasets', '--at', 'width'], dir);
-    expect([at.code, at.stderr]).toEqual([2, expect.stringMatching(/^mosaic: error: --across-datasets ranks the models over the data keys: it does not take --at .*\n$/)]);
+    expect([at.code, at.stderr]).toEqual([
+      2,
+      expect.stringMatching(
+        /^mosaic: error: --across-datasets ranks the models over the data keys: it does not take --at .*\n$/,
+      ),
+    ]);
     const jpg = cli(['cdplot', db, `${dir}/cd.jpg`], dir);
-    expect([jpg.code, jpg.stderr]).toEqual([2, expect.stringMatching(/^mosaic: error: cannot tell the format of .*cd\.jpg: name it \.pdf, \.png or \.svg\n$/)]);
+    expect([jpg.code, jpg.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^mosaic: error: cannot tell the format of .*cd\.jpg: name it \.pdf, \.png or \.svg\n$/),
+    ]);
   });
 });

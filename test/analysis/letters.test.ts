@@ -57,9 +57,15 @@ function checkVerdict(report: CompareReport): void {
     return;
   }
   const none = text.match(/^no significant difference among the (\d+) groups/);
-  const clear = text.match(/^(g\d+) has the lowest mean test_loss, significantly lower than each of the other (\d+) groups/);
-  const undecided = text.match(/^(g\d+) has the lowest mean test_loss but does not differ significantly from any other group/);
-  const mixed = text.match(/^(g\d+) has the lowest mean test_loss; not significantly different from it after Holm: (.*); significantly higher than it: (.*) \(p/);
+  const clear = text.match(
+    /^(g\d+) has the lowest mean test_loss, significantly lower than each of the other (\d+) groups/,
+  );
+  const undecided = text.match(
+    /^(g\d+) has the lowest mean test_loss but does not differ significantly from any other group/,
+  );
+  const mixed = text.match(
+    /^(g\d+) has the lowest mean test_loss; not significantly different from it after Holm: (.*); significantly higher than it: (.*) \(p/,
+  );
   if (none) {
     for (const a of names) for (const b of names) if (a < b) expect(p(a, b)).toBeGreaterThanOrEqual(ALPHA);
   } else if (clear) {
@@ -99,12 +105,16 @@ describe('the compact letter display', () => {
         pairsSeen++;
         const different = pair.pHolm < ALPHA;
         if (different) significantPairs++;
-        expect(shareLetter(letters.get(pair.a)!, letters.get(pair.b)!), `trial ${trial}: ${pair.a} ${letters.get(pair.a)} vs ${pair.b} ${letters.get(pair.b)}, Holm p ${pair.pHolm}`).toBe(!different);
+        expect(
+          shareLetter(letters.get(pair.a)!, letters.get(pair.b)!),
+          `trial ${trial}: ${pair.a} ${letters.get(pair.a)} vs ${pair.b} ${letters.get(pair.b)}, Holm p ${pair.pHolm}`,
+        ).toBe(!different);
       }
       // Letters are named in order: the best group holds a.
       expect(report.rankings[0]!.entries[0]!.letters).toMatch(/^a/);
       checkVerdict(report);
-      if (/not significantly different from it after Holm: .*; significantly higher/.test(report.verdicts[0]!.text)) mixedVerdicts++;
+      if (/not significantly different from it after Holm: .*; significantly higher/.test(report.verdicts[0]!.text))
+        mixedVerdicts++;
     }
     // The data sets cover both kinds of pairs and the mixed verdict, so the assertions above were exercised.
     expect(pairsSeen).toBeGreaterThan(2000);

@@ -43,7 +43,9 @@ describe('plots', () => {
     expect(cli(['plotloss', db, one, '-id', '1-2,5', '-plot_size', '1', '--log'], dir).code).toBe(0);
     expect(pdfPages(one)).toBe(3);
     const png = path.join(dir, 'loss.png');
-    expect(cli(['plotloss', db, png, '-param_name_value', 'faulty_width', '8', '-plot_size', '3'], dir).stdout).toContain('1 page written');
+    expect(
+      cli(['plotloss', db, png, '-param_name_value', 'faulty_width', '8', '-plot_size', '3'], dir).stdout,
+    ).toContain('1 page written');
     const [w, h] = pngSize(png);
     expect(w).toBeGreaterThan(1500);
     expect(h).toBeGreaterThan(600);
@@ -82,10 +84,18 @@ describe('plots', () => {
   });
 
   it('explains unknown keys, criteria and formats', async () => {
-    expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'mnist', 'test_loss'], dir).stderr).toMatch(/no finished run has dataset key "mnist"; dataset keys in .*: or$/m);
-    expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'or', 'loss'], dir).stderr).toMatch(/unknown criterion "loss"; valid: train_loss, test_loss, train_acc/);
-    expect(cli(['plotloss', db, path.join(dir, 'x.jpg')], dir).stderr).toMatch(/cannot tell the format of .*x\.jpg: name it \.pdf, \.png or \.svg/);
-    expect(cli(['plotloss', db, path.join(dir, 'x.pdf'), '-id', '3-4'], dir).stderr).toMatch(/none of the selected runs has a loss curve to draw/);
+    expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'mnist', 'test_loss'], dir).stderr).toMatch(
+      /no finished run has dataset key "mnist"; dataset keys in .*: or$/m,
+    );
+    expect(cli(['metaplot', db, path.join(dir, 'x.png'), 'or', 'loss'], dir).stderr).toMatch(
+      /unknown criterion "loss"; valid: train_loss, test_loss, train_acc/,
+    );
+    expect(cli(['plotloss', db, path.join(dir, 'x.jpg')], dir).stderr).toMatch(
+      /cannot tell the format of .*x\.jpg: name it \.pdf, \.png or \.svg/,
+    );
+    expect(cli(['plotloss', db, path.join(dir, 'x.pdf'), '-id', '3-4'], dir).stderr).toMatch(
+      /none of the selected runs has a loss curve to draw/,
+    );
   });
 });
 
@@ -142,12 +152,27 @@ plot_scale = 2
 
   it.each([
     ['[p]\nordinates = test_loss\n', /plots-\w+\.ini:1 \[p\]: missing key "abscissae"/],
-    ['[p]\nabscissae = width\nordinates = test_lost\n', /plots-\w+\.ini:3 \[p\] ordinates: unknown criterion "test_lost"; valid: train_loss/],
-    ['[p]\nabscissae = width\nordinates = test_loss\nplot_type = bars\n', /\[p\] plot_type: must be line, point or violin, found "bars"/],
-    ['[p]\nabscissae = width\nordinates = test_loss\nerrorbars_style = shade\n', /\[p\] errorbars_style: must be bars or fill_between/],
-    ['[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = data_key, model_key\ninclude_values = or\n', /\[p\] include_values: 1 value for 2 include_keys/],
+    [
+      '[p]\nabscissae = width\nordinates = test_lost\n',
+      /plots-\w+\.ini:3 \[p\] ordinates: unknown criterion "test_lost"; valid: train_loss/,
+    ],
+    [
+      '[p]\nabscissae = width\nordinates = test_loss\nplot_type = bars\n',
+      /\[p\] plot_type: must be line, point or violin, found "bars"/,
+    ],
+    [
+      '[p]\nabscissae = width\nordinates = test_loss\nerrorbars_style = shade\n',
+      /\[p\] errorbars_style: must be bars or fill_between/,
+    ],
+    [
+      '[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = data_key, model_key\ninclude_values = or\n',
+      /\[p\] include_values: 1 value for 2 include_keys/,
+    ],
     ['[p]\nabscissae = depth\nordinates = test_loss\n', /\[p\] abscissae: no run has "depth"/],
-    ['[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = model_key\ninclude_values = [net_9]\n', /\[p\]: no finished run matches model_key in \[net_9\]/],
+    [
+      '[p]\nabscissae = width\nordinates = test_loss\ninclude_keys = model_key\ninclude_values = [net_9]\n',
+      /\[p\]: no finished run matches model_key in \[net_9\]/,
+    ],
   ])('a bad plot config is a clear error: %j', (text, message) => {
     const r = cli(['perfanalysis_by_config', write(text), db, path.join(dir, 'x.pdf')], dir);
     expect(r.code).toBe(2);
@@ -170,7 +195,9 @@ const byPoint = (a: Lettered, b: Lettered) => a[1] - b[1] || a[0].localeCompare(
 
 /** The letters `mosaic compare --at nb_params` gives: [group, nb_params, letters], at sizes where two groups or more have some. */
 function compareLetters({ runs, criteria }: LoadedRuns, pool: string[] = []): Lettered[] {
-  const groups = compareRuns(runs, { criterion: 'test_loss', criteria, at: 'nb_params', pool }).groups.filter((g) => g.letters);
+  const groups = compareRuns(runs, { criterion: 'test_loss', criteria, at: 'nb_params', pool }).groups.filter(
+    (g) => g.letters,
+  );
   return groups
     .filter((g) => groups.filter((o) => o.at === g.at).length >= 2)
     .map((g): Lettered => [g.group, Number(g.at), g.letters])
@@ -180,7 +207,9 @@ function compareLetters({ runs, criteria }: LoadedRuns, pool: string[] = []): Le
 /** The curve chart of a metaplot spec or a perfanalysis page. */
 const curveOf = (spec: object) => {
   const s = spec as { hconcat?: object[] };
-  return (s.hconcat ? s.hconcat[0] : s) as { layer: { mark: { type: string }; encoding: { color?: object }; data?: { values: Record<string, unknown>[] } }[] };
+  return (s.hconcat ? s.hconcat[0] : s) as {
+    layer: { mark: { type: string }; encoding: { color?: object }; data?: { values: Record<string, unknown>[] } }[];
+  };
 };
 
 /** The letters a figure writes (its coloured text layer): [series, nb_params, letters]. */
@@ -189,11 +218,14 @@ function lettersIn(spec: object): Lettered[] {
   const coloured = layers.filter((l) => l.encoding.color);
   if (layers.length === 0) return [];
   expect(coloured).toHaveLength(1);
-  return coloured[0]!.data!.values.map((v): Lettered => [v.series as string, v.nb_params as number, v.letters as string]).sort(byPoint);
+  return coloured[0]!
+    .data!.values.map((v): Lettered => [v.series as string, v.nb_params as number, v.letters as string])
+    .sort(byPoint);
 }
 
-const subtitleOf = (spec: object) => ((spec as { title: { subtitle: string[] } }).title.subtitle).join('\n');
-const CAPTION = 'letters at each size: series that share a letter do not differ significantly\n(Welch or paired t, Holm over the pairs at all sizes, α = 0.05)';
+const subtitleOf = (spec: object) => (spec as { title: { subtitle: string[] } }).title.subtitle.join('\n');
+const CAPTION =
+  'letters at each size: series that share a letter do not differ significantly\n(Welch or paired t, Holm over the pairs at all sizes, α = 0.05)';
 
 describe('metaplot and perfanalysis: the letters of compare at each size', () => {
   // compare.test.ts's samples: model_a is better than model_b at both widths (p < 0.001, Welch, after Holm)
@@ -209,7 +241,12 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
     const dir = tmpDir();
     const db = await twoModels(dir, (model, _w, r) => (model === 'model_a' ? A[r]! : B[r]!));
     const runs = await runsOf(db);
-    const expected: Lettered[] = [['model_a', 20, 'a'], ['model_b', 20, 'b'], ['model_a', 30, 'a'], ['model_b', 30, 'b']];
+    const expected: Lettered[] = [
+      ['model_a', 20, 'a'],
+      ['model_b', 20, 'b'],
+      ['model_a', 30, 'a'],
+      ['model_b', 30, 'b'],
+    ];
     expect(compareLetters(runs)).toEqual(expected);
     const meta = metaplotFigure(runs, db, 'toy', 'test_loss', []).spec;
     expect(lettersIn(meta)).toEqual(expected);
@@ -229,9 +266,16 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
   it('letters shared where the series do not differ, none at a size where a series has one run', async () => {
     const dir = tmpDir();
     // at 30, model_b is model_a shifted by 0.3: not significantly different
-    const db = await twoModels(dir, (model, w, r) => (model === 'model_a' ? A[r]! : w === 2 ? B[r]! : A[(r + 1) % 6]! + 0.3));
+    const db = await twoModels(dir, (model, w, r) =>
+      model === 'model_a' ? A[r]! : w === 2 ? B[r]! : A[(r + 1) % 6]! + 0.3,
+    );
     const runs = await runsOf(db);
-    const expected: Lettered[] = [['model_a', 20, 'a'], ['model_b', 20, 'b'], ['model_a', 30, 'a'], ['model_b', 30, 'a']];
+    const expected: Lettered[] = [
+      ['model_a', 20, 'a'],
+      ['model_b', 20, 'b'],
+      ['model_a', 30, 'a'],
+      ['model_b', 30, 'a'],
+    ];
     expect(compareLetters(runs)).toEqual(expected);
     expect(lettersIn(metaplotFigure(runs, db, 'toy', 'test_loss', []).spec)).toEqual(expected);
 
@@ -244,7 +288,10 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
     });
     const partial = await runsOf(one);
     const at30 = lettersIn(metaplotFigure(partial, one, 'toy', 'test_loss', []).spec);
-    expect(at30.map(([series, size]) => [series, size])).toEqual([['model_a', 30], ['model_b', 30]]);
+    expect(at30.map(([series, size]) => [series, size])).toEqual([
+      ['model_a', 30],
+      ['model_b', 30],
+    ]);
     expect(at30).toEqual(compareLetters(partial));
   });
 
@@ -258,11 +305,17 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
       { dataset: 'toy', at: '40', letters: '' },
     ];
     const placeOf = new Map([
-      [1, { series: 'x · width=2', nb_params: 20 }], [2, { series: 'x · width=2', nb_params: 20 }],
-      [3, { series: 'y', nb_params: 20 }], [4, { series: 'y', nb_params: 20 }],
-      [5, { series: 'x · width=2', nb_params: 30 }], [6, { series: 'x · width=2', nb_params: 30 }],
-      [7, { series: 'y', nb_params: 30 }], [8, { series: 'y', nb_params: 30 }],
-      [9, { series: 'y', nb_params: 40 }], [10, { series: 'y', nb_params: 40 }], [11, { series: 'x · width=2', nb_params: 40 }],
+      [1, { series: 'x · width=2', nb_params: 20 }],
+      [2, { series: 'x · width=2', nb_params: 20 }],
+      [3, { series: 'y', nb_params: 20 }],
+      [4, { series: 'y', nb_params: 20 }],
+      [5, { series: 'x · width=2', nb_params: 30 }],
+      [6, { series: 'x · width=2', nb_params: 30 }],
+      [7, { series: 'y', nb_params: 30 }],
+      [8, { series: 'y', nb_params: 30 }],
+      [9, { series: 'y', nb_params: 40 }],
+      [10, { series: 'y', nb_params: 40 }],
+      [11, { series: 'x · width=2', nb_params: 40 }],
     ]);
     expect(lettersOfSeries(groups, [[3, 4], [1, 2], [5, 6], [7, 8], [9, 10], [11]], placeOf)).toEqual([
       { series: 'y', nb_params: 20, letters: 'a' },
@@ -271,7 +324,18 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
       { series: 'y', nb_params: 30, letters: 'a' },
     ]);
     // a group that is not exactly one point's runs: no letters at its size rather than half a display
-    expect(lettersOfSeries(groups.slice(0, 4), [[3, 4], [1, 2], [5, 7], [6, 8]], placeOf)).toEqual([
+    expect(
+      lettersOfSeries(
+        groups.slice(0, 4),
+        [
+          [3, 4],
+          [1, 2],
+          [5, 7],
+          [6, 8],
+        ],
+        placeOf,
+      ),
+    ).toEqual([
       { series: 'y', nb_params: 20, letters: 'a' },
       { series: 'x · width=2', nb_params: 20, letters: 'b' },
     ]);
@@ -285,10 +349,20 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
       const db = await analysisDb(dir, iniText({ multiplicity: 3, models: TWO_MODELS }), (facts, i) => {
         const width = Number(facts.A_width ?? facts.B_width);
         const b = facts.mlp_key === 'model_b';
-        return { status: 'done', value: (b ? B : A)[i % 3]!, nb_params: width * 10 + (b && shifted.includes(width) ? 1 : 0) };
+        return {
+          status: 'done',
+          value: (b ? B : A)[i % 3]!,
+          nb_params: width * 10 + (b && shifted.includes(width) ? 1 : 0),
+        };
       });
       const runs = await runsOf(db);
-      return { runs, specs: [metaplotFigure(runs, db, 'toy', 'test_loss', []).spec, perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec] };
+      return {
+        runs,
+        specs: [
+          metaplotFigure(runs, db, 'toy', 'test_loss', []).spec,
+          perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec,
+        ],
+      };
     };
     const apart = await sizes([2, 3]);
     for (const spec of apart.specs) {
@@ -296,10 +370,15 @@ describe('metaplot and perfanalysis: the letters of compare at each size', () =>
       expect(subtitleOf(spec)).not.toContain('letters');
     }
     // …though compare, alone at each nb_params, gives each group a letter
-    expect(compareRuns(apart.runs.runs, { criterion: 'test_loss', at: 'nb_params' }).groups.map((g) => g.letters)).toEqual(['a', 'a', 'a', 'a']);
+    expect(
+      compareRuns(apart.runs.runs, { criterion: 'test_loss', at: 'nb_params' }).groups.map((g) => g.letters),
+    ).toEqual(['a', 'a', 'a', 'a']);
     const shared = await sizes([3]);
     for (const spec of shared.specs) {
-      expect(lettersIn(spec)).toEqual([['model_a', 20, 'a'], ['model_b', 20, 'b']]);
+      expect(lettersIn(spec)).toEqual([
+        ['model_a', 20, 'a'],
+        ['model_b', 20, 'b'],
+      ]);
       expect(subtitleOf(spec)).toContain(CAPTION);
     }
   });
@@ -319,9 +398,20 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
   const spread = [0.01, 0.4, 0.02];
   beforeAll(async () => {
     dir = tmpDir();
-    const odd: Record<number, Outcome> = { 0: { status: 'error' }, 4: { status: 'diverged' }, 5: { status: 'diverged' } };
-    db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 4, models }), (facts, i) =>
-      odd[i] ?? { status: 'done', value: spread[i % 3]! * (facts.lr === '1e-3' ? 1 : 2), nb_params: Number(facts.A_width ?? facts.B_width) * 10 },
+    const odd: Record<number, Outcome> = {
+      0: { status: 'error' },
+      4: { status: 'diverged' },
+      5: { status: 'diverged' },
+    };
+    db = await analysisDb(
+      dir,
+      iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 4, models }),
+      (facts, i) =>
+        odd[i] ?? {
+          status: 'done',
+          value: spread[i % 3]! * (facts.lr === '1e-3' ? 1 : 2),
+          nb_params: Number(facts.A_width ?? facts.B_width) * 10,
+        },
     );
   });
 
@@ -336,25 +426,39 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
       '',
     ]);
     const text = fs.readFileSync(svg, 'utf8');
-    expect(labelled(text, 'line', 'model key').filter(Boolean).sort()).toEqual(['model_a · lr=1e-2', 'model_a · lr=1e-3', 'model_b · lr=1e-2', 'model_b · lr=1e-3']);
+    expect(labelled(text, 'line', 'model key').filter(Boolean).sort()).toEqual([
+      'model_a · lr=1e-2',
+      'model_a · lr=1e-3',
+      'model_b · lr=1e-2',
+      'model_b · lr=1e-3',
+    ]);
     expect(text).toContain('series split by lr: runs that differ in it are not averaged together');
 
     const pooled = cli(['metaplot', db, svg, 'toy', 'test_loss', '--pool', 'lr'], dir);
     expect(pooled.stdout).toContain('pooled on request (--pool lr): lr (1e-3, 1e-2)');
     expect(labelled(fs.readFileSync(svg, 'utf8'), 'line', 'model key').filter(Boolean)).toEqual(['model_a', 'model_b']);
-    expect(cli(['metaplot', db, svg, 'toy', 'test_loss', '--pool', 'depth'], dir).stderr).toMatch(/--pool depth: no run has a parameter named depth/);
+    expect(cli(['metaplot', db, svg, 'toy', 'test_loss', '--pool', 'depth'], dir).stderr).toMatch(
+      /--pool depth: no run has a parameter named depth/,
+    );
   });
 
   it('metaplot and perfanalysis: letters of split series, found by their runs, equal those of compare --at nb_params', async () => {
     const runs = await runsOf(db);
     // model_a at 20 and 30 (lr 1e-2 and 1e-3), model_b at 20: at 20, four series with 2 runs or more
     const expected = compareLetters(runs);
-    expect(new Set(expected.map(([series]) => series))).toEqual(new Set(['model_a · lr=1e-2', 'model_a · lr=1e-3', 'model_b · lr=1e-2', 'model_b · lr=1e-3']));
+    expect(new Set(expected.map(([series]) => series))).toEqual(
+      new Set(['model_a · lr=1e-2', 'model_a · lr=1e-3', 'model_b · lr=1e-2', 'model_b · lr=1e-3']),
+    );
     expect(new Set(expected.map(([, size]) => size))).toEqual(new Set([20, 30]));
     expect(lettersIn(metaplotFigure(runs, db, 'toy', 'test_loss', []).spec)).toEqual(expected);
-    expect(lettersIn(perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec)).toEqual(expected);
+    expect(lettersIn(perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec)).toEqual(
+      expected,
+    );
     const pooled = compareLetters(runs, ['lr']);
-    expect(pooled.map(([series, size]) => [series, size])).toEqual([['model_a', 20], ['model_b', 20]]); // model_a alone at 30
+    expect(pooled.map(([series, size]) => [series, size])).toEqual([
+      ['model_a', 20],
+      ['model_b', 20],
+    ]); // model_a alone at 30
     expect(lettersIn(metaplotFigure(runs, db, 'toy', 'test_loss', ['lr']).spec)).toEqual(pooled);
   });
 
@@ -362,7 +466,9 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
     const svg = path.join(dir, 'band.svg');
     expect(cli(['metaplot', db, svg, 'toy', 'test_loss'], dir).code).toBe(0);
     const text = fs.readFileSync(svg, 'utf8');
-    expect(text).toContain("band: ±1 standard deviation, clipped to the criterion's range; error bars: a series of one size");
+    expect(text).toContain(
+      "band: ±1 standard deviation, clipped to the criterion's range; error bars: a series of one size",
+    );
     const lows = labelled(text, 'area', 'lower').map(Number);
     expect(lows.length).toBeGreaterThan(0);
     expect(Math.min(...lows)).toBe(0); // mean − std is below 0 for these losses
@@ -376,11 +482,15 @@ describe('metaplot and perfanalysis: what is averaged, and the spread', () => {
     const r = cli(['perfanalysis', db, out], dir);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('skipped train_acc, test_acc: no run has a value');
-    expect(r.stdout).toContain('skipped duration(s) (1 in every run), epochs (1 in every run), overfit (0 in every run), slope (0 in every run), best_epoch (1 in every run): the same value in every run');
+    expect(r.stdout).toContain(
+      'skipped duration(s) (1 in every run), epochs (1 in every run), overfit (0 in every run), slope (0 in every run), best_epoch (1 in every run): the same value in every run',
+    );
     // train_loss, test_loss, trainability, best_test_loss
     expect(r.stdout).toContain('4 pages (dataset keys x criteria)');
     expect(pdfPages(out)).toBe(4);
-    expect(cli(['perfanalysis', db, path.join(dir, 'one.pdf'), '--criteria', 'test_loss', '--pool', 'lr'], dir).stdout).toMatch(/pooled on request \(--pool lr\)[\s\S]*\n1 page \(/);
+    expect(
+      cli(['perfanalysis', db, path.join(dir, 'one.pdf'), '--criteria', 'test_loss', '--pool', 'lr'], dir).stdout,
+    ).toMatch(/pooled on request \(--pool lr\)[\s\S]*\n1 page \(/);
   });
 });
 
@@ -390,7 +500,9 @@ describe('perfanalysis_by_config: the same rules', () => {
     const models = `[a]\ntype = mlp\nclass = mlp_brick\npath_to_class = m.ts\nkey = brick\nwidth = 2, 3\n`;
     const spread = [0.01, 0.4, 0.02];
     const db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 3, models }), (facts, i) =>
-      i === 1 ? { status: 'failed' } : { status: 'done', value: spread[i % 3]!, nb_params: Number(facts.mlp_brick_width) * 10 },
+      i === 1
+        ? { status: 'failed' }
+        : { status: 'done', value: spread[i % 3]!, nb_params: Number(facts.mlp_brick_width) * 10 },
     );
     const ini = path.join(dir, 'plots.ini');
     fs.writeFileSync(

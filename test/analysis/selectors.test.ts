@@ -15,7 +15,10 @@ describe('selectors (-param_name_value and thresholds)', () => {
   let store: Store;
   beforeAll(async () => {
     dir = tmpDir();
-    db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 2, models: MODELS }), () => ({ status: 'done', value: 1 }));
+    db = await analysisDb(dir, iniText({ process: 'lr = 1e-2, 1e-3', multiplicity: 2, models: MODELS }), () => ({
+      status: 'done',
+      value: 1,
+    }));
     store = openSqliteStore(db, { create: false, readonly: true });
   });
   afterAll(async () => store.close());
@@ -34,9 +37,15 @@ describe('selectors (-param_name_value and thresholds)', () => {
   });
 
   it('say what exists when nothing matches', async () => {
-    await expect(selectRuns(store, { param_name_value: ['width', '7'] })).rejects.toThrow(/no run has width \(mlp1_width\) = 7; its values: 2, 3$/);
-    await expect(selectRuns(store, { param_name_value_low_threshold: ['lr', '1e-4'] })).rejects.toThrow(/no run has lr <= 1e-4; its values: 1e-3, 1e-2$/);
-    await expect(selectRuns(store, { param_name_value: ['depth', '2'] })).rejects.toThrow(/no run has a parameter depth \(nor one ending in _depth\); parameters: .*lr.*mlp1_width/);
+    await expect(selectRuns(store, { param_name_value: ['width', '7'] })).rejects.toThrow(
+      /no run has width \(mlp1_width\) = 7; its values: 2, 3$/,
+    );
+    await expect(selectRuns(store, { param_name_value_low_threshold: ['lr', '1e-4'] })).rejects.toThrow(
+      /no run has lr <= 1e-4; its values: 1e-3, 1e-2$/,
+    );
+    await expect(selectRuns(store, { param_name_value: ['depth', '2'] })).rejects.toThrow(
+      /no run has a parameter depth \(nor one ending in _depth\); parameters: .*lr.*mlp1_width/,
+    );
     // `mlp_key` is a key, not a parameter named `key`
     await expect(selectRuns(store, { param_name_value: ['key', 'mlp'] })).rejects.toThrow(/no run has a parameter key/);
   });
@@ -62,7 +71,9 @@ describe('selectors (-param_name_value and thresholds)', () => {
     );
     const s = openSqliteStore(two, { create: false, readonly: true });
     try {
-      await expect(selectRuns(s, { param_name_value: ['width', '2'] })).rejects.toThrow(/"width" could be any of head1_width, mlp1_width \(run 1\): give the full name/);
+      await expect(selectRuns(s, { param_name_value: ['width', '2'] })).rejects.toThrow(
+        /"width" could be any of head1_width, mlp1_width \(run 1\): give the full name/,
+      );
       expect(await selectRuns(s, { param_name_value: ['mlp1_width', '2'] })).toEqual([1]);
     } finally {
       s.close();

@@ -14,35 +14,89 @@ import { mannWhitney, welch } from '../../src/analysis/stats.js';
 // relative; p-values also pass within 1e-12 absolute (exact p-values can be tiny).
 
 type Num = number | 'NaN' | 'Infinity' | '-Infinity';
-const num = (x: Num): number => (typeof x === 'number' ? x : x === 'NaN' ? NaN : x === 'Infinity' ? Infinity : -Infinity);
+const num = (x: Num): number =>
+  typeof x === 'number' ? x : x === 'NaN' ? NaN : x === 'Infinity' ? Infinity : -Infinity;
 
 interface Reference {
   scipy: string;
-  paired: Record<string, {
-    a: number[];
-    b: number[];
-    ttest_rel: { t: Num; df: number; p: Num; diff: number; ci95: [Num, Num] };
-    wilcoxon: { statistic: number; p: number; auto_method: 'exact' | 'permutation' | 'asymptotic'; n_nonzero: number; zeros: number };
-  }>;
-  paired_degenerate: Record<string, {
-    a: number[];
-    b: number[];
-    ttest_rel: { t: Num; p: Num };
-    wilcoxon: { statistic: number; p: Num } | null;
-  }>;
-  independent: Record<string, {
-    a: number[];
-    b: number[];
-    welch: { t: number; df: number; p: number; diff: number; ci95: [number, number] };
-    mannwhitneyu: { u: number; p: number; auto_method: 'exact' | 'asymptotic'; ties: boolean; p_exact: number | null; p_asymptotic: number };
-  }>;
-  tost: { kind: 'paired' | 'independent'; data: string; rope: number; alpha: number; p_lower: number; p_upper: number; p: number; diff: number; ci: [number, number] }[];
-  friedman: Record<string, { better: 'lower' | 'higher'; table: number[][]; avg_ranks: number[]; chi2: number; p: number; ff: Num; ff_df: [number, number]; ff_p: number }>;
+  paired: Record<
+    string,
+    {
+      a: number[];
+      b: number[];
+      ttest_rel: { t: Num; df: number; p: Num; diff: number; ci95: [Num, Num] };
+      wilcoxon: {
+        statistic: number;
+        p: number;
+        auto_method: 'exact' | 'permutation' | 'asymptotic';
+        n_nonzero: number;
+        zeros: number;
+      };
+    }
+  >;
+  paired_degenerate: Record<
+    string,
+    {
+      a: number[];
+      b: number[];
+      ttest_rel: { t: Num; p: Num };
+      wilcoxon: { statistic: number; p: Num } | null;
+    }
+  >;
+  independent: Record<
+    string,
+    {
+      a: number[];
+      b: number[];
+      welch: { t: number; df: number; p: number; diff: number; ci95: [number, number] };
+      mannwhitneyu: {
+        u: number;
+        p: number;
+        auto_method: 'exact' | 'asymptotic';
+        ties: boolean;
+        p_exact: number | null;
+        p_asymptotic: number;
+      };
+    }
+  >;
+  tost: {
+    kind: 'paired' | 'independent';
+    data: string;
+    rope: number;
+    alpha: number;
+    p_lower: number;
+    p_upper: number;
+    p: number;
+    diff: number;
+    ci: [number, number];
+  }[];
+  friedman: Record<
+    string,
+    {
+      better: 'lower' | 'higher';
+      table: number[][];
+      avg_ranks: number[];
+      chi2: number;
+      p: number;
+      ff: Num;
+      ff_df: [number, number];
+      ff_p: number;
+    }
+  >;
   nemenyi_q: { k: number; alpha: number; q: number }[];
   nemenyi_cd: { k: number; n: number; alpha: number; cd: number }[];
   studentized_range_cdf: { q: number; k: number; cdf: number }[];
   nct: { t: number; df: number; nc: number; cdf: Num; sf: number; cdf_by_quad?: number; sf_by_quad?: number }[];
-  power: { diff: number; sd: number; paired: boolean; alpha: number; power: number; n: number; power_at_n: number; power_at_n_minus_1: number | null }[];
+  power: {
+    diff: number;
+    sd: number;
+    paired: boolean;
+    alpha: number;
+    power: number;
+    n: number;
+    power_at_n: number;
+    power_at_n_minus_1: number | null;
+  }[];
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -60,7 +114,9 @@ function close(what: string, actual: number, expected: number, absFloor = 0): vo
   const rel = expected === 0 ? err : err / Math.abs(expected);
   const key = what.split(' ')[0]!;
   worst.set(key, Math.max(worst.get(key) ?? 0, rel));
-  expect(err, `${what}: ${actual} against SciPy's ${expected}`).toBeLessThanOrEqual(Math.max(1e-6 * Math.abs(expected), absFloor));
+  expect(err, `${what}: ${actual} against SciPy's ${expected}`).toBeLessThanOrEqual(
+    Math.max(1e-6 * Math.abs(expected), absFloor),
+  );
 }
 const closeP = (what: string, actual: number, expected: number) => close(what, actual, expected, 1e-12);
 
@@ -128,7 +184,8 @@ describe(`independent samples against SciPy ${ref.scipy}`, () => {
       const same = m.method === 'exact' ? c.mannwhitneyu.p_exact : c.mannwhitneyu.p_asymptotic;
       expect(same, 'exact p without ties only').not.toBeNull();
       closeP(`mannwhitney.p.${m.method} ${name}`, m.p, same!);
-      if ((m.method === 'exact') === (c.mannwhitneyu.auto_method === 'exact')) closeP(`mannwhitney.p.default ${name}`, m.p, c.mannwhitneyu.p);
+      if ((m.method === 'exact') === (c.mannwhitneyu.auto_method === 'exact'))
+        closeP(`mannwhitney.p.default ${name}`, m.p, c.mannwhitneyu.p);
     });
   }
 
@@ -173,7 +230,9 @@ describe(`Friedman, Iman–Davenport and Nemenyi against SciPy ${ref.scipy} and 
       const f = friedman(c.table, c.better);
       expect(f.n).toBe(c.table.length);
       expect(f.k).toBe(c.table[0]!.length);
-      f.avgRanks.forEach((r, j) => { close(`friedman.avg_rank ${name}`, r, c.avg_ranks[j]!); });
+      f.avgRanks.forEach((r, j) => {
+        close(`friedman.avg_rank ${name}`, r, c.avg_ranks[j]!);
+      });
       close(`friedman.chi2 ${name}`, f.chi2, c.chi2);
       closeP(`friedman.p ${name}`, f.p, c.p);
       close(`iman_davenport.F ${name}`, f.ff, num(c.ff));
@@ -185,7 +244,12 @@ describe(`Friedman, Iman–Davenport and Nemenyi against SciPy ${ref.scipy} and 
   it('ranks: 1 is the best, ties at their average rank', () => {
     expect(friedman([[0.3, 0.1, 0.3, 0.2]], 'lower').ranks[0]).toEqual([3.5, 1, 3.5, 2]);
     expect(friedman([[0.3, 0.1, 0.3, 0.2]], 'higher').ranks[0]).toEqual([1.5, 4, 1.5, 3]);
-    expect(friedman([[1, 1, 1], [2, 2, 2]])).toMatchObject({ chi2: 0, p: 1 });
+    expect(
+      friedman([
+        [1, 1, 1],
+        [2, 2, 2],
+      ]),
+    ).toMatchObject({ chi2: 0, p: 1 });
   });
 
   it('q_α: the studentized range quantile (k groups, infinite df) over √2', () => {
@@ -198,13 +262,16 @@ describe(`Friedman, Iman–Davenport and Nemenyi against SciPy ${ref.scipy} and 
       '0.1': [1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.78, 2.855, 2.92],
     };
     for (const [alpha, qs] of Object.entries(table)) {
-      qs.forEach((q, i) => { expect(Math.abs(nemenyiQ(i + 2, Number(alpha)) - q), `k = ${i + 2}, α = ${alpha}`).toBeLessThanOrEqual(1e-3); });
+      qs.forEach((q, i) => {
+        expect(Math.abs(nemenyiQ(i + 2, Number(alpha)) - q), `k = ${i + 2}, α = ${alpha}`).toBeLessThanOrEqual(1e-3);
+      });
     }
   });
 
   it('critical differences and the studentized range cdf', () => {
     for (const c of ref.nemenyi_cd) close(`nemenyi.cd k=${c.k}`, nemenyiCD(c.k, c.n, c.alpha), c.cd);
-    for (const c of ref.studentized_range_cdf) close(`studentized_range.cdf q=${c.q}`, studentizedRangeCdf(c.q, c.k), c.cdf);
+    for (const c of ref.studentized_range_cdf)
+      close(`studentized_range.cdf q=${c.q}`, studentizedRangeCdf(c.q, c.k), c.cdf);
   });
 });
 
@@ -233,7 +300,8 @@ describe(`noncentral t and power against SciPy ${ref.scipy}`, () => {
       expect(repeatsNeededT(c.diff, c.sd, opts)).toBe(c.n);
       expect(repeatsNeededT(-c.diff, c.sd, opts)).toBe(c.n);
       close(`power ${c.diff}`, tTestPower(c.diff / c.sd, c.n, opts), c.power_at_n);
-      if (c.power_at_n_minus_1 !== null) close(`power ${c.diff}`, tTestPower(c.diff / c.sd, c.n - 1, opts), c.power_at_n_minus_1);
+      if (c.power_at_n_minus_1 !== null)
+        close(`power ${c.diff}`, tTestPower(c.diff / c.sd, c.n - 1, opts), c.power_at_n_minus_1);
     });
   }
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { cliffsDelta, cohensD, holm, mannWhitney, probabilityBelow, summarize, welch } from '../../src/analysis/stats.js';
+import {
+  cliffsDelta,
+  cohensD,
+  holm,
+  mannWhitney,
+  probabilityBelow,
+  summarize,
+  welch,
+} from '../../src/analysis/stats.js';
 
 // Reference values computed independently with SciPy 1.17 (scipy.stats.ttest_ind(equal_var=False),
 // mannwhitneyu(method='exact' / 'asymptotic'), t.interval) and NumPy, and Holm's textbook example.
@@ -36,7 +44,9 @@ describe('statistics against independent values', () => {
 
   it('Holm correction (textbook example)', () => {
     const adj = holm([0.01, 0.04, 0.03, 0.005]);
-    [0.03, 0.06, 0.06, 0.02].forEach((v, i) => { expect(adj[i]).toBeCloseTo(v, 12); });
+    [0.03, 0.06, 0.06, 0.02].forEach((v, i) => {
+      expect(adj[i]).toBeCloseTo(v, 12);
+    });
   });
 
   it("effect sizes: Cohen's d, Cliff's delta, probability of being below", () => {

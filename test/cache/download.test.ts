@@ -39,7 +39,13 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
  * Calls downloadFile in a separate Node process, as a worker would; with `startAt` (ms since the
  * epoch), not before that moment, so that several processes call it in the same millisecond.
  */
-function download(url: string, dest: string, cacheDb: string, cacheSize?: number, startAt = 0): Promise<{ code: number | null; stderr: string }> {
+function download(
+  url: string,
+  dest: string,
+  cacheDb: string,
+  cacheSize?: number,
+  startAt = 0,
+): Promise<{ code: number | null; stderr: string }> {
   const script = `import { downloadFile } from ${JSON.stringify(path.join(ROOT, 'dist/index.js'))};
     while (Date.now() < Number(process.argv[3]));
     await downloadFile(process.argv[1], process.argv[2]);`;
@@ -55,7 +61,9 @@ function download(url: string, dest: string, cacheDb: string, cacheSize?: number
 
 const cachedUrls = (cacheDb: string) => {
   const d = openDb(cacheDb);
-  const rows = (d.prepare(`SELECT url FROM files WHERE state = 'ready' ORDER BY url`).all() as { url: string }[]).map((r) => r.url.replace(base, ''));
+  const rows = (d.prepare(`SELECT url FROM files WHERE state = 'ready' ORDER BY url`).all() as { url: string }[]).map(
+    (r) => r.url.replace(base, ''),
+  );
   d.close();
   return rows;
 };
@@ -64,10 +72,13 @@ describe('download cache', () => {
   it('fetches a URL once even when several processes ask at the same time', async () => {
     const dir = tmpDir();
     const cacheDb = path.join(dir, 'cache.db');
-    const results = await Promise.all([1, 2, 3, 4].map((i) => download(`${base}/slow.bin`, path.join(dir, `out-${i}/slow.bin`), cacheDb)));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) => download(`${base}/slow.bin`, path.join(dir, `out-${i}/slow.bin`), cacheDb)),
+    );
     for (const r of results) expect(r).toEqual({ code: 0, stderr: '' });
     expect(hits.get('/slow.bin')).toBe(1);
-    for (const i of [1, 2, 3, 4]) expect(fs.readFileSync(path.join(dir, `out-${i}/slow.bin`)).equals(Buffer.alloc(4096, 7))).toBe(true);
+    for (const i of [1, 2, 3, 4])
+      expect(fs.readFileSync(path.join(dir, `out-${i}/slow.bin`)).equals(Buffer.alloc(4096, 7))).toBe(true);
     // and later calls come from the cache
     expect((await download(`${base}/slow.bin`, path.join(dir, 'again.bin'), cacheDb)).code).toBe(0);
     expect(hits.get('/slow.bin')).toBe(1);
@@ -83,7 +94,9 @@ describe('download cache', () => {
       db.exec('BEGIN IMMEDIATE'); console.log(Date.now());
       setTimeout(() => db.exec('COMMIT'), Number(process.argv[2]) - Date.now());`;
     const holder = spawn(process.execPath, ['-e', lock, cacheDb, String(startAt + 300)]);
-    const lockedAt = await new Promise<number>((resolve) => holder.stdout.once('data', (d) => resolve(Number(String(d)))));
+    const lockedAt = await new Promise<number>((resolve) =>
+      holder.stdout.once('data', (d) => resolve(Number(String(d)))),
+    );
     expect(lockedAt).toBeLessThan(startAt);
     const r = await download(`${base}/kb/l`, path.join(dir, 'out'), cacheDb, undefined, startAt);
     expect(r).toEqual({ code: 0, stderr: '' });
@@ -110,17 +123,23 @@ describe('download cache', () => {
     const cacheDb = path.join(dir, 'cache.db');
     const missing = await download(`${base}/missing.bin`, path.join(dir, 'm.bin'), cacheDb);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(/DownloadError: downloadFile: http:\/\/127\.0\.0\.1:\d+\/missing\.bin answered 404 Not Found/);
+    expect(missing.stderr).toMatch(
+      /DownloadError: downloadFile: http:\/\/127\.0\.0\.1:\d+\/missing\.bin answered 404 Not Found/,
+    );
     const broken = await download(`${base}/broken.bin`, path.join(dir, 'b.bin'), cacheDb);
     expect(broken.code).not.toBe(0);
-    expect(broken.stderr).toMatch(/DownloadError: downloadFile: (the download of .*broken\.bin broke off|.*broken\.bin sent \d+ of 1000 bytes)/);
-    expect(fs.readdirSync(dir).sort()).toEqual(['cache.db', 'cache.db-shm', 'cache.db-wal', 'cache.db.files'].filter((f) => fs.existsSync(path.join(dir, f))));
+    expect(broken.stderr).toMatch(
+      /DownloadError: downloadFile: (the download of .*broken\.bin broke off|.*broken\.bin sent \d+ of 1000 bytes)/,
+    );
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      ['cache.db', 'cache.db-shm', 'cache.db-wal', 'cache.db.files'].filter((f) => fs.existsSync(path.join(dir, f))),
+    );
     expect(fs.readdirSync(`${cacheDb}.files`)).toEqual([]);
     expect(cachedUrls(cacheDb)).toEqual([]);
   });
 
   // spawnSync would block this process and its HTTP server: the CLI runs asynchronously here.
-  it('serves data classes in runs, the cache set by [MONITOR]; a failing URL is in the run\'s trace', async () => {
+  it("serves data classes in runs, the cache set by [MONITOR]; a failing URL is in the run's trace", async () => {
     const dir = tmpDir();
     const config = (url: string) => `[PROCESS]
 epochs = 2
@@ -149,7 +168,11 @@ ${faultyModel('2')}`;
     fs.writeFileSync(path.join(dir, 'bad.ini'), config(`${base}/gone.json`));
     expect((await startCli(['run', 'bad.ini', 'bad.db'], dir).done).code).toBe(3);
     const d = openDb(path.join(dir, 'bad.db'));
-    const trace = (d.prepare(`SELECT param_value FROM params WHERE run_id = 1 AND param_name = 'traceback'`).get() as { param_value: string }).param_value;
+    const trace = (
+      d.prepare(`SELECT param_value FROM params WHERE run_id = 1 AND param_name = 'traceback'`).get() as {
+        param_value: string;
+      }
+    ).param_value;
     d.close();
     expect(trace).toMatch(/DownloadError: downloadFile: .*\/gone\.json answered 404 Not Found\n\s+at /);
   });

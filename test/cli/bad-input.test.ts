@@ -16,16 +16,56 @@ function expectCleanFailure(r: ReturnType<typeof cli>, message: RegExp) {
 
 const CASES: [string, [string, string], RegExp][] = [
   ['missing section', ['[MONITOR]', '[MONITORING]'], /config\.ini: missing section \[MONITOR\]/],
-  ['missing key', ['path_to_class = ', 'path_to_klass = '], /config\.ini:\d+ \[dataset_OR\]: missing key "path_to_class"/],
-  ['unknown type in a scheme', ['pipeline_scheme = mlp', 'pipeline_scheme = mlp, head'], /config\.ini:\d+ \[PROCESS\] pipeline_scheme: no section has type = head/],
-  ['reversed range', ['width = {2-4}', 'width = {5-2}'], /config\.ini:\d+ \[mlp_funnel\] width: range "\{5-2\}" is empty/],
-  ['letters in a range', ['width = {2-4}', 'width = {a-b}'], /config\.ini:\d+ \[mlp_funnel\] width: "\{a-b\}" is not a range/],
-  ['unreadable path_to_class', ['dataset.ts', 'no-such-file.ts'], /config\.ini:\d+ \[dataset_OR\] path_to_class: file .*no-such-file\.ts does not exist/],
-  ['class not exported', ['class = mlp_brick', 'class = mlp_bricks'], /config\.ini:\d+ \[mlp_brick\] class: .*mlp\.ts exports no class "mlp_bricks" \(it exports: mlp_brick, mlp_funnel\)/],
-  ['unknown loss', ['loss_function = MSELoss', 'loss_function = MSError'], /config\.ini:\d+ \[PROCESS\] loss_function: unknown loss; known: MSELoss/],
-  ['unknown optimizer', ['optimizer = adam', 'optimizer = lion'], /config\.ini:\d+ \[PROCESS\] optimizer: unknown optimizer; known: adam/],
-  ['non-numeric epochs', ['epochs = 400', 'epochs = 4OO'], /config\.ini:\d+ \[PROCESS\] epochs: must be a positive integer, found "4OO"/],
-  ['tensorflow backend without tfjs-node', ['optimizer = adam', 'optimizer = adam\nbackend = tensorflow'], /backend = tensorflow needs @tensorflow\/tfjs-node/],
+  [
+    'missing key',
+    ['path_to_class = ', 'path_to_klass = '],
+    /config\.ini:\d+ \[dataset_OR\]: missing key "path_to_class"/,
+  ],
+  [
+    'unknown type in a scheme',
+    ['pipeline_scheme = mlp', 'pipeline_scheme = mlp, head'],
+    /config\.ini:\d+ \[PROCESS\] pipeline_scheme: no section has type = head/,
+  ],
+  [
+    'reversed range',
+    ['width = {2-4}', 'width = {5-2}'],
+    /config\.ini:\d+ \[mlp_funnel\] width: range "\{5-2\}" is empty/,
+  ],
+  [
+    'letters in a range',
+    ['width = {2-4}', 'width = {a-b}'],
+    /config\.ini:\d+ \[mlp_funnel\] width: "\{a-b\}" is not a range/,
+  ],
+  [
+    'unreadable path_to_class',
+    ['dataset.ts', 'no-such-file.ts'],
+    /config\.ini:\d+ \[dataset_OR\] path_to_class: file .*no-such-file\.ts does not exist/,
+  ],
+  [
+    'class not exported',
+    ['class = mlp_brick', 'class = mlp_bricks'],
+    /config\.ini:\d+ \[mlp_brick\] class: .*mlp\.ts exports no class "mlp_bricks" \(it exports: mlp_brick, mlp_funnel\)/,
+  ],
+  [
+    'unknown loss',
+    ['loss_function = MSELoss', 'loss_function = MSError'],
+    /config\.ini:\d+ \[PROCESS\] loss_function: unknown loss; known: MSELoss/,
+  ],
+  [
+    'unknown optimizer',
+    ['optimizer = adam', 'optimizer = lion'],
+    /config\.ini:\d+ \[PROCESS\] optimizer: unknown optimizer; known: adam/,
+  ],
+  [
+    'non-numeric epochs',
+    ['epochs = 400', 'epochs = 4OO'],
+    /config\.ini:\d+ \[PROCESS\] epochs: must be a positive integer, found "4OO"/,
+  ],
+  [
+    'tensorflow backend without tfjs-node',
+    ['optimizer = adam', 'optimizer = adam\nbackend = tensorflow'],
+    /backend = tensorflow needs @tensorflow\/tfjs-node/,
+  ],
   ['syntax error in a class file', ['dataset.ts', 'broken.ts'], /cannot load .*broken\.ts/],
 ];
 
@@ -48,7 +88,10 @@ describe('bad input: one clear line, non-zero exit, no database', () => {
   }
 
   it('a missing config file', () => {
-    expectCleanFailure(cli(['run', '/nonexistent/config.ini', path.join(tmpDir(), 'x.db')]), /cannot read config file \/nonexistent\/config\.ini/);
+    expectCleanFailure(
+      cli(['run', '/nonexistent/config.ini', path.join(tmpDir(), 'x.db')]),
+      /cannot read config file \/nonexistent\/config\.ini/,
+    );
   });
 
   it('an unknown option or a missing argument exits 2 as --help says; --help itself exits 0', () => {
@@ -91,7 +134,10 @@ describe('bad input: one clear line, non-zero exit, no database', () => {
 
   it('a database in a missing folder', () => {
     const dir = tmpDir();
-    expectCleanFailure(cli(['run', tutorialConfig(dir), path.join(dir, 'no/such/dir/x.db')], dir), /folder .*no\/such\/dir does not exist/);
+    expectCleanFailure(
+      cli(['run', tutorialConfig(dir), path.join(dir, 'no/such/dir/x.db')], dir),
+      /folder .*no\/such\/dir does not exist/,
+    );
   });
 
   it('status of a missing database', () => {
@@ -100,7 +146,11 @@ describe('bad input: one clear line, non-zero exit, no database', () => {
 
   it('output piped into a command that stops reading (| head) ends quietly', () => {
     // `true` exits at once, long before node writes: the write meets a closed pipe (EPIPE).
-    const r = spawnSync('bash', ['-c', `"${process.execPath}" dist/cli/main.js help run | true; exit \${PIPESTATUS[0]}`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      ['-c', `"${process.execPath}" dist/cli/main.js help run | true; exit \${PIPESTATUS[0]}`],
+      { encoding: 'utf8' },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -134,10 +184,16 @@ describe('a key its class never reads is refused before anything is queued', () 
   it('a misspelt key in a model section, its class reading the right name from its defaults', () => {
     const dir = tmpDir();
     // `output` is read in the first forward pass only; `scale` only for its second value
-    const config = fixtureConfig(dir, { models: dropoutModel('dropuot = 0.3').replace('output = sigmoid', 'output = sigmoid, scaled\nscale = 0.5'), epochs: 1 });
+    const config = fixtureConfig(dir, {
+      models: dropoutModel('dropuot = 0.3').replace('output = sigmoid', 'output = sigmoid, scaled\nscale = 0.5'),
+      epochs: 1,
+    });
     const db = path.join(dir, 'x.db');
     const r = cli(['run', config, db], dir);
-    expectCleanFailure(r, /config\.ini:\d+ \[mlp\] dropuot: dropout_mlp never reads it; did you mean dropout\? .*ignore_unread/);
+    expectCleanFailure(
+      r,
+      /config\.ini:\d+ \[mlp\] dropuot: dropout_mlp never reads it; did you mean dropout\? .*ignore_unread/,
+    );
     expect(r.stderr).not.toMatch(/output|scale/);
     expect(fs.existsSync(db)).toBe(false);
     expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
@@ -148,18 +204,28 @@ describe('a key its class never reads is refused before anything is queued', () 
     const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1 });
     fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('repeats = 16', 'repaets = 16'));
     const db = path.join(dir, 'x.db');
-    expectCleanFailure(cli(['run', config, db], dir), /config\.ini:\d+ \[or_data\] repaets: or_data never reads it.*; did you mean repeats\?/);
+    expectCleanFailure(
+      cli(['run', config, db], dir),
+      /config\.ini:\d+ \[or_data\] repaets: or_data never reads it.*; did you mean repeats\?/,
+    );
     expect(fs.existsSync(db)).toBe(false);
   });
 
   it('keys listed in ignore_unread are accepted, and ignore_unread is no parameter', () => {
     const dir = tmpDir();
-    const config = fixtureConfig(dir, { models: dropoutModel('dropout = 0.25\nnote = for the dashboard\nignore_unread = note'), epochs: 1 });
+    const config = fixtureConfig(dir, {
+      models: dropoutModel('dropout = 0.25\nnote = for the dashboard\nignore_unread = note'),
+      epochs: 1,
+    });
     const db = path.join(dir, 'x.db');
     const r = cli(['run', config, db], dir);
     expect(r.code, r.stderr).toBe(0);
     const d = openDb(db);
-    const facts = d.prepare(`SELECT param_name, param_value FROM params WHERE run_id = 1 AND param_name LIKE 'dropout_mlp_%' ORDER BY param_name`).all();
+    const facts = d
+      .prepare(
+        `SELECT param_name, param_value FROM params WHERE run_id = 1 AND param_name LIKE 'dropout_mlp_%' ORDER BY param_name`,
+      )
+      .all();
     d.close();
     expect(facts).toEqual([
       { param_name: 'dropout_mlp_dropout', param_value: '0.25' },
@@ -192,8 +258,14 @@ describe('a key its class never reads is refused before anything is queued', () 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     fs.rmSync(out);
-    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('key = mlp_brick', 'key = mlp_brick\ndropout = 0.2'));
-    expectCleanFailure(cli(['generate', config, out], dir), /config\.ini:\d+ \[mlp_brick\] dropout: mlp_brick never reads it \(/);
+    fs.writeFileSync(
+      config,
+      fs.readFileSync(config, 'utf8').replace('key = mlp_brick', 'key = mlp_brick\ndropout = 0.2'),
+    );
+    expectCleanFailure(
+      cli(['generate', config, out], dir),
+      /config\.ini:\d+ \[mlp_brick\] dropout: mlp_brick never reads it \(/,
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -21,9 +21,15 @@ describe('provenance and delete', () => {
     expect(e!.mosaic_version).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
     expect(e!.git_commit).toBe(git('rev-parse', 'HEAD'));
     const files = JSON.parse(e!.user_files as string) as Record<string, string>;
-    expect(files[path.join(FIXTURES, 'or-data.mjs')]).toBe(createHash('sha256').update(fs.readFileSync(path.join(FIXTURES, 'or-data.mjs'))).digest('hex'));
+    expect(files[path.join(FIXTURES, 'or-data.mjs')]).toBe(
+      createHash('sha256')
+        .update(fs.readFileSync(path.join(FIXTURES, 'or-data.mjs')))
+        .digest('hex'),
+    );
     expect(Object.keys(files)).toHaveLength(2);
-    expect(rows(db, `SELECT param_value FROM params WHERE param_name = 'experiment'`)).toEqual([{ param_value: String(e!.experiment_id) }]);
+    expect(rows(db, `SELECT param_value FROM params WHERE param_name = 'experiment'`)).toEqual([
+      { param_value: String(e!.experiment_id) },
+    ]);
   });
 
   it('delete removes the selected runs and their folders after a confirmation', () => {
@@ -35,7 +41,9 @@ describe('provenance and delete', () => {
     expect(fs.existsSync(runDir)).toBe(true);
     const unconfirmed = cli(['delete', db, '-id', '2'], dir);
     expect(unconfirmed.code).toBe(2);
-    expect(unconfirmed.stderr).toMatch(/delete 1 run \(ids 2\) of .*d\.db and their checkpoint folders: not confirmed .* pass --yes/);
+    expect(unconfirmed.stderr).toMatch(
+      /delete 1 run \(ids 2\) of .*d\.db and their checkpoint folders: not confirmed .* pass --yes/,
+    );
     expect(rows(db, `SELECT COUNT(*) n FROM runs`)).toEqual([{ n: 2 }]);
     const r = cli(['delete', db, '-param_name_value', 'faulty_width', '5', '--yes'], dir);
     expect(r.stdout.trim()).toBe('deleted 1 run (ids 2) and 1 checkpoint folder');

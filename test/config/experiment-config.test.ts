@@ -87,8 +87,14 @@ describe('pipelines', () => {
     const json = pipelinesToJson(generatePipelines(readConfigFile(TUTORIAL))) as Record<string, string>[][];
     expect(json).toHaveLength(24);
     expect(json[0]![0]).toEqual({
-      type: 'dataset', class: 'dataset_OR', path_to_class: './dataset.ts', key: 'data_dataset_OR',
-      batch_size: '1', data_size: '200', train_prop: '0.8', name: 'dataset_OR',
+      type: 'dataset',
+      class: 'dataset_OR',
+      path_to_class: './dataset.ts',
+      key: 'data_dataset_OR',
+      batch_size: '1',
+      data_size: '200',
+      train_prop: '0.8',
+      name: 'dataset_OR',
     });
     expect(json[0]![1]!.key).toBe('mlp_funnel');
   });
@@ -120,17 +126,31 @@ describe('pipelines', () => {
   it('records the facts of the original params table', () => {
     const config = parseConfig(base('width = 5'), '/x/c.ini');
     const facts = Object.fromEntries(runFacts(generatePipelines(config)[0]!, 42));
-    expect(facts).toMatchObject({ epochs: '3', loss_function: 'MSELoss', data_key: 'd', model_key: 'm_5', D_size: '10', M_width: '5', seed: '42' });
+    expect(facts).toMatchObject({
+      epochs: '3',
+      loss_function: 'MSELoss',
+      data_key: 'd',
+      model_key: 'm_5',
+      D_size: '10',
+      M_width: '5',
+      seed: '42',
+    });
     expect(JSON.parse(facts.pipeline!)).toHaveLength(2);
   });
 
   it('warns about a section of a type in no scheme', () => {
-    const config = parseConfig(`${base('width = 5')}\n[extra]\ntype = other\nclass = X\npath_to_class = x.ts\nkey = x\n`, '/x/c.ini');
+    const config = parseConfig(
+      `${base('width = 5')}\n[extra]\ntype = other\nclass = X\npath_to_class = x.ts\nkey = x\n`,
+      '/x/c.ini',
+    );
     expect(config.warnings.join()).toMatch(/\[extra\].*type "other" is in neither/);
   });
 
   it('ignore_unread is no parameter; keys inherited from [DEFAULT] are known as such', () => {
-    const config = parseConfig(`[DEFAULT]\nowner = alice\n${base('width = 2, 3\nnote = x\nignore_unread = Note, other')}`, '/x/c.ini');
+    const config = parseConfig(
+      `[DEFAULT]\nowner = alice\n${base('width = 2, 3\nnote = x\nignore_unread = Note, other')}`,
+      '/x/c.ini',
+    );
     const m = config.modules[1]!;
     expect(m.params.map((p) => p.key)).toEqual(['width', 'note', 'owner']);
     expect(m.ignoreUnread).toEqual(['note', 'other']);
@@ -149,7 +169,10 @@ describe('pipelines', () => {
 describe('[MONITOR] paired', () => {
   it('is False by default and read as a boolean', () => {
     expect(parseConfig(base('width = 1'), 'c.ini').monitor.paired).toBe(false);
-    expect(parseConfig(base('width = 1').replace('multiplicity = 1', 'multiplicity = 3\npaired = True'), 'c.ini').monitor.paired).toBe(true);
+    expect(
+      parseConfig(base('width = 1').replace('multiplicity = 1', 'multiplicity = 3\npaired = True'), 'c.ini').monitor
+        .paired,
+    ).toBe(true);
   });
 });
 
@@ -164,16 +187,56 @@ describe('config errors name file, line, section and key', () => {
     ['no loss', base('width = 1').replace('loss_function = MSELoss', ''), /\[PROCESS\]: missing key "loss_function"/],
     ['bad range', base('width = {5-2}'), /c\.ini:23 \[m\] width: range "\{5-2\}" is empty/],
     ['bad letters range', base('width = {a-b}'), /c\.ini:23 \[m\] width: "\{a-b\}" is not a range/],
-    ['non-numeric epochs', base('width = 1').replace('epochs = 3', 'epochs = many'), /c\.ini:3 \[PROCESS\] epochs: must be a positive integer, found "many"/],
-    ['unknown loss', base('width = 1').replace('MSELoss', 'MSELos'), /c\.ini:6 \[PROCESS\] loss_function: unknown loss; known: MSELoss/],
-    ['unknown optimizer', base('width = 1', 'optimizer = adamw'), /\[PROCESS\] optimizer: unknown optimizer; known: adam, sgd/],
-    ['bad lr in a sweep', base('width = 1', 'lr = 1e-2, fast'), /\[PROCESS\] lr: must be a positive number, found "fast"/],
-    ['unknown scheme type', base('width = 1').replace('pipeline_scheme = model', 'pipeline_scheme = modle'), /c\.ini:5 \[PROCESS\] pipeline_scheme: no section has type = modle/],
+    [
+      'non-numeric epochs',
+      base('width = 1').replace('epochs = 3', 'epochs = many'),
+      /c\.ini:3 \[PROCESS\] epochs: must be a positive integer, found "many"/,
+    ],
+    [
+      'unknown loss',
+      base('width = 1').replace('MSELoss', 'MSELos'),
+      /c\.ini:6 \[PROCESS\] loss_function: unknown loss; known: MSELoss/,
+    ],
+    [
+      'unknown optimizer',
+      base('width = 1', 'optimizer = adamw'),
+      /\[PROCESS\] optimizer: unknown optimizer; known: adam, sgd/,
+    ],
+    [
+      'bad lr in a sweep',
+      base('width = 1', 'lr = 1e-2, fast'),
+      /\[PROCESS\] lr: must be a positive number, found "fast"/,
+    ],
+    [
+      'unknown scheme type',
+      base('width = 1').replace('pipeline_scheme = model', 'pipeline_scheme = modle'),
+      /c\.ini:5 \[PROCESS\] pipeline_scheme: no section has type = modle/,
+    ],
     ['missing class', base('width = 1').replace('class = M\n', ''), /c\.ini:\d+ \[m\]: missing key "class"/],
-    ['bad template', base('width = 1').replace('key = m_{width}', 'key = m_{depth}'), /\[m\] key: template "\{depth\}" names no key/],
-    ['bad need_gpu', base('width = 1').replace('multiplicity = 1', 'need_gpu = maybe'), /\[MONITOR\] need_gpu: must be True or False/],
-    ['gpu without devices', base('width = 1').replace('multiplicity = 1', 'need_gpu = True'), /gpu_available lists no device/],
-    ['bad cache size', base('width = 1').replace('multiplicity = 1', 'cache_size = lots'), /\[MONITOR\] cache_size: must be a size/],
-    ['bad paired', base('width = 1').replace('multiplicity = 1', 'multiplicity = 2\npaired = yes please'), /c\.ini:10 \[MONITOR\] paired: must be True or False, found "yes please"/],
+    [
+      'bad template',
+      base('width = 1').replace('key = m_{width}', 'key = m_{depth}'),
+      /\[m\] key: template "\{depth\}" names no key/,
+    ],
+    [
+      'bad need_gpu',
+      base('width = 1').replace('multiplicity = 1', 'need_gpu = maybe'),
+      /\[MONITOR\] need_gpu: must be True or False/,
+    ],
+    [
+      'gpu without devices',
+      base('width = 1').replace('multiplicity = 1', 'need_gpu = True'),
+      /gpu_available lists no device/,
+    ],
+    [
+      'bad cache size',
+      base('width = 1').replace('multiplicity = 1', 'cache_size = lots'),
+      /\[MONITOR\] cache_size: must be a size/,
+    ],
+    [
+      'bad paired',
+      base('width = 1').replace('multiplicity = 1', 'multiplicity = 2\npaired = yes please'),
+      /c\.ini:10 \[MONITOR\] paired: must be True or False, found "yes please"/,
+    ],
   ])('%s', (_, text, message) => expectError(text, message));
 });

@@ -21,7 +21,9 @@ print(json.dumps({s: {k: c.get(s, k) for k in c[s]} for s in c.sections()}))
 
 function ours(text: string): Record<string, Record<string, string>> {
   const doc = parseIni(text, 'c.ini');
-  return Object.fromEntries(doc.sections.map((s) => [s.name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]));
+  return Object.fromEntries(
+    doc.sections.map((s) => [s.name, Object.fromEntries([...s.entries].map(([k, e]) => [k, e.value]))]),
+  );
 }
 
 const CORPUS: Record<string, string> = {

@@ -12,7 +12,12 @@ async function database(dir: string): Promise<string> {
     if (i === 7) return { status: 'pending' };
     if (i >= 14) return { status: 'error' };
     const width = Number(facts.A_width ?? facts.B_width);
-    return { status: 'done', value: (facts.mlp_key === 'model_a' ? 1 : 2) + (i % 4) * 0.1 + width / 100, nb_params: width * 10, acc: 0.5 };
+    return {
+      status: 'done',
+      value: (facts.mlp_key === 'model_a' ? 1 : 2) + (i % 4) * 0.1 + width / 100,
+      nb_params: width * 10,
+      acc: 0.5,
+    };
   });
 }
 
@@ -24,14 +29,29 @@ interface Answer {
 }
 
 /** A raw HTTP request: the path is sent exactly as given (no URL normalisation, unlike fetch). */
-function request(port: number, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+function request(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: { host: `127.0.0.1:${port}`, ...options.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: { host: `127.0.0.1:${port}`, ...options.headers },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }),
+        );
+      },
+    );
     req.on('error', reject);
     if (options.body !== undefined) req.write(options.body);
     req.end();
@@ -69,7 +89,9 @@ describe('dashboard server on the loopback', () => {
     expect(csp).not.toMatch(/unsafe-eval|unsafe-inline/);
     expect(csp).toMatch(/default-src 'none'/);
     expect(page.headers['x-content-type-options']).toBe('nosniff');
-    expect(String(page.headers['set-cookie'])).toMatch(new RegExp(`^mosaic_token=${dash.token}; Path=/; HttpOnly; SameSite=Strict$`));
+    expect(String(page.headers['set-cookie'])).toMatch(
+      new RegExp(`^mosaic_token=${dash.token}; Path=/; HttpOnly; SameSite=Strict$`),
+    );
     const script = await get('/static/main.js');
     expect(script.status).toBe(200);
     expect(script.headers['content-type']).toMatch(/javascript/);
@@ -99,7 +121,10 @@ describe('dashboard server on the loopback', () => {
     expect(finite).toEqual([...finite].sort((a: number, b: number) => b - a));
     expect(losses.slice(finite.length).every((x: any) => x === null)).toBe(true); // runs without results last
     const errors = (await get('/api/runs?status=error')).json();
-    expect(errors.rows.map((r: any) => [r.runId, r.status])).toEqual([[15, 'error'], [16, 'error']]);
+    expect(errors.rows.map((r: any) => [r.runId, r.status])).toEqual([
+      [15, 'error'],
+      [16, 'error'],
+    ]);
     const two = (await get('/api/runs?status=error&status=pending')).json();
     expect(two.matched).toBe(3);
     const b = (await get('/api/runs?model=model_b&status=done')).json();
@@ -119,7 +144,9 @@ describe('dashboard server on the loopback', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers['content-disposition']).toMatch(/attachment; filename="mosaic-runs\.csv"/);
     const lines = csv.body.trim().split('\n');
-    expect(lines[0]).toMatch(/^run_id,status,pipeline,dataset_key,model_key,epochs_done,epochs_target,train_loss,test_loss,/);
+    expect(lines[0]).toMatch(
+      /^run_id,status,pipeline,dataset_key,model_key,epochs_done,epochs_target,train_loss,test_loss,/,
+    );
     expect(lines).toHaveLength(1 + 7);
     expect(lines.slice(1).every((l) => /^\d+,done,/.test(l) && l.includes(',model_a,'))).toBe(true);
   });
@@ -136,16 +163,25 @@ describe('dashboard server on the loopback', () => {
     expect(failed.traceback).toBe('error on purpose');
     expect((await get('/api/runs/1/history')).json()).toHaveLength(1);
     const overlay = (await get('/api/histories?ids=1,2,9')).json();
-    expect(overlay.map((r: any) => [r.runId, r.history.length])).toEqual([[1, 1], [2, 1], [9, 1]]);
+    expect(overlay.map((r: any) => [r.runId, r.history.length])).toEqual([
+      [1, 1],
+      [2, 1],
+      [9, 1],
+    ]);
   });
 
   it('gives the same verdict as mosaic compare, and the specs of metaplot and perfanalysis', async () => {
     for (const query of ['', '?at=width', '?criterion=test_acc&by=mlp']) {
       const page = (await get(`/api/compare${query}`)).json();
-      const args = ['compare', db, ...new URLSearchParams(query).entries()].flatMap((x) => (Array.isArray(x) ? [`--${x[0]}`, x[1]] : [x]));
+      const args = ['compare', db, ...new URLSearchParams(query).entries()].flatMap((x) =>
+        Array.isArray(x) ? [`--${x[0]}`, x[1]] : [x],
+      );
       const printed = cli(args, dir);
       expect(printed.code, printed.stderr).toBe(0);
-      const verdicts = printed.stdout.trim().split('\n').filter((l) => l.startsWith('toy: ') && !l.includes(': ranking by '));
+      const verdicts = printed.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('toy: ') && !l.includes(': ranking by '));
       expect(verdicts.length).toBeGreaterThan(0);
       expect(page.verdictLines).toEqual(verdicts);
     }
@@ -153,16 +189,23 @@ describe('dashboard server on the loopback', () => {
     const roped = (await get('/api/compare?rope=0.5')).json();
     const printedRope = JSON.parse(cli(['compare', db, '--rope', '0.5', '--format', 'json'], dir).stdout);
     expect(roped.rope).toBe(0.5);
-    expect(roped.pairs.map((p: { equivalence: unknown }) => p.equivalence)).toEqual(printedRope.pairs.map((p: { equivalence: unknown }) => p.equivalence));
+    expect(roped.pairs.map((p: { equivalence: unknown }) => p.equivalence)).toEqual(
+      printedRope.pairs.map((p: { equivalence: unknown }) => p.equivalence),
+    );
     const badRope = await get('/api/compare?rope=-1');
-    expect([badRope.status, badRope.json().error]).toEqual([400, `--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "-1"`]);
+    expect([badRope.status, badRope.json().error]).toEqual([
+      400,
+      `--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "-1"`,
+    ]);
     const meta = (await get('/api/figures/metaplot?dataset=toy&criterion=test_loss')).json();
     expect(meta.spec.title.text).toBe('test_loss against model size on toy');
     expect(meta.spec.layer[meta.spec.layer.length - 1].params[0].bind).toBe('scales');
     expect(meta.spec.config.font).toBe('DejaVu Sans');
     const perf = (await get('/api/figures/perfanalysis?dataset=toy&criterion=test_loss')).json();
     expect(perf.spec.hconcat).toHaveLength(2);
-    expect((await get('/api/figures/metaplot?dataset=nope&criterion=test_loss')).json().error).toMatch(/no finished run has dataset key "nope"/);
+    expect((await get('/api/figures/metaplot?dataset=nope&criterion=test_loss')).json().error).toMatch(
+      /no finished run has dataset key "nope"/,
+    );
   });
 
   it('answers hostile and malformed requests with 4xx JSON, never a crash', async () => {
@@ -192,7 +235,11 @@ describe('dashboard server on the loopback', () => {
       ['/api/compare?criterion=nonsense', 400, /unknown criterion "nonsense"/],
       ['/api/compare?at=nosuchparam', 400, /./],
       ['/api/compare?by=nosuchtype', 400, /./],
-      ['/api/across-datasets', 400, /^the view across datasets needs at least two data keys; this database has one: toy$/],
+      [
+        '/api/across-datasets',
+        400,
+        /^the view across datasets needs at least two data keys; this database has one: toy$/,
+      ],
       ['/api/across-datasets?criterion=nonsense', 400, /unknown criterion "nonsense"/],
       ['/api/figures/metaplot', 400, /"dataset" is required/],
       ['/api/figures/perfanalysis?dataset=toy&criterion=%00', 400, /unknown criterion/],
@@ -248,7 +295,8 @@ describe('dashboard server on the loopback', () => {
 
   it('pauses and resumes only with the token and a same-origin JSON request', async () => {
     const origin = `http://127.0.0.1:${dash.port}`;
-    const post = (headers: Record<string, string>, body = '{"paused":true}') => request(dash.port, '/api/control/pause', { method: 'POST', headers, body });
+    const post = (headers: Record<string, string>, body = '{"paused":true}') =>
+      request(dash.port, '/api/control/pause', { method: 'POST', headers, body });
     const json = { 'content-type': 'application/json' };
     const refused: [Record<string, string>, number, RegExp][] = [
       [{ ...json, origin }, 403, /need the dashboard token/],
@@ -258,7 +306,11 @@ describe('dashboard server on the loopback', () => {
       [{ ...json, cookie, origin, 'sec-fetch-site': 'cross-site' }, 403, /same-origin/],
       [{ ...json, cookie, origin: 'null' }, 403, /Origin differs/],
       [{ 'content-type': 'text/plain', cookie, origin }, 415, /application\/json/],
-      [{ 'content-type': 'application/x-www-form-urlencoded', cookie, origin, 'sec-fetch-site': 'same-origin' }, 415, /application\/json/],
+      [
+        { 'content-type': 'application/x-www-form-urlencoded', cookie, origin, 'sec-fetch-site': 'same-origin' },
+        415,
+        /application\/json/,
+      ],
     ];
     for (const [headers, status, message] of refused) {
       const r = await post(headers);
@@ -267,8 +319,12 @@ describe('dashboard server on the loopback', () => {
     }
     expect((await post({ ...json, cookie, origin }, '{"paused":"yes"}')).status).toBe(400);
     expect((await post({ ...json, cookie, origin }, '{not json')).status).toBe(400);
-    expect((await post({ ...json, cookie, origin }, JSON.stringify({ paused: true, pad: 'x'.repeat(5000) }))).status).toBe(413);
-    expect((await request(dash.port, '/api/runs', { method: 'DELETE', headers: { cookie, origin } })).status).toBeGreaterThanOrEqual(400);
+    expect(
+      (await post({ ...json, cookie, origin }, JSON.stringify({ paused: true, pad: 'x'.repeat(5000) }))).status,
+    ).toBe(413);
+    expect(
+      (await request(dash.port, '/api/runs', { method: 'DELETE', headers: { cookie, origin } })).status,
+    ).toBeGreaterThanOrEqual(400);
     const isPaused = async () => {
       const store = await openStore(db, 'read');
       try {
@@ -319,7 +375,11 @@ describe('dashboard across datasets', () => {
     const second = '[e]\ntype = data\nclass = D\npath_to_class = d.ts\nkey = toy2\n';
     const db = await analysisDb(dir, iniText({ multiplicity: 2, models: second + TWO_MODELS }), (facts, i) => {
       const base = facts.data_key === 'toy' ? 1 : 5;
-      return { status: 'done', value: base + (facts.mlp_key === 'model_a' ? 0 : 1) + Number(facts.A_width ?? facts.B_width) / 10 + (i % 2) / 100 };
+      return {
+        status: 'done',
+        value:
+          base + (facts.mlp_key === 'model_a' ? 0 : 1) + Number(facts.A_width ?? facts.B_width) / 10 + (i % 2) / 100,
+      };
     });
     const dash = await startDashboard({ db, host: '127.0.0.1', port: 0 });
     try {
@@ -346,9 +406,11 @@ describe('dashboard across datasets', () => {
 });
 
 describe('the store reader for live views', () => {
-  it('openRuns gives pending and running runs with their epochs; runDir a run\'s checkpoint folder', async () => {
+  it("openRuns gives pending and running runs with their epochs; runDir a run's checkpoint folder", async () => {
     const dir = tmpDir();
-    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: TWO_MODELS }), (_f, i) => (i === 0 ? { status: 'running' } : i === 1 ? { status: 'pending' } : { status: 'done', value: 1 }));
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: TWO_MODELS }), (_f, i) =>
+      i === 0 ? { status: 'running' } : i === 1 ? { status: 'pending' } : { status: 'done', value: 1 },
+    );
     const store = await openStore(db, 'read');
     try {
       const open = await store.openRuns();
@@ -376,7 +438,15 @@ describe('dashboard server on another address', () => {
       expect(dash.tokenForReads).toBe(true);
       expect(dash.url).toBe(`http://0.0.0.0:${dash.port}/?token=${dash.token}`);
       const get = (path: string, headers: Record<string, string> = {}) => request(dash.port, path, { headers });
-      for (const path of ['/', '/api/summary', '/api/runs', '/static/main.js', '/api/runs/1', `/api/summary?token=${'a'.repeat(dash.token.length)}`, '/api/summary?token=short']) {
+      for (const path of [
+        '/',
+        '/api/summary',
+        '/api/runs',
+        '/static/main.js',
+        '/api/runs/1',
+        `/api/summary?token=${'a'.repeat(dash.token.length)}`,
+        '/api/summary?token=short',
+      ]) {
         const r = await get(path);
         expect([path, r.status]).toEqual([path, 401]);
         expect(r.json().error).toMatch(/needs its token/);
@@ -427,7 +497,9 @@ describe('mosaic dashboard', () => {
 
   it('refuses bad options in one line', () => {
     const dir = tmpDir();
-    expect(cli(['dashboard', `${dir}/missing.db`], dir).stderr).toMatch(/^mosaic: error: database .*missing\.db does not exist\n$/);
+    expect(cli(['dashboard', `${dir}/missing.db`], dir).stderr).toMatch(
+      /^mosaic: error: database .*missing\.db does not exist\n$/,
+    );
     const r = cli(['dashboard', `${dir}/x.db`, '--port', '99999'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--port must be a port number from 0 to 65535, got "99999"/);

@@ -2,7 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, faultyModel, fixtureConfig, historyCount, openDb, startCli, tmpDir, type RunningCli } from '../support/helpers.js';
+import {
+  cli,
+  faultyModel,
+  fixtureConfig,
+  historyCount,
+  openDb,
+  startCli,
+  tmpDir,
+  type RunningCli,
+} from '../support/helpers.js';
 
 /**
  * The dashboard in a real browser (Debian's chromium) while a real experiment trains: statuses
@@ -11,7 +20,16 @@ import { cli, faultyModel, fixtureConfig, historyCount, openDb, startCli, tmpDir
  * (The screenshots in docs/ are made by bench/dashboard-shots.mjs; these go to a temporary folder.)
  */
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SHOTS = process.env.MOSAIC_SHOTS ?? tmpDir('mosaic-shots-');
 const EPOCHS = 120;
 
@@ -23,19 +41,25 @@ afterAll(async () => {
   await Promise.all(children.map((c) => c.done));
 });
 
-const count = async (page: Page, status: string) => Number((await page.locator(`[data-count=${status}] b`).textContent())?.replace(/,/g, '') ?? 'NaN');
+const count = async (page: Page, status: string) =>
+  Number((await page.locator(`[data-count=${status}] b`).textContent())?.replace(/,/g, '') ?? 'NaN');
 
 function dbCounts(db: string): Record<string, number> {
   const d = openDb(db);
   try {
-    return Object.fromEntries((d.prepare(`SELECT status, COUNT(*) n FROM runs GROUP BY status`).all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    return Object.fromEntries(
+      (d.prepare(`SELECT status, COUNT(*) n FROM runs GROUP BY status`).all() as { status: string; n: number }[]).map(
+        (r) => [r.status, r.n],
+      ),
+    );
   } finally {
     d.close();
   }
 }
 
 // CI installs chromium and must run these; elsewhere they are skipped when it is missing.
-if (!fs.existsSync(CHROMIUM) && process.env.CI) throw new Error(`CI must test the dashboard in a browser: ${CHROMIUM} is missing`);
+if (!fs.existsSync(CHROMIUM) && process.env.CI)
+  throw new Error(`CI must test the dashboard in a browser: ${CHROMIUM} is missing`);
 
 describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
   it('follows a training experiment live, pauses it, and agrees with mosaic compare', async () => {
@@ -43,7 +67,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     const db = path.join(dir, 'live.db');
     // 12 runs that train (widths 2, 5 and 8) and 4 that fail at once (width 3), one at a time per
     // worker; each epoch lasts at least 20 ms, so that a run trains for a few seconds on any machine.
-    const config = fixtureConfig(dir, { models: faultyModel('2, 3, 5, 8', 'net_{width}', 20), epochs: EPOCHS, monitor: 'nb_processus = 2\nmultiplicity = 4\npack_size = 1' });
+    const config = fixtureConfig(dir, {
+      models: faultyModel('2, 3, 5, 8', 'net_{width}', 20),
+      epochs: EPOCHS,
+      monitor: 'nb_processus = 2\nmultiplicity = 4\npack_size = 1',
+    });
     const run = startCli(['run', config, db, '--progress', 'lines'], dir);
     children.push(run);
     await run.waitFor(/ ---> launch/, 90_000);
@@ -57,12 +85,21 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     const page = await context.newPage();
     const problems: string[] = [];
     await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+      );
     });
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(e.message));
     const external: string[] = [];
-    page.on('request', (r) => !r.url().startsWith(url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:') && external.push(r.url()));
+    page.on(
+      'request',
+      (r) =>
+        !r.url().startsWith(url) &&
+        !r.url().startsWith('data:') &&
+        !r.url().startsWith('blob:') &&
+        external.push(r.url()),
+    );
 
     await page.goto(url);
     await page.waitForSelector('.live.on');
@@ -71,7 +108,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
 
     // statuses change while the page stays open
     const doneAtStart = await count(page, 'done');
-    await page.waitForFunction((n) => Number(document.querySelector('[data-count=done] b')?.textContent) > n, doneAtStart, { timeout: 60_000 });
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-count=done] b')?.textContent) > n,
+      doneAtStart,
+      { timeout: 60_000 },
+    );
     expect(await count(page, 'done')).toBeGreaterThan(doneAtStart);
     await page.waitForSelector('.run-card');
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-runs.png') });
@@ -79,11 +120,14 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     // a running run's curve gains points, each epoch shown within ~2 s of its commit:
     // the running run with the fewest epochs done, once one has at least half of them to go
     await page.waitForFunction(
-      (half) => [...document.querySelectorAll<HTMLElement>('.run-card .epoch')].some((e) => Number(e.dataset.epoch) <= half),
+      (half) =>
+        [...document.querySelectorAll<HTMLElement>('.run-card .epoch')].some((e) => Number(e.dataset.epoch) <= half),
       EPOCHS / 2,
       { timeout: 60_000 },
     );
-    const epochs = await page.locator('.run-card .epoch').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.epoch)));
+    const epochs = await page
+      .locator('.run-card .epoch')
+      .evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.epoch)));
     const card = page.locator('.run-card').nth(epochs.indexOf(Math.min(...epochs)));
     const runId = Number(await card.getAttribute('data-run'));
     await card.click();
@@ -96,7 +140,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
         const points = document.getElementById('loss-chart')?.dataset.points;
         if (points) w.seen[points] ??= Date.now();
       };
-      new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] });
+      new MutationObserver(look).observe(document.body, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ['data-points'],
+      });
     });
     const committed: Record<number, number> = {};
     const started = Number(await page.locator('#loss-chart').getAttribute('data-points'));
@@ -108,10 +157,17 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     }
     // until the page shows the last epoch seen committed
     const last = Math.max(...Object.keys(committed).map(Number));
-    await page.waitForFunction((n) => Number(document.getElementById('loss-chart')!.dataset.points) >= n, last, { timeout: 10_000 });
-    const seen = (await page.evaluate(() => (window as unknown as { seen: Record<string, number> }).seen)) as Record<string, number>;
+    await page.waitForFunction((n) => Number(document.getElementById('loss-chart')!.dataset.points) >= n, last, {
+      timeout: 10_000,
+    });
+    const seen = (await page.evaluate(() => (window as unknown as { seen: Record<string, number> }).seen)) as Record<
+      string,
+      number
+    >;
     // every epoch committed while watching, from its commit to the first page update that shows it
-    const shown = Object.keys(seen).map(Number).sort((a, b) => a - b);
+    const shown = Object.keys(seen)
+      .map(Number)
+      .sort((a, b) => a - b);
     expect(shown.length).toBeGreaterThan(0);
     expect(shown[shown.length - 1]).toBeGreaterThan(started);
     const latencies: number[] = [];
@@ -123,7 +179,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     }
     expect(latencies.length).toBeGreaterThan(10);
     latencies.sort((a, b) => a - b);
-    console.log(`epoch commit → visible on the run page: median ${latencies[Math.floor(latencies.length / 2)]} ms, max ${latencies[latencies.length - 1]} ms over ${latencies.length} epochs, ${shown.length} page updates`);
+    console.log(
+      `epoch commit → visible on the run page: median ${latencies[Math.floor(latencies.length / 2)]} ms, max ${latencies[latencies.length - 1]} ms over ${latencies.length} epochs, ${shown.length} page updates`,
+    );
     expect(Math.max(...latencies)).toBeLessThan(2500);
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-run.png') });
 
@@ -135,25 +193,39 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     const paused = dbCounts(db);
     expect(paused.running).toBeUndefined();
     expect(paused.pending).toBeGreaterThan(0);
-    await page.waitForFunction(() => /Paused: \d+ pending runs? wait/.test(document.getElementById('hint')!.textContent ?? ''), null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /Paused: \d+ pending runs? wait/.test(document.getElementById('hint')!.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
     // resume from the page only unpauses: no worker is alive, the page says the runs wait for one
     await page.click('#pause');
     await page.waitForSelector('#pause[data-paused="false"]');
-    await page.waitForFunction(() => /wait for a worker: start one with mosaic resume/.test(document.getElementById('hint')!.textContent ?? ''), null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /wait for a worker: start one with mosaic resume/.test(document.getElementById('hint')!.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    );
     const resumed = cli(['resume', db, '--progress', 'lines'], dir);
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(3); // some runs ended in error
     const final = dbCounts(db);
     expect(final).toEqual({ done: 12, error: 4 });
-    await page.waitForFunction(() => document.querySelector('[data-count=done] b')?.textContent === '12', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('[data-count=done] b')?.textContent === '12', null, {
+      timeout: 10_000,
+    });
     expect(await count(page, 'error')).toBe(4);
     await expect.poll(() => page.isHidden('#hint')).toBe(true);
 
     // the error run's page shows its full trace
     const d = openDb(db);
-    const { run_id: errorRun } = d.prepare(`SELECT MIN(run_id) run_id FROM runs WHERE status = 'error'`).get() as { run_id: number };
+    const { run_id: errorRun } = d.prepare(`SELECT MIN(run_id) run_id FROM runs WHERE status = 'error'`).get() as {
+      run_id: number;
+    };
     d.close();
     await page.goto(`${url}#/run/${errorRun}`);
-    await expect.poll(() => page.locator('[data-field=traceback]').textContent()).toMatch(/RangeError: width 3 is not supported by this model\n\s+at faulty\.forward/);
+    await expect
+      .poll(() => page.locator('[data-field=traceback]').textContent())
+      .toMatch(/RangeError: width 3 is not supported by this model\n\s+at faulty\.forward/);
 
     // a run page's figure downloads as SVG and PNG
     await page.goto(`${url}#/run/1`);
@@ -163,7 +235,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     expect(svg.suggestedFilename()).toBe('run-1-loss.svg');
     expect(fs.readFileSync((await svg.path())!, 'utf8')).toMatch(/^<svg[^>]*>[\s\S]*<\/svg>$/);
     const [png] = await Promise.all([page.waitForEvent('download'), page.click('#loss-chart [data-download=png]')]);
-    expect(fs.readFileSync((await png.path())!).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    expect(
+      fs
+        .readFileSync((await png.path())!)
+        .subarray(0, 8)
+        .toString('hex'),
+    ).toBe('89504e470d0a1a0a');
 
     // filters of the runs table
     await page.goto(`${url}#/runs`);
@@ -188,7 +265,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     const losses = (await page.locator('table.runs tbody tr td[data-col=test_loss]').allTextContents()).map(Number);
     expect(losses).toEqual([...losses].sort((a, b) => a - b));
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('[data-action=csv]')]);
-    const lines = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\n');
+    const lines = fs
+      .readFileSync((await csv.path())!, 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(5);
     expect(lines.slice(1).every((l) => /,net_2,/.test(l))).toBe(true);
 
@@ -203,7 +283,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     for (const criterion of ['test_loss', 'test_acc']) {
       const printed = cli(['compare', db, '--criterion', criterion], dir);
       expect(printed.code, printed.stderr).toBe(0);
-      const verdicts = printed.stdout.trim().split('\n').filter((l) => l.startsWith('or: ') && !l.includes(': ranking by '));
+      const verdicts = printed.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('or: ') && !l.includes(': ranking by '));
       expect(verdicts).toHaveLength(1);
       await page.goto(`${url}#/compare`);
       await page.selectOption('select[name=criterion]', criterion);
@@ -224,7 +307,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
     // tooltips on the points, zoom with the wheel
     const point = await page.locator('#metaplot-chart .mark-symbol.role-mark path').last().boundingBox();
     await page.mouse.move(point!.x + point!.width / 2, point!.y + point!.height / 2);
-    await expect.poll(() => page.locator('#vg-tooltip-element.visible').textContent()).toMatch(/(test_loss|upper)[\d.e-]+/); // a point's values (an error bar's where it covers the point)
+    await expect
+      .poll(() => page.locator('#vg-tooltip-element.visible').textContent())
+      .toMatch(/(test_loss|upper)[\d.e-]+/); // a point's values (an error bar's where it covers the point)
     const tick = () => page.locator('#metaplot-chart .role-axis-label text').first().textContent();
     const before = await tick();
     const chart = (await page.locator('#metaplot-chart svg').boundingBox())!;

@@ -7,9 +7,14 @@ import { ROOT } from '../support/helpers.js';
 
 /** The package as a user installs and imports it. */
 describe('the mosaic-ml package', () => {
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    engines: { node: string };
+  };
   const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
-    packages: Record<string, { version?: string; engines?: { node?: string } | string[]; dev?: boolean; optional?: boolean }>;
+    packages: Record<
+      string,
+      { version?: string; engines?: { node?: string } | string[]; dev?: boolean; optional?: boolean }
+    >;
   };
 
   it('installs without an engine warning on the oldest Node it declares: every package it runs with accepts that Node', () => {
@@ -18,11 +23,14 @@ describe('the mosaic-ml package', () => {
     const refusing = Object.entries(lock.packages)
       .filter(([where, p]) => where !== '' && !p.dev && !p.optional)
       .filter(([, p]) => !Array.isArray(p.engines) && p.engines?.node && !semver.satisfies(oldest, p.engines.node))
-      .map(([where, p]) => `${where.replace(/^.*node_modules\//, '')}@${p.version} needs node ${(p.engines as { node: string }).node}`);
+      .map(
+        ([where, p]) =>
+          `${where.replace(/^.*node_modules\//, '')}@${p.version} needs node ${(p.engines as { node: string }).node}`,
+      );
     expect(refusing).toEqual([]);
   });
 
-  it("importing it and building a TF.js model prints no TF.js banner (Mosaic chooses the backends)", () => {
+  it('importing it and building a TF.js model prints no TF.js banner (Mosaic chooses the backends)', () => {
     const script = `
       const { pytorchInitializers } = await import(${JSON.stringify(path.join(ROOT, 'dist/index.js'))});
       const tf = await import('@tensorflow/tfjs');

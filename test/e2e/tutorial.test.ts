@@ -39,13 +39,31 @@ describe('the tutorial experiment end to end', () => {
     const d = openDb(db);
     expect(d.prepare(`SELECT status, COUNT(*) n FROM runs GROUP BY status`).all()).toEqual([{ status: 'done', n: 24 }]);
     expect(d.prepare(`SELECT COUNT(*) n FROM run_results`).get()).toEqual({ n: 24 });
-    expect(d.prepare(`SELECT param_value FROM system WHERE param_name = 'next_run_id'`).get()).toEqual({ param_value: '25' });
-    const facts = d.prepare(`SELECT param_name, param_value FROM params WHERE run_id = 5`).all() as { param_name: string; param_value: string }[];
+    expect(d.prepare(`SELECT param_value FROM system WHERE param_name = 'next_run_id'`).get()).toEqual({
+      param_value: '25',
+    });
+    const facts = d.prepare(`SELECT param_name, param_value FROM params WHERE run_id = 5`).all() as {
+      param_name: string;
+      param_value: string;
+    }[];
     const f = Object.fromEntries(facts.map((r) => [r.param_name, r.param_value]));
-    expect(f).toMatchObject({ status: 'done', lr: '1e-2', epochs: String(EPOCHS), dataset_key: 'data_dataset_OR', mlp_key: 'mlp_funnel', mlp_funnel_width: '3', mlp_funnel_length: '4', dataset_OR_batch_size: '1' });
-    expect(d.prepare(`SELECT pipeline FROM runs WHERE run_id = 5`).get()).toEqual({ pipeline: 'dataset_OR(1,200,0.8) | mlp_funnel(4,3)' });
+    expect(f).toMatchObject({
+      status: 'done',
+      lr: '1e-2',
+      epochs: String(EPOCHS),
+      dataset_key: 'data_dataset_OR',
+      mlp_key: 'mlp_funnel',
+      mlp_funnel_width: '3',
+      mlp_funnel_length: '4',
+      dataset_OR_batch_size: '1',
+    });
+    expect(d.prepare(`SELECT pipeline FROM runs WHERE run_id = 5`).get()).toEqual({
+      pipeline: 'dataset_OR(1,200,0.8) | mlp_funnel(4,3)',
+    });
     // the original's SQL still works
-    const brick = d.prepare(`SELECT run_id FROM params WHERE param_name = 'mlp_key' AND param_value = 'mlp_brick' ORDER BY run_id`).all();
+    const brick = d
+      .prepare(`SELECT run_id FROM params WHERE param_name = 'mlp_key' AND param_value = 'mlp_brick' ORDER BY run_id`)
+      .all();
     expect(brick).toHaveLength(12);
     const seeds = d.prepare(`SELECT COUNT(DISTINCT param_value) n FROM params WHERE param_name = 'seed'`).get();
     expect(seeds).toEqual({ n: 24 });
@@ -54,7 +72,9 @@ describe('the tutorial experiment end to end', () => {
 
   it('keeps every epoch of every run in history, once', () => {
     const d = openDb(db);
-    const rows = d.prepare(`SELECT run_id, COUNT(*) n, MIN(epoch) lo, MAX(epoch) hi FROM history GROUP BY run_id`).all() as { n: number; lo: number; hi: number }[];
+    const rows = d
+      .prepare(`SELECT run_id, COUNT(*) n, MIN(epoch) lo, MAX(epoch) hi FROM history GROUP BY run_id`)
+      .all() as { n: number; lo: number; hi: number }[];
     expect(rows).toHaveLength(24);
     for (const r of rows) expect([r.n, r.lo, r.hi]).toEqual([EPOCHS, 1, EPOCHS]);
     d.close();
@@ -62,13 +82,20 @@ describe('the tutorial experiment end to end', () => {
 
   it('stores final metrics as defined, recomputable from history', () => {
     const d = openDb(db);
-    const results = d.prepare(`SELECT r.*, p.param_value AS width, k.param_value AS model FROM run_results r
+    const results = d
+      .prepare(`SELECT r.*, p.param_value AS width, k.param_value AS model FROM run_results r
       JOIN params p ON p.run_id = r.run_id AND p.param_name LIKE 'mlp_%_width'
-      JOIN params k ON k.run_id = r.run_id AND k.param_name = 'mlp_key'`).all() as Record<string, number & string>[];
+      JOIN params k ON k.run_id = r.run_id AND k.param_name = 'mlp_key'`)
+      .all() as Record<string, number & string>[];
     expect(results).toHaveLength(24);
     for (const r of results) {
-      const h = d.prepare(`SELECT train_loss, test_loss, train_acc, test_acc FROM history WHERE run_id = ? ORDER BY epoch`).all(r.run_id) as Record<string, number>[];
-      const m = curveMetrics(h.map((e) => e.train_loss!), h.map((e) => e.test_loss!));
+      const h = d
+        .prepare(`SELECT train_loss, test_loss, train_acc, test_acc FROM history WHERE run_id = ? ORDER BY epoch`)
+        .all(r.run_id) as Record<string, number>[];
+      const m = curveMetrics(
+        h.map((e) => e.train_loss!),
+        h.map((e) => e.test_loss!),
+      );
       expect(r.overfit).toBeCloseTo(m.overfit, 9);
       expect(r.overfit).toBeGreaterThanOrEqual(0);
       expect(r.overfit).toBeLessThanOrEqual(1);
@@ -96,14 +123,26 @@ describe('the tutorial experiment end to end', () => {
 
   it('checkpoints each run under run_files_path, in a folder of this database, keeping the last and the best epoch', () => {
     const d = openDb(db);
-    const { run_dir: runDir } = d.prepare(`SELECT run_dir FROM mosaic_queue WHERE run_id = 7`).get() as { run_dir: string };
-    const { best_epoch: best } = d.prepare(`SELECT best_epoch FROM run_results WHERE run_id = 7`).get() as { best_epoch: number };
+    const { run_dir: runDir } = d.prepare(`SELECT run_dir FROM mosaic_queue WHERE run_id = 7`).get() as {
+      run_dir: string;
+    };
+    const { best_epoch: best } = d.prepare(`SELECT best_epoch FROM run_results WHERE run_id = 7`).get() as {
+      best_epoch: number;
+    };
     d.close();
     expect(path.dirname(path.dirname(runDir))).toBe(path.join(dir, '.runs'));
-    expect(fs.readdirSync(runDir).sort()).toEqual([...new Set([`epoch-${best}.ckpt`, `epoch-${EPOCHS}.ckpt`, "owner.json"])].sort());
-    const [magic, header] = fs.readFileSync(path.join(runDir, `epoch-${EPOCHS}.ckpt`)).toString('latin1').split('\n');
+    expect(fs.readdirSync(runDir).sort()).toEqual(
+      [...new Set([`epoch-${best}.ckpt`, `epoch-${EPOCHS}.ckpt`, 'owner.json'])].sort(),
+    );
+    const [magic, header] = fs
+      .readFileSync(path.join(runDir, `epoch-${EPOCHS}.ckpt`))
+      .toString('latin1')
+      .split('\n');
     expect(magic).toBe('MOSAIC-CHECKPOINT 1');
-    const { owner, groups } = JSON.parse(header!) as { owner: { run_id: number; epoch: number }; groups: { name: string }[] };
+    const { owner, groups } = JSON.parse(header!) as {
+      owner: { run_id: number; epoch: number };
+      groups: { name: string }[];
+    };
     expect(owner).toMatchObject({ run_id: 7, epoch: EPOCHS });
     expect(groups.map((g) => g.name)).toEqual(['parameters', 'optimizer', 'model-0']);
   });
@@ -113,7 +152,11 @@ describe('the tutorial experiment end to end', () => {
     expect(s.code).toBe(0);
     expect(s.stdout).toContain('24 runs: 24 done, 0 error, 0 failed, 0 diverged, 0 running, 0 pending');
     const sci = '\\d\\.\\d{3}E[+-]\\d\\d';
-    expect(s.stdout).toMatch(new RegExp(`\\t\\[1\\] data_dataset_OR \\| mlp_funnel\\ttrain_loss=${sci}\\ttest_loss=${sci}\\ttrain_acc=${sci}\\ttest_acc=${sci}\\texecution_time=${sci}`));
+    expect(s.stdout).toMatch(
+      new RegExp(
+        `\\t\\[1\\] data_dataset_OR \\| mlp_funnel\\ttrain_loss=${sci}\\ttest_loss=${sci}\\ttrain_acc=${sci}\\ttest_acc=${sci}\\texecution_time=${sci}`,
+      ),
+    );
     // the original name and the remembered database
     const again = cli(['status'], dir, { MOSAIC_DB: '' });
     expect(again.stdout).toContain('24 runs: 24 done');

@@ -23,7 +23,13 @@ describe('final metrics', () => {
 
   it('use at least two epochs for the slope and are 0 on flat curves', () => {
     expect(curveMetrics([1, 0.5], [1, 1]).slope).toBeCloseTo(-0.5);
-    expect(curveMetrics([1, 1, 1], [1, 1, 1])).toEqual({ overfit: 0, trainability: 1, slope: 0, slope_std_plus: 0, slope_std_minus: 0 });
+    expect(curveMetrics([1, 1, 1], [1, 1, 1])).toEqual({
+      overfit: 0,
+      trainability: 1,
+      slope: 0,
+      slope_std_plus: 0,
+      slope_std_minus: 0,
+    });
     expect(curveMetrics([2], [3]).slope).toBe(0);
   });
 });
@@ -37,8 +43,14 @@ describe('losses by name', () => {
     expect(value('L1Loss', [[1], [-3]], [[0], [0]])).toBeCloseTo(2, 6);
     expect(value('BCELoss', [[0.8]], [[1]])).toBeCloseTo(-Math.log(0.8), 5);
     // softmax cross-entropy of logits [1,2,3] with class 2: log(e + e^2 + e^3) - 3
-    expect(value('CrossEntropyLoss', [[1, 2, 3]], [2])).toBeCloseTo(Math.log(Math.E + Math.E ** 2 + Math.E ** 3) - 3, 5);
-    expect(value('CrossEntropyLoss', [[1, 2, 3]], [[0, 0, 1]])).toBeCloseTo(Math.log(Math.E + Math.E ** 2 + Math.E ** 3) - 3, 5);
+    expect(value('CrossEntropyLoss', [[1, 2, 3]], [2])).toBeCloseTo(
+      Math.log(Math.E + Math.E ** 2 + Math.E ** 3) - 3,
+      5,
+    );
+    expect(value('CrossEntropyLoss', [[1, 2, 3]], [[0, 0, 1]])).toBeCloseTo(
+      Math.log(Math.E + Math.E ** 2 + Math.E ** 3) - 3,
+      5,
+    );
   });
   it('accept PyTorch, TF.js and Keras spellings', () => {
     for (const n of ['MSELoss', 'mse', 'meanSquaredError', 'mean_squared_error']) expect(lossKind(n)).toBe('mse');
@@ -60,10 +72,41 @@ describe('accuracy rule', () => {
     expect(chooseAccuracyRule([tf.tensor([[0], [1]])], false, true)).toEqual({ kind: 'binary', threshold: 0 });
   });
   it('one-hot targets and classification losses: argmax', () => {
-    const rule = chooseAccuracyRule([tf.tensor([[0, 1, 0], [1, 0, 0]])], false, false);
+    const rule = chooseAccuracyRule(
+      [
+        tf.tensor([
+          [0, 1, 0],
+          [1, 0, 0],
+        ]),
+      ],
+      false,
+      false,
+    );
     expect(rule).toEqual({ kind: 'argmax' });
-    expect(acc(rule, [[0.1, 0.8, 0.1], [0.2, 0.7, 0.1]], [[0, 1, 0], [1, 0, 0]])).toBe(0.5);
-    expect(acc({ kind: 'argmax' }, [[3, 1], [0, 2], [5, 1]], [0, 1, 1])).toBeCloseTo(2 / 3);
+    expect(
+      acc(
+        rule,
+        [
+          [0.1, 0.8, 0.1],
+          [0.2, 0.7, 0.1],
+        ],
+        [
+          [0, 1, 0],
+          [1, 0, 0],
+        ],
+      ),
+    ).toBe(0.5);
+    expect(
+      acc(
+        { kind: 'argmax' },
+        [
+          [3, 1],
+          [0, 2],
+          [5, 1],
+        ],
+        [0, 1, 1],
+      ),
+    ).toBeCloseTo(2 / 3);
   });
   it('real-valued targets: none', () => {
     expect(chooseAccuracyRule([tf.tensor([[0.3], [1.7]])], false, false)).toEqual({ kind: 'none' });
@@ -80,12 +123,21 @@ describe('constructor parameters by name', () => {
   it('a missing one names class, parameter and the places looked', () => {
     const p = constructorParams('mlp_funnel', 'mlp_funnel', { width: 3 }, { input_size: 2 });
     expect(() => p.length).toThrow(MissingParameterError);
-    expect(() => p.length).toThrow(/mlp_funnel: required parameter "length" not found: not a key of config section \[mlp_funnel\], not in run_info \(which has: input_size\)/);
+    expect(() => p.length).toThrow(
+      /mlp_funnel: required parameter "length" not found: not a key of config section \[mlp_funnel\], not in run_info \(which has: input_size\)/,
+    );
     expect(() => p.length).toThrow(expect.objectContaining({ parameter: 'length', section: 'mlp_funnel' }));
   });
   it('with a set, record every name read, tested or enumerated, for as long as the object is kept', () => {
     const reads = new Set<string>();
-    const p = constructorParams('M', 'm', { width: 3, dropout: 0.1 }, { seed: 1, epochs: 2 }, { activation: 'relu' }, reads);
+    const p = constructorParams(
+      'M',
+      'm',
+      { width: 3, dropout: 0.1 },
+      { seed: 1, epochs: 2 },
+      { activation: 'relu' },
+      reads,
+    );
     void p.width;
     void ('activation' in p);
     void ('missing' in p);

@@ -47,7 +47,7 @@ key = cnn
 
 describe('continuing a run from its checkpoint', () => {
   it.each([
-    ['the tutorial\'s MLP', config],
+    ["the tutorial's MLP", config],
     ['a CNN on wasm, its layers fused', cnnConfig],
   ])('gives exactly the curve of a run that never stopped: %s', async (_name, configOf) => {
     const dir = tmpDir();
@@ -87,7 +87,10 @@ describe('continuing a run from its checkpoint', () => {
     const content = fs.readFileSync(file);
     const first = content.indexOf(10);
     const second = content.indexOf(10, first + 1);
-    const header = JSON.parse(content.subarray(first + 1, second).toString()) as { owner: unknown; groups: { name: string; specs: unknown[]; bytes: number }[] };
+    const header = JSON.parse(content.subarray(first + 1, second).toString()) as {
+      owner: unknown;
+      groups: { name: string; specs: unknown[]; bytes: number }[];
+    };
     const dir = file.replace(/\.ckpt$/, '');
     fs.mkdirSync(dir);
     let offset = second + 1;
@@ -96,13 +99,17 @@ describe('continuing a run from its checkpoint', () => {
       offset += g.bytes;
       const base = g.name === 'model-0' ? `model-0-${modelClass}` : g.name;
       fs.writeFileSync(path.join(dir, g.name === 'model-0' ? `${base}.weights.bin` : `${base}.bin`), bytes);
-      fs.writeFileSync(path.join(dir, `${base}.json`), JSON.stringify(g.name === 'model-0' ? { weightSpecs: g.specs } : g.specs));
+      fs.writeFileSync(
+        path.join(dir, `${base}.json`),
+        JSON.stringify(g.name === 'model-0' ? { weightSpecs: g.specs } : g.specs),
+      );
     }
     fs.writeFileSync(path.join(dir, 'owner.json'), JSON.stringify(header.owner));
     // The model's own files, when its class was saved by its saveModel (here, as vitest loads the
     // engine apart from the user's classes) rather than in the file.
     const files = file.replace(/\.ckpt$/, '.files');
-    if (fs.existsSync(files)) for (const f of fs.readdirSync(files)) fs.renameSync(path.join(files, f), path.join(dir, f));
+    if (fs.existsSync(files))
+      for (const f of fs.readdirSync(files)) fs.renameSync(path.join(files, f), path.join(dir, f));
     fs.rmSync(files, { recursive: true, force: true });
     fs.rmSync(file);
   }
@@ -132,7 +139,9 @@ describe('continuing a run from its checkpoint', () => {
 
     const refused = await executeRun(await claim(), { store });
     expect(refused.status).toBe('error');
-    expect(JSON.stringify(refused)).toMatch(/epoch-3\.ckpt is not a whole Mosaic checkpoint \(cut short, or written by something else\): refusing to continue from it/);
+    expect(JSON.stringify(refused)).toMatch(
+      /epoch-3\.ckpt is not a whole Mosaic checkpoint \(cut short, or written by something else\): refusing to continue from it/,
+    );
     expect(await store.history(3)).toHaveLength(3);
     await store.close();
   });

@@ -26,27 +26,30 @@ function loss(vars: tf.Variable[], step: number): tf.Scalar {
 const values = async (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => [...(await t.data())]));
 
 describe('one optimizer step over all variables (FlatOptimizer)', () => {
-  it.each(OPTIMIZER_NAMES)('%s: the same variables and state, bit for bit, as the TF.js optimizer variable by variable', async (name) => {
-    const [plain, fused] = [variables(), variables()];
-    const reference = makeOptimizer(name, 0.05);
-    const flat = new FlatOptimizer(makeOptimizer(name, 0.05), fused);
-    for (let step = 0; step < 7; step++) {
-      reference.minimize(() => loss(plain, step), false, plain);
-      flat.minimize(() => loss(fused, step)).dispose();
-    }
-    expect(await values(fused)).toEqual(await values(plain));
-    const [a, b] = [await optimizerState(reference), await flat.state()];
-    expect(b.map((t) => t.tensor.shape)).toEqual(a.map((t) => t.tensor.shape));
-    expect(await values(b.map((t) => t.tensor))).toEqual(await values(a.map((t) => t.tensor)));
+  it.each(OPTIMIZER_NAMES)(
+    '%s: the same variables and state, bit for bit, as the TF.js optimizer variable by variable',
+    async (name) => {
+      const [plain, fused] = [variables(), variables()];
+      const reference = makeOptimizer(name, 0.05);
+      const flat = new FlatOptimizer(makeOptimizer(name, 0.05), fused);
+      for (let step = 0; step < 7; step++) {
+        reference.minimize(() => loss(plain, step), false, plain);
+        flat.minimize(() => loss(fused, step)).dispose();
+      }
+      expect(await values(fused)).toEqual(await values(plain));
+      const [a, b] = [await optimizerState(reference), await flat.state()];
+      expect(b.map((t) => t.tensor.shape)).toEqual(a.map((t) => t.tensor.shape));
+      expect(await values(b.map((t) => t.tensor))).toEqual(await values(a.map((t) => t.tensor)));
 
-    // A state saved one way restores the other way, and the next steps agree.
-    const again = new FlatOptimizer(makeOptimizer(name, 0.05), fused);
-    await again.restore(a);
-    reference.minimize(() => loss(plain, 7), false, plain);
-    again.minimize(() => loss(fused, 7)).dispose();
-    expect(await values(fused)).toEqual(await values(plain));
-    tf.dispose([...plain, ...fused]);
-  });
+      // A state saved one way restores the other way, and the next steps agree.
+      const again = new FlatOptimizer(makeOptimizer(name, 0.05), fused);
+      await again.restore(a);
+      reference.minimize(() => loss(plain, 7), false, plain);
+      again.minimize(() => loss(fused, 7)).dispose();
+      expect(await values(fused)).toEqual(await values(plain));
+      tf.dispose([...plain, ...fused]);
+    },
+  );
 
   /** One step in JavaScript: the gradients from TF.js, flat, then `stepPlain`. */
   function plainStep(flat: FlatOptimizer, vars: tf.Variable[], step: number): void {
@@ -56,37 +59,40 @@ describe('one optimizer step over all variables (FlatOptimizer)', () => {
     tf.dispose([value, ...Object.values(grads)]);
   }
 
-  it.each(['adam', 'sgd'] as const)('%s stepped in JavaScript (plain-optimizer.ts): the same variables and state, bit for bit, across a checkpoint', async (name) => {
-    await useBackend('cpu');
-    const [plain, stepped] = [variables(), variables()];
-    const reference = makeOptimizer(name, 0.05);
-    const flat = new FlatOptimizer(makeOptimizer(name, 0.05), stepped);
-    // Steps through TF.js first: the state moves over to JavaScript.
-    for (let step = 0; step < 3; step++) {
-      reference.minimize(() => loss(plain, step), false, plain);
-      flat.minimize(() => loss(stepped, step)).dispose();
-    }
-    expect(await flat.plainParameters()).toBeInstanceOf(Float32Array);
-    for (let step = 3; step < 9; step++) {
-      reference.minimize(() => loss(plain, step), false, plain);
-      plainStep(flat, stepped, step);
-    }
-    expect(await values(stepped)).toEqual(await values(plain));
-    const [a, b] = [await optimizerState(reference), await flat.state()];
-    expect(b.map((t) => t.tensor.shape)).toEqual(a.map((t) => t.tensor.shape));
-    expect(await values(b.map((t) => t.tensor))).toEqual(await values(a.map((t) => t.tensor)));
+  it.each(['adam', 'sgd'] as const)(
+    '%s stepped in JavaScript (plain-optimizer.ts): the same variables and state, bit for bit, across a checkpoint',
+    async (name) => {
+      await useBackend('cpu');
+      const [plain, stepped] = [variables(), variables()];
+      const reference = makeOptimizer(name, 0.05);
+      const flat = new FlatOptimizer(makeOptimizer(name, 0.05), stepped);
+      // Steps through TF.js first: the state moves over to JavaScript.
+      for (let step = 0; step < 3; step++) {
+        reference.minimize(() => loss(plain, step), false, plain);
+        flat.minimize(() => loss(stepped, step)).dispose();
+      }
+      expect(await flat.plainParameters()).toBeInstanceOf(Float32Array);
+      for (let step = 3; step < 9; step++) {
+        reference.minimize(() => loss(plain, step), false, plain);
+        plainStep(flat, stepped, step);
+      }
+      expect(await values(stepped)).toEqual(await values(plain));
+      const [a, b] = [await optimizerState(reference), await flat.state()];
+      expect(b.map((t) => t.tensor.shape)).toEqual(a.map((t) => t.tensor.shape));
+      expect(await values(b.map((t) => t.tensor))).toEqual(await values(a.map((t) => t.tensor)));
 
-    // Its state, restored in another, steps on in JavaScript as TF.js does.
-    const again = new FlatOptimizer(makeOptimizer(name, 0.05), stepped);
-    await again.restore(b);
-    await again.plainParameters();
-    for (let step = 9; step < 12; step++) {
-      reference.minimize(() => loss(plain, step), false, plain);
-      plainStep(again, stepped, step);
-    }
-    expect(await values(stepped)).toEqual(await values(plain));
-    tf.dispose([...plain, ...stepped]);
-  });
+      // Its state, restored in another, steps on in JavaScript as TF.js does.
+      const again = new FlatOptimizer(makeOptimizer(name, 0.05), stepped);
+      await again.restore(b);
+      await again.plainParameters();
+      for (let step = 9; step < 12; step++) {
+        reference.minimize(() => loss(plain, step), false, plain);
+        plainStep(again, stepped, step);
+      }
+      expect(await values(stepped)).toEqual(await values(plain));
+      tf.dispose([...plain, ...stepped]);
+    },
+  );
 
   it('has no plain form for the other optimizers, nor off the cpu backend', async () => {
     await useBackend('cpu');
@@ -103,8 +109,22 @@ describe('one optimizer step over all variables (FlatOptimizer)', () => {
 
   it('a run of FUSE_BELOW parameters or more steps variable by variable: the same variables and state, and its state restores', async () => {
     await useBackend('cpu');
-    const big = () => [tf.variable(tf.randomUniform([3, Math.ceil(FUSE_BELOW / 3)], -1, 1, 'float32', 7)), tf.variable(tf.randomUniform([Math.ceil(FUSE_BELOW / 3), 1], -1, 1, 'float32', 8))];
-    const bigLoss = (vars: tf.Variable[], step: number) => tf.tidy(() => tf.losses.meanSquaredError(tf.randomNormal([4, 1], 0, 1, 'float32', 100 + step), tf.randomNormal([4, 3], 0, 1, 'float32', 50 + step).matMul(vars[0]!).sigmoid().matMul(vars[1]!)) as tf.Scalar);
+    const big = () => [
+      tf.variable(tf.randomUniform([3, Math.ceil(FUSE_BELOW / 3)], -1, 1, 'float32', 7)),
+      tf.variable(tf.randomUniform([Math.ceil(FUSE_BELOW / 3), 1], -1, 1, 'float32', 8)),
+    ];
+    const bigLoss = (vars: tf.Variable[], step: number) =>
+      tf.tidy(
+        () =>
+          tf.losses.meanSquaredError(
+            tf.randomNormal([4, 1], 0, 1, 'float32', 100 + step),
+            tf
+              .randomNormal([4, 3], 0, 1, 'float32', 50 + step)
+              .matMul(vars[0]!)
+              .sigmoid()
+              .matMul(vars[1]!),
+          ) as tf.Scalar,
+      );
     const [plain, stepped] = [big(), big()];
     const reference = makeOptimizer('adam', 0.05);
     const optimizer = runOptimizer(makeOptimizer('adam', 0.05), stepped);
@@ -115,7 +135,9 @@ describe('one optimizer step over all variables (FlatOptimizer)', () => {
     }
     expect(await values(stepped)).toEqual(await values(plain));
     const state = await optimizer.state();
-    expect(await values(state.map((t) => t.tensor))).toEqual(await values((await optimizerState(reference)).map((t) => t.tensor)));
+    expect(await values(state.map((t) => t.tensor))).toEqual(
+      await values((await optimizerState(reference)).map((t) => t.tensor)),
+    );
     const again = runOptimizer(makeOptimizer('adam', 0.05), stepped);
     await again.restore(state);
     tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
@@ -132,7 +154,13 @@ describe('decoupled weight decay ([PROCESS] weight_decay)', () => {
   /** By hand: every parameter times the float32 factor 1 − lr·weight_decay, then the TF.js optimizer's own step from the gradient taken before. */
   function referenceStep(optimizer: tf.Optimizer, vars: tf.Variable[], f: () => tf.Scalar): void {
     const { value, grads } = tf.variableGrads(f, vars);
-    for (const v of vars) v.assign(tf.tensor(Float32Array.from(v.dataSync(), (x) => Math.fround(x * Math.fround(1 - lr * 0.3))), v.shape));
+    for (const v of vars)
+      v.assign(
+        tf.tensor(
+          Float32Array.from(v.dataSync(), (x) => Math.fround(x * Math.fround(1 - lr * 0.3))),
+          v.shape,
+        ),
+      );
     optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
     tf.dispose([value, ...Object.values(grads)]);
   }
@@ -143,48 +171,61 @@ describe('decoupled weight decay ([PROCESS] weight_decay)', () => {
     expect(factor).toBe(Math.fround(1 - lr * 0.3));
   });
 
-  it.each(OPTIMIZER_NAMES)('%s: one step over all variables decays then steps as by hand, bit for bit', async (name) => {
-    await useBackend('cpu');
-    const [plain, fused] = [variables(), variables()];
-    const reference = makeOptimizer(name, lr);
-    const flat = new FlatOptimizer(makeOptimizer(name, lr), fused, undefined, factor);
-    for (let step = 0; step < 5; step++) {
-      referenceStep(reference, plain, () => loss(plain, step));
-      flat.minimize(() => loss(fused, step)).dispose();
-    }
-    expect(await values(fused)).toEqual(await values(plain));
-    // the decay did something: without it, the weights differ
-    const undecayed = variables();
-    const noDecay = new FlatOptimizer(makeOptimizer(name, lr), undecayed);
-    for (let step = 0; step < 5; step++) noDecay.minimize(() => loss(undecayed, step)).dispose();
-    expect(await values(undecayed)).not.toEqual(await values(plain));
-    tf.dispose([...plain, ...fused, ...undecayed]);
-  });
+  it.each(OPTIMIZER_NAMES)(
+    '%s: one step over all variables decays then steps as by hand, bit for bit',
+    async (name) => {
+      await useBackend('cpu');
+      const [plain, fused] = [variables(), variables()];
+      const reference = makeOptimizer(name, lr);
+      const flat = new FlatOptimizer(makeOptimizer(name, lr), fused, undefined, factor);
+      for (let step = 0; step < 5; step++) {
+        referenceStep(reference, plain, () => loss(plain, step));
+        flat.minimize(() => loss(fused, step)).dispose();
+      }
+      expect(await values(fused)).toEqual(await values(plain));
+      // the decay did something: without it, the weights differ
+      const undecayed = variables();
+      const noDecay = new FlatOptimizer(makeOptimizer(name, lr), undecayed);
+      for (let step = 0; step < 5; step++) noDecay.minimize(() => loss(undecayed, step)).dispose();
+      expect(await values(undecayed)).not.toEqual(await values(plain));
+      tf.dispose([...plain, ...fused, ...undecayed]);
+    },
+  );
 
-  it.each(['adam', 'sgd'] as const)('%s stepped in JavaScript decays as TF.js does, bit for bit; padding held at zero stays zero', async (name) => {
-    await useBackend('cpu');
-    const [plain, stepped] = [variables(), variables()];
-    const reference = makeOptimizer(name, lr);
-    // the last parameter masked, as a pack's padding: zero, its gradient taken as zero
-    const mask = tf.tensor1d([...new Array(3 * 4 + 4 + 4 - 1).fill(1), 0]);
-    for (const v of [plain[2]!, stepped[2]!]) v.assign(tf.tensor2d([...v.dataSync().slice(0, 3), 0], [4, 1]));
-    const flat = new FlatOptimizer(makeOptimizer(name, lr), stepped, mask, factor);
-    expect(await flat.plainParameters()).toBeInstanceOf(Float32Array);
-    for (let step = 0; step < 6; step++) {
-      const { grads, value } = tf.variableGrads(() => loss(plain, step), plain);
-      const masked = tf.concat(plain.map((v) => grads[v.name]!.reshape([-1]))).mul(mask).dataSync() as Float32Array;
-      tf.dispose([value, ...Object.values(grads)]);
-      const sizes = plain.map((v) => v.size);
-      const ends = sizes.map((_, k) => sizes.slice(0, k + 1).reduce((a, b) => a + b, 0));
-      const parts = sizes.map((n, k) => tf.tensor(masked.slice(ends[k]! - n, ends[k]!), plain[k]!.shape));
-      referenceStep(reference, plain, () => plain.map((v, k) => v.mul(parts[k]!).sum()).reduce((a, b) => a.add(b)) as tf.Scalar);
-      tf.dispose(parts);
-      plainStep(flat, stepped, step);
-    }
-    expect(await values(stepped)).toEqual(await values(plain));
-    expect(stepped[2]!.dataSync()[3]).toBe(0);
-    tf.dispose([...plain, ...stepped, mask]);
-  });
+  it.each(['adam', 'sgd'] as const)(
+    '%s stepped in JavaScript decays as TF.js does, bit for bit; padding held at zero stays zero',
+    async (name) => {
+      await useBackend('cpu');
+      const [plain, stepped] = [variables(), variables()];
+      const reference = makeOptimizer(name, lr);
+      // the last parameter masked, as a pack's padding: zero, its gradient taken as zero
+      const mask = tf.tensor1d([...new Array(3 * 4 + 4 + 4 - 1).fill(1), 0]);
+      for (const v of [plain[2]!, stepped[2]!]) v.assign(tf.tensor2d([...v.dataSync().slice(0, 3), 0], [4, 1]));
+      const flat = new FlatOptimizer(makeOptimizer(name, lr), stepped, mask, factor);
+      expect(await flat.plainParameters()).toBeInstanceOf(Float32Array);
+      for (let step = 0; step < 6; step++) {
+        const { grads, value } = tf.variableGrads(() => loss(plain, step), plain);
+        const masked = tf
+          .concat(plain.map((v) => grads[v.name]!.reshape([-1])))
+          .mul(mask)
+          .dataSync() as Float32Array;
+        tf.dispose([value, ...Object.values(grads)]);
+        const sizes = plain.map((v) => v.size);
+        const ends = sizes.map((_, k) => sizes.slice(0, k + 1).reduce((a, b) => a + b, 0));
+        const parts = sizes.map((n, k) => tf.tensor(masked.slice(ends[k]! - n, ends[k]!), plain[k]!.shape));
+        referenceStep(
+          reference,
+          plain,
+          () => plain.map((v, k) => v.mul(parts[k]!).sum()).reduce((a, b) => a.add(b)) as tf.Scalar,
+        );
+        tf.dispose(parts);
+        plainStep(flat, stepped, step);
+      }
+      expect(await values(stepped)).toEqual(await values(plain));
+      expect(stepped[2]!.dataSync()[3]).toBe(0);
+      tf.dispose([...plain, ...stepped, mask]);
+    },
+  );
 
   /** One step in JavaScript: the gradients from TF.js, flat, then `stepPlain`. */
   function plainStep(flat: FlatOptimizer, vars: tf.Variable[], step: number): void {
@@ -196,8 +237,22 @@ describe('decoupled weight decay ([PROCESS] weight_decay)', () => {
 
   it('a run of FUSE_BELOW parameters or more, stepped variable by variable, decays as by hand', async () => {
     await useBackend('cpu');
-    const big = () => [tf.variable(tf.randomUniform([3, Math.ceil(FUSE_BELOW / 3)], -1, 1, 'float32', 7)), tf.variable(tf.randomUniform([Math.ceil(FUSE_BELOW / 3), 1], -1, 1, 'float32', 8))];
-    const bigLoss = (vars: tf.Variable[], step: number) => tf.tidy(() => tf.losses.meanSquaredError(tf.randomNormal([4, 1], 0, 1, 'float32', 100 + step), tf.randomNormal([4, 3], 0, 1, 'float32', 50 + step).matMul(vars[0]!).sigmoid().matMul(vars[1]!)) as tf.Scalar);
+    const big = () => [
+      tf.variable(tf.randomUniform([3, Math.ceil(FUSE_BELOW / 3)], -1, 1, 'float32', 7)),
+      tf.variable(tf.randomUniform([Math.ceil(FUSE_BELOW / 3), 1], -1, 1, 'float32', 8)),
+    ];
+    const bigLoss = (vars: tf.Variable[], step: number) =>
+      tf.tidy(
+        () =>
+          tf.losses.meanSquaredError(
+            tf.randomNormal([4, 1], 0, 1, 'float32', 100 + step),
+            tf
+              .randomNormal([4, 3], 0, 1, 'float32', 50 + step)
+              .matMul(vars[0]!)
+              .sigmoid()
+              .matMul(vars[1]!),
+          ) as tf.Scalar,
+      );
     const [plain, stepped] = [big(), big()];
     const reference = makeOptimizer('adam', lr);
     const optimizer = runOptimizer(makeOptimizer('adam', lr), stepped, factor);

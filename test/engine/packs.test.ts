@@ -1,14 +1,33 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, faultyModel, FIXTURES, fixtureConfig, historyCount, openDb, startCli, tmpDir, tutorialConfig } from '../support/helpers.js';
+import {
+  cli,
+  faultyModel,
+  FIXTURES,
+  fixtureConfig,
+  historyCount,
+  openDb,
+  startCli,
+  tmpDir,
+  tutorialConfig,
+} from '../support/helpers.js';
 
-type Row = { run_id: number; epoch: number; train_loss: number; test_loss: number; train_acc: number | null; test_acc: number | null };
+type Row = {
+  run_id: number;
+  epoch: number;
+  train_loss: number;
+  test_loss: number;
+  train_acc: number | null;
+  test_acc: number | null;
+};
 
 function histories(db: string): Row[] {
   const d = openDb(db);
   try {
-    return d.prepare(`SELECT run_id, epoch, train_loss, test_loss, train_acc, test_acc FROM history ORDER BY run_id, epoch`).all() as Row[];
+    return d
+      .prepare(`SELECT run_id, epoch, train_loss, test_loss, train_acc, test_acc FROM history ORDER BY run_id, epoch`)
+      .all() as Row[];
   } finally {
     d.close();
   }
@@ -17,7 +36,11 @@ function histories(db: string): Row[] {
 function facts(db: string, name: string): string[] {
   const d = openDb(db);
   try {
-    return (d.prepare(`SELECT param_value FROM params WHERE param_name = ? ORDER BY run_id`).all(name) as { param_value: string }[]).map((r) => r.param_value);
+    return (
+      d.prepare(`SELECT param_value FROM params WHERE param_name = ? ORDER BY run_id`).all(name) as {
+        param_value: string;
+      }[]
+    ).map((r) => r.param_value);
   } finally {
     d.close();
   }
@@ -30,12 +53,23 @@ function facts(db: string, name: string): string[] {
  */
 function expectSameCurves(packed: Row[], alone: Row[]) {
   expect(packed.length).toBe(alone.length);
-  packed.forEach((p, i) => { expect(p).toEqual(alone[i]); });
+  packed.forEach((p, i) => {
+    expect(p).toEqual(alone[i]);
+  });
 }
 
 /** The tutorial, small: 2 models x 3 widths x `multiplicity`, fixed seeds so two databases get the same runs. */
-function tutorial(dir: string, file: string, o: { epochs: number; multiplicity: number; workers?: number; packSize?: number }): string {
-  const config = tutorialConfig(dir, { epochs: `${o.epochs}\nseed = 5`, data_size: '40', multiplicity: `${o.multiplicity}${o.packSize ? `\npack_size = ${o.packSize}` : ''}`, nb_processus: String(o.workers ?? 2) });
+function tutorial(
+  dir: string,
+  file: string,
+  o: { epochs: number; multiplicity: number; workers?: number; packSize?: number },
+): string {
+  const config = tutorialConfig(dir, {
+    epochs: `${o.epochs}\nseed = 5`,
+    data_size: '40',
+    multiplicity: `${o.multiplicity}${o.packSize ? `\npack_size = ${o.packSize}` : ''}`,
+    nb_processus: String(o.workers ?? 2),
+  });
   fs.renameSync(config, path.join(dir, file));
   return path.join(dir, file);
 }
@@ -51,7 +85,9 @@ describe('packs: runs trained together', () => {
     // packs take a fair share of what is pending among idle workers (18 runs, 2 workers: at most 9
     // each; fewer when one worker finished a pack before the other claimed), funnels and bricks of
     // every width together, padded to the widest
-    const packSizes = facts(packed, 'backend_used').map((b) => Number(/trained in a pack of (\d+)\)$/.exec(b)?.[1] ?? 1));
+    const packSizes = facts(packed, 'backend_used').map((b) =>
+      Number(/trained in a pack of (\d+)\)$/.exec(b)?.[1] ?? 1),
+    );
     expect(packSizes).toHaveLength(18);
     expect(Math.max(...packSizes)).toBeLessThanOrEqual(9);
     expect(packSizes.filter((size) => size >= 5).length).toBeGreaterThanOrEqual(9);
@@ -91,7 +127,9 @@ describe('packs: runs trained together', () => {
     // the killed scheduler's worker may still be finishing a step: resume waits for it
     const resume = cli(['resume', packed, '--progress', 'lines'], dir);
     expect(resume.code, resume.stdout + resume.stderr).toBe(0);
-    expect(cli(['run', tutorial(dir, 'a.ini', { epochs: 100, multiplicity: 4, packSize: 1, workers: 2 }), alone], dir).code).toBe(0);
+    expect(
+      cli(['run', tutorial(dir, 'a.ini', { epochs: 100, multiplicity: 4, packSize: 1, workers: 2 }), alone], dir).code,
+    ).toBe(0);
     const after = histories(packed);
     // every epoch once, nothing recorded before the kill changed
     expect(after.length).toBe(24 * 100);
@@ -103,14 +141,26 @@ describe('packs: runs trained together', () => {
     const dir = tmpDir();
     const db = path.join(dir, 'f.db');
     // the fixture's model overrides forward(): Mosaic cannot batch what it does
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 2, monitor: 'nb_processus = 1\nmultiplicity = 3' });
+    const config = fixtureConfig(dir, {
+      models: faultyModel('2'),
+      epochs: 2,
+      monitor: 'nb_processus = 1\nmultiplicity = 3',
+    });
     const r = cli(['run', config, db, '--progress', 'lines'], dir);
     expect(r.code).toBe(0);
     const said = r.stdout.split('\n').filter((l) => l.includes('not as a pack'));
     expect(said).toHaveLength(1);
-    expect(said[0]).toMatch(/runs of one structure \(1, 2, 3\) train one by one, not as a pack: model class faulty \[faulty\] has a forward\(\) of its own/);
+    expect(said[0]).toMatch(
+      /runs of one structure \(1, 2, 3\) train one by one, not as a pack: model class faulty \[faulty\] has a forward\(\) of its own/,
+    );
     const d = openDb(db);
-    expect(d.prepare(`SELECT status, COUNT(*) n, MAX(q.attempts) a FROM runs r JOIN mosaic_queue q USING (run_id) GROUP BY status`).all()).toEqual([{ status: 'done', n: 3, a: 1 }]);
+    expect(
+      d
+        .prepare(
+          `SELECT status, COUNT(*) n, MAX(q.attempts) a FROM runs r JOIN mosaic_queue q USING (run_id) GROUP BY status`,
+        )
+        .all(),
+    ).toEqual([{ status: 'done', n: 3, a: 1 }]);
     d.close();
 
     // A hook that changes the weights between epochs: packed, its changes would be lost.
@@ -122,7 +172,9 @@ describe('packs: runs trained together', () => {
     );
     const hooked = cli(['run', path.join(dir, 'hook.ini'), path.join(dir, 'h.db'), '--progress', 'lines'], dir);
     expect(hooked.code, hooked.stdout).toBe(0);
-    expect(hooked.stdout).toMatch(/train one by one, not as a pack: clipped_mlp has an epochEnd\(\) \(it may change the model or the data between epochs\)/);
+    expect(hooked.stdout).toMatch(
+      /train one by one, not as a pack: clipped_mlp has an epochEnd\(\) \(it may change the model or the data between epochs\)/,
+    );
     expect(facts(path.join(dir, 'h.db'), 'backend_used').some((b) => /pack/.test(b))).toBe(false);
   });
 
@@ -141,20 +193,29 @@ describe('packs: runs trained together', () => {
     const [regularized, alone, plain] = ['r.db', 'a.db', 'u.db'].map((f) => path.join(dir, f));
     const r = cli(['run', experiment('r.ini', '0.1', 64), regularized, '--progress', 'lines'], dir);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/runs of one structure \(1, 2, 3\) train one by one, not as a pack: model class regularized_mlp \[mlp\] has a regularizer/);
+    expect(r.stdout).toMatch(
+      /runs of one structure \(1, 2, 3\) train one by one, not as a pack: model class regularized_mlp \[mlp\] has a regularizer/,
+    );
     expect(facts(regularized, 'backend_used').some((b) => /pack/.test(b))).toBe(false);
     expect(cli(['run', experiment('a.ini', '0.1', 1), alone], dir).code).toBe(0);
     expectSameCurves(histories(regularized), histories(alone));
     // The same runs (seeds, weights, data) without the regularizer pack, and their train loss has no penalty.
     expect(cli(['run', experiment('u.ini', '0', 64), plain], dir).code).toBe(0);
     expect(facts(plain, 'backend_used').every((b) => /trained in a pack of 3/.test(b))).toBe(true);
-    const [withPenalty, without] = [histories(regularized), histories(plain)].map((h) => h.filter((e) => e.epoch === 1));
-    withPenalty.forEach((h, i) => { expect(h.train_loss).toBeGreaterThan(without[i]!.train_loss + 0.05); });
+    const [withPenalty, without] = [histories(regularized), histories(plain)].map((h) =>
+      h.filter((e) => e.epoch === 1),
+    );
+    withPenalty.forEach((h, i) => {
+      expect(h.train_loss).toBeGreaterThan(without[i]!.train_loss + 0.05);
+    });
 
     // Decoupled weight decay is element-wise: a pack decays each run as alone.
     const decayed = (file: string, decay: string, packSize: number) => {
       const config = tutorial(dir, file, { epochs: 3, multiplicity: 2, workers: 1, packSize });
-      fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('seed = 5', `seed = 5\nweight_decay = ${decay}`));
+      fs.writeFileSync(
+        config,
+        fs.readFileSync(config, 'utf8').replace('seed = 5', `seed = 5\nweight_decay = ${decay}`),
+      );
       return config;
     };
     const [packedDecay, aloneDecay, noDecay] = ['pd.db', 'ad.db', 'nd.db'].map((f) => path.join(dir, f));
@@ -188,7 +249,14 @@ describe('packs: runs trained together', () => {
       const [p, a] = [histories(packed), histories(alone)];
       expectSameCurves(p, a);
       // Three well-separated classes: the runs learn them.
-      expect(p.filter((r) => r.epoch === 4).every((r) => r.test_acc! > 0.9 && r.train_loss < p.find((q) => q.run_id === r.run_id && q.epoch === 1)!.train_loss)).toBe(true);
+      expect(
+        p
+          .filter((r) => r.epoch === 4)
+          .every(
+            (r) =>
+              r.test_acc! > 0.9 && r.train_loss < p.find((q) => q.run_id === r.run_id && q.epoch === 1)!.train_loss,
+          ),
+      ).toBe(true);
     }
   });
 });

@@ -18,17 +18,28 @@ describe('engine choices from the config', () => {
   it('sweeps backend and optimizer in [PROCESS]: cpu and wasm, adam and sgd all train', () => {
     const dir = tmpDir();
     const db = path.join(dir, 'e.db');
-    const config = fixtureConfig(dir, { models: model, epochs: 3, process: 'backend = cpu, wasm\noptimizer = adam, sgd' });
+    const config = fixtureConfig(dir, {
+      models: model,
+      epochs: 3,
+      process: 'backend = cpu, wasm\noptimizer = adam, sgd',
+    });
     const r = cli(['run', config, db], dir);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const d = openDb(db);
-    const rows = d.prepare(`SELECT r.pipeline, b.param_value backend, o.param_value optimizer, rr.train_loss, rr.nb_params FROM runs r
+    const rows = d
+      .prepare(`SELECT r.pipeline, b.param_value backend, o.param_value optimizer, rr.train_loss, rr.nb_params FROM runs r
       JOIN params b ON b.run_id = r.run_id AND b.param_name = 'backend'
       JOIN params o ON o.run_id = r.run_id AND o.param_name = 'optimizer'
-      JOIN run_results rr ON rr.run_id = r.run_id ORDER BY r.run_id`).all() as Record<string, string & number>[];
+      JOIN run_results rr ON rr.run_id = r.run_id ORDER BY r.run_id`)
+      .all() as Record<string, string & number>[];
     d.close();
-    expect(rows.map((x) => [x.backend, x.optimizer])).toEqual([['cpu', 'adam'], ['cpu', 'sgd'], ['wasm', 'adam'], ['wasm', 'sgd']]);
+    expect(rows.map((x) => [x.backend, x.optimizer])).toEqual([
+      ['cpu', 'adam'],
+      ['cpu', 'sgd'],
+      ['wasm', 'adam'],
+      ['wasm', 'sgd'],
+    ]);
     expect(rows[2]!.pipeline).toBe('[backend=wasm,optimizer=adam] or_data(4,16) | faulty(8)');
     for (const x of rows) {
       expect(x.nb_params).toBe(2 * 8 + 8 + 8 + 1);
@@ -44,7 +55,10 @@ describe('engine choices from the config', () => {
     fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('loss_function = BCELoss\n', ''));
     expect(cli(['run', config, db], dir).code).toBe(0);
     const d = openDb(db);
-    const { test_loss, train_acc } = d.prepare(`SELECT test_loss, train_acc FROM run_results`).get() as { test_loss: number; train_acc: number };
+    const { test_loss, train_acc } = d.prepare(`SELECT test_loss, train_acc FROM run_results`).get() as {
+      test_loss: number;
+      train_acc: number;
+    };
     d.close();
     // a sigmoid output against 0/1 targets has an MSE above 0.01 after one epoch: ×1000 shows it is ours
     expect(test_loss).toBeGreaterThan(10);
@@ -74,13 +88,17 @@ function checkpointParameters(file: string): Float32Array[] {
   const content = fs.readFileSync(file);
   const first = content.indexOf(10);
   const second = content.indexOf(10, first + 1);
-  const header = JSON.parse(content.subarray(first + 1, second).toString()) as { groups: { name: string; specs: { shape: number[]; dtype: string }[] }[] };
+  const header = JSON.parse(content.subarray(first + 1, second).toString()) as {
+    groups: { name: string; specs: { shape: number[]; dtype: string }[] }[];
+  };
   expect(header.groups[0]!.name).toBe('parameters');
   let offset = second + 1;
   return header.groups[0]!.specs.map((s) => {
     expect(s.dtype).toBe('float32');
     const n = s.shape.reduce((a, b) => a * b, 1);
-    const values = new Float32Array(content.buffer.slice(content.byteOffset + offset, content.byteOffset + offset + 4 * n));
+    const values = new Float32Array(
+      content.buffer.slice(content.byteOffset + offset, content.byteOffset + offset + 4 * n),
+    );
     offset += 4 * n;
     return values;
   });
@@ -124,7 +142,10 @@ l2 = ${o.l2}
  * Trains every run of the config, all with the first's seed, by Mosaic's loop for a run alone
  * (executeRun, in this process, on a real SQLite file): each run's history and final parameters.
  */
-async function trainAlone(dir: string, config: ReturnType<typeof parseConfig>): Promise<{ seed: number; history: EpochRecord[]; parameters: Float32Array[] }[]> {
+async function trainAlone(
+  dir: string,
+  config: ReturnType<typeof parseConfig>,
+): Promise<{ seed: number; history: EpochRecord[]; parameters: Float32Array[] }[]> {
   const store = openSqliteStore(path.join(dir, 'r.db'), { create: true });
   const worker = { id: 'w', pid: process.pid, host: 'h' };
   const runs = newRuns(config, generatePipelines(config));
@@ -136,7 +157,11 @@ async function trainAlone(dir: string, config: ReturnType<typeof parseConfig>): 
       const run = claims[0]!;
       expect(await executeRun(run, { store })).toEqual({ status: 'done' });
       const history = await store.history(run.runId);
-      out.push({ seed: run.seed, history, parameters: checkpointParameters(path.join(run.runDir, `epoch-${history.length}.ckpt`)) });
+      out.push({
+        seed: run.seed,
+        history,
+        parameters: checkpointParameters(path.join(run.runDir, `epoch-${history.length}.ckpt`)),
+      });
     }
   } finally {
     await store.close();
@@ -154,14 +179,25 @@ function reference(seed: number, l2: number) {
       tf.layers.dense({ units: 1, kernelInitializer: init(), ...penalty() }),
     ],
   });
-  const cases = [[0, 0], [0, 1], [1, 0], [1, 1]];
+  const cases = [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ];
   const x = Array.from({ length: 16 }, () => cases).flat();
-  const { train, test } = trainTestBatches(x, x.map(([a, b]) => [a! | b!]), { batchSize: 4, trainProportion: 0.75, seed });
+  const { train, test } = trainTestBatches(
+    x,
+    x.map(([a, b]) => [a! | b!]),
+    { batchSize: 4, trainProportion: 0.75, seed },
+  );
   return { model, train, test };
 }
 
-const maxDifference = (a: ArrayLike<number>[], b: ArrayLike<number>[]) => Math.max(...a.flatMap((t, i) => Array.from(t, (v, k) => Math.abs(v - b[i]![k]!))));
-const sumOfSquares = (ts: ArrayLike<number>[]) => ts.reduce((s, t) => s + Array.from(t).reduce((u, v) => u + v * v, 0), 0);
+const maxDifference = (a: ArrayLike<number>[], b: ArrayLike<number>[]) =>
+  Math.max(...a.flatMap((t, i) => Array.from(t, (v, k) => Math.abs(v - b[i]![k]!))));
+const sumOfSquares = (ts: ArrayLike<number>[]) =>
+  ts.reduce((s, t) => s + Array.from(t).reduce((u, v) => u + v * v, 0), 0);
 
 describe('regularizers and weight decay', () => {
   it("a model's regularizers are minimised as model.fit minimises them: the same weights and train loss after the same SGD steps; the test loss has no penalty", async () => {
@@ -178,8 +214,12 @@ describe('regularizers and weight decay', () => {
       const weights = model.getWeights().map((w) => w.dataSync());
       expect(maxDifference(parameters, weights), `l2 = ${l2}`).toBeLessThan(1e-6);
       // train_loss is what fit reports (the penalty included); test_loss what evaluate gives (none)
-      history.forEach((e, k) => { expect(e.train_loss).toBeCloseTo(fitted.history.loss![k] as number, 6); });
-      const evaluated = model.evaluate(tf.concat(test.map((b) => b.x)), tf.concat(test.map((b) => b.y)), { batchSize: 4 }) as tf.Scalar;
+      history.forEach((e, k) => {
+        expect(e.train_loss).toBeCloseTo(fitted.history.loss![k] as number, 6);
+      });
+      const evaluated = model.evaluate(tf.concat(test.map((b) => b.x)), tf.concat(test.map((b) => b.y)), {
+        batchSize: 4,
+      }) as tf.Scalar;
       expect(history[epochs - 1]!.test_loss).toBeCloseTo(evaluated.dataSync()[0]!, 6);
       tf.dispose([xs, ys, evaluated, ...train.flatMap((b) => [b.x, b.y]), ...test.flatMap((b) => [b.x, b.y])]);
       model.dispose();
@@ -206,8 +246,12 @@ describe('regularizers and weight decay', () => {
     expect(swept.sweptProcessKeys).toEqual(['weight_decay']);
     expect(generatePipelines(swept)).toHaveLength(2);
     expect(regularizedConfig(dir, { l2: '0', epochs: 2 }).processVariants[0]!.weight_decay).toBeUndefined();
-    expect(() => regularizedConfig(dir, { l2: '0', epochs: 2, process: 'weight_decay = -1' })).toThrow(/weight_decay.*must be a number >= 0, found "-1"/);
-    expect(() => regularizedConfig(dir, { l2: '0', epochs: 2, process: 'weight_decay = lots' })).toThrow(/weight_decay/);
+    expect(() => regularizedConfig(dir, { l2: '0', epochs: 2, process: 'weight_decay = -1' })).toThrow(
+      /weight_decay.*must be a number >= 0, found "-1"/,
+    );
+    expect(() => regularizedConfig(dir, { l2: '0', epochs: 2, process: 'weight_decay = lots' })).toThrow(
+      /weight_decay/,
+    );
 
     const runs = await trainAlone(dir, swept);
     for (const [i, decay] of [0, 0.5].entries()) {
@@ -218,8 +262,13 @@ describe('regularizers and weight decay', () => {
       let w = vars.map((v) => Float64Array.from(v.dataSync()));
       for (let epoch = 0; epoch < 2; epoch++) {
         for (const b of train) {
-          vars.forEach((v, k) => { v.assign(tf.tensor(Float32Array.from(w[k]!), v.shape)); });
-          const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(b.y, model.apply(b.x) as tf.Tensor) as tf.Scalar, vars);
+          vars.forEach((v, k) => {
+            v.assign(tf.tensor(Float32Array.from(w[k]!), v.shape));
+          });
+          const { value, grads } = tf.variableGrads(
+            () => tf.losses.meanSquaredError(b.y, model.apply(b.x) as tf.Tensor) as tf.Scalar,
+            vars,
+          );
           w = vars.map((v, k) => {
             const g = grads[v.name]!.dataSync();
             return w[k]!.map((x, j) => x * (1 - LR * decay) - LR * g[j]!);

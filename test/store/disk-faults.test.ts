@@ -13,7 +13,10 @@ function expectConsistent(db: string) {
   const d = openDb(db);
   expect(d.pragma('integrity_check', { simple: true })).toBe('ok');
   expect(d.prepare(`SELECT COUNT(*) n FROM runs WHERE status IN ('running', 'pending')`).get()).toEqual({ n: 0 });
-  for (const r of d.prepare(`SELECT run_id, COUNT(*) n, MAX(epoch) hi FROM history GROUP BY run_id`).all() as Record<string, number>[]) {
+  for (const r of d.prepare(`SELECT run_id, COUNT(*) n, MAX(epoch) hi FROM history GROUP BY run_id`).all() as Record<
+    string,
+    number
+  >[]) {
     expect(r.hi).toBe(r.n);
   }
   d.close();
@@ -37,7 +40,9 @@ describe('disk faults', () => {
     const config = fixtureConfig(dir, { models: model, epochs: 2 });
     const r = cli(['run', config, path.join(dir, 'x.db')], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^mosaic: error: .*config\.ini \[PROCESS\] run_files_path: cannot write run files in .*\/runs: it is not a folder$/);
+    expect(r.stderr.trim()).toMatch(
+      /^mosaic: error: .*config\.ini \[PROCESS\] run_files_path: cannot write run files in .*\/runs: it is not a folder$/,
+    );
     expect(fs.existsSync(path.join(dir, 'x.db'))).toBe(false);
   });
 
@@ -56,33 +61,47 @@ describe('disk faults', () => {
     const d = openDb(db);
     expect(d.prepare(`SELECT run_id, status, return_status FROM runs ORDER BY run_id`).all()).toEqual([
       { run_id: 1, status: 'done', return_status: 'ok' },
-      { run_id: 2, status: 'error', return_status: expect.stringMatching(/cannot write the checkpoint of epoch 1 in .*run_2: ENOTDIR: not a directory/) },
+      {
+        run_id: 2,
+        status: 'error',
+        return_status: expect.stringMatching(
+          /cannot write the checkpoint of epoch 1 in .*run_2: ENOTDIR: not a directory/,
+        ),
+      },
     ]);
     expect(d.prepare(`SELECT COUNT(*) n FROM history WHERE run_id = 2`).get()).toEqual({ n: 0 });
     d.close();
     expectConsistent(db);
   });
 
-  it.skipIf(!canMountTmpfs())('a full disk under run_files_path: runs end in error (no space left), the database stays consistent', () => {
-    const dir = tmpDir();
-    const runs = path.join(dir, 'runs');
-    fs.mkdirSync(runs);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', runs]);
-    try {
-      const config = fixtureConfig(dir, { models: model, epochs: 30 });
-      const db = path.join(dir, 'x.db');
-      const r = cli(['run', config, db], dir);
-      expect(r.code).toBe(3);
-      const d = openDb(db);
-      const errors = d.prepare(`SELECT return_status FROM runs WHERE status = 'error'`).all() as { return_status: string }[];
-      d.close();
-      expect(errors.length).toBeGreaterThan(0);
-      for (const e of errors) expect(e.return_status).toMatch(/cannot write the checkpoint of epoch \d+ in .*: ENOSPC: no space left on device/);
-      expectConsistent(db);
-    } finally {
-      execFileSync('umount', [runs]);
-    }
-  });
+  it.skipIf(!canMountTmpfs())(
+    'a full disk under run_files_path: runs end in error (no space left), the database stays consistent',
+    () => {
+      const dir = tmpDir();
+      const runs = path.join(dir, 'runs');
+      fs.mkdirSync(runs);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', runs]);
+      try {
+        const config = fixtureConfig(dir, { models: model, epochs: 30 });
+        const db = path.join(dir, 'x.db');
+        const r = cli(['run', config, db], dir);
+        expect(r.code).toBe(3);
+        const d = openDb(db);
+        const errors = d.prepare(`SELECT return_status FROM runs WHERE status = 'error'`).all() as {
+          return_status: string;
+        }[];
+        d.close();
+        expect(errors.length).toBeGreaterThan(0);
+        for (const e of errors)
+          expect(e.return_status).toMatch(
+            /cannot write the checkpoint of epoch \d+ in .*: ENOSPC: no space left on device/,
+          );
+        expectConsistent(db);
+      } finally {
+        execFileSync('umount', [runs]);
+      }
+    },
+  );
 });
 
 describe('a database that cannot be used', () => {
@@ -90,7 +109,9 @@ describe('a database that cannot be used', () => {
     const dir = tmpDir();
     const db = path.join(dir, 'locked.db');
     const config = fixtureConfig(dir, { models: model, epochs: 300, monitor: 'nb_processus = 1\nmultiplicity = 2' });
-    const run = startCli(['run', config, db, '--progress', 'lines'], dir, { env: { MOSAIC_SQLITE_BUSY_TIMEOUT: '300' } });
+    const run = startCli(['run', config, db, '--progress', 'lines'], dir, {
+      env: { MOSAIC_SQLITE_BUSY_TIMEOUT: '300' },
+    });
     await run.waitFor(/epoch 1\/300/);
     const lock = new Database(db);
     lock.exec('BEGIN EXCLUSIVE');
@@ -107,7 +128,10 @@ describe('a database that cannot be used', () => {
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     expectConsistent(db);
     const h = openDb(db);
-    expect(h.prepare(`SELECT COUNT(*) n, COUNT(DISTINCT run_id || '-' || epoch) u FROM history`).get()).toEqual({ n: 1200, u: 1200 });
+    expect(h.prepare(`SELECT COUNT(*) n, COUNT(DISTINCT run_id || '-' || epoch) u FROM history`).get()).toEqual({
+      n: 1200,
+      u: 1200,
+    });
     h.close();
   });
 });

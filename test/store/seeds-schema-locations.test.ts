@@ -8,16 +8,25 @@ describe('seeds are unique within a database', () => {
   it('the same config appended twice: new seeds, said once; --reuse-seeds repeats them on purpose', () => {
     const dir = tmpDir();
     const db = path.join(dir, 's.db');
-    const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1, monitor: 'nb_processus = 1\nmultiplicity = 3', process: 'seed = 7' });
+    const config = fixtureConfig(dir, {
+      models: faultyModel('2'),
+      epochs: 1,
+      monitor: 'nb_processus = 1\nmultiplicity = 3',
+      process: 'seed = 7',
+    });
     expect(cli(['run', config, db], dir).code).toBe(0);
     const second = cli(['run', config, db], dir);
     expect(second.code).toBe(0);
-    expect(second.stderr).toContain('note: [PROCESS] seed = 7 gives seeds 7-9, 3 of them already used in this database; the new runs take seeds 10-12 so that repeats stay independent');
+    expect(second.stderr).toContain(
+      'note: [PROCESS] seed = 7 gives seeds 7-9, 3 of them already used in this database; the new runs take seeds 10-12 so that repeats stay independent',
+    );
     const seeds = rows(db, `SELECT seed FROM mosaic_queue ORDER BY run_id`).map((r) => r.seed);
     expect(seeds).toEqual([7, 8, 9, 10, 11, 12]);
     const reused = cli(['run', config, db, '--reuse-seeds'], dir);
     expect(reused.stderr).toMatch(/seeds 7-9 are used again on purpose \(--reuse-seeds\)/);
-    expect(rows(db, `SELECT seed FROM mosaic_queue WHERE run_id > 6 ORDER BY run_id`).map((r) => r.seed)).toEqual([7, 8, 9]);
+    expect(rows(db, `SELECT seed FROM mosaic_queue WHERE run_id > 6 ORDER BY run_id`).map((r) => r.seed)).toEqual([
+      7, 8, 9,
+    ]);
   });
 });
 
@@ -38,12 +47,16 @@ describe('database schema versions', () => {
       DROP TABLE mosaic_experiments; UPDATE system SET param_value = '1' WHERE param_name = 'schema_version'`);
     const status = cli(['status', db], dir);
     expect(status.code, status.stderr).toBe(0);
-    expect(rows(db, `SELECT param_value FROM system WHERE param_name = 'schema_version'`)).toEqual([{ param_value: '2' }]);
+    expect(rows(db, `SELECT param_value FROM system WHERE param_name = 'schema_version'`)).toEqual([
+      { param_value: '2' },
+    ]);
     expect(rows(db, `SELECT run_dir FROM mosaic_queue`)).toEqual([{ run_dir: path.join(dir, 'runs', 'run_1') }]);
     sql(`UPDATE system SET param_value = '9' WHERE param_name = 'schema_version'`);
     const newer = cli(['status', db], dir);
     expect(newer.code).toBe(2);
-    expect(newer.stderr.trim()).toMatch(/^mosaic: error: .*v\.db was written by a newer Mosaic \(database schema 9; this Mosaic reads up to 2\): upgrade Mosaic to use it$/);
+    expect(newer.stderr.trim()).toMatch(
+      /^mosaic: error: .*v\.db was written by a newer Mosaic \(database schema 9; this Mosaic reads up to 2\): upgrade Mosaic to use it$/,
+    );
   });
 });
 
@@ -53,13 +66,20 @@ describe('database locations', () => {
     const config = fixtureConfig(dir, { models: faultyModel('2'), epochs: 1 });
     const unknown = cli(['compare', 'mysql://x/y'], dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr.trim()).toMatch(/^mosaic: error: "mysql:\/\/" is not a kind of database Mosaic knows: give the path of a SQLite file \(e\.g\. results\.db\) or a postgres:\/\/ URL$/);
+    expect(unknown.stderr.trim()).toMatch(
+      /^mosaic: error: "mysql:\/\/" is not a kind of database Mosaic knows: give the path of a SQLite file \(e\.g\. results\.db\) or a postgres:\/\/ URL$/,
+    );
     // port 9 (discard) on loopback: nothing listens there
-    for (const args of [['run', config, 'postgresql://mosaic:s3cret-pw@127.0.0.1:9/exp'], ['status', 'postgres://mosaic:s3cret-pw@127.0.0.1:9/exp']]) {
+    for (const args of [
+      ['run', config, 'postgresql://mosaic:s3cret-pw@127.0.0.1:9/exp'],
+      ['status', 'postgres://mosaic:s3cret-pw@127.0.0.1:9/exp'],
+    ]) {
       const r = cli(args, dir);
       expect(r.code, args.join(' ') + r.stderr).toBe(5);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/cannot connect to PostgreSQL database postgres(ql)?:\/\/mosaic@127\.0\.0\.1:9\/exp: connect ECONNREFUSED/);
+      expect(r.stderr).toMatch(
+        /cannot connect to PostgreSQL database postgres(ql)?:\/\/mosaic@127\.0\.0\.1:9\/exp: connect ECONNREFUSED/,
+      );
       expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
     }
     expect(fs.readdirSync(dir).sort()).toEqual(['config.ini']);

@@ -16,7 +16,12 @@ export type Outcome =
  * Results: train and test loss = `value`, trainability = `value`, accuracies = `acc`. `name` is a
  * file in `dir`, or a database URL.
  */
-export async function analysisDb(dir: string, config: string, outcome: (facts: Record<string, string>, index: number) => Outcome, name = 'a.db'): Promise<string> {
+export async function analysisDb(
+  dir: string,
+  config: string,
+  outcome: (facts: Record<string, string>, index: number) => Outcome,
+  name = 'a.db',
+): Promise<string> {
   const parsed = parseConfig(config, path.join(dir, 'c.ini'));
   const file = isUrl(name) ? name : path.resolve(dir, name);
   const store = await openStore(file, 'create');
@@ -30,11 +35,29 @@ export async function analysisDb(dir: string, config: string, outcome: (facts: R
     if (!run) throw new Error('nothing to claim');
     if (o.status === 'done') {
       const acc = o.acc ?? null;
-      await store.recordEpoch(run, { epoch: 1, train_loss: o.value, test_loss: o.value, train_acc: acc, test_acc: acc, duration_s: 1 });
+      await store.recordEpoch(run, {
+        epoch: 1,
+        train_loss: o.value,
+        test_loss: o.value,
+        train_acc: acc,
+        test_acc: acc,
+        duration_s: 1,
+      });
       await store.finishRun(run, {
-        train_loss: o.value, test_loss: o.value, train_acc: acc, test_acc: acc, nb_params: o.nb_params ?? 10, duration_s: 1,
-        epochs: Number(facts.epochs ?? 1), overfit: 0, trainability: o.value, slope: 0, slope_std_plus: 0, slope_std_minus: 0,
-        best_test_loss: o.value, best_epoch: 1,
+        train_loss: o.value,
+        test_loss: o.value,
+        train_acc: acc,
+        test_acc: acc,
+        nb_params: o.nb_params ?? 10,
+        duration_s: 1,
+        epochs: Number(facts.epochs ?? 1),
+        overfit: 0,
+        trainability: o.value,
+        slope: 0,
+        slope_std_plus: 0,
+        slope_std_minus: 0,
+        best_test_loss: o.value,
+        best_epoch: 1,
       });
     } else if (o.status === 'error' || o.status === 'failed') {
       await store.failRun(run, o.status, `${o.status} on purpose`, `${o.status} on purpose`);

@@ -24,7 +24,12 @@ export function tmpDir(prefix = 'mosaic-test-'): string {
 
 /** Runs the real CLI in a child process. */
 export function cli(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME, ...env }, timeout: 170_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME, ...env },
+    timeout: 170_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -38,9 +43,17 @@ export interface RunningCli {
 }
 
 /** The same, without blocking (for tests that act while it runs). */
-export function startCli(args: string[], cwd = ROOT, options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): RunningCli {
+export function startCli(
+  args: string[],
+  cwd = ROOT,
+  options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {},
+): RunningCli {
   // detached: its own process group, so that a test can kill it with its workers (a whole "host").
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME, ...options.env }, detached: options.detached ?? false });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, XDG_CACHE_HOME: CACHE_HOME, ...options.env },
+    detached: options.detached ?? false,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -70,7 +83,9 @@ export function historyCount(file: string, runId?: number): number {
   try {
     d = openDb(file);
     const where = runId === undefined ? '' : ' WHERE run_id = ?';
-    return (d.prepare(`SELECT COUNT(*) n FROM history${where}`).get(...(runId === undefined ? [] : [runId])) as { n: number }).n;
+    return (
+      d.prepare(`SELECT COUNT(*) n FROM history${where}`).get(...(runId === undefined ? [] : [runId])) as { n: number }
+    ).n;
   } catch {
     return 0;
   } finally {
@@ -121,7 +136,10 @@ ${epochMs ? `epoch_ms = ${epochMs}` : ''}
 }
 
 /** A small experiment on the fixture classes. */
-export function fixtureConfig(dir: string, opts: { models: string; monitor?: string; process?: string; epochs?: number }): string {
+export function fixtureConfig(
+  dir: string,
+  opts: { models: string; monitor?: string; process?: string; epochs?: number },
+): string {
   const file = path.join(dir, 'config.ini');
   fs.writeFileSync(
     file,
@@ -152,7 +170,10 @@ ${opts.models}
 }
 
 /** An experiment on three classes (test/fixtures/classes.ts). */
-export function classesConfig(dir: string, o: { outputs?: number; onehot?: boolean; process?: string; model?: string } = {}): string {
+export function classesConfig(
+  dir: string,
+  o: { outputs?: number; onehot?: boolean; process?: string; model?: string } = {},
+): string {
   const file = path.join(dir, 'classes.ini');
   fs.writeFileSync(
     file,

@@ -26,7 +26,9 @@ function findBinaries(): string | undefined {
 
 export const pgBinDir = findBinaries();
 
-export const pgSkipReason = pgBinDir ? undefined : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql to run these tests';
+export const pgSkipReason = pgBinDir
+  ? undefined
+  : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install postgresql to run these tests';
 
 if (pgSkipReason && process.env.CI) throw new Error(`CI must test the PostgreSQL store: ${pgSkipReason}`);
 
@@ -117,7 +119,8 @@ function sweepOrphans(): void {
     }
     if (!owner || isAlive(owner)) continue;
     try {
-      if (fs.existsSync(path.join(root, 'data', 'postmaster.pid'))) runPg('pg_ctl', ['-D', path.join(root, 'data'), '-m', 'immediate', '-w', 'stop']);
+      if (fs.existsSync(path.join(root, 'data', 'postmaster.pid')))
+        runPg('pg_ctl', ['-D', path.join(root, 'data'), '-m', 'immediate', '-w', 'stop']);
     } catch {
       // Already stopped.
     }

@@ -12,7 +12,11 @@ export function commandScenarios(backend: string, newLocation: (dir: string) => 
     it('run, status, compare, plots, rerun with selectors, rekey, pause, resume, savedb, delete', async () => {
       const dir = tmpDir();
       const db = await newLocation(dir);
-      const config = fixtureConfig(dir, { models: faultyModel('2, 5', 'net_{width}'), epochs: 4, monitor: 'nb_processus = 2\nmultiplicity = 3' });
+      const config = fixtureConfig(dir, {
+        models: faultyModel('2, 5', 'net_{width}'),
+        epochs: 4,
+        monitor: 'nb_processus = 2\nmultiplicity = 3',
+      });
       const ok = (args: string[]) => {
         const r = cli(args, dir);
         expect(r.code, `mosaic ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
@@ -23,7 +27,10 @@ export function commandScenarios(backend: string, newLocation: (dir: string) => 
       expect(ok(['status', db])).toMatch(/6 runs: 6 done/);
 
       const report = JSON.parse(ok(['compare', db, '--format', 'json']));
-      expect(report.groups.map((g: { group: string; n: number }) => `${g.group}:${g.n}`).sort()).toEqual(['net_2:3', 'net_5:3']);
+      expect(report.groups.map((g: { group: string; n: number }) => `${g.group}:${g.n}`).sort()).toEqual([
+        'net_2:3',
+        'net_5:3',
+      ]);
 
       for (const [args, file] of [
         [['plotloss', db], 'loss.pdf'],
@@ -36,14 +43,27 @@ export function commandScenarios(backend: string, newLocation: (dir: string) => 
       }
 
       ok(['rerun', config, db, '-epochs', '2', '-param_name_value', 'width', '2', '--progress', 'lines']);
-      ok(['rerun', config, db, '-epochs', '1', '-request', `SELECT run_id FROM runs WHERE pipeline LIKE '%faulty(5)%'`, '--progress', 'lines']);
+      ok([
+        'rerun',
+        config,
+        db,
+        '-epochs',
+        '1',
+        '-request',
+        `SELECT run_id FROM runs WHERE pipeline LIKE '%faulty(5)%'`,
+        '--progress',
+        'lines',
+      ]);
       const refused = cli(['rerun', config, db, '-epochs', '1', '-request', 'DELETE FROM runs'], dir);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toMatch(/the request must only read/);
       const copy = path.join(dir, 'copy.db');
       ok(['savedb', db, copy]);
       const history = JSON.parse(ok(['compare', copy, '--criterion', 'epochs', '--format', 'json']));
-      expect(history.groups.map((g: { group: string; mean: number }) => `${g.group}:${g.mean}`).sort()).toEqual(['net_2:6', 'net_5:5']);
+      expect(history.groups.map((g: { group: string; mean: number }) => `${g.group}:${g.mean}`).sort()).toEqual([
+        'net_2:6',
+        'net_5:5',
+      ]);
 
       const pipelines = path.join(dir, 'pipelines.json');
       ok(['generate', config, pipelines]);

@@ -20,7 +20,8 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
       const overview = await store.overview();
       expect(overview.map((r) => r.status)).toEqual(Array(runs).fill('done'));
       const histories = await store.histories(overview.map((r) => r.runId));
-      for (const h of histories.values()) expect(h.map((e) => e.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
+      for (const h of histories.values())
+        expect(h.map((e) => e.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
       expect(overview.every((r) => r.results?.epochs === epochs)).toBe(true);
     } finally {
       await store.close();
@@ -50,11 +51,18 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
     it('run --queue-only, then workers of two hosts train every run exactly once', async () => {
       const dir = tmpDir();
       const db = await newLocation(dir);
-      const config = fixtureConfig(dir, { models: model('2, 5', 10), epochs: 15, monitor: 'nb_processus = 1\nmultiplicity = 4\npack_size = 1' });
+      const config = fixtureConfig(dir, {
+        models: model('2, 5', 10),
+        epochs: 15,
+        monitor: 'nb_processus = 1\nmultiplicity = 4\npack_size = 1',
+      });
       const queued = cli(['run', config, db, '--queue-only'], dir);
       expect(queued.code, queued.stderr).toBe(0);
       expect(queued.stdout).toMatch(/8 runs queued \(ids 1-8\) in .*Train them with: mosaic worker /);
-      const [a, b] = [startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-a') }), startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-b') })];
+      const [a, b] = [
+        startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-a') }),
+        startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-b') }),
+      ];
       const [endA, endB] = await Promise.all([a.done, b.done]);
       expect(endA.code, a.output()).toBe(0);
       expect(endB.code, b.output()).toBe(0);
@@ -69,7 +77,11 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
     it('a host killed mid-epoch: its runs are taken back after heartbeat_timeout by a live worker and continue from their checkpoints', async () => {
       const dir = tmpDir();
       const db = await newLocation(dir);
-      const config = fixtureConfig(dir, { models: model('2, 5', 10), epochs: 60, monitor: 'nb_processus = 2\nmultiplicity = 2\npack_size = 1\nheartbeat_timeout = 3' });
+      const config = fixtureConfig(dir, {
+        models: model('2, 5', 10),
+        epochs: 60,
+        monitor: 'nb_processus = 2\nmultiplicity = 2\npack_size = 1\nheartbeat_timeout = 3',
+      });
       expect(cli(['run', config, db, '--queue-only'], dir).code).toBe(0);
       const a = startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-a'), detached: true });
       await until(async () => (await epochsRecorded(db)) >= 10, 60_000, a);
@@ -97,7 +109,11 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
     it('a run taken back on a host that cannot see its checkpoints fails saying so, never restarts from epoch 0', async () => {
       const dir = tmpDir();
       const db = await newLocation(dir);
-      const config = fixtureConfig(dir, { models: model('2', 5), epochs: 200, monitor: 'nb_processus = 1\nmultiplicity = 1\nheartbeat_timeout = 2' });
+      const config = fixtureConfig(dir, {
+        models: model('2', 5),
+        epochs: 200,
+        monitor: 'nb_processus = 1\nmultiplicity = 1\nheartbeat_timeout = 2',
+      });
       expect(cli(['run', config, db, '--queue-only'], dir).code).toBe(0);
       const a = startCli(['worker', db, '--progress', 'lines'], dir, { env: host('host-a'), detached: true });
       await until(async () => (await epochsRecorded(db)) >= 3, 60_000, a);
@@ -112,7 +128,9 @@ export function workerScenarios(backend: string, newLocation: (dir: string) => P
       const [run] = await store.overview();
       await store.close();
       expect(run!.status).toBe('error');
-      expect(run!.returnStatus).toMatch(/checkpoint of epoch \d+ is missing \(.* on host-b\).*run_files_path is not a folder every host shares/);
+      expect(run!.returnStatus).toMatch(
+        /checkpoint of epoch \d+ is missing \(.* on host-b\).*run_files_path is not a folder every host shares/,
+      );
     });
   });
 }

@@ -46,7 +46,8 @@ async function on<T extends tf.Tensor | tf.Tensor[]>(backend: Backend, f: () => 
 function maxDiff(a: Values, b: Values): number {
   expect(a.shape).toEqual(b.shape);
   let d = 0;
-  for (let i = 0; i < a.values.length; i++) d = Math.max(d, a.values[i] === b.values[i] ? 0 : Math.abs(a.values[i]! - b.values[i]!));
+  for (let i = 0; i < a.values.length; i++)
+    d = Math.max(d, a.values[i] === b.values[i] ? 0 : Math.abs(a.values[i]! - b.values[i]!));
   return d;
 }
 
@@ -75,19 +76,47 @@ interface ConvCase {
   pad: Pad;
 }
 
-const explicitPad: Pad = [[0, 0], [2, 1], [0, 3], [0, 0]];
+const explicitPad: Pad = [
+  [0, 0],
+  [2, 1],
+  [0, 3],
+  [0, 0],
+];
 const GRID: ConvCase[] = [];
 for (const batch of [1, 3])
   for (const stride of [1, 2])
     for (const dilation of [1, 2])
       for (const pad of ['same', 'valid', explicitPad] as Pad[])
-        GRID.push({ batch, height: 9, width: 7, channels: batch === 1 ? 3 : 2, filter: batch === 1 ? [3, 3] : [3, 2], stride, dilation, pad });
+        GRID.push({
+          batch,
+          height: 9,
+          width: 7,
+          channels: batch === 1 ? 3 : 2,
+          filter: batch === 1 ? [3, 3] : [3, 2],
+          stride,
+          dilation,
+          pad,
+        });
 // Edge cases of the padding arithmetic: a stride larger than the filter (trailing input unused,
 // dy spread past the input), padding larger than the filter's reach, even filters with 'same'.
 GRID.push(
   { batch: 2, height: 10, width: 10, channels: 3, filter: [3, 3], stride: 3, dilation: 1, pad: 'same' },
   { batch: 2, height: 5, width: 6, channels: 2, filter: [1, 1], stride: 2, dilation: 1, pad: 'valid' },
-  { batch: 1, height: 6, width: 5, channels: 2, filter: [2, 2], stride: 1, dilation: 1, pad: [[0, 0], [3, 2], [1, 4], [0, 0]] },
+  {
+    batch: 1,
+    height: 6,
+    width: 5,
+    channels: 2,
+    filter: [2, 2],
+    stride: 1,
+    dilation: 1,
+    pad: [
+      [0, 0],
+      [3, 2],
+      [1, 4],
+      [0, 0],
+    ],
+  },
   { batch: 3, height: 8, width: 8, channels: 4, filter: [4, 2], stride: 2, dilation: 1, pad: 'same' },
 );
 const label = (c: ConvCase) =>
@@ -101,7 +130,8 @@ function spreadFilter(f: Values, dilation: number): Values {
   const values = new Float32Array(eh * ew * c * m);
   for (let i = 0; i < kh; i++)
     for (let j = 0; j < kw; j++)
-      for (let k = 0; k < c * m; k++) values[((i * dilation * ew + j * dilation) * c * m) + k] = f.values[(i * kw + j) * c * m + k]!;
+      for (let k = 0; k < c * m; k++)
+        values[(i * dilation * ew + j * dilation) * c * m + k] = f.values[(i * kw + j) * c * m + k]!;
   return { shape: [eh, ew, c, m], values };
 }
 
@@ -117,42 +147,100 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
   // The SIMD kernel's paths: 4 output channels (blocks of 4); 21 (a block of 16, of 4, one alone)
   // from one input channel and from three (a pair of input channels, then one); and the
   // composition used where wasm's heap cannot be reached, one XNNPACK convolution.
-  it.each(GRID.flatMap((c) => [{ ...c, cout: 4 }, { ...c, channels: 1, cout: 21 }, { ...c, channels: 3, cout: 21 }]))('Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad', async (c) => {
-    const cout = c.cout;
-    const xv = random([c.batch, c.height, c.width, c.channels], 1);
-    const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, cout], c.stride, c.dilation, c.pad);
-    const dyv = random(info.outShape, 2);
-    const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [...c.filter, c.channels, cout], dilations: c.dilation };
-    const [wasm] = await on('wasm', () => runWasmKernel('Conv2DBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, attrs));
-    const [composed] = await on('wasm', () => {
-      const [x, dy] = [tensor(xv), tensor(dyv)];
-      const wasmInfo = forwardGeometry(x.shape, attrs.filterShape, { strides: c.stride, dilations: c.dilation, pad: c.pad });
-      const out = composeKernels(tf.backend(), 'wasm', { x, dy }, (k) => filterGradientByConvolution(k, x, dy, wasmInfo));
-      return tf.engine().makeTensorFromTensorInfo(out);
-    });
-    // The cpu kernel ignores dilations: it gets the dilated filter's effective size (same output,
-    // same padding) and every d-th tap of its gradient is the dilated filter's gradient.
-    const [eh, ew] = [info.effectiveFilterHeight, info.effectiveFilterWidth];
-    const [cpu] = await on('cpu', () => {
-      const full = tf.engine().runKernel('Conv2DBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, { ...attrs, dilations: 1, filterShape: [eh, ew, c.channels, cout] }) as tf.Tensor4D;
-      return tf.stridedSlice(full, [0, 0, 0, 0], [eh, ew, c.channels, cout], [c.dilation, c.dilation, 1, 1]);
-    });
-    expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
-    expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.batch * info.outHeight * info.outWidth));
-    expect(maxDiff(composed!, cpu!), `composed: ${label(c)}`).toBeLessThan(sumTolerance(c.batch * info.outHeight * info.outWidth));
-  });
+  it.each(
+    GRID.flatMap((c) => [
+      { ...c, cout: 4 },
+      { ...c, channels: 1, cout: 21 },
+      { ...c, channels: 3, cout: 21 },
+    ]),
+  )(
+    'Conv2DBackpropFilter: $batch×$height×$width×$channels → $cout, stride $stride, dilation $dilation, pad $pad',
+    async (c) => {
+      const cout = c.cout;
+      const xv = random([c.batch, c.height, c.width, c.channels], 1);
+      const info = tf.backend_util.computeConv2DInfo(
+        xv.shape as [number, number, number, number],
+        [...c.filter, c.channels, cout],
+        c.stride,
+        c.dilation,
+        c.pad,
+      );
+      const dyv = random(info.outShape, 2);
+      const attrs = {
+        strides: c.stride,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: [...c.filter, c.channels, cout],
+        dilations: c.dilation,
+      };
+      const [wasm] = await on('wasm', () =>
+        runWasmKernel('Conv2DBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, attrs),
+      );
+      const [composed] = await on('wasm', () => {
+        const [x, dy] = [tensor(xv), tensor(dyv)];
+        const wasmInfo = forwardGeometry(x.shape, attrs.filterShape, {
+          strides: c.stride,
+          dilations: c.dilation,
+          pad: c.pad,
+        });
+        const out = composeKernels(tf.backend(), 'wasm', { x, dy }, (k) =>
+          filterGradientByConvolution(k, x, dy, wasmInfo),
+        );
+        return tf.engine().makeTensorFromTensorInfo(out);
+      });
+      // The cpu kernel ignores dilations: it gets the dilated filter's effective size (same output,
+      // same padding) and every d-th tap of its gradient is the dilated filter's gradient.
+      const [eh, ew] = [info.effectiveFilterHeight, info.effectiveFilterWidth];
+      const [cpu] = await on('cpu', () => {
+        const full = tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: tensor(xv), dy: tensor(dyv) },
+            { ...attrs, dilations: 1, filterShape: [eh, ew, c.channels, cout] },
+          ) as tf.Tensor4D;
+        return tf.stridedSlice(full, [0, 0, 0, 0], [eh, ew, c.channels, cout], [c.dilation, c.dilation, 1, 1]);
+      });
+      expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+      expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.batch * info.outHeight * info.outWidth));
+      expect(maxDiff(composed!, cpu!), `composed: ${label(c)}`).toBeLessThan(
+        sumTolerance(c.batch * info.outHeight * info.outWidth),
+      );
+    },
+  );
 
   it.each(GRID.flatMap((c) => [1, 2].map((multiplier) => ({ ...c, multiplier }))))(
     'DepthwiseConv2dNativeBackpropFilter: $batch×$height×$width, multiplier $multiplier, stride $stride, dilation $dilation, pad $pad',
     async (c) => {
       const xv = random([c.batch, c.height, c.width, c.channels], 3);
-      const info = tf.backend_util.computeConv2DInfo(xv.shape as [number, number, number, number], [...c.filter, c.channels, c.multiplier], c.stride, c.dilation, c.pad, undefined, true);
+      const info = tf.backend_util.computeConv2DInfo(
+        xv.shape as [number, number, number, number],
+        [...c.filter, c.channels, c.multiplier],
+        c.stride,
+        c.dilation,
+        c.pad,
+        undefined,
+        true,
+      );
       const dyv = random(info.outShape, 4);
-      const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, filterShape: [...c.filter, c.channels, c.multiplier] };
-      const [wasm] = await on('wasm', () => runWasmKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, attrs));
+      const attrs = {
+        strides: c.stride,
+        pad: c.pad,
+        dilations: c.dilation,
+        filterShape: [...c.filter, c.channels, c.multiplier],
+      };
+      const [wasm] = await on('wasm', () =>
+        runWasmKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, attrs),
+      );
       const [eh, ew] = [info.effectiveFilterHeight, info.effectiveFilterWidth];
       const [cpu] = await on('cpu', () => {
-        const full = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensor(xv), dy: tensor(dyv) }, { ...attrs, dilations: 1, filterShape: [eh, ew, c.channels, c.multiplier] }) as tf.Tensor4D;
+        const full = tf
+          .engine()
+          .runKernel(
+            'DepthwiseConv2dNativeBackpropFilter',
+            { x: tensor(xv), dy: tensor(dyv) },
+            { ...attrs, dilations: 1, filterShape: [eh, ew, c.channels, c.multiplier] },
+          ) as tf.Tensor4D;
         return tf.stridedSlice(full, [0, 0, 0, 0], [eh, ew, c.channels, c.multiplier], [c.dilation, c.dilation, 1, 1]);
       });
       expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
@@ -165,13 +253,31 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     async (c) => {
       const inputShape = [c.batch, c.height, c.width, c.channels] as [number, number, number, number];
       const fv = random([...c.filter, c.channels, c.multiplier], 5);
-      const info = tf.backend_util.computeConv2DInfo(inputShape, fv.shape as [number, number, number, number], c.stride, c.dilation, c.pad, undefined, true);
+      const info = tf.backend_util.computeConv2DInfo(
+        inputShape,
+        fv.shape as [number, number, number, number],
+        c.stride,
+        c.dilation,
+        c.pad,
+        undefined,
+        true,
+      );
       const dyv = random(info.outShape, 6);
       const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, inputShape };
-      const [wasm] = await on('wasm', () => runWasmKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensor(dyv), filter: tensor(fv) }, attrs));
+      const [wasm] = await on('wasm', () =>
+        runWasmKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensor(dyv), filter: tensor(fv) }, attrs),
+      );
       // The cpu kernel ignores dilations: it gets the filter spread to its effective size.
-      const [cpu] = await on('cpu', () =>
-        tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensor(dyv), filter: tensor(spreadFilter(fv, c.dilation)) }, { ...attrs, dilations: 1 }) as tf.Tensor,
+      const [cpu] = await on(
+        'cpu',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy: tensor(dyv), filter: tensor(spreadFilter(fv, c.dilation)) },
+              { ...attrs, dilations: 1 },
+            ) as tf.Tensor,
       );
       expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
       expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.filter[0] * c.filter[1] * c.multiplier));
@@ -183,26 +289,65 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
   // blocks: these take its full-tile paths).
   const BACKPROP_INPUT = [
     ...GRID.flatMap((c) => (['NHWC', 'NCHW'] as const).map((dataFormat) => ({ ...c, outChannels: 4, dataFormat }))),
-    { batch: 2, height: 13, width: 13, channels: 16, filter: [3, 3] as [number, number], stride: 1, dilation: 1, pad: 'valid' as Pad, outChannels: 32, dataFormat: 'NHWC' as const },
-    { batch: 2, height: 14, width: 13, channels: 16, filter: [3, 3] as [number, number], stride: 2, dilation: 1, pad: 'same' as Pad, outChannels: 32, dataFormat: 'NHWC' as const },
+    {
+      batch: 2,
+      height: 13,
+      width: 13,
+      channels: 16,
+      filter: [3, 3] as [number, number],
+      stride: 1,
+      dilation: 1,
+      pad: 'valid' as Pad,
+      outChannels: 32,
+      dataFormat: 'NHWC' as const,
+    },
+    {
+      batch: 2,
+      height: 14,
+      width: 13,
+      channels: 16,
+      filter: [3, 3] as [number, number],
+      stride: 2,
+      dilation: 1,
+      pad: 'same' as Pad,
+      outChannels: 32,
+      dataFormat: 'NHWC' as const,
+    },
   ];
   it.each(BACKPROP_INPUT)(
     'Conv2DBackpropInput: $batch×$height×$width×$channels → $outChannels, $dataFormat, stride $stride, dilation $dilation, pad $pad',
     async (c) => {
       const nhwc = [c.batch, c.height, c.width, c.channels] as [number, number, number, number];
-      const toFormat = (s: number[]) => (c.dataFormat === 'NCHW' ? [s[0]!, s[3]!, s[1]!, s[2]!] : s) as [number, number, number, number];
+      const toFormat = (s: number[]) =>
+        (c.dataFormat === 'NCHW' ? [s[0]!, s[3]!, s[1]!, s[2]!] : s) as [number, number, number, number];
       const inputShape = toFormat(nhwc);
       const fv = random([...c.filter, c.channels, c.outChannels], 13);
-      const info = tf.backend_util.computeConv2DInfo(nhwc, fv.shape as [number, number, number, number], c.stride, c.dilation, c.pad);
+      const info = tf.backend_util.computeConv2DInfo(
+        nhwc,
+        fv.shape as [number, number, number, number],
+        c.stride,
+        c.dilation,
+        c.pad,
+      );
       // The values are those of an NHWC dy, laid out as NCHW's shape: any values do.
       const dyv = random(toFormat(info.outShape), 14);
       // Explicit padding lists the axes in the layout's order.
       const pad = Array.isArray(c.pad) && c.dataFormat === 'NCHW' ? [c.pad[0], c.pad[3], c.pad[1], c.pad[2]] : c.pad;
       const attrs = { strides: c.stride, pad, dilations: c.dilation, dataFormat: c.dataFormat, inputShape };
-      const [wasm] = await on('wasm', () => runWasmKernel('Conv2DBackpropInput', { dy: tensor(dyv), filter: tensor(fv) }, attrs));
+      const [wasm] = await on('wasm', () =>
+        runWasmKernel('Conv2DBackpropInput', { dy: tensor(dyv), filter: tensor(fv) }, attrs),
+      );
       // The cpu kernel ignores dilations: it gets the filter spread to its effective size.
-      const [cpu] = await on('cpu', () =>
-        tf.engine().runKernel('Conv2DBackpropInput', { dy: tensor(dyv), filter: tensor(spreadFilter(fv, c.dilation)) }, { ...attrs, dilations: 1 }) as tf.Tensor,
+      const [cpu] = await on(
+        'cpu',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: tensor(dyv), filter: tensor(spreadFilter(fv, c.dilation)) },
+              { ...attrs, dilations: 1 },
+            ) as tf.Tensor,
       );
       expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
       expect(maxDiff(wasm!, cpu!), label(c)).toBeLessThan(sumTolerance(c.filter[0] * c.filter[1] * c.outChannels));
@@ -211,9 +356,17 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
         const [composed] = await on('wasm', () => {
           const [dy, filter] = [tensor(dyv), tensor(fv)];
           const wasmInfo = forwardGeometry(nhwc, fv.shape, { strides: c.stride, dilations: c.dilation, pad: c.pad });
-          return tf.engine().makeTensorFromTensorInfo(composeKernels(tf.backend(), 'wasm', { dy, filter }, (k) => inputGradientByConvolution(k, dy, filter, wasmInfo)));
+          return tf
+            .engine()
+            .makeTensorFromTensorInfo(
+              composeKernels(tf.backend(), 'wasm', { dy, filter }, (k) =>
+                inputGradientByConvolution(k, dy, filter, wasmInfo),
+              ),
+            );
         });
-        expect(maxDiff(composed!, cpu!), `composed: ${label(c)}`).toBeLessThan(sumTolerance(c.filter[0] * c.filter[1] * c.outChannels));
+        expect(maxDiff(composed!, cpu!), `composed: ${label(c)}`).toBeLessThan(
+          sumTolerance(c.filter[0] * c.filter[1] * c.outChannels),
+        );
       }
     },
   );
@@ -225,9 +378,12 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     { name: 'int32 values', x: [5, 2], ids: [1, 1, 0, 2, 1], segments: 3, int: true },
   ];
   it.each(segmentCases)('UnsortedSegmentSum: $name', async (c) => {
-    const xv: Values = c.int ? { shape: c.x, values: Int32Array.from(random(c.x, 7).values, (v) => Math.round(v * 50)) } : random(c.x, 7);
+    const xv: Values = c.int
+      ? { shape: c.x, values: Int32Array.from(random(c.x, 7).values, (v) => Math.round(v * 50)) }
+      : random(c.x, 7);
     const ids: Values = { shape: [c.ids.length], values: Int32Array.from(c.ids) };
-    const run = () => runWasmKernel('UnsortedSegmentSum', { x: tensor(xv), segmentIds: tensor(ids) }, { numSegments: c.segments });
+    const run = () =>
+      runWasmKernel('UnsortedSegmentSum', { x: tensor(xv), segmentIds: tensor(ids) }, { numSegments: c.segments });
     const [wasm] = await on('wasm', run);
     const [cpu] = await on('cpu', () => tf.unsortedSegmentSum(tensor(xv), tensor(ids) as tf.Tensor1D, c.segments));
     // At most 3 terms per sum: only rounding of the last bit can differ.
@@ -237,32 +393,76 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
   it('UnsortedSegmentSum: segment ids of any rank that starts the shape of x', async () => {
     const xv = random([2, 3, 4], 8);
     const ids: Values = { shape: [2, 3], values: Int32Array.from([0, 1, 1, 3, 0, 1]) };
-    const [wasm] = await on('wasm', () => runWasmKernel('UnsortedSegmentSum', { x: tensor(xv), segmentIds: tensor(ids) }, { numSegments: 4 }));
-    const [cpu] = await on('cpu', () => tf.unsortedSegmentSum(tensor(xv).reshape([6, 4]), tensor(ids).reshape([6]) as tf.Tensor1D, 4));
+    const [wasm] = await on('wasm', () =>
+      runWasmKernel('UnsortedSegmentSum', { x: tensor(xv), segmentIds: tensor(ids) }, { numSegments: 4 }),
+    );
+    const [cpu] = await on('cpu', () =>
+      tf.unsortedSegmentSum(tensor(xv).reshape([6, 4]), tensor(ids).reshape([6]) as tf.Tensor1D, 4),
+    );
     expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(6));
   });
 
   // wasm 4.22's own: the input gradient wrong on every shape, the filter gradient at strides > 1.
   const CONV3D = (['same', 'valid'] as const).flatMap((pad) =>
-    [[1, 1, 1], [2, 2, 2], [1, 2, 3], [3, 1, 2]].flatMap((strides) => [[3, 2, 3], [1, 1, 1], [2, 3, 1]].map((filter) => ({ pad, strides, filter }))),
+    [
+      [1, 1, 1],
+      [2, 2, 2],
+      [1, 2, 3],
+      [3, 1, 2],
+    ].flatMap((strides) =>
+      [
+        [3, 2, 3],
+        [1, 1, 1],
+        [2, 3, 1],
+      ].map((filter) => ({ pad, strides, filter })),
+    ),
   );
-  it.each(CONV3D)('Conv3DBackpropInputV2 and Conv3DBackpropFilterV2: filter $filter, strides $strides, $pad', async ({ pad, strides, filter }) => {
-    const xv = random([2, 5, 6, 7, 2], 51);
-    const fv = random([...filter, 2, 3], 52);
-    const [outShape] = await on('cpu', () => tf.conv3d(tensor(xv) as tf.Tensor5D, tensor(fv) as tf.Tensor5D, strides as [number, number, number], pad));
-    const dyv = random(outShape!.shape, 53);
-    const kernels = () => [
-      runWasmKernel('Conv3DBackpropInputV2', { dy: tensor(dyv), filter: tensor(fv) }, { pad, strides, inputShape: xv.shape }),
-      runWasmKernel('Conv3DBackpropFilterV2', { x: tensor(xv), dy: tensor(dyv) }, { pad, strides, filterShape: fv.shape }),
-    ];
-    const wasm = await on('wasm', kernels);
-    const cpu = await on('cpu', () => [
-      tf.engine().runKernel('Conv3DBackpropInputV2', { dy: tensor(dyv), filter: tensor(fv) }, { pad, strides, inputShape: xv.shape }) as tf.Tensor,
-      tf.engine().runKernel('Conv3DBackpropFilterV2', { x: tensor(xv), dy: tensor(dyv) }, { pad, strides, filterShape: fv.shape }) as tf.Tensor,
-    ]);
-    expect(maxDiff(wasm[0]!, cpu[0]!), 'input gradient').toBeLessThan(sumTolerance(filter.reduce((p, d) => p * d, 3)));
-    expect(maxDiff(wasm[1]!, cpu[1]!), 'filter gradient').toBeLessThan(sumTolerance(2 * outShape!.shape.slice(1, 4).reduce((p, d) => p * d, 1)));
-  });
+  it.each(CONV3D)(
+    'Conv3DBackpropInputV2 and Conv3DBackpropFilterV2: filter $filter, strides $strides, $pad',
+    async ({ pad, strides, filter }) => {
+      const xv = random([2, 5, 6, 7, 2], 51);
+      const fv = random([...filter, 2, 3], 52);
+      const [outShape] = await on('cpu', () =>
+        tf.conv3d(tensor(xv) as tf.Tensor5D, tensor(fv) as tf.Tensor5D, strides as [number, number, number], pad),
+      );
+      const dyv = random(outShape!.shape, 53);
+      const kernels = () => [
+        runWasmKernel(
+          'Conv3DBackpropInputV2',
+          { dy: tensor(dyv), filter: tensor(fv) },
+          { pad, strides, inputShape: xv.shape },
+        ),
+        runWasmKernel(
+          'Conv3DBackpropFilterV2',
+          { x: tensor(xv), dy: tensor(dyv) },
+          { pad, strides, filterShape: fv.shape },
+        ),
+      ];
+      const wasm = await on('wasm', kernels);
+      const cpu = await on('cpu', () => [
+        tf
+          .engine()
+          .runKernel(
+            'Conv3DBackpropInputV2',
+            { dy: tensor(dyv), filter: tensor(fv) },
+            { pad, strides, inputShape: xv.shape },
+          ) as tf.Tensor,
+        tf
+          .engine()
+          .runKernel(
+            'Conv3DBackpropFilterV2',
+            { x: tensor(xv), dy: tensor(dyv) },
+            { pad, strides, filterShape: fv.shape },
+          ) as tf.Tensor,
+      ]);
+      expect(maxDiff(wasm[0]!, cpu[0]!), 'input gradient').toBeLessThan(
+        sumTolerance(filter.reduce((p, d) => p * d, 3)),
+      );
+      expect(maxDiff(wasm[1]!, cpu[1]!), 'filter gradient').toBeLessThan(
+        sumTolerance(2 * outShape!.shape.slice(1, 4).reduce((p, d) => p * d, 1)),
+      );
+    },
+  );
 
   // Values on a coarse grid so that windows hold several equal maxima (the backends' tie rules
   // must agree), and all-negative inputs (wasm 4.22's own max-pool kernels fail on those).
@@ -284,48 +484,99 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
       { filter: [3, 2], stride: 1 },
       { filter: [2, 3], stride: 3 },
       { filter: [1, 1], stride: 2 },
-    ].flatMap((p) => (['ties', 'negative', 'infinite'] as const).map((values) => ({ ...p, pad, values, batch: p.stride === 2 ? 3 : 1 }))),
+    ].flatMap((p) =>
+      (['ties', 'negative', 'infinite'] as const).map((values) => ({
+        ...p,
+        pad,
+        values,
+        batch: p.stride === 2 ? 3 : 1,
+      })),
+    ),
   );
 
   // 7 channels: the SIMD kernels' vectors of 4 and the 3 left one by one. NaN values are skipped
   // (a window of NaN and −∞ only is −∞ and gives its gradient to nobody), as on cpu.
   // And windows that tile the input exactly (8×6 by 2×2, stride 2): every element written once.
-  const TILED = (['ties', 'negative', 'infinite', 'nan'] as const).map((values) => ({ filter: [2, 2], stride: 2, pad: 'valid' as const, values, batch: 2, size: [8, 6] }));
-  const POOLS_2D = [...POOLS, ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const })), ...TILED];
-  it.each(POOLS_2D)('MaxPool and MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
-    const xv = poolValues([c.batch, ...('size' in c ? c.size : [9, 7]), 7], 9, c.values);
-    const attrs = { filterSize: c.filter, strides: c.stride, pad: c.pad };
-    const info = tf.backend_util.computePool2DInfo(xv.shape as [number, number, number, number], c.filter as [number, number], c.stride, 1, c.pad);
-    const dyv = random(info.outShape, 10);
-    const gradient = (backend: Backend) =>
-      on(backend, () => {
-        const x = tensor(xv);
-        const y = tf.maxPool(x as tf.Tensor4D, c.filter as [number, number], c.stride, c.pad);
-        return [y, backend === 'wasm' ? runWasmKernel('MaxPoolGrad', { dy: tensor(dyv), input: x, output: y }, attrs) : (tf.engine().runKernel('MaxPoolGrad', { dy: tensor(dyv), input: x, output: y }, attrs) as tf.Tensor)];
-      });
-    const [[yWasm, wasm], [yCpu, cpu]] = [await gradient('wasm'), await gradient('cpu')];
-    expect(maxDiff(yWasm!, yCpu!)).toBe(0);
-    // Each input element sums dy over the windows that chose it: a few terms, exact up to rounding.
-    expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(9));
-  });
+  const TILED = (['ties', 'negative', 'infinite', 'nan'] as const).map((values) => ({
+    filter: [2, 2],
+    stride: 2,
+    pad: 'valid' as const,
+    values,
+    batch: 2,
+    size: [8, 6],
+  }));
+  const POOLS_2D = [
+    ...POOLS,
+    ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const })),
+    ...TILED,
+  ];
+  it.each(POOLS_2D)(
+    'MaxPool and MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch',
+    async (c) => {
+      const xv = poolValues([c.batch, ...('size' in c ? c.size : [9, 7]), 7], 9, c.values);
+      const attrs = { filterSize: c.filter, strides: c.stride, pad: c.pad };
+      const info = tf.backend_util.computePool2DInfo(
+        xv.shape as [number, number, number, number],
+        c.filter as [number, number],
+        c.stride,
+        1,
+        c.pad,
+      );
+      const dyv = random(info.outShape, 10);
+      const gradient = (backend: Backend) =>
+        on(backend, () => {
+          const x = tensor(xv);
+          const y = tf.maxPool(x as tf.Tensor4D, c.filter as [number, number], c.stride, c.pad);
+          return [
+            y,
+            backend === 'wasm'
+              ? runWasmKernel('MaxPoolGrad', { dy: tensor(dyv), input: x, output: y }, attrs)
+              : (tf.engine().runKernel('MaxPoolGrad', { dy: tensor(dyv), input: x, output: y }, attrs) as tf.Tensor),
+          ];
+        });
+      const [[yWasm, wasm], [yCpu, cpu]] = [await gradient('wasm'), await gradient('cpu')];
+      expect(maxDiff(yWasm!, yCpu!)).toBe(0);
+      // Each input element sums dy over the windows that chose it: a few terms, exact up to rounding.
+      expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(9));
+    },
+  );
 
-  it.each(POOLS.filter((c) => c.filter[0] === c.filter[1]))('MaxPool3D and MaxPool3DGrad: filter $filter, stride $stride, $pad, $values values, batch $batch', async (c) => {
-    const filter = [c.filter[0]!, ...c.filter] as [number, number, number];
-    const xv = poolValues([c.batch, 5, 6, 4, 2], 11, c.values);
-    const attrs = { filterSize: filter, strides: c.stride, pad: c.pad, dataFormat: 'NDHWC' };
-    const info = tf.backend_util.computePool3DInfo(xv.shape as [number, number, number, number, number], filter, c.stride, 1, c.pad);
-    const dyv = random(info.outShape, 12);
-    const pooled = (backend: Backend) =>
-      on(backend, () => {
-        const x = tensor(xv);
-        const run = (name: string, inputs: tf.NamedTensorMap, a: object) => (backend === 'wasm' ? runWasmKernel(name, inputs, a) : (tf.engine().runKernel(name, inputs, a as tf.NamedAttrMap) as tf.Tensor));
-        const y = run('MaxPool3D', { x }, attrs);
-        return [y, run('MaxPool3DGrad', { dy: tensor(dyv), input: x, output: y }, { filterSize: filter, strides: c.stride, pad: c.pad })];
-      });
-    const [[yWasm, wasm], [yCpu, cpu]] = [await pooled('wasm'), await pooled('cpu')];
-    expect(maxDiff(yWasm!, yCpu!)).toBe(0);
-    expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(27));
-  });
+  it.each(POOLS.filter((c) => c.filter[0] === c.filter[1]))(
+    'MaxPool3D and MaxPool3DGrad: filter $filter, stride $stride, $pad, $values values, batch $batch',
+    async (c) => {
+      const filter = [c.filter[0]!, ...c.filter] as [number, number, number];
+      const xv = poolValues([c.batch, 5, 6, 4, 2], 11, c.values);
+      const attrs = { filterSize: filter, strides: c.stride, pad: c.pad, dataFormat: 'NDHWC' };
+      const info = tf.backend_util.computePool3DInfo(
+        xv.shape as [number, number, number, number, number],
+        filter,
+        c.stride,
+        1,
+        c.pad,
+      );
+      const dyv = random(info.outShape, 12);
+      const pooled = (backend: Backend) =>
+        on(backend, () => {
+          const x = tensor(xv);
+          const run = (name: string, inputs: tf.NamedTensorMap, a: object) =>
+            backend === 'wasm'
+              ? runWasmKernel(name, inputs, a)
+              : (tf.engine().runKernel(name, inputs, a as tf.NamedAttrMap) as tf.Tensor);
+          const y = run('MaxPool3D', { x }, attrs);
+          return [
+            y,
+            run(
+              'MaxPool3DGrad',
+              { dy: tensor(dyv), input: x, output: y },
+              { filterSize: filter, strides: c.stride, pad: c.pad },
+            ),
+          ];
+        });
+      const [[yWasm, wasm], [yCpu, cpu]] = [await pooled('wasm'), await pooled('cpu')];
+      expect(maxDiff(yWasm!, yCpu!)).toBe(0);
+      expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(27));
+    },
+  );
 
   // Shapes as given to the kernel (already transposed where the flag says so); batch axes that
   // broadcast; K = 70 and N = 33 take XNNPACK's partial tiles. wasm's own _FusedMatMul was wrong
@@ -339,28 +590,34 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     { a: [3, 5, 70], b: [3, 70, 33], transposeA: false, transposeB: false },
     { a: [2, 1, 4, 6], b: [3, 4, 7], transposeA: true, transposeB: false },
   ];
-  it.each(MAT_MUL)('BatchMatMul and _FusedMatMul (bias, relu; rank 3): a [$a] transposeA $transposeA, b [$b] transposeB $transposeB', async (c) => {
-    const [av, bv] = [random(c.a, 21), random(c.b, 22)];
-    const outer = c.transposeB ? c.b.at(-2)! : c.b.at(-1)!;
-    const biasv = random([outer], 23);
-    const attrs = { transposeA: c.transposeA, transposeB: c.transposeB };
-    const products = (wasm: boolean) => () => {
-      const [a, b] = [tensor(av), tensor(bv)];
-      const run = wasm ? runWasmKernel : (name: string, inputs: tf.NamedTensorMap, at: object) => tf.engine().runKernel(name, inputs, at as tf.NamedAttrMap) as tf.Tensor;
-      const product = run('BatchMatMul', { a, b }, attrs);
-      if (c.a.length === 4) return [product];
-      // tfjs-core hands _FusedMatMul rank-3 operands.
-      const [a3, b3] = [a.reshape([1, ...c.a].slice(-3)), b.reshape([1, ...c.b].slice(-3))];
-      return [product, run('_FusedMatMul', { a: a3, b: b3, bias: tensor(biasv) }, { ...attrs, activation: 'relu' })];
-    };
-    const wasm = await on('wasm', products(true));
-    const cpu = await on('cpu', products(false));
-    expect(wasm).toHaveLength(c.a.length === 4 ? 1 : 2);
-    for (const i of wasm.keys()) {
-      expect(maxAbs(cpu[i]!)).toBeGreaterThan(0.1);
-      expect(maxDiff(wasm[i]!, cpu[i]!)).toBeLessThan(sumTolerance(c.transposeA ? c.a.at(-2)! : c.a.at(-1)!));
-    }
-  });
+  it.each(MAT_MUL)(
+    'BatchMatMul and _FusedMatMul (bias, relu; rank 3): a [$a] transposeA $transposeA, b [$b] transposeB $transposeB',
+    async (c) => {
+      const [av, bv] = [random(c.a, 21), random(c.b, 22)];
+      const outer = c.transposeB ? c.b.at(-2)! : c.b.at(-1)!;
+      const biasv = random([outer], 23);
+      const attrs = { transposeA: c.transposeA, transposeB: c.transposeB };
+      const products = (wasm: boolean) => () => {
+        const [a, b] = [tensor(av), tensor(bv)];
+        const run = wasm
+          ? runWasmKernel
+          : (name: string, inputs: tf.NamedTensorMap, at: object) =>
+              tf.engine().runKernel(name, inputs, at as tf.NamedAttrMap) as tf.Tensor;
+        const product = run('BatchMatMul', { a, b }, attrs);
+        if (c.a.length === 4) return [product];
+        // tfjs-core hands _FusedMatMul rank-3 operands.
+        const [a3, b3] = [a.reshape([1, ...c.a].slice(-3)), b.reshape([1, ...c.b].slice(-3))];
+        return [product, run('_FusedMatMul', { a: a3, b: b3, bias: tensor(biasv) }, { ...attrs, activation: 'relu' })];
+      };
+      const wasm = await on('wasm', products(true));
+      const cpu = await on('cpu', products(false));
+      expect(wasm).toHaveLength(c.a.length === 4 ? 1 : 2);
+      for (const i of wasm.keys()) {
+        expect(maxAbs(cpu[i]!)).toBeGreaterThan(0.1);
+        expect(maxDiff(wasm[i]!, cpu[i]!)).toBeLessThan(sumTolerance(c.transposeA ? c.a.at(-2)! : c.a.at(-1)!));
+      }
+    },
+  );
 
   // A bias over the last axis takes the SIMD kernel (either operand, [C] or [1,…,1,C]; 7 columns:
   // its vector and scalar paths); other broadcasts and int32 are wasm's own Add. Same bits as cpu.
@@ -376,7 +633,9 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
   ];
   it.each(ADDS)('Add of [$a] and [$b]', async (c) => {
     const values = (shape: Shape, seed: number): Values =>
-      c.int ? { shape, values: Int32Array.from(random(shape, seed).values, (v) => Math.round(v * 50)) } : random(shape, seed);
+      c.int
+        ? { shape, values: Int32Array.from(random(shape, seed).values, (v) => Math.round(v * 50)) }
+        : random(shape, seed);
     const [av, bv] = [values(c.a, 41), values(c.b, 42)];
     const [wasm] = await on('wasm', () => runWasmKernel('Add', { a: tensor(av), b: tensor(bv) }, {}));
     const [cpu] = await on('cpu', () => tf.add(tensor(av), tensor(bv)));
@@ -396,7 +655,9 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     { shape: [9, 5], axis: [0], keepDims: false, int: true, own: true },
   ];
   it.each(SUMS)('Sum of [$shape] over $axis, keepDims $keepDims', async (c) => {
-    const xv: Values = c.int ? { shape: c.shape, values: Int32Array.from(random(c.shape, 31).values, (v) => Math.round(v * 50)) } : random(c.shape, 31);
+    const xv: Values = c.int
+      ? { shape: c.shape, values: Int32Array.from(random(c.shape, 31).values, (v) => Math.round(v * 50)) }
+      : random(c.shape, 31);
     const sum = () => tf.sum(tensor(xv), c.axis, c.keepDims);
     const [wasm] = await on('wasm', sum);
     const [cpu] = await on('cpu', sum);
@@ -414,25 +675,63 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
 function refusals(): void {
   const x = tf.zeros([1, 2, 5, 5]);
   const dy = tf.zeros([1, 2, 3, 3]);
-  expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] })).toThrow(
-    /Conv2DBackpropFilter \(wasm\): dataFormat 'NCHW' is not supported/,
-  );
-  expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([1, 5, 5, 2]), dy: tf.zeros([1, 2, 2, 2]) }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 2] })).toThrow(
-    /Conv2DBackpropFilter \(wasm\): dy has shape \[1, 2, 2, 2\], expected \[1, 3, 3, 2\]/,
-  );
+  expect(() =>
+    tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] },
+      ),
+  ).toThrow(/Conv2DBackpropFilter \(wasm\): dataFormat 'NCHW' is not supported/);
+  expect(() =>
+    tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x: tf.zeros([1, 5, 5, 2]), dy: tf.zeros([1, 2, 2, 2]) },
+        { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 2] },
+      ),
+  ).toThrow(/Conv2DBackpropFilter \(wasm\): dy has shape \[1, 2, 2, 2\], expected \[1, 3, 3, 2\]/);
   const filter = tf.zeros([3, 3, 2, 4]);
-  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 2, 2, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 2] })).toThrow(
-    /Conv2DBackpropInput \(wasm\): dy has shape \[1, 2, 2, 4\], expected \[1, 3, 3, 4\]/,
-  );
-  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 3, 3, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 3] })).toThrow(
+  expect(() =>
+    tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropInput',
+        { dy: tf.zeros([1, 2, 2, 4]), filter },
+        { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 2] },
+      ),
+  ).toThrow(/Conv2DBackpropInput \(wasm\): dy has shape \[1, 2, 2, 4\], expected \[1, 3, 3, 4\]/);
+  expect(() =>
+    tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropInput',
+        { dy: tf.zeros([1, 3, 3, 4]), filter },
+        { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [1, 5, 5, 3] },
+      ),
+  ).toThrow(
     /Conv2DBackpropInput \(wasm\): filter of shape \[3, 3, 2, 4\] has 2 input channels, inputShape \[1, 5, 5, 3\] has 3/,
   );
-  expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.zeros([1, 3, 3, 4]), filter }, { strides: 1, pad: 'valid', dataFormat: 'HWNC', inputShape: [1, 5, 5, 2] })).toThrow(
-    /Conv2DBackpropInput \(wasm\): dataFormat 'HWNC' is not supported, only 'NHWC' and 'NCHW'/,
-  );
-  expect(() => tf.engine().runKernel('UnsortedSegmentSum', { x: tf.zeros([4, 2]), segmentIds: tf.tensor1d([0, 1, 0], 'int32') }, { numSegments: 2 })).toThrow(
-    /UnsortedSegmentSum \(wasm\): segmentIds of shape \[3\] must start the shape of x \[4, 2\]/,
-  );
+  expect(() =>
+    tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropInput',
+        { dy: tf.zeros([1, 3, 3, 4]), filter },
+        { strides: 1, pad: 'valid', dataFormat: 'HWNC', inputShape: [1, 5, 5, 2] },
+      ),
+  ).toThrow(/Conv2DBackpropInput \(wasm\): dataFormat 'HWNC' is not supported, only 'NHWC' and 'NCHW'/);
+  expect(() =>
+    tf
+      .engine()
+      .runKernel(
+        'UnsortedSegmentSum',
+        { x: tf.zeros([4, 2]), segmentIds: tf.tensor1d([0, 1, 0], 'int32') },
+        { numSegments: 2 },
+      ),
+  ).toThrow(/UnsortedSegmentSum \(wasm\): segmentIds of shape \[3\] must start the shape of x \[4, 2\]/);
 }
 
 // ───────────────────────────── (b) Layers models ─────────────────────────────
@@ -458,25 +757,44 @@ const act = (activation: string) => (): tf.LayersModel =>
 
 /** Every layer type Mosaic users build; each behind or in front of weights so that its gradient matters. */
 const MODELS: ModelCase[] = [
-  { name: 'dense', input: [6], build: () => seq(L.dense({ inputShape: [6], units: 4 }), L.dense({ units: 2, useBias: false })) },
+  {
+    name: 'dense',
+    input: [6],
+    build: () => seq(L.dense({ inputShape: [6], units: 4 }), L.dense({ units: 2, useBias: false })),
+  },
   ...(['same', 'valid'] as const).flatMap((padding) =>
     [1, 2].map((strides) => ({
       name: `conv1d kernel 3, strides ${strides}, ${padding}`,
       input: [11, 3],
-      build: () => seq(L.conv1d({ inputShape: [11, 3], filters: 4, kernelSize: 3, strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+      build: () =>
+        seq(
+          L.conv1d({ inputShape: [11, 3], filters: 4, kernelSize: 3, strides, padding, activation: 'relu' }),
+          L.flatten(),
+          L.dense({ units: 2 }),
+        ),
     })),
   ),
   ...(['same', 'valid'] as const).flatMap((padding) =>
     [1, 2].map((strides) => ({
       name: `conv2d kernel 3×2, strides ${strides}, ${padding}`,
       input: [9, 7, 2],
-      build: () => seq(L.conv2d({ inputShape: [9, 7, 2], filters: 4, kernelSize: [3, 2], strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+      build: () =>
+        seq(
+          L.conv2d({ inputShape: [9, 7, 2], filters: 4, kernelSize: [3, 2], strides, padding, activation: 'relu' }),
+          L.flatten(),
+          L.dense({ units: 2 }),
+        ),
     })),
   ),
   ...(['same', 'valid'] as const).map((padding) => ({
     name: `conv2d on one channel (filter gradient as a matrix product), strides 2, ${padding}`,
     input: [9, 8, 1],
-    build: () => seq(L.conv2d({ inputShape: [9, 8, 1], filters: 12, kernelSize: 3, strides: 2, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+    build: () =>
+      seq(
+        L.conv2d({ inputShape: [9, 8, 1], filters: 12, kernelSize: 3, strides: 2, padding, activation: 'relu' }),
+        L.flatten(),
+        L.dense({ units: 2 }),
+      ),
   })),
   {
     name: 'conv2d stack (the bench CNN, smaller)',
@@ -493,15 +811,57 @@ const MODELS: ModelCase[] = [
         L.dense({ units: 3, activation: 'softmax' }),
       ),
   },
-  { name: 'conv2dTranspose strides 2, same', input: [5, 5, 2], build: () => seq(L.conv2dTranspose({ inputShape: [5, 5, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same' }), L.flatten(), L.dense({ units: 2 })) },
-  { name: 'conv3d strides 2 behind a conv3d', input: [7, 6, 5, 2], build: () => seq(L.conv3d({ inputShape: [7, 6, 5, 2], filters: 3, kernelSize: 2, activation: 'relu' }), L.conv3d({ filters: 2, kernelSize: [3, 2, 2], strides: 2, padding: 'same' }), L.flatten(), L.dense({ units: 2 })) },
-  { name: 'conv3d + maxPooling3d + averagePooling3d', input: [6, 6, 6, 2], build: () => seq(L.conv3d({ inputShape: [6, 6, 6, 2], filters: 3, kernelSize: 3, padding: 'same' }), L.maxPooling3d({ poolSize: 2 }), L.averagePooling3d({ poolSize: 3 }), L.flatten(), L.dense({ units: 2 })) },
+  {
+    name: 'conv2dTranspose strides 2, same',
+    input: [5, 5, 2],
+    build: () =>
+      seq(
+        L.conv2dTranspose({ inputShape: [5, 5, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same' }),
+        L.flatten(),
+        L.dense({ units: 2 }),
+      ),
+  },
+  {
+    name: 'conv3d strides 2 behind a conv3d',
+    input: [7, 6, 5, 2],
+    build: () =>
+      seq(
+        L.conv3d({ inputShape: [7, 6, 5, 2], filters: 3, kernelSize: 2, activation: 'relu' }),
+        L.conv3d({ filters: 2, kernelSize: [3, 2, 2], strides: 2, padding: 'same' }),
+        L.flatten(),
+        L.dense({ units: 2 }),
+      ),
+  },
+  {
+    name: 'conv3d + maxPooling3d + averagePooling3d',
+    input: [6, 6, 6, 2],
+    build: () =>
+      seq(
+        L.conv3d({ inputShape: [6, 6, 6, 2], filters: 3, kernelSize: 3, padding: 'same' }),
+        L.maxPooling3d({ poolSize: 2 }),
+        L.averagePooling3d({ poolSize: 3 }),
+        L.flatten(),
+        L.dense({ units: 2 }),
+      ),
+  },
   ...(['same', 'valid'] as const).flatMap((padding) =>
     [1, 2].flatMap((strides) =>
       [1, 2].map((depthMultiplier) => ({
         name: `depthwiseConv2d multiplier ${depthMultiplier}, strides ${strides}, ${padding}`,
         input: [9, 7, 3],
-        build: () => seq(L.depthwiseConv2d({ inputShape: [9, 7, 3], kernelSize: 3, depthMultiplier, strides, padding, activation: 'relu' }), L.flatten(), L.dense({ units: 2 })),
+        build: () =>
+          seq(
+            L.depthwiseConv2d({
+              inputShape: [9, 7, 3],
+              kernelSize: 3,
+              depthMultiplier,
+              strides,
+              padding,
+              activation: 'relu',
+            }),
+            L.flatten(),
+            L.dense({ units: 2 }),
+          ),
       })),
     ),
   ),
@@ -509,43 +869,193 @@ const MODELS: ModelCase[] = [
     [1, 2].map((strides) => ({
       name: `separableConv2d strides ${strides}, ${padding}`,
       input: [8, 9, 3],
-      build: () => seq(L.separableConv2d({ inputShape: [8, 9, 3], filters: 4, kernelSize: 3, depthMultiplier: 2, strides, padding }), L.flatten(), L.dense({ units: 2 })),
+      build: () =>
+        seq(
+          L.separableConv2d({ inputShape: [8, 9, 3], filters: 4, kernelSize: 3, depthMultiplier: 2, strides, padding }),
+          L.flatten(),
+          L.dense({ units: 2 }),
+        ),
     })),
   ),
   ...(['same', 'valid'] as const).flatMap((padding) => [
-    { name: `maxPooling1d + averagePooling1d, ${padding}`, input: [11, 3], build: () => seq(L.dense({ inputShape: [11, 3], units: 4 }), L.maxPooling1d({ poolSize: 3, strides: 2, padding }), L.averagePooling1d({ poolSize: 2, padding }), L.flatten(), L.dense({ units: 2 })) },
-    { name: `maxPooling2d + averagePooling2d, ${padding}`, input: [9, 7, 2], build: () => seq(L.dense({ inputShape: [9, 7, 2], units: 3 }), L.maxPooling2d({ poolSize: 3, strides: 2, padding }), L.averagePooling2d({ poolSize: 2, padding }), L.flatten(), L.dense({ units: 2 })) },
+    {
+      name: `maxPooling1d + averagePooling1d, ${padding}`,
+      input: [11, 3],
+      build: () =>
+        seq(
+          L.dense({ inputShape: [11, 3], units: 4 }),
+          L.maxPooling1d({ poolSize: 3, strides: 2, padding }),
+          L.averagePooling1d({ poolSize: 2, padding }),
+          L.flatten(),
+          L.dense({ units: 2 }),
+        ),
+    },
+    {
+      name: `maxPooling2d + averagePooling2d, ${padding}`,
+      input: [9, 7, 2],
+      build: () =>
+        seq(
+          L.dense({ inputShape: [9, 7, 2], units: 3 }),
+          L.maxPooling2d({ poolSize: 3, strides: 2, padding }),
+          L.averagePooling2d({ poolSize: 2, padding }),
+          L.flatten(),
+          L.dense({ units: 2 }),
+        ),
+    },
   ]),
   { name: 'global pooling 1d and 2d', input: [6, 5, 2], build: () => functionalGlobalPooling() },
-  { name: 'batchNormalization (dense and conv features)', input: [6, 6, 2], build: () => seq(L.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3 }), L.batchNormalization(), L.flatten(), L.dense({ units: 4 }), L.batchNormalization(), L.dense({ units: 2 })) },
-  { name: 'layerNormalization', input: [5, 4], build: () => seq(L.dense({ inputShape: [5, 4], units: 6 }), L.layerNormalization(), L.flatten(), L.dense({ units: 2 })) },
+  {
+    name: 'batchNormalization (dense and conv features)',
+    input: [6, 6, 2],
+    build: () =>
+      seq(
+        L.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3 }),
+        L.batchNormalization(),
+        L.flatten(),
+        L.dense({ units: 4 }),
+        L.batchNormalization(),
+        L.dense({ units: 2 }),
+      ),
+  },
+  {
+    name: 'layerNormalization',
+    input: [5, 4],
+    build: () =>
+      seq(L.dense({ inputShape: [5, 4], units: 6 }), L.layerNormalization(), L.flatten(), L.dense({ units: 2 })),
+  },
   // A fixed seed gives the same mask on both backends (tfjs draws it in JS).
-  { name: 'dropout (seeded)', input: [6], build: () => seq(L.dense({ inputShape: [6], units: 8, activation: 'relu' }), L.dropout({ rate: 0.4, seed: 7 }), L.dense({ units: 2 })) },
-  { name: 'embedding (repeated ids)', input: [7], vocabulary: 5, build: () => seq(L.embedding({ inputDim: 5, outputDim: 4, inputLength: 7 }), L.flatten(), L.dense({ units: 2 })) },
-  { name: 'lstm', input: [5, 3], build: () => seq(L.lstm({ inputShape: [5, 3], units: 4, returnSequences: true }), L.lstm({ units: 3 })) },
+  {
+    name: 'dropout (seeded)',
+    input: [6],
+    build: () =>
+      seq(
+        L.dense({ inputShape: [6], units: 8, activation: 'relu' }),
+        L.dropout({ rate: 0.4, seed: 7 }),
+        L.dense({ units: 2 }),
+      ),
+  },
+  {
+    name: 'embedding (repeated ids)',
+    input: [7],
+    vocabulary: 5,
+    build: () => seq(L.embedding({ inputDim: 5, outputDim: 4, inputLength: 7 }), L.flatten(), L.dense({ units: 2 })),
+  },
+  {
+    name: 'lstm',
+    input: [5, 3],
+    build: () => seq(L.lstm({ inputShape: [5, 3], units: 4, returnSequences: true }), L.lstm({ units: 3 })),
+  },
   { name: 'gru', input: [5, 3], build: () => seq(L.gru({ inputShape: [5, 3], units: 4 }), L.dense({ units: 2 })) },
-  { name: 'simpleRNN + bidirectional lstm', input: [5, 3], build: () => seq(L.simpleRNN({ inputShape: [5, 3], units: 4, returnSequences: true }), L.bidirectional({ layer: L.lstm({ units: 2 }) as tf.RNN })) },
+  {
+    name: 'simpleRNN + bidirectional lstm',
+    input: [5, 3],
+    build: () =>
+      seq(
+        L.simpleRNN({ inputShape: [5, 3], units: 4, returnSequences: true }),
+        L.bidirectional({ layer: L.lstm({ units: 2 }) as tf.RNN }),
+      ),
+  },
   { name: 'embedding → lstm, functional with two heads', input: [6], vocabulary: 9, build: () => functionalText() },
   ...lossCases(),
-  ...['relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'hardSigmoid', 'swish', 'mish', 'gelu', 'linear'].map((a) => ({ name: `activation ${a}`, input: [6], build: act(a) })),
-  { name: 'leakyReLU, prelu, elu layers', input: [6], build: () => seq(L.dense({ inputShape: [6], units: 5 }), L.leakyReLU({ alpha: 0.2 }), L.dense({ units: 5 }), L.prelu(), L.dense({ units: 4 }), L.elu(), L.dense({ units: 2 })) },
+  ...[
+    'relu',
+    'relu6',
+    'sigmoid',
+    'tanh',
+    'softmax',
+    'elu',
+    'selu',
+    'softplus',
+    'softsign',
+    'hardSigmoid',
+    'swish',
+    'mish',
+    'gelu',
+    'linear',
+  ].map((a) => ({ name: `activation ${a}`, input: [6], build: act(a) })),
+  {
+    name: 'leakyReLU, prelu, elu layers',
+    input: [6],
+    build: () =>
+      seq(
+        L.dense({ inputShape: [6], units: 5 }),
+        L.leakyReLU({ alpha: 0.2 }),
+        L.dense({ units: 5 }),
+        L.prelu(),
+        L.dense({ units: 4 }),
+        L.elu(),
+        L.dense({ units: 2 }),
+      ),
+  },
 ];
 
 /** The losses on a small classifier or regressor: logits, probabilities or raw outputs as each expects. */
 function lossCases(): ModelCase[] {
-  const head = (activation: 'linear' | 'softmax' | 'sigmoid') => () => seq(L.dense({ inputShape: [6], units: 5, activation: 'tanh' }), L.dense({ units: 3, activation }));
+  const head = (activation: 'linear' | 'softmax' | 'sigmoid') => () =>
+    seq(L.dense({ inputShape: [6], units: 5, activation: 'tanh' }), L.dense({ units: 3, activation }));
   const labels = (y: tf.Tensor) => y.argMax(-1);
   return [
-    { name: 'loss meanSquaredError', input: [6], build: head('linear'), loss: (y, p) => tf.losses.meanSquaredError(y, p) },
-    { name: 'loss categoricalCrossentropy', input: [6], target: 'one-hot', build: head('softmax'), loss: (y, p) => tf.metrics.categoricalCrossentropy(y, p).mean() },
-    { name: 'loss softmaxCrossEntropy (logits)', input: [6], target: 'one-hot', build: head('linear'), loss: (y, p) => tf.losses.softmaxCrossEntropy(y, p) },
+    {
+      name: 'loss meanSquaredError',
+      input: [6],
+      build: head('linear'),
+      loss: (y, p) => tf.losses.meanSquaredError(y, p),
+    },
+    {
+      name: 'loss categoricalCrossentropy',
+      input: [6],
+      target: 'one-hot',
+      build: head('softmax'),
+      loss: (y, p) => tf.metrics.categoricalCrossentropy(y, p).mean(),
+    },
+    {
+      name: 'loss softmaxCrossEntropy (logits)',
+      input: [6],
+      target: 'one-hot',
+      build: head('linear'),
+      loss: (y, p) => tf.losses.softmaxCrossEntropy(y, p),
+    },
     // Sparse: integer class targets, one-hot on the fly (as Mosaic's own loss does).
-    { name: 'loss sparse categorical cross-entropy', input: [6], target: 'one-hot', build: head('softmax'), loss: (y, p) => tf.metrics.categoricalCrossentropy(tf.oneHot(labels(y), 3), p).mean() },
-    { name: 'loss sigmoidCrossEntropy (logits)', input: [6], target: 'binary', build: head('linear'), loss: (y, p) => tf.losses.sigmoidCrossEntropy(y, p) },
-    { name: 'loss binaryCrossentropy', input: [6], target: 'binary', build: head('sigmoid'), loss: (y, p) => tf.metrics.binaryCrossentropy(y, p).mean() },
-    { name: 'loss logLoss', input: [6], target: 'binary', build: head('sigmoid'), loss: (y, p) => tf.losses.logLoss(y, p) },
-    { name: 'loss absoluteDifference', input: [6], build: head('linear'), loss: (y, p) => tf.losses.absoluteDifference(y, p) },
-    { name: 'loss huberLoss', input: [6], build: head('linear'), loss: (y, p) => tf.losses.huberLoss(y, p, undefined, 0.3) },
+    {
+      name: 'loss sparse categorical cross-entropy',
+      input: [6],
+      target: 'one-hot',
+      build: head('softmax'),
+      loss: (y, p) => tf.metrics.categoricalCrossentropy(tf.oneHot(labels(y), 3), p).mean(),
+    },
+    {
+      name: 'loss sigmoidCrossEntropy (logits)',
+      input: [6],
+      target: 'binary',
+      build: head('linear'),
+      loss: (y, p) => tf.losses.sigmoidCrossEntropy(y, p),
+    },
+    {
+      name: 'loss binaryCrossentropy',
+      input: [6],
+      target: 'binary',
+      build: head('sigmoid'),
+      loss: (y, p) => tf.metrics.binaryCrossentropy(y, p).mean(),
+    },
+    {
+      name: 'loss logLoss',
+      input: [6],
+      target: 'binary',
+      build: head('sigmoid'),
+      loss: (y, p) => tf.losses.logLoss(y, p),
+    },
+    {
+      name: 'loss absoluteDifference',
+      input: [6],
+      build: head('linear'),
+      loss: (y, p) => tf.losses.absoluteDifference(y, p),
+    },
+    {
+      name: 'loss huberLoss',
+      input: [6],
+      build: head('linear'),
+      loss: (y, p) => tf.losses.huberLoss(y, p, undefined, 0.3),
+    },
   ];
 }
 
@@ -553,7 +1063,9 @@ function functionalGlobalPooling(): tf.LayersModel {
   const input = tf.input({ shape: [6, 5, 2] });
   const features = L.conv2d({ filters: 3, kernelSize: 2 }).apply(input) as tf.SymbolicTensor;
   const rows = L.reshape({ targetShape: [5 * 4, 3] }).apply(features) as tf.SymbolicTensor;
-  const pooled = [L.globalAveragePooling2d({}), L.globalMaxPooling2d({})].map((l) => l.apply(features) as tf.SymbolicTensor);
+  const pooled = [L.globalAveragePooling2d({}), L.globalMaxPooling2d({})].map(
+    (l) => l.apply(features) as tf.SymbolicTensor,
+  );
   const pooled1d = [L.globalAveragePooling1d(), L.globalMaxPooling1d()].map((l) => l.apply(rows) as tf.SymbolicTensor);
   const output = L.dense({ units: 2 }).apply(L.concatenate().apply([...pooled, ...pooled1d])) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output });
@@ -564,7 +1076,9 @@ function functionalText(): tf.LayersModel {
   const embedded = L.embedding({ inputDim: 9, outputDim: 4 }).apply(input) as tf.SymbolicTensor;
   const recurrent = L.lstm({ units: 3 }).apply(embedded) as tf.SymbolicTensor;
   const averaged = L.globalAveragePooling1d().apply(embedded) as tf.SymbolicTensor;
-  const output = L.dense({ units: 2 }).apply(L.add().apply([recurrent, L.dense({ units: 3 }).apply(averaged) as tf.SymbolicTensor])) as tf.SymbolicTensor;
+  const output = L.dense({ units: 2 }).apply(
+    L.add().apply([recurrent, L.dense({ units: 3 }).apply(averaged) as tf.SymbolicTensor]),
+  ) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output });
 }
 
@@ -575,12 +1089,26 @@ interface Batch {
 
 function batchFor(c: ModelCase, outputShape: Shape): Batch {
   const xShape = [BATCH, ...c.input];
-  const x = c.vocabulary ? { shape: xShape, values: Int32Array.from(random(xShape, 11).values, (v) => Math.floor((v + 1) / 2 * c.vocabulary!)) } : random(xShape, 11);
+  const x = c.vocabulary
+    ? {
+        shape: xShape,
+        values: Int32Array.from(random(xShape, 11).values, (v) => Math.floor(((v + 1) / 2) * c.vocabulary!)),
+      }
+    : random(xShape, 11);
   const yShape = [BATCH, ...outputShape.slice(1)];
   const classes = yShape[yShape.length - 1]!;
-  if (c.target === 'binary') return { x, y: { shape: yShape, values: random(yShape, 12).values.map((v) => (v > 0 ? 1 : 0)) } };
+  if (c.target === 'binary')
+    return { x, y: { shape: yShape, values: random(yShape, 12).values.map((v) => (v > 0 ? 1 : 0)) } };
   if (c.target === 'one-hot') {
-    return { x, y: { shape: yShape, values: Float32Array.from({ length: BATCH * classes }, (_, i) => (i % classes === (Math.floor(i / classes) * 2) % classes ? 1 : 0)) } };
+    return {
+      x,
+      y: {
+        shape: yShape,
+        values: Float32Array.from({ length: BATCH * classes }, (_, i) =>
+          i % classes === (Math.floor(i / classes) * 2) % classes ? 1 : 0,
+        ),
+      },
+    };
   }
   return { x, y: random(yShape, 12) };
 }
@@ -601,22 +1129,38 @@ const STEPS = 3;
  * On one backend: the model from `initial` weights, the gradients of the loss on the batch, then
  * STEPS steps of SGD. The gradient comparison is exact in intent; the steps show it trains.
  */
-async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null, batch: Batch | null, fuse = false): Promise<{ initial: Values[]; batch: Batch; result: Trained }> {
+async function trainOn(
+  backend: Backend,
+  c: ModelCase,
+  initial: Values[] | null,
+  batch: Batch | null,
+  fuse = false,
+): Promise<{ initial: Values[]; batch: Batch; result: Trained }> {
   await useBackend(backend);
   const model = c.build();
   if (fuse) fuseLayerActivations(model);
   if (initial) model.setWeights(initial.map(tensor));
   const weights0 = initial ?? model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
-  const data = batch ?? batchFor(c, (model.outputs[0]!.shape as number[]).map((d) => d ?? BATCH));
+  const data =
+    batch ??
+    batchFor(
+      c,
+      (model.outputs[0]!.shape as number[]).map((d) => d ?? BATCH),
+    );
   const [x, y] = [tensor(data.x), tensor(data.y)];
   const lossOf = c.loss ?? mse;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const f = () => lossOf(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
   const { value, grads } = tf.variableGrads(f, variables);
-  const gradients = variables.map((v) => ({ shape: grads[v.name]!.shape, values: grads[v.name]!.dataSync() as Float32Array }));
+  const gradients = variables.map((v) => ({
+    shape: grads[v.name]!.shape,
+    values: grads[v.name]!.dataSync() as Float32Array,
+  }));
   const loss = value.dataSync()[0]!;
   tf.dispose([value, ...Object.values(grads)]);
-  const dx = c.vocabulary ? null : tf.grad((input: tf.Tensor) => lossOf(y, model.apply(input, { training: true }) as tf.Tensor))(x);
+  const dx = c.vocabulary
+    ? null
+    : tf.grad((input: tf.Tensor) => lossOf(y, model.apply(input, { training: true }) as tf.Tensor))(x);
   const inputGradient = dx && { shape: dx.shape, values: dx.dataSync() as Float32Array };
   dx?.dispose();
   const optimizer = tf.train.sgd(0.05);
@@ -629,7 +1173,9 @@ async function trainOn(backend: Backend, c: ModelCase, initial: Values[] | null,
   const weights = model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
   tf.dispose([x, y]);
   optimizer.dispose();
-  model.layers.forEach((l) => { l.dispose(); });
+  model.layers.forEach((l) => {
+    l.dispose();
+  });
   return { initial: weights0, batch: data, result: { loss, gradients, inputGradient, weights, losses } };
 }
 
@@ -654,7 +1200,7 @@ function expectClose(actual: Values[], expected: Values[], what: string): void {
   });
 }
 
-describe('(b) Layers models train on wasm with the cpu backend\'s gradients', () => {
+describe("(b) Layers models train on wasm with the cpu backend's gradients", () => {
   it.each(MODELS)('$name', async (c) => {
     const cpu = await trainOn('cpu', c, null, null);
     const wasm = await trainOn('wasm', c, cpu.initial, cpu.batch);
@@ -662,13 +1208,14 @@ describe('(b) Layers models train on wasm with the cpu backend\'s gradients', ()
     expect(wasm.result.loss).toBeCloseTo(cpu.result.loss, 4);
     expectClose(wasm.result.gradients, cpu.result.gradients, 'gradient of weight');
     // What a chain of two models passes back to the first (wasm 4.22's conv3d got it wrong).
-    if (cpu.result.inputGradient) expectClose([wasm.result.inputGradient!], [cpu.result.inputGradient], 'gradient of the input');
+    if (cpu.result.inputGradient)
+      expectClose([wasm.result.inputGradient!], [cpu.result.inputGradient], 'gradient of the input');
     expect(wasm.result.losses.every(Number.isFinite)).toBe(true);
     expectClose(wasm.result.weights, cpu.result.weights, `weight after ${STEPS} SGD steps`);
   });
 });
 
-describe('(c) Conv2D and Dense layers fused as the engine trains them: the layers\' own gradients', () => {
+describe("(c) Conv2D and Dense layers fused as the engine trains them: the layers' own gradients", () => {
   const fusable = MODELS.filter((c) => fuseLayerActivations(c.build()) > 0);
 
   it('fuses the layers of most models (dense and conv2d are in nearly all)', () => {
@@ -685,7 +1232,8 @@ describe('(c) Conv2D and Dense layers fused as the engine trains them: the layer
     const wasm = await trainOn('wasm', c, own.initial, own.batch, true);
     expect(wasm.result.loss).toBeCloseTo(own.result.loss, 4);
     expectClose(wasm.result.gradients, own.result.gradients, 'gradient of weight');
-    if (own.result.inputGradient) expectClose([wasm.result.inputGradient!], [own.result.inputGradient], 'gradient of the input');
+    if (own.result.inputGradient)
+      expectClose([wasm.result.inputGradient!], [own.result.inputGradient], 'gradient of the input');
     expectClose(wasm.result.weights, own.result.weights, `weight after ${STEPS} SGD steps`);
   });
 
@@ -702,7 +1250,13 @@ describe('(c) Conv2D and Dense layers fused as the engine trains them: the layer
     expect(fuseLayerActivations(model)).toBe(0); // once
     const x = tensor(random([BATCH, 12, 12, 1], 41));
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const profile = await tf.profile(() => tf.dispose(Object.values(tf.variableGrads(() => (model.apply(x, { training: true }) as tf.Tensor).sum() as tf.Scalar, variables).grads)));
+    const profile = await tf.profile(() =>
+      tf.dispose(
+        Object.values(
+          tf.variableGrads(() => (model.apply(x, { training: true }) as tf.Tensor).sum() as tf.Scalar, variables).grads,
+        ),
+      ),
+    );
     const kernels = profile.kernels.map((k) => k.name);
     expect(kernels.filter((k) => k === 'FusedConv2D')).toHaveLength(2);
     expect(kernels.filter((k) => k === '_FusedMatMul')).toHaveLength(1);
@@ -711,7 +1265,9 @@ describe('(c) Conv2D and Dense layers fused as the engine trains them: the layer
     // The data's own gradient is not computed: one input gradient, of the second convolution.
     expect(kernels.filter((k) => k === 'Conv2DBackpropInput')).toHaveLength(1);
     x.dispose();
-    model.layers.forEach((l) => { l.dispose(); });
+    model.layers.forEach((l) => {
+      l.dispose();
+    });
   });
 });
 
@@ -734,8 +1290,12 @@ describe('(b) model.fit with the Layers loss names trains on wasm as on cpu', ()
       L.dense({ units: 3, activation: c.activation }),
     );
     if (initial) model.setWeights(initial.map(tensor));
-    const weights0 = initial ?? model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
-    const x = tensor({ shape: [8, 4], values: Int32Array.from(random([32], 21).values, (v) => Math.floor((v + 1) * 3)) });
+    const weights0 =
+      initial ?? model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+    const x = tensor({
+      shape: [8, 4],
+      values: Int32Array.from(random([32], 21).values, (v) => Math.floor((v + 1) * 3)),
+    });
     const classes = Int32Array.from({ length: 8 }, (_, i) => (i * 5) % 3);
     const y = {
       values: () => tensor(random([8, 3], 22)),
@@ -747,7 +1307,9 @@ describe('(b) model.fit with the Layers loss names trains on wasm as on cpu', ()
     const history = await model.fit(x, y, { epochs: 3, batchSize: 4, shuffle: false, verbose: 0 });
     const weights = model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
     tf.dispose([x, y]);
-    model.layers.forEach((l) => { l.dispose(); });
+    model.layers.forEach((l) => {
+      l.dispose();
+    });
     return { weights0, losses: history.history.loss as number[], weights };
   }
 
@@ -756,17 +1318,32 @@ describe('(b) model.fit with the Layers loss names trains on wasm as on cpu', ()
     const wasm = await fitOn('wasm', c, cpu.weights0);
     expect(wasm.losses.every(Number.isFinite)).toBe(true);
     expect(wasm.losses[2]!).toBeLessThan(wasm.losses[0]!);
-    wasm.losses.forEach((l, i) => { expect(l).toBeCloseTo(cpu.losses[i]!, 4); });
+    wasm.losses.forEach((l, i) => {
+      expect(l).toBeCloseTo(cpu.losses[i]!, 4);
+    });
     expectClose(wasm.weights, cpu.weights, 'weight after fit');
   });
 });
 
 describe('dilated convolutions (a limit of tfjs-core, not of wasm)', () => {
   const dilated = [
-    { name: 'conv1d dilation 2', input: [11, 3], build: () => seq(L.conv1d({ inputShape: [11, 3], filters: 2, kernelSize: 3, dilationRate: 2 })) },
-    { name: 'conv2d dilation 2', input: [9, 7, 2], build: () => seq(L.conv2d({ inputShape: [9, 7, 2], filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same' })) },
+    {
+      name: 'conv1d dilation 2',
+      input: [11, 3],
+      build: () => seq(L.conv1d({ inputShape: [11, 3], filters: 2, kernelSize: 3, dilationRate: 2 })),
+    },
+    {
+      name: 'conv2d dilation 2',
+      input: [9, 7, 2],
+      build: () =>
+        seq(L.conv2d({ inputShape: [9, 7, 2], filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same' })),
+    },
     // (tfjs-layers' depthwiseConv2d ignores its dilationRate; separableConv2d applies it.)
-    { name: 'separableConv2d dilation 2', input: [9, 7, 2], build: () => seq(L.separableConv2d({ inputShape: [9, 7, 2], filters: 2, kernelSize: 3, dilationRate: 2 })) },
+    {
+      name: 'separableConv2d dilation 2',
+      input: [9, 7, 2],
+      build: () => seq(L.separableConv2d({ inputShape: [9, 7, 2], filters: 2, kernelSize: 3, dilationRate: 2 })),
+    },
   ];
   it.each(dilated)('$name: same output on both backends; tfjs-core refuses its gradient on both', async (c) => {
     const xv = random([BATCH, ...c.input], 31);
@@ -779,9 +1356,13 @@ describe('dilated convolutions (a limit of tfjs-core, not of wasm)', () => {
       weights ??= model.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
       const x = tensor(xv);
       outputs.push(...(await on(backend, () => model.predict(x) as tf.Tensor)));
-      expect(() => tf.variableGrads(() => (model.apply(x) as tf.Tensor).sum() as tf.Scalar)).toThrow(/dilation rates greater than 1 are not yet supported/);
+      expect(() => tf.variableGrads(() => (model.apply(x) as tf.Tensor).sum() as tf.Scalar)).toThrow(
+        /dilation rates greater than 1 are not yet supported/,
+      );
       x.dispose();
-      model.layers.forEach((l) => { l.dispose(); });
+      model.layers.forEach((l) => {
+        l.dispose();
+      });
     }
     expect(maxDiff(outputs[1]!, outputs[0]!)).toBeLessThan(sumTolerance(3 * 3 * 3));
   });

@@ -9,7 +9,12 @@ export async function getJson<T>(path: string, params?: URLSearchParams): Promis
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const out = (await res.json().catch(() => ({ error: `${res.status}` }))) as T & { error?: string };
   if (!res.ok) throw new ApiError(out.error ?? `${res.status}`);
   return out;

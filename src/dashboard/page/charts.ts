@@ -32,8 +32,27 @@ export async function draw(el: HTMLElement, spec: object, name: string, values?:
   const view = result.view;
   const bar = el.lastElementChild as HTMLElement;
   bar.append(
-    h('button', { class: 'btn small', type: 'button', 'data-download': 'svg', onclick: async () => save(URL.createObjectURL(new Blob([await view.toSVG()], { type: 'image/svg+xml' })), `${name}.svg`) }, 'SVG'),
-    h('button', { class: 'btn small', type: 'button', 'data-download': 'png', onclick: async () => save(await view.toImageURL('png', 2), `${name}.png`) }, 'PNG'),
+    h(
+      'button',
+      {
+        class: 'btn small',
+        type: 'button',
+        'data-download': 'svg',
+        onclick: async () =>
+          save(URL.createObjectURL(new Blob([await view.toSVG()], { type: 'image/svg+xml' })), `${name}.svg`),
+      },
+      'SVG',
+    ),
+    h(
+      'button',
+      {
+        class: 'btn small',
+        type: 'button',
+        'data-download': 'png',
+        onclick: async () => save(await view.toImageURL('png', 2), `${name}.png`),
+      },
+      'PNG',
+    ),
   );
   el.dataset.ready = '1';
   return {
@@ -60,7 +79,14 @@ function save(href: string, file: string): void {
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const CONFIG = {
   font: 'DejaVu Sans, system-ui, sans-serif',
-  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#eceef2', domainColor: '#9aa1ad', tickColor: '#9aa1ad' },
+  axis: {
+    labelFontSize: 11,
+    titleFontSize: 12,
+    grid: true,
+    gridColor: '#eceef2',
+    domainColor: '#9aa1ad',
+    tickColor: '#9aa1ad',
+  },
   legend: { labelFontSize: 11, titleFontSize: 11, orient: 'bottom' },
   title: { fontSize: 13, anchor: 'start', subtitleColor: '#5b6472' },
   view: { stroke: '#d9dde3' },
@@ -81,19 +107,43 @@ export function curveSpec(kind: 'loss' | 'acc', width: number, points = true): o
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
       y: { field: 'value', type: 'quantitative', title: kind === 'loss' ? 'loss' : 'accuracy', scale: { zero: false } },
-      color: { field: 'curve', type: 'nominal', title: null, scale: { domain: ['train', 'test'], range: ['#1f77b4', '#d62728'] } },
-      strokeDash: { field: 'curve', type: 'nominal', title: null, scale: { domain: ['train', 'test'], range: [[1, 0], [5, 3]] } },
+      color: {
+        field: 'curve',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['train', 'test'], range: ['#1f77b4', '#d62728'] },
+      },
+      strokeDash: {
+        field: 'curve',
+        type: 'nominal',
+        title: null,
+        scale: {
+          domain: ['train', 'test'],
+          range: [
+            [1, 0],
+            [5, 3],
+          ],
+        },
+      },
     },
     config: CONFIG,
   };
 }
 
 export function curvePoints(history: EpochRecord[], kind: 'loss' | 'acc'): object[] {
-  return history.flatMap((e) =>
-    kind === 'loss'
-      ? [{ epoch: e.epoch, value: e.train_loss, curve: 'train' }, { epoch: e.epoch, value: e.test_loss, curve: 'test' }]
-      : [{ epoch: e.epoch, value: e.train_acc, curve: 'train' }, { epoch: e.epoch, value: e.test_acc, curve: 'test' }],
-  ).filter((p) => typeof p.value === 'number' && Number.isFinite(p.value));
+  return history
+    .flatMap((e) =>
+      kind === 'loss'
+        ? [
+            { epoch: e.epoch, value: e.train_loss, curve: 'train' },
+            { epoch: e.epoch, value: e.test_loss, curve: 'test' },
+          ]
+        : [
+            { epoch: e.epoch, value: e.train_acc, curve: 'train' },
+            { epoch: e.epoch, value: e.test_acc, curve: 'test' },
+          ],
+    )
+    .filter((p) => typeof p.value === 'number' && Number.isFinite(p.value));
 }
 
 /** Several runs' curves of one metric, a colour per run. */

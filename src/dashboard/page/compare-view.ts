@@ -4,11 +4,11 @@ import { charts } from './view.js';
 import { pValue, significant } from '../../core/format.js';
 import type { View } from './view.js';
 
-const LETTERS_LEGEND = 'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
+const LETTERS_LEGEND =
+  'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
 
 const form = { criterion: 'test_loss', by: '', at: '', pool: '', rope: '' };
 const interval = (ci: [number, number] | null) => (ci ? `[${significant(ci[0])}, ${significant(ci[1])}]` : '');
-
 
 /** `mosaic compare` in the page: the same report (groups, pairs, ranking, verdict) for the chosen options. */
 export function compareView(choices: Choices): View {
@@ -34,49 +34,176 @@ export function compareView(choices: Choices): View {
     const atHead = r.at ?? '';
     out.append(
       h('div', { class: 'verdicts', id: 'verdicts' }, ...r.verdictLines.map((v) => h('p', { class: 'verdict' }, v))),
-      h('p', { class: 'report-title' }, `${r.criterion} (${r.direction} is better), groups by ${r.by}${r.at ? `, compared at each ${r.at}` : ''}`),
+      h(
+        'p',
+        { class: 'report-title' },
+        `${r.criterion} (${r.direction} is better), groups by ${r.by}${r.at ? `, compared at each ${r.at}` : ''}`,
+      ),
       h('p', { class: 'design', id: 'compare-design' }, `design: ${r.design}`),
       ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
       figure,
       h('h3', {}, 'Groups'),
-      reportTable(['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
-        r.groups.map((g) => [g.dataset, ...(atHead ? [g.at ?? ''] : []), g.group, g.letters, g.n, significant(g.mean), significant(g.std), interval(g.ci), significant(g.median)]), atHead ? 4 : 3),
+      reportTable(
+        ['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
+        r.groups.map((g) => [
+          g.dataset,
+          ...(atHead ? [g.at ?? ''] : []),
+          g.group,
+          g.letters,
+          g.n,
+          significant(g.mean),
+          significant(g.std),
+          interval(g.ci),
+          significant(g.median),
+        ]),
+        atHead ? 4 : 3,
+      ),
       h('p', { class: 'muted' }, LETTERS_LEGEND),
     );
     if (r.pairs.length) {
-      out.append(h('h3', {}, 'Pairs'),
-        reportTable(['dataset', ...(atHead ? [atHead] : []), 'pair (a vs b)', 'mean a−b', '95% CI', 'test', 'p', 'Holm', 'rank test', 'p', 'Holm', "Cohen's d", "Cliff's δ", 'P(a better)', ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []), 'decision', 'repeats needed'],
-          r.pairs.map((p) => [p.dataset, ...(atHead ? [p.at ?? ''] : []), `${p.a} vs ${p.b}`, significant(p.diff), interval(p.ci), p.test, pValue(p.p), pValue(p.pHolm), p.rankTest, pValue(p.rankP), pValue(p.rankPHolm), significant(p.cohensD, 3), significant(p.cliffsDelta, 3), significant(p.pABetter, 3), ...(r.rope !== null ? [p.equivalence ? pValue(p.equivalence.pHolm) : ''] : []), p.decision, p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded)]), atHead ? 3 : 2),
-        h('p', { class: 'muted' }, 'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).'));
+      out.append(
+        h('h3', {}, 'Pairs'),
+        reportTable(
+          [
+            'dataset',
+            ...(atHead ? [atHead] : []),
+            'pair (a vs b)',
+            'mean a−b',
+            '95% CI',
+            'test',
+            'p',
+            'Holm',
+            'rank test',
+            'p',
+            'Holm',
+            "Cohen's d",
+            "Cliff's δ",
+            'P(a better)',
+            ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []),
+            'decision',
+            'repeats needed',
+          ],
+          r.pairs.map((p) => [
+            p.dataset,
+            ...(atHead ? [p.at ?? ''] : []),
+            `${p.a} vs ${p.b}`,
+            significant(p.diff),
+            interval(p.ci),
+            p.test,
+            pValue(p.p),
+            pValue(p.pHolm),
+            p.rankTest,
+            pValue(p.rankP),
+            pValue(p.rankPHolm),
+            significant(p.cohensD, 3),
+            significant(p.cliffsDelta, 3),
+            significant(p.pABetter, 3),
+            ...(r.rope !== null ? [p.equivalence ? pValue(p.equivalence.pHolm) : ''] : []),
+            p.decision,
+            p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded),
+          ]),
+          atHead ? 3 : 2,
+        ),
+        h(
+          'p',
+          { class: 'muted' },
+          'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).',
+        ),
+      );
     }
     if (r.rankings.length) {
-      out.append(h('h3', {}, 'Ranking'), h('div', { class: 'rankings' }, ...r.rankings.map((k) =>
-        h('div', { class: 'ranking' }, h('div', { class: 'muted' }, `${k.dataset}${k.at ? ` · ${r.at} = ${k.at}` : ''}`),
-          h('table', { class: 'rank' }, h('tbody', {}, ...k.entries.map((e, i) => h('tr', {}, h('td', { class: 'rank-no' }, `${i + 1}.`), h('td', { class: 'rank-group' }, e.group), h('td', { class: 'rank-letters' }, e.letters), h('td', { class: 'num muted' }, significant(e.mean)))))))),
-      ));
+      out.append(
+        h('h3', {}, 'Ranking'),
+        h(
+          'div',
+          { class: 'rankings' },
+          ...r.rankings.map((k) =>
+            h(
+              'div',
+              { class: 'ranking' },
+              h('div', { class: 'muted' }, `${k.dataset}${k.at ? ` · ${r.at} = ${k.at}` : ''}`),
+              h(
+                'table',
+                { class: 'rank' },
+                h(
+                  'tbody',
+                  {},
+                  ...k.entries.map((e, i) =>
+                    h(
+                      'tr',
+                      {},
+                      h('td', { class: 'rank-no' }, `${i + 1}.`),
+                      h('td', { class: 'rank-group' }, e.group),
+                      h('td', { class: 'rank-letters' }, e.letters),
+                      h('td', { class: 'num muted' }, significant(e.mean)),
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
     }
   };
-  const controls = h('div', { class: 'controls' },
-    h('label', {}, 'criterion ', select('criterion', choices.criteria.map((c) => ({ value: c })), form.criterion, (v) => {
-      form.criterion = v;
-      void run();
-    })),
-    h('label', {}, 'by ', select('by', [{ value: '', label: 'whole model chain' }, ...choices.modelTypes.map((t) => ({ value: t }))], form.by, (v) => {
-      form.by = v;
-      void run();
-    })),
-    h('label', {}, 'at ', select('at', [{ value: '', label: '—' }, ...choices.at.map((p) => ({ value: p }))], form.at, (v) => {
-      form.at = v;
-      void run();
-    })),
-    textField('pool', form.pool, { placeholder: 'pool: lr,width', size: 14 }, (v) => {
-        form.pool = v;
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    h(
+      'label',
+      {},
+      'criterion ',
+      select(
+        'criterion',
+        choices.criteria.map((c) => ({ value: c })),
+        form.criterion,
+        (v) => {
+          form.criterion = v;
+          void run();
+        },
+      ),
+    ),
+    h(
+      'label',
+      {},
+      'by ',
+      select(
+        'by',
+        [{ value: '', label: 'whole model chain' }, ...choices.modelTypes.map((t) => ({ value: t }))],
+        form.by,
+        (v) => {
+          form.by = v;
+          void run();
+        },
+      ),
+    ),
+    h(
+      'label',
+      {},
+      'at ',
+      select('at', [{ value: '', label: '—' }, ...choices.at.map((p) => ({ value: p }))], form.at, (v) => {
+        form.at = v;
         void run();
       }),
-    textField('rope', form.rope, { placeholder: '±D: equivalence', size: 12, title: "a region of practical equivalence in the criterion's units: pairs within it are said to be practically equivalent (TOST)" }, (v) => {
-      form.rope = v;
+    ),
+    textField('pool', form.pool, { placeholder: 'pool: lr,width', size: 14 }, (v) => {
+      form.pool = v;
       void run();
     }),
+    textField(
+      'rope',
+      form.rope,
+      {
+        placeholder: '±D: equivalence',
+        size: 12,
+        title:
+          "a region of practical equivalence in the criterion's units: pairs within it are said to be practically equivalent (TOST)",
+      },
+      (v) => {
+        form.rope = v;
+        void run();
+      },
+    ),
     h('span', { class: 'muted' }, 'the same report as mosaic compare'),
   );
   el.append(controls, out);

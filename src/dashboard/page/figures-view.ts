@@ -28,7 +28,10 @@ export function figureView(kind: 'metaplot' | 'perfanalysis', choices: Choices):
     }
     try {
       const p = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
-      const [fig, { draw }] = await Promise.all([getJson<{ spec: object; notes: string[] }>(`/api/figures/${kind}`, p), charts()]);
+      const [fig, { draw }] = await Promise.all([
+        getJson<{ spec: object; notes: string[] }>(`/api/figures/${kind}`, p),
+        charts(),
+      ]);
       if (gone) return;
       chart = await draw(box, fig.spec, `${kind}-${form.criterion}`);
       notes.append(...fig.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)));
@@ -37,20 +40,46 @@ export function figureView(kind: 'metaplot' | 'perfanalysis', choices: Choices):
     }
   };
   el.append(
-    h('div', { class: 'controls' },
-      h('label', {}, 'dataset key ', select('dataset', choices.doneDatasetKeys.map((d) => ({ value: d })), form.dataset, (v) => {
-        form.dataset = v;
-        void run();
-      })),
-      h('label', {}, 'criterion ', select('criterion', choices.criteria.filter((c) => kind === 'metaplot' || c !== 'nb_params').map((c) => ({ value: c })), form.criterion, (v) => {
-        form.criterion = v;
-        void run();
-      })),
+    h(
+      'div',
+      { class: 'controls' },
+      h(
+        'label',
+        {},
+        'dataset key ',
+        select(
+          'dataset',
+          choices.doneDatasetKeys.map((d) => ({ value: d })),
+          form.dataset,
+          (v) => {
+            form.dataset = v;
+            void run();
+          },
+        ),
+      ),
+      h(
+        'label',
+        {},
+        'criterion ',
+        select(
+          'criterion',
+          choices.criteria.filter((c) => kind === 'metaplot' || c !== 'nb_params').map((c) => ({ value: c })),
+          form.criterion,
+          (v) => {
+            form.criterion = v;
+            void run();
+          },
+        ),
+      ),
       textField('pool', form.pool, { placeholder: 'pool: lr,width', size: 14 }, (v) => {
-          form.pool = v;
-          void run();
-        }),
-      h('span', { class: 'muted' }, `the figure of mosaic ${kind} · hover for values, drag and wheel on the curve to zoom`),
+        form.pool = v;
+        void run();
+      }),
+      h(
+        'span',
+        { class: 'muted' },
+        `the figure of mosaic ${kind} · hover for values, drag and wheel on the curve to zoom`,
+      ),
     ),
     box,
     notes,

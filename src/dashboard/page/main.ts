@@ -36,11 +36,28 @@ function drawHeader(s: Summary): void {
   const counts = $('counts');
   clear(counts);
   counts.append(h('span', { class: 'total' }, `${s.total.toLocaleString('en')} runs`));
-  for (const st of ORDER) if (s.counts[st] || st === 'done' || st === 'running') counts.append(h('span', { class: `count s-${st}`, 'data-count': st }, h('b', {}, (s.counts[st] ?? 0).toLocaleString('en')), ` ${st}`));
-  if (s.workersAlive) counts.append(h('span', { class: 'workers', title: 'worker processes holding running runs' }, `${s.workersAlive} worker${s.workersAlive === 1 ? '' : 's'}`));
+  for (const st of ORDER)
+    if (s.counts[st] || st === 'done' || st === 'running')
+      counts.append(
+        h(
+          'span',
+          { class: `count s-${st}`, 'data-count': st },
+          h('b', {}, (s.counts[st] ?? 0).toLocaleString('en')),
+          ` ${st}`,
+        ),
+      );
+  if (s.workersAlive)
+    counts.append(
+      h(
+        'span',
+        { class: 'workers', title: 'worker processes holding running runs' },
+        `${s.workersAlive} worker${s.workersAlive === 1 ? '' : 's'}`,
+      ),
+    );
   ($('progress-fill') as HTMLElement).style.width = `${(100 * s.progress).toFixed(1)}%`;
   const open = (s.counts.running ?? 0) + (s.counts.pending ?? 0);
-  $('progress-text').textContent = `${(100 * s.progress).toFixed(s.progress < 1 && s.progress > 0.99 ? 1 : 0)}%${open && s.etaSeconds !== null && !s.paused ? ` · ETA ${duration(s.etaSeconds)}` : open ? '' : ' · finished'}`;
+  $('progress-text').textContent =
+    `${(100 * s.progress).toFixed(s.progress < 1 && s.progress > 0.99 ? 1 : 0)}%${open && s.etaSeconds !== null && !s.paused ? ` · ETA ${duration(s.etaSeconds)}` : open ? '' : ' · finished'}`;
   const pause = $('pause') as HTMLButtonElement;
   pause.hidden = false;
   pause.textContent = s.paused ? 'Resume' : 'Pause';
@@ -58,16 +75,44 @@ function drawRunning(s: Summary): void {
   box.hidden = s.running.length === 0;
   if (!s.running.length) return;
   const shown = s.running.slice(0, 8);
-  box.append(h('div', { class: 'running-title' }, `Training now (${s.running.length})`),
-    h('div', { class: 'running-cards' }, ...shown.map((r) => {
-      const fill = h('span', { class: 'mini-fill' });
-      fill.style.width = `${r.epochsTarget ? (100 * r.epochsDone) / r.epochsTarget : 0}%`;
-      return h('a', { class: 'run-card', href: `#/run/${r.runId}`, 'data-run': r.runId },
-        h('div', { class: 'card-top' }, h('b', {}, `#${r.runId}`), h('span', { class: 'pipeline-small', title: r.pipeline }, r.pipeline)),
-        h('div', { class: 'card-mid' }, h('span', { class: 'mini-bar wide' }, fill), h('span', { class: 'epoch', 'data-epoch': r.epochsDone }, `epoch ${r.epochsDone}/${r.epochsTarget}`)),
-        h('div', { class: 'card-bottom muted' }, r.last ? `train ${significant(r.last.train_loss, 3)} · test ${significant(r.last.test_loss, 3)}${r.last.test_acc !== null ? ` · acc ${significant(r.last.test_acc, 3)}` : ''}` : 'first epoch…', r.device ? ` · ${r.device}` : ''),
-      );
-    }), s.running.length > shown.length ? h('div', { class: 'more muted' }, `+${s.running.length - shown.length} more`) : null));
+  box.append(
+    h('div', { class: 'running-title' }, `Training now (${s.running.length})`),
+    h(
+      'div',
+      { class: 'running-cards' },
+      ...shown.map((r) => {
+        const fill = h('span', { class: 'mini-fill' });
+        fill.style.width = `${r.epochsTarget ? (100 * r.epochsDone) / r.epochsTarget : 0}%`;
+        return h(
+          'a',
+          { class: 'run-card', href: `#/run/${r.runId}`, 'data-run': r.runId },
+          h(
+            'div',
+            { class: 'card-top' },
+            h('b', {}, `#${r.runId}`),
+            h('span', { class: 'pipeline-small', title: r.pipeline }, r.pipeline),
+          ),
+          h(
+            'div',
+            { class: 'card-mid' },
+            h('span', { class: 'mini-bar wide' }, fill),
+            h('span', { class: 'epoch', 'data-epoch': r.epochsDone }, `epoch ${r.epochsDone}/${r.epochsTarget}`),
+          ),
+          h(
+            'div',
+            { class: 'card-bottom muted' },
+            r.last
+              ? `train ${significant(r.last.train_loss, 3)} · test ${significant(r.last.test_loss, 3)}${r.last.test_acc !== null ? ` · acc ${significant(r.last.test_acc, 3)}` : ''}`
+              : 'first epoch…',
+            r.device ? ` · ${r.device}` : '',
+          ),
+        );
+      }),
+      s.running.length > shown.length
+        ? h('div', { class: 'more muted' }, `+${s.running.length - shown.length} more`)
+        : null,
+    ),
+  );
 }
 
 function connect(): void {
@@ -115,7 +160,8 @@ async function route(): Promise<void> {
   current = undefined;
   const main = $('view');
   clear(main);
-  for (const a of document.querySelectorAll<HTMLAnchorElement>('#tabs a')) a.classList.toggle('active', a.dataset.view === name);
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('#tabs a'))
+    a.classList.toggle('active', a.dataset.view === name);
   const runTab = $('run-tab') as HTMLAnchorElement;
   runTab.hidden = name !== 'run';
   try {
@@ -129,7 +175,13 @@ async function route(): Promise<void> {
     if (name === 'run' && /^\d+$/.test(parts[1] ?? '')) {
       runTab.textContent = `Run ${parts[1]}`;
       current = runView(Number(parts[1]));
-    } else if (name === 'overlay') current = overlayView((params.get('ids') ?? '').split(',').filter((x) => /^\d+$/.test(x)).map(Number));
+    } else if (name === 'overlay')
+      current = overlayView(
+        (params.get('ids') ?? '')
+          .split(',')
+          .filter((x) => /^\d+$/.test(x))
+          .map(Number),
+      );
     else if (name === 'compare') current = compareView(c);
     else if (name === 'cd') current = cdView(c);
     else if (name === 'metaplot' || name === 'perfanalysis') current = figureView(name, c);

@@ -18,7 +18,10 @@ export function overlayView(ids: number[]): View {
     return { el };
   }
   const points = () =>
-    data.flatMap((r) => r.history.map((e) => ({ run: `#${r.runId} ${r.pipeline}`, epoch: e.epoch, value: e[settings.metric] })))
+    data
+      .flatMap((r) =>
+        r.history.map((e) => ({ run: `#${r.runId} ${r.pipeline}`, epoch: e.epoch, value: e[settings.metric] })),
+      )
       .filter((p) => typeof p.value === 'number' && Number.isFinite(p.value) && (!settings.log || p.value > 0));
 
   const redraw = async () => {
@@ -27,7 +30,12 @@ export function overlayView(ids: number[]): View {
     clear(box);
     const { draw, overlaySpec } = await charts();
     if (gone) return;
-    chart = await draw(box, overlaySpec(settings.metric, chartWidth(el, 1000), settings.log), `overlay-${settings.metric}`, points());
+    chart = await draw(
+      box,
+      overlaySpec(settings.metric, chartWidth(el, 1000), settings.log),
+      `overlay-${settings.metric}`,
+      points(),
+    );
     box.dataset.points = String(points().length);
   };
   const load = async (first: boolean) => {
@@ -44,19 +52,44 @@ export function overlayView(ids: number[]): View {
       box.dataset.points = String(points().length);
     }
   };
-  const controls = h('div', { class: 'controls' },
-    h('label', {}, 'curve ', select('metric', ['test_loss', 'train_loss', 'test_acc', 'train_acc'].map((m) => ({ value: m, label: m.replace('_', ' ') })), settings.metric, (v) => {
-      settings.metric = v as Metric;
-      void redraw();
-    })),
-    h('label', { class: 'check-label' }, (() => {
-      const c = h('input', { type: 'checkbox', checked: settings.log, onchange: () => {
-        settings.log = c.checked;
-        void redraw();
-      } });
-      return c;
-    })(), ' log scale'),
-    h('span', { class: 'muted' }, `${ids.length} run${ids.length === 1 ? '' : 's'}: ${ids.join(', ')} · drag to pan, wheel to zoom`),
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    h(
+      'label',
+      {},
+      'curve ',
+      select(
+        'metric',
+        ['test_loss', 'train_loss', 'test_acc', 'train_acc'].map((m) => ({ value: m, label: m.replace('_', ' ') })),
+        settings.metric,
+        (v) => {
+          settings.metric = v as Metric;
+          void redraw();
+        },
+      ),
+    ),
+    h(
+      'label',
+      { class: 'check-label' },
+      (() => {
+        const c = h('input', {
+          type: 'checkbox',
+          checked: settings.log,
+          onchange: () => {
+            settings.log = c.checked;
+            void redraw();
+          },
+        });
+        return c;
+      })(),
+      ' log scale',
+    ),
+    h(
+      'span',
+      { class: 'muted' },
+      `${ids.length} run${ids.length === 1 ? '' : 's'}: ${ids.join(', ')} · drag to pan, wheel to zoom`,
+    ),
   );
   el.append(controls, box);
   void load(true);

@@ -50,9 +50,16 @@ export function runView(id: number): View {
     delete curves.loss;
     delete curves.acc;
     clear(el);
-    const keys = [d.facts.data_scheme, d.facts.pipeline_scheme].join(',').split(',').map((t) => t.trim()).filter(Boolean).map((t) => d.facts[`${t}_key`] ?? '?');
+    const keys = [d.facts.data_scheme, d.facts.pipeline_scheme]
+      .join(',')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)
+      .map((t) => d.facts[`${t}_key`] ?? '?');
     el.append(
-      h('div', { class: 'run-head' },
+      h(
+        'div',
+        { class: 'run-head' },
         h('h2', {}, `Run ${d.runId} `, statusChip(d.status)),
         h('div', { class: 'pipeline' }, d.pipeline),
         h('div', { class: 'keys' }, keys.join(' | ')),
@@ -66,22 +73,74 @@ export function runView(id: number): View {
       ['return status', d.returnStatus ?? ''],
     ];
     if (d.facts.backend_used) info.push(['backend', d.facts.backend_used]);
-    el.append(h('dl', { class: 'info' }, ...info.filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)])));
-    if (d.traceback) el.append(h('div', { class: 'trace' }, h('h3', {}, d.status === 'diverged' ? 'Why it diverged' : 'Error'), h('pre', { 'data-field': 'traceback' }, d.traceback)));
-    if (d.lastFailure && d.status === 'done') el.append(notice(`Its last continuation failed at epoch ${d.lastFailure.epoch} (${d.lastFailure.status}): ${d.lastFailure.message}; the results stand.`));
+    el.append(
+      h(
+        'dl',
+        { class: 'info' },
+        ...info.filter(([, v]) => v).flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-field': k }, v)]),
+      ),
+    );
+    if (d.traceback)
+      el.append(
+        h(
+          'div',
+          { class: 'trace' },
+          h('h3', {}, d.status === 'diverged' ? 'Why it diverged' : 'Error'),
+          h('pre', { 'data-field': 'traceback' }, d.traceback),
+        ),
+      );
+    if (d.lastFailure && d.status === 'done')
+      el.append(
+        notice(
+          `Its last continuation failed at epoch ${d.lastFailure.epoch} (${d.lastFailure.status}): ${d.lastFailure.message}; the results stand.`,
+        ),
+      );
     const grid = h('div', { class: 'charts two' });
     const lossBox = h('div', { class: 'chart', id: 'loss-chart' });
     const accBox = h('div', { class: 'chart', id: 'acc-chart' });
     grid.append(lossBox, accBox);
     el.append(grid);
     if (d.results) {
-      el.append(h('h3', {}, 'Results'), h('table', { class: 'kv' }, h('tbody', {},
-        ...RESULT_ORDER.filter((k) => d.results![k] !== undefined && d.results![k] !== null).map((k) => h('tr', {}, h('th', {}, k === 'duration_s' ? 'duration (s)' : k), h('td', { class: 'num' }, k === 'duration_s' ? `${significant(d.results![k])} (${duration(d.results![k]!)})` : significant(d.results![k])))),
-        ...Object.entries(d.metrics).map(([k, v]) => h('tr', {}, h('th', {}, `${k} (logged)`), h('td', { class: 'num' }, significant(v)))),
-      )));
+      el.append(
+        h('h3', {}, 'Results'),
+        h(
+          'table',
+          { class: 'kv' },
+          h(
+            'tbody',
+            {},
+            ...RESULT_ORDER.filter((k) => d.results![k] !== undefined && d.results![k] !== null).map((k) =>
+              h(
+                'tr',
+                {},
+                h('th', {}, k === 'duration_s' ? 'duration (s)' : k),
+                h(
+                  'td',
+                  { class: 'num' },
+                  k === 'duration_s'
+                    ? `${significant(d.results![k])} (${duration(d.results![k]!)})`
+                    : significant(d.results![k]),
+                ),
+              ),
+            ),
+            ...Object.entries(d.metrics).map(([k, v]) =>
+              h('tr', {}, h('th', {}, `${k} (logged)`), h('td', { class: 'num' }, significant(v))),
+            ),
+          ),
+        ),
+      );
     }
-    const facts = Object.entries(d.facts).filter(([k]) => !HIDDEN_FACTS.has(k)).sort(([a], [b]) => a.localeCompare(b));
-    el.append(h('h3', {}, 'Parameters'), h('table', { class: 'kv params' }, h('tbody', {}, ...facts.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v))))));
+    const facts = Object.entries(d.facts)
+      .filter(([k]) => !HIDDEN_FACTS.has(k))
+      .sort(([a], [b]) => a.localeCompare(b));
+    el.append(
+      h('h3', {}, 'Parameters'),
+      h(
+        'table',
+        { class: 'kv params' },
+        h('tbody', {}, ...facts.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))),
+      ),
+    );
     await drawCurves(d, lossBox, accBox);
   }
 
@@ -91,12 +150,24 @@ export function runView(id: number): View {
     if (gone) return;
     const width = chartWidth(lossBox, 560);
     lossBox.dataset.points = String(history.length);
-    curves.loss = await embed(lossBox, curveSpec('loss', width, d.epochsTarget <= 60), `run-${id}-loss`, curvePoints(history, 'loss'));
+    curves.loss = await embed(
+      lossBox,
+      curveSpec('loss', width, d.epochsTarget <= 60),
+      `run-${id}-loss`,
+      curvePoints(history, 'loss'),
+    );
     if (history.some((e) => e.test_acc !== null || e.train_acc !== null)) {
       accBox.dataset.points = String(history.length);
-      curves.acc = await embed(accBox, curveSpec('acc', width, d.epochsTarget <= 60), `run-${id}-accuracy`, curvePoints(history, 'acc'));
+      curves.acc = await embed(
+        accBox,
+        curveSpec('acc', width, d.epochsTarget <= 60),
+        `run-${id}-accuracy`,
+        curvePoints(history, 'acc'),
+      );
     } else {
-      accBox.append(h('div', { class: 'muted empty' }, history.length ? 'No accuracy for this loss.' : 'No epoch finished yet.'));
+      accBox.append(
+        h('div', { class: 'muted empty' }, history.length ? 'No accuracy for this loss.' : 'No epoch finished yet.'),
+      );
     }
   }
 

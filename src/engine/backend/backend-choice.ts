@@ -34,7 +34,9 @@ export function chooseBackend(chain: Chain, replicas = 1): BackendChoice {
   const batch = Number(chain.runInfo.batch_size) || 1;
   const work = params * batch * replicas;
   const what = `${params} parameters x batch ${batch}${replicas > 1 ? ` x ${replicas} runs in a pack` : ''}`;
-  return work >= WASM_FROM_WORK ? { backend: 'wasm', reason: `auto: ${what}` } : { backend: 'cpu', reason: `auto: small model, ${what}` };
+  return work >= WASM_FROM_WORK
+    ? { backend: 'wasm', reason: `auto: ${what}` }
+    : { backend: 'cpu', reason: `auto: small model, ${what}` };
 }
 
 /** The backend a run's chain is built on: the one set, or cpu until `auto` has seen the model. */
@@ -46,9 +48,16 @@ export async function useBuildBackend(setting: BackendSetting): Promise<void> {
  * Makes the run's backend active, once its chain is built (built on cpu with `auto`: its tensors
  * move to the chosen backend on first use), and records the choice in `params.backend_used`.
  */
-export async function settleBackend(store: RunRecorder, claims: Claim[], setting: BackendSetting, chain: Chain, replicas = 1): Promise<void> {
+export async function settleBackend(
+  store: RunRecorder,
+  claims: Claim[],
+  setting: BackendSetting,
+  chain: Chain,
+  replicas = 1,
+): Promise<void> {
   const choice = setting === 'auto' ? chooseBackend(chain, replicas) : { backend: setting, reason: 'set in [PROCESS]' };
   await useBackend(choice.backend);
   const pack = replicas > 1 ? `; trained in a pack of ${replicas}` : '';
-  for (const claim of claims) await store.recordFacts(claim, { backend_used: `${choice.backend} (${choice.reason}${pack})` });
+  for (const claim of claims)
+    await store.recordFacts(claim, { backend_used: `${choice.backend} (${choice.reason}${pack})` });
 }

@@ -5,7 +5,15 @@ import { typedValue, type ParamValue } from '../../config/values.js';
 import { moduleParams } from '../../pipelines/generate.js';
 import type { PipelineModule } from '../../core/run-spec.js';
 import type { RunSpec } from '../../core/run-spec.js';
-import type { Batch, BatchSource, DataModule, LossModule, ModelModule, ModuleInfo, RunInfo } from '../../user/contracts.js';
+import type {
+  Batch,
+  BatchSource,
+  DataModule,
+  LossModule,
+  ModelModule,
+  ModuleInfo,
+  RunInfo,
+} from '../../user/contracts.js';
 import { constructorParams, recordingReads } from './inject.js';
 import { loadUserClass } from './loader.js';
 import { builtinLoss, type LossFn } from './loss.js';
@@ -35,8 +43,17 @@ export function moduleInfo(m: PipelineModule): ModuleInfo {
 /** The names each class read from its parameters and its module info, by section name (preflight's check of unread keys). */
 export type ReadLog = Map<string, Set<string>>;
 
-async function instantiate<T>(m: PipelineModule, spec: RunSpec, runInfo: RunInfo, reads?: ReadLog): Promise<{ instance: T; info: ModuleInfo }> {
-  const Cls = await loadUserClass(path.resolve(spec.configDir, m.path_to_class), m.class, `[${m.name}] class = ${m.class}`);
+async function instantiate<T>(
+  m: PipelineModule,
+  spec: RunSpec,
+  runInfo: RunInfo,
+  reads?: ReadLog,
+): Promise<{ instance: T; info: ModuleInfo }> {
+  const Cls = await loadUserClass(
+    path.resolve(spec.configDir, m.path_to_class),
+    m.class,
+    `[${m.name}] class = ${m.class}`,
+  );
   const info = moduleInfo(m);
   const section = Object.fromEntries(moduleParams(m).map(([k]) => [k, info[k]]));
   const defaults = (Cls as { defaults?: Record<string, unknown> }).defaults;
@@ -50,7 +67,8 @@ async function instantiate<T>(m: PipelineModule, spec: RunSpec, runInfo: RunInfo
 }
 
 function requireMethod(obj: object, method: string, what: string): void {
-  if (typeof (obj as Record<string, unknown>)[method] !== 'function') throw new Error(`${what} has no ${method}() method`);
+  if (typeof (obj as Record<string, unknown>)[method] !== 'function')
+    throw new Error(`${what} has no ${method}() method`);
 }
 
 export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain> {
@@ -67,9 +85,13 @@ export async function buildChain(spec: RunSpec, runInfo: RunInfo): Promise<Chain
 }
 
 /** The data chain of a run: each data class built and prepared in order, its `info()` merged into `runInfo`. */
-export async function buildData(spec: RunSpec, runInfo: RunInfo, reads?: ReadLog): Promise<Pick<Chain, 'dataModules' | 'train' | 'test'>> {
+export async function buildData(
+  spec: RunSpec,
+  runInfo: RunInfo,
+  reads?: ReadLog,
+): Promise<Pick<Chain, 'dataModules' | 'train' | 'test'>> {
   const dataModules: DataModule[] = [];
-  let data: unknown ;
+  let data: unknown;
   const dataSpecs = spec.modules.slice(0, spec.dataCount);
   for (const m of dataSpecs) {
     const { instance, info } = await instantiate<DataModule>(m, spec, runInfo, reads);
@@ -85,7 +107,11 @@ export async function buildData(spec: RunSpec, runInfo: RunInfo, reads?: ReadLog
 }
 
 /** The model chain of a run, on `runInfo` as its data chain left it; each model's `info()` merged into it. */
-export async function buildModels(spec: RunSpec, runInfo: RunInfo, reads?: ReadLog): Promise<Pick<Chain, 'models' | 'variables'>> {
+export async function buildModels(
+  spec: RunSpec,
+  runInfo: RunInfo,
+  reads?: ReadLog,
+): Promise<Pick<Chain, 'models' | 'variables'>> {
   const models: Chain['models'] = [];
   for (const m of spec.modules.slice(spec.dataCount)) {
     const { instance, info } = await instantiate<ModelModule>(m, spec, runInfo, reads);
@@ -97,19 +123,32 @@ export async function buildModels(spec: RunSpec, runInfo: RunInfo, reads?: ReadL
   const variables = models.flatMap(({ module }, i) => {
     const vars = module.parameters();
     if (!Array.isArray(vars) || vars.some((v) => !(v instanceof tfjs.Variable))) {
-      throw new Error(`model class ${spec.modules[spec.dataCount + i]!.class}: parameters() must return an array of tf.Variable`);
+      throw new Error(
+        `model class ${spec.modules[spec.dataCount + i]!.class}: parameters() must return an array of tf.Variable`,
+      );
     }
     return vars;
   });
-  if (variables.length === 0) throw new Error('the model chain has no trainable parameters (parameters() returned nothing)');
+  if (variables.length === 0)
+    throw new Error('the model chain has no trainable parameters (parameters() returned nothing)');
   return { models, variables };
 }
 
 function trainTestPair(data: unknown, className: string): [BatchSource, BatchSource] {
-  const pair = Array.isArray(data) && data.length === 2 ? data : data && typeof data === 'object' && 'train' in data && 'test' in data ? [data.train, data.test] : undefined;
-  const iterable = (s: unknown) => s != null && (typeof (s as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (s as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  const pair =
+    Array.isArray(data) && data.length === 2
+      ? data
+      : data && typeof data === 'object' && 'train' in data && 'test' in data
+        ? [data.train, data.test]
+        : undefined;
+  const iterable = (s: unknown) =>
+    s != null &&
+    (typeof (s as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (s as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
   if (!pair || !iterable(pair[0]) || !iterable(pair[1])) {
-    throw new Error(`data class ${className}: prepare() of the last data module must return [train, test] (or { train, test }), two iterables of batches`);
+    throw new Error(
+      `data class ${className}: prepare() of the last data module must return [train, test] (or { train, test }), two iterables of batches`,
+    );
   }
   return pair as [BatchSource, BatchSource];
 }

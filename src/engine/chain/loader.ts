@@ -46,22 +46,35 @@ export function importUserFile(file: string): Promise<Record<string, unknown>> {
  * name matches). `where` says which config entry asked, for the error message.
  */
 // biome-ignore lint/suspicious/noExplicitAny: a user's class, constructed with parameters of any type
-export async function loadUserClass(file: string, className: string, where: string): Promise<new (...args: any[]) => any> {
+export async function loadUserClass(
+  file: string,
+  className: string,
+  where: string,
+): Promise<new (...args: any[]) => any> {
   if (!fs.existsSync(file)) throw new MosaicError(`${where}: file ${file} does not exist`);
   let mod: Record<string, unknown>;
   try {
     mod = await importUserFile(file);
   } catch (e) {
     modules.delete(file);
-    throw new UserCodeError(`${where}: cannot load ${file}: ${String((e as Error).message).replace(/\s*\n\s*/g, ' at ').trim()}`, e);
+    throw new UserCodeError(
+      `${where}: cannot load ${file}: ${String((e as Error).message)
+        .replace(/\s*\n\s*/g, ' at ')
+        .trim()}`,
+      e,
+    );
   }
   const candidate = mod[className] ?? (isClassNamed(mod.default, className) ? mod.default : undefined);
   if (typeof candidate !== 'function') {
     const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-    throw new MosaicError(`${where}: ${file} exports no class "${className}" (it exports: ${exported.join(', ') || 'nothing'})`);
+    throw new MosaicError(
+      `${where}: ${file} exports no class "${className}" (it exports: ${exported.join(', ') || 'nothing'})`,
+    );
   }
   // biome-ignore lint/suspicious/noExplicitAny: as above
-  return candidate as new (...args: any[]) => any;
+  return candidate as new (
+    ...args: any[]
+  ) => any;
 }
 
 function isClassNamed(value: unknown, name: string): boolean {

@@ -7,7 +7,12 @@ export type LossFn = (prediction: tf.Tensor, target: tf.Tensor) => tf.Scalar;
 /** Class-index targets (shape [N] or [N,1]) become one-hot rows of the prediction's width. */
 function asOneHot(target: tf.Tensor, prediction: tf.Tensor): tf.Tensor {
   const classes = prediction.shape[prediction.shape.length - 1]!;
-  if (target.shape.length === prediction.shape.length && target.shape[target.shape.length - 1] === classes && classes > 1) return target;
+  if (
+    target.shape.length === prediction.shape.length &&
+    target.shape[target.shape.length - 1] === classes &&
+    classes > 1
+  )
+    return target;
   return tfjs.oneHot(target.reshape([-1]).toInt(), classes).reshape(prediction.shape);
 }
 
@@ -24,7 +29,13 @@ const LOSSES: Record<LossKind, LossFn> = {
   hinge: (p, t) => tfjs.losses.hingeLoss(t, p) as tf.Scalar,
   kl_div_log: (p, t) => tfjs.tidy(() => t.mul(t.clipByValue(1e-12, Infinity).log().sub(p)).mean() as tf.Scalar),
   kl_div_probs: (p, t) =>
-    tfjs.tidy(() => t.mul(t.clipByValue(1e-7, 1).div(p.clipByValue(1e-7, 1)).log()).sum(-1).mean() as tf.Scalar),
+    tfjs.tidy(
+      () =>
+        t
+          .mul(t.clipByValue(1e-7, 1).div(p.clipByValue(1e-7, 1)).log())
+          .sum(-1)
+          .mean() as tf.Scalar,
+    ),
 };
 
 export function builtinLoss(kind: LossKind): LossFn {

@@ -38,7 +38,9 @@ export function userLossCategory(Cls: unknown, className: string): LossCategory 
   const kind = (Cls as { kind?: unknown }).kind;
   if (kind === undefined) return 'unknown';
   if (!(USER_LOSS_KINDS as readonly unknown[]).includes(kind)) {
-    throw new Error(`loss class ${className}: static kind = ${JSON.stringify(kind)} is not one of ${USER_LOSS_KINDS.join(', ')}`);
+    throw new Error(
+      `loss class ${className}: static kind = ${JSON.stringify(kind)} is not one of ${USER_LOSS_KINDS.join(', ')}`,
+    );
   }
   return kind as LossCategory;
 }
@@ -77,14 +79,21 @@ export function checkTargets(prediction: tf.Tensor, target: tf.Tensor, sample: t
     if (p[0] !== t[0]) throw new TargetMismatchError(`${outputs} but ${targets}: not the same number of samples`);
     return;
   }
-  if (p[0] !== t[0]) throw new TargetMismatchError(`${outputs} but ${targets}: not the same number of samples (${p[0]} predictions, ${t[0]} targets)`);
+  if (p[0] !== t[0])
+    throw new TargetMismatchError(
+      `${outputs} but ${targets}: not the same number of samples (${p[0]} predictions, ${t[0]} targets)`,
+    );
   if (c.category === 'classification') {
     const classes = p.length >= 2 ? p[p.length - 1]! : 1;
     if (p.length < 2 || classes < 2) {
-      throw new TargetMismatchError(`${outputs}, one value per sample, but ${c.lossName} expects one output per class (a [batch, classes] prediction)`);
+      throw new TargetMismatchError(
+        `${outputs}, one value per sample, but ${c.lossName} expects one output per class (a [batch, classes] prediction)`,
+      );
     }
     if (shape(t) === shape(p)) return; // one-hot (or probability) rows, one per class
-    const indexShaped = target.size === p.slice(0, -1).reduce((a, b) => a * b, 1) && (t.length === p.length - 1 || (t.length === p.length && t[t.length - 1] === 1));
+    const indexShaped =
+      target.size === p.slice(0, -1).reduce((a, b) => a * b, 1) &&
+      (t.length === p.length - 1 || (t.length === p.length && t[t.length - 1] === 1));
     if (!indexShaped) {
       throw new TargetMismatchError(
         `${outputs} (${classes} classes) but ${targets}: ${c.lossName} expects class indices (${shape(p.slice(0, -1))}) or one-hot rows of ${classes} (${shape(p)})`,
@@ -101,7 +110,10 @@ export function checkTargets(prediction: tf.Tensor, target: tf.Tensor, sample: t
         if (!Number.isInteger(v) || v < 0) fractional = true;
       }
     }
-    if (fractional) throw new TargetMismatchError(`${targets} with values that are not class indices (integers from 0): ${c.lossName} expects class indices or one-hot rows`);
+    if (fractional)
+      throw new TargetMismatchError(
+        `${targets} with values that are not class indices (integers from 0): ${c.lossName} expects class indices or one-hot rows`,
+      );
     if (max >= classes) {
       throw new TargetMismatchError(
         `${outputs}: ${classes} classes (0 to ${classes - 1}), but ${targets} with class index ${max}: ${c.lossName} expects one output per class, so the model needs at least ${max + 1} outputs`,
@@ -111,6 +123,8 @@ export function checkTargets(prediction: tf.Tensor, target: tf.Tensor, sample: t
   }
   if (shape(t) !== shape(p)) {
     const hint = target.size === prediction.size ? `; reshape one to the other's shape (${shape(p)})` : '';
-    throw new TargetMismatchError(`${outputs} but ${targets}: ${c.lossName} compares them element by element, so they must have the same shape${hint}`);
+    throw new TargetMismatchError(
+      `${outputs} but ${targets}: ${c.lossName} compares them element by element, so they must have the same shape${hint}`,
+    );
   }
 }

@@ -40,7 +40,11 @@ export function modelPath(dir: string, index: number, model: { constructor: { na
 
 /** The model of a class that saves as LayersModule does: its weights go in the checkpoint file itself. */
 function ownWeights(m: ModelModule): tf.LayersModel | undefined {
-  return m instanceof LayersModule && m.saveModel === LayersModule.prototype.saveModel && m.loadModel === LayersModule.prototype.loadModel ? m.model : undefined;
+  return m instanceof LayersModule &&
+    m.saveModel === LayersModule.prototype.saveModel &&
+    m.loadModel === LayersModule.prototype.loadModel
+    ? m.model
+    : undefined;
 }
 
 type Save = (path: string) => unknown;
@@ -61,7 +65,10 @@ interface CheckpointReader {
 }
 
 async function fileReader(file: string, runDir: string, epoch: number, content: Buffer): Promise<CheckpointReader> {
-  const unreadable = () => new CheckpointError(`${file} is not a whole Mosaic checkpoint (cut short, or written by something else): refusing to continue from it`);
+  const unreadable = () =>
+    new CheckpointError(
+      `${file} is not a whole Mosaic checkpoint (cut short, or written by something else): refusing to continue from it`,
+    );
   const split = splitCheckpoint(content);
   if (!split) throw unreadable();
   const header = split.header as Header;
@@ -75,15 +82,23 @@ async function fileReader(file: string, runDir: string, epoch: number, content: 
   if (offset !== body.length) throw unreadable();
   const group = async (name: string) => {
     const [bytes, specs] = [groups.get(name), header.groups.find((g) => g.name === name)?.specs];
-    return bytes && specs ? decodeWeightFile(bytes, specs).map((tensor, i) => ({ name: specs[i]!.name, tensor })) : undefined;
+    return bytes && specs
+      ? decodeWeightFile(bytes, specs).map((tensor, i) => ({ name: specs[i]!.name, tensor }))
+      : undefined;
   };
-  return { where: file, owner: async () => header.owner, group, modelPath: (i, m) => modelPath(filesDir(runDir, epoch), i, m) };
+  return {
+    where: file,
+    owner: async () => header.owner,
+    group,
+    modelPath: (i, m) => modelPath(filesDir(runDir, epoch), i, m),
+  };
 }
 
 function legacyReader(dir: string): CheckpointReader {
   return {
     where: dir,
-    owner: async () => JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8').catch(() => 'null')) as OwnerStamp | undefined,
+    owner: async () =>
+      JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8').catch(() => 'null')) as OwnerStamp | undefined,
     group: async (name) => (name.startsWith('model-') ? undefined : readTensors(path.join(dir, name))),
     modelPath: (i, m) => modelPath(dir, i, m),
   };
@@ -128,12 +143,22 @@ export async function saveCheckpoint(
     await claimFolder(runDir, owner);
     await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer);
   } catch (e) {
-    for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`]) await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-    throw new CheckpointWriteError(`cannot write the checkpoint of epoch ${epoch} in ${runDir}: ${(e as Error).message}`, e);
+    for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`])
+      await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw new CheckpointWriteError(
+      `cannot write the checkpoint of epoch ${epoch} in ${runDir}: ${(e as Error).message}`,
+      e,
+    );
   }
 }
 
-async function writeCheckpoint(runDir: string, stamp: OwnerStamp, models: ModelModule[], variables: tf.Tensor[], optimizer: NamedTensor[]): Promise<void> {
+async function writeCheckpoint(
+  runDir: string,
+  stamp: OwnerStamp,
+  models: ModelModule[],
+  variables: tf.Tensor[],
+  optimizer: NamedTensor[],
+): Promise<void> {
   const groups: { name: string; tensors: NamedTensor[] }[] = [
     { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
     { name: 'optimizer', tensors: optimizer },
@@ -143,21 +168,30 @@ async function writeCheckpoint(runDir: string, stamp: OwnerStamp, models: ModelM
   for (const [i, m] of models.entries()) {
     const model = ownWeights(m);
     const save = userSave(m);
-    if (model) groups.push({ name: `model-${i}`, tensors: model.weights.map((w, k) => ({ name: `w${k}`, tensor: w.read() })) });
+    if (model)
+      groups.push({ name: `model-${i}`, tensors: model.weights.map((w, k) => ({ name: `w${k}`, tensor: w.read() })) });
     else if (save) {
       if (!saved) await freshFolder(`${files}.tmp`);
       saved = true;
       await save.call(m, modelPath(`${files}.tmp`, i, m));
     }
   }
-  const encoded = await Promise.all(groups.map(async (g) => ({ name: g.name, ...(await tfjs.io.encodeWeights(g.tensors)) })));
-  const header: Header = { owner: stamp, groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })) };
+  const encoded = await Promise.all(
+    groups.map(async (g) => ({ name: g.name, ...(await tfjs.io.encodeWeights(g.tensors)) })),
+  );
+  const header: Header = {
+    owner: stamp,
+    groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })),
+  };
   if (saved) {
     await fs.rm(files, { recursive: true, force: true });
     await fs.rename(`${files}.tmp`, files);
   }
   const file = checkpointFile(runDir, stamp.epoch);
-  const content = joinCheckpoint(header, encoded.map((g) => Buffer.from(g.data)));
+  const content = joinCheckpoint(
+    header,
+    encoded.map((g) => Buffer.from(g.data)),
+  );
   await fs.writeFile(`${file}.tmp`, content).catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
     await fs.mkdir(runDir, { recursive: true });
@@ -198,12 +232,16 @@ export async function loadCheckpoint(
   }
   const saved = (await checkpoint.group('parameters')) ?? [];
   if (saved.length !== variables.length) {
-    throw new Error(`checkpoint of epoch ${epoch} holds ${saved.length} parameter tensors but the model chain has ${variables.length}`);
+    throw new Error(
+      `checkpoint of epoch ${epoch} holds ${saved.length} parameter tensors but the model chain has ${variables.length}`,
+    );
   }
   saved.forEach(({ tensor }, i) => {
     const v = variables[i]!;
     if (tensor.shape.join('x') !== v.shape.join('x')) {
-      throw new Error(`checkpoint of epoch ${epoch}: parameter ${i} has shape [${tensor.shape}] but the model's is [${v.shape}]`);
+      throw new Error(
+        `checkpoint of epoch ${epoch}: parameter ${i} has shape [${tensor.shape}] but the model's is [${v.shape}]`,
+      );
     }
     v.assign(tensor);
   });
@@ -222,7 +260,13 @@ async function openCheckpoint(runDir: string, epoch: number, owner: CheckpointOw
   });
   if (content) return fileReader(file, runDir, epoch, content);
   const legacy = legacyDir(runDir, epoch);
-  if (await fs.access(path.join(legacy, 'parameters.json')).then(() => true, () => false)) return legacyReader(legacy);
+  if (
+    await fs.access(path.join(legacy, 'parameters.json')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return legacyReader(legacy);
   if (owner.copyOf) {
     throw new CheckpointError(
       `run ${owner.runId} of ${owner.store} has no checkpoint of epoch ${epoch}: ${owner.store} is a copy of ${owner.copyOf}, made without its checkpoints, which stayed with the original. ` +
@@ -230,7 +274,10 @@ async function openCheckpoint(runDir: string, epoch: number, owner: CheckpointOw
     );
   }
   // A folder with other checkpoints but not this one: removed by hand; no folder at all: not shared, or removed.
-  const folderThere = await fs.access(runDir).then(() => true, () => false);
+  const folderThere = await fs.access(runDir).then(
+    () => true,
+    () => false,
+  );
   throw new CheckpointError(
     `checkpoint of epoch ${epoch} is missing (${file} on ${hostName()}): run ${owner.runId} of ${owner.store} cannot continue from where it stopped. ` +
       (folderThere
@@ -259,11 +306,15 @@ async function verifyOwner(checkpoint: CheckpointReader, expected: OwnerStamp): 
   const dir = checkpoint.where;
   const found = await checkpoint.owner().catch(() => undefined);
   if (!found) {
-    throw new CheckpointError(`the checkpoint in ${dir} does not say whose it is (no owner.json; written by an older Mosaic?): refusing to continue run ${expected.run_id} of ${expected.store} from it`);
+    throw new CheckpointError(
+      `the checkpoint in ${dir} does not say whose it is (no owner.json; written by an older Mosaic?): refusing to continue run ${expected.run_id} of ${expected.store} from it`,
+    );
   }
   const who = (s: OwnerStamp) => `run ${s.run_id} of ${s.store} (database ${s.store_id}), epoch ${s.epoch}`;
   if (found.store_id !== expected.store_id || found.run_id !== expected.run_id || found.epoch !== expected.epoch) {
-    throw new CheckpointError(`the checkpoint in ${dir} belongs to ${who(found)}, not to ${who(expected)}: refusing to continue from it`);
+    throw new CheckpointError(
+      `the checkpoint in ${dir} belongs to ${who(found)}, not to ${who(expected)}: refusing to continue from it`,
+    );
   }
   if (found.train_loss !== expected.train_loss || found.test_loss !== expected.test_loss) {
     throw new CheckpointError(
@@ -277,6 +328,14 @@ async function verifyOwner(checkpoint: CheckpointReader, expected: OwnerStamp): 
 export async function pruneCheckpoints(runDir: string, owner: CheckpointOwner, keepEpochs: number[]): Promise<void> {
   await claimFolder(runDir, owner);
   const entries = await fs.readdir(runDir).catch(() => [] as string[]);
-  const keep = new Set(keepEpochs.flatMap((e) => [checkpointFile(runDir, e), filesDir(runDir, e), legacyDir(runDir, e)].map((p) => path.basename(p))));
-  await Promise.all(entries.filter((e) => e.startsWith('epoch-') && !keep.has(e)).map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })));
+  const keep = new Set(
+    keepEpochs.flatMap((e) =>
+      [checkpointFile(runDir, e), filesDir(runDir, e), legacyDir(runDir, e)].map((p) => path.basename(p)),
+    ),
+  );
+  await Promise.all(
+    entries
+      .filter((e) => e.startsWith('epoch-') && !keep.has(e))
+      .map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })),
+  );
 }

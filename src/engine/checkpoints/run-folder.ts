@@ -21,7 +21,12 @@ export interface FolderOwner {
 
 export const OWNER_FILE = 'owner.json';
 
-const stampOf = (owner: CheckpointOwner): FolderOwner => ({ store_id: owner.storeId, store: owner.store, database: databaseName(owner.store), run_id: owner.runId });
+const stampOf = (owner: CheckpointOwner): FolderOwner => ({
+  store_id: owner.storeId,
+  store: owner.store,
+  database: databaseName(owner.store),
+  run_id: owner.runId,
+});
 
 /** The folder's owner as its `owner.json` says; undefined when it has none (missing folder, or made by an older Mosaic). */
 export async function readFolderOwner(runDir: string): Promise<FolderOwner | undefined> {
@@ -46,7 +51,7 @@ export class ForeignFolderError extends Error {
   ) {
     const renamedOrOldCopy =
       found.store_id === expected.storeId && found.database !== databaseName(expected.store)
-        ? ' (the same identity under another name: a copy made by an older Mosaic, which must not write to its original\'s folders — make it again with `mosaic savedb` — or a renamed database, which needs its old name back)'
+        ? " (the same identity under another name: a copy made by an older Mosaic, which must not write to its original's folders — make it again with `mosaic savedb` — or a renamed database, which needs its old name back)"
         : '';
     super(
       `the run folder ${runDir} belongs to ${describeOwner(found)}, not to run ${expected.runId} of ${expected.store} (database ${expected.storeId})${renamedOrOldCopy}: ` +
@@ -109,7 +114,10 @@ export async function foreignReason(runDir: string, owner: CheckpointOwner): Pro
 
 /** The owner a folder's newest checkpoint names (folders written before owner.json). */
 async function ownerOfCheckpoints(runDir: string, entries: string[]): Promise<FolderOwner | undefined> {
-  const epochs = entries.map((e) => /^epoch-(\d+)\.ckpt$/.exec(e)).filter((m) => m !== null).map((m) => Number(m[1]));
+  const epochs = entries
+    .map((e) => /^epoch-(\d+)\.ckpt$/.exec(e))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]));
   if (!epochs.length) return undefined;
   const header = await readHeader(path.join(runDir, `epoch-${Math.max(...epochs)}.ckpt`)).catch(() => undefined);
   const o = header?.owner as { store_id?: string; store?: string; run_id?: number } | undefined;
@@ -118,8 +126,12 @@ async function ownerOfCheckpoints(runDir: string, entries: string[]): Promise<Fo
 }
 
 /** A checkpoint file's header, or undefined when the file is not a whole checkpoint. */
-async function readHeader(file: string): Promise<(Record<string, unknown> & { owner?: Record<string, unknown> }) | undefined> {
-  return splitCheckpoint(await fs.readFile(file))?.header as (Record<string, unknown> & { owner?: Record<string, unknown> }) | undefined;
+async function readHeader(
+  file: string,
+): Promise<(Record<string, unknown> & { owner?: Record<string, unknown> }) | undefined> {
+  return splitCheckpoint(await fs.readFile(file))?.header as
+    | (Record<string, unknown> & { owner?: Record<string, unknown> })
+    | undefined;
 }
 
 /**

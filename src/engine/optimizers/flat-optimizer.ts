@@ -19,7 +19,12 @@ export class FlatOptimizer implements RunOptimizer {
   private flat: tf.Variable;
   private readonly sizes: number[];
   /** Set once steps are taken in JavaScript: the optimizer's plain form and its copy of the parameters. */
-  private plain?: { optimizer: PlainOptimizer; params: Float32Array; mask: Float32Array | undefined; scalars: tf.Tensor[] };
+  private plain?: {
+    optimizer: PlainOptimizer;
+    params: Float32Array;
+    mask: Float32Array | undefined;
+    scalars: tf.Tensor[];
+  };
 
   /**
    * `gradientMask` (flat, 0 or 1 per parameter): parameters whose gradient is always taken as zero.
@@ -54,7 +59,9 @@ export class FlatOptimizer implements RunOptimizer {
   stepFlat(gradient: tf.Tensor1D): void {
     const decay = this.decay;
     if (decay !== undefined) tfjs.tidy(() => this.flat.assign(this.flat.mul(tfjs.scalar(decay))));
-    tfjs.tidy(() => this.inner.applyGradients({ [this.flat.name]: this.gradientMask ? gradient.mul(this.gradientMask) : gradient }));
+    tfjs.tidy(() =>
+      this.inner.applyGradients({ [this.flat.name]: this.gradientMask ? gradient.mul(this.gradientMask) : gradient }),
+    );
   }
 
   /**
@@ -86,7 +93,9 @@ export class FlatOptimizer implements RunOptimizer {
   writeBack(): void {
     tfjs.tidy(() => {
       if (this.plain) this.flat.assign(tfjs.tensor1d(this.plain.params.slice()));
-      tfjs.split(this.flat, this.sizes).forEach((part, i) => { this.variables[i]!.assign(part.reshape(this.variables[i]!.shape)); });
+      tfjs.split(this.flat, this.sizes).forEach((part, i) => {
+        this.variables[i]!.assign(part.reshape(this.variables[i]!.shape));
+      });
     });
   }
 
@@ -99,7 +108,14 @@ export class FlatOptimizer implements RunOptimizer {
   async state(): Promise<NamedTensor[]> {
     const flat = this.plain ? this.plainState(this.plain) : await optimizerState(this.inner);
     const state = flat.flatMap((t) =>
-      t.tensor.rank === 0 ? [t] : tfjs.split(t.tensor, this.sizes).map((part, i) => ({ name: `${this.variables[i]!.name}/${t.name}`, tensor: part.reshape(this.variables[i]!.shape) })),
+      t.tensor.rank === 0
+        ? [t]
+        : tfjs
+            .split(t.tensor, this.sizes)
+            .map((part, i) => ({
+              name: `${this.variables[i]!.name}/${t.name}`,
+              tensor: part.reshape(this.variables[i]!.shape),
+            })),
     );
     if (this.plain) tfjs.dispose(flat.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
     return state;

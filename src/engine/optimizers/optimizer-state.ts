@@ -32,8 +32,12 @@ function setAdamaxWeights(o: Adamax, state: NamedTensor[]): void {
   o.iteration.assign(iteration!.tensor);
   const half = moments.length / 2;
   tfjs.dispose([...o.accumulatedFirstMoment, ...o.accumulatedWeightedInfNorm].map((x) => x.variable));
-  o.accumulatedFirstMoment = moments.slice(0, half).map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
-  o.accumulatedWeightedInfNorm = moments.slice(half).map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
+  o.accumulatedFirstMoment = moments
+    .slice(0, half)
+    .map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
+  o.accumulatedWeightedInfNorm = moments
+    .slice(half)
+    .map((t) => ({ originalName: t.name, variable: t.tensor.clone().variable(false) }));
 }
 
 /** Gives an optimizer the state `optimizerState` read from one (moments in variable order, iterations, bias corrections). */

@@ -22,7 +22,12 @@ type Hyper = { learningRate: number; beta1: number; beta2: number; epsilon: numb
  * The plain form of `optimizer` for `size` flat parameters named `name`, from its state
  * (`optimizerState(optimizer)`), or undefined when it has none (the optimizers other than Adam and SGD).
  */
-export function plainOptimizer(optimizer: tf.Optimizer, state: NamedTensor[], name: string, size: number): PlainOptimizer | undefined {
+export function plainOptimizer(
+  optimizer: tf.Optimizer,
+  state: NamedTensor[],
+  name: string,
+  size: number,
+): PlainOptimizer | undefined {
   let iterations = state.find((t) => t.name === 'iter')?.tensor.dataSync()[0] ?? 0;
   const iter = (): NamedTensor => ({ name: 'iter', tensor: tfjs.scalar(iterations, 'int32') });
   const f = Math.fround;
@@ -42,12 +47,22 @@ export function plainOptimizer(optimizer: tf.Optimizer, state: NamedTensor[], na
       // Adam's state: the iterations, the first moments, the second moments (by position: a restored
       // optimizer keeps the names it was given), then the bias corrections.
       const moments = state.filter((t) => t.tensor.rank > 0);
-      const [m, v] = [0, 1].map((k) => (moments[k] ? Float32Array.from(moments[k]!.tensor.dataSync()) : new Float32Array(size)));
+      const [m, v] = [0, 1].map((k) =>
+        moments[k] ? Float32Array.from(moments[k]!.tensor.dataSync()) : new Float32Array(size),
+      );
       const [mName, vName] = [moments[0]?.name ?? `${name}/m`, moments[1]?.name ?? `${name}/v`];
-      const correction = (k: string, initial: number) => state.find((t) => t.name === `mosaic/${k}`)?.tensor.dataSync()[0] ?? Math.fround(initial);
+      const correction = (k: string, initial: number) =>
+        state.find((t) => t.name === `mosaic/${k}`)?.tensor.dataSync()[0] ?? Math.fround(initial);
       let accBeta1 = correction('accBeta1', beta1);
       let accBeta2 = correction('accBeta2', beta2);
-      const [b1, b2, c1, c2, eps, rate] = [f(beta1), f(beta2), f(1 - beta1), f(1 - beta2), f(epsilon), f(-learningRate)];
+      const [b1, b2, c1, c2, eps, rate] = [
+        f(beta1),
+        f(beta2),
+        f(1 - beta1),
+        f(1 - beta2),
+        f(epsilon),
+        f(-learningRate),
+      ];
       return {
         step(params, gradient) {
           const [d1, d2] = [f(1 - accBeta1), f(1 - accBeta2)];

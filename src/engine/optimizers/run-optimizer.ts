@@ -19,7 +19,9 @@ export const FUSE_BELOW = 20_000;
  * `decay`: the factor of decoupled weight decay (optimizer.ts `decayFactor`), or undefined for none.
  */
 export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[], decay?: number): RunOptimizer {
-  return parameterCount(variables) < FUSE_BELOW ? new FlatOptimizer(inner, variables, undefined, decay) : new VariableOptimizer(inner, variables, decay);
+  return parameterCount(variables) < FUSE_BELOW
+    ? new FlatOptimizer(inner, variables, undefined, decay)
+    : new VariableOptimizer(inner, variables, decay);
 }
 
 /** TF.js's optimizer as it is: one update per variable. */
@@ -35,7 +37,11 @@ class VariableOptimizer implements RunOptimizer {
     // As TF.js's minimize, with the decoupled decay between the gradients and their update.
     const { value, grads } = tfjs.variableGrads(f, this.variables);
     const factor = this.decay;
-    tfjs.tidy(() => this.variables.forEach((v) => { v.assign(v.mul(tfjs.scalar(factor))); }));
+    tfjs.tidy(() =>
+      this.variables.forEach((v) => {
+        v.assign(v.mul(tfjs.scalar(factor)));
+      }),
+    );
     this.inner.applyGradients(this.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
     tfjs.dispose(Object.values(grads));
     return value;
@@ -45,7 +51,9 @@ class VariableOptimizer implements RunOptimizer {
 
   async state(): Promise<NamedTensor[]> {
     // Copies: the moments are the optimizer's own variables, and callers dispose what they get.
-    return (await optimizerState(this.inner)).map((t) => (t.tensor.rank === 0 ? t : { name: t.name, tensor: t.tensor.clone() }));
+    return (await optimizerState(this.inner)).map((t) =>
+      t.tensor.rank === 0 ? t : { name: t.name, tensor: t.tensor.clone() },
+    );
   }
 
   restore(state: NamedTensor[]): Promise<void> {

@@ -20,7 +20,9 @@ import type { PackModel } from './pack-model.js';
 const ACTIVATIONS = new Set(['linear', 'sigmoid', 'relu', 'tanh']);
 type Activation = 'linear' | 'sigmoid' | 'relu' | 'tanh';
 
-type Op = { kind: 'dense'; inSize: number; outSize: number; kernel: number; bias: number | undefined } | { kind: Activation };
+type Op =
+  | { kind: 'dense'; inSize: number; outSize: number; kernel: number; bias: number | undefined }
+  | { kind: Activation };
 
 /** One batch through the pack: the inputs of every operation, the last one the predictions `[R, B, out]`. */
 type Trace = Float32Array[];
@@ -43,7 +45,9 @@ export class DenseStackStep {
    * the predictions `[R, B, out]`; targets of the predictions' shape (one-hot rows for the cross-entropy).
    */
   loss(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
-    return this.lossKind === 'mse' ? this.meanSquaredError(prediction, target) : this.softmaxCrossEntropy(prediction, target);
+    return this.lossKind === 'mse'
+      ? this.meanSquaredError(prediction, target)
+      : this.softmaxCrossEntropy(prediction, target);
   }
 
   /**
@@ -94,9 +98,24 @@ export class DenseStackStep {
       const z = new Float32Array(R * batch * outSize);
       for (let r = 0; r < R; r++) {
         const rows = r * batch;
-        this.matMul(z, rows * outSize, h, rows * inSize, inSize, 1, params, op.kernel + r * inSize * outSize, outSize, 1, batch, outSize, inSize);
+        this.matMul(
+          z,
+          rows * outSize,
+          h,
+          rows * inSize,
+          inSize,
+          1,
+          params,
+          op.kernel + r * inSize * outSize,
+          outSize,
+          1,
+          batch,
+          outSize,
+          inSize,
+        );
         if (op.bias === undefined) continue;
-        for (let b = 0; b < batch; b++) for (let j = 0; j < outSize; j++) z[(rows + b) * outSize + j] += params[op.bias + r * outSize + j]!;
+        for (let b = 0; b < batch; b++)
+          for (let j = 0; j < outSize; j++) z[(rows + b) * outSize + j] += params[op.bias + r * outSize + j]!;
       }
       trace.push(z);
     }
@@ -108,7 +127,10 @@ export class DenseStackStep {
    * (squares summed in doubles, rounded, divided by their number), and the gradient of their sum
    * with respect to the predictions.
    */
-  private meanSquaredError(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
+  private meanSquaredError(
+    prediction: Float32Array,
+    target: Float32Array,
+  ): { losses: Float32Array; dPrediction: Float32Array } {
     const R = this.replicas;
     const n = prediction.length / R;
     const losses = new Float32Array(R);
@@ -134,7 +156,10 @@ export class DenseStackStep {
    * each kernel's rounding; summed over the rows, divided by their number), and the gradient of
    * their sum with respect to the logits (tfjs-core's: (exp(log-softmax) − labels) / rows).
    */
-  private softmaxCrossEntropy(prediction: Float32Array, target: Float32Array): { losses: Float32Array; dPrediction: Float32Array } {
+  private softmaxCrossEntropy(
+    prediction: Float32Array,
+    target: Float32Array,
+  ): { losses: Float32Array; dPrediction: Float32Array } {
     const f = Math.fround;
     const R = this.replicas;
     const classes = this.outputs;
@@ -147,7 +172,8 @@ export class DenseStackStep {
       for (let row = r * rows; row < (r + 1) * rows; row++) {
         const at = row * classes;
         let max = prediction[at]!;
-        for (let k = 0; k < classes; k++) if (Number.isNaN(prediction[at + k]!) || prediction[at + k]! > max) max = prediction[at + k]!;
+        for (let k = 0; k < classes; k++)
+          if (Number.isNaN(prediction[at + k]!) || prediction[at + k]! > max) max = prediction[at + k]!;
         let exps = 0;
         for (let k = 0; k < classes; k++) exps += f(Math.exp(f(prediction[at + k]! - max)));
         const logSumExp = f(max + f(Math.log(f(exps))));
@@ -188,14 +214,42 @@ export class DenseStackStep {
           }
         }
         // kernel: hᵀ·g, summed over the batch
-        this.matMul(grad, op.kernel + r * inSize * outSize, h, rows * inSize, 1, inSize, g, rows * outSize, outSize, 1, inSize, outSize, batch);
+        this.matMul(
+          grad,
+          op.kernel + r * inSize * outSize,
+          h,
+          rows * inSize,
+          1,
+          inSize,
+          g,
+          rows * outSize,
+          outSize,
+          1,
+          inSize,
+          outSize,
+          batch,
+        );
       }
       if (k === first) break;
       // the layer's input: g·Wᵀ, summed over the outputs
       const next = new Float32Array(R * batch * inSize);
       for (let r = 0; r < R; r++) {
         const rows = r * batch;
-        this.matMul(next, rows * inSize, g, rows * outSize, outSize, 1, params, op.kernel + r * inSize * outSize, 1, outSize, batch, inSize, outSize);
+        this.matMul(
+          next,
+          rows * inSize,
+          g,
+          rows * outSize,
+          outSize,
+          1,
+          params,
+          op.kernel + r * inSize * outSize,
+          1,
+          outSize,
+          batch,
+          inSize,
+          outSize,
+        );
       }
       g = next;
     }
@@ -208,10 +262,19 @@ export class DenseStackStep {
    * block of `block` k's, each block's sum added to the float32 result.
    */
   private matMul(
-    out: Float32Array, outAt: number,
-    a: Float32Array, aAt: number, aI: number, aK: number,
-    b: Float32Array, bAt: number, bK: number, bJ: number,
-    I: number, J: number, K: number,
+    out: Float32Array,
+    outAt: number,
+    a: Float32Array,
+    aAt: number,
+    aI: number,
+    aK: number,
+    b: Float32Array,
+    bAt: number,
+    bK: number,
+    bJ: number,
+    I: number,
+    J: number,
+    K: number,
   ): void {
     for (let k0 = 0; k0 < K; k0 += this.block) {
       const kEnd = Math.min(k0 + this.block, K);

@@ -48,29 +48,44 @@ export function unpackable(c: Chain): string | undefined {
   if (module.forward !== LayersModule.prototype.forward) return `${c.names.model} has a forward() of its own`;
   if (module.parameters !== LayersModule.prototype.parameters) return `${c.names.model} has a parameters() of its own`;
   // A pack's loss is the members' losses alone: penalties of their own would be left out.
-  if (module.regularizationLosses !== LayersModule.prototype.regularizationLosses) return `${c.names.model} has a regularizationLosses() of its own`;
+  if (module.regularizationLosses !== LayersModule.prototype.regularizationLosses)
+    return `${c.names.model} has a regularizationLosses() of its own`;
   // A pack keeps its weights apart from the members' models and data between epochs: a hook that
   // changes them would be lost.
   const hooked = [...c.dataModules, module].find((m) => typeof (m as { epochEnd?: unknown }).epochEnd === 'function');
-  if (hooked) return `${hooked.constructor.name} has an epochEnd() (it may change the model or the data between epochs)`;
+  if (hooked)
+    return `${hooked.constructor.name} has an epochEnd() (it may change the model or the data between epochs)`;
   for (const l of module.model.layers as Layer[]) {
     const name = l.getClassName();
-    if (name !== 'Dense' && name !== 'Activation') return `${c.names.model} has a ${name} layer (packs take dense and activation layers)`;
+    if (name !== 'Dense' && name !== 'Activation')
+      return `${c.names.model} has a ${name} layer (packs take dense and activation layers)`;
     const config = l.getConfig();
     // Regularized runs train alone, where their penalties are added to the loss as model.fit adds them.
-    if (config.kernelRegularizer || config.biasRegularizer || config.activityRegularizer || l.losses.length > 0) return `${c.names.model} has a regularizer`;
+    if (config.kernelRegularizer || config.biasRegularizer || config.activityRegularizer || l.losses.length > 0)
+      return `${c.names.model} has a regularizer`;
   }
   if (module.model.weights.length !== c.variables.length) return `${c.names.model} has weights that are not trained`;
   if (!Array.isArray(c.train) || !Array.isArray(c.test)) return 'the data are not arrays of batches';
-  if ((c.train as unknown[]).some((b) => asBatch(b as never).x.rank !== 2)) return 'the inputs are not matrices (samples x features)';
+  if ((c.train as unknown[]).some((b) => asBatch(b as never).x.rank !== 2))
+    return 'the inputs are not matrices (samples x features)';
   const params = parameterCount(c.variables);
   const batch = Number(c.runInfo.batch_size) || 1;
-  if (params * batch >= WASM_FROM_WORK) return `the model is large enough (${params} parameters x batch ${batch}) that training runs together saves nothing`;
+  if (params * batch >= WASM_FROM_WORK)
+    return `the model is large enough (${params} parameters x batch ${batch}) that training runs together saves nothing`;
   return undefined;
 }
 
 const batchShapes = (c: Chain) =>
-  (['train', 'test'] as const).map((source) => (c[source] as unknown[]).map((b) => { const { x, y } = asBatch(b as never); return `${x.shape}|${y.shape}`; }).join(';')).join('/');
+  (['train', 'test'] as const)
+    .map((source) =>
+      (c[source] as unknown[])
+        .map((b) => {
+          const { x, y } = asBatch(b as never);
+          return `${x.shape}|${y.shape}`;
+        })
+        .join(';'),
+    )
+    .join('/');
 
 /**
  * Which of the runs claimed together can train as one batched model with the first, and how:
@@ -81,7 +96,10 @@ const batchShapes = (c: Chain) =>
  * held at zero), batches of the same shapes, and a built-in loss with a per-replica form. The
  * first alone is a pack of one. Returns why not when the first cannot be packed at all.
  */
-export function packModel(chains: Chain[], lossFunction: string | undefined): { model: PackModel; members: number[] } | string {
+export function packModel(
+  chains: Chain[],
+  lossFunction: string | undefined,
+): { model: PackModel; members: number[] } | string {
   const first = chains[0]!;
   const why = unpackable(first);
   if (why) return why;
@@ -89,7 +107,13 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): { 
   const loss = kind ? replicaLoss(kind) : undefined;
   if (!kind || !loss) return `the loss ${first.names.loss} has no per-run form for packs`;
   const [shape, data] = [structure(layersOf(first)!), batchShapes(first)];
-  const members = chains.map((_, i) => i).filter((i) => i === 0 || (!unpackable(chains[i]!) && structure(layersOf(chains[i]!)!) === shape && batchShapes(chains[i]!) === data));
+  const members = chains
+    .map((_, i) => i)
+    .filter(
+      (i) =>
+        i === 0 ||
+        (!unpackable(chains[i]!) && structure(layersOf(chains[i]!)!) === shape && batchShapes(chains[i]!) === data),
+    );
   const mates = members.map((i) => chains[i]!);
   const layers = layersOf(first)!;
   return {
@@ -102,7 +126,9 @@ export function packModel(chains: Chain[], lossFunction: string | undefined): { 
       })),
       loss,
       lossKind: kind,
-      shapes: first.variables.map((v, j) => v.shape.map((_, d) => Math.max(...mates.map((c) => c.variables[j]!.shape[d]!)))),
+      shapes: first.variables.map((v, j) =>
+        v.shape.map((_, d) => Math.max(...mates.map((c) => c.variables[j]!.shape[d]!))),
+      ),
     },
     members,
   };
@@ -134,7 +160,11 @@ const stackedShape = (shape: number[], replicas: number) => [replicas, ...(shape
 
 /** A member's tensor (a variable, or its optimizer state) padded with zeros to the pack's shape and stacked. */
 export function stackPadded(tensors: tf.Tensor[], shape: number[]): tf.Tensor {
-  return tfjs.tidy(() => tfjs.stack(tensors.map((t) => tfjs.pad(t, shape.map((d, i) => [0, d - t.shape[i]!]) as [number, number][]))).reshape(stackedShape(shape, tensors.length)));
+  return tfjs.tidy(() =>
+    tfjs
+      .stack(tensors.map((t) => tfjs.pad(t, shape.map((d, i) => [0, d - t.shape[i]!]) as [number, number][])))
+      .reshape(stackedShape(shape, tensors.length)),
+  );
 }
 
 /**
@@ -142,11 +172,36 @@ export function stackPadded(tensors: tf.Tensor[], shape: number[]): tf.Tensor {
  * parameters: ones where a member has a weight, zeros on the padding. Every tf optimizer leaves a
  * parameter whose gradients are all zero where it is, so the padding stays at zero.
  */
-export function stackVariables(chains: Chain[], model: PackModel): { weights: tf.Variable[]; gradientMask: tf.Tensor1D | undefined } {
-  const weights = model.shapes.map((shape, j) => tfjs.tidy(() => tfjs.variable(stackPadded(chains.map((c) => c.variables[j]!), shape), true)));
-  const padded = model.shapes.some((shape, j) => chains.some((c) => c.variables[j]!.shape.join('x') !== shape.join('x')));
+export function stackVariables(
+  chains: Chain[],
+  model: PackModel,
+): { weights: tf.Variable[]; gradientMask: tf.Tensor1D | undefined } {
+  const weights = model.shapes.map((shape, j) =>
+    tfjs.tidy(() =>
+      tfjs.variable(
+        stackPadded(
+          chains.map((c) => c.variables[j]!),
+          shape,
+        ),
+        true,
+      ),
+    ),
+  );
+  const padded = model.shapes.some((shape, j) =>
+    chains.some((c) => c.variables[j]!.shape.join('x') !== shape.join('x')),
+  );
   const gradientMask = padded
-    ? tfjs.tidy(() => tfjs.concat(model.shapes.map((shape, j) => stackPadded(chains.map((c) => tfjs.ones(c.variables[j]!.shape)), shape).reshape([-1]))) as tf.Tensor1D)
+    ? tfjs.tidy(
+        () =>
+          tfjs.concat(
+            model.shapes.map((shape, j) =>
+              stackPadded(
+                chains.map((c) => tfjs.ones(c.variables[j]!.shape)),
+                shape,
+              ).reshape([-1]),
+            ),
+          ) as tf.Tensor1D,
+      )
     : undefined;
   return { weights, gradientMask };
 }

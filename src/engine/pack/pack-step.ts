@@ -34,12 +34,22 @@ export interface PackStepper {
  * and every batch's targets can be read as the predictions' shape, its optimizer step plain too
  * when the optimizer has a plain form (plain-optimizer.ts); TF.js's ops and tape otherwise.
  */
-export async function packStepper(model: PackModel, replicas: number, weights: tf.Variable[], optimizer: FlatOptimizer, batches: PackBatch[]): Promise<PackStepper> {
+export async function packStepper(
+  model: PackModel,
+  replicas: number,
+  weights: tf.Variable[],
+  optimizer: FlatOptimizer,
+  batches: PackBatch[],
+): Promise<PackStepper> {
   const plain = DenseStackStep.of(model, replicas);
   const outputs = model.shapes.filter((s) => s.length === 2).at(-1)![1]!;
-  const targets = batches.map((b) => (b.x.dtype === 'float32' ? plainTargets(b, outputs, model.lossKind === 'cross_entropy_logits') : undefined));
+  const targets = batches.map((b) =>
+    b.x.dtype === 'float32' ? plainTargets(b, outputs, model.lossKind === 'cross_entropy_logits') : undefined,
+  );
   if (typeof plain !== 'string' && targets.every((t) => t !== undefined)) {
-    const arrays = new Map(batches.map((b, i) => [b, { x: b.x.dataSync() as Float32Array, y: targets[i]!, size: b.x.shape[1]! }]));
+    const arrays = new Map(
+      batches.map((b, i) => [b, { x: b.x.dataSync() as Float32Array, y: targets[i]!, size: b.x.shape[1]! }]),
+    );
     const plainParams = await optimizer.plainParameters();
     const run = (b: PackBatch, learn: boolean): BatchResult => {
       const { x, y, size } = arrays.get(b)!;
@@ -57,7 +67,11 @@ export async function packStepper(model: PackModel, replicas: number, weights: t
     return { train: (b) => run(b, true), test: (b) => run(b, false) };
   }
   const read = (losses: tf.Tensor, prediction: tf.Tensor): BatchResult => {
-    const result = { losses: losses.dataSync() as Float32Array, prediction: prediction.dataSync() as Float32Array, shape: prediction.shape };
+    const result = {
+      losses: losses.dataSync() as Float32Array,
+      prediction: prediction.dataSync() as Float32Array,
+      shape: prediction.shape,
+    };
     tfjs.dispose([losses, prediction]);
     return result;
   };
@@ -92,8 +106,10 @@ export async function packStepper(model: PackModel, replicas: number, weights: t
  */
 function plainTargets(b: PackBatch, outputs: number, classes: boolean): Float32Array | undefined {
   const samples = b.x.shape[0]! * b.x.shape[1]!;
-  if (b.y.dtype === 'float32' && b.y.shape.join() === [...b.x.shape.slice(0, 2), outputs].join()) return b.y.dataSync() as Float32Array;
-  const indices = classes && outputs > 1 && b.y.size === samples && (b.y.rank === 2 || (b.y.rank === 3 && b.y.shape[2] === 1));
+  if (b.y.dtype === 'float32' && b.y.shape.join() === [...b.x.shape.slice(0, 2), outputs].join())
+    return b.y.dataSync() as Float32Array;
+  const indices =
+    classes && outputs > 1 && b.y.size === samples && (b.y.rank === 2 || (b.y.rank === 3 && b.y.shape[2] === 1));
   if (!indices) return undefined;
   const oneHot = new Float32Array(samples * outputs);
   b.y.dataSync().forEach((v, i) => {
@@ -146,7 +162,14 @@ export class EpochAccuracy {
       const key = `${b.x.shape}|${b.y.shape}`;
       byShape.set(key, [...(byShape.get(key) ?? []), i]);
     });
-    for (const group of byShape.values()) this.groups.push({ batches: group, targets: tfjs.stack(group.map((i) => batches[i]!.y), 1) });
+    for (const group of byShape.values())
+      this.groups.push({
+        batches: group,
+        targets: tfjs.stack(
+          group.map((i) => batches[i]!.y),
+          1,
+        ),
+      });
   }
 
   /** From the epoch's results, batch by batch. */
@@ -159,14 +182,17 @@ export class EpochAccuracy {
       const per = results[group[0]!]!.prediction.length / replicas;
       const values = new Float32Array(replicas * group.length * per);
       group.forEach((i, s) => {
-        for (let r = 0; r < replicas; r++) values.set(results[i]!.prediction.subarray(r * per, (r + 1) * per), (r * group.length + s) * per);
+        for (let r = 0; r < replicas; r++)
+          values.set(results[i]!.prediction.subarray(r * per, (r + 1) * per), (r * group.length + s) * per);
       });
       const counts = tfjs.tidy(() => {
         const a = this.rule(tfjs.tensor(values, [replicas, group.length, ...shape.slice(1)]), targets);
         total += a.total;
         return a.correct;
       });
-      counts.dataSync().forEach((n, r) => { correct[r] += n; });
+      counts.dataSync().forEach((n, r) => {
+        correct[r] += n;
+      });
       counts.dispose();
     }
     return correct.map((n) => n / total);

@@ -11,7 +11,15 @@ import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { assertFinite, commitEpoch, failRun, finishRun, firstLine, type RunOutcome } from '../run/epoch-end.js';
 import { FlatOptimizer } from '../optimizers/flat-optimizer.js';
 import { decayFactor, makeOptimizer } from '../optimizers/optimizer.js';
-import { packForward, packModel, replicaOf, stackPadded, stackVariables, unpackable, type PackModel } from './pack-model.js';
+import {
+  packForward,
+  packModel,
+  replicaOf,
+  stackPadded,
+  stackVariables,
+  unpackable,
+  type PackModel,
+} from './pack-model.js';
 import { EpochAccuracy, overPackBatches, packStepper, type PackBatch } from './pack-step.js';
 import { dispose, EpochMetrics, executeRun, initialRunInfo, sampleTargets, type RunContext } from '../run/run.js';
 import { checkTargets } from '../chain/targets.js';
@@ -55,12 +63,22 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     let why: string | undefined;
     for (const run of runs) {
       const metrics = new EpochMetrics();
-      built.push({ run, metrics, chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)), history: await ctx.store.history(run.runId) });
+      built.push({
+        run,
+        metrics,
+        chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)),
+        history: await ctx.store.history(run.runId),
+      });
       // The first run's model decides whether a pack is possible at all: no need to build the others if not.
       if (built.length === 1) why = unpackable(built[0]!.chain);
       if (why) break;
     }
-    plan = why ?? packModel(built.map((m) => m.chain), runs[0]!.spec.process.loss_function);
+    plan =
+      why ??
+      packModel(
+        built.map((m) => m.chain),
+        runs[0]!.spec.process.loss_function,
+      );
   } catch (e) {
     if (runs.length === 1) {
       // A run claimed alone whose chain cannot be built: its failure, as training it alone would record it.
@@ -76,9 +94,16 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     const [first, ...rest] = built;
     for (const m of rest) dispose(m.chain, undefined);
     await ctx.store.releaseRuns(runs.slice(1));
-    if (runs.length > 1) ctx.notPacked?.(runs.map((r) => r.runId), plan);
+    if (runs.length > 1)
+      ctx.notPacked?.(
+        runs.map((r) => r.runId),
+        plan,
+      );
     await ctx.started?.([runs[0]!]);
-    outcomes.set(runs[0]!.runId, await executeRun(runs[0]!, ctx, first && { chain: first.chain, metrics: first.metrics }));
+    outcomes.set(
+      runs[0]!.runId,
+      await executeRun(runs[0]!, ctx, first && { chain: first.chain, metrics: first.metrics }),
+    );
     return outcomes;
   }
   // Runs claimed with the first whose models are of another kind go back to the queue.
@@ -89,7 +114,13 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   built = [];
   await ctx.started?.(members.map((m) => m.run));
   const model = plan.model;
-  await settleBackend(ctx.store, members.map((m) => m.run), setting, members[0]!.chain, members.length);
+  await settleBackend(
+    ctx.store,
+    members.map((m) => m.run),
+    setting,
+    members[0]!.chain,
+    members.length,
+  );
   let optimizer: FlatOptimizer | undefined;
   let stacked: ReturnType<typeof stackVariables> = { weights: [], gradientMask: undefined };
   try {
@@ -108,23 +139,49 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
 }
 
 /** Stacked weights and one optimizer for all; a continued pack restores each member's checkpoint first. */
-async function startPack(members: Member[], model: PackModel): Promise<{ optimizer: FlatOptimizer; stacked: ReturnType<typeof stackVariables> }> {
+async function startPack(
+  members: Member[],
+  model: PackModel,
+): Promise<{ optimizer: FlatOptimizer; stacked: ReturnType<typeof stackVariables> }> {
   const spec = members[0]!.run.spec.process;
   const states: NamedTensor[][] = [];
   for (const m of members) {
     if (m.history.length === 0) continue;
     // Copies: the checkpoint's tensors are disposed once restored.
-    const keep = { restore: async (s: NamedTensor[]) => void states.push(s.map((t) => ({ name: t.name, tensor: t.tensor.clone() }))) };
-    await loadCheckpoint(m.chain.runInfo.run_dir, m.run.owner, m.history[m.history.length - 1]!, m.chain.models.map((x) => x.module), m.chain.variables, keep);
+    const keep = {
+      restore: async (s: NamedTensor[]) => void states.push(s.map((t) => ({ name: t.name, tensor: t.tensor.clone() }))),
+    };
+    await loadCheckpoint(
+      m.chain.runInfo.run_dir,
+      m.run.owner,
+      m.history[m.history.length - 1]!,
+      m.chain.models.map((x) => x.module),
+      m.chain.variables,
+      keep,
+    );
   }
-  const stacked = stackVariables(members.map((m) => m.chain), model);
-  const optimizer = new FlatOptimizer(makeOptimizer(spec.optimizer, spec.lr), stacked.weights, stacked.gradientMask, decayFactor(spec));
+  const stacked = stackVariables(
+    members.map((m) => m.chain),
+    model,
+  );
+  const optimizer = new FlatOptimizer(
+    makeOptimizer(spec.optimizer, spec.lr),
+    stacked.weights,
+    stacked.gradientMask,
+    decayFactor(spec),
+  );
   if (states.length > 0) {
     // Moments stack (padded) like the weights they follow; iterations and bias corrections are the same for all.
     const follows = variableOfState(states[0]!, stacked.weights.length);
     const state = states[0]!.map((t, k) => ({
       name: t.name,
-      tensor: t.tensor.rank === 0 ? t.tensor : stackPadded(states.map((st) => st[k]!.tensor), model.shapes[follows[k]!]!),
+      tensor:
+        t.tensor.rank === 0
+          ? t.tensor
+          : stackPadded(
+              states.map((st) => st[k]!.tensor),
+              model.shapes[follows[k]!]!,
+            ),
     }));
     await optimizer.restore(state);
     tfjs.dispose(state.map((s) => s.tensor).filter((t) => t.rank > 0));
@@ -143,7 +200,13 @@ function variableOfState(state: NamedTensor[], variables: number): (number | und
   return state.map((t) => (t.tensor.rank === 0 ? undefined : c++ % variables));
 }
 
-async function trainPack(members: Member[], model: PackModel, weights: tf.Variable[], optimizer: FlatOptimizer, ctx: PackContext): Promise<void> {
+async function trainPack(
+  members: Member[],
+  model: PackModel,
+  weights: tf.Variable[],
+  optimizer: FlatOptimizer,
+  ctx: PackContext,
+): Promise<void> {
   const first = members[0]!;
   const settings = first.run.spec.process;
   const stack = (source: 'train' | 'test'): PackBatch[] =>
@@ -168,33 +231,56 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     const lead = members.findIndex((m) => !m.outcome);
     if (lead < 0) return;
     const sample = await sampleTargets(members[lead]!.chain.train);
-    const rule = replicaAccuracyFn(accuracyRule(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, members[lead]!.chain.lossCategory, sample));
-    if (rule) Object.assign(accuracy, { train: new EpochAccuracy(rule, train, members.length), test: new EpochAccuracy(rule, test, members.length) });
+    const rule = replicaAccuracyFn(
+      accuracyRule(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, members[lead]!.chain.lossCategory, sample),
+    );
+    if (rule)
+      Object.assign(accuracy, {
+        train: new EpochAccuracy(rule, train, members.length),
+        test: new EpochAccuracy(rule, test, members.length),
+      });
     const c = members[lead]!.chain;
     // The targets are checked as a run alone checks them, on the first training member's first batch.
     let outputShape: number[] = [];
     tfjs.tidy(() => {
       const prediction = packForward(model, weights, train[0]!.x).slice([lead], [1]).squeeze([0]);
       outputShape = prediction.shape;
-      checkTargets(prediction, asBatch((c.train as never[])[0]!).y, sample, { category: c.lossCategory, lossName: c.names.loss, model: c.names.model, data: c.names.data });
+      checkTargets(prediction, asBatch((c.train as never[])[0]!).y, sample, {
+        category: c.lossCategory,
+        lossName: c.names.loss,
+        model: c.names.model,
+        data: c.names.data,
+      });
     });
     // A rule forced by [PROCESS] accuracy must fit each member's targets, as alone.
     for (const m of members.filter((x) => !x.outcome)) {
       try {
-        checkForcedAccuracy(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, outputShape, await sampleTargets(m.chain.train), m.chain.names.data);
+        checkForcedAccuracy(
+          settings.accuracy ?? PROCESS_DEFAULTS.accuracy,
+          outputShape,
+          await sampleTargets(m.chain.train),
+          m.chain.names.data,
+        );
       } catch (e) {
         m.outcome = await failRun(ctx.store, m.run, e);
       }
     }
     const stepper = await packStepper(model, members.length, weights, optimizer, [...train, ...test]);
-    for (let epoch = first.history.length + 1; epoch <= first.run.epochsTarget && members.some((m) => !m.outcome); epoch++) {
+    for (
+      let epoch = first.history.length + 1;
+      epoch <= first.run.epochsTarget && members.some((m) => !m.outcome);
+      epoch++
+    ) {
       const started = performance.now();
       for (const m of members) Object.assign(m.chain.runInfo, { epoch, training: true });
       const trainStats = await overPackBatches(train, members.length, stepper.train, accuracy.train);
       optimizer.writeBack();
       for (const m of members) m.chain.runInfo.training = false;
       const testStats = await overPackBatches(test, members.length, stepper.test, accuracy.test);
-      const badWeights = nonFiniteReplicaWeights(weights, members.map((m) => (m.outcome ? undefined : m.chain)));
+      const badWeights = nonFiniteReplicaWeights(
+        weights,
+        members.map((m) => (m.outcome ? undefined : m.chain)),
+      );
       const duration = (performance.now() - started) / 1000;
       // The optimizer's state once for all; each member's share of it goes to its own checkpoint,
       // the members' files written side by side (their file operations overlap).
@@ -228,14 +314,26 @@ async function trainPack(members: Member[], model: PackModel, weights: tf.Variab
     accuracy.test?.dispose();
     tfjs.dispose([...train, ...test].flatMap((b) => [b.x, b.y]));
   }
-  for (const m of members.filter((x) => !x.outcome)) m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables);
+  for (const m of members.filter((x) => !x.outcome))
+    m.outcome = await finishRun(ctx.store, m.run, m.history, m.chain.variables);
 }
 
 /** One member's end of epoch, as a run alone has it: divergence (`badWeights`: its weights that are not finite), hooks, checkpoint, record, early stopping. */
-async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: tf.Variable[], whole: NamedTensor[], ctx: PackContext, badWeights?: string): Promise<void> {
+async function finishEpoch(
+  m: Member,
+  r: number,
+  record: EpochRecord,
+  weights: tf.Variable[],
+  whole: NamedTensor[],
+  ctx: PackContext,
+  badWeights?: string,
+): Promise<void> {
   assertFinite(record, badWeights);
-  m.chain.variables.forEach((v, j) => { v.assign(replicaOf(weights[j]!, r, v.shape)); });
-  for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)]) await module.epochEnd?.(m.chain.runInfo);
+  m.chain.variables.forEach((v, j) => {
+    v.assign(replicaOf(weights[j]!, r, v.shape));
+  });
+  for (const module of [...m.chain.dataModules, ...m.chain.models.map((x) => x.module)])
+    await module.epochEnd?.(m.chain.runInfo);
   const follows = variableOfState(whole, weights.length);
   const note = await commitEpoch({
     run: m.run,
@@ -243,7 +341,10 @@ async function finishEpoch(m: Member, r: number, record: EpochRecord, weights: t
     runDir: m.chain.runInfo.run_dir,
     models: m.chain.models.map((x) => x.module),
     variables: m.chain.variables,
-    optimizerState: whole.map((t, k) => ({ name: t.name, tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape) })),
+    optimizerState: whole.map((t, k) => ({
+      name: t.name,
+      tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape),
+    })),
     record,
     metrics: m.metrics.take(),
     history: m.history,

@@ -12,7 +12,10 @@ import { checkUnreadKeys } from './unread-keys.js';
  * every class reads every key of its section (`unread-keys.ts`: each section built once, up to
  * its first forward pass).
  */
-export async function preflight(config: ExperimentConfig, options: { runFolder: boolean } = { runFolder: true }): Promise<void> {
+export async function preflight(
+  config: ExperimentConfig,
+  options: { runFolder: boolean } = { runFolder: true },
+): Promise<void> {
   const schemeTypes = new Set([...config.dataScheme, ...config.pipelineScheme]);
   const checked = new Set<string>();
   for (const m of config.modules.filter((s) => schemeTypes.has(s.type))) {
@@ -28,9 +31,16 @@ export async function preflight(config: ExperimentConfig, options: { runFolder: 
   for (const p of config.processVariants) {
     if (p.class_loss_function) {
       if (!fs.existsSync(p.path_to_class_loss_function!)) {
-        throw new ConfigError({ file: config.file, section: 'PROCESS', key: 'path_to_class_loss_function' }, `file ${p.path_to_class_loss_function} does not exist`);
+        throw new ConfigError(
+          { file: config.file, section: 'PROCESS', key: 'path_to_class_loss_function' },
+          `file ${p.path_to_class_loss_function} does not exist`,
+        );
       }
-      await loadChecked(p.path_to_class_loss_function!, p.class_loss_function, `${config.file} [PROCESS] class_loss_function`);
+      await loadChecked(
+        p.path_to_class_loss_function!,
+        p.class_loss_function,
+        `${config.file} [PROCESS] class_loss_function`,
+      );
     }
     // cpu and wasm come with Mosaic; tfjs-node is the user's to install.
     if (p.backend === 'tensorflow') await useBackend('tensorflow');
@@ -48,8 +58,14 @@ function checkRunFolder(configFile: string, folder: string): void {
     fs.writeFileSync(probe, 'probe');
     fs.rmSync(probe);
   } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOTDIR' || (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'it is not a folder' : (e as Error).message;
-    throw new ConfigError({ file: configFile, section: 'PROCESS', key: 'run_files_path' }, `cannot write run files in ${folder}: ${reason}`);
+    const reason =
+      (e as NodeJS.ErrnoException).code === 'ENOTDIR' || (e as NodeJS.ErrnoException).code === 'EEXIST'
+        ? 'it is not a folder'
+        : (e as Error).message;
+    throw new ConfigError(
+      { file: configFile, section: 'PROCESS', key: 'run_files_path' },
+      `cannot write run files in ${folder}: ${reason}`,
+    );
   }
 }
 

@@ -67,7 +67,13 @@ export async function checkUnreadKeys(config: ExperimentConfig): Promise<void> {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mosaic-preflight-'));
   const runInfo = (s: RunSpec, round: number): RunInfo =>
     initialRunInfo(
-      { spec: s, runId: 0, seed: (config.processVariants[0]!.seed ?? 1) + round, epochsTarget: s.process.epochs, runDir } as unknown as ClaimedRun,
+      {
+        spec: s,
+        runId: 0,
+        seed: (config.processVariants[0]!.seed ?? 1) + round,
+        epochsTarget: s.process.epochs,
+        runDir,
+      } as unknown as ClaimedRun,
       config.monitor.need_gpu ? config.monitor.gpu_available[0] : undefined,
       new EpochMetrics(),
     );
@@ -82,8 +88,16 @@ export async function checkUnreadKeys(config: ExperimentConfig): Promise<void> {
     } catch (e) {
       if (e instanceof MissingParameterError && e.parameter !== undefined && e.section !== undefined) {
         const m = sectionOf(e.section);
-        const typo = m && unreadKeys(m, reads.get(m.name) ?? new Set()).find((k) => closestName(k, [e.parameter!]) !== undefined);
-        if (m && typo) throw unreadError(config.file, m, typo, e.parameter, `${m.className} never reads it: it reads "${e.parameter}" instead, which is given nowhere`);
+        const typo =
+          m && unreadKeys(m, reads.get(m.name) ?? new Set()).find((k) => closestName(k, [e.parameter!]) !== undefined);
+        if (m && typo)
+          throw unreadError(
+            config.file,
+            m,
+            typo,
+            e.parameter,
+            `${m.className} never reads it: it reads "${e.parameter}" instead, which is given nowhere`,
+          );
       }
       return undefined;
     }
@@ -152,7 +166,11 @@ export async function checkUnreadKeys(config: ExperimentConfig): Promise<void> {
       spare?.dispose();
     }
   };
-  const unread = () => config.modules.filter((m) => judged.has(m.name)).map((m) => ({ m, keys: unreadKeys(m, reads.get(m.name) ?? new Set()) })).filter((u) => u.keys.length > 0);
+  const unread = () =>
+    config.modules
+      .filter((m) => judged.has(m.name))
+      .map((m) => ({ m, keys: unreadKeys(m, reads.get(m.name) ?? new Set()) }))
+      .filter((u) => u.keys.length > 0);
 
   const restoreEnv = useDownloadCache(config.monitor);
   try {
@@ -169,17 +187,35 @@ export async function checkUnreadKeys(config: ExperimentConfig): Promise<void> {
   const { m, keys } = first;
   const read = reads.get(m.name)!;
   const others = keys.length > 1 ? ` (nor ${keys.slice(1).join(', ')})` : '';
-  throw unreadError(config.file, m, keys[0]!, closestName(keys[0]!, [...read].filter((n) => !RESERVED_MODULE_KEYS.has(n))), `${m.className} never reads it${others}`);
+  throw unreadError(
+    config.file,
+    m,
+    keys[0]!,
+    closestName(
+      keys[0]!,
+      [...read].filter((n) => !RESERVED_MODULE_KEYS.has(n)),
+    ),
+    `${m.className} never reads it${others}`,
+  );
 }
 
 /** The keys written in section `m` that its class may not leave unread, and did. */
 function unreadKeys(m: ModuleSection, read: Set<string>): string[] {
   return m.params
     .map((p) => p.key)
-    .filter((k) => !RESERVED_MODULE_KEYS.has(k) && !m.inheritedKeys.includes(k) && !m.ignoreUnread.includes(k) && !read.has(k));
+    .filter(
+      (k) =>
+        !RESERVED_MODULE_KEYS.has(k) && !m.inheritedKeys.includes(k) && !m.ignoreUnread.includes(k) && !read.has(k),
+    );
 }
 
-function unreadError(file: string, m: ModuleSection, key: string, suggestion: string | undefined, what: string): ConfigError {
+function unreadError(
+  file: string,
+  m: ModuleSection,
+  key: string,
+  suggestion: string | undefined,
+  what: string,
+): ConfigError {
   const hint = suggestion === undefined ? '' : `; did you mean ${suggestion}?`;
   return new ConfigError(
     { file, line: m.lines[key], section: m.name, key },
@@ -210,12 +246,15 @@ export function closestName(key: string, names: Iterable<string>): string | unde
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
 function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[a.length]![b.length]!;
@@ -259,7 +298,10 @@ function useDownloadCache(monitor: MonitorSettings): () => void {
   if (monitor.cache_database_path) process.env[CACHE_ENV.db] = monitor.cache_database_path;
   if (monitor.cache_size) process.env[CACHE_ENV.size] = String(monitor.cache_size);
   return () => {
-    for (const [k, v] of [[CACHE_ENV.db, saved.db], [CACHE_ENV.size, saved.size]] as const) {
+    for (const [k, v] of [
+      [CACHE_ENV.db, saved.db],
+      [CACHE_ENV.size, saved.size],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }

@@ -53,7 +53,12 @@ export class AccuracyRuleError extends Error {
  * regression's "accuracy" of 0.61): refused, naming a few of the targets' values. `targets`: the
  * first batch's and the sample's; `prediction`: the model's output shape.
  */
-export function checkForcedAccuracy(option: AccuracyOption, prediction: number[], targets: tf.Tensor[], data: string): void {
+export function checkForcedAccuracy(
+  option: AccuracyOption,
+  prediction: number[],
+  targets: tf.Tensor[],
+  data: string,
+): void {
   if (option !== 'argmax' && option !== 'threshold') return;
   const odd: string[] = [];
   const note = (v: string) => {
@@ -65,15 +70,18 @@ export function checkForcedAccuracy(option: AccuracyOption, prediction: number[]
     if (odd.length >= 4) break;
     const values = t.dataSync();
     if (option === 'threshold') {
-      for (let i = 0; i < values.length && odd.length < 4; i++) if (values[i] !== 0 && values[i] !== 1 && values[i] !== -1) note(significant(values[i]!));
+      for (let i = 0; i < values.length && odd.length < 4; i++)
+        if (values[i] !== 0 && values[i] !== 1 && values[i] !== -1) note(significant(values[i]!));
     } else if (t.shape.length === 0 || t.shape[t.shape.length - 1] !== classes || classes === 1) {
       // class indices, as rightDecisions reads them
-      for (let i = 0; i < values.length && odd.length < 4; i++) if (!Number.isInteger(values[i]) || values[i]! < 0) note(significant(values[i]!));
+      for (let i = 0; i < values.length && odd.length < 4; i++)
+        if (!Number.isInteger(values[i]) || values[i]! < 0) note(significant(values[i]!));
     } else {
       for (let row = 0; row < values.length / classes && odd.length < 4; row++) {
         const cells = Array.from(values.subarray(row * classes, (row + 1) * classes));
         const sum = cells.reduce((a, b) => a + b, 0);
-        if (cells.some((v) => !(v >= 0 && v <= 1)) || Math.abs(sum - 1) > 1e-3) note(`[${cells.map((v) => significant(v)).join(', ')}]`);
+        if (cells.some((v) => !(v >= 0 && v <= 1)) || Math.abs(sum - 1) > 1e-3)
+          note(`[${cells.map((v) => significant(v)).join(', ')}]`);
       }
     }
     if (odd.length > 0 && !shape) shape = ` (shape [${t.shape.join(', ')}])`;
@@ -82,7 +90,9 @@ export function checkForcedAccuracy(option: AccuracyOption, prediction: number[]
   const such = `values such as ${odd.join(', ')}`;
   const fix = 'set accuracy = none, or auto (which measures none for a regression)';
   if (option === 'threshold') {
-    throw new AccuracyRuleError(`accuracy = threshold compares each prediction with a target of 0 or 1, but the targets of ${data} are continuous (${such}): ${fix}`);
+    throw new AccuracyRuleError(
+      `accuracy = threshold compares each prediction with a target of 0 or 1, but the targets of ${data} are continuous (${such}): ${fix}`,
+    );
   }
   throw new AccuracyRuleError(
     `accuracy = argmax compares the predicted class (of ${classes} output${classes === 1 ? '' : 's'}) with class indices (integers from 0) or one-hot rows, but the targets of ${data}${shape} are neither (${such}): ${fix}`,

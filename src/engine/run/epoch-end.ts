@@ -30,7 +30,10 @@ export class DivergedError extends Error {
  * infinite); `lost` (another worker took the run over: nothing more was recorded). A continuation
  * that fails leaves the run's earlier results standing.
  */
-export type RunOutcome = { status: 'done'; message?: string } | { status: 'error' | 'diverged'; message: string } | { status: 'lost'; message: string };
+export type RunOutcome =
+  | { status: 'done'; message?: string }
+  | { status: 'error' | 'diverged'; message: string }
+  | { status: 'lost'; message: string };
 
 /**
  * Stops a run whose loss or weights are no longer finite, saying which: the data were checked
@@ -45,7 +48,9 @@ export function assertFinite(record: EpochRecord, weights?: string, dataChecked:
   if (!Number.isFinite(record.train_loss) || !Number.isFinite(record.test_loss)) {
     const data = dataChecked === 'all' ? 'on finite data' : 'on data that were finite in the first epoch';
     const also = weights ? `; ${weights}` : '';
-    throw new DivergedError(`${at}: train loss ${record.train_loss}, test loss ${record.test_loss}, ${data}${also} (lower the learning rate?)`);
+    throw new DivergedError(
+      `${at}: train loss ${record.train_loss}, test loss ${record.test_loss}, ${data}${also} (lower the learning rate?)`,
+    );
   }
   if (weights) {
     throw new DivergedError(
@@ -89,14 +94,27 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   if (settings.early_stopping === undefined || best.waited < settings.early_stopping) return undefined;
   const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
   // Patience counts over the whole history: a continuation of a run that stopped early stops again at once.
-  const again = c.run.epochsDone > 0 && c.record.epoch === c.run.epochsDone + 1 ? '; it had stopped early already (rerun with --no-early-stopping to train past the stop)' : '';
+  const again =
+    c.run.epochsDone > 0 && c.record.epoch === c.run.epochsDone + 1
+      ? '; it had stopped early already (rerun with --no-early-stopping to train past the stop)'
+      : '';
   return `early stop at epoch ${c.record.epoch}: the test loss did not improve${by} for ${settings.early_stopping} epochs (best: epoch ${best.epoch})${again}`;
 }
 
 /** The run's results from its history, stored with the run done (`note`: why it stopped early). */
-export async function finishRun(store: RunRecorder, run: ClaimedRun, history: EpochRecord[], variables: tf.Tensor[], note?: string): Promise<RunOutcome> {
+export async function finishRun(
+  store: RunRecorder,
+  run: ClaimedRun,
+  history: EpochRecord[],
+  variables: tf.Tensor[],
+  note?: string,
+): Promise<RunOutcome> {
   try {
-    await store.finishRun(run, runResults(history, parameterCount(variables), run.spec.process.min_delta ?? PROCESS_DEFAULTS.min_delta), note);
+    await store.finishRun(
+      run,
+      runResults(history, parameterCount(variables), run.spec.process.min_delta ?? PROCESS_DEFAULTS.min_delta),
+      note,
+    );
     return note ? { status: 'done', message: note } : { status: 'done' };
   } catch (e) {
     return failRun(store, run, e);
@@ -116,7 +134,8 @@ export async function failRun(store: RunRecorder, run: ClaimedRun, e: unknown): 
   let message = firstLine(e);
   try {
     const now = await store.failRun(run, status, message, traceOf(e));
-    if (now === 'done') message = `the continuation failed (${message}); the run keeps its results of epoch ${run.epochsDone}`;
+    if (now === 'done')
+      message = `the continuation failed (${message}); the run keeps its results of epoch ${run.epochsDone}`;
   } catch (stored) {
     if (stored instanceof ClaimLostError) return { status: 'lost', message: stored.message };
     throw stored;
@@ -124,12 +143,14 @@ export async function failRun(store: RunRecorder, run: ClaimedRun, e: unknown): 
   return { status, message };
 }
 
-
 /** Errors whose message says what failed in Mosaic's words: stored without their class's name. */
 const WORDED = [DivergedError, CheckpointWriteError, LossFailedError];
 
 export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? `${e.name === 'Error' || WORDED.some((c) => e instanceof c) ? '' : `${e.name}: `}${e.message}` : String(e);
+  const msg =
+    e instanceof Error
+      ? `${e.name === 'Error' || WORDED.some((c) => e instanceof c) ? '' : `${e.name}: `}${e.message}`
+      : String(e);
   return msg.split('\n')[0]!.slice(0, 500);
 }
 

@@ -44,7 +44,10 @@ const kindOf = (v: number) => (Number.isNaN(v) ? 'NaN' : String(v));
  * (train or test), the batch, the row and the feature (indices from 0, as the tensors count them).
  */
 export function checkBatchFinite(b: Batch, source: 'train' | 'test', index: number, data: string): void {
-  for (const [what, t] of [['inputs', b.x], ['targets', b.y]] as const) {
+  for (const [what, t] of [
+    ['inputs', b.x],
+    ['targets', b.y],
+  ] as const) {
     if (allFinite(t)) continue;
     const values = t.dataSync();
     let first = -1;
@@ -62,7 +65,10 @@ export function checkBatchFinite(b: Batch, source: 'train' | 'test', index: numb
       inner.unshift(rest % t.shape[d]!);
       rest = Math.floor(rest / t.shape[d]!);
     }
-    const feature = inner.length === 0 ? '' : `, ${what === 'inputs' ? 'feature' : 'column'} ${inner.length === 1 ? inner[0] : `(${inner.join(', ')})`}`;
+    const feature =
+      inner.length === 0
+        ? ''
+        : `, ${what === 'inputs' ? 'feature' : 'column'} ${inner.length === 1 ? inner[0] : `(${inner.join(', ')})`}`;
     const others = count > 1 ? `; ${count} values of that batch are not finite` : '';
     throw new NonFiniteDataError(
       `${data}: ${kindOf(values[first]!)} in the ${what} of ${source} batch ${index}, row ${row}${feature} (indices from 0${others}): Mosaic trains on finite numbers only`,
@@ -72,7 +78,9 @@ export function checkBatchFinite(b: Batch, source: 'train' | 'test', index: numb
 
 /** `checkBatchFinite` over every batch of an array source, in order. */
 export function checkBatchesFinite(batches: unknown[], source: 'train' | 'test', data: string): void {
-  batches.forEach((item, i) => { checkBatchFinite(asBatch(item as never), source, i, data); });
+  batches.forEach((item, i) => {
+    checkBatchFinite(asBatch(item as never), source, i, data);
+  });
 }
 
 /** What the user knows a weight by: its layer (name, position, model class) and which of its variables. */
@@ -83,7 +91,10 @@ function weightNames(chain: Chain): Map<tf.Variable, { layer: string; variable: 
       const variable = w.read() as tf.Variable;
       if (names.has(variable)) continue;
       const short = w.originalName.split('/').pop() ?? w.originalName;
-      names.set(variable, { layer: `layer ${layer.name} (layer ${position} of ${owner}, ${layer.getClassName()})`, variable: short });
+      names.set(variable, {
+        layer: `layer ${layer.name} (layer ${position} of ${owner}, ${layer.getClassName()})`,
+        variable: short,
+      });
     }
   }
   return names;
@@ -129,7 +140,10 @@ export async function nonFiniteWeights(chain: Chain): Promise<string | undefined
  * epoch: for replica r, what `nonFiniteWeights` says of its run alone (undefined for the members
  * not given, those that have ended).
  */
-export function nonFiniteReplicaWeights(weights: tf.Variable[], members: (Chain | undefined)[]): (string | undefined)[] {
+export function nonFiniteReplicaWeights(
+  weights: tf.Variable[],
+  members: (Chain | undefined)[],
+): (string | undefined)[] {
   const found: (string | undefined)[] = members.map(() => undefined);
   for (let j = 0; j < weights.length; j++) {
     const values = weights[j]!.dataSync();

@@ -65,7 +65,11 @@ function isContainer(layer: tf.layers.Layer): layer is tf.LayersModel {
 }
 
 function fuseLayer(layer: tf.layers.Layer): boolean {
-  const fused = isExactly(layer, 'Conv2D') ? fusedConv(layer as unknown as ConvLayer) : isExactly(layer, 'Dense') ? fusedDense(layer as unknown as DenseLayer) : undefined;
+  const fused = isExactly(layer, 'Conv2D')
+    ? fusedConv(layer as unknown as ConvLayer)
+    : isExactly(layer, 'Dense')
+      ? fusedDense(layer as unknown as DenseLayer)
+      : undefined;
   if (!fused) return false;
   const own = (layer as unknown as { call: Call }).call.bind(layer);
   const call: Call = (inputs, kwargs) => {
@@ -84,7 +88,8 @@ interface Fused {
 
 function fusedConv(conv: ConvLayer): Fused | undefined {
   const activation = conv.activation.getClassName();
-  if (conv.rank !== 2 || conv.dataFormat !== 'channelsLast' || conv.padding === 'causal' || !FUSABLE.has(activation)) return undefined;
+  if (conv.rank !== 2 || conv.dataFormat !== 'channelsLast' || conv.padding === 'causal' || !FUSABLE.has(activation))
+    return undefined;
   if (conv.dilationRate.some((d) => d !== 1)) return undefined; // tfjs-core has no gradient for dilated convolutions
   return {
     minRank: 4,
@@ -105,7 +110,11 @@ function fusedDense(dense: DenseLayer): Fused | undefined {
     apply: (x) => {
       const kernel = dense.kernel.read();
       const rows = tfjs.reshape(x, [1, -1, x.shape[x.shape.length - 1]!]);
-      const inputs = { a: rows, b: tfjs.reshape(kernel, [1, ...kernel.shape]), ...(dense.bias ? { bias: dense.bias.read() } : {}) };
+      const inputs = {
+        a: rows,
+        b: tfjs.reshape(kernel, [1, ...kernel.shape]),
+        ...(dense.bias ? { bias: dense.bias.read() } : {}),
+      };
       const attrs = { transposeA: false, transposeB: false, activation };
       const y = tfjs.engine().runKernel('_FusedMatMul', inputs, attrs as unknown as NamedAttrMap) as Tensor;
       return tfjs.reshape(y, [...x.shape.slice(0, -1), kernel.shape[1]!]);
@@ -130,7 +139,10 @@ export function registerFusedGradients(): void {
  * cannot be named in `inputsToSave`, and the layers above give a bias of shape [channels].
  */
 function biasGradient(dz: Tensor): Tensor {
-  return tfjs.sum(dz, dz.shape.slice(0, -1).map((_, axis) => axis));
+  return tfjs.sum(
+    dz,
+    dz.shape.slice(0, -1).map((_, axis) => axis),
+  );
 }
 
 /**

@@ -30,7 +30,8 @@ export function curveMetrics(train: number[], test: number[]): CurveMetrics {
   const changes = tail.slice(1).map((v, i) => v - tail[i]!);
   if (changes.length === 0) return { overfit, trainability, slope: 0, slope_std_plus: 0, slope_std_minus: 0 };
   const slope = changes.reduce((a, b) => a + b, 0) / changes.length;
-  const spread = (side: number[]) => (side.length ? Math.sqrt(side.reduce((a, d) => a + (d - slope) ** 2, 0) / side.length) : 0);
+  const spread = (side: number[]) =>
+    side.length ? Math.sqrt(side.reduce((a, d) => a + (d - slope) ** 2, 0) / side.length) : 0;
   return {
     overfit,
     trainability,

@@ -41,7 +41,11 @@ export type { RunOutcome } from './epoch-end.js';
  * user-code exception ends this run only. `built`: its chain, when built already (by a pack that
  * could not be made); it is disposed here.
  */
-export async function executeRun(run: ClaimedRun, ctx: RunContext, built?: { chain: Chain; metrics: EpochMetrics }): Promise<RunOutcome> {
+export async function executeRun(
+  run: ClaimedRun,
+  ctx: RunContext,
+  built?: { chain: Chain; metrics: EpochMetrics },
+): Promise<RunOutcome> {
   let chain: Chain | undefined = built?.chain;
   let optimizer: RunOptimizer | undefined;
   try {
@@ -52,7 +56,11 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext, built?: { cha
     await settleBackend(ctx.store, [run], setting, chain);
     await warnAbout(run, chain, ctx);
     fuseModuleLayers(chain.models.map((m) => m.module));
-    optimizer = runOptimizer(makeOptimizer(run.spec.process.optimizer, run.spec.process.lr), chain.variables, decayFactor(run.spec.process));
+    optimizer = runOptimizer(
+      makeOptimizer(run.spec.process.optimizer, run.spec.process.lr),
+      chain.variables,
+      decayFactor(run.spec.process),
+    );
     const { history, note } = await train(run, chain, optimizer, metrics, ctx);
     return await finishRun(ctx.store, run, history, chain.variables, note);
   } catch (e) {
@@ -75,10 +83,13 @@ export class EpochMetrics {
   private values = new Map<string, { sum: number; n: number; better: 'higher' | 'lower' }>();
 
   log = (name: string, value: number | tf.Tensor, better: 'higher' | 'lower' = 'higher'): void => {
-    if (typeof name !== 'string' || name.trim() === '') throw new Error(`run_info.log: the metric needs a name, got ${JSON.stringify(name)}`);
-    if (better !== 'higher' && better !== 'lower') throw new Error(`run_info.log("${name}"): better must be 'higher' or 'lower', got ${JSON.stringify(better)}`);
+    if (typeof name !== 'string' || name.trim() === '')
+      throw new Error(`run_info.log: the metric needs a name, got ${JSON.stringify(name)}`);
+    if (better !== 'higher' && better !== 'lower')
+      throw new Error(`run_info.log("${name}"): better must be 'higher' or 'lower', got ${JSON.stringify(better)}`);
     const v = value instanceof tfjs.Tensor ? value.dataSync()[0]! : value;
-    if (typeof v !== 'number') throw new Error(`run_info.log("${name}"): the value must be a number or a scalar tensor, got ${typeof v}`);
+    if (typeof v !== 'number')
+      throw new Error(`run_info.log("${name}"): the value must be a number or a scalar tensor, got ${typeof v}`);
     const m = this.values.get(name) ?? { sum: 0, n: 0, better };
     m.sum += v;
     m.n++;
@@ -126,7 +137,14 @@ async function train(
   const settings = run.spec.process;
   const history = await ctx.store.history(run.runId);
   if (history.length > 0) {
-    await loadCheckpoint(runInfo.run_dir, run.owner, history[history.length - 1]!, chain.models.map((m) => m.module), variables, optimizer);
+    await loadCheckpoint(
+      runInfo.run_dir,
+      run.owner,
+      history[history.length - 1]!,
+      chain.models.map((m) => m.module),
+      variables,
+      optimizer,
+    );
     optimizer.sync();
   }
   // The data must be finite: arrays (reused every epoch) are checked whole before any step, other
@@ -136,46 +154,67 @@ async function train(
   if (Array.isArray(chain.test)) checkBatchesFinite(chain.test, 'test', data);
   const firstEpoch = history.length + 1;
   const checkFirstPass = (source: 'train' | 'test', epoch: number) =>
-    epoch === firstEpoch && !Array.isArray(chain[source]) ? (b: Batch, i: number) => checkBatchFinite(b, source, i, data) : undefined;
+    epoch === firstEpoch && !Array.isArray(chain[source])
+      ? (b: Batch, i: number) => checkBatchFinite(b, source, i, data)
+      : undefined;
   const sample = await sampleTargets(chain.train);
   const accuracy = accuracyFn(accuracyRule(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, chain.lossCategory, sample));
   const forward = (x: tf.Tensor) => chain.models.reduce((d, m) => m.module.forward(d, runInfo, m.info), x);
   const models = chain.models.map((m) => m.module);
   const modules = [...chain.dataModules, ...models];
-  const check = { category: chain.lossCategory, lossName: chain.names.loss, model: chain.names.model, data: chain.names.data };
+  const check = {
+    category: chain.lossCategory,
+    lossName: chain.names.loss,
+    model: chain.names.model,
+    data: chain.names.data,
+  };
   let firstStep = true;
 
   for (let epoch = history.length + 1; epoch <= run.epochsTarget; epoch++) {
     const started = performance.now();
     runInfo.epoch = epoch;
     runInfo.training = true;
-    const trainStats = await overBatches(chain.train, (b) => {
-      let correct: tf.Scalar | undefined;
-      let total = 0;
-      const cost = optimizer.minimize(() => {
-        const prediction = forward(b.x);
-        if (firstStep) {
-          checkTargets(prediction, b.y, sample, check);
-          checkForcedAccuracy(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, prediction.shape, [b.y, ...sample], data);
-        }
-        if (accuracy) {
-          const a = accuracy(prediction, b.y);
-          correct = tfjs.keep(a.correct);
-          total = a.total;
-        }
-        // The models' regularization losses are part of what is minimised, and of the train loss recorded (as model.fit reports it).
-        return withRegularization(firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y), models);
-      });
-      firstStep = false;
-      return { cost, correct, total };
-    }, checkFirstPass('train', epoch));
+    const trainStats = await overBatches(
+      chain.train,
+      (b) => {
+        let correct: tf.Scalar | undefined;
+        let total = 0;
+        const cost = optimizer.minimize(() => {
+          const prediction = forward(b.x);
+          if (firstStep) {
+            checkTargets(prediction, b.y, sample, check);
+            checkForcedAccuracy(
+              settings.accuracy ?? PROCESS_DEFAULTS.accuracy,
+              prediction.shape,
+              [b.y, ...sample],
+              data,
+            );
+          }
+          if (accuracy) {
+            const a = accuracy(prediction, b.y);
+            correct = tfjs.keep(a.correct);
+            total = a.total;
+          }
+          // The models' regularization losses are part of what is minimised, and of the train loss recorded (as model.fit reports it).
+          return withRegularization(
+            firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y),
+            models,
+          );
+        });
+        firstStep = false;
+        return { cost, correct, total };
+      },
+      checkFirstPass('train', epoch),
+    );
     runInfo.training = false;
-    const testStats = await overBatches(chain.test, (b) =>
-      tfjs.tidy(() => {
-        const prediction = forward(b.x);
-        const a = accuracy?.(prediction, b.y);
-        return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
-      }),
+    const testStats = await overBatches(
+      chain.test,
+      (b) =>
+        tfjs.tidy(() => {
+          const prediction = forward(b.x);
+          const a = accuracy?.(prediction, b.y);
+          return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
+        }),
       checkFirstPass('test', epoch),
     );
     for (const m of modules) await m.epochEnd?.(runInfo);
@@ -225,7 +264,11 @@ interface StepResult {
 }
 
 /** Runs `step` over every batch (`check` first, when given), summing losses and correct counts on the device; reads them back once. */
-async function overBatches(source: BatchSource, step: (b: Batch) => StepResult, check?: (b: Batch, index: number) => void): Promise<{ loss: number; accuracy: number | null }> {
+async function overBatches(
+  source: BatchSource,
+  step: (b: Batch) => StepResult,
+  check?: (b: Batch, index: number) => void,
+): Promise<{ loss: number; accuracy: number | null }> {
   let lossSum = tfjs.scalar(0);
   let correctSum = tfjs.scalar(0);
   let batches = 0;

@@ -12,7 +12,8 @@ export function addRows(original: KernelFunc): KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const [big, row] = a.shape.length >= b.shape.length && isRowOf(b, a) ? [a, b] : isRowOf(a, b) ? [b, a] : [];
-    const simd = big && a.dtype === 'float32' && b.dtype === 'float32' ? SimdKernels.of(args.backend as KernelBackend) : undefined;
+    const simd =
+      big && a.dtype === 'float32' && b.dtype === 'float32' ? SimdKernels.of(args.backend as KernelBackend) : undefined;
     return simd ? simd.addRows(big!, row!) : original(args);
   };
 }

@@ -75,13 +75,32 @@ export function forwardGeometry(
 /** The height and width axes of a 2-D convolution, as tfjs' `computeConv2DInfo` resolved them. */
 export function spatialAxes(c: Conv2DInfo): [AxisGeometry, AxisGeometry] {
   return [
-    { inSize: c.inHeight, outSize: c.outHeight, filterSize: c.filterHeight, stride: c.strideHeight, dilation: c.dilationHeight, padBefore: c.padInfo.top },
-    { inSize: c.inWidth, outSize: c.outWidth, filterSize: c.filterWidth, stride: c.strideWidth, dilation: c.dilationWidth, padBefore: c.padInfo.left },
+    {
+      inSize: c.inHeight,
+      outSize: c.outHeight,
+      filterSize: c.filterHeight,
+      stride: c.strideHeight,
+      dilation: c.dilationHeight,
+      padBefore: c.padInfo.top,
+    },
+    {
+      inSize: c.inWidth,
+      outSize: c.outWidth,
+      filterSize: c.filterWidth,
+      stride: c.strideWidth,
+      dilation: c.dilationWidth,
+      padBefore: c.padInfo.left,
+    },
   ];
 }
 
 /** Throws, naming the kernel, when a tensor's shape is not the one the convolution implies. */
-export function expectShape(kernel: string, name: string, actual: readonly number[], expected: readonly number[]): void {
+export function expectShape(
+  kernel: string,
+  name: string,
+  actual: readonly number[],
+  expected: readonly number[],
+): void {
   if (actual.length !== expected.length || actual.some((v, i) => v !== expected[i])) {
     throw new Error(`${kernel} (wasm): ${name} has shape [${actual.join(', ')}], expected [${expected.join(', ')}]`);
   }

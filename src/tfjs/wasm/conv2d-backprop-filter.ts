@@ -27,7 +27,9 @@ export function conv2DBackpropFilter(backendName: string): KernelFunc {
     if (simd) {
       return simd.convFilterGrad(x, dy, windowGeometry(info));
     }
-    return composeKernels(backend as KernelBackend, backendName, inputs, (k) => filterGradientByConvolution(k, x, dy, info));
+    return composeKernels(backend as KernelBackend, backendName, inputs, (k) =>
+      filterGradientByConvolution(k, x, dy, info),
+    );
   };
 }
 
@@ -38,7 +40,12 @@ export function conv2DBackpropFilter(backendName: string): KernelFunc {
  * the batch becomes the summed channel axis and Cin the batch. Its output [Cin,KH,KW,Cout] is
  * transposed to [KH,KW,Cin,Cout]. (XNNPACK repacks dy, large, as a filter on every call.)
  */
-export function filterGradientByConvolution(k: KernelScope, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+export function filterGradientByConvolution(
+  k: KernelScope,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
   const [h, w] = spatialAxes(info).map(filterGradientAxis);
   const xT = k.transpose(x, [3, 1, 2, 0]);
   const dyT = k.transpose(dy, [1, 2, 0, 3]);
@@ -47,7 +54,12 @@ export function filterGradientByConvolution(k: KernelScope, x: TensorInfo, dy: T
     dyT,
     [info.dilationHeight, info.dilationWidth],
     [info.strideHeight, info.strideWidth],
-    [[0, 0], [h.before, h.after], [w.before, w.after], [0, 0]],
+    [
+      [0, 0],
+      [h.before, h.after],
+      [w.before, w.after],
+      [0, 0],
+    ],
   );
   const cropped = k.slice(conv, [0, 0, 0, 0], [info.inChannels, info.filterHeight, info.filterWidth, info.outChannels]);
   return k.transpose(cropped, [1, 2, 0, 3]);

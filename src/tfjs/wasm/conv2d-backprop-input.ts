@@ -28,12 +28,21 @@ export function conv2DBackpropInput(backendName: string): KernelFunc {
     if (dataFormat !== 'NHWC' && dataFormat !== 'NCHW') {
       throw new Error(`${KERNEL} (wasm): dataFormat '${dataFormat}' is not supported, only 'NHWC' and 'NCHW'`);
     }
-    if (inputShape?.length !== 4) throw new Error(`${KERNEL} (wasm): inputShape [${inputShape?.join(', ')}] must have rank 4`);
-    if (filter.shape.length !== 4) throw new Error(`${KERNEL} (wasm): filter of shape [${filter.shape.join(', ')}] must have rank 4`);
+    if (inputShape?.length !== 4)
+      throw new Error(`${KERNEL} (wasm): inputShape [${inputShape?.join(', ')}] must have rank 4`);
+    if (filter.shape.length !== 4)
+      throw new Error(`${KERNEL} (wasm): filter of shape [${filter.shape.join(', ')}] must have rank 4`);
     const nchw = dataFormat === 'NCHW';
-    const info = forwardGeometry(inputShape, filter.shape, { strides, dilations, pad, dimRoundingMode }, { channelsFirst: nchw });
+    const info = forwardGeometry(
+      inputShape,
+      filter.shape,
+      { strides, dilations, pad, dimRoundingMode },
+      { channelsFirst: nchw },
+    );
     if (filter.shape[2] !== info.inChannels) {
-      throw new Error(`${KERNEL} (wasm): filter of shape [${filter.shape.join(', ')}] has ${filter.shape[2]} input channels, inputShape [${inputShape.join(', ')}] has ${info.inChannels}`);
+      throw new Error(
+        `${KERNEL} (wasm): filter of shape [${filter.shape.join(', ')}] has ${filter.shape[2]} input channels, inputShape [${inputShape.join(', ')}] has ${info.inChannels}`,
+      );
     }
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const rows = info.batchSize * info.outHeight * info.outWidth;
@@ -57,11 +66,32 @@ export function conv2DBackpropInput(backendName: string): KernelFunc {
 const COLUMNS_MAX = 64 * 2 ** 20;
 
 /** dx from the columns dy·Wᵀ, one per output position and filter tap, summed back by col2im. */
-function byColumns(k: KernelScope, simd: SimdKernels, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
-  const [rows, taps, cout] = [info.batchSize * info.outHeight * info.outWidth, info.filterHeight * info.filterWidth * info.inChannels, info.outChannels];
+function byColumns(
+  k: KernelScope,
+  simd: SimdKernels,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: Conv2DInfo,
+): TensorInfo {
+  const [rows, taps, cout] = [
+    info.batchSize * info.outHeight * info.outWidth,
+    info.filterHeight * info.filterWidth * info.inChannels,
+    info.outChannels,
+  ];
   const weightsT = k.transpose(k.reshape(filter, [taps, cout]), [1, 0]);
-  const cols = k.run('BatchMatMul', { a: k.reshape(dy, [1, rows, cout]), b: k.reshape(weightsT, [1, cout, taps]) }, { transposeA: false, transposeB: false });
-  return k.adopt(simd.col2im(cols, [info.batchSize, info.inHeight, info.inWidth, info.inChannels], [info.outHeight, info.outWidth], windowGeometry(info)));
+  const cols = k.run(
+    'BatchMatMul',
+    { a: k.reshape(dy, [1, rows, cout]), b: k.reshape(weightsT, [1, cout, taps]) },
+    { transposeA: false, transposeB: false },
+  );
+  return k.adopt(
+    simd.col2im(
+      cols,
+      [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+      [info.outHeight, info.outWidth],
+      windowGeometry(info),
+    ),
+  );
 }
 
 /**
@@ -72,16 +102,27 @@ function byColumns(k: KernelScope, simd: SimdKernels, dy: TensorInfo, filter: Te
  * `inputGradientAxis`). Stride 1 needs no zeros: z is dy itself. (Its padding and zeros are
  * multiply-adds the layer does not have: 49.8 M for 35.7 M in the bench CNN's second layer.)
  */
-export function inputGradientByConvolution(k: KernelScope, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+export function inputGradientByConvolution(
+  k: KernelScope,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: Conv2DInfo,
+): TensorInfo {
   const [h, w] = spatialAxes(info).map(inputGradientAxis);
   const z = spreadForInputGradient(k, dy, [info.strideHeight, info.strideWidth], [h, w]);
   const reversed = k.transpose(k.reverse(filter, [0, 1]), [0, 1, 3, 2]);
-  return k.conv2d(z, reversed, [1, 1], [info.dilationHeight, info.dilationWidth], [
-    [0, 0],
-    [Math.max(0, h.before), Math.max(0, h.after)],
-    [Math.max(0, w.before), Math.max(0, w.after)],
-    [0, 0],
-  ]);
+  return k.conv2d(
+    z,
+    reversed,
+    [1, 1],
+    [info.dilationHeight, info.dilationWidth],
+    [
+      [0, 0],
+      [Math.max(0, h.before), Math.max(0, h.after)],
+      [Math.max(0, w.before), Math.max(0, w.after)],
+      [0, 0],
+    ],
+  );
 }
 
 export function conv2DBackpropInputConfig(backendName: string): KernelConfig {

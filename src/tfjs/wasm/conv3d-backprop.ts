@@ -1,5 +1,13 @@
 import { tfjs } from '../tfjs.js';
-import type { backend_util, Conv3DBackpropFilterV2Attrs, Conv3DBackpropInputV2Attrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  backend_util,
+  Conv3DBackpropFilterV2Attrs,
+  Conv3DBackpropInputV2Attrs,
+  KernelBackend,
+  KernelConfig,
+  KernelFunc,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import { expectShape, filterGradientAxis, inputGradientAxis, type AxisGeometry } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
 import { spreadForInputGradient } from './spread-gradient.js';
@@ -12,13 +20,46 @@ import { spreadForInputGradient } from './spread-gradient.js';
 type Shape5 = [number, number, number, number, number];
 
 /** tfjs' geometry of the forward 3-D convolution, and its depth, height and width axes. */
-function geometry(kernel: string, inputShape: number[], filterShape: number[], dy: TensorInfo, attrs: { strides: Conv3DBackpropInputV2Attrs['strides']; pad: 'valid' | 'same' }): { info: backend_util.Conv3DInfo; axes: AxisGeometry[] } {
-  const info = tfjs.backend_util.computeConv3DInfo(inputShape as Shape5, filterShape as Shape5, attrs.strides, 1, attrs.pad);
+function geometry(
+  kernel: string,
+  inputShape: number[],
+  filterShape: number[],
+  dy: TensorInfo,
+  attrs: { strides: Conv3DBackpropInputV2Attrs['strides']; pad: 'valid' | 'same' },
+): { info: backend_util.Conv3DInfo; axes: AxisGeometry[] } {
+  const info = tfjs.backend_util.computeConv3DInfo(
+    inputShape as Shape5,
+    filterShape as Shape5,
+    attrs.strides,
+    1,
+    attrs.pad,
+  );
   expectShape(kernel, 'dy', dy.shape, info.outShape);
   const axes: AxisGeometry[] = [
-    { inSize: info.inDepth, outSize: info.outDepth, filterSize: info.filterDepth, stride: info.strideDepth, dilation: 1, padBefore: info.padInfo.front },
-    { inSize: info.inHeight, outSize: info.outHeight, filterSize: info.filterHeight, stride: info.strideHeight, dilation: 1, padBefore: info.padInfo.top },
-    { inSize: info.inWidth, outSize: info.outWidth, filterSize: info.filterWidth, stride: info.strideWidth, dilation: 1, padBefore: info.padInfo.left },
+    {
+      inSize: info.inDepth,
+      outSize: info.outDepth,
+      filterSize: info.filterDepth,
+      stride: info.strideDepth,
+      dilation: 1,
+      padBefore: info.padInfo.front,
+    },
+    {
+      inSize: info.inHeight,
+      outSize: info.outHeight,
+      filterSize: info.filterHeight,
+      stride: info.strideHeight,
+      dilation: 1,
+      padBefore: info.padInfo.top,
+    },
+    {
+      inSize: info.inWidth,
+      outSize: info.outWidth,
+      filterSize: info.filterWidth,
+      stride: info.strideWidth,
+      dilation: 1,
+      padBefore: info.padInfo.left,
+    },
   ];
   return { info, axes };
 }
@@ -36,10 +77,25 @@ export function conv3DBackpropInput(backendName: string): KernelFunc {
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
       const amounts = axes.map(inputGradientAxis);
-      const spread = spreadForInputGradient(k, dy, axes.map((g) => g.stride), amounts);
-      const z = amounts.some((a) => a.before > 0 || a.after > 0) ? k.pad(spread, [[0, 0], ...amounts.map((a): [number, number] => [Math.max(0, a.before), Math.max(0, a.after)]), [0, 0]]) : spread;
+      const spread = spreadForInputGradient(
+        k,
+        dy,
+        axes.map((g) => g.stride),
+        amounts,
+      );
+      const z = amounts.some((a) => a.before > 0 || a.after > 0)
+        ? k.pad(spread, [
+            [0, 0],
+            ...amounts.map((a): [number, number] => [Math.max(0, a.before), Math.max(0, a.after)]),
+            [0, 0],
+          ])
+        : spread;
       const reversed = k.transpose(k.reverse(filter, [0, 1, 2]), [0, 1, 2, 4, 3]);
-      return k.run('Conv3D', { x: z, filter: reversed }, { strides: [1, 1, 1], pad: 'valid', dilations: [1, 1, 1], dataFormat: 'NDHWC' });
+      return k.run(
+        'Conv3D',
+        { x: z, filter: reversed },
+        { strides: [1, 1, 1], pad: 'valid', dilations: [1, 1, 1], dataFormat: 'NDHWC' },
+      );
     });
   };
 }
@@ -57,10 +113,22 @@ export function conv3DBackpropFilter(backendName: string): KernelFunc {
     const amounts = axes.map(filterGradientAxis);
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
-      const xT = k.pad(k.transpose(x, [4, 1, 2, 3, 0]), [[0, 0], ...amounts.map((a): [number, number] => [a.before, a.after]), [0, 0]]);
+      const xT = k.pad(k.transpose(x, [4, 1, 2, 3, 0]), [
+        [0, 0],
+        ...amounts.map((a): [number, number] => [a.before, a.after]),
+        [0, 0],
+      ]);
       const dyT = k.transpose(dy, [1, 2, 3, 0, 4]);
-      const conv = k.run('Conv3D', { x: xT, filter: dyT }, { strides: [1, 1, 1], pad: 'valid', dilations: axes.map((g) => g.stride), dataFormat: 'NDHWC' });
-      const cropped = k.slice(conv, [0, 0, 0, 0, 0], [info.inChannels, info.filterDepth, info.filterHeight, info.filterWidth, info.outChannels]);
+      const conv = k.run(
+        'Conv3D',
+        { x: xT, filter: dyT },
+        { strides: [1, 1, 1], pad: 'valid', dilations: axes.map((g) => g.stride), dataFormat: 'NDHWC' },
+      );
+      const cropped = k.slice(
+        conv,
+        [0, 0, 0, 0, 0],
+        [info.inChannels, info.filterDepth, info.filterHeight, info.filterWidth, info.outChannels],
+      );
       return k.transpose(cropped, [1, 2, 3, 0, 4]);
     });
   };

@@ -1,4 +1,10 @@
-import type { DepthwiseConv2dNativeBackpropFilterAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  DepthwiseConv2dNativeBackpropFilterAttrs,
+  KernelBackend,
+  KernelConfig,
+  KernelFunc,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import { expectShape, filterGradientAxis, forwardGeometry, spatialAxes } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
 
@@ -14,8 +20,14 @@ const KERNEL = 'DepthwiseConv2dNativeBackpropFilter';
 export function depthwiseConv2dNativeBackpropFilter(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
-    const info = forwardGeometry(x.shape, filterShape, { strides, dilations, pad, dimRoundingMode }, { depthwise: true });
+    const { strides, dilations, pad, dimRoundingMode, filterShape } =
+      attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+    const info = forwardGeometry(
+      x.shape,
+      filterShape,
+      { strides, dilations, pad, dimRoundingMode },
+      { depthwise: true },
+    );
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const [h, w] = spatialAxes(info).map(filterGradientAxis);
     const { batchSize: n, inChannels: c, outHeight, outWidth, filterHeight, filterWidth } = info;
@@ -30,7 +42,12 @@ export function depthwiseConv2dNativeBackpropFilter(backendName: string): Kernel
         filter,
         [info.dilationHeight, info.dilationWidth],
         [info.strideHeight, info.strideWidth],
-        [[0, 0], [h.before, h.after], [w.before, w.after], [0, 0]],
+        [
+          [0, 0],
+          [h.before, h.after],
+          [w.before, w.after],
+          [0, 0],
+        ],
       );
       const rows = k.reshape(conv, [h.outSize, w.outSize, c * n * m]);
       const cropped = k.slice(rows, [0, 0, 0], [filterHeight, filterWidth, c * n * m]);

@@ -1,4 +1,10 @@
-import type { DepthwiseConv2dNativeBackpropInputAttrs, KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  DepthwiseConv2dNativeBackpropInputAttrs,
+  KernelBackend,
+  KernelConfig,
+  KernelFunc,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import { expectShape, forwardGeometry, inputGradientAxis, spatialAxes } from './conv-geometry.js';
 import { composeKernels } from './kernel-scope.js';
 import { spreadForInputGradient } from './spread-gradient.js';
@@ -15,8 +21,14 @@ const KERNEL = 'DepthwiseConv2dNativeBackpropInput';
 export function depthwiseConv2dNativeBackpropInput(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-    const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
-    const info = forwardGeometry(inputShape, filter.shape, { strides, dilations, pad, dimRoundingMode }, { depthwise: true });
+    const { strides, dilations, pad, dimRoundingMode, inputShape } =
+      attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+    const info = forwardGeometry(
+      inputShape,
+      filter.shape,
+      { strides, dilations, pad, dimRoundingMode },
+      { depthwise: true },
+    );
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const [h, w] = spatialAxes(info).map(inputGradientAxis);
     const { batchSize: n, inChannels: c, outChannels: cm } = info;
@@ -25,12 +37,18 @@ export function depthwiseConv2dNativeBackpropInput(backendName: string): KernelF
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
       const z = spreadForInputGradient(k, dy, [info.strideHeight, info.strideWidth], [h, w]);
       const reversed = k.reshape(k.reverse(filter, [0, 1]), [filterHeight, filterWidth, cm, 1]);
-      const conv = k.depthwiseConv2d(z, reversed, [1, 1], [info.dilationHeight, info.dilationWidth], [
-        [0, 0],
-        [Math.max(0, h.before), Math.max(0, h.after)],
-        [Math.max(0, w.before), Math.max(0, w.after)],
-        [0, 0],
-      ]);
+      const conv = k.depthwiseConv2d(
+        z,
+        reversed,
+        [1, 1],
+        [info.dilationHeight, info.dilationWidth],
+        [
+          [0, 0],
+          [Math.max(0, h.before), Math.max(0, h.after)],
+          [Math.max(0, w.before), Math.max(0, w.after)],
+          [0, 0],
+        ],
+      );
       if (cm === c) return conv;
       return k.sum(k.reshape(conv, [n, info.inHeight, info.inWidth, c, cm / c]), 4);
     });

@@ -44,7 +44,11 @@ export class KernelScope {
 
   /** A new int32 vector of `values`. */
   int32(values: Int32Array): TensorInfo {
-    return this.adopt({ dataId: this.backend.write(values, [values.length], 'int32'), shape: [values.length], dtype: 'int32' });
+    return this.adopt({
+      dataId: this.backend.write(values, [values.length], 'int32'),
+      shape: [values.length],
+      dtype: 'int32',
+    });
   }
 
   /** A new float32 tensor of `values`. */
@@ -69,10 +73,18 @@ export class KernelScope {
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     if (size.every((s, i) => s === x.shape[i])) return x;
     if (size.length !== x.shape.length || size.some((s, i) => begin[i]! < 0 || s < 0 || begin[i]! + s > x.shape[i]!)) {
-      throw new Error(`slice of [${size.join(', ')}] at [${begin.join(', ')}] is outside a tensor of shape [${x.shape.join(', ')}]`);
+      throw new Error(
+        `slice of [${size.join(', ')}] at [${begin.join(', ')}] is outside a tensor of shape [${x.shape.join(', ')}]`,
+      );
     }
     const heap = this.backend as unknown as Partial<WasmHeap>;
-    if (!heap.typedArrayFromHeap || !heap.makeOutput || x.dtype === 'string' || x.dtype === 'complex64' || size.includes(0)) {
+    if (
+      !heap.typedArrayFromHeap ||
+      !heap.makeOutput ||
+      x.dtype === 'string' ||
+      x.dtype === 'complex64' ||
+      size.includes(0)
+    ) {
       return this.run('Slice', { x }, { begin, size });
     }
     const out = this.adopt(heap.makeOutput(size, x.dtype));
@@ -116,7 +128,13 @@ export class KernelScope {
     return this.run('Cast', { x }, { dtype });
   }
 
-  maxPool(x: TensorInfo, filterSize: [number, number], strides: [number, number], pad: ExplicitPadding, dimRoundingMode?: string): TensorInfo {
+  maxPool(
+    x: TensorInfo,
+    filterSize: [number, number],
+    strides: [number, number],
+    pad: ExplicitPadding,
+    dimRoundingMode?: string,
+  ): TensorInfo {
     return this.run('MaxPool', { x }, { filterSize, strides, pad, ...(dimRoundingMode ? { dimRoundingMode } : {}) });
   }
 
@@ -124,11 +142,23 @@ export class KernelScope {
     return this.run('Reverse', { x }, { dims });
   }
 
-  conv2d(x: TensorInfo, filter: TensorInfo, strides: [number, number], dilations: [number, number], pad: ExplicitPadding): TensorInfo {
+  conv2d(
+    x: TensorInfo,
+    filter: TensorInfo,
+    strides: [number, number],
+    dilations: [number, number],
+    pad: ExplicitPadding,
+  ): TensorInfo {
     return this.run('Conv2D', { x, filter }, { strides, dilations, pad, dataFormat: 'NHWC' });
   }
 
-  depthwiseConv2d(x: TensorInfo, filter: TensorInfo, strides: [number, number], dilations: [number, number], pad: ExplicitPadding): TensorInfo {
+  depthwiseConv2d(
+    x: TensorInfo,
+    filter: TensorInfo,
+    strides: [number, number],
+    dilations: [number, number],
+    pad: ExplicitPadding,
+  ): TensorInfo {
     return this.run('DepthwiseConv2dNative', { x, filter }, { strides, dilations, pad, dataFormat: 'NHWC' });
   }
 

@@ -6,7 +6,14 @@
 // over depth of the result as [N, D, OH·OW, C] with a [fd, 1] window.
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../tfjs.js';
-import type { KernelBackend, KernelConfig, KernelFunc, MaxPool3DAttrs, MaxPool3DGradAttrs, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  KernelBackend,
+  KernelConfig,
+  KernelFunc,
+  MaxPool3DAttrs,
+  MaxPool3DGradAttrs,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import { expectShape } from './conv-geometry.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
 import { maxPoolGradient, type PoolAxis } from './max-pool-grad.js';
@@ -19,20 +26,53 @@ type Conv3DInfo = tf.backend_util.Conv3DInfo;
  * starts the windows inside the input. Negative padding is turned into a cut of the input, so
  * that `info` describes the cut input with padding ≥ 0.
  */
-function geometry(kernel: string, x: TensorInfo, attrs: MaxPool3DAttrs | MaxPool3DGradAttrs): { info: Conv3DInfo; cut: [number, number][] } {
+function geometry(
+  kernel: string,
+  x: TensorInfo,
+  attrs: MaxPool3DAttrs | MaxPool3DGradAttrs,
+): { info: Conv3DInfo; cut: [number, number][] } {
   const dataFormat = (attrs as MaxPool3DAttrs).dataFormat;
   if (dataFormat !== undefined && dataFormat !== 'NDHWC') {
     throw new Error(`${kernel} (wasm): dataFormat '${dataFormat}' is not supported, only 'NDHWC'`);
   }
-  const info = tfjs.backend_util.computePool3DInfo(x.shape as [number, number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = tfjs.backend_util.computePool3DInfo(
+    x.shape as [number, number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const p = info.padInfo;
-  const cut: [number, number][] = [[p.front, p.back], [p.top, p.bottom], [p.left, p.right]].map(([b, a]) => [Math.max(0, -b!), Math.max(0, -a!)]);
+  const cut: [number, number][] = [
+    [p.front, p.back],
+    [p.top, p.bottom],
+    [p.left, p.right],
+  ].map(([b, a]) => [Math.max(0, -b!), Math.max(0, -a!)]);
   const [[cf, cb], [ct, cbo], [cl, cr]] = cut as [[number, number], [number, number], [number, number]];
   const inDepth = info.inDepth - cf - cb;
   const inHeight = info.inHeight - ct - cbo;
   const inWidth = info.inWidth - cl - cr;
-  const padInfo = { ...p, front: Math.max(0, p.front), back: Math.max(0, p.back), top: Math.max(0, p.top), bottom: Math.max(0, p.bottom), left: Math.max(0, p.left), right: Math.max(0, p.right) };
-  return { info: { ...info, inDepth, inHeight, inWidth, padInfo, inShape: [info.batchSize, inDepth, inHeight, inWidth, info.inChannels] }, cut };
+  const padInfo = {
+    ...p,
+    front: Math.max(0, p.front),
+    back: Math.max(0, p.back),
+    top: Math.max(0, p.top),
+    bottom: Math.max(0, p.bottom),
+    left: Math.max(0, p.left),
+    right: Math.max(0, p.right),
+  };
+  return {
+    info: {
+      ...info,
+      inDepth,
+      inHeight,
+      inWidth,
+      padInfo,
+      inShape: [info.batchSize, inDepth, inHeight, inWidth, info.inChannels],
+    },
+    cut,
+  };
 }
 
 /** x without the cut positions (see `geometry`). */
@@ -44,17 +84,52 @@ function cutInput(k: KernelScope, x: TensorInfo, info: Conv3DInfo, cut: [number,
 function poolRows(k: KernelScope, x: TensorInfo, info: Conv3DInfo, dimRoundingMode?: string): TensorInfo {
   const { batchSize: n, inDepth, inHeight, inWidth, inChannels: c, padInfo: p } = info;
   const slices = k.reshape(x, [n * inDepth, inHeight, inWidth, c]);
-  return k.maxPool(slices, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]], dimRoundingMode);
+  return k.maxPool(
+    slices,
+    [info.filterHeight, info.filterWidth],
+    [info.strideHeight, info.strideWidth],
+    [
+      [0, 0],
+      [p.top, p.bottom],
+      [p.left, p.right],
+      [0, 0],
+    ],
+    dimRoundingMode,
+  );
 }
 
 const depthAxes = (info: Conv3DInfo): [PoolAxis, PoolAxis] => [
-  { inSize: info.inDepth, outSize: info.outDepth, filterSize: info.filterDepth, stride: info.strideDepth, padBefore: info.padInfo.front },
-  { inSize: info.outHeight * info.outWidth, outSize: info.outHeight * info.outWidth, filterSize: 1, stride: 1, padBefore: 0 },
+  {
+    inSize: info.inDepth,
+    outSize: info.outDepth,
+    filterSize: info.filterDepth,
+    stride: info.strideDepth,
+    padBefore: info.padInfo.front,
+  },
+  {
+    inSize: info.outHeight * info.outWidth,
+    outSize: info.outHeight * info.outWidth,
+    filterSize: 1,
+    stride: 1,
+    padBefore: 0,
+  },
 ];
 
 const rowAxes = (info: Conv3DInfo): [PoolAxis, PoolAxis] => [
-  { inSize: info.inHeight, outSize: info.outHeight, filterSize: info.filterHeight, stride: info.strideHeight, padBefore: info.padInfo.top },
-  { inSize: info.inWidth, outSize: info.outWidth, filterSize: info.filterWidth, stride: info.strideWidth, padBefore: info.padInfo.left },
+  {
+    inSize: info.inHeight,
+    outSize: info.outHeight,
+    filterSize: info.filterHeight,
+    stride: info.strideHeight,
+    padBefore: info.padInfo.top,
+  },
+  {
+    inSize: info.inWidth,
+    outSize: info.outWidth,
+    filterSize: info.filterWidth,
+    stride: info.strideWidth,
+    padBefore: info.padInfo.left,
+  },
 ];
 
 export function maxPool3D(backendName: string): KernelFunc {
@@ -64,8 +139,24 @@ export function maxPool3D(backendName: string): KernelFunc {
     const { info, cut } = geometry('MaxPool3D', x, a);
     const { batchSize: n, inDepth, outDepth, outHeight, outWidth, inChannels: c, padInfo: p } = info;
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
-      const rows = k.reshape(poolRows(k, cutInput(k, x, info, cut), info, a.dimRoundingMode), [n, inDepth, outHeight * outWidth, c]);
-      const pooled = k.maxPool(rows, [info.filterDepth, 1], [info.strideDepth, 1], [[0, 0], [p.front, p.back], [0, 0], [0, 0]], a.dimRoundingMode);
+      const rows = k.reshape(poolRows(k, cutInput(k, x, info, cut), info, a.dimRoundingMode), [
+        n,
+        inDepth,
+        outHeight * outWidth,
+        c,
+      ]);
+      const pooled = k.maxPool(
+        rows,
+        [info.filterDepth, 1],
+        [info.strideDepth, 1],
+        [
+          [0, 0],
+          [p.front, p.back],
+          [0, 0],
+          [0, 0],
+        ],
+        a.dimRoundingMode,
+      );
       return k.reshape(pooled, [n, outDepth, outHeight, outWidth, c]);
     });
   };
@@ -90,7 +181,13 @@ export function maxPool3DGrad(backendName: string): KernelFunc {
       const flat = (t: TensorInfo, depth: number) => k.reshape(t, [n, depth, outHeight * outWidth, c]);
       const dRows = maxPoolGradient(k, flat(rowMaxima, inDepth), flat(dy, outDepth), depthAxes(info), 'last');
       const slices = k.reshape(x, [n * inDepth, info.inHeight, info.inWidth, c]);
-      const dx = maxPoolGradient(k, slices, k.reshape(dRows, [n * inDepth, outHeight, outWidth, c]), rowAxes(info), 'last');
+      const dx = maxPoolGradient(
+        k,
+        slices,
+        k.reshape(dRows, [n * inDepth, outHeight, outWidth, c]),
+        rowAxes(info),
+        'last',
+      );
       return k.pad(k.reshape(dx, info.inShape), [[0, 0], ...cut, [0, 0]]);
     });
   };

@@ -40,7 +40,13 @@ export type Tie = 'first' | 'last';
  * maximum of a finite window. No GatherV2, StridedSlice, transposes of rank > 4 (they loop
  * element by element), ArgMax or compares (slow on short rows).
  */
-export function maxPoolGradient(k: KernelScope, x: TensorInfo, dy: TensorInfo, axes: [PoolAxis, PoolAxis], tie: Tie): TensorInfo {
+export function maxPoolGradient(
+  k: KernelScope,
+  x: TensorInfo,
+  dy: TensorInfo,
+  axes: [PoolAxis, PoolAxis],
+  tie: Tie,
+): TensorInfo {
   const [h, w] = axes;
   const [n, , , c] = x.shape as [number, number, number, number];
   const [sh, sw, oh, ow] = [h.stride, w.stride, h.outSize, w.outSize];
@@ -54,7 +60,16 @@ export function maxPoolGradient(k: KernelScope, x: TensorInfo, dy: TensorInfo, a
   // The input in padded coordinates, exactly [N, canvasH, canvasW, C].
   const [afterH, afterW] = [canvasH - h.padBefore - h.inSize, canvasW - w.padBefore - w.inSize];
   const cut = k.slice(x, [0, 0, 0, 0], [n, h.inSize + Math.min(0, afterH), w.inSize + Math.min(0, afterW), c]);
-  const padded = k.pad(cut, [[0, 0], [h.padBefore, Math.max(0, afterH)], [w.padBefore, Math.max(0, afterW)], [0, 0]], -Infinity);
+  const padded = k.pad(
+    cut,
+    [
+      [0, 0],
+      [h.padBefore, Math.max(0, afterH)],
+      [w.padBefore, Math.max(0, afterW)],
+      [0, 0],
+    ],
+    -Infinity,
+  );
 
   // Row g·block + r_w·s_h + r_h of the table is offset (q_h·s_h + r_h, q_w·s_w + r_w) of group g.
   const offsets = Array.from({ length: width }, (_, row) => {
@@ -74,7 +89,9 @@ export function maxPoolGradient(k: KernelScope, x: TensorInfo, dy: TensorInfo, a
     if (groups > 1) k.free(...tables);
     if (offsets.some(([i, j]) => i >= h.filterSize || j >= w.filterSize)) {
       // A minimum, not a sum: +∞ − ∞ would be NaN.
-      const outside = Float32Array.from(offsets, ([i, j]) => (i < h.filterSize && j < w.filterSize ? Infinity : -Infinity));
+      const outside = Float32Array.from(offsets, ([i, j]) =>
+        i < h.filterSize && j < w.filterSize ? Infinity : -Infinity,
+      );
       table = k.binary('Minimum', table, k.float32(outside, [width, 1]));
     }
     // Ranks width + 1 … 2·width, highest for the position the tie rule prefers (window row-major
@@ -83,7 +100,21 @@ export function maxPoolGradient(k: KernelScope, x: TensorInfo, dy: TensorInfo, a
       const order = i * gw * sw + j;
       return width + 1 + (tie === 'first' ? width - 1 - order : order);
     });
-    const columnMax = (t: TensorInfo) => k.reshape(k.maxPool(k.reshape(t, [1, width, 1, columns]), [width, 1], [width, 1], [[0, 0], [0, 0], [0, 0], [0, 0]]), [1, columns]);
+    const columnMax = (t: TensorInfo) =>
+      k.reshape(
+        k.maxPool(
+          k.reshape(t, [1, width, 1, columns]),
+          [width, 1],
+          [width, 1],
+          [
+            [0, 0],
+            [0, 0],
+            [0, 0],
+            [0, 0],
+          ],
+        ),
+        [1, columns],
+      );
     // y clipped to finite values: y − x is then never ∞ − ∞ (NaN); a maximum of +∞ is marked by
     // FLT_MAX − ∞ < 0. A window of −∞ only marks none and gives its dy to its highest rank.
     const maxima = k.run('ClipByValue', { x: columnMax(table) }, { clipValueMin: -FLT_MAX, clipValueMax: FLT_MAX });
@@ -99,7 +130,12 @@ export function maxPoolGradient(k: KernelScope, x: TensorInfo, dy: TensorInfo, a
     const [qh, qw] = [Math.floor(g / gw), g % gw];
     const slab = groups > 1 ? k.slice(shares, [g * block, 0], [block, columns]) : shares;
     const grid = fromTable(k, slab, [n, oh, ow, c], sh, sw);
-    const placed = k.pad(grid, [[0, 0], [qh * sh, (gh - 1 - qh) * sh], [qw * sw, (gw - 1 - qw) * sw], [0, 0]]);
+    const placed = k.pad(grid, [
+      [0, 0],
+      [qh * sh, (gh - 1 - qh) * sh],
+      [qw * sw, (gw - 1 - qw) * sw],
+      [0, 0],
+    ]);
     if (canvas) {
       const sum = k.binary('Add', canvas, placed);
       k.free(canvas, placed);
@@ -112,7 +148,12 @@ export function maxPoolGradient(k: KernelScope, x: TensorInfo, dy: TensorInfo, a
   const takeH = Math.min(h.inSize, canvasH - h.padBefore);
   const takeW = Math.min(w.inSize, canvasW - w.padBefore);
   const inside = k.slice(canvas!, [0, h.padBefore, w.padBefore, 0], [n, takeH, takeW, c]);
-  return k.pad(inside, [[0, 0], [0, h.inSize - takeH], [0, w.inSize - takeW], [0, 0]]);
+  return k.pad(inside, [
+    [0, 0],
+    [0, h.inSize - takeH],
+    [0, w.inSize - takeW],
+    [0, 0],
+  ]);
 }
 
 /**
@@ -131,7 +172,13 @@ function toTable(k: KernelScope, x: TensorInfo, sh: number, sw: number): TensorI
 }
 
 /** The inverse of `toTable`: a table [s_h·s_w, N·OH·OW·C] back to [N, OH·s_h, OW·s_w, C]. */
-function fromTable(k: KernelScope, table: TensorInfo, [n, oh, ow, c]: [number, number, number, number], sh: number, sw: number): TensorInfo {
+function fromTable(
+  k: KernelScope,
+  table: TensorInfo,
+  [n, oh, ow, c]: [number, number, number, number],
+  sh: number,
+  sw: number,
+): TensorInfo {
   let t = k.reshape(table, [sw, sh * n * oh * ow, c]);
   if (sw > 1) t = k.transpose(t, [1, 0, 2]);
   t = k.reshape(t, [sh, n * oh, ow * sw * c]);
@@ -142,8 +189,20 @@ function fromTable(k: KernelScope, table: TensorInfo, [n, oh, ow, c]: [number, n
 /** The pooled axes of a 2-D pooling, as tfjs resolved them. */
 export function poolAxes(info: tf.backend_util.Conv2DInfo): [PoolAxis, PoolAxis] {
   return [
-    { inSize: info.inHeight, outSize: info.outHeight, filterSize: info.effectiveFilterHeight, stride: info.strideHeight, padBefore: info.padInfo.top },
-    { inSize: info.inWidth, outSize: info.outWidth, filterSize: info.effectiveFilterWidth, stride: info.strideWidth, padBefore: info.padInfo.left },
+    {
+      inSize: info.inHeight,
+      outSize: info.outHeight,
+      filterSize: info.effectiveFilterHeight,
+      stride: info.strideHeight,
+      padBefore: info.padInfo.top,
+    },
+    {
+      inSize: info.inWidth,
+      outSize: info.outWidth,
+      filterSize: info.effectiveFilterWidth,
+      stride: info.strideWidth,
+      padBefore: info.padInfo.left,
+    },
   ];
 }
 
@@ -158,14 +217,24 @@ export function maxPoolGrad(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { dy, input, output } = inputs as { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
     const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
-    const info = tfjs.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const info = tfjs.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     expectShape(KERNEL, 'output', output.shape, info.outShape);
-    const simd = input.dtype === 'float32' && dy.dtype === 'float32' ? SimdKernels.of(backend as KernelBackend) : undefined;
+    const simd =
+      input.dtype === 'float32' && dy.dtype === 'float32' ? SimdKernels.of(backend as KernelBackend) : undefined;
     if (simd) {
       return simd.maxPoolGrad(input, dy, windowGeometry(info));
     }
-    return composeKernels(backend as KernelBackend, backendName, inputs, (k) => maxPoolGradient(k, input, dy, poolAxes(info), 'first'));
+    return composeKernels(backend as KernelBackend, backendName, inputs, (k) =>
+      maxPoolGradient(k, input, dy, poolAxes(info), 'first'),
+    );
   };
 }
 

@@ -10,10 +10,18 @@ import { SimdKernels, windowGeometry } from './simd-kernels.js';
 export function maxPool(original: KernelFunc): KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
-    const simd = x.dtype === 'float32' && x.shape.length === 4 ? SimdKernels.of(args.backend as KernelBackend) : undefined;
+    const simd =
+      x.dtype === 'float32' && x.shape.length === 4 ? SimdKernels.of(args.backend as KernelBackend) : undefined;
     if (!simd) return original(args);
     const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as MaxPoolAttrs;
-    const info = tfjs.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const info = tfjs.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     return simd.maxPool(x, info.outShape, windowGeometry(info));
   };
 }

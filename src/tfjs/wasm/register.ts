@@ -52,7 +52,13 @@ export function replacementKernelConfigs(): KernelConfig[] {
     ...wrap('Identity', sharedIdentity),
     ...wrap('Cast', sharedCast),
   ];
-  return [maxPoolGradConfig(BACKEND), ...maxPool3DConfigs(BACKEND), conv2DBackpropInputConfig(BACKEND), ...conv3DBackpropConfigs(BACKEND), ...wrapped];
+  return [
+    maxPoolGradConfig(BACKEND),
+    ...maxPool3DConfigs(BACKEND),
+    conv2DBackpropInputConfig(BACKEND),
+    ...conv3DBackpropConfigs(BACKEND),
+    ...wrapped,
+  ];
 }
 
 let registered = false;

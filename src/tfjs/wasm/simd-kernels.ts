@@ -12,12 +12,80 @@ interface WasmBackend {
 
 /** The exports of simd/kernels.ts (documented there); every pointer is a byte offset in the backend's heap. */
 interface KernelExports {
-  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number, scratch: number): void;
-  maxPool(x: number, out: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number): void;
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+    scratch: number,
+  ): void;
+  maxPool(
+    x: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
   addRows(x: number, v: number, out: number, rows: number, cols: number): void;
   sumLeading(x: number, out: number, rows: number, cols: number, scratch: number): void;
-  col2im(cols: number, dx: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
-  convFilterGrad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, dh: number, dwd: number, padTop: number, padLeft: number): void;
+  col2im(
+    cols: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dwd: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  convFilterGrad(
+    x: number,
+    dy: number,
+    dw: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dwd: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
 }
 
 /** 2-D geometry of a pooling or convolution window over NHWC data, as tfjs resolved it. */
@@ -46,7 +114,8 @@ let compiled: WebAssembly.Module | null | undefined;
 /** The compiled kernels, or null on a WebAssembly engine without SIMD (where wasm runs its build without SIMD too). */
 function kernelsModule(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
-  if (!fs.existsSync(KERNELS_FILE)) throw new Error(`${KERNELS_FILE.pathname} is missing: build Mosaic (npm run build)`);
+  if (!fs.existsSync(KERNELS_FILE))
+    throw new Error(`${KERNELS_FILE.pathname} is missing: build Mosaic (npm run build)`);
   const bytes = fs.readFileSync(KERNELS_FILE);
   compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   return compiled;
@@ -71,7 +140,8 @@ export class SimdKernels {
     const wasm = backend as unknown as Partial<WasmBackend>;
     const memory = wasm.wasm?.asm?.memory;
     let kernels: SimdKernels | null = null;
-    const reachable = memory instanceof WebAssembly.Memory && wasm.dataIdMap !== undefined && wasm.makeOutput !== undefined;
+    const reachable =
+      memory instanceof WebAssembly.Memory && wasm.dataIdMap !== undefined && wasm.makeOutput !== undefined;
     const module = reachable ? kernelsModule() : null;
     if (module) {
       const instance = new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } });
@@ -86,7 +156,23 @@ export class SimdKernels {
     const [n, h, w, c] = x.shape as [number, number, number, number];
     const [, oh, ow] = dy.shape as [number, number, number, number];
     const dx = this.backend.makeOutput(x.shape, 'float32');
-    this.withScratch(c * 8, (scratch) => this.exports.maxPoolGrad(this.at(x), this.at(dy), this.at(dx), n, h, w, c, oh, ow, ...g.filter, ...g.stride, ...g.padBefore, scratch));
+    this.withScratch(c * 8, (scratch) =>
+      this.exports.maxPoolGrad(
+        this.at(x),
+        this.at(dy),
+        this.at(dx),
+        n,
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        ...g.filter,
+        ...g.stride,
+        ...g.padBefore,
+        scratch,
+      ),
+    );
     return dx;
   }
 
@@ -103,7 +189,13 @@ export class SimdKernels {
   addRows(x: TensorInfo, v: TensorInfo): TensorInfo {
     const cols = x.shape[x.shape.length - 1]!;
     const out = this.backend.makeOutput(x.shape, 'float32');
-    this.exports.addRows(this.at(x), this.at(v), this.at(out), cols === 0 ? 0 : tfjs.util.sizeFromShape(x.shape) / cols, cols);
+    this.exports.addRows(
+      this.at(x),
+      this.at(v),
+      this.at(out),
+      cols === 0 ? 0 : tfjs.util.sizeFromShape(x.shape) / cols,
+      cols,
+    );
     return out;
   }
 
@@ -118,10 +210,28 @@ export class SimdKernels {
   }
 
   /** The input gradient [N,H,W,Cin] (`inputShape`) of an NHWC convolution with output [OH, OW] from its columns [N·OH·OW, KH·KW·Cin] = dy · Wᵀ. */
-  col2im(cols: TensorInfo, inputShape: [number, number, number, number], [oh, ow]: [number, number], g: WindowGeometry): TensorInfo {
+  col2im(
+    cols: TensorInfo,
+    inputShape: [number, number, number, number],
+    [oh, ow]: [number, number],
+    g: WindowGeometry,
+  ): TensorInfo {
     const [n, h, w, ci] = inputShape;
     const dx = this.backend.makeOutput(inputShape, 'float32');
-    this.exports.col2im(this.at(cols), this.at(dx), n, h, w, ci, oh, ow, ...g.filter, ...g.stride, ...g.dilation, ...g.padBefore);
+    this.exports.col2im(
+      this.at(cols),
+      this.at(dx),
+      n,
+      h,
+      w,
+      ci,
+      oh,
+      ow,
+      ...g.filter,
+      ...g.stride,
+      ...g.dilation,
+      ...g.padBefore,
+    );
     return dx;
   }
 
@@ -130,7 +240,22 @@ export class SimdKernels {
     const [n, h, w, ci] = x.shape as [number, number, number, number];
     const [, oh, ow, co] = dy.shape as [number, number, number, number];
     const dw = this.backend.makeOutput([...g.filter, ci, co], 'float32');
-    this.exports.convFilterGrad(this.at(x), this.at(dy), this.at(dw), n, h, w, ci, oh, ow, co, ...g.filter, ...g.stride, ...g.dilation, ...g.padBefore);
+    this.exports.convFilterGrad(
+      this.at(x),
+      this.at(dy),
+      this.at(dw),
+      n,
+      h,
+      w,
+      ci,
+      oh,
+      ow,
+      co,
+      ...g.filter,
+      ...g.stride,
+      ...g.dilation,
+      ...g.padBefore,
+    );
     return dw;
   }
 

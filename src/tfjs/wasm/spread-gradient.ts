@@ -9,11 +9,22 @@ import type { KernelScope } from './kernel-scope.js';
  * padding than its window reaches, or a stride larger than the dilated filter. The positive
  * amounts are the caller's padding.
  */
-export function spreadForInputGradient(k: KernelScope, dy: TensorInfo, strides: number[], amounts: { before: number; after: number }[]): TensorInfo {
+export function spreadForInputGradient(
+  k: KernelScope,
+  dy: TensorInfo,
+  strides: number[],
+  amounts: { before: number; after: number }[],
+): TensorInfo {
   let z = dy;
-  strides.forEach((stride, i) => { z = spreadAxis(k, z, i + 1, stride); });
-  const begin = z.shape.map((_, axis) => (axis === 0 || axis > strides.length ? 0 : Math.max(0, -amounts[axis - 1]!.before)));
-  const size = z.shape.map((d, axis) => (axis === 0 || axis > strides.length ? d : d - begin[axis]! - Math.max(0, -amounts[axis - 1]!.after)));
+  strides.forEach((stride, i) => {
+    z = spreadAxis(k, z, i + 1, stride);
+  });
+  const begin = z.shape.map((_, axis) =>
+    axis === 0 || axis > strides.length ? 0 : Math.max(0, -amounts[axis - 1]!.before),
+  );
+  const size = z.shape.map((d, axis) =>
+    axis === 0 || axis > strides.length ? d : d - begin[axis]! - Math.max(0, -amounts[axis - 1]!.after),
+  );
   return size.some((d, axis) => d !== z.shape[axis]) ? k.slice(z, begin, size) : z;
 }
 
@@ -22,6 +33,10 @@ function spreadAxis(k: KernelScope, x: TensorInfo, axis: number, stride: number)
   if (stride === 1) return x;
   const before = x.shape.slice(0, axis + 1);
   const after = x.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const spread = k.pad(k.reshape(x, [...before, 1, after]), [...before.map((): [number, number] => [0, 0]), [0, stride - 1], [0, 0]]);
+  const spread = k.pad(k.reshape(x, [...before, 1, after]), [
+    ...before.map((): [number, number] => [0, 0]),
+    [0, stride - 1],
+    [0, 0],
+  ]);
   return k.reshape(spread, [...x.shape.slice(0, axis), x.shape[axis]! * stride, ...x.shape.slice(axis + 1)]);
 }

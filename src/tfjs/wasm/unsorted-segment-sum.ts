@@ -17,9 +17,12 @@ export function unsortedSegmentSum(backendName: string): KernelFunc {
     const { numSegments } = attrs as unknown as UnsortedSegmentSumAttrs;
     const idsRank = segmentIds.shape.length;
     if (segmentIds.shape.some((d, i) => d !== x.shape[i])) {
-      throw new Error(`${KERNEL} (wasm): segmentIds of shape [${segmentIds.shape.join(', ')}] must start the shape of x [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${KERNEL} (wasm): segmentIds of shape [${segmentIds.shape.join(', ')}] must start the shape of x [${x.shape.join(', ')}]`,
+      );
     }
-    if (segmentIds.dtype !== 'int32') throw new Error(`${KERNEL} (wasm): segmentIds must be int32, got ${segmentIds.dtype}`);
+    if (segmentIds.dtype !== 'int32')
+      throw new Error(`${KERNEL} (wasm): segmentIds must be int32, got ${segmentIds.dtype}`);
     const b = backend as KernelBackend;
     const count = tfjs.util.sizeFromShape(segmentIds.shape);
     const rest = x.shape.slice(idsRank);
@@ -28,7 +31,12 @@ export function unsortedSegmentSum(backendName: string): KernelFunc {
 
     return composeKernels(b, backendName, inputs, (k) => {
       const updates = k.reshape(x, [count, ...rest]);
-      if (valid) return k.run('ScatterNd', { indices: k.reshape(segmentIds, [count, 1]), updates }, { shape: [numSegments, ...rest] });
+      if (valid)
+        return k.run(
+          'ScatterNd',
+          { indices: k.reshape(segmentIds, [count, 1]), updates },
+          { shape: [numSegments, ...rest] },
+        );
       const kept = Int32Array.from(ids, (id) => (id >= 0 && id < numSegments ? id : numSegments));
       const indices = k.reshape(k.int32(kept), [count, 1]);
       const scattered = k.run('ScatterNd', { indices, updates }, { shape: [numSegments + 1, ...rest] });

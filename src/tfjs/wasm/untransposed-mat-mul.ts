@@ -35,7 +35,9 @@ export function untransposedMatMul(backendName: string, original: KernelFunc, fu
       };
       const untransposed = { ...args.attrs, transposeA: false, transposeB: false };
       if (byParts) return fusedByParts(k, operands, args.inputs as FusedInputs, untransposed);
-      return k.adopt(original({ inputs: { ...args.inputs, ...operands }, backend: args.backend, attrs: untransposed }) as TensorInfo);
+      return k.adopt(
+        original({ inputs: { ...args.inputs, ...operands }, backend: args.backend, attrs: untransposed }) as TensorInfo,
+      );
     });
   };
 }
@@ -46,7 +48,12 @@ interface FusedInputs {
 }
 
 /** _FusedMatMul as BatchMatMul (XNNPACK, untransposed), bias added, activation: as tfjs-core's unfused path. */
-function fusedByParts(k: KernelScope, operands: { a: TensorInfo; b: TensorInfo }, { bias, preluActivationWeights }: FusedInputs, attrs: NamedAttrMap & MatMulAttrs): TensorInfo {
+function fusedByParts(
+  k: KernelScope,
+  operands: { a: TensorInfo; b: TensorInfo },
+  { bias, preluActivationWeights }: FusedInputs,
+  attrs: NamedAttrMap & MatMulAttrs,
+): TensorInfo {
   let y = k.run('BatchMatMul', operands, { transposeA: false, transposeB: false });
   if (bias) y = k.binary('Add', y, bias);
   switch (attrs.activation ?? 'linear') {
