@@ -46,11 +46,9 @@ export function importUserFile(file: string): Promise<Record<string, unknown>> {
  * name matches). `where` says which config entry asked, for the error message.
  */
 // biome-ignore lint/suspicious/noExplicitAny: a user's class, constructed with parameters of any type
-export async function loadUserClass(
-  file: string,
-  className: string,
-  where: string,
-): Promise<new (...args: any[]) => any> {
+type UserClass = new (...args: any[]) => any;
+
+export async function loadUserClass(file: string, className: string, where: string): Promise<UserClass> {
   if (!fs.existsSync(file)) throw new MosaicError(`${where}: file ${file} does not exist`);
   let mod: Record<string, unknown>;
   try {
@@ -71,10 +69,7 @@ export async function loadUserClass(
       `${where}: ${file} exports no class "${className}" (it exports: ${exported.join(', ') || 'nothing'})`,
     );
   }
-  // biome-ignore lint/suspicious/noExplicitAny: as above
-  return candidate as new (
-    ...args: any[]
-  ) => any;
+  return candidate as UserClass;
 }
 
 function isClassNamed(value: unknown, name: string): boolean {

@@ -110,12 +110,10 @@ export class FlatOptimizer implements RunOptimizer {
     const state = flat.flatMap((t) =>
       t.tensor.rank === 0
         ? [t]
-        : tfjs
-            .split(t.tensor, this.sizes)
-            .map((part, i) => ({
-              name: `${this.variables[i]!.name}/${t.name}`,
-              tensor: part.reshape(this.variables[i]!.shape),
-            })),
+        : tfjs.split(t.tensor, this.sizes).map((part, i) => ({
+            name: `${this.variables[i]!.name}/${t.name}`,
+            tensor: part.reshape(this.variables[i]!.shape),
+          })),
     );
     if (this.plain) tfjs.dispose(flat.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
     return state;
