@@ -7,9 +7,23 @@ import { meanAndSpreadLayers, spreadSubtitle, violinChart } from './plots.js';
 import { orderedLabels, seriesLabel, splitCells } from './pooling.js';
 import { CRITERIA, criterionValue, type AnalysisRun, type Better, type Criterion, type LoadedRuns } from './runs.js';
 import { leftOut, usableRuns } from './usable.js';
+import {
+  colourEncoding,
+  dodgeOffsets,
+  seriesPanels,
+  shifted,
+  xAxisSpec,
+  xScaleOf,
+  xScaleSpec,
+} from './series-layout.js';
+
+const CHART_WIDTH = 560;
+const PANEL_WIDTH = 320;
+
+type Row = { x: number | string; series: string; model: string; panel: string } & Record<string, number | null>;
 import { plural } from '../core/wording.js';
 
-function xOf(run: AnalysisRun, abscissa: string): number | string | undefined {
+function abscissaOf(run: AnalysisRun, abscissa: string): number | string | undefined {
   if (CRITERIA.includes(abscissa)) return criterionValue(run, abscissa) ?? undefined;
   const fact = factNamed(run.facts, abscissa, run.runId);
   if (fact === undefined) return undefined;
@@ -63,7 +77,7 @@ export function configPage(
       `${source} [${section.name}]: no finished run matches ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(' and ') || 'the section'}`,
     );
   }
-  const xs = new Map(runs.map((r) => [r.runId, xOf(r, section.abscissa)]));
+  const xs = new Map(runs.map((r) => [r.runId, abscissaOf(r, section.abscissa)]));
   const placedRuns = runs.filter((r) => xs.get(r.runId) !== undefined);
   if (placedRuns.length === 0) {
     throw new MosaicError(
@@ -93,40 +107,79 @@ export function configPage(
   });
   notes.push(...pooling.notes);
 
-  const rows = placedRuns.map((r) => ({
-    x: xs.get(r.runId)!,
-    series: seriesLabel(base(r), pooling.variant.get(r.runId)!),
-    ...Object.fromEntries(section.ordinates.map((o) => [o, criterionValue(r, o)])),
-  })) as ({ x: number | string; series: string } & Record<string, number | null>)[];
-  const numericX = rows.every((v) => typeof v.x === 'number');
-  const integerX = numericX && rows.every((v) => Number.isInteger(v.x));
-  const x = {
-    field: 'x',
-    type: numericX ? ('quantitative' as const) : ('ordinal' as const),
-    title: section.abscissa,
-    ...(numericX ? { scale: { zero: false } } : {}),
-    ...(integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
-  };
   const order = orderedLabels(
     placedRuns.map((r) => ({ base: base(r), runId: r.runId })),
     pooling,
   );
-  const color = {
-    field: 'series',
-    type: 'nominal' as const,
-    title: 'series',
-    scale: { domain: order },
-    legend: { labelLimit: 480, columns: 2, symbolOpacity: 1 },
+  const panels = seriesPanels(
+    order,
+    new Map(
+      placedRuns.map((r) => [
+        seriesLabel(base(r), pooling.variant.get(r.runId)!),
+        { base: base(r), variant: pooling.variant.get(r.runId)! },
+      ]),
+    ),
+  );
+  const rows = placedRuns.map((r) => {
+    const series = seriesLabel(base(r), pooling.variant.get(r.runId)!);
+    return {
+      x: xs.get(r.runId)!,
+      series,
+      model: panels.colourOf.get(series)!,
+      panel: panels.panelOf.get(series)!,
+      ...Object.fromEntries(section.ordinates.map((o) => [o, criterionValue(r, o)])),
+    };
+  }) as Row[];
+  const numericX = rows.every((v) => typeof v.x === 'number');
+  const width = panels.panels.length > 1 ? PANEL_WIDTH : CHART_WIDTH;
+  const scale = numericX
+    ? xScaleOf(
+        rows.map((r) => r.x as number),
+        width,
+      )
+    : undefined;
+  const x = {
+    field: 'x',
+    type: numericX ? ('quantitative' as const) : ('ordinal' as const),
+    title: `${section.abscissa}${scale?.log ? ' (log scale)' : ''}`,
+    ...(scale ? { scale: xScaleSpec(scale), axis: xAxisSpec(scale) } : {}),
   };
+  const offsets = dodgeOffsets(rows, order, panels.panelOf);
+  /** Means at the same x stand apart: shifted on a numeric axis, side by side in the band of an ordinal one. */
+  const dodged = (summaries: ReturnType<typeof summarizeBySeriesAndX>) =>
+    summaries.map((s) => ({
+      ...s,
+      at: s.x,
+      model: panels.colourOf.get(s.series)!,
+      x: scale && typeof s.x === 'number' ? shifted(s.x, offsets.get(s.series) ?? 0, scale) : s.x,
+    }));
+  const xOf =
+    !scale && offsets.size
+      ? { x, xOffset: { field: panels.colourField, type: 'nominal', scale: { domain: panels.colours } } }
+      : { x };
+  const color = colourEncoding(
+    panels.colourField,
+    panels.colourField === 'series' ? 'series' : 'model keys',
+    panels.colours,
+  );
+  const tooltip = [
+    { field: 'series', title: 'series' },
+    { field: 'at', title: section.abscissa },
+    { field: 'mean', format: '.4g' },
+    { field: 'std', format: '.3g' },
+    { field: 'n', title: 'runs' },
+  ];
   let single = false;
-  const charts = section.ordinates.map((o) => {
+  const chart = (o: Criterion, panel: string) => {
+    const mine = rows.filter((r) => r.panel === panel);
+    const title = { text: panel ? `${o} · ${panel}` : o, fontSize: 11 };
     if (section.plotType === 'violin') {
       return {
-        data: { values: rows },
+        data: { values: mine },
         ...violinChart({
-          title: o,
+          title: title.text,
           field: o,
-          series: 'series',
+          series: panels.colourField,
           column: 'x',
           columnTitle: section.abscissa,
           yTitle: o,
@@ -137,16 +190,26 @@ export function configPage(
         }),
       };
     }
-    const summaries = summarizeBySeriesAndX(rows, o, criteria.better(o));
+    const summaries = dodged(summarizeBySeriesAndX(mine, o, criteria.better(o)));
     single ||= section.errorbars === 'fill_between' && summaries.some((s) => s.single);
     const spread = section.errorbars === 'bars' ? 'bars' : 'band';
     return {
-      title: { text: o, fontSize: 11 },
-      width: 560,
-      height: 260,
-      layer: meanAndSpreadLayers({ summaries, x, yTitle: o, color, spread, centre: section.plotType }),
+      title,
+      width,
+      height: panels.panels.length > 1 ? 220 : 260,
+      layer: meanAndSpreadLayers({ summaries, ...xOf, yTitle: o, color, spread, centre: section.plotType, tooltip }),
     };
-  });
+  };
+  // With panels, a row of them per ordinate, on one y scale.
+  const charts = section.ordinates.map((o) =>
+    panels.panels.length > 1
+      ? {
+          concat: panels.panels.map((panel) => chart(o, panel)),
+          columns: Math.min(panels.panels.length, 3),
+          resolve: { scale: { y: 'shared', x: 'shared', color: 'shared' } },
+        }
+      : chart(o, ''),
+  );
   const who = `${plural(runs.length, 'finished run')}${section.include.length ? ` with ${section.include.map((i) => `${i.key} in [${i.values.join(', ')}]`).join(', ')}` : ''}`;
   const subtitle =
     section.plotType === 'violin'
@@ -160,6 +223,7 @@ export function configPage(
             spread: section.errorbars === 'bars' ? 'bars' : 'band',
             of: `one ${section.abscissa}`,
           }),
+          ...(panels.panels.length > 1 ? [`a panel per ${pooling.splitBy.join(', ')}; colour: model keys`] : []),
         ];
   return {
     spec: {
@@ -173,11 +237,7 @@ export function configPage(
 }
 
 /** Per series and x: mean ± 1 std of the ordinate, clipped to its range; `single` when the series has one x. */
-function summarizeBySeriesAndX(
-  rows: ({ x: number | string; series: string } & Record<string, number | null>)[],
-  o: Criterion,
-  better: Better,
-) {
+function summarizeBySeriesAndX(rows: Row[], o: Criterion, better: Better) {
   const withValue = rows.filter((r) => r[o] !== null);
   const range = criterionRange(
     o,

@@ -20,7 +20,13 @@ export interface ChartSize {
   width: number;
   height: number;
   logX: boolean;
+  /** The x axis's range when fixed (dodged charts), and the y range of all panels when they share it. */
+  xDomain?: [number, number];
+  yRange?: [number, number];
 }
+
+/** A point of the chart: its series' mean at a size, drawn at `x` (the size, or beside it when dodged). */
+export type PlacedSummary = SizeSummary & { x?: number };
 
 /** Pixels from a point to its letters' near edge (a point's radius is about 4), between the centres of two letters on one side, and above or below. */
 const GAP = 6;
@@ -47,31 +53,42 @@ const SPOTS: Spot[] = [
   { side: 'left', rise: -RISE, cost: 4.5 },
 ];
 
-export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], chart: ChartSize): PlacedLetters[] {
+export function placeLetters(letters: SizeLetters[], summaries: PlacedSummary[], chart: ChartSize): PlacedLetters[] {
   const finite = (xs: number[]) => xs.filter(Number.isFinite);
-  const lo = Math.min(...finite(summaries.flatMap((s) => [s.mean, s.lower])));
-  const hi = Math.max(...finite(summaries.flatMap((s) => [s.mean, s.upper])));
+  const [lo, hi] = chart.yRange ?? [
+    Math.min(...finite(summaries.flatMap((s) => [s.mean, s.lower]))),
+    Math.max(...finite(summaries.flatMap((s) => [s.mean, s.upper]))),
+  ];
   const yPerPixel = (hi > lo ? hi - lo : Math.abs(hi) || 1) / chart.height;
   const tx = (n: number) => (chart.logX ? Math.log10(Math.max(n, Number.MIN_VALUE)) : n);
-  const xs = summaries.map((s) => tx(s.nb_params));
+  const xs = chart.xDomain ? chart.xDomain.map(tx) : summaries.map((s) => tx(s.x ?? s.nb_params));
   const [xLo, xHi] = [Math.min(...xs), Math.max(...xs)];
   const xPerPixel = (xHi > xLo ? xHi - xLo : 1) / chart.width;
   /** A point in pixels, y upwards. */
-  const pixel = (s: SizeSummary) => ({ x: tx(s.nb_params) / xPerPixel, y: s.mean / yPerPixel });
+  const pixel = (s: PlacedSummary) => ({ x: tx(s.x ?? s.nb_params) / xPerPixel, y: s.mean / yPerPixel });
   const [bottom, top] = [lo / yPerPixel, hi / yPerPixel];
+  /** Pixels from a point to the outermost point of its size on each side: dodged points stand side by side, and letters go beyond them all. */
+  const beyond = (s: PlacedSummary) => {
+    const at = summaries.filter((o) => o.nb_params === s.nb_params).map((o) => pixel(o).x - pixel(s).x);
+    return { right: Math.max(0, ...at), left: Math.max(0, ...at.map((d) => -d)) };
+  };
 
   const candidates = letters.flatMap((l) => {
     const own = summaries.filter((s) => s.series === l.series).sort((a, b) => a.nb_params - b.nb_params);
     const i = own.findIndex((s) => s.nb_params === l.nb_params);
     if (i < 0) return [];
     const here = pixel(own[i]!);
+    const clear = beyond(own[i]!);
     // Its line's segments, from the point to each neighbour, relative to the point.
     const segments = [own[i - 1], own[i + 1]]
       .filter((s) => s !== undefined)
       .map((s) => ({ x: pixel(s).x - here.x, y: pixel(s).y - here.y }));
     const width = CHAR_WIDTH * l.letters.length;
     const cost = (spot: Spot) => {
-      const [x0, x1] = spot.side === 'right' ? [GAP, GAP + width] : [-GAP - width, -GAP];
+      const [x0, x1] =
+        spot.side === 'right'
+          ? [clear.right + GAP, clear.right + GAP + width]
+          : [-clear.left - GAP - width, -clear.left - GAP];
       const [y0, y1] = [spot.rise - HALF_HEIGHT - 1, spot.rise + HALF_HEIGHT + 1];
       const crossed = segments.filter((seg) => crosses(seg, x0, x1, y0, y1)).length;
       const outside = here.y + spot.rise - HALF_HEIGHT < bottom || here.y + spot.rise + HALF_HEIGHT > top ? 1 : 0;
@@ -85,6 +102,7 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
         letters: l,
         mean: own[i]!.mean,
         point: here.y,
+        clear,
         right: { at: here.y + right.rise, cost: cost(right) },
         left: { at: here.y + left.rise, cost: cost(left) },
       },
@@ -110,7 +128,7 @@ export function placeLetters(letters: SizeLetters[], summaries: SizeSummary[], c
     return {
       ...c.letters,
       mean: c.mean,
-      dx: s === 'right' ? GAP : -GAP,
+      dx: Math.round((s === 'right' ? c.clear.right + GAP : -c.clear.left - GAP) * 10) / 10,
       dy: Math.round((c.point - heights.get(c)!) * 10) / 10,
       align: s === 'right' ? ('left' as const) : ('right' as const),
     };

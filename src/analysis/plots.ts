@@ -3,9 +3,20 @@ import type { EpochRecord } from '../core/run-records.js';
 import { significant } from '../core/format.js';
 import { spreadNote } from './bands.js';
 import type { AnalysisRun, Criterion } from './runs.js';
-import { placeLetters, type ChartSize } from './letter-placement.js';
+import { placeLetters, type ChartSize, type PlacedSummary } from './letter-placement.js';
 import { SIZE_LETTERS_CAPTION, type SizeLetters } from './size-letters.js';
-import type { SizeData, SizeSeries, SizeSummary } from './size-series.js';
+import {
+  colourEncoding,
+  dodgeOffsets,
+  seriesPanels,
+  shifted,
+  X_PADDING,
+  xAxisSpec,
+  xScaleOf,
+  xScaleSpec,
+  type SeriesPanels,
+} from './series-layout.js';
+import type { SizeData, SizeSeries } from './size-series.js';
 
 /** Vega-Lite specifications of Mosaic's figures, from the database's contents alone. */
 
@@ -106,12 +117,16 @@ export interface SpreadOptions {
   /** Rows with `mean`, `lower`, `upper`, `single` and the x and series fields. */
   summaries: object[];
   x: Record<string, unknown>;
+  /** Side by side within an ordinal x's band. */
+  xOffset?: Record<string, unknown>;
   yTitle: string;
   /** The series' colour encoding; its legend is drawn by the means' layer only. */
   color: Record<string, unknown>;
   /** band: a band (error bars for a series of one x); bars: error bars everywhere. */
   spread: 'band' | 'bars';
   centre: 'line' | 'point';
+  /** The means' tooltip, when the x they are drawn at is not the value to read (dodged). */
+  tooltip?: Record<string, unknown>[];
 }
 
 /**
@@ -126,13 +141,14 @@ export function meanAndSpreadLayers(o: SpreadOptions): Record<string, unknown>[]
   const axis = valueAxis((o.summaries as { mean: number; upper: number }[]).flatMap((r) => [r.mean, r.upper]));
   const y = { field: 'lower', type: 'quantitative', title: o.yTitle, axis };
   const quiet = o.color;
+  const offset = o.xOffset ? { xOffset: o.xOffset } : {};
   return [
     ...(banded.length
       ? [
           {
             data: { values: banded },
             mark: { type: 'errorband', opacity: 0.2 },
-            encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet },
+            encoding: { x: o.x, ...offset, y, y2: { field: 'upper' }, color: quiet },
           },
         ]
       : []),
@@ -141,7 +157,7 @@ export function meanAndSpreadLayers(o: SpreadOptions): Record<string, unknown>[]
           {
             data: { values: barred },
             mark: { type: 'errorbar', ticks: { size: 10 }, thickness: 2 },
-            encoding: { x: o.x, y, y2: { field: 'upper' }, color: quiet },
+            encoding: { x: o.x, ...offset, y, y2: { field: 'upper' }, color: quiet },
           },
         ]
       : []),
@@ -153,8 +169,10 @@ export function meanAndSpreadLayers(o: SpreadOptions): Record<string, unknown>[]
           : { type: 'point', filled: true, size: 60 },
       encoding: {
         x: o.x,
+        ...offset,
         y: { field: 'mean', type: 'quantitative', title: o.yTitle, scale: { zero: false }, axis },
         color: o.color,
+        ...(o.tooltip ? { tooltip: o.tooltip } : {}),
       },
     },
   ];
@@ -187,36 +205,21 @@ export function spreadSubtitle(
   ];
 }
 
-/** The colour of the series of metaplot and perfanalysis, in legend order; every chart of a page shares it. */
-function seriesColor(data: SizeData, order: string[]) {
-  const shown = new Set(data.summaries.map((s) => s.series));
-  return {
-    field: 'series',
-    type: 'nominal' as const,
-    title: 'model key',
-    scale: { domain: order.filter((s) => shown.has(s)) },
-    legend: {
-      title: 'model key',
-      symbolType: 'stroke',
-      symbolStrokeWidth: 3,
-      symbolOpacity: 1,
-      labelLimit: 480,
-      columns: shown.size > 6 ? 2 : 1,
-    },
-  };
-}
-
 /** The letters of each series at each size, beside its mean (letter-placement.ts), in its colour, over a white halo. */
 function letterLayers(
   letters: SizeLetters[],
-  summaries: SizeSummary[],
+  summaries: PlacedSummary[],
   x: Record<string, unknown>,
   yTitle: string,
   color: Record<string, unknown>,
   chart: ChartSize,
 ): Record<string, unknown>[] {
   if (letters.length === 0) return [];
-  const values = placeLetters(letters, summaries, chart);
+  const values = placeLetters(letters, summaries, chart).map((l) => ({
+    ...l,
+    x: summaries.find((s) => s.series === l.series && s.nb_params === l.nb_params)?.x ?? l.nb_params,
+    model: (summaries as (PlacedSummary & { model?: string })[]).find((s) => s.series === l.series)?.model,
+  }));
   const y = { field: 'mean', type: 'quantitative', title: yTitle };
   const text = {
     type: 'text',
@@ -251,92 +254,191 @@ function letterLayers(
   ];
 }
 
+type SeriesInfo = Pick<SizeSeries, 'splitBy' | 'pooled' | 'order' | 'parts'>;
+
+/** The curve charts of metaplot and perfanalysis: one, or one per panel (series-layout.ts), and how they are laid out. */
+function sizeCurves(
+  data: SizeData,
+  criterion: Criterion,
+  series: SeriesInfo,
+  letters: SizeLetters[],
+  size: { width: number; height: number },
+) {
+  const shown = new Set(data.summaries.map((s) => s.series));
+  const order = series.order.filter((s) => shown.has(s));
+  const panels = seriesPanels(order, series.parts);
+  const scale = xScaleOf(
+    data.summaries.map((s) => s.nb_params),
+    size.width,
+  );
+  const offsets = dodgeOffsets(
+    data.summaries.map((s) => ({ series: s.series, x: s.nb_params })),
+    order,
+    panels.panelOf,
+  );
+  const colour = colourEncoding(panels.colourField, 'model key', panels.colours);
+  const x = {
+    field: 'x',
+    type: 'quantitative' as const,
+    title: `number of parameters${scale.log ? ' (log scale)' : ''}`,
+    scale: xScaleSpec(scale),
+    axis: xAxisSpec(scale),
+  };
+  const rows = data.summaries.map((s) => ({
+    ...s,
+    x: shifted(s.nb_params, offsets.get(s.series) ?? 0, scale),
+    model: panels.colourOf.get(s.series)!,
+    panel: panels.panelOf.get(s.series)!,
+  }));
+  const finite = (xs: number[]) => xs.filter(Number.isFinite);
+  const yRange: [number, number] = [
+    Math.min(...finite(rows.flatMap((s) => [s.mean, s.lower]))),
+    Math.max(...finite(rows.flatMap((s) => [s.mean, s.upper]))),
+  ];
+  const tooltip = [
+    { field: 'series', title: 'series' },
+    { field: 'nb_params', title: 'number of parameters' },
+    { field: 'mean', title: criterion, format: '.4g' },
+    { field: 'std', title: 'std', format: '.3g' },
+    { field: 'n', title: 'runs' },
+  ];
+  const charts = panels.panels.map((panel) => {
+    const mine = rows.filter((r) => r.panel === panel);
+    const names = new Set(mine.map((r) => r.series));
+    return {
+      ...(panel ? { title: { text: panel, fontSize: 11 } } : {}),
+      ...size,
+      layer: [
+        ...meanAndSpreadLayers({
+          summaries: mine,
+          x,
+          yTitle: criterion,
+          color: colour,
+          spread: 'band',
+          centre: 'line',
+          tooltip,
+        }),
+        ...letterLayers(
+          letters.filter((l) => names.has(l.series)),
+          mine,
+          x,
+          criterion,
+          colour,
+          {
+            width: size.width - 2 * X_PADDING,
+            height: size.height,
+            logX: scale.log,
+            xDomain: [scale.lo, scale.hi],
+            yRange,
+          },
+        ),
+      ],
+    };
+  });
+  return { charts, panels, scale, colour };
+}
+
+/** What a figure of panels says about them. */
+const panelNote = (series: SeriesInfo, panels: SeriesPanels) =>
+  panels.panels.length > 1 ? [`a panel per ${series.splitBy.join(', ')}; colour: model key`] : [];
+
+/** Panels side by side, so many a row. */
+const panelColumns = (n: number) => (n <= 3 ? n : n === 4 ? 2 : 3);
+
 /**
  * metaplot: a criterion against nb_params, one line per series, mean over repeats ± 1 std; with
- * `letters` (size-letters.ts), each series' letters at each size where several were tested.
+ * `letters` (size-letters.ts), each series' letters at each size where several were tested. Many
+ * series split by parameters go to panels, one per parameter values (series-layout.ts).
  */
 export function metaplotSpec(
   data: SizeData,
   dataset: string,
   criterion: Criterion,
-  series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>,
+  series: SeriesInfo,
   letters: SizeLetters[] = [],
   size: { width: number; height: number } = { width: 560, height: 340 },
 ): TopLevelSpec {
-  const sizes = data.points.map((v) => v.nb_params).filter((n) => n > 0);
-  const logX = sizes.length > 0 && Math.max(...sizes) / Math.min(...sizes) >= 10;
   const nValues = [...new Set(data.summaries.map((s) => s.n))].sort((a, b) => a - b);
-  const x = {
-    field: 'nb_params',
-    type: 'quantitative' as const,
-    title: 'number of parameters',
-    scale: logX ? { type: 'log' as const } : { zero: false },
+  const probe = seriesPanels(
+    series.order.filter((s) => data.summaries.some((d) => d.series === s)),
+    series.parts,
+  );
+  const panelSize = probe.panels.length > 1 ? { width: 340, height: 230 } : size;
+  const { charts, panels, scale } = sizeCurves(data, criterion, series, letters, panelSize);
+  const first = `mean over repeats (n = ${nValues.join('–')} per point)${scale.log ? ', x on a log scale' : ''}`;
+  const title = {
+    text: `${criterion} against model size on ${dataset}`,
+    subtitle: [
+      ...spreadSubtitle(first, { ...series, single: data.summaries.some((s) => s.single) }),
+      ...panelNote(series, panels),
+      ...(letters.length ? SIZE_LETTERS_CAPTION : []),
+    ],
   };
-  const color = seriesColor(data, series.order);
-  const first = `mean over repeats (n = ${nValues.join('–')} per point)${logX ? ', x on a log scale' : ''}`;
+  if (charts.length === 1) return { $schema: SCHEMA, title, ...charts[0]! } as unknown as TopLevelSpec;
   return {
     $schema: SCHEMA,
-    title: {
-      text: `${criterion} against model size on ${dataset}`,
-      subtitle: [
-        ...spreadSubtitle(first, { ...series, single: data.summaries.some((s) => s.single) }),
-        ...(letters.length ? SIZE_LETTERS_CAPTION : []),
-      ],
-    },
-    ...size,
-    layer: [
-      ...meanAndSpreadLayers({
-        summaries: data.summaries,
-        x,
-        yTitle: criterion,
-        color,
-        spread: 'band',
-        centre: 'line',
-      }),
-      ...letterLayers(letters, data.summaries, x, criterion, color, { ...size, logX }),
-    ],
+    title,
+    columns: panelColumns(charts.length),
+    concat: charts,
+    resolve: { scale: { x: 'shared', y: 'shared', color: 'shared' } },
   } as unknown as TopLevelSpec;
 }
 
 /**
  * perfanalysis: one page per dataset key and criterion: the mean curve (±1 std) of each series
- * against nb_params, and beside it the distribution over repeats as violins, one per size.
+ * against nb_params, and beside it the distribution over repeats as violins, one per size; with
+ * panels, a row of both per panel.
  */
 export function perfanalysisPage(
   data: SizeData,
   dataset: string,
   criterion: Criterion,
-  series: Pick<SizeSeries, 'splitBy' | 'pooled' | 'order'>,
+  series: SeriesInfo,
   letters: SizeLetters[] = [],
 ): TopLevelSpec {
-  const curve = metaplotSpec(data, dataset, criterion, series, letters, {
-    width: 420,
-    height: 300,
-  }) as unknown as Record<string, unknown>;
-  const { $schema: _s, title, ...curveChart } = curve;
+  const meta = metaplotSpec(data, dataset, criterion, series, letters, { width: 420, height: 300 }) as unknown as {
+    title: object;
+    concat?: Record<string, unknown>[];
+  } & Record<string, unknown>;
+  const { $schema: _s, title, ...single } = meta;
   void _s;
+  const curves = meta.concat ?? [single];
+  const shown = new Set(data.summaries.map((s) => s.series));
+  const panels = seriesPanels(
+    series.order.filter((s) => shown.has(s)),
+    series.parts,
+  );
+  const colour = colourEncoding(panels.colourField, 'model key', panels.colours);
+  const points = data.points.map((p) => ({
+    ...p,
+    model: panels.colourOf.get(p.series)!,
+    panel: panels.panelOf.get(p.series)!,
+  }));
+  const violins = (panel: string) => ({
+    data: { values: points.filter((p) => p.panel === panel) },
+    ...violinChart({
+      title: 'distribution over repeats',
+      field: 'value',
+      series: panels.colourField,
+      column: 'nb_params',
+      columnTitle: 'number of parameters',
+      yTitle: criterion,
+      color: colour,
+      width: 46,
+      height: panels.panels.length > 1 ? 230 : 300,
+      values: data.points.map((p) => p.value),
+    }),
+  });
+  const rows = curves.map((curve, i) => {
+    const { resolve: _r, columns: _c, ...chart } = curve;
+    void _r;
+    void _c;
+    return { hconcat: [chart, violins(panels.panels[i]!)], resolve: { scale: { color: 'shared' } } };
+  });
   return {
     $schema: SCHEMA,
     title,
-    hconcat: [
-      curveChart,
-      {
-        data: { values: data.points },
-        ...violinChart({
-          title: 'distribution over repeats',
-          field: 'value',
-          series: 'series',
-          column: 'nb_params',
-          columnTitle: 'number of parameters',
-          yTitle: criterion,
-          color: seriesColor(data, series.order),
-          width: 46,
-          height: 300,
-          values: data.points.map((p) => p.value),
-        }),
-      },
-    ],
-    resolve: { scale: { color: 'shared' } },
+    ...(rows.length === 1 ? rows[0]! : { vconcat: rows, resolve: { scale: { color: 'shared' } } }),
   } as unknown as TopLevelSpec;
 }
 

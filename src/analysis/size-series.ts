@@ -1,6 +1,7 @@
 import { band, criterionRange, type Band } from './bands.js';
 import { orderedLabels, seriesLabel, splitCells } from './pooling.js';
 import { criterionValue, type AnalysisRun, type Better, type Criterion } from './runs.js';
+import type { SeriesParts } from './series-layout.js';
 
 /**
  * The series of metaplot and perfanalysis: a criterion against nb_params, one series per model
@@ -11,6 +12,8 @@ export interface SizeSeries {
   seriesOf: Map<number, string>;
   /** Every series label, in legend order. */
   order: string[];
+  /** Each label's model key and the values it was split by. */
+  parts: Map<string, SeriesParts>;
   splitBy: string[];
   pooled: string[];
   notes: string[];
@@ -30,7 +33,10 @@ export function sizeSeries(runs: AnalysisRun[], pool: string[]): SizeSeries {
     measured.map((r) => ({ base: r.modelKey, runId: r.runId })),
     pooling,
   );
-  return { seriesOf, order, splitBy: pooling.splitBy, pooled: pooling.pooled, notes: pooling.notes };
+  const parts = new Map(
+    measured.map((r) => [seriesOf.get(r.runId)!, { base: r.modelKey, variant: pooling.variant.get(r.runId)! }]),
+  );
+  return { seriesOf, order, parts, splitBy: pooling.splitBy, pooled: pooling.pooled, notes: pooling.notes };
 }
 
 export interface SizePoint {

@@ -30,13 +30,15 @@ async function report(
   const store = await openStore(chooseDatabase(dbArg), 'read');
   try {
     const { runs, criteria } = await loadRuns(store);
-    return compareAcrossDatasets(runs, {
+    const r = compareAcrossDatasets(runs, {
       criterion: criteria.parse(options.criterion),
       criteria,
       ...(options.by ? { by: options.by } : {}),
       pool: nameList(options.pool),
       asked,
     });
+    if (store.notice) r.notes.unshift(store.notice);
+    return r;
   } finally {
     await store.close();
   }

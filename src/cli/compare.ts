@@ -40,6 +40,7 @@ export async function compareCommand(
   const render = options.plot ? await import('../render/render.js') : undefined;
   if (options.plot) render!.outputFormat(options.plot);
   const store = await openStore(chooseDatabase(dbArg), 'read');
+  const notice = store.notice ? `note: ${store.notice}` : '';
   let report: CompareReport;
   try {
     const { runs, criteria } = await loadRuns(store);
@@ -60,13 +61,16 @@ export async function compareCommand(
   }
   switch (format) {
     case 'json':
-      return { stdout: JSON.stringify(report, null, 1), stderr: '' };
+      return { stdout: JSON.stringify(report, null, 1), stderr: notice };
     case 'csv':
-      return { stdout: toCsv(report), stderr: report.notes.map((n) => `note: ${n}`).join('\n') };
+      return {
+        stdout: toCsv(report),
+        stderr: [notice, ...report.notes.map((n) => `note: ${n}`)].filter(Boolean).join('\n'),
+      };
     case 'markdown':
-      return { stdout: toMarkdown(report), stderr: '' };
+      return { stdout: toMarkdown(report), stderr: notice };
     default:
-      return { stdout: toTable(report), stderr: '' };
+      return { stdout: toTable(report), stderr: notice };
   }
 }
 

@@ -27,6 +27,7 @@ export async function dashboardCommand(dbArg: string | undefined, options: Dashb
   const { startDashboard } = await import('../dashboard/server.js');
   const dashboard = await startDashboard({ db, host: options.host, port });
   console.log(`mosaic dashboard of ${displayLocation(db)}: ${dashboard.url}`);
+  if (dashboard.notice) console.log(`note: ${dashboard.notice}`);
   if (dashboard.tokenForReads)
     console.log(
       'The address holds a token, shown once: anyone with it can read this experiment and pause it. Ctrl-C stops.',

@@ -158,6 +158,10 @@ export async function savedbCommand(
   const store = await openStore(db, 'read');
   let original: StoreIdentity;
   try {
+    if (store.notice)
+      throw new MosaicError(
+        `${db} was written by the original Mosaic: \`mosaic import ${db} ${copy}\` copies it into a Mosaic database`,
+      );
     original = await store.identity();
     await store.copyTo(partial);
   } finally {

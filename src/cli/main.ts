@@ -48,12 +48,27 @@ program
     'when DB already has runs with the seeds of this config, use them again on purpose (by default new runs take unused seeds, so repeats stay independent)',
   )
   .option('--queue-only', 'only queue the runs; `mosaic worker DB` on any host trains them')
+  .option(
+    '--no-wait',
+    "leave once nothing is pending, rather than wait for runs other workers hold (a silent host's runs are then left to the workers still working when its heartbeat_timeout passes)",
+  )
+  .option(
+    '--no-check',
+    'queue without building a run of each pipeline first (the data of every data chain prepared, each model built and run on one batch): for data too expensive to prepare twice; classes that fail and misspelt keys are then found by the runs',
+  )
   .addHelpText('after', `\n${EXIT_CODES_HELP}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
   .action(
     async (
       config: string,
       db: string,
-      opts: { progress: ProgressMode; force?: boolean; reuseSeeds?: boolean; queueOnly?: boolean },
+      opts: {
+        progress: ProgressMode;
+        force?: boolean;
+        reuseSeeds?: boolean;
+        queueOnly?: boolean;
+        check: boolean;
+        wait: boolean;
+      },
     ) => {
       const { runCommand } = await import('./run.js');
       process.exitCode = await runCommand(config, db, {
@@ -61,6 +76,8 @@ program
         force: opts.force ?? false,
         reuseSeeds: opts.reuseSeeds ?? false,
         queueOnly: opts.queueOnly ?? false,
+        check: opts.check,
+        wait: opts.wait,
       });
     },
   );
@@ -108,6 +125,10 @@ program
     "devices of this host for need_gpu experiments, e.g. cuda:0,cuda:1 (default: the experiment's gpu_available)",
   )
   .option('--wait', 'when nothing is pending, wait for runs queued later instead of leaving')
+  .option(
+    '--no-wait',
+    'leave once nothing is pending, even when runs of a silent host are left (by default it waits for their heartbeat_timeout and takes them back)',
+  )
   .option('--progress <mode>', 'auto, bar or lines', 'auto')
   .addHelpText(
     'after',
@@ -179,6 +200,22 @@ program
   )
   .action(async (first: string, second: string | undefined, opts: { db?: string; withCheckpoints?: boolean }) =>
     (await import('./lifecycle.js')).savedbCommand(first, second, opts),
+  );
+
+program
+  .command('import')
+  .description(
+    'copy a database written by the original Mosaic (Python) into a Mosaic database: runs with their ids and statuses, parameters, results, and where they came from; the original is only read',
+  )
+  .argument('<original>', "the original Mosaic's SQLite file")
+  .argument('<db>', 'a new SQLite file, or a postgres:// URL of a database without runs')
+  .addHelpText(
+    'after',
+    '\nstatus, compare, metaplot, perfanalysis and the dashboard also read the original as it is. Its per-epoch histories were in .pt files, not in the database: the imported runs have no loss curves and cannot be continued.\n' +
+      'Example: mosaic import original.db results.db',
+  )
+  .action(async (original: string, db: string) =>
+    console.log(await (await import('./import.js')).importCommand(original, db)),
   );
 
 program

@@ -16,11 +16,11 @@ export interface PlotlossOptions extends RunSelector {
 
 const filesWritten = (files: string[]) => (files.length > 1 ? `${files[0]} … ${files[files.length - 1]}` : files[0]!);
 
-/** Every run of a database and its criteria, for analysis (read-only). */
-async function readRuns(db: string): Promise<LoadedRuns> {
+/** Every run of a database and its criteria, for analysis (read-only), and what the database lacks (its notice). */
+async function readRuns(db: string): Promise<LoadedRuns & { notice: string[] }> {
   const store = await openStore(db, 'read');
   try {
-    return await loadRuns(store);
+    return { ...(await loadRuns(store)), notice: store.notice ? [`note: ${store.notice}`] : [] };
   } finally {
     await store.close();
   }
@@ -66,6 +66,10 @@ export async function plotlossCommand(db: string, out: string, options: Plotloss
         `skipped ${plural(empty.length, 'run')} without any finished epoch: ${idRanges(empty.map((p) => p.run.runId))}`,
       );
     const drawn = plotted.filter((p) => p.history.length > 0);
+    if (drawn.length === 0 && store.notice)
+      throw new MosaicError(
+        `there are no loss curves in ${db}: the original Mosaic kept them in .pt files, not in its database (metaplot, perfanalysis and compare work from its results)`,
+      );
     if (drawn.length === 0) throw new MosaicError('none of the selected runs has a loss curve to draw');
     const perPage = k * k;
     const count = Math.ceil(drawn.length / perPage);
@@ -93,9 +97,11 @@ export async function metaplotCommand(
   options: { pool?: string } = {},
 ): Promise<string> {
   outputFormat(out);
-  const figure = metaplotFigure(await readRuns(db), db, datasetKey, criterionName, nameList(options.pool));
+  const loaded = await readRuns(db);
+  const figure = metaplotFigure(loaded, db, datasetKey, criterionName, nameList(options.pool));
   const files = await writeFigure(out, [figure.spec]);
   return [
+    ...loaded.notice,
     ...figure.notes,
     `${criterionName} of ${plural(figure.runs, 'run')} on ${datasetKey} written to ${files[0]}`,
   ].join('\n');
@@ -108,7 +114,8 @@ export async function perfanalysisCommand(
   options: { criteria?: string[]; pool?: string } = {},
 ): Promise<string> {
   outputFormat(out);
-  const { pages, notes } = perfanalysisFigures(await readRuns(db), db, {
+  const loaded = await readRuns(db);
+  const { pages, notes } = perfanalysisFigures(loaded, db, {
     ...(options.criteria ? { criteria: options.criteria } : {}),
     pool: nameList(options.pool),
   });
@@ -117,9 +124,11 @@ export async function perfanalysisCommand(
     out,
     pages.map((p) => p.spec),
   );
-  return [...notes, `${plural(pages.length, 'page')} (dataset keys x criteria) written to ${filesWritten(files)}`].join(
-    '\n',
-  );
+  return [
+    ...loaded.notice,
+    ...notes,
+    `${plural(pages.length, 'page')} (dataset keys x criteria) written to ${filesWritten(files)}`,
+  ].join('\n');
 }
 
 /** `mosaic perfanalysis_by_config PLOT.ini DB OUT`: the pages a plot INI describes. */
@@ -133,6 +142,7 @@ export async function perfanalysisByConfigCommand(plotIni: string, db: string, o
     pages.map((p) => p.spec),
   );
   return [
+    ...loaded.notice,
     ...pages.flatMap((p) => p.notes.map((n) => `[${p.name}] ${n}`)),
     `${plural(pages.length, 'page')} (${sections.map((s) => s.name).join(', ')}) written to ${filesWritten(files)}`,
   ].join('\n');

@@ -20,6 +20,10 @@ export interface RunCommandOptions {
   reuseSeeds?: boolean;
   /** Only queue the runs: workers (`mosaic worker`) train them. */
   queueOnly?: boolean;
+  /** Build a run of each pipeline before queueing (`--no-check`: false). */
+  check?: boolean;
+  /** Wait for runs other workers hold once nothing is pending (`--no-wait`: false). */
+  wait?: boolean;
 }
 
 /** `mosaic run CONFIG DB`: validate everything, enqueue the runs, execute them with the worker pool. Returns the exit code. */
@@ -29,7 +33,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const pipelines = generatePipelines(config);
   await checkStoreLocation(dbPath, 'create');
   const { preflight } = await import('../engine/preflight/preflight.js');
-  await preflight(config);
+  await preflight(config, { build: options.check ?? true });
 
   const store = await openStore(dbPath, 'create');
   try {
@@ -54,6 +58,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
       monitor: config.monitor,
       progress: options.progress ?? 'auto',
       headline: `${ids.length} runs queued (ids ${idRanges(ids)}) in ${store.location}`,
+      waitForOthers: options.wait === false ? 'none' : 'held',
     });
   } finally {
     await store.close();

@@ -1,8 +1,11 @@
+import { isBookkeeping, moduleFacts, valueKey } from '../analysis/params.js';
 import { runKeys } from '../analysis/runs.js';
 import { hostName } from '../core/host.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
-import type { RunOverview } from '../store/types.js';
+import type { RunOverview, StoreReader } from '../store/types.js';
+import { heartbeatText } from '../core/heartbeat.js';
+import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { sci } from '../core/format.js';
 import { idRanges } from '../core/wording.js';
 import { chooseDatabase } from './recent.js';
@@ -11,6 +14,46 @@ import { chooseDatabase } from './recent.js';
 function keysOf(facts: Record<string, string>): string {
   const { dataKey, modelKey } = runKeys(facts);
   return `${dataKey} | ${modelKey}`;
+}
+
+/** Facts that are parameters of a run: neither bookkeeping nor what its keys are made of. */
+const isParameter = (fact: string) =>
+  !isBookkeeping(fact) && !fact.endsWith('_key') && fact !== 'data_scheme' && fact !== 'pipeline_scheme';
+
+/**
+ * What tells each run apart from the other runs of its `dataset | model` key: the parameters whose
+ * value differs among them (`lr=0.01 width=3`), a class parameter by its own name (`width` for
+ * `mlp_brick_width`) unless another fact shown or held by the run has that name.
+ */
+function distinguishingParams(facts: Map<number, Record<string, string>>): Map<number, string> {
+  const byKey = new Map<string, Record<string, string>[]>();
+  for (const f of facts.values()) {
+    const group = byKey.get(keysOf(f));
+    if (group) group.push(f);
+    else byKey.set(keysOf(f), [f]);
+  }
+  const varying = new Map<string, string[]>();
+  for (const [key, group] of byKey) {
+    const names = new Set(group.flatMap((f) => Object.keys(f)).filter(isParameter));
+    varying.set(
+      key,
+      [...names].filter((n) => new Set(group.map((f) => valueKey(f[n]))).size > 1),
+    );
+  }
+  const out = new Map<number, string>();
+  for (const [runId, f] of facts) {
+    const shown = varying.get(keysOf(f))!.filter((n) => f[n] !== undefined);
+    const modules = moduleFacts(f);
+    const own = (n: string) => modules.get(n)?.param;
+    const name = (n: string) => {
+      const param = own(n);
+      const clash = param === undefined || f[param] !== undefined || shown.some((o) => o !== n && own(o) === param);
+      return clash ? n : param;
+    };
+    const parts = shown.map((n) => `${name(n)}=${f[n]}`).sort();
+    if (parts.length) out.set(runId, parts.join(' '));
+  }
+  return out;
 }
 
 /** `backends: 20 runs on wasm, 4 on cpu (24 chosen by backend = auto)`, from `backend_used` facts. */
@@ -26,6 +69,14 @@ function backendSummary(all: Record<string, string>[]): string | undefined {
   return `backends: ${parts.join(', ')}${auto ? ` (${auto} chosen by backend = auto)` : ''}`;
 }
 
+/** Seconds since each running run's last heartbeat (the database's clock), and the timeout that takes it back. */
+async function heartbeatAges(store: StoreReader): Promise<{ ages: Map<number, number>; timeout: number }> {
+  const monitor = await store.getSetting<{ heartbeat_timeout?: number }>('monitor');
+  const ages = new Map<number, number>();
+  for (const r of await store.openRuns()) if (r.silentSeconds !== null) ages.set(r.runId, r.silentSeconds);
+  return { ages, timeout: monitor?.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout };
+}
+
 /** `mosaic status`: Done / Diverged / Error / Running / Pending, read from the database (no server). */
 export async function statusCommand(dbArg: string | undefined, options: { all?: boolean } = {}): Promise<string> {
   const db = chooseDatabase(dbArg);
@@ -33,23 +84,27 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   let runs: RunOverview[];
   let facts: Map<number, Record<string, string>>;
   let paused: boolean;
+  let silence: Awaited<ReturnType<typeof heartbeatAges>>;
   let copyOf: string | undefined;
   try {
     runs = await store.overview();
     facts = await store.allFacts();
     paused = await store.isPaused();
     copyOf = (await store.identity()).copyOf;
+    silence = await heartbeatAges(store);
   } finally {
     await store.close();
   }
   const by = (s: string) => runs.filter((r) => r.status === s);
   const keys = (r: RunOverview) => keysOf(facts.get(r.runId) ?? {});
+  const apart = distinguishingParams(facts);
   const lines: string[] = [];
   const count = (s: string) => `${by(s).length} ${s}`;
   lines.push(
     `${displayLocation(db)}: ${runs.length} runs: ${['done', 'error', 'failed', 'diverged', 'running', 'pending'].map(count).join(', ')}`,
   );
   if (copyOf) lines.push(`a copy of ${copyOf}`);
+  if (store.notice) lines.push(`note: ${store.notice}`);
   if (paused) {
     const open = by('running').length + by('pending').length;
     lines.push(
@@ -69,7 +124,7 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
       .map(([name, v]) => `\t${name}=${sci(v)}`)
       .join('');
     lines.push(
-      `\t[${r.runId}] ${keys(r)}\ttrain_loss=${sci(res?.train_loss)}\ttest_loss=${sci(res?.test_loss)}${acc}${own}\texecution_time=${sci(res?.duration_s)}`,
+      `\t[${r.runId}] ${keys(r)}${apart.has(r.runId) ? `  ${apart.get(r.runId)}` : ''}\ttrain_loss=${sci(res?.train_loss)}\ttest_loss=${sci(res?.test_loss)}${acc}${own}\texecution_time=${sci(res?.duration_s)}`,
     );
     if (r.returnStatus && r.returnStatus !== 'ok') lines.push(`\t\t${r.returnStatus}`);
     if (r.lastFailure)
@@ -91,7 +146,9 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   for (const r of by('running')) {
     const backend = facts.get(r.runId)?.backend_used?.split(' ')[0];
     const where = `${backend ? ` on ${backend}` : ''}${r.device ? ` on ${r.device}` : ''}${showHosts && hostOf(r) ? ` @ ${hostOf(r)}` : ''}`;
-    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${where}`);
+    const age = silence.ages.get(r.runId);
+    const beat = age === undefined ? '' : `, ${heartbeatText(age, silence.timeout)}`;
+    lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}  epoch ${r.epochsDone}/${r.epochsTarget}${where}${beat}`);
   }
   const pending = by('pending');
   lines.push('Pending');

@@ -14,7 +14,11 @@ export interface WorkerCommandOptions {
   workers?: number;
   /** Devices of this host (need_gpu experiments): replaces the experiment's gpu_available here. */
   gpus?: string;
-  /** Stay when nothing is pending, and take runs queued later (Ctrl-C to leave). */
+  /**
+   * `true` (`--wait`): stay when nothing is pending, and take runs queued later (Ctrl-C to leave);
+   * `false` (`--no-wait`): leave when nothing is pending, even with runs of a silent host left;
+   * unset: leave then, but first wait for a silent host's runs to be taken back, and train them.
+   */
   wait?: boolean;
   progress?: ProgressMode;
 }
@@ -48,10 +52,10 @@ export async function workerCommand(location: string | undefined, options: Worke
         monitor,
         progress: options.progress ?? 'auto',
         headline: `worker on ${hostName()} joining ${store.location}`,
-        waitForOthers: false,
+        waitForOthers: options.wait === false ? 'none' : 'silent',
       });
       if (leaving.now) return EXIT.interrupted.code;
-      if (!options.wait || code === EXIT.interrupted.code) return code;
+      if (options.wait !== true || code === EXIT.interrupted.code) return code;
       if (!(await morePending(store, monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout, leaving)))
         return EXIT.interrupted.code;
     }

@@ -3,7 +3,9 @@
  *   `{2-5}`          the integer range 2, 3, 4, 5
  *   `a, b, c`        a list
  *   `1, 2, {4-10}`   lists may mix scalars and ranges (the original left such ranges unexpanded)
- * Anything else is a single value. A braced item that is not a valid range is an error.
+ * Anything else is a single value. A braced item that is not a valid range is an error, and so
+ * is a bracket the list's commas leave unpaired (`[1, 2, 3]`, a Python habit, would otherwise
+ * sweep "[1", "2" and "3]"); a bracketed single value (`[64]`) stays a string its class may read.
  */
 export class SweepSyntaxError extends Error {}
 
@@ -11,6 +13,11 @@ const RANGE_RE = /^\{\s*(-?\d+)\s*-\s*(-?\d+)\s*\}$/;
 
 export function expandSweep(value: string): string[] {
   const items = value.includes(',') ? value.split(',').map((s) => s.trim()) : [value.trim()];
+  if (items.some(unpairedBracket)) {
+    throw new SweepSyntaxError(
+      `a list is written without brackets: ${value.replace(/[[\]]/g, '').trim()}, not ${value.trim()}`,
+    );
+  }
   const out: string[] = [];
   for (const item of items) {
     if (item === '') throw new SweepSyntaxError(`empty item in the list "${value}"`);
@@ -21,6 +28,11 @@ export function expandSweep(value: string): string[] {
     }
   }
   return out;
+}
+
+function unpairedBracket(item: string): boolean {
+  const count = (c: string) => item.split(c).length - 1;
+  return count('[') !== count(']');
 }
 
 function expandRange(item: string): string[] {

@@ -4,13 +4,13 @@ import type { AcrossDatasetsAnswer, CompareAnswer } from './api-types.js';
 import { cdFigure } from '../analysis/cd-plot.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { compareRuns, parseRope } from '../analysis/compare.js';
-import { moduleFacts } from '../analysis/params.js';
 import { metaplotFigure, perfanalysisFigures } from '../analysis/figures.js';
 import { nameList } from '../core/wording.js';
 import { MosaicError } from '../core/errors.js';
 import { BASE_CONFIG } from '../render/render.js';
 import { RUN_STATUSES } from '../core/run-records.js';
 import { HttpError, text, type Query } from './http-errors.js';
+import { shortNames } from './param-labels.js';
 import type { Snapshot } from './snapshot.js';
 
 /**
@@ -24,15 +24,8 @@ export function choices(s: Snapshot) {
   const types = new Set<string>();
   for (const r of s.runs) for (const t of (r.facts.pipeline_scheme ?? '').split(',')) if (t.trim()) types.add(t.trim());
   const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
-  // --at takes a parameter's short name (width finds mlp_brick_width) or its full name
-  const short = new Set<string>();
-  const seen = new Set<string>();
-  for (const r of s.runs) {
-    const pipeline = r.facts.pipeline ?? '';
-    if (seen.has(pipeline)) continue;
-    seen.add(pipeline);
-    for (const [fact, m] of moduleFacts(r.facts)) if (s.varying.includes(fact)) short.add(m.param);
-  }
+  // --at takes a parameter's short name (width finds mlp_brick_width; dropout, each model's dropout) or its full name: one entry each
+  const at = [...new Set(shortNames(s.runs, s.varying).values())];
   return {
     statuses: RUN_STATUSES,
     criteria: s.criteria.all(),
@@ -42,7 +35,7 @@ export function choices(s: Snapshot) {
     modelKeys: sorted(s.runs.map((r) => r.modelKey)),
     params: [...s.varying, ...s.constant],
     varying: s.varying,
-    at: ['nb_params', ...sorted([...short].filter((p) => !s.varying.includes(p))), ...s.varying],
+    at: ['nb_params', ...sorted(at)],
   };
 }
 

@@ -42,7 +42,13 @@ export interface Summary {
     epochsTarget: number;
     device: string | null;
     last: EpochRecord | null;
+    /** The host holding the run. */
+    host: string | null;
+    /** Seconds since its last heartbeat (the database's clock) when the summary was made. */
+    heartbeatAgeSeconds: number | null;
   }[];
+  /** [MONITOR] heartbeat_timeout: a run silent this long is taken back by any worker. */
+  heartbeatTimeout: number;
   /** Epochs done by each open run (pending runs with none left out): the page refreshes a run's curve when it changes. */
   epochs: Record<number, number>;
   /** What the page should tell (runs waiting for a worker, paused). */

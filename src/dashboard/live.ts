@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { isWorkerAlive } from '../core/host.js';
+import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import type { OpenRun, StoreReader } from '../store/types.js';
 import type { RunStatus } from '../core/run-records.js';
 import type { Summary } from './api-types.js';
@@ -32,6 +33,8 @@ export class LiveFeed {
   private timer?: NodeJS.Timeout;
   private keepalive?: NodeJS.Timeout;
   private last?: Summary;
+  /** The running runs' last heartbeats when `last` was made: a new one (or none) makes the summary again. */
+  private lastBeats?: string;
   private pace: { at: number; remaining: number }[] = [];
   private polling = false;
   /** Polls done (for tests and the bench). */
@@ -48,7 +51,15 @@ export class LiveFeed {
 
   async summary(): Promise<Summary> {
     const { mark, open, counts, paused } = await readMark(this.store);
-    if (this.last && this.last.mark === mark) return this.last;
+    // Heartbeats are not part of the mark (the page reloads its views when the mark changes), but
+    // the running runs' heartbeat ages are shown: a heartbeat landing sends the summary again.
+    const beats = open
+      .filter((o) => o.status === 'running')
+      .map((o) => `${o.runId}@${o.heartbeatAt}`)
+      .join(',');
+    if (this.last && this.last.mark === mark && this.lastBeats === beats) return this.last;
+    this.lastBeats = beats;
+    const monitor = await this.store.getSetting<{ heartbeat_timeout?: number }>('monitor');
     const claims = await this.store.runningClaims();
     const alive = new Set(
       claims
@@ -69,14 +80,17 @@ export class LiveFeed {
       progress: total ? (finished + share) / total : 0,
       remainingEpochs,
       etaSeconds: this.eta(remainingEpochs, running),
-      running: running.map(({ runId, pipeline, epochsDone, epochsTarget, device, last }) => ({
+      running: running.map(({ runId, pipeline, epochsDone, epochsTarget, device, last, host, silentSeconds }) => ({
         runId,
         pipeline,
         epochsDone,
         epochsTarget,
         device,
         last,
+        host,
+        heartbeatAgeSeconds: silentSeconds,
       })),
+      heartbeatTimeout: monitor?.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout,
       epochs: Object.fromEntries(
         open.filter((o) => o.status === 'running' || o.epochsDone > 0).map((o) => [o.runId, o.epochsDone]),
       ),
@@ -120,11 +134,11 @@ export class LiveFeed {
   private async tick(): Promise<void> {
     if (this.clients.size === 0 || this.polling) return;
     this.polling = true;
-    const before = this.last?.mark;
+    const before = this.last;
     try {
       this.polls++;
       const s = await this.summary();
-      if (s.mark !== before) for (const c of this.clients) this.send(c, s);
+      if (s !== before) for (const c of this.clients) this.send(c, s);
     } catch (e) {
       for (const c of this.clients)
         c.write(`event: problem\ndata: ${JSON.stringify({ error: (e as Error).message })}\n\n`);

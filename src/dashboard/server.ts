@@ -28,6 +28,8 @@ export interface Dashboard {
   token: string;
   tokenForReads: boolean;
   live: LiveFeed;
+  /** What the database lacks, when the original Mosaic wrote it (the store's notice). */
+  notice?: string;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     token: guard.token,
     tokenForReads: guard.tokenForReads,
     live,
+    ...(store.notice ? { notice: store.notice } : {}),
     async close() {
       live.close();
       await app.close();

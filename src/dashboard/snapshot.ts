@@ -3,6 +3,7 @@ import { loadRuns, type AnalysisRun, type Criteria } from '../analysis/runs.js';
 import type { OpenRun, StoreReader } from '../store/types.js';
 import { TABLE_FIELDS, type TableResults } from '../core/result-fields.js';
 import type { TableRow } from './api-types.js';
+import { columnLabels } from './param-labels.js';
 
 export type { TableRow };
 
@@ -16,6 +17,8 @@ export interface Snapshot {
   /** Parameters whose value differs between runs (the table's own columns), then the others. */
   varying: string[];
   constant: string[];
+  /** The varying parameters' column titles (param-labels.ts). */
+  labels: Record<string, string>;
   /** When it was last found current, and when it was read. */
   readAt: number;
   loadedAt: number;
@@ -91,12 +94,14 @@ export class SnapshotSource {
       }
     }
     const names = [...values.keys()].sort();
+    const varying = names.filter((n) => values.get(n)!.size > 1 || rows.some((r) => r.params[n] === undefined));
     return {
       runs,
       criteria,
       rows,
       byId: new Map(rows.map((r) => [r.runId, r])),
-      varying: names.filter((n) => values.get(n)!.size > 1 || rows.some((r) => r.params[n] === undefined)),
+      varying,
+      labels: columnLabels(runs, varying),
       constant: names.filter((n) => values.get(n)!.size === 1 && rows.every((r) => r.params[n] !== undefined)),
       readAt: Date.now(),
       loadedAt: Date.now(),

@@ -124,6 +124,7 @@ export function tablePage(snapshot: Snapshot, q: TableQuery) {
     offset: q.offset,
     rows: rows.slice(q.offset, q.offset + q.limit),
     columns: snapshot.varying,
+    labels: snapshot.labels,
   };
 }
 

@@ -1,8 +1,10 @@
 import { plural } from '../core/wording.js';
 import type { MonitorSettings } from '../config/types.js';
-import type { Store } from '../store/types.js';
+import type { OpenRun, Store } from '../store/types.js';
+import { heartbeatText, isSilent } from '../core/heartbeat.js';
 import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { runPool, workerSlots } from '../worker/pool.js';
+import { takenBack } from '../worker/messages.js';
 import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
 import { isWorkerAlive } from '../core/host.js';
 import { EXIT } from '../core/exit-codes.js';
@@ -17,10 +19,29 @@ export interface ExecuteOptions {
   /** First line shown, e.g. what was queued. */
   headline: string;
   /**
-   * After the pending runs, wait for runs other live workers hold (taking over those whose
-   * worker dies) — what `run` and `resume` do; a `mosaic worker` leaves when nothing is pending.
+   * What to wait for once nothing is pending: `held` every run other workers hold, taking over
+   * those whose worker dies or goes silent (`run`, `resume`, `rerun`); `silent` only the runs of
+   * silent hosts (no heartbeat for a third of the timeout), to take them back at the timeout and
+   * train them (`mosaic worker`: it leaves runs that live workers hold to them); `none`, nothing
+   * (`--no-wait`). Default `held`.
    */
-  waitForOthers?: boolean;
+  waitForOthers?: WaitFor;
+}
+
+export type WaitFor = 'held' | 'silent' | 'none';
+
+/**
+ * `waiting for runs 3, 4 @ host-a: silent for 85 s; taken back at 600 s, then trained here (…)`:
+ * the silent runs by host, each host with its most recent heartbeat.
+ */
+function waitingForSilent(silent: OpenRun[], timeout: number): string {
+  const byHost = new Map<string, OpenRun[]>();
+  for (const r of silent) byHost.set(r.host ?? '?', [...(byHost.get(r.host ?? '?') ?? []), r]);
+  const parts = [...byHost].map(
+    ([host, runs]) =>
+      `${runs.length === 1 ? 'run' : 'runs'} ${runs.map((r) => r.runId).join(', ')} @ ${host}: ${heartbeatText(Math.min(...runs.map((r) => r.silentSeconds ?? 0)), timeout)}`,
+  );
+  return `waiting for ${parts.join('; ')}, then training them here (--no-wait leaves them to other workers)`;
 }
 
 /**
@@ -50,19 +71,22 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     // step, or another scheduler on this database): wait for them; take over those that die. Runs
     // given back to pending after every worker had left (a pack that could not be made) get
     // another round of workers, as long as a round trains something.
+    const waitFor = options.waitForOthers ?? 'held';
     let waitingSaid = false;
+    let silentSaid = '';
+    // Runs of silent hosts this process said it waits for: taken back, they are said as a worker says it.
+    const silentIds = new Set<number>();
     let lastRoundTrained = true;
-    while (
-      options.waitForOthers !== false &&
-      !summary.interrupted &&
-      !summary.storeUnavailable &&
-      !(await store.isPaused())
-    ) {
+    while (waitFor !== 'none' && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused())) {
       const late = await store.reclaimStale(isWorkerAlive, timeout);
       const counts = await store.counts();
       if (late.length > 0 || (counts.pending > 0 && lastRoundTrained)) {
         if (late.length > 0)
-          reporter.log(`${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`);
+          reporter.log(
+            late.every((id) => silentIds.has(id))
+              ? takenBack(late, timeout)
+              : `${late.length} more runs left by stopped workers continue (ids ${late.join(',')})`,
+          );
         const more = await runPool({ dbPath, store, monitor, total, launchedRuns, reporter });
         lastRoundTrained = more.launched > 0;
         summary = {
@@ -76,8 +100,20 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
         continue;
       }
       if (counts.running === 0) break;
-      if (!waitingSaid) reporter.log(`waiting for ${counts.running} runs held by other live worker processes`);
-      waitingSaid = true;
+      const silent = (await store.openRuns()).filter(
+        (r) => r.status === 'running' && isSilent(r.silentSeconds ?? 0, timeout),
+      );
+      if (silent.length > 0) {
+        const ids = silent.map((r) => r.runId).join(',');
+        if (ids !== silentSaid) reporter.log(waitingForSilent(silent, timeout));
+        for (const r of silent) silentIds.add(r.runId);
+        silentSaid = ids;
+      } else if (waitFor === 'silent') {
+        break;
+      } else if (!waitingSaid) {
+        reporter.log(`waiting for ${counts.running} runs held by other live worker processes`);
+        waitingSaid = true;
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {

@@ -1,6 +1,6 @@
 import { MosaicError } from '../core/errors.js';
 import { isPostgresUrl, isUrl } from './location.js';
-import { checkDatabasePath, openSqliteStore } from './sqlite.js';
+import { checkDatabasePath, openSqliteReader, openSqliteStore } from './sqlite.js';
 import type { Store, StoreReader } from './types.js';
 
 /** How a command uses a database: makes it if missing (run), writes to it, or only reads. */
@@ -30,7 +30,8 @@ export async function checkStoreLocation(location: string, mode: OpenMode): Prom
 /**
  * The one place that chooses a store from its location: a file path is a SQLite database (the
  * embedded default), a `postgres://` or `postgresql://` URL a PostgreSQL database (loaded only
- * then). Nothing outside `store/` knows which backend it talks to. A reader gets only the reader role.
+ * then). Nothing outside `store/` knows which backend it talks to. A reader gets only the reader role;
+ * a file written by the original Mosaic opens for reading only (`original-reader.ts`).
  */
 export async function openStore(location: string, mode: 'read'): Promise<StoreReader>;
 export async function openStore(location: string, mode: 'create' | 'write'): Promise<Store>;
@@ -38,5 +39,5 @@ export async function openStore(location: string, mode: OpenMode): Promise<Store
   const options = { create: mode === 'create', readonly: mode === 'read' };
   if (isPostgresUrl(location)) return (await import('./postgres.js')).openPostgresStore(location, options);
   if (isUrl(location)) refuseUrl(location);
-  return openSqliteStore(location, options);
+  return mode === 'read' ? openSqliteReader(location, options) : openSqliteStore(location, options);
 }

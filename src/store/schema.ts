@@ -160,6 +160,23 @@ const TABLES = [
   },
 ] as const satisfies readonly Table[];
 
+/**
+ * What only live processes need, not the experiment: the worker processes of every host and when
+ * each was last seen (claims share the pending runs among them). Made where missing whenever a
+ * database is opened for writing, so no schema version step; a copy gets it empty.
+ */
+const LIVE_TABLES = [
+  {
+    name: 'mosaic_workers',
+    columns: [
+      ['worker', 'text', 'PRIMARY KEY'],
+      ['host', 'text', 'NOT NULL'],
+      ['pid', 'integer', 'NOT NULL'],
+      ['seen_at', 'real', 'NOT NULL'],
+    ],
+  },
+] as const satisfies readonly Table[];
+
 /** Every table of a Mosaic database (a copy fills them in this order). */
 export const MOSAIC_TABLES = TABLES.map((t) => t.name);
 
@@ -198,7 +215,7 @@ export function addResultColumns(dialect: Dialect, existing: readonly string[]):
 }
 
 /** Every table and index, made where missing: what opening a database for writing runs. */
-export const schemaSql = (dialect: Dialect): string => createTables(dialect, TABLES);
+export const schemaSql = (dialect: Dialect): string => createTables(dialect, [...TABLES, ...LIVE_TABLES]);
 
 /**
  * Steps from each older schema version to the next, run in one transaction when a writer opens an

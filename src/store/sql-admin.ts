@@ -8,8 +8,18 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { SqlRunner } from './connection.js';
 import { databaseName } from './location.js';
-import { epochsDone, forEachChunk, ROWS_PER_STATEMENT, SET_FACT, SET_SYSTEM, type SqlContext } from './sql-context.js';
-import type { ExperimentRecord, RunFolderMove, StoreAdmin, StoreIdentity } from './types.js';
+import {
+  epochsDone,
+  forEachChunk,
+  RESULT_COLUMNS,
+  ROWS_PER_STATEMENT,
+  SET_FACT,
+  SET_SYSTEM,
+  type SqlContext,
+} from './sql-context.js';
+import type { ExperimentRecord, ImportedRun, RunFolderMove, StoreAdmin, StoreIdentity } from './types.js';
+import { MosaicError } from '../core/errors.js';
+import { idRanges, plural } from '../core/wording.js';
 import { packKey, type NewRun, type RunSpec } from '../core/run-spec.js';
 
 /** Many rows in few statements: one round trip per ROWS_PER_STATEMENT rows, not per row. */
@@ -22,6 +32,22 @@ async function insertMany(tx: SqlRunner, table: string, columns: readonly string
       chunk.flat(),
     );
   }
+}
+
+/** Runs imported from another database (no queue entry) cannot be continued: refused with their ids. */
+async function refuseImported(tx: SqlRunner, runIds: number[]): Promise<void> {
+  const imported: number[] = [];
+  await forEachChunk(runIds, async (inList, chunk) => {
+    const rows = await tx.all<{ run_id: number }>(
+      `SELECT r.run_id FROM runs r LEFT JOIN mosaic_queue q ON q.run_id = r.run_id WHERE r.run_id IN ${inList} AND q.run_id IS NULL`,
+      chunk,
+    );
+    imported.push(...rows.map((r) => Number(r.run_id)));
+  });
+  if (imported.length)
+    throw new MosaicError(
+      `${imported.length === 1 ? 'run' : 'runs'} ${idRanges(imported.sort((a, b) => a - b))} came from another database (mosaic import): Mosaic has neither their spec nor their checkpoints, so it cannot continue them`,
+    );
 }
 
 export class SqlAdmin implements StoreAdmin {
@@ -96,6 +122,7 @@ export class SqlAdmin implements StoreAdmin {
 
   async extendRuns(runIds: number[], moreEpochs: number, options: { earlyStopping?: boolean } = {}): Promise<void> {
     await this.sql.conn.transaction(async (tx) => {
+      await refuseImported(tx, runIds);
       for (const id of runIds) {
         if (options.earlyStopping === false) {
           const { spec } = (await tx.get<{ spec: string }>(`SELECT spec FROM mosaic_queue WHERE run_id = ?`, [id]))!;
@@ -195,6 +222,45 @@ export class SqlAdmin implements StoreAdmin {
   async updateFacts(changes: { runId: number; name: string; value: string }[]): Promise<void> {
     await this.sql.conn.transaction(async (tx) => {
       for (const c of changes) await tx.run(SET_FACT, [c.runId, c.name, c.value]);
+    });
+  }
+
+  async importRuns(runs: ImportedRun[], experiment: ExperimentRecord): Promise<void> {
+    await this.sql.conn.transaction(async (tx) => {
+      const held = Number((await tx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM runs`))?.n ?? 0);
+      if (held > 0)
+        throw new MosaicError(
+          `${this.sql.location} already holds ${plural(held, 'run')}: import into a new database (nothing was written)`,
+        );
+      if (runs.length === 0) return;
+      const ids = runs.map((r) => r.runId);
+      const experimentId = await this.recordExperiment(tx, experiment, Math.min(...ids), Math.max(...ids));
+      await insertMany(
+        tx,
+        'runs',
+        ['run_id', 'status', 'pipeline', 'return_status'],
+        runs.map((r) => [r.runId, r.status, r.pipeline, r.returnStatus]),
+      );
+      await insertMany(
+        tx,
+        'params',
+        ['run_id', 'param_name', 'param_value'],
+        runs.flatMap((r) =>
+          Object.entries({ ...r.facts, status: r.status, experiment: String(experimentId) }).map(([name, value]) => [
+            r.runId,
+            name,
+            value,
+          ]),
+        ),
+      );
+      await insertMany(
+        tx,
+        'run_results',
+        ['run_id', ...RESULT_COLUMNS.map((c) => c.sql)],
+        runs.flatMap((r) => (r.results ? [[r.runId, ...RESULT_COLUMNS.map((c) => r.results![c.name] ?? null)]] : [])),
+      );
+      const next = Number((await this.sql.system(tx, 'next_run_id')) ?? '1');
+      await tx.run(SET_SYSTEM, ['next_run_id', String(Math.max(next, Math.max(...ids) + 1))]);
     });
   }
 

@@ -31,7 +31,11 @@ const FROM_PENDING = `FROM runs r JOIN mosaic_queue q ON q.run_id = r.run_id WHE
 export class SqlQueue implements RunQueue {
   constructor(private readonly sql: SqlContext) {}
 
-  async claimPack(worker: WorkerIdentity, max: number, alone?: ReadonlySet<string>): Promise<ClaimedRun[]> {
+  async claimPack(
+    worker: WorkerIdentity,
+    max: number,
+    alone?: (run: Pick<ClaimedRun, 'packKey' | 'spec'>) => boolean,
+  ): Promise<ClaimedRun[]> {
     const identity = await this.sql.identity();
     const lock = this.sql.conn.dialect.skipLocked;
     return this.sql.conn.transaction(async (tx) => {
@@ -39,7 +43,7 @@ export class SqlQueue implements RunQueue {
       const first = await tx.get<ClaimRow>(`SELECT ${CLAIM_COLUMNS} ${FROM_PENDING} ORDER BY r.run_id LIMIT 1${lock}`);
       if (!first) return [];
       const mates =
-        max > 1 && !alone?.has(first.pack_key)
+        max > 1 && !alone?.({ packKey: first.pack_key, spec: JSON.parse(first.spec) as RunSpec })
           ? await tx.all<ClaimRow>(
               `SELECT ${CLAIM_COLUMNS} ${FROM_PENDING} AND q.pack_key = ? AND q.epochs_target = ? AND r.run_id > ? AND ${epochsDone('r.run_id')} = ? ORDER BY r.run_id LIMIT ?${lock}`,
               [first.pack_key, first.epochs_target, first.run_id, first.epochs_done, max - 1],
@@ -157,6 +161,27 @@ export class SqlQueue implements RunQueue {
 
   busyWorkers(): Promise<number> {
     return this.sql.busyWorkers();
+  }
+
+  async markWorkerAlive(worker: WorkerIdentity): Promise<void> {
+    await this.sql.conn.run(
+      `INSERT INTO mosaic_workers (worker, host, pid, seen_at) VALUES (?, ?, ?, ${this.sql.now})
+       ON CONFLICT (worker) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen_at = excluded.seen_at`,
+      [worker.id, worker.host, worker.pid],
+    );
+  }
+
+  async forgetWorker(workerId: string): Promise<void> {
+    await this.sql.conn.run(`DELETE FROM mosaic_workers WHERE worker = ?`, [workerId]);
+  }
+
+  async idleWorkers(liveSeconds: number): Promise<number> {
+    const row = await this.sql.conn.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM mosaic_workers w WHERE w.seen_at > ${this.sql.now} - ?
+         AND NOT EXISTS (SELECT 1 FROM mosaic_queue q JOIN runs r ON r.run_id = q.run_id WHERE q.worker = w.worker AND r.status = 'running')`,
+      [liveSeconds],
+    );
+    return Number(row?.n ?? 0);
   }
 
   /** The runs a worker holds, locked until the transaction ends. */

@@ -29,6 +29,15 @@ type OverviewRow = {
   has_results: number | null;
 } & Record<ResultName, number>;
 
+/** The run ids a user's request returned (its first column), distinct and sorted; anything else is refused. */
+export function runIdsOfColumn(values: unknown[]): number[] {
+  const ids = values.map(Number);
+  const bad = values.find((_, i) => !Number.isInteger(ids[i]));
+  if (bad !== undefined)
+    throw new MosaicError(`the request must return run ids in its first column, got ${JSON.stringify(bad)}`);
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
 export class SqlReader implements StoreReader {
   constructor(private readonly sql: SqlContext) {}
 
@@ -64,12 +73,7 @@ export class SqlReader implements StoreReader {
   }
 
   async queryRunIds(sql: string): Promise<number[]> {
-    const values = await this.sql.conn.readOnlyColumn(sql);
-    const ids = values.map(Number);
-    const bad = values.find((_, i) => !Number.isInteger(ids[i]));
-    if (bad !== undefined)
-      throw new MosaicError(`the request must return run ids in its first column, got ${JSON.stringify(bad)}`);
-    return [...new Set(ids)].sort((a, b) => a - b);
+    return runIdsOfColumn(await this.sql.conn.readOnlyColumn(sql));
   }
 
   async allRunIds(): Promise<number[]> {
@@ -171,10 +175,12 @@ export class SqlReader implements StoreReader {
       epochs_target: number | null;
       device: string | null;
       heartbeat_at: number | null;
+      silent: number | null;
+      host: string | null;
       epochs_done: number;
     }>(
-      `SELECT r.run_id, r.status, r.pipeline, q.epochs_target, q.device, q.heartbeat_at,
-         ${epochsDone('r.run_id')} AS epochs_done
+      `SELECT r.run_id, r.status, r.pipeline, q.epochs_target, q.device, q.heartbeat_at, q.host,
+         ${this.sql.now} - q.heartbeat_at AS silent, ${epochsDone('r.run_id')} AS epochs_done
        FROM runs r LEFT JOIN mosaic_queue q ON q.run_id = r.run_id
        WHERE r.status IN ('pending', 'running') ORDER BY r.run_id`,
     );
@@ -195,6 +201,8 @@ export class SqlReader implements StoreReader {
       device: r.status === 'running' ? r.device : null,
       last: last.get(r.run_id) ?? null,
       heartbeatAt: r.status === 'running' && r.heartbeat_at !== null ? Number(r.heartbeat_at) : null,
+      silentSeconds: r.status === 'running' && r.silent !== null ? Math.max(0, Number(r.silent)) : null,
+      host: r.status === 'running' ? r.host : null,
     }));
   }
 

@@ -40,6 +40,9 @@ export class SqlStore implements Store {
   readonly isPaused: RunQueue['isPaused'] = () => this.queue.isPaused();
   readonly counts: RunQueue['counts'] = () => this.queue.counts();
   readonly busyWorkers: RunQueue['busyWorkers'] = () => this.queue.busyWorkers();
+  readonly markWorkerAlive: RunQueue['markWorkerAlive'] = (...a) => this.queue.markWorkerAlive(...a);
+  readonly forgetWorker: RunQueue['forgetWorker'] = (...a) => this.queue.forgetWorker(...a);
+  readonly idleWorkers: RunQueue['idleWorkers'] = (...a) => this.queue.idleWorkers(...a);
 
   // RunRecorder
   readonly identity: RunRecorder['identity'] = () => this.recorder.identity();
@@ -75,4 +78,5 @@ export class SqlStore implements Store {
   readonly deleteRuns: StoreAdmin['deleteRuns'] = (...a) => this.admin.deleteRuns(...a);
   readonly becomeCopyOf: StoreAdmin['becomeCopyOf'] = (...a) => this.admin.becomeCopyOf(...a);
   readonly updateFacts: StoreAdmin['updateFacts'] = (...a) => this.admin.updateFacts(...a);
+  readonly importRuns: StoreAdmin['importRuns'] = (...a) => this.admin.importRuns(...a);
 }

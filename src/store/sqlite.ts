@@ -5,9 +5,11 @@ import Database from 'better-sqlite3';
 import { MosaicError } from '../core/errors.js';
 import type { SqlConnection, SqlDialect, SqlRunner } from './connection.js';
 import { StoreUnavailableError } from './errors.js';
+import { ORIGINAL_TABLES, OriginalReader, refuseOriginal } from './original-reader.js';
 import { addResultColumns, SCHEMA_VERSION, schemaSql, SQLITE_MIGRATIONS } from './schema.js';
 import { Serial } from './serial.js';
 import { SqlStore } from './sql-store.js';
+import type { StoreReader } from './types.js';
 import { enableWal } from './wal.js';
 
 export interface OpenOptions {
@@ -64,11 +66,30 @@ export function checkDatabasePath(file: string, options: OpenOptions): void {
 }
 
 export function openSqliteStore(file: string, options: OpenOptions): SqlStore {
+  const opened = openSqlite(file, options);
+  if (opened instanceof OriginalReader) {
+    void opened.close();
+    throw new MosaicError(refuseOriginal(file));
+  }
+  return opened;
+}
+
+/** The reader role of a database: a Mosaic database's, or the original Mosaic's read as it is. */
+export function openSqliteReader(file: string, options: OpenOptions): StoreReader {
+  return openSqlite(file, { ...options, readonly: true });
+}
+
+/** A store of every role, or, for a database written by the original Mosaic opened to read, its reader. */
+function openSqlite(file: string, options: OpenOptions): SqlStore | OriginalReader {
   checkDatabasePath(file, options);
   let db = connect(file, options);
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs()}`);
     const version = schemaVersion(db);
+    if (version === undefined && isOriginal(db)) {
+      if (!options.readonly) throw new MosaicError(refuseOriginal(file));
+      return new OriginalReader(new SqliteConnection(db, file), file);
+    }
     if (version === undefined && (options.readonly || !options.create)) {
       throw new MosaicError(`${file} is not a Mosaic database (no mosaic_queue table)`);
     }
@@ -148,6 +169,12 @@ function schemaVersion(db: Database.Database): number | undefined {
     | { param_value: string }
     | undefined;
   return Number(row?.param_value ?? '1');
+}
+
+/** The original Mosaic's four tables without Mosaic's queue: a database of the Python Mosaic. */
+function isOriginal(db: Database.Database): boolean {
+  const tables = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[]);
+  return ORIGINAL_TABLES.every((t) => tables.has(t)) && !tables.has('mosaic_queue');
 }
 
 function missingResultColumns(db: Database.Database): string[] {

@@ -32,7 +32,7 @@ export interface ClaimedRun extends Claim {
   epochsDone: number;
   /** Total epochs the run must reach. */
   epochsTarget: number;
-  /** The run's pack key as stored with it (what `claimPack` matches, `alone` included). */
+  /** The run's pack key as stored with it (what `claimPack` matches). */
   packKey: string;
 }
 
@@ -94,6 +94,10 @@ export interface OpenRun {
   last: EpochRecord | null;
   /** The claim's last sign of life, by the database's clock (seconds since 1970), for running runs. */
   heartbeatAt: number | null;
+  /** Seconds since that heartbeat, by the database's clock (running runs only). */
+  silentSeconds: number | null;
+  /** The host holding the claim (running runs only). */
+  host: string | null;
 }
 
 /** What a worker holds while it trains a run: the run and its own identity (the claim's owner). */
@@ -117,10 +121,14 @@ export interface RunQueue {
    * Atomically takes the lowest pending run and up to `max` − 1 more pending runs of the same
    * `packKey` (same data chain, training settings and model slots) at the same epoch and with
    * the same target, to be trained together as a pack. Empty when no run is pending (or paused).
-   * Concurrent claims never take the same run. A lowest run whose pack key is in `alone` (a
-   * structure the worker found it cannot pack) is taken by itself.
+   * Concurrent claims never take the same run. A lowest run for which `alone` is true (of a
+   * model the worker found it cannot pack) is taken by itself.
    */
-  claimPack(worker: WorkerIdentity, max: number, alone?: ReadonlySet<string>): Promise<ClaimedRun[]>;
+  claimPack(
+    worker: WorkerIdentity,
+    max: number,
+    alone?: (run: Pick<ClaimedRun, 'packKey' | 'spec'>) => boolean,
+  ): Promise<ClaimedRun[]>;
   /** Gives claimed runs back (pending, their claim not counted): the worker will not train them now. */
   releaseRuns(claims: Claim[]): Promise<void>;
   /** Marks claimed runs alive (those still held by the worker). */
@@ -146,6 +154,15 @@ export interface RunQueue {
   counts(): Promise<Record<RunStatus, number>>;
   /** How many workers hold running runs now. */
   busyWorkers(): Promise<number>;
+  /**
+   * Records a worker process as live now (by the database's clock), or again: the workers of
+   * every host, idle ones included, are what a claim shares the pending runs among.
+   */
+  markWorkerAlive(worker: WorkerIdentity): Promise<void>;
+  /** A worker process left: it no longer counts among the live workers. */
+  forgetWorker(workerId: string): Promise<void>;
+  /** Live workers (marked alive within `liveSeconds`, any host) that hold no running run. */
+  idleWorkers(liveSeconds: number): Promise<number>;
 }
 
 /** The recorder role: what a worker writes about the runs it holds (see RunQueue for the rule). */
@@ -178,6 +195,12 @@ export interface RunRecorder {
 export interface StoreReader {
   /** The database as a user names it, without any password. */
   readonly location: string;
+  /**
+   * Set for a database written by the original Mosaic (Python), read as it is (`original-reader.ts`):
+   * one sentence saying what it lacks (per-epoch histories: the original kept them in `.pt` files),
+   * which the commands that read it say once. Such a database is never opened for writing.
+   */
+  readonly notice?: string;
   identity(): Promise<StoreIdentity>;
   counts(): Promise<Record<RunStatus, number>>;
   isPaused(): Promise<boolean>;
@@ -248,6 +271,24 @@ export interface StoreAdmin {
   becomeCopyOf(original: StoreIdentity, copyLocation: string): Promise<{ storeId: string; moves: RunFolderMove[] }>;
   /** Replaces facts of runs (rekey). */
   updateFacts(changes: { runId: number; name: string; value: string }[]): Promise<void>;
+  /**
+   * Copies finished runs read from another database (`mosaic import`: the original Mosaic's) into
+   * this one, which must hold no run yet (a MosaicError otherwise, nothing written): their ids,
+   * statuses, pipelines, facts and results as given, and the experiment they come from (each run's
+   * `experiment` fact names it). They get no queue entry: Mosaic has neither their spec nor their
+   * checkpoints, so they are never claimed nor continued. All or nothing.
+   */
+  importRuns(runs: ImportedRun[], experiment: ExperimentRecord): Promise<void>;
+}
+
+/** A finished run of another database, as `StoreAdmin.importRuns` copies it. */
+export interface ImportedRun {
+  runId: number;
+  status: Exclude<RunStatus, 'pending' | 'running'>;
+  pipeline: string;
+  returnStatus: string | null;
+  facts: Record<string, string>;
+  results: RunResults | null;
 }
 
 export interface StoreIdentity {

@@ -15,7 +15,8 @@ export interface SplitOptions {
   dropLast?: boolean;
 }
 
-type Rows = ArrayLike<number | ArrayLike<number>>;
+/** One row per sample: numbers (one value each) or arrays of values (typed arrays included). */
+export type Rows = ArrayLike<number | ArrayLike<number>>;
 
 /**
  * Train and test batch sources from plain arrays (one row per sample). Tensors are built once
@@ -26,16 +27,22 @@ export function trainTestBatches(x: Rows, y: Rows, options: SplitOptions): { tra
   if (!(options.batchSize >= 1 && Number.isInteger(options.batchSize))) {
     throw new Error(`trainTestBatches: batchSize must be a positive integer, got ${options.batchSize}`);
   }
+  const { train, test } = trainTestIndices(x.length, options);
+  return { train: batchesOf(x, y, train, options), test: batchesOf(x, y, test, options) };
+}
+
+/** The sample indices of the train and test sets, as `trainTestBatches` splits `length` samples. */
+export function trainTestIndices(
+  length: number,
+  options: Pick<SplitOptions, 'trainProportion' | 'shuffle' | 'seed'>,
+): { train: number[]; test: number[] } {
   const proportion = options.trainProportion ?? 0.8;
   if (!(proportion > 0 && proportion <= 1))
     throw new Error(`trainTestBatches: trainProportion must be in (0, 1], got ${proportion}`);
-  let order = Array.from({ length: x.length }, (_, i) => i);
+  let order = Array.from({ length }, (_, i) => i);
   if (options.shuffle ?? true) order = shuffled(order, seededRandom(options.seed ?? 0));
   const nTrain = Math.round(order.length * proportion);
-  return {
-    train: batchesOf(x, y, order.slice(0, nTrain), options),
-    test: batchesOf(x, y, order.slice(nTrain), options),
-  };
+  return { train: order.slice(0, nTrain), test: order.slice(nTrain) };
 }
 
 /** Batches over the given sample indices, in that order. */

@@ -25,6 +25,14 @@ export interface RunInfo {
    * Several calls in one epoch are averaged; `better` says which way is better (default higher).
    */
   log: (name: string, value: number | tf.Tensor, better?: 'higher' | 'lower') => void;
+  /**
+   * The run's seeded generator of floats in [0, 1) (seedrandom's alea seeded with `seed`): draw
+   * from it for sampling, shuffling or augmentation. While the run's code runs, `Math.random` is
+   * this generator too, and so are TF.js's unseeded draws (dropout masks, `tf.randomNormal` and
+   * initialisers without a seed): a run is a function of its config and seed, and its state is in
+   * every checkpoint, so a continued run draws what it would have drawn without stopping.
+   */
+  random: () => number;
   [key: string]: unknown;
 }
 

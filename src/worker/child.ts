@@ -3,7 +3,7 @@
  * pack, when more are pending than workers — and executes them, staying warm (tfjs and user
  * modules loaded once) until no pending run is left.
  */
-import { executePack } from '../engine/pack/pack.js';
+import { executePack, modelKey } from '../engine/pack/pack.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun } from '../store/types.js';
 import { hostName, isWorkerAlive } from '../core/host.js';
@@ -11,7 +11,8 @@ import { MosaicError } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { StoreUnavailableError } from '../store/errors.js';
-import { heartbeatSeconds, takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
+import { heartbeatSeconds, workerLiveSeconds } from '../core/heartbeat.js';
+import { takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -20,7 +21,10 @@ function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-/** The most runs a pack takes: a fair share of what is pending among the workers without work, so that each has some. */
+/**
+ * The most runs a pack takes: a fair share of what is pending among the workers without work, on
+ * every host (this one among them), so that each has some.
+ */
 function packLimit(pending: number, idleWorkers: number, maxPack: number): number {
   return Math.max(1, Math.min(maxPack, Math.ceil(pending / Math.max(1, idleWorkers))));
 }
@@ -30,7 +34,6 @@ async function main(): Promise<void> {
   const id = process.env[WORKER_ENV.id];
   if (!dbPath || !id) throw new Error(`worker started without ${WORKER_ENV.db} / ${WORKER_ENV.id}`);
   const device = process.env[WORKER_ENV.device] || undefined;
-  const workers = Number(process.env[WORKER_ENV.workers] ?? '1');
   const maxPack = Number(process.env[WORKER_ENV.packSize] ?? MONITOR_DEFAULTS.pack_size);
   const heartbeatTimeout = Number(process.env[WORKER_ENV.heartbeatTimeout] ?? MONITOR_DEFAULTS.heartbeat_timeout);
   const identity = { id, pid: process.pid, host: hostName(), ...(device ? { device } : {}) };
@@ -39,20 +42,32 @@ async function main(): Promise<void> {
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
   process.on('SIGINT', () => {});
   const store = await openStore(dbPath, 'write');
+  // Counted among the live workers of every host, whose fair shares claims take (the pool marked us at fork too).
+  await store.markWorkerAlive(identity);
   const current = new Map<number, ClaimedRun>();
   const said = new Set<string>();
-  // Pack keys of structures found unpackable here: their runs are claimed one at a time, rather
-  // than claimed together and given back moments later (they would show as running meanwhile).
+  // Models (modelKey) found unpackable here: their runs are claimed one at a time, rather than
+  // claimed together and given back moments later (they would show as running meanwhile). Runs of
+  // other models with the same pack key still pack.
   const alone = new Set<string>();
+  const claimAlone = (run: Pick<ClaimedRun, 'packKey' | 'spec'>) => alone.has(modelKey(run));
   // Heartbeats mark the runs alive between epochs too (the training loops yield now and then).
   const beat = setInterval(() => {
-    store.heartbeat([...current.values()]).catch((e: Error) => console.error(`heartbeat not recorded: ${e.message}`));
+    Promise.all([store.heartbeat([...current.values()]), store.markWorkerAlive(identity)]).catch((e: Error) =>
+      console.error(`heartbeat not recorded: ${e.message}`),
+    );
   }, heartbeatSeconds(heartbeatTimeout) * 1000);
   let lastReclaim = -Infinity;
   try {
     while (process.connected) {
       const limit =
-        maxPack > 1 ? packLimit((await store.counts()).pending, workers - (await store.busyWorkers()), maxPack) : 1;
+        maxPack > 1
+          ? packLimit(
+              (await store.counts()).pending,
+              await store.idleWorkers(workerLiveSeconds(heartbeatTimeout)),
+              maxPack,
+            )
+          : 1;
       // Runs of a host that went silent (dead, cut off) are taken back by whoever is still working.
       // By heartbeat only: a sibling that died on this host is the scheduler's to count as a failure.
       // Staleness moves at the heartbeat's pace: looking once per beat is enough, not before every claim.
@@ -61,7 +76,7 @@ async function main(): Promise<void> {
         const reclaimed = await store.reclaimStale(() => true, heartbeatTimeout);
         if (reclaimed.length) console.log(takenBack(reclaimed, heartbeatTimeout));
       }
-      const runs = await store.claimPack(identity, limit, alone);
+      const runs = await store.claimPack(identity, limit, claimAlone);
       if (runs.length === 0) {
         // A sibling whose pack cannot be built gives its other runs back moments after claiming
         // them: wait for such runs while siblings on this host hold some, rather than leave them all
@@ -87,11 +102,13 @@ async function main(): Promise<void> {
             trainLoss: p.record.train_loss,
             testLoss: p.record.test_loss,
           }),
-        notPacked: (runIds: number[], reason: string) => {
-          alone.add(runs[0]!.packKey);
+        notPacked: (unpacked: ClaimedRun[], reason: string) => {
+          for (const run of unpacked) alone.add(modelKey(run));
           if (said.has(reason)) return;
           said.add(reason);
-          console.log(`runs of one structure (${runIds.join(', ')}) train one by one, not as a pack: ${reason}`);
+          console.log(
+            `runs of one structure (${unpacked.map((r) => r.runId).join(', ')}) train one by one, not as a pack: ${reason}`,
+          );
         },
         // Once per warning in this worker (each run keeps it as its `warning` fact).
         warn: (runId: number, message: string) => {

@@ -17,21 +17,11 @@ export const WORKER_ENV = {
   db: 'MOSAIC_WORKER_DB',
   id: 'MOSAIC_WORKER_ID',
   device: 'MOSAIC_WORKER_DEVICE',
-  /** How many workers the pool has, for a fair size of packs. */
-  workers: 'MOSAIC_WORKER_COUNT',
   /** The most runs a pack may take ([MONITOR] pack_size; 1: no packs). */
   packSize: 'MOSAIC_PACK_SIZE',
   /** [MONITOR] heartbeat_timeout, seconds. */
   heartbeatTimeout: 'MOSAIC_HEARTBEAT_TIMEOUT',
 } as const;
-
-/**
- * A worker marks its runs alive this often (or three times per timeout when that is shorter); a
- * run silent for `[MONITOR] heartbeat_timeout` seconds is taken back by any worker.
- */
-export const HEARTBEAT_SECONDS = 10;
-
-export const heartbeatSeconds = (timeout: number) => Math.min(HEARTBEAT_SECONDS, timeout / 3);
 
 /** What is said when runs of a silent host are taken back. */
 export const takenBack = (runIds: number[], timeout: number) =>

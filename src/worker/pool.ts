@@ -6,6 +6,7 @@ import type { Store } from '../store/types.js';
 import { CACHE_ENV } from '../cache/download.js';
 import { WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
 import { EXIT } from '../core/exit-codes.js';
+import { hostName } from '../core/host.js';
 import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import type { Reporter } from './reporter.js';
 
@@ -111,7 +112,6 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
         ...process.env,
         [WORKER_ENV.db]: options.dbPath,
         [WORKER_ENV.id]: workerId,
-        [WORKER_ENV.workers]: String(slots.length),
         [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? MONITOR_DEFAULTS.pack_size),
         [WORKER_ENV.heartbeatTimeout]: String(options.monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout),
       };
@@ -124,6 +124,12 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
       const child: ChildProcess = fork(CHILD, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       children.add(child);
       alive++;
+      // Counted among the live workers at once (its own beats follow once it has loaded): a host
+      // starting at the same moment shares the pending runs with it rather than claim them all.
+      if (child.pid !== undefined)
+        store
+          .markWorkerAlive({ id: workerId, pid: child.pid, host: hostName() })
+          .catch((e: Error) => reporter.log(`worker ${slot.index} not recorded as live: ${e.message}`));
       let claimedAny = false;
       for (const stream of [child.stdout!, child.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => reporter.log(`[worker ${slot.index}] ${line}`));
@@ -151,6 +157,8 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
       const settle = async (code: number | null, signal: NodeJS.Signals | null) => {
         alive--;
         children.delete(child);
+        // Not said if it fails: the row stops counting as live by itself within a few beats.
+        await store.forgetWorker(workerId).catch(() => undefined);
         if (summary.interrupted) {
           summary.requeued += (await store.requeueRunsOfWorker(workerId)).length;
         } else if (code === EXIT.workerStoreUnavailable.code) {

@@ -5,6 +5,8 @@ import { compareRuns } from '../../dist/analysis/compare.js';
 import { loadRuns, type LoadedRuns } from '../../dist/analysis/runs.js';
 import { lettersOfSeries } from '../../dist/analysis/size-letters.js';
 import { metaplotFigure, perfanalysisFigures } from '../../dist/analysis/figures.js';
+import { configPage } from '../../dist/analysis/config-plots.js';
+import { readPlotConfig } from '../../dist/analysis/plot-config.js';
 import { openStore } from '../../dist/store/open.js';
 import { analysisDb, iniText, TWO_MODELS, type Outcome } from '../support/analysis-db.js';
 import { cli, FIXTURES, fixtureConfig, tmpDir } from '../support/helpers.js';
@@ -530,5 +532,134 @@ describe('perfanalysis_by_config: the same rules', () => {
     expect(labelled(pooled, 'rule', 'series').filter(Boolean)).toEqual(['brick', 'brick']);
     expect(Math.min(...labelled(pooled, 'rule', 'lower').map(Number))).toBe(0);
     expect(fs.readFileSync(svg.replace('.svg', '-3.svg'), 'utf8')).toContain('6 finished runs with lr in [0.001]');
+  });
+});
+
+describe("figures at a real experiment's size: three models × two lr × two dropout, not pooled", () => {
+  // small_cnn and mlp have the same sizes; big_cnn ten times theirs
+  const models = ['small_cnn', 'mlp', 'big_cnn']
+    .map(
+      (m) =>
+        `[${m}]\ntype = mlp\nclass = ${m}\npath_to_class = m.ts\nkey = ${m}${m === 'small_cnn' ? '_dropout' : ''}\nwidth = 2, 4\ndropout = 0.1, 0.5\n`,
+    )
+    .join('');
+  let dir: string;
+  let db: string;
+  let runs: LoadedRuns;
+  beforeAll(async () => {
+    dir = tmpDir();
+    db = await analysisDb(dir, iniText({ process: 'lr = 1e-3, 1e-2', multiplicity: 3, models }), (f, i) => {
+      const model = f.mlp_key!;
+      const width = Number(f.small_cnn_width ?? f.mlp_width ?? f.big_cnn_width);
+      const value =
+        (model === 'big_cnn' ? 0.3 : 0.45) / Math.sqrt(width) + (f.lr === '1e-2' ? 0 : 0.05) + 0.01 * (i % 3);
+      return { status: 'done', value, nb_params: width * (model === 'big_cnn' ? 6000 : 600) };
+    });
+    runs = await runsOf(db);
+  });
+
+  type Chart = {
+    title?: { text: string };
+    layer: {
+      mark: { type: string };
+      encoding: Record<string, Record<string, unknown>>;
+      data: { values: Record<string, unknown>[] };
+    }[];
+  };
+  /** Every panel's mean layer, its colour encoding and the points it draws. */
+  const panelsOf = (charts: Chart[]) =>
+    charts.map((c) => {
+      const means = c.layer.find((l) => l.mark.type === 'line')!;
+      return { title: c.title?.text, colour: means.encoding.color!, x: means.encoding.x!, values: means.data.values };
+    });
+
+  const expectReadable = (panels: ReturnType<typeof panelsOf>) => {
+    expect(panels.map((p) => p.title).sort()).toEqual([
+      'dropout=0.1, lr=1e-2',
+      'dropout=0.1, lr=1e-3',
+      'dropout=0.5, lr=1e-2',
+      'dropout=0.5, lr=1e-3',
+    ]);
+    for (const p of panels) {
+      const scale = p.colour.scale as { domain: string[]; range: string[] };
+      const legend = p.colour.legend as { symbolLimit: number };
+      // the legend names every model key (never "…N entries"), each in a colour of its own
+      expect(scale.domain).toEqual(['big_cnn', 'mlp', 'small_cnn_dropout']);
+      expect(new Set(scale.range).size).toBe(scale.domain.length);
+      expect(legend.symbolLimit).toBe(0);
+      const models = new Set(p.values.map((v) => v.model));
+      expect(models).toEqual(new Set(scale.domain));
+      // small_cnn_dropout and mlp share each size: drawn apart
+      for (const size of [1200, 2400]) {
+        const at = p.values.filter((v) => v.nb_params === size);
+        expect(at).toHaveLength(2);
+        expect(at[0]!.x).not.toBe(at[1]!.x);
+      }
+      expect(p.x.title).toBe('number of parameters (log scale)');
+      expect((p.x.scale as { type: string }).type).toBe('log');
+    }
+  };
+
+  it('metaplot: a panel per lr and dropout, a colour per model key, points at one size dodged, log x', () => {
+    const { spec } = metaplotFigure(runs, db, 'toy', 'test_loss', []);
+    const s = spec as unknown as { concat: Chart[]; title: { subtitle: string[] } };
+    expect(s.concat).toHaveLength(4);
+    expectReadable(panelsOf(s.concat));
+    expect(s.title.subtitle).toContain('a panel per dropout, lr; colour: model key');
+  });
+
+  it('perfanalysis: a row of curve and violins per panel', () => {
+    const page = perfanalysisFigures(runs, db, { criteria: ['test_loss'], pool: [] }).pages[0]!.spec;
+    const rows = (page as unknown as { vconcat: { hconcat: [Chart, { encoding: { color: { field: string } } }] }[] })
+      .vconcat;
+    expect(rows).toHaveLength(4);
+    expectReadable(panelsOf(rows.map((r) => r.hconcat[0])));
+    for (const r of rows) expect(r.hconcat[1].encoding.color.field).toBe('model');
+  });
+
+  it('letters stand beyond the dodged points of their size', () => {
+    const { spec } = metaplotFigure(runs, db, 'toy', 'test_loss', []);
+    let checked = 0;
+    for (const panel of (spec as unknown as { concat: Chart[] }).concat) {
+      const text = panel.layer.find((l) => l.mark.type === 'text' && l.encoding.color)!.data.values;
+      const at1200 = text.filter((t) => t.nb_params === 1200);
+      expect(at1200).toHaveLength(2);
+      // the two points are 8 px apart: a letter beside the left one goes past the right one, and the other way round
+      const [left, right] = [...at1200].sort((a, b) => (a.x as number) - (b.x as number));
+      expect(left!.x).toBeLessThan(right!.x as number);
+      expect(left!.align === 'left' ? (left!.dx as number) >= 14 : (left!.dx as number) <= -6).toBe(true);
+      expect(right!.align === 'left' ? (right!.dx as number) >= 6 : (right!.dx as number) <= -14).toBe(true);
+      checked++;
+    }
+    expect(checked).toBe(4);
+  });
+
+  it('perfanalysis_by_config: lr on a log axis that says so, series in panels, means at one lr dodged', async () => {
+    const ini = path.join(dir, 'plots.ini');
+    fs.writeFileSync(ini, '[by lr]\nabscissae = lr\nordinates = test_loss\n');
+    const [section] = readPlotConfig(ini, runs.criteria);
+    const { spec } = configPage(runs, section!, ini);
+    const row = (spec as unknown as { vconcat: { concat: Chart[] }[] }).vconcat[0]!;
+    expect(row.concat).toHaveLength(4); // dropout × width
+    for (const p of panelsOf(row.concat)) {
+      expect(p.x.title).toBe('lr (log scale)');
+      expect((p.x.scale as { type: string }).type).toBe('log');
+      expect((p.x.axis as { values: number[] }).values).toEqual([1e-3, 1e-2]);
+      const scale = p.colour.scale as { domain: string[]; range: string[] };
+      expect(new Set(scale.range).size).toBe(scale.domain.length);
+      for (const lr of [1e-3, 1e-2]) {
+        const xs = p.values.filter((v) => v.at === lr).map((v) => v.x);
+        expect(new Set(xs).size).toBe(3);
+      }
+    }
+    // drawn: a PNG of the page and of the metaplot
+    const png = path.join(dir, 'by-lr.png');
+    expect(cli(['perfanalysis_by_config', ini, db, png], dir).code).toBe(0);
+    const [w, h] = pngSize(png);
+    expect(w).toBeGreaterThan(1500);
+    expect(h).toBeGreaterThan(800);
+    const meta = path.join(dir, 'meta.png');
+    expect(cli(['metaplot', db, meta, 'toy', 'test_loss'], dir).code).toBe(0);
+    expect(pngSize(meta)[1]).toBeGreaterThan(1000);
   });
 });

@@ -166,7 +166,12 @@ ${faultyModel('2')}`;
     expect(cachedUrls(path.join(dir, 'downloads.db'))).toEqual(['/or.json']);
 
     fs.writeFileSync(path.join(dir, 'bad.ini'), config(`${base}/gone.json`));
-    expect((await startCli(['run', 'bad.ini', 'bad.db'], dir).done).code).toBe(3);
+    // refused before queueing (the check prepares the data), or with --no-check in the run's trace
+    const refused = await startCli(['run', 'bad.ini', 'bad.db'], dir).done;
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/\[remote\]: remote_data fails preparing the data: .*gone\.json answered 404/);
+    expect(fs.existsSync(path.join(dir, 'bad.db'))).toBe(false);
+    expect((await startCli(['run', 'bad.ini', 'bad.db', '--no-check'], dir).done).code).toBe(3);
     const d = openDb(path.join(dir, 'bad.db'));
     const trace = (
       d.prepare(`SELECT param_value FROM params WHERE run_id = 1 AND param_name = 'traceback'`).get() as {

@@ -2,17 +2,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, faultyModel, FIXTURES, fixtureConfig, openDb, tmpDir, tutorialConfig } from '../support/helpers.js';
-
-/** A user mistake: one line on stderr naming what is wrong, exit code 2, no stack trace. */
-function expectCleanFailure(r: ReturnType<typeof cli>, message: RegExp) {
-  expect(r.code).toBe(2);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^mosaic: error: /);
-  expect(lines[0]).toMatch(message);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
+import {
+  cli,
+  expectCleanFailure,
+  faultyModel,
+  FIXTURES,
+  fixtureConfig,
+  openDb,
+  tmpDir,
+  tutorialConfig,
+} from '../support/helpers.js';
 
 const CASES: [string, [string, string], RegExp][] = [
   ['missing section', ['[MONITOR]', '[MONITORING]'], /config\.ini: missing section \[MONITOR\]/],

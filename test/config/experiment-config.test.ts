@@ -44,6 +44,9 @@ describe('sweeps', () => {
     ['{3-3}', ['3']],
     ['relu', ['relu']],
     ['1e-2', ['1e-2']],
+    // brackets that each item closes are strings a class may read
+    ['[64]', ['[64]']],
+    ['x[0], x[1]', ['x[0]', 'x[1]']],
   ])('%s', (value, expected) => {
     expect(expandSweep(value)).toEqual(expected);
   });
@@ -51,6 +54,13 @@ describe('sweeps', () => {
   it.each([['{5-2}'], ['{a-b}'], ['{1.5-3}'], ['1,,2'], ['{2-}']])('rejects %s', (value) => {
     expect(() => expandSweep(value)).toThrow();
   });
+
+  it.each([['[1, 2, 3]'], ['1, 2, 3]'], ['[1, 2, 3'], ['[{2-4}, 8]'], ['16]']])(
+    'rejects the brackets of %s, saying how a list is written',
+    (value) => {
+      expect(() => expandSweep(value)).toThrow(/^a list is written without brackets: [\d{}\-, ]+, not /);
+    },
+  );
 });
 
 describe('values', () => {
@@ -232,6 +242,16 @@ describe('config errors name file, line, section and key', () => {
       'bad cache size',
       base('width = 1').replace('multiplicity = 1', 'cache_size = lots'),
       /\[MONITOR\] cache_size: must be a size/,
+    ],
+    [
+      'a Python list in a class section',
+      base('width = [1, 2, 3, 4, 6, 8, 12, 16]'),
+      /^c\.ini:23 \[m\] width: a list is written without brackets: 1, 2, 3, 4, 6, 8, 12, 16, not \[1, 2, 3, 4, 6, 8, 12, 16\]$/,
+    ],
+    [
+      'a Python list in [PROCESS]',
+      base('width = 1', 'lr = [1e-2, 1e-3]'),
+      /^c\.ini:7 \[PROCESS\] lr: a list is written without brackets: 1e-2, 1e-3, not \[1e-2, 1e-3\]$/,
     ],
     [
       'bad paired',

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../../dist/dashboard/server.js';
 import { openStore } from '../../dist/store/open.js';
+import { LiveFeed } from '../../dist/dashboard/live.js';
 import { analysisDb, iniText, TWO_MODELS } from '../support/analysis-db.js';
 import { cli, startCli, tmpDir } from '../support/helpers.js';
 
@@ -197,6 +198,10 @@ describe('dashboard server on the loopback', () => {
       400,
       `--rope must be a positive number in the criterion's units (e.g. 0.005 for accuracy), not "-1"`,
     ]);
+    // one entry per parameter: width designates A_width and B_width, each in its own runs
+    expect((await get('/api/choices')).json().at).toEqual(['nb_params', 'width']);
+    // the table's titles: A_width and B_width would both be "width", so they stay in full
+    expect((await get('/api/runs?limit=1')).json().labels).toEqual({ A_width: 'A_width', B_width: 'B_width' });
     const meta = (await get('/api/figures/metaplot?dataset=toy&criterion=test_loss')).json();
     expect(meta.spec.title.text).toBe('test_loss against model size on toy');
     expect(meta.spec.layer[meta.spec.layer.length - 1].params[0].bind).toBe('scales');
@@ -423,6 +428,26 @@ describe('the store reader for live views', () => {
       expect(open[0]!.pipeline).toBe('D() | A(2)');
       expect(await store.runDir(3)).toMatch(/run_3$/);
       expect(await store.runDir(424242)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the live summary gives each running run its host and heartbeat age, and the timeout that takes it back', async () => {
+    const dir = tmpDir();
+    const db = await analysisDb(dir, iniText({ multiplicity: 2, models: TWO_MODELS }), (_f, i) =>
+      i === 0 ? { status: 'running' } : { status: 'done', value: 1 },
+    );
+    const store = await openStore(db, 'read');
+    try {
+      const feed = new LiveFeed(store, 'a.db');
+      const first = await feed.summary();
+      expect(first.running.map((r) => [r.runId, r.host])).toEqual([[1, 'h']]);
+      expect(first.running[0]!.heartbeatAgeSeconds).toBeGreaterThanOrEqual(0);
+      expect(first.heartbeatTimeout).toBe(600);
+      await new Promise((r) => setTimeout(r, 1100));
+      // nothing changed but time: the same summary (no new heartbeat to show)
+      expect(await feed.summary()).toBe(first);
     } finally {
       await store.close();
     }

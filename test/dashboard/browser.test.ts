@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startDashboard } from '../../dist/dashboard/server.js';
+import { analysisDb, iniText } from '../support/analysis-db.js';
 import {
   cli,
   faultyModel,
@@ -322,5 +324,76 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('dashboard in chromium', () => {
 
     expect(problems).toEqual([]);
     expect(external).toEqual([]);
+  });
+
+  it('names parameters in full, keeps the compare view in the address, and is calm before any run is done', async () => {
+    const dir = tmpDir();
+    // small_cnn has a dropout, both models a width; the key small_cnn_dropout holds underscores
+    const models = `[s]\ntype = mlp\nclass = small_cnn\npath_to_class = m.ts\nkey = small_cnn_dropout\nwidth = 2, 4\ndropout = 0.1, 0.5\n[m]\ntype = mlp\nclass = mlp\npath_to_class = m.ts\nkey = mlp\nwidth = 2, 4\n`;
+    const config = iniText({ multiplicity: 2, models });
+    const done = await analysisDb(dir, config, (f, i) => ({
+      status: 'done',
+      value: 1 + (i % 2) * 0.1 + (f.mlp_key === 'mlp' ? 0.5 : 0),
+      nb_params: 600 * Number(f.small_cnn_width ?? f.mlp_width),
+      acc: 0.5,
+    }));
+    const waiting = await analysisDb(dir, config, () => ({ status: 'pending' }), 'waiting.db');
+    const dashes = await Promise.all([done, waiting].map((db) => startDashboard({ db, host: '127.0.0.1', port: 0 })));
+    try {
+      browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+      const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+      const problems: string[] = [];
+      // errors, and the warning of a chart drawn over no data
+      page.on('console', (m) => (m.type() === 'error' || /Infinite extent/.test(m.text())) && problems.push(m.text()));
+      page.on('pageerror', (e) => problems.push(e.message));
+      const [url, waitingUrl] = dashes.map((d) => `http://127.0.0.1:${d.port}/`);
+
+      // column titles: a class parameter by its own name, in full where two would share one; never cut at an underscore
+      await page.goto(url!);
+      await page.waitForSelector('table.runs tbody tr');
+      expect(await page.locator('th[data-sort^="param:"]').allTextContents()).toEqual([
+        'mlp_width',
+        'dropout',
+        'small_cnn_width',
+      ]);
+      expect(await page.locator('table.runs tbody tr td.key').allTextContents()).toContain('small_cnn_dropout');
+
+      // the compare view: one "at" entry per parameter, its settings in the address and restored from it
+      await page.goto(`${url}#/compare?criterion=test_acc&at=dropout&rope=0.05`);
+      await page.waitForSelector('#compare-figure[data-ready="1"] svg');
+      const at = await page.locator('select[name=at] option').allTextContents();
+      expect(at).toEqual(['—', 'nb_params', 'dropout', 'width']);
+      expect(await page.inputValue('select[name=criterion]')).toBe('test_acc');
+      expect(await page.inputValue('select[name=at]')).toBe('dropout');
+      expect(await page.inputValue('input[name=rope]')).toBe('0.05');
+      expect(await page.locator('.report-title').textContent()).toBe(
+        'test_acc (higher is better), groups by model key, compared at each dropout',
+      );
+      await page.selectOption('select[name=criterion]', 'train_loss');
+      await expect
+        .poll(() => page.evaluate(() => location.hash))
+        .toBe('#/compare?criterion=train_loss&at=dropout&rope=0.05');
+      await page.reload();
+      await page.waitForSelector('#compare-figure[data-ready="1"] svg');
+      expect(await page.inputValue('select[name=criterion]')).toBe('train_loss');
+      await page.goto(`${url}#/metaplot?criterion=train_loss`);
+      await page.waitForSelector('#metaplot-chart[data-ready="1"] svg');
+      expect(await page.locator('#metaplot-chart svg').textContent()).toMatch(/train_loss against model size on toy/);
+      expect(await page.evaluate(() => location.hash)).toBe('#/metaplot?dataset=toy&criterion=train_loss');
+
+      // nothing done yet: a calm line, no error box; a pending run's page draws no empty axes
+      await page.goto(`${waitingUrl}#/compare`);
+      await expect
+        .poll(() => page.locator('.report-out .notice').textContent())
+        .toBe('No finished run yet: the report appears once runs are done.');
+      expect(await page.locator('.notice.error').count()).toBe(0);
+      await page.goto(`${waitingUrl}#/run/1`);
+      await expect.poll(() => page.locator('#no-epoch').textContent()).toBe('No epoch recorded yet.');
+      expect(await page.locator('#loss-chart svg').count()).toBe(0);
+      await page.screenshot({ path: path.join(SHOTS, 'dashboard-pending-run.png') });
+      expect(problems).toEqual([]);
+    } finally {
+      await Promise.all(dashes.map((d) => d.close()));
+    }
   });
 });

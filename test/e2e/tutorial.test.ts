@@ -147,14 +147,14 @@ describe('the tutorial experiment end to end', () => {
     expect(groups.map((g) => g.name)).toEqual(['parameters', 'optimizer', 'model-0']);
   });
 
-  it('status reads the database: Done lines with losses and time', () => {
+  it('status reads the database: Done lines with the swept width, losses and time', () => {
     const s = cli(['status', db], dir);
     expect(s.code).toBe(0);
     expect(s.stdout).toContain('24 runs: 24 done, 0 error, 0 failed, 0 diverged, 0 running, 0 pending');
     const sci = '\\d\\.\\d{3}E[+-]\\d\\d';
     expect(s.stdout).toMatch(
       new RegExp(
-        `\\t\\[1\\] data_dataset_OR \\| mlp_funnel\\ttrain_loss=${sci}\\ttest_loss=${sci}\\ttrain_acc=${sci}\\ttest_acc=${sci}\\texecution_time=${sci}`,
+        `\\t\\[1\\] data_dataset_OR \\| mlp_funnel {2}width=2\\ttrain_loss=${sci}\\ttest_loss=${sci}\\ttrain_acc=${sci}\\ttest_acc=${sci}\\texecution_time=${sci}`,
       ),
     );
     // the original name and the remembered database

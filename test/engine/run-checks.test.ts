@@ -444,7 +444,7 @@ describe('randomness', () => {
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const warning =
-      'model class dropout_mlp [mlp]: layer 2 (Dropout) has a fixed seed (7): TF.js then draws the same dropout mask at every step, so the same units are dropped all through training; leave the seed out for a new mask at every step (drawn from Math.random: not reproducible)';
+      "model class dropout_mlp [mlp]: layer 2 (Dropout) has a fixed seed (7): TF.js then draws the same dropout mask at every step, so the same units are dropped all through training; leave the seed out for a new mask at every step, drawn from the run's seed (reproducible all the same)";
     const said = r.stdout.split('\n').filter((l) => l.includes('warning'));
     expect(said).toEqual([`[worker 1] warning (run 1): ${warning}`]);
     expect(rows(db, `SELECT run_id, param_value FROM params WHERE param_name = 'warning' ORDER BY run_id`)).toEqual([

@@ -280,14 +280,61 @@ function storeContract(backend: StoreBackend): void {
         expect(await store.claimPack(worker('w4'), 2)).toEqual([]);
       });
 
-      it('takes a run of a pack key the worker cannot pack by itself', async () => {
+      it('takes a run the worker cannot pack by itself', async () => {
         await fresh();
         await store.enqueue([...runs(1, SPEC_B), ...runs(3)]);
-        const [b] = await store.claimPack(worker('w1'), 4, new Set([packKey(SPEC_A)]));
+        const seen: string[] = [];
+        const aloneA = (r: Pick<ClaimedRun, 'packKey' | 'spec'>) => {
+          seen.push(r.spec.modules[1]!.width!);
+          return r.packKey === packKey(SPEC_A);
+        };
+        const [b] = await store.claimPack(worker('w1'), 4, aloneA);
         expect(b!.runId).toBe(1);
-        const [a] = await store.claimPack(worker('w1'), 4, new Set([packKey(SPEC_A)]));
-        expect([a!.runId, a!.packKey]).toEqual([2, packKey(SPEC_A)]);
-        expect((await store.claimPack(worker('w2'), 4, new Set([b!.packKey]))).map((r) => r.runId)).toEqual([3, 4]);
+        const [a, ...none] = await store.claimPack(worker('w1'), 4, aloneA);
+        expect([a!.runId, a!.packKey, none]).toEqual([2, packKey(SPEC_A), []]);
+        // the predicate is asked about the lowest pending run, with its spec
+        expect(seen).toEqual(['B', 'A']);
+        const aloneB = (r: Pick<ClaimedRun, 'packKey'>) => r.packKey === b!.packKey;
+        expect((await store.claimPack(worker('w2'), 4, aloneB)).map((r) => r.runId)).toEqual([3, 4]);
+      });
+
+      it('knows the live workers of every host, and which of them hold no run', async () => {
+        await fresh();
+        await store.enqueue(runs(3));
+        expect(await store.idleWorkers(60)).toBe(0);
+        await store.markWorkerAlive(worker('w1'));
+        await store.markWorkerAlive({ ...worker('w2'), host: 'other-host' });
+        await store.markWorkerAlive(worker('w3'));
+        await store.markWorkerAlive(worker('w3')); // again: still one worker
+        expect(await store.idleWorkers(60)).toBe(3);
+        await store.claimPack(worker('w1'), 1);
+        expect(await store.idleWorkers(60)).toBe(2);
+        await store.forgetWorker('w3');
+        expect(await store.idleWorkers(60)).toBe(1);
+        // seen more than a second ago (by the database's clock): no longer live, until marked again
+        await new Promise((r) => setTimeout(r, 1300));
+        expect(await store.idleWorkers(1)).toBe(0);
+        await store.markWorkerAlive({ ...worker('w2'), host: 'other-host' });
+        expect(await store.idleWorkers(1)).toBe(1);
+      });
+
+      it('tells how long each running run has been silent, and its host, by the database clock', async () => {
+        await fresh();
+        await store.enqueue(runs(3));
+        const [a] = await store.claimPack(worker('w1'), 1);
+        await store.claimPack({ ...worker('w2'), host: 'node-b' }, 1);
+        await new Promise((r) => setTimeout(r, 1300));
+        await store.heartbeat([claimOf(a!, 'w1')]);
+        const open = await store.openRuns();
+        expect(open.map((o) => [o.runId, o.status, o.host])).toEqual([
+          [1, 'running', 'test-host'],
+          [2, 'running', 'node-b'],
+          [3, 'pending', null],
+        ]);
+        expect(open[0]!.silentSeconds).toBeLessThan(1);
+        expect(open[1]!.silentSeconds).toBeGreaterThan(1.2);
+        expect(open[1]!.silentSeconds).toBeLessThan(30);
+        expect(open[2]!.silentSeconds).toBeNull();
       });
 
       it('does not pack runs at different epochs', async () => {

@@ -42,4 +42,6 @@ export interface TablePage {
   offset: number;
   rows: TableRow[];
   columns: string[];
+  /** Each column's title: a class parameter by its own name when that is unambiguous. */
+  labels: Record<string, string>;
 }

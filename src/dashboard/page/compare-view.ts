@@ -1,6 +1,6 @@
 import { getJson, type Choices, type CompareAnswer } from './api.js';
 import { clear, h, notice, reportTable, select, textField } from './dom.js';
-import { charts } from './view.js';
+import { charts, readForm, writeForm } from './view.js';
 import { pValue, significant } from '../../core/format.js';
 import type { View } from './view.js';
 
@@ -10,11 +10,23 @@ const LETTERS_LEGEND =
 const form = { criterion: 'test_loss', by: '', at: '', pool: '', rope: '' };
 const interval = (ci: [number, number] | null) => (ci ? `[${significant(ci[0])}, ${significant(ci[1])}]` : '');
 
-/** `mosaic compare` in the page: the same report (groups, pairs, ranking, verdict) for the chosen options. */
-export function compareView(choices: Choices): View {
+/**
+ * `mosaic compare` in the page: the same report (groups, pairs, ranking, verdict) for the chosen
+ * options, which the address keeps (`params`: those of the address it was opened at).
+ */
+export function compareView(choices: Choices, params: URLSearchParams): View {
+  readForm(form, params);
   const el = h('div', { class: 'compare-view' });
   const out = h('div', { class: 'report-out' });
+  let waiting = false;
   const run = async () => {
+    writeForm('compare', form);
+    waiting = choices.doneDatasetKeys.length === 0;
+    if (waiting) {
+      clear(out);
+      out.append(notice('No finished run yet: the report appears once runs are done.'));
+      return;
+    }
     const p = new URLSearchParams(Object.entries(form).filter(([, v]) => v));
     out.classList.add('loading');
     try {
@@ -208,5 +220,11 @@ export function compareView(choices: Choices): View {
   );
   el.append(controls, out);
   void run();
-  return { el };
+  return {
+    el,
+    onSummary: (s) => {
+      // the menus' choices were read with no finished run: the view starts again with fresh ones
+      if (waiting && (s.counts.done ?? 0) > 0) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    },
+  };
 }

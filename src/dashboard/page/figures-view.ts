@@ -1,16 +1,17 @@
 import { getJson, type Choices } from './api.js';
 import type { Chart } from './charts.js';
 import { clear, h, notice, select, textField } from './dom.js';
-import { charts, type View } from './view.js';
+import { charts, readForm, writeForm, type View } from './view.js';
 
 const forms = {
   metaplot: { dataset: '', criterion: 'test_loss', pool: '' },
   perfanalysis: { dataset: '', criterion: 'test_loss', pool: '' },
 };
 
-/** metaplot or perfanalysis: the commands' own Vega-Lite spec, built by the server, drawn interactive. */
-export function figureView(kind: 'metaplot' | 'perfanalysis', choices: Choices): View {
+/** metaplot or perfanalysis: the commands' own Vega-Lite spec, built by the server, drawn interactive; its settings kept in the address. */
+export function figureView(kind: 'metaplot' | 'perfanalysis', choices: Choices, params: URLSearchParams): View {
   const form = forms[kind];
+  readForm(form, params);
   if (!form.dataset || !choices.doneDatasetKeys.includes(form.dataset)) form.dataset = choices.doneDatasetKeys[0] ?? '';
   const el = h('div', { class: 'figure-view' });
   const box = h('div', { class: 'chart', id: `${kind}-chart` });
@@ -22,6 +23,7 @@ export function figureView(kind: 'metaplot' | 'perfanalysis', choices: Choices):
     chart = undefined;
     clear(box);
     clear(notes);
+    writeForm(kind, form);
     if (!form.dataset) {
       box.append(notice('No finished run yet: the figure appears once runs are done.'));
       return;

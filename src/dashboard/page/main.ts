@@ -4,6 +4,7 @@ import { cdView } from './cd-view.js';
 import { $, clear, h, notice } from './dom.js';
 import { figureView } from './figures-view.js';
 import { significant } from '../../core/format.js';
+import { heartbeatText, isSilent } from '../../core/heartbeat.js';
 import { duration } from './format.js';
 import { overlayView } from './overlay-view.js';
 import { runView } from './run-view.js';
@@ -16,6 +17,8 @@ import type { View } from './view.js';
  */
 const ORDER = ['running', 'pending', 'done', 'error', 'failed', 'diverged'] as const;
 let summary: Summary | undefined;
+/** When the page got `summary` (its clock): the heartbeat ages shown grow from there, once a second. */
+let summaryAt = 0;
 let current: View | undefined;
 let choices: Choices | undefined;
 let choicesMark = '';
@@ -106,6 +109,13 @@ function drawRunning(s: Summary): void {
               : 'first epoch…',
             r.device ? ` · ${r.device}` : '',
           ),
+          r.heartbeatAgeSeconds === null
+            ? null
+            : h('div', {
+                class: 'card-beat muted',
+                'data-age': r.heartbeatAgeSeconds,
+                'data-host': r.host ?? '',
+              }),
         );
       }),
       s.running.length > shown.length
@@ -113,6 +123,19 @@ function drawRunning(s: Summary): void {
         : null,
     ),
   );
+  drawHeartbeats();
+}
+
+/** Each running card's `nodeB · last heartbeat 3 s ago`, or past a third of the timeout `silent for 85 s; taken back at 600 s`. */
+function drawHeartbeats(): void {
+  if (!summary) return;
+  const since = (Date.now() - summaryAt) / 1000;
+  for (const el of document.querySelectorAll<HTMLElement>('#running .card-beat')) {
+    const age = Number(el.dataset.age) + since;
+    const host = el.dataset.host ? `${el.dataset.host} · ` : '';
+    el.textContent = `${host}${heartbeatText(age, summary.heartbeatTimeout)}`;
+    el.classList.toggle('silent', isSilent(age, summary.heartbeatTimeout));
+  }
 }
 
 function connect(): void {
@@ -128,6 +151,7 @@ function connect(): void {
   events.addEventListener('summary', (e) => {
     const previous = summary;
     summary = JSON.parse((e as MessageEvent<string>).data) as Summary;
+    summaryAt = Date.now();
     drawHeader(summary);
     current?.onSummary?.(summary, previous);
   });
@@ -140,6 +164,7 @@ async function togglePause(): Promise<void> {
     const s = await postJson<Summary>('/api/control/pause', { paused: !(summary?.paused ?? false) });
     const previous = summary;
     summary = s;
+    summaryAt = Date.now();
     drawHeader(s);
     current?.onSummary?.(s, previous);
   } catch (e) {
@@ -182,9 +207,9 @@ async function route(): Promise<void> {
           .filter((x) => /^\d+$/.test(x))
           .map(Number),
       );
-    else if (name === 'compare') current = compareView(c);
+    else if (name === 'compare') current = compareView(c, params);
     else if (name === 'cd') current = cdView(c);
-    else if (name === 'metaplot' || name === 'perfanalysis') current = figureView(name, c);
+    else if (name === 'metaplot' || name === 'perfanalysis') current = figureView(name, c, params);
     else current = runsView(Promise.resolve(c));
     main.append(current.el);
   } catch (e) {
@@ -196,6 +221,7 @@ function start(): void {
   $('pause').addEventListener('click', () => void togglePause());
   window.addEventListener('hashchange', () => void route());
   connect();
+  setInterval(drawHeartbeats, 1000);
   void route();
 }
 

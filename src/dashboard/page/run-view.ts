@@ -146,6 +146,12 @@ export function runView(id: number): View {
 
   async function drawCurves(d: RunDetail, lossBox: HTMLElement, accBox: HTMLElement) {
     const history = d.history;
+    if (history.length === 0) {
+      // axes over no data would only say "Infinite extent": a line says it instead
+      lossBox.append(h('div', { class: 'muted empty', id: 'no-epoch' }, 'No epoch recorded yet.'));
+      accBox.remove();
+      return;
+    }
     const { draw: embed, curveSpec, curvePoints } = await charts();
     if (gone) return;
     const width = chartWidth(lossBox, 560);
@@ -165,9 +171,7 @@ export function runView(id: number): View {
         curvePoints(history, 'acc'),
       );
     } else {
-      accBox.append(
-        h('div', { class: 'muted empty' }, history.length ? 'No accuracy for this loss.' : 'No epoch finished yet.'),
-      );
+      accBox.append(h('div', { class: 'muted empty' }, 'No accuracy for this loss.'));
     }
   }
 

@@ -262,7 +262,7 @@ export function runsView(choicesLoaded: Promise<Choices>): View {
       {},
       h('th', { class: 'check' }),
       ...COLUMNS.map((c) => sortHeader(c.key, c.label, c.numeric)),
-      ...params.map((p) => sortHeader(`param:${p}`, p.replace(/^[^_]+_/, ''), true)),
+      ...params.map((p) => sortHeader(`param:${p}`, page!.labels[p] ?? p, true)),
       sortHeader('epochsDone', 'epochs', true),
       ...RESULTS.map((c) => sortHeader(c.key, c.label, true)),
     );

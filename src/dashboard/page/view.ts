@@ -39,3 +39,17 @@ export function debounce<A extends unknown[]>(fn: (...a: A) => void, ms: number)
 
 /** Width for a chart in a container, leaving room for axes and legend. */
 export const chartWidth = (el: HTMLElement, max = 900) => Math.max(320, Math.min(max, (el.clientWidth || 900) - 110));
+
+/** A view's settings from the address (`#/compare?criterion=test_acc&at=width`): only the fields the form has. */
+export function readForm<T extends Record<string, string>>(form: T, params: URLSearchParams): void {
+  for (const key of Object.keys(form)) {
+    const value = params.get(key);
+    if (value !== null) (form as Record<string, string>)[key] = value;
+  }
+}
+
+/** Writes a view's settings into the address, so that it can be shared or reloaded; no new history entry, no new route. */
+export function writeForm(view: string, form: Record<string, string>): void {
+  const query = new URLSearchParams(Object.entries(form).filter(([, v]) => v)).toString();
+  history.replaceState(null, '', `#/${view}${query ? `?${query}` : ''}`);
+}

@@ -7,6 +7,7 @@ import type { CheckpointOwner } from '../../store/types.js';
 import type { EpochRecord } from '../../core/run-records.js';
 import type { ModelModule } from '../../user/contracts.js';
 import { LayersModule } from '../../user/layers-module.js';
+import { isRandomState, type RandomState } from '../../user/random.js';
 import { decodeWeightFile } from '../../user/weights.js';
 import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { joinCheckpoint, splitCheckpoint } from './checkpoint-file.js';
@@ -15,7 +16,8 @@ import { claimFolder, foreignFolder } from './run-folder.js';
 /**
  * A run's checkpoint after epoch E is one file, `<run_dir>/epoch-E.ckpt`:
  *   a first line `MOSAIC-CHECKPOINT 1`, a line of JSON (whose checkpoint it is: database identity,
- *   run id, epoch and that epoch's losses; the specs of its tensors by group), then the tensors' bytes:
+ *   run id, epoch and that epoch's losses; the state of the run's generator, `runInfo.random`, at
+ *   the epoch's end; the specs of its tensors by group), then the tensors' bytes:
  *   `parameters` the values of every trainable variable, in parameters() order;
  *   `optimizer`  the optimizer's state (moments, iteration count, bias corrections);
  *   `model-<i>`  every weight (trainable or not) of a model class that keeps LayersModule's own
@@ -25,7 +27,8 @@ import { claimFolder, foreignFolder } from './run-folder.js';
  * store, then older checkpoints are removed: the store's last epoch always has a complete
  * checkpoint. One file, not a folder of seven, because a pack writes a checkpoint per member per
  * epoch: the file operations were most of a small model's epoch. Checkpoints of earlier versions
- * (a folder `epoch-E/` of files, with `owner.json`) are still read.
+ * (a folder `epoch-E/` of files, with `owner.json`; a file without the generator's state) are
+ * still read.
  */
 export function checkpointFile(runDir: string, epoch: number): string {
   return path.join(runDir, `epoch-${epoch}.ckpt`);
@@ -53,6 +56,8 @@ const userLoad = (m: ModelModule) => (m.loadModel ?? (m as { load_model?: Save }
 
 interface Header {
   owner: OwnerStamp;
+  /** Absent in checkpoints written before Mosaic seeded a run's unseeded draws. */
+  random?: RandomState;
   groups: { name: string; specs: tf.io.WeightsManifestEntry[]; bytes: number }[];
 }
 
@@ -60,6 +65,8 @@ interface Header {
 interface CheckpointReader {
   where: string;
   owner(): Promise<OwnerStamp | undefined>;
+  /** The run's generator state at the epoch's end, when the checkpoint has it. */
+  random: RandomState | undefined;
   group(name: string): Promise<NamedTensor[] | undefined>;
   modelPath(index: number, m: ModelModule): string;
 }
@@ -79,7 +86,7 @@ async function fileReader(file: string, runDir: string, epoch: number, content: 
     groups.set(g.name, body.subarray(offset, offset + g.bytes));
     offset += g.bytes;
   }
-  if (offset !== body.length) throw unreadable();
+  if (offset !== body.length || (header.random !== undefined && !isRandomState(header.random))) throw unreadable();
   const group = async (name: string) => {
     const [bytes, specs] = [groups.get(name), header.groups.find((g) => g.name === name)?.specs];
     return bytes && specs
@@ -89,6 +96,7 @@ async function fileReader(file: string, runDir: string, epoch: number, content: 
   return {
     where: file,
     owner: async () => header.owner,
+    random: header.random,
     group,
     modelPath: (i, m) => modelPath(filesDir(runDir, epoch), i, m),
   };
@@ -99,6 +107,7 @@ function legacyReader(dir: string): CheckpointReader {
     where: dir,
     owner: async () =>
       JSON.parse(await fs.readFile(path.join(dir, 'owner.json'), 'utf8').catch(() => 'null')) as OwnerStamp | undefined,
+    random: undefined,
     group: async (name) => (name.startsWith('model-') ? undefined : readTensors(path.join(dir, name))),
     modelPath: (i, m) => modelPath(dir, i, m),
   };
@@ -137,11 +146,12 @@ export async function saveCheckpoint(
   models: ModelModule[],
   variables: tf.Tensor[],
   optimizer: NamedTensor[],
+  random: RandomState,
 ): Promise<void> {
   const epoch = record.epoch;
   try {
     await claimFolder(runDir, owner);
-    await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer);
+    await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer, random);
   } catch (e) {
     for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`])
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
@@ -158,6 +168,7 @@ async function writeCheckpoint(
   models: ModelModule[],
   variables: tf.Tensor[],
   optimizer: NamedTensor[],
+  random: RandomState,
 ): Promise<void> {
   const groups: { name: string; tensors: NamedTensor[] }[] = [
     { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
@@ -181,6 +192,7 @@ async function writeCheckpoint(
   );
   const header: Header = {
     owner: stamp,
+    random,
     groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })),
   };
   if (saved) {
@@ -207,7 +219,8 @@ async function freshFolder(dir: string): Promise<void> {
 
 /**
  * Restores models, variables and optimizer from the checkpoint of the database's last epoch
- * `record`, after checking that the checkpoint is that very epoch of that very run.
+ * `record`, after checking that the checkpoint is that very epoch of that very run. Returns the
+ * state of the run's generator at that epoch's end (undefined from a checkpoint of an older Mosaic).
  */
 export async function loadCheckpoint(
   runDir: string,
@@ -216,7 +229,7 @@ export async function loadCheckpoint(
   models: ModelModule[],
   variables: tf.Variable[],
   optimizer: { restore(state: NamedTensor[]): Promise<void> },
-): Promise<void> {
+): Promise<RandomState | undefined> {
   const epoch = record.epoch;
   const foreign = await foreignFolder(runDir, owner);
   if (foreign) throw new CheckpointError(foreign.message);
@@ -249,6 +262,7 @@ export async function loadCheckpoint(
   const state = (await checkpoint.group('optimizer')) ?? [];
   await optimizer.restore(state);
   tfjs.dispose(state.map((t) => t.tensor));
+  return checkpoint.random;
 }
 
 /** The checkpoint of `epoch`: its file, or the folder an older Mosaic wrote; missing is an error saying where. */

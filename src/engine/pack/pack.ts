@@ -22,14 +22,22 @@ import {
 } from './pack-model.js';
 import { EpochAccuracy, overPackBatches, packStepper, type PackBatch } from './pack-step.js';
 import { dispose, EpochMetrics, executeRun, initialRunInfo, sampleTargets, type RunContext } from '../run/run.js';
+import { withRunRandom } from '../run/run-random.js';
+import { RunRandom } from '../../user/random.js';
 import { checkTargets } from '../chain/targets.js';
 import { checkBatchesFinite, nonFiniteReplicaWeights } from '../run/finite.js';
 
-/** A run of a pack: its own chain (seed, initial weights, data order), history and metrics. */
+/**
+ * A run of a pack: its own chain (seed, initial weights, data order), history, metrics and
+ * generator. A packed model draws nothing while it trains (dense and activation layers, Mosaic's
+ * forward, array batches, no hooks: pack-model.ts), so a member's generator is used by its chain's
+ * build only, as alone, and its state goes to each checkpoint unchanged.
+ */
 interface Member {
   run: ClaimedRun;
   chain: Chain;
   metrics: EpochMetrics;
+  random: RunRandom;
   history: EpochRecord[];
   /** Undefined while it trains; its outcome once it has ended (diverged, stopped early, error). */
   outcome?: RunOutcome;
@@ -37,11 +45,21 @@ interface Member {
 
 export interface PackContext extends RunContext {
   store: RunContext['store'] & Pick<RunQueue, 'releaseRuns'>;
-  /** Says once per reason why runs claimed together are trained one by one. */
-  notPacked?: (runIds: number[], reason: string) => void;
+  /**
+   * Says why runs claimed together are trained one by one: `runs` are those the reason is about
+   * (the first's model alike, or all of them when the reason is their data or loss).
+   */
+  notPacked?: (runs: ClaimedRun[], reason: string) => void;
   /** The runs that train, once that is known (the runs given back are not among them). */
   started?: (runs: ClaimedRun[]) => Promise<void>;
 }
+
+/**
+ * What runs alike in everything a pack depends on share (their pack key and their model sections
+ * with every parameter): what one of them cannot be packed for, none of them can.
+ */
+export const modelKey = (run: Pick<ClaimedRun, 'packKey' | 'spec'>): string =>
+  JSON.stringify([run.packKey, run.spec.modules.slice(run.spec.dataCount)]);
 
 /**
  * Trains runs of one structure (claimed together: only their seeds differ) as one batched model
@@ -59,19 +77,28 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
   await useBuildBackend(setting);
   let built: Member[] = [];
   let plan: ReturnType<typeof packModel>;
+  // The runs the reason of a plan that is no pack is about: all of them, unless the first's own model is the reason.
+  let whose = runs;
   try {
     let why: string | undefined;
     for (const run of runs) {
       const metrics = new EpochMetrics();
+      const random = new RunRandom(run.seed);
       built.push({
         run,
         metrics,
-        chain: await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics)),
+        random,
+        chain: await withRunRandom(random, () =>
+          buildChain(run.spec, initialRunInfo(run, ctx.device, metrics, random)),
+        ),
         history: await ctx.store.history(run.runId),
       });
       // The first run's model decides whether a pack is possible at all: no need to build the others if not.
       if (built.length === 1) why = unpackable(built[0]!.chain);
-      if (why) break;
+      if (why) {
+        whose = runs.filter((r) => modelKey(r) === modelKey(run));
+        break;
+      }
     }
     plan =
       why ??
@@ -94,15 +121,11 @@ export async function executePack(runs: ClaimedRun[], ctx: PackContext): Promise
     const [first, ...rest] = built;
     for (const m of rest) dispose(m.chain, undefined);
     await ctx.store.releaseRuns(runs.slice(1));
-    if (runs.length > 1)
-      ctx.notPacked?.(
-        runs.map((r) => r.runId),
-        plan,
-      );
+    if (runs.length > 1) ctx.notPacked?.(whose, plan);
     await ctx.started?.([runs[0]!]);
     outcomes.set(
       runs[0]!.runId,
-      await executeRun(runs[0]!, ctx, first && { chain: first.chain, metrics: first.metrics }),
+      await executeRun(runs[0]!, ctx, first && { chain: first.chain, metrics: first.metrics, random: first.random }),
     );
     return outcomes;
   }
@@ -151,7 +174,7 @@ async function startPack(
     const keep = {
       restore: async (s: NamedTensor[]) => void states.push(s.map((t) => ({ name: t.name, tensor: t.tensor.clone() }))),
     };
-    await loadCheckpoint(
+    const random = await loadCheckpoint(
       m.chain.runInfo.run_dir,
       m.run.owner,
       m.history[m.history.length - 1]!,
@@ -159,6 +182,7 @@ async function startPack(
       m.chain.variables,
       keep,
     );
+    if (random) m.random.restore(random);
   }
   const stacked = stackVariables(
     members.map((m) => m.chain),
@@ -345,6 +369,7 @@ async function finishEpoch(
       name: t.name,
       tensor: t.tensor.rank === 0 ? t.tensor : replicaOf(t.tensor, r, m.chain.variables[follows[k]!]!.shape),
     })),
+    random: m.random.state(),
     record,
     metrics: m.metrics.take(),
     history: m.history,

@@ -9,12 +9,13 @@ import { checkUnreadKeys } from './unread-keys.js';
 /**
  * Checks, before any database is touched, what can be checked without training: every class
  * used by a pipeline loads from its file, the loss class too, `backend = tensorflow` loads, and
- * every class reads every key of its section (`unread-keys.ts`: each section built once, up to
- * its first forward pass).
+ * unless `build` is false (`run --no-check`, for data too expensive to prepare twice) every data
+ * chain is prepared and every model class built and run on one batch, with the first swept
+ * values, and every class reads every key of its section (`unread-keys.ts`, `first-builds.ts`).
  */
 export async function preflight(
   config: ExperimentConfig,
-  options: { runFolder: boolean } = { runFolder: true },
+  options: { runFolder?: boolean; build?: boolean } = {},
 ): Promise<void> {
   const schemeTypes = new Set([...config.dataScheme, ...config.pipelineScheme]);
   const checked = new Set<string>();
@@ -45,9 +46,9 @@ export async function preflight(
     // cpu and wasm come with Mosaic; tfjs-node is the user's to install.
     if (p.backend === 'tensorflow') await useBackend('tensorflow');
   }
-  await checkUnreadKeys(config);
+  if (options.build ?? true) await checkUnreadKeys(config);
   // last: it leaves the folder made, and bad input leaves nothing behind
-  if (options.runFolder) for (const p of config.processVariants) checkRunFolder(config.file, p.run_files_path);
+  if (options.runFolder ?? true) for (const p of config.processVariants) checkRunFolder(config.file, p.run_files_path);
 }
 
 /** The runs' checkpoint folder must be creatable and writable before anything starts. */

@@ -7,6 +7,7 @@ import type { ClaimedRun, RunRecorder } from '../../store/types.js';
 import type { EpochRecord, LoggedMetric } from '../../core/run-records.js';
 import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import type { ModelModule } from '../../user/contracts.js';
+import type { RandomState } from '../../user/random.js';
 import { CheckpointWriteError, pruneCheckpoints, saveCheckpoint } from '../checkpoints/checkpoint.js';
 import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { bestEpoch, runResults } from './metrics.js';
@@ -67,6 +68,8 @@ export interface EpochCommit {
   variables: tf.Tensor[];
   /** The optimizer's state for this run's variables (its rank > 0 tensors are disposed here). */
   optimizerState: NamedTensor[];
+  /** The state of the run's generator at the epoch's end, kept in the checkpoint. */
+  random: RandomState;
   record: EpochRecord;
   metrics: LoggedMetric[];
   /** The run's history so far; the epoch is appended. */
@@ -82,7 +85,7 @@ export interface EpochCommit {
 export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   const settings = c.run.spec.process;
   try {
-    await saveCheckpoint(c.runDir, c.run.owner, c.record, c.models, c.variables, c.optimizerState);
+    await saveCheckpoint(c.runDir, c.run.owner, c.record, c.models, c.variables, c.optimizerState, c.random);
   } finally {
     tfjs.dispose(c.optimizerState.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
   }

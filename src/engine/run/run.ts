@@ -5,6 +5,8 @@ import type { ClaimedRun, RunRecorder } from '../../store/types.js';
 import type { EpochRecord, LoggedMetric } from '../../core/run-records.js';
 import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import type { Batch, BatchSource, RunInfo } from '../../user/contracts.js';
+import { RunRandom } from '../../user/random.js';
+import { withRunRandom } from './run-random.js';
 import { accuracyFn, accuracyRule, checkForcedAccuracy } from './accuracy.js';
 import { asBatch, buildChain, type Chain } from '../chain/chain.js';
 import { LossFailedError } from '../chain/loss.js';
@@ -36,23 +38,27 @@ export interface RunContext {
 
 export type { RunOutcome } from './epoch-end.js';
 
+/** A run's chain with what its run_info draws from and logs to. */
+export interface BuiltRun {
+  chain: Chain;
+  metrics: EpochMetrics;
+  random: RunRandom;
+}
+
 /**
  * Executes one claimed run to its end: trains the remaining epochs and stores everything. A
  * user-code exception ends this run only. `built`: its chain, when built already (by a pack that
  * could not be made); it is disposed here.
  */
-export async function executeRun(
-  run: ClaimedRun,
-  ctx: RunContext,
-  built?: { chain: Chain; metrics: EpochMetrics },
-): Promise<RunOutcome> {
+export async function executeRun(run: ClaimedRun, ctx: RunContext, built?: BuiltRun): Promise<RunOutcome> {
   let chain: Chain | undefined = built?.chain;
   let optimizer: RunOptimizer | undefined;
   try {
     const setting = run.spec.process.backend ?? 'cpu';
     await useBuildBackend(setting);
     const metrics = built?.metrics ?? new EpochMetrics();
-    chain ??= await buildChain(run.spec, initialRunInfo(run, ctx.device, metrics));
+    const random = built?.random ?? new RunRandom(run.seed);
+    chain ??= await withRunRandom(random, () => buildChain(run.spec, initialRunInfo(run, ctx.device, metrics, random)));
     await settleBackend(ctx.store, [run], setting, chain);
     await warnAbout(run, chain, ctx);
     fuseModuleLayers(chain.models.map((m) => m.module));
@@ -61,7 +67,7 @@ export async function executeRun(
       chain.variables,
       decayFactor(run.spec.process),
     );
-    const { history, note } = await train(run, chain, optimizer, metrics, ctx);
+    const { history, note } = await train(run, chain, optimizer, metrics, random, ctx);
     return await finishRun(ctx.store, run, history, chain.variables, note);
   } catch (e) {
     return await failRun(ctx.store, run, e);
@@ -105,7 +111,13 @@ export class EpochMetrics {
   }
 }
 
-export function initialRunInfo(run: ClaimedRun, device: string | undefined, metrics: EpochMetrics): RunInfo {
+/** `random`: the run's generator, `run_info.random` (one seeded with the run's seed when not given). */
+export function initialRunInfo(
+  run: ClaimedRun,
+  device: string | undefined,
+  metrics: EpochMetrics,
+  random = new RunRandom(run.seed),
+): RunInfo {
   const p = run.spec.process;
   const fromProcess = Object.fromEntries(
     Object.entries(p.raw)
@@ -122,6 +134,7 @@ export function initialRunInfo(run: ClaimedRun, device: string | undefined, metr
     training: false,
     run_dir: run.runDir,
     log: metrics.log,
+    random: random.next,
     ...(device ? { device } : {}),
   };
 }
@@ -131,13 +144,14 @@ async function train(
   chain: Chain,
   optimizer: RunOptimizer,
   metrics: EpochMetrics,
+  random: RunRandom,
   ctx: RunContext,
 ): Promise<{ history: EpochRecord[]; note?: string }> {
   const { runInfo, variables } = chain;
   const settings = run.spec.process;
   const history = await ctx.store.history(run.runId);
   if (history.length > 0) {
-    await loadCheckpoint(
+    const state = await loadCheckpoint(
       runInfo.run_dir,
       run.owner,
       history[history.length - 1]!,
@@ -146,6 +160,8 @@ async function train(
       optimizer,
     );
     optimizer.sync();
+    // From an older checkpoint, without it, the draws go on from the chain's build.
+    if (state) random.restore(state);
   }
   // The data must be finite: arrays (reused every epoch) are checked whole before any step, other
   // sources batch by batch on their first pass (finite.ts).
@@ -173,51 +189,55 @@ async function train(
   for (let epoch = history.length + 1; epoch <= run.epochsTarget; epoch++) {
     const started = performance.now();
     runInfo.epoch = epoch;
-    runInfo.training = true;
-    const trainStats = await overBatches(
-      chain.train,
-      (b) => {
-        let correct: tf.Scalar | undefined;
-        let total = 0;
-        const cost = optimizer.minimize(() => {
-          const prediction = forward(b.x);
-          if (firstStep) {
-            checkTargets(prediction, b.y, sample, check);
-            checkForcedAccuracy(
-              settings.accuracy ?? PROCESS_DEFAULTS.accuracy,
-              prediction.shape,
-              [b.y, ...sample],
-              data,
+    // The epoch's own work draws from the run's generator; its bookkeeping below does not.
+    const { trainStats, testStats } = await withRunRandom(random, async () => {
+      runInfo.training = true;
+      const trainStats = await overBatches(
+        chain.train,
+        (b) => {
+          let correct: tf.Scalar | undefined;
+          let total = 0;
+          const cost = optimizer.minimize(() => {
+            const prediction = forward(b.x);
+            if (firstStep) {
+              checkTargets(prediction, b.y, sample, check);
+              checkForcedAccuracy(
+                settings.accuracy ?? PROCESS_DEFAULTS.accuracy,
+                prediction.shape,
+                [b.y, ...sample],
+                data,
+              );
+            }
+            if (accuracy) {
+              const a = accuracy(prediction, b.y);
+              correct = tfjs.keep(a.correct);
+              total = a.total;
+            }
+            // The models' regularization losses are part of what is minimised, and of the train loss recorded (as model.fit reports it).
+            return withRegularization(
+              firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y),
+              models,
             );
-          }
-          if (accuracy) {
-            const a = accuracy(prediction, b.y);
-            correct = tfjs.keep(a.correct);
-            total = a.total;
-          }
-          // The models' regularization losses are part of what is minimised, and of the train loss recorded (as model.fit reports it).
-          return withRegularization(
-            firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y),
-            models,
-          );
-        });
-        firstStep = false;
-        return { cost, correct, total };
-      },
-      checkFirstPass('train', epoch),
-    );
-    runInfo.training = false;
-    const testStats = await overBatches(
-      chain.test,
-      (b) =>
-        tfjs.tidy(() => {
-          const prediction = forward(b.x);
-          const a = accuracy?.(prediction, b.y);
-          return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
-        }),
-      checkFirstPass('test', epoch),
-    );
-    for (const m of modules) await m.epochEnd?.(runInfo);
+          });
+          firstStep = false;
+          return { cost, correct, total };
+        },
+        checkFirstPass('train', epoch),
+      );
+      runInfo.training = false;
+      const testStats = await overBatches(
+        chain.test,
+        (b) =>
+          tfjs.tidy(() => {
+            const prediction = forward(b.x);
+            const a = accuracy?.(prediction, b.y);
+            return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
+          }),
+        checkFirstPass('test', epoch),
+      );
+      for (const m of modules) await m.epochEnd?.(runInfo);
+      return { trainStats, testStats };
+    });
     const record: EpochRecord = {
       epoch,
       train_loss: trainStats.loss,
@@ -235,6 +255,7 @@ async function train(
       models: chain.models.map((m) => m.module),
       variables,
       optimizerState: await optimizer.state(),
+      random: random.state(),
       record,
       metrics: metrics.take(),
       history,
