@@ -192,8 +192,38 @@ const ratio = (m) =>
 const fmt = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 ensureTorch();
 console.log(
-  `machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}`,
+  `machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; vector extensions: ${vectorExtensions()}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}`,
 );
+
+/**
+ * The CPU's vector extensions that decide both sides' kernels (PyTorch's oneDNN uses AVX-512 and
+ * AMX where they are; wasm SIMD is 128-bit everywhere), from /proc/cpuinfo's flags.
+ */
+function vectorExtensions() {
+  const WANTED = [
+    'sse4_2',
+    'avx',
+    'avx2',
+    'fma',
+    'avx512f',
+    'avx512bw',
+    'avx512vl',
+    'avx512_vnni',
+    'avx512_bf16',
+    'amx_tile',
+    'amx_bf16',
+    'amx_int8',
+  ];
+  let flags;
+  try {
+    flags = new Set((fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:\s*(.*)$/m)?.[1] ?? '').split(/\s+/));
+  } catch {
+    return 'unknown (no /proc/cpuinfo)';
+  }
+  const have = WANTED.filter((f) => flags.has(f));
+  const amx = WANTED.filter((f) => f.startsWith('amx')).some((f) => flags.has(f));
+  return `${have.join(', ') || 'none of SSE4.2/AVX'}${have.includes('avx512f') ? '' : ' (no AVX-512)'}${amx ? '' : ' (no AMX)'}`;
+}
 
 if (only.includes('tutorial')) {
   const ours = await mosaic(tutorialConfig(tutorialEpochs), 'tutorial');

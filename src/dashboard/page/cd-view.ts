@@ -1,5 +1,5 @@
 import { getJson, type AcrossDatasetsAnswer, type Choices } from './api.js';
-import { clear, h, notice, reportTable, select, textField } from './dom.js';
+import { clear, criterionAndBy, h, notice, reportTable, textField } from './dom.js';
 import { averageRank, pPhrase, pValue, rank, significant } from '../../core/format.js';
 import { charts, type View } from './view.js';
 
@@ -96,34 +96,7 @@ export function cdView(choices: Choices): View {
     h(
       'div',
       { class: 'controls' },
-      h(
-        'label',
-        {},
-        'criterion ',
-        select(
-          'criterion',
-          choices.criteria.map((c) => ({ value: c })),
-          form.criterion,
-          (v) => {
-            form.criterion = v;
-            void run();
-          },
-        ),
-      ),
-      h(
-        'label',
-        {},
-        'by ',
-        select(
-          'by',
-          [{ value: '', label: 'whole model chain' }, ...choices.modelTypes.map((t) => ({ value: t }))],
-          form.by,
-          (v) => {
-            form.by = v;
-            void run();
-          },
-        ),
-      ),
+      ...criterionAndBy(choices, form, () => void run()),
       textField('pool', form.pool, { placeholder: 'pool: lr,width', size: 14 }, (v) => {
         form.pool = v;
         void run();

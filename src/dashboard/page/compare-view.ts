@@ -1,5 +1,5 @@
 import { getJson, type Choices, type CompareAnswer } from './api.js';
-import { clear, h, notice, reportTable, select, textField } from './dom.js';
+import { clear, criterionAndBy, h, notice, reportTable, select, textField } from './dom.js';
 import { charts, readForm, writeForm } from './view.js';
 import { pValue, significant } from '../../core/format.js';
 import type { View } from './view.js';
@@ -161,34 +161,7 @@ export function compareView(choices: Choices, params: URLSearchParams): View {
   const controls = h(
     'div',
     { class: 'controls' },
-    h(
-      'label',
-      {},
-      'criterion ',
-      select(
-        'criterion',
-        choices.criteria.map((c) => ({ value: c })),
-        form.criterion,
-        (v) => {
-          form.criterion = v;
-          void run();
-        },
-      ),
-    ),
-    h(
-      'label',
-      {},
-      'by ',
-      select(
-        'by',
-        [{ value: '', label: 'whole model chain' }, ...choices.modelTypes.map((t) => ({ value: t }))],
-        form.by,
-        (v) => {
-          form.by = v;
-          void run();
-        },
-      ),
-    ),
+    ...criterionAndBy(choices, form, () => void run()),
     h(
       'label',
       {},

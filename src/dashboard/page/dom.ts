@@ -75,3 +75,33 @@ export function textField(
   input.addEventListener('change', () => onChange(input.value.trim()));
   return h('label', {}, `${name} `, input);
 }
+
+/** The criterion and grouping selects an analysis view starts with; `changed` runs after either changes. */
+export function criterionAndBy(
+  choices: { criteria: string[]; modelTypes: string[] },
+  form: { criterion: string; by: string },
+  changed: () => void,
+): HTMLElement[] {
+  const criteria = choices.criteria.map((c) => ({ value: c }));
+  const groupings = [{ value: '', label: 'whole model chain' }, ...choices.modelTypes.map((t) => ({ value: t }))];
+  return [
+    h(
+      'label',
+      {},
+      'criterion ',
+      select('criterion', criteria, form.criterion, (v) => {
+        form.criterion = v;
+        changed();
+      }),
+    ),
+    h(
+      'label',
+      {},
+      'by ',
+      select('by', groupings, form.by, (v) => {
+        form.by = v;
+        changed();
+      }),
+    ),
+  ];
+}
