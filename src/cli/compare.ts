@@ -1,7 +1,7 @@
 import { compareRuns, parseRope, type CompareReport } from '../analysis/compare.js';
+import { groupCells, groupHead, LETTERS_LEGEND, PAIRS_LEGEND, pairCells, pairHead } from '../analysis/compare-table.js';
 import { loadRuns } from '../analysis/runs.js';
 import { MosaicError } from '../core/errors.js';
-import { pValue, significant } from '../core/format.js';
 import { openStore } from '../store/open.js';
 import { nameList } from '../core/wording.js';
 import { chooseDatabase } from './recent.js';
@@ -74,39 +74,6 @@ export async function compareCommand(
   }
 }
 
-const interval = (ci: [number, number] | null) => (ci ? `[${significant(ci[0])}, ${significant(ci[1])}]` : '');
-
-function groupRows(r: CompareReport): string[][] {
-  return r.groups.map((g) => [
-    g.dataset,
-    g.at ?? '',
-    g.group,
-    g.letters,
-    String(g.n),
-    significant(g.mean),
-    significant(g.std),
-    interval(g.ci),
-    significant(g.median),
-  ]);
-}
-const GROUP_HEAD = (r: CompareReport) => [
-  'dataset',
-  r.at ?? '',
-  'group',
-  'letters',
-  'n',
-  'mean',
-  'std',
-  '95% CI',
-  'median',
-];
-
-const PAIRS_LEGEND =
-  'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).';
-
-const LETTERS_LEGEND =
-  'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do.';
-
 /** `ranking by test_loss (lower is better): a (a), b (ab), c (b)`, per dataset and `at` value with more than two groups. */
 function rankingLines(r: CompareReport): string[] {
   return r.rankings
@@ -116,50 +83,6 @@ function rankingLines(r: CompareReport): string[] {
         `${k.dataset}${k.at === null ? '' : ` at ${r.at} ${k.at}`}: ranking by ${r.criterion} (${r.direction} is better): ${k.entries.map((e) => `${e.group} (${e.letters})`).join(', ')}`,
     );
 }
-
-const needed = (p: CompareReport['pairs'][number]) =>
-  p.repeatsNeeded === undefined ? '' : Number.isFinite(p.repeatsNeeded) ? String(p.repeatsNeeded) : '∞';
-
-function pairRows(r: CompareReport): string[][] {
-  return r.pairs.map((p) => [
-    p.dataset,
-    p.at ?? '',
-    `${p.a} vs ${p.b}`,
-    significant(p.diff),
-    interval(p.ci),
-    p.test,
-    pValue(p.p),
-    pValue(p.pHolm),
-    p.rankTest,
-    pValue(p.rankP),
-    pValue(p.rankPHolm),
-    significant(p.cohensD, 3),
-    significant(p.cliffsDelta, 3),
-    significant(p.pABetter, 3),
-    p.equivalence ? pValue(p.equivalence.pHolm) : '',
-    p.decision,
-    needed(p),
-  ]);
-}
-const PAIR_HEAD = (r: CompareReport) => [
-  'dataset',
-  r.at ?? '',
-  'pair (a vs b)',
-  'mean a−b',
-  '95% CI',
-  'test',
-  'p',
-  'Holm',
-  'rank test',
-  'p',
-  'Holm',
-  "Cohen's d",
-  "Cliff's δ",
-  'P(a better)',
-  r.rope !== null ? `TOST ±${r.rope} (Holm)` : '',
-  'decision',
-  'repeats needed',
-];
 
 function aligned(head: string[], rows: string[][]): string {
   const keep = head.map((h, i) => h !== '' || rows.some((r) => r[i] !== ''));
@@ -184,9 +107,9 @@ function toTable(r: CompareReport): string {
     `design: ${r.design}`,
     ...r.notes.map((n) => `note: ${n}`),
     '',
-    aligned(GROUP_HEAD(r), groupRows(r)),
+    aligned(groupHead(r), r.groups.map(groupCells)),
   ];
-  if (r.pairs.length) out.push('', aligned(PAIR_HEAD(r), pairRows(r)));
+  if (r.pairs.length) out.push('', aligned(pairHead(r), r.pairs.map(pairCells)));
   out.push('', LETTERS_LEGEND, PAIRS_LEGEND, '');
   out.push(...rankingLines(r));
   for (const v of r.verdicts) out.push(`${v.dataset}: ${v.text}`);
@@ -211,9 +134,9 @@ function toMarkdown(r: CompareReport): string {
     `design: ${r.design}`,
     ...(r.notes.length ? ['', ...r.notes.map((n) => `> note: ${n}  `)] : []),
     '',
-    table(GROUP_HEAD(r), groupRows(r)),
+    table(groupHead(r), r.groups.map(groupCells)),
   ];
-  if (r.pairs.length) out.push('', table(PAIR_HEAD(r), pairRows(r)));
+  if (r.pairs.length) out.push('', table(pairHead(r), r.pairs.map(pairCells)));
   out.push(
     '',
     `*${LETTERS_LEGEND}*`,

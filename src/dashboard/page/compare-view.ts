@@ -1,14 +1,19 @@
 import { getJson, type Choices, type CompareAnswer } from './api.js';
 import { clear, criterionAndBy, h, notice, reportTable, select, textField } from './dom.js';
 import { charts, readForm, writeForm } from './view.js';
-import { pValue, significant } from '../../core/format.js';
+import {
+  groupCells,
+  groupHead,
+  LETTERS_LEGEND,
+  namedColumns,
+  PAIRS_LEGEND,
+  pairCells,
+  pairHead,
+} from '../../analysis/compare-table.js';
+import { significant } from '../../core/format.js';
 import type { View } from './view.js';
 
-const LETTERS_LEGEND =
-  'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do. The ranking is by mean, best first.';
-
 const form = { criterion: 'test_loss', by: '', at: '', pool: '', rope: '' };
-const interval = (ci: [number, number] | null) => (ci ? `[${significant(ci[0])}, ${significant(ci[1])}]` : '');
 
 /**
  * `mosaic compare` in the page: the same report (groups, pairs, ranking, verdict) for the chosen
@@ -43,7 +48,8 @@ export function compareView(choices: Choices, params: URLSearchParams): View {
     clear(out);
     const figure = h('div', { class: 'compare-figure', id: 'compare-figure' });
     void charts().then(({ draw: drawChart }) => drawChart(figure, r.figure, `compare-${r.criterion}`));
-    const atHead = r.at ?? '';
+    const groups = namedColumns(groupHead(r), r.groups.map(groupCells));
+    const pairs = namedColumns(pairHead(r), r.pairs.map(pairCells));
     out.append(
       h('div', { class: 'verdicts', id: 'verdicts' }, ...r.verdictLines.map((v) => h('p', { class: 'verdict' }, v))),
       h(
@@ -55,72 +61,14 @@ export function compareView(choices: Choices, params: URLSearchParams): View {
       ...r.notes.map((n) => h('p', { class: 'note' }, `note: ${n}`)),
       figure,
       h('h3', {}, 'Groups'),
-      reportTable(
-        ['dataset', ...(atHead ? [atHead] : []), 'group', 'letters', 'n', 'mean', 'std', '95% CI', 'median'],
-        r.groups.map((g) => [
-          g.dataset,
-          ...(atHead ? [g.at ?? ''] : []),
-          g.group,
-          g.letters,
-          g.n,
-          significant(g.mean),
-          significant(g.std),
-          interval(g.ci),
-          significant(g.median),
-        ]),
-        atHead ? 4 : 3,
-      ),
-      h('p', { class: 'muted' }, LETTERS_LEGEND),
+      reportTable(groups.head, groups.rows, groups.head.indexOf('n')),
+      h('p', { class: 'muted' }, `${LETTERS_LEGEND} The ranking is by mean, best first.`),
     );
     if (r.pairs.length) {
       out.append(
         h('h3', {}, 'Pairs'),
-        reportTable(
-          [
-            'dataset',
-            ...(atHead ? [atHead] : []),
-            'pair (a vs b)',
-            'mean a−b',
-            '95% CI',
-            'test',
-            'p',
-            'Holm',
-            'rank test',
-            'p',
-            'Holm',
-            "Cohen's d",
-            "Cliff's δ",
-            'P(a better)',
-            ...(r.rope !== null ? [`TOST ±${r.rope} (Holm)`] : []),
-            'decision',
-            'repeats needed',
-          ],
-          r.pairs.map((p) => [
-            p.dataset,
-            ...(atHead ? [p.at ?? ''] : []),
-            `${p.a} vs ${p.b}`,
-            significant(p.diff),
-            interval(p.ci),
-            p.test,
-            pValue(p.p),
-            pValue(p.pHolm),
-            p.rankTest,
-            pValue(p.rankP),
-            pValue(p.rankPHolm),
-            significant(p.cohensD, 3),
-            significant(p.cliffsDelta, 3),
-            significant(p.pABetter, 3),
-            ...(r.rope !== null ? [p.equivalence ? pValue(p.equivalence.pHolm) : ''] : []),
-            p.decision,
-            p.repeatsNeeded === undefined ? '' : p.repeatsNeeded === null ? '∞' : String(p.repeatsNeeded),
-          ]),
-          atHead ? 3 : 2,
-        ),
-        h(
-          'p',
-          { class: 'muted' },
-          'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).',
-        ),
+        reportTable(pairs.head, pairs.rows, pairs.head.indexOf('mean a−b')),
+        h('p', { class: 'muted' }, PAIRS_LEGEND),
       );
     }
     if (r.rankings.length) {
