@@ -6,6 +6,7 @@
 // kernel and/or the composition of wasm kernels used where the SIMD kernels cannot run — on the
 // CNN's and the MLP's shapes, each call on inputs it has not seen (XNNPACK caches packed weights).
 // Run with: npm run build && node bench/wasm-layers.mjs [--quick]
+//   [--only mlp|cnn] [--backend wasm|cpu] [--steps N]: those steps only (no kernel table), N steps each.
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../dist/tfjs/backends.js';
@@ -26,6 +27,14 @@ const OWN = Object.fromEntries(
 );
 
 const quick = process.argv.includes('--quick');
+const argValue = (name) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const onlyModels = argValue('--only')?.split(',') ?? ['cnn', 'mlp'];
+const onlyBackends = argValue('--backend')?.split(',') ?? ['cpu', 'wasm'];
+const stepsOnly = argValue('--only') !== undefined || argValue('--backend') !== undefined;
+const stepsOption = argValue('--steps') === undefined ? undefined : Number(argValue('--steps'));
 const BATCH = 64;
 
 function cnn() {
@@ -90,21 +99,22 @@ async function msPerStep(name, steps) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1).padStart(8)} ms`;
-const steps = (backend, name) => (quick ? 3 : backend === 'cpu' && name === 'cnn' ? 5 : 20);
+const steps = (backend, name) => stepsOption ?? (quick ? 3 : backend === 'cpu' && name === 'cnn' ? 5 : 20);
 
 console.log(
   `wasm-layers bench — ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, tfjs ${tf.version.tfjs}\n`,
 );
 console.log('ms per training step, batch 64, Adam (median):');
-for (const backend of ['cpu', 'wasm']) {
+for (const backend of onlyBackends) {
   await useBackend(backend);
-  for (const name of ['cnn', 'mlp']) {
+  for (const name of onlyModels) {
     const [own, fused] = await msPerStep(name, steps(backend, name));
     console.log(
       `  ${name} on ${backend.padEnd(4)} ${fmt(own)} (the layers' own calls) ${fmt(fused)} (fused, as Mosaic trains them)`,
     );
   }
 }
+if (stepsOnly) process.exit(0);
 
 await useBackend('wasm');
 const backend = tf.backend();

@@ -1,13 +1,17 @@
+import type { LayersModel } from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built engine: user classes resolve `mosaic-ml` to dist/index.js, as in a worker.
 import { parseConfig } from '../../dist/config/load.js';
+import { loadCheckpoint, saveCheckpoint } from '../../dist/engine/checkpoints/checkpoint.js';
 import { executeRun } from '../../dist/engine/run/run.js';
 import { newRuns } from '../../dist/pipelines/facts.js';
 import { generatePipelines } from '../../dist/pipelines/generate.js';
 import { openSqliteStore } from '../../dist/store/sqlite.js';
-import { FIXTURES, tmpDir, TUTORIAL } from '../support/helpers.js';
+import { tfjs as tf } from '../../dist/tfjs/tfjs.js';
+import { LayersModule } from '../../dist/user/layers-module.js';
+import { cli, FIXTURES, rows, tmpDir, TUTORIAL, tutorialConfig } from '../support/helpers.js';
 
 function config(dir: string, epochs: number) {
   const text = fs
@@ -82,23 +86,59 @@ describe('continuing a run from its checkpoint', () => {
     await store.close();
   });
 
-  /** A checkpoint file rewritten as the folder of files Mosaic wrote before the one-file format. */
-  function asOlderFolder(file: string, modelClass: string): void {
+  interface Group {
+    name: string;
+    specs: { name: string; shape: number[]; dtype: string }[];
+    bytes: number;
+    parameters?: (number | null)[];
+  }
+
+  /**
+   * A checkpoint file's header and each group's specs and bytes, a LayersModule's weights that are
+   * parameters (written once, in `parameters`) given back to its group, as older Mosaics wrote it.
+   */
+  function readWhole(file: string) {
     const content = fs.readFileSync(file);
     const first = content.indexOf(10);
     const second = content.indexOf(10, first + 1);
-    const header = JSON.parse(content.subarray(first + 1, second).toString()) as {
-      owner: unknown;
-      groups: { name: string; specs: unknown[]; bytes: number }[];
-    };
+    const header = JSON.parse(content.subarray(first + 1, second).toString()) as { owner: unknown; groups: Group[] };
+    // Each tensor's bytes by group (4-byte values only here).
+    let offset = second + 1;
+    const tensors = new Map<string, Buffer[]>();
+    for (const g of header.groups) {
+      tensors.set(
+        g.name,
+        g.specs.map((s) => {
+          const n = 4 * s.shape.reduce((a, b) => a * b, 1);
+          offset += n;
+          return content.subarray(offset - n, offset);
+        }),
+      );
+    }
+    const parameters = header.groups.find((g) => g.name === 'parameters')!;
+    const groups = header.groups.map((g) => {
+      if (!g.parameters) return { name: g.name, specs: g.specs, bytes: Buffer.concat(tensors.get(g.name)!) };
+      const [own, ownSpecs] = [[...tensors.get(g.name)!], [...g.specs]];
+      return {
+        name: g.name,
+        specs: g.parameters.map((p, k) => ({
+          ...(p === null ? ownSpecs.shift()! : parameters.specs[p]!),
+          name: `w${k}`,
+        })),
+        bytes: Buffer.concat(g.parameters.map((p) => (p === null ? own.shift()! : tensors.get('parameters')![p]!))),
+      };
+    });
+    return { header, groups };
+  }
+
+  /** A checkpoint file rewritten as the folder of files Mosaic wrote before the one-file format. */
+  function asOlderFolder(file: string, modelClass: string): void {
+    const { header, groups } = readWhole(file);
     const dir = file.replace(/\.ckpt$/, '');
     fs.mkdirSync(dir);
-    let offset = second + 1;
-    for (const g of header.groups) {
-      const bytes = content.subarray(offset, offset + g.bytes);
-      offset += g.bytes;
+    for (const g of groups) {
       const base = g.name === 'model-0' ? `model-0-${modelClass}` : g.name;
-      fs.writeFileSync(path.join(dir, g.name === 'model-0' ? `${base}.weights.bin` : `${base}.bin`), bytes);
+      fs.writeFileSync(path.join(dir, g.name === 'model-0' ? `${base}.weights.bin` : `${base}.bin`), g.bytes);
       fs.writeFileSync(
         path.join(dir, `${base}.json`),
         JSON.stringify(g.name === 'model-0' ? { weightSpecs: g.specs } : g.specs),
@@ -112,6 +152,16 @@ describe('continuing a run from its checkpoint', () => {
       for (const f of fs.readdirSync(files)) fs.renameSync(path.join(files, f), path.join(dir, f));
     fs.rmSync(files, { recursive: true, force: true });
     fs.rmSync(file);
+  }
+
+  /** A checkpoint file rewritten as Mosaic wrote it when a LayersModule's group held every weight again. */
+  function withWeightsTwice(file: string): void {
+    const { header, groups } = readWhole(file);
+    const head = { ...header, groups: groups.map((g) => ({ name: g.name, specs: g.specs, bytes: g.bytes.length })) };
+    fs.writeFileSync(
+      file,
+      Buffer.concat([Buffer.from(`MOSAIC-CHECKPOINT 1\n${JSON.stringify(head)}\n`), ...groups.map((g) => g.bytes)]),
+    );
   }
 
   it('continues from the checkpoint folder of an older Mosaic, and refuses a checkpoint file cut short', async () => {
@@ -144,5 +194,76 @@ describe('continuing a run from its checkpoint', () => {
     );
     expect(await store.history(3)).toHaveLength(3);
     await store.close();
+  });
+
+  // In a worker the user's LayersModule is the engine's (in vitest it is not, and saves by saveModel):
+  // its weights go in the checkpoint file itself.
+  it("writes a LayersModule's trained weights once, and continues exactly from that file or one with them twice", () => {
+    const dir = tmpDir();
+    const curves = (db: string) =>
+      rows(path.join(dir, db), 'SELECT run_id, epoch, train_loss, test_loss FROM history ORDER BY run_id, epoch');
+    const configOf = (epochs: number) =>
+      tutorialConfig(dir, { epochs: `${epochs}\nseed = 11`, multiplicity: '1', width: '2', data_size: '40' });
+    expect(cli(['run', configOf(5), 'straight.db'], dir).code).toBe(0);
+    const config = configOf(3);
+    expect(cli(['run', config, 'stopped.db'], dir).code).toBe(0);
+
+    const folder = fs.readdirSync(path.join(dir, '.runs')).find((f) => f.startsWith('stopped-'))!;
+    const file = (run: number) => path.join(dir, '.runs', folder, `run_${run}`, 'epoch-3.ckpt');
+    const written = readWhole(file(1)).header.groups;
+    expect(written.map((g) => [g.name, g.name === 'model-0' ? g.bytes : 'bytes'])).toEqual([
+      ['parameters', 'bytes'],
+      ['optimizer', 'bytes'],
+      ['model-0', 0],
+    ]);
+    expect(written[2]!.parameters).toEqual(written[0]!.specs.map((_, i) => i));
+    withWeightsTwice(file(1));
+    expect(readWhole(file(1)).header.groups[2]!.parameters).toBeUndefined();
+
+    const r = cli(['rerun', config, 'stopped.db', '--id', 'all', '--epochs', '2'], dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const straight = curves('straight.db');
+    expect(straight.length).toBeGreaterThan(5);
+    expect(curves('stopped.db')).toEqual(straight);
+  });
+
+  it("keeps a LayersModule's weights that are not parameters (batch norm's moving statistics) in its group", async () => {
+    class Net extends LayersModule {
+      model: LayersModel;
+      constructor(seed: number) {
+        super();
+        const init = { kernelInitializer: tf.initializers.glorotUniform({ seed }) };
+        this.model = tf.sequential({
+          layers: [
+            tf.layers.dense({ units: 5, inputShape: [3], ...init }),
+            tf.layers.batchNormalization({ movingMeanInitializer: tf.initializers.randomUniform({ seed }) }),
+            tf.layers.dense({ units: 2, ...init }),
+          ],
+        });
+      }
+    }
+    const dir = tmpDir();
+    const owner = { storeId: 's', store: 'c.db', runId: 1 };
+    const record = { epoch: 1, train_loss: 0.5, test_loss: 0.25, train_acc: null, test_acc: null, duration_s: 0 };
+    const random = { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 };
+    const [saved, loaded] = [new Net(1), new Net(2)];
+    const values = (m: Net) => m.model.weights.map((w) => Array.from(w.read().dataSync()));
+    expect(values(loaded)).not.toEqual(values(saved));
+    await saveCheckpoint(dir, owner, record, [saved], saved.parameters(), [], random);
+
+    const groups = readWhole(path.join(dir, 'epoch-1.ckpt')).header.groups;
+    // dense kernel and bias, gamma, beta (parameters) and the moving mean and variance (not)
+    expect(groups[2]!.parameters).toEqual([0, 1, 2, 3, 4, 5, null, null]);
+    expect(groups[2]!.specs.map((g) => g.shape)).toEqual([[5], [5]]);
+    const state = await loadCheckpoint(dir, owner, record, [loaded], loaded.parameters(), { restore: async () => {} });
+    expect(state).toEqual(random);
+    expect(values(loaded)).toEqual(values(saved));
+
+    // and so from a file whose group holds every weight, as Mosaic wrote it before
+    const other = new Net(3);
+    withWeightsTwice(path.join(dir, 'epoch-1.ckpt'));
+    await loadCheckpoint(dir, owner, record, [other], other.parameters(), { restore: async () => {} });
+    expect(values(other)).toEqual(values(saved));
+    for (const m of [saved, loaded, other]) m.dispose();
   });
 });

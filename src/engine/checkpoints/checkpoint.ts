@@ -21,14 +21,16 @@ import { claimFolder, foreignFolder } from './run-folder.js';
  *   `parameters` the values of every trainable variable, in parameters() order;
  *   `optimizer`  the optimizer's state (moments, iteration count, bias corrections);
  *   `model-<i>`  every weight (trainable or not) of a model class that keeps LayersModule's own
- *                saveModel/loadModel.
+ *                saveModel/loadModel; a weight that is one of the parameters is not written again
+ *                (the group's `parameters` says, for each weight, the index of the parameter it is,
+ *                or null for the next tensor of the group's own bytes).
  * A model class with a saveModel of its own writes its files under `<run_dir>/epoch-E.files/`.
  * The file is written under a temporary name and renamed, then the epoch is committed to the
  * store, then older checkpoints are removed: the store's last epoch always has a complete
  * checkpoint. One file, not a folder of seven, because a pack writes a checkpoint per member per
  * epoch: the file operations were most of a small model's epoch. Checkpoints of earlier versions
- * (a folder `epoch-E/` of files, with `owner.json`; a file without the generator's state) are
- * still read.
+ * (a folder `epoch-E/` of files, with `owner.json`; a file without the generator's state; a file
+ * whose `model-<i>` holds every weight again) are still read.
  */
 export function checkpointFile(runDir: string, epoch: number): string {
   return path.join(runDir, `epoch-${epoch}.ckpt`);
@@ -58,7 +60,19 @@ interface Header {
   owner: OwnerStamp;
   /** Absent in checkpoints written before Mosaic seeded a run's unseeded draws. */
   random?: RandomState;
-  groups: { name: string; specs: tf.io.WeightsManifestEntry[]; bytes: number }[];
+  groups: GroupHeader[];
+}
+
+interface GroupHeader {
+  name: string;
+  specs: tf.io.WeightsManifestEntry[];
+  bytes: number;
+  /**
+   * A `model-<i>` group's weights, in order: the index of the parameter (in the `parameters` group)
+   * each one is, or null for the next tensor of the group's own bytes. Absent in checkpoints written
+   * before Mosaic wrote these weights once, where the group holds every weight.
+   */
+  parameters?: (number | null)[];
 }
 
 /** What a checkpoint gives back, whatever its format. */
@@ -87,11 +101,30 @@ async function fileReader(file: string, runDir: string, epoch: number, content: 
     offset += g.bytes;
   }
   if (offset !== body.length || (header.random !== undefined && !isRandomState(header.random))) throw unreadable();
-  const group = async (name: string) => {
+  const stored = (name: string) => {
     const [bytes, specs] = [groups.get(name), header.groups.find((g) => g.name === name)?.specs];
     return bytes && specs
       ? decodeWeightFile(bytes, specs).map((tensor, i) => ({ name: specs[i]!.name, tensor }))
       : undefined;
+  };
+  const group = async (name: string) => {
+    const tensors = stored(name);
+    const shared = header.groups.find((g) => g.name === name)?.parameters;
+    if (!tensors || !shared) return tensors;
+    if (!Array.isArray(shared)) throw unreadable();
+    // The weights that are parameters, from the `parameters` group, each a tensor of its own.
+    const parameters = stored('parameters') ?? [];
+    const own = tensors.values();
+    const out = shared.map((p, k) => ({
+      name: `w${k}`,
+      tensor: p === null ? own.next().value?.tensor : parameters[p]?.tensor.clone(),
+    }));
+    tfjs.dispose(parameters.map((p) => p.tensor));
+    if (!own.next().done || out.some((w) => !w.tensor)) {
+      tfjs.dispose([...tensors.map((t) => t.tensor), ...out.flatMap((w) => (w.tensor ? [w.tensor] : []))]);
+      throw unreadable();
+    }
+    return out as NamedTensor[];
   };
   return {
     where: file,
@@ -170,30 +203,46 @@ async function writeCheckpoint(
   optimizer: NamedTensor[],
   random: RandomState,
 ): Promise<void> {
-  const groups: { name: string; tensors: NamedTensor[] }[] = [
+  const groups: { name: string; tensors: NamedTensor[]; parameters?: (number | null)[] }[] = [
     { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
     { name: 'optimizer', tensors: optimizer },
   ];
+  const parameterIndex = new Map<tf.Tensor, number>();
+  variables.forEach((v, i) => {
+    if (!parameterIndex.has(v)) parameterIndex.set(v, i);
+  });
   const files = filesDir(runDir, stamp.epoch);
   let saved = false;
   for (const [i, m] of models.entries()) {
     const model = ownWeights(m);
     const save = userSave(m);
-    if (model)
-      groups.push({ name: `model-${i}`, tensors: model.weights.map((w, k) => ({ name: `w${k}`, tensor: w.read() })) });
-    else if (save) {
+    if (model) {
+      // A weight that is a parameter (every trainable one, usually) is in the `parameters` group already.
+      const weights = model.weights.map((w) => w.read());
+      const parameters = weights.map((w) => parameterIndex.get(w) ?? null);
+      groups.push({
+        name: `model-${i}`,
+        tensors: weights.flatMap((w, k) => (parameters[k] === null ? [{ name: `w${k}`, tensor: w }] : [])),
+        parameters,
+      });
+    } else if (save) {
       if (!saved) await freshFolder(`${files}.tmp`);
       saved = true;
       await save.call(m, modelPath(`${files}.tmp`, i, m));
     }
   }
   const encoded = await Promise.all(
-    groups.map(async (g) => ({ name: g.name, ...(await tfjs.io.encodeWeights(g.tensors)) })),
+    groups.map(async (g) => ({ name: g.name, parameters: g.parameters, ...(await tfjs.io.encodeWeights(g.tensors)) })),
   );
   const header: Header = {
     owner: stamp,
     random,
-    groups: encoded.map((g) => ({ name: g.name, specs: g.specs, bytes: g.data.byteLength })),
+    groups: encoded.map((g) => ({
+      name: g.name,
+      specs: g.specs,
+      bytes: g.data.byteLength,
+      ...(g.parameters ? { parameters: g.parameters } : {}),
+    })),
   };
   if (saved) {
     await fs.rm(files, { recursive: true, force: true });
