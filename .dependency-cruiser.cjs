@@ -13,6 +13,7 @@ const LAYERS = [
   { name: 'cache and render', path: '^src/(cache|render)/' },
   { name: 'engine', path: '^src/engine/' },
   { name: 'analysis', path: '^src/analysis/' },
+  { name: 'race', path: '^src/race/' },
   { name: 'worker', path: '^src/worker/' },
   { name: 'experiment', path: '^src/experiment/' },
   { name: 'dashboard', path: '^src/dashboard/' },

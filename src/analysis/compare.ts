@@ -71,6 +71,8 @@ export interface PairStats {
   design: 'paired' | 'independent';
   /** Why the pair is not paired (independent only): the seeds differ, a seed repeats… */
   unpairedBecause?: string;
+  /** Paired on the seeds both groups have, in a paired design where one has runs the other lacks (a race): the runs left out of the pairs. */
+  unmatched?: number;
   /** The t-test of the design ('paired t' or 'Welch'): its p, Holm-adjusted over all pairs. */
   test: 'paired t' | 'Welch';
   p: number;
@@ -396,6 +398,7 @@ function pairTests(ca: Cell, cb: Cell, criterion: Criterion, better: Better, rop
     return {
       ...common,
       design: 'paired',
+      ...(pairing.unmatched ? { unmatched: pairing.unmatched } : {}),
       test: 'paired t',
       p: t.p,
       rankTest: 'Wilcoxon',
@@ -566,8 +569,12 @@ function designLine(pairs: PairStats[]): string {
   const pairedText = 'paired t and Wilcoxon signed-rank on the differences, seed by seed';
   const independentText = "Welch's t and Mann–Whitney U";
   if (pairs.length === 0) return 'no pair to test';
+  const partial = paired.filter((p) => p.unmatched);
+  const commonOnly = partial.length
+    ? ` (${partial.length} of ${pairs.length} pairs on the seeds both groups have: a race stopped one of them earlier, or runs have no value)`
+    : '';
   if (independent.length === 0)
-    return `paired: every two groups ran on the same seeds, one run each (common random numbers, [MONITOR] paired = True), so ${pairedText}`;
+    return `paired: every two groups ran on the same seeds, one run each (common random numbers, [MONITOR] paired = True)${commonOnly}, so ${pairedText}`;
   if (paired.length === 0) return `independent repeats (${independent[0]!.unpairedBecause}): ${independentText}`;
   return `paired where two groups ran on the same seeds (${paired.length} of ${pairs.length} pairs: ${pairedText}); independent elsewhere (e.g. ${independent[0]!.a} vs ${independent[0]!.b}: ${independent[0]!.unpairedBecause}; ${independentText})`;
 }

@@ -26,9 +26,19 @@ export type Pairing =
       seeds: number[];
       /** Every run of both groups has `design = paired` (the experiment asked for it; otherwise the seeds agree by other means, e.g. `--reuse-seeds`). */
       declared: boolean;
+      /** Runs of a paired design whose seed the other group lacks (a race stopped one group earlier), left out of the pairs. */
+      unmatched: number;
       reason?: undefined;
     }
-  | { pairs: undefined; a?: undefined; b?: undefined; seeds?: undefined; declared?: undefined; reason: string };
+  | {
+      pairs: undefined;
+      a?: undefined;
+      b?: undefined;
+      seeds?: undefined;
+      declared?: undefined;
+      unmatched?: undefined;
+      reason: string;
+    };
 
 /** A run's seed (`params.seed`), when it is an integer. */
 export function seedOf(run: AnalysisRun): number | undefined {
@@ -43,8 +53,11 @@ export const isPairedRun = (run: AnalysisRun) => run.facts[DESIGN_FACT] === PAIR
 
 /**
  * The two groups matched by seed, when they can be: each group's runs have distinct seeds and
- * both groups have the same set of seeds. Runs whose `value` is null are not part of a group and
- * are left out first. Otherwise `pairs` is undefined and `reason` says why, in a few words that
+ * both groups have the same set of seeds — or, in a declared paired design (every run's
+ * `design = paired`), at least two seeds in common: a race stops a configuration after the
+ * repeats it shares with the best, and a run without a value leaves its seed alone; the pairs are
+ * then the common seeds, and `unmatched` counts the runs left out. Runs whose `value` is null are
+ * not part of a group and are left out first. Otherwise `pairs` is undefined and `reason` says why, in a few words that
  * complete "independent tests: …" (e.g. `the seeds differ (3 of 4 shared)`). `labels` name the
  * groups in the reason.
  */
@@ -77,7 +90,8 @@ export function pairedBy(
   if (a.size === 0 || b.size === 0)
     return { pairs: undefined, reason: `${a.size === 0 ? labels[0] : labels[1]} has no run` };
   const shared = [...a.keys()].filter((s) => b.has(s)).length;
-  if (shared !== a.size || shared !== b.size) {
+  const declared = [...a.values(), ...b.values()].every((x) => isPairedRun(x.run));
+  if ((shared !== a.size || shared !== b.size) && !(declared && shared >= 2)) {
     return {
       pairs: undefined,
       reason:
@@ -86,13 +100,14 @@ export function pairedBy(
           : `the seeds differ (${shared} shared, ${a.size - shared} only in ${labels[0]}, ${b.size - shared} only in ${labels[1]})`,
     };
   }
-  const seeds = [...a.keys()].sort((x, y) => x - y);
+  const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
   const pairs = seeds.map((seed) => ({ seed, a: a.get(seed)!.run, b: b.get(seed)!.run }));
   return {
     pairs,
     a: seeds.map((s) => a.get(s)!.value),
     b: seeds.map((s) => b.get(s)!.value),
     seeds,
-    declared: pairs.every((p) => isPairedRun(p.a) && isPairedRun(p.b)),
+    declared,
+    unmatched: a.size + b.size - 2 * shared,
   };
 }

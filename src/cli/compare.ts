@@ -4,6 +4,8 @@ import { loadRuns } from '../analysis/runs.js';
 import { MosaicError } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import { nameList } from '../core/wording.js';
+import type { MonitorSettings } from '../config/types.js';
+import { raceView, type RaceView } from '../race/state.js';
 import { chooseDatabase } from './recent.js';
 
 export type CompareFormat = 'table' | 'json' | 'csv' | 'markdown';
@@ -42,8 +44,13 @@ export async function compareCommand(
   const store = await openStore(chooseDatabase(dbArg), 'read');
   const notice = store.notice ? `note: ${store.notice}` : '';
   let report: CompareReport;
+  let race: RaceView | undefined;
   try {
+    // a race's rounds are read before its runs (race/advance.ts does the same)
+    const settings = (await store.getSetting<MonitorSettings>('monitor'))?.race;
+    const raceRows = settings ? await store.raceRounds() : [];
     const { runs, criteria } = await loadRuns(store);
+    if (settings) race = raceView(settings, raceRows, runs);
     report = compareRuns(runs, {
       criterion: criteria.parse(options.criterion),
       criteria,
@@ -59,18 +66,21 @@ export async function compareCommand(
     const { compareFigure } = await import('../analysis/compare-plot.js');
     await render!.writeFigure(options.plot, [compareFigure(report, rope !== undefined ? { rope } : {})]);
   }
+  // a race (`[MONITOR] multiplicity = auto`) ends the report with its line; JSON has all of it
+  const raceText = race ? `race: ${race.line}` : undefined;
+  const raceMarkdown = race ? ['', `**race**: ${race.line}`] : [];
   switch (format) {
     case 'json':
-      return { stdout: JSON.stringify(report, null, 1), stderr: notice };
+      return { stdout: JSON.stringify(race ? { ...report, race } : report, null, 1), stderr: notice };
     case 'csv':
       return {
         stdout: toCsv(report),
-        stderr: [notice, ...report.notes.map((n) => `note: ${n}`)].filter(Boolean).join('\n'),
+        stderr: [notice, ...report.notes.map((n) => `note: ${n}`), raceText].filter(Boolean).join('\n'),
       };
     case 'markdown':
-      return { stdout: toMarkdown(report), stderr: notice };
+      return { stdout: [toMarkdown(report), ...raceMarkdown].join('\n'), stderr: notice };
     default:
-      return { stdout: toTable(report), stderr: notice };
+      return { stdout: [toTable(report), ...(raceText ? ['', raceText] : [])].join('\n'), stderr: notice };
   }
 }
 

@@ -1,4 +1,5 @@
 import { readConfigFile } from '../config/load.js';
+import { refuseBadRace } from '../config/race.js';
 import { formatLocation, MosaicError } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import type { ExperimentConfig } from '../config/types.js';
@@ -10,7 +11,7 @@ import { provenance } from '../experiment/provenance.js';
 import { checkStoreLocation, openStore } from '../store/open.js';
 import type { StoreReader } from '../store/types.js';
 import { rememberDatabase } from './recent.js';
-import { idRanges } from '../core/wording.js';
+import { idRanges, plural } from '../core/wording.js';
 
 export interface RunCommandOptions {
   progress?: ProgressMode;
@@ -31,12 +32,14 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const config = readConfigFile(configPath);
   for (const w of config.warnings) console.error(`warning: ${w}`);
   const pipelines = generatePipelines(config);
+  refuseBadRace(config, pipelines.length / config.monitor.multiplicity);
   await checkStoreLocation(dbPath, 'create');
   const { preflight } = await import('../engine/preflight/preflight.js');
   await preflight(config, { build: options.check ?? true });
 
   const store = await openStore(dbPath, 'create');
   try {
+    if (config.monitor.race) await refuseRaceBeside(store, config);
     if (!options.force) await refuseUnfinished(store);
     await refuseOtherDesign(store, config);
     await store.setSetting('monitor', config.monitor);
@@ -63,6 +66,15 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   } finally {
     await store.close();
   }
+}
+
+/** A race decides on all the runs of its data keys: it runs in a database of its own. */
+async function refuseRaceBeside(store: StoreReader, config: ExperimentConfig): Promise<void> {
+  const held = (await store.allRunIds()).length;
+  if (held > 0)
+    throw new MosaicError(
+      `${formatLocation({ file: config.file, section: 'MONITOR', key: 'multiplicity' })}: auto (a race), but ${store.location} already holds ${plural(held, 'run')}: a race decides on every run of its data keys, so it runs in a database of its own. Run it into a new database`,
+    );
 }
 
 /** An earlier experiment that did not finish is resumed, not silently mixed with a new one. */

@@ -1,5 +1,5 @@
 import { isBookkeeping, moduleFacts, valueKey } from '../analysis/params.js';
-import { runKeys } from '../analysis/runs.js';
+import { loadRuns, runKeys } from '../analysis/runs.js';
 import { hostName } from '../core/host.js';
 import { displayLocation } from '../store/location.js';
 import { openStore } from '../store/open.js';
@@ -8,6 +8,9 @@ import { heartbeatText } from '../core/heartbeat.js';
 import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { sci } from '../core/format.js';
 import { idRanges } from '../core/wording.js';
+import type { MonitorSettings } from '../config/types.js';
+import { raceView, type RaceView } from '../race/state.js';
+import { RACE_NUMERIC_FROM, raceCells, raceHead, raceKeyTitle, raceLegend } from '../race/table.js';
 import { chooseDatabase } from './recent.js';
 
 /** The dataset and model keys of a run, from its facts: `data_dataset_OR | mlp_brick`. */
@@ -77,6 +80,40 @@ async function heartbeatAges(store: StoreReader): Promise<{ ages: Map<number, nu
   return { ages, timeout: monitor?.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout };
 }
 
+/** The race of the database's experiment, when it is one (`[MONITOR] multiplicity = auto`): its rounds read before its runs. */
+async function raceOf(store: StoreReader): Promise<RaceView | undefined> {
+  const settings = (await store.getSetting<MonitorSettings>('monitor'))?.race;
+  if (!settings) return undefined;
+  const rows = await store.raceRounds();
+  return raceView(settings, rows, (await loadRuns(store)).runs);
+}
+
+/** Columns padded to their widest cell, numbers to the right. */
+function columns(rows: string[][], numericFrom: number): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i >= numericFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/**
+ * The race, by data key: where it stands (the round in progress or why it ended), the runs spent
+ * against max_repeats × configurations, and a row per configuration — the best, those racing, those
+ * equivalent or eliminated with their round and p (`race/table.ts`, as the dashboard shows it).
+ */
+function raceLines(race: RaceView): string[] {
+  const lines = [`Race on ${race.criterion}: ${race.line}`];
+  for (const k of race.keys) {
+    lines.push(`\t${raceKeyTitle(k, race)}`);
+    lines.push(...columns([raceHead(race), ...k.entries.map(raceCells)], RACE_NUMERIC_FROM).map((l) => `\t\t${l}`));
+    lines.push(`\t\t${raceLegend(k, race)}`);
+  }
+  return lines;
+}
+
 /** `mosaic status`: Done / Diverged / Error / Running / Pending, read from the database (no server). */
 export async function statusCommand(dbArg: string | undefined, options: { all?: boolean } = {}): Promise<string> {
   const db = chooseDatabase(dbArg);
@@ -86,12 +123,14 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   let paused: boolean;
   let silence: Awaited<ReturnType<typeof heartbeatAges>>;
   let copyOf: string | undefined;
+  let race: RaceView | undefined;
   try {
     runs = await store.overview();
     facts = await store.allFacts();
     paused = await store.isPaused();
     copyOf = (await store.identity()).copyOf;
     silence = await heartbeatAges(store);
+    race = await raceOf(store);
   } finally {
     await store.close();
   }
@@ -155,5 +194,6 @@ export async function statusCommand(dbArg: string | undefined, options: { all?: 
   if (options.all || pending.length <= 10)
     for (const r of pending) lines.push(`\t[${r.runId}] ${keys(r)}  ${r.pipeline}`);
   else lines.push(`\t${pending.length} runs: ids ${idRanges(pending.map((r) => r.runId))} (--all lists them)`);
+  if (race) lines.push(...raceLines(race));
   return lines.join('\n');
 }

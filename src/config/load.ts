@@ -5,6 +5,7 @@ import { parseIni, type IniSection } from './ini.js';
 import * as v from './schema.js';
 import { expandSweep, SweepSyntaxError } from './sweep.js';
 import { cartesian } from './cartesian.js';
+import { readRace } from './race.js';
 import type { ExperimentConfig, ModuleSection, MonitorSettings } from './types.js';
 import type { ProcessSettings } from '../core/run-spec.js';
 import { MONITOR_DEFAULTS, PROCESS_DEFAULTS } from '../core/defaults.js';
@@ -203,10 +204,13 @@ function resolveMonitor(section: IniSection, file: string, dir: string): Monitor
   }
   const cachePath = raw('cache_database_path');
   const cacheSize = raw('cache_size');
+  // A race (multiplicity = auto) queues min_repeats repeats first, paired unless paired = False.
+  const race = readRace(section, file);
   return {
     nb_processus: get('nb_processus', v.positiveInt, String(MONITOR_DEFAULTS.nb_processus)),
-    multiplicity: get('multiplicity', v.positiveInt, String(MONITOR_DEFAULTS.multiplicity)),
-    paired: get('paired', v.boolean, String(MONITOR_DEFAULTS.paired)),
+    multiplicity: race ? race.minRepeats : get('multiplicity', v.positiveInt, String(MONITOR_DEFAULTS.multiplicity)),
+    paired: get('paired', v.boolean, String(race ? true : MONITOR_DEFAULTS.paired)),
+    ...(race ? { race } : {}),
     need_gpu: needGpu,
     gpu_available: gpus,
     ...(cachePath && !/^none$/i.test(cachePath) ? { cache_database_path: path.resolve(dir, cachePath) } : {}),

@@ -1,4 +1,5 @@
 import type { ProcessSettings } from '../core/run-spec.js';
+import type { RaceSettings } from '../core/race-settings.js';
 
 export interface MonitorSettings {
   nb_processus: number;
@@ -8,6 +9,11 @@ export interface MonitorSettings {
    * `base + k`, so all models of repeat k share its split, data order and seeded initial weights.
    */
   paired: boolean;
+  /**
+   * `multiplicity = auto`: a race (issue 22) — `multiplicity` is then its min_repeats, the repeats
+   * queued first; later repeats are queued round by round (`race/`).
+   */
+  race?: RaceSettings;
   need_gpu: boolean;
   gpu_available: string[];
   /** Absolute path, when set. */

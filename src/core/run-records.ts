@@ -17,3 +17,22 @@ export interface EpochRecord {
   test_acc: number | null;
   duration_s: number;
 }
+
+/**
+ * Facts a run gains once queued — where and how it ran, how it ended (written by the queue, the
+ * recorder and the engine) — never part of its configuration: a race's next repeat of a
+ * configuration copies its facts from a finished run without these.
+ */
+export const OUTCOME_FACTS: ReadonlySet<string> = new Set([
+  'status',
+  'host',
+  'device',
+  'backend_used',
+  'warning',
+  'epochs_done',
+  'stopped_epoch',
+  'traceback',
+  'diverged_epoch',
+  'last_failure',
+  'epochs_before_rerun',
+]);

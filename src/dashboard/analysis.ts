@@ -1,6 +1,6 @@
 import { compareFigure } from '../analysis/compare-plot.js';
 import { compareAcrossDatasets } from '../analysis/across-datasets.js';
-import type { AcrossDatasetsAnswer, CompareAnswer } from './api-types.js';
+import type { AcrossDatasetsAnswer, CompareAnswer, RaceAnswer } from './api-types.js';
 import { cdFigure } from '../analysis/cd-plot.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { compareRuns, parseRope } from '../analysis/compare.js';
@@ -56,7 +56,13 @@ export function compareView(s: Snapshot, q: Query): CompareAnswer {
     ...report,
     verdictLines: report.verdicts.map((v) => `${v.dataset}: ${v.text}`),
     figure: compareFigure(report, rope !== undefined ? { rope } : {}),
+    raceLine: s.race ? `race: ${s.race.line}` : null,
   };
+}
+
+/** The race, as `mosaic status` shows it (the snapshot reads it with the runs). */
+export function raceAnswer(s: Snapshot): RaceAnswer {
+  return { race: s.race };
 }
 
 /** `mosaic compare --across-datasets` with --criterion, --by and --pool from the query, and its diagram (`mosaic cdplot`). */

@@ -6,6 +6,7 @@ import type { AcrossDatasetsReport } from '../analysis/across-datasets.js';
 import type { CompareReport } from '../analysis/compare.js';
 import type { EpochRecord, RunStatus } from '../core/run-records.js';
 import type { TableResults } from '../core/result-fields.js';
+import type { RaceView } from '../race/state.js';
 
 export type { EpochRecord };
 
@@ -57,8 +58,17 @@ export interface Summary {
   mark: string;
 }
 
-/** `/api/compare`: the report of `mosaic compare`, its verdict lines as printed, and its picture (`compare --plot`). */
-export type CompareAnswer = CompareReport & { verdictLines: string[]; figure: object };
+/**
+ * `/api/compare`: the report of `mosaic compare`, its verdict lines as printed, its picture
+ * (`compare --plot`), and in a race the line `mosaic compare` ends with (null otherwise).
+ */
+export type CompareAnswer = CompareReport & { verdictLines: string[]; figure: object; raceLine: string | null };
+
+/** `/api/race`: the race as `mosaic status` shows it (`race/state.ts`), or null when the experiment is no race. */
+export interface RaceAnswer {
+  race: RaceView | null;
+}
+export type { RaceEntry, RaceKeyView, RaceView } from '../race/state.js';
 
 /** `/api/across-datasets`: the report of `mosaic compare --across-datasets` and the diagram of `mosaic cdplot`. */
 export type AcrossDatasetsAnswer = AcrossDatasetsReport & { figure: object };

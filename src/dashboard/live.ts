@@ -4,6 +4,7 @@ import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import type { OpenRun, StoreReader } from '../store/types.js';
 import type { RunStatus } from '../core/run-records.js';
 import type { Summary } from './api-types.js';
+import type { MonitorSettings } from '../config/types.js';
 
 export type { Summary };
 
@@ -12,16 +13,25 @@ const KEEPALIVE_MS = 15_000;
 /** The pace is measured over this window. */
 const PACE_WINDOW_MS = 60_000;
 
-/** A cheap mark of the store's state: counts, pause, open runs' epochs. */
+/**
+ * A cheap mark of the store's state: counts, pause, open runs' epochs, and in a race the decisions
+ * recorded (a race's last round ends it without queueing a run: no count changes).
+ */
 export async function readMark(
   store: StoreReader,
 ): Promise<{ mark: string; open: OpenRun[]; counts: Record<RunStatus, number>; paused: boolean }> {
-  const [counts, paused, open] = await Promise.all([store.counts(), store.isPaused(), store.openRuns()]);
+  const [counts, paused, open, monitor] = await Promise.all([
+    store.counts(),
+    store.isPaused(),
+    store.openRuns(),
+    store.getSetting<MonitorSettings>('monitor'),
+  ]);
   const openPart = open
     .filter((o) => o.status === 'running' || o.epochsDone > 0)
     .map((o) => `${o.runId}${o.status[0]}${o.epochsDone}`)
     .join(',');
-  return { mark: `${JSON.stringify(counts)}|${paused}|${openPart}`, open, counts, paused };
+  const racePart = monitor?.race ? `|race ${(await store.raceRounds()).length}` : '';
+  return { mark: `${JSON.stringify(counts)}|${paused}|${openPart}${racePart}`, open, counts, paused };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store, StoreReader } from '../store/types.js';
-import { acrossDatasetsView, choices, compareView, metaplotView, perfanalysisView } from './analysis.js';
+import { acrossDatasetsView, choices, compareView, metaplotView, perfanalysisView, raceAnswer } from './analysis.js';
 import { HttpError, runId, runIds, type Query } from './http-errors.js';
 import type { LiveFeed } from './live.js';
 import { SECURITY_HEADERS } from './security.js';
@@ -85,6 +85,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return all;
   });
 
+  app.get('/api/race', async () => raceAnswer(await snapshots.get()));
   app.get('/api/compare', async (request) => compareView(await snapshots.get(), request.query as Query));
   app.get('/api/across-datasets', async (request) => acrossDatasetsView(await snapshots.get(), request.query as Query));
   app.get('/api/figures/metaplot', async (request) =>

@@ -4,6 +4,8 @@ import type { OpenRun, StoreReader } from '../store/types.js';
 import { TABLE_FIELDS, type TableResults } from '../core/result-fields.js';
 import type { TableRow } from './api-types.js';
 import { columnLabels } from './param-labels.js';
+import type { MonitorSettings } from '../config/types.js';
+import { raceView, type RaceView } from '../race/state.js';
 
 export type { TableRow };
 
@@ -12,6 +14,8 @@ export interface Snapshot {
   runs: AnalysisRun[];
   /** The criteria of the database: built-in, and the metrics its runs logged. */
   criteria: Criteria;
+  /** The race, when the experiment is one (`[MONITOR] multiplicity = auto`): its rounds, read with the runs. */
+  race: RaceView | null;
   rows: TableRow[];
   byId: Map<number, TableRow>;
   /** Parameters whose value differs between runs (the table's own columns), then the others. */
@@ -79,6 +83,9 @@ export class SnapshotSource {
   }
 
   private async read(mark: string, open: OpenRun[]): Promise<Snapshot> {
+    // a race's rounds before its runs, as race/advance.ts reads them
+    const settings = (await this.store.getSetting<MonitorSettings>('monitor'))?.race;
+    const raceRows = settings ? await this.store.raceRounds() : [];
     const { runs, criteria } = await loadRuns(this.store);
     const openById = new Map(open.map((o) => [o.runId, o]));
     const rows = runs.map((r) => toRow(r, openById.get(r.runId)));
@@ -98,6 +105,7 @@ export class SnapshotSource {
     return {
       runs,
       criteria,
+      race: settings ? raceView(settings, raceRows, runs) : null,
       rows,
       byId: new Map(rows.map((r) => [r.runId, r])),
       varying,

@@ -32,9 +32,11 @@ export const PAIRED = 'paired';
 
 /**
  * How many seeds `count` new runs take: one per run, or with `[MONITOR] paired = True` one per
- * repeat index (`multiplicity`), shared by every pipeline.
+ * repeat index (`multiplicity`, or a race's max_repeats), shared by every pipeline.
  */
 export function seedSpan(config: ExperimentConfig, count: number): number {
+  // A paired race takes the seeds of its later rounds' repeats too: base + k up to max_repeats.
+  if (config.monitor.paired && config.monitor.race) return config.monitor.race.maxRepeats;
   return config.monitor.paired ? Math.min(count, config.monitor.multiplicity) : count;
 }
 

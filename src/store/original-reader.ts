@@ -10,7 +10,7 @@
 import type { SqlConnection } from './connection.js';
 import { RESULT_COLUMNS } from './sql-context.js';
 import { runIdsOfColumn } from './sql-reader.js';
-import type { OpenRun, RunOverview, StoreIdentity, StoreReader } from './types.js';
+import type { OpenRun, RaceRoundRow, RunOverview, StoreIdentity, StoreReader } from './types.js';
 import type { ResultName, RunResults } from '../core/result-fields.js';
 import { RUN_STATUSES, type EpochRecord, type RunStatus } from '../core/run-records.js';
 
@@ -178,6 +178,10 @@ export class OriginalReader implements StoreReader {
 
   copyTo(file: string): Promise<void> {
     return this.conn.copyTo(file);
+  }
+
+  async raceRounds(): Promise<RaceRoundRow[]> {
+    return [];
   }
 
   integrityCheck(): Promise<string> {

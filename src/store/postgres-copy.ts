@@ -21,6 +21,7 @@ const ORDER: Record<(typeof MOSAIC_TABLES)[number], string> = {
   mosaic_failures: 'at, run_id, attempt',
   mosaic_experiments: 'experiment_id',
   mosaic_queue: 'run_id',
+  mosaic_race: 'data_key, round, position',
 };
 
 /**

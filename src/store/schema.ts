@@ -9,7 +9,7 @@ import { RESULT_FIELDS } from '../core/result-fields.js';
 
 type Dialect = SqlDialect['name'];
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * A column's type, the same on both backends: SQLite's INTEGER is 64-bit (BIGINT in PostgreSQL),
@@ -158,6 +158,28 @@ const TABLES = [
     ],
     since: 2,
   },
+  {
+    // A race's rounds (`[MONITOR] multiplicity = auto`): each group's decision at each look, in the
+    // order decided (the best first). The key makes a round recorded once, by one worker.
+    name: 'mosaic_race',
+    columns: [
+      ['data_key', 'text', 'NOT NULL'],
+      ['round', 'integer', 'NOT NULL'],
+      ['position', 'integer', 'NOT NULL'],
+      ['grp', 'text', 'NOT NULL'],
+      ['decision', 'text', 'NOT NULL'],
+      ['n', 'integer', 'NOT NULL'],
+      ['mean', 'real'],
+      ['diff', 'real'],
+      ['p', 'real'],
+      ['equivalence_p', 'real'],
+      ['threshold', 'real', 'NOT NULL'],
+      ['over_reason', 'text'],
+      ['decided_at', 'real', 'NOT NULL'],
+    ],
+    primaryKey: ['data_key', 'round', 'position'],
+    since: 3,
+  },
 ] as const satisfies readonly Table[];
 
 /**
@@ -232,7 +254,16 @@ ${createTables(
   'sqlite',
   TABLES.filter((t: Table) => t.since === 2),
 )}`,
+  2: createTables(
+    'sqlite',
+    TABLES.filter((t: Table) => t.since === 3),
+  ),
 };
 
-/** The same for PostgreSQL, whose first databases were made at version 2: none yet. */
-export const POSTGRES_MIGRATIONS: Record<number, string> = {};
+/** The same for PostgreSQL, whose first databases were made at version 2. */
+export const POSTGRES_MIGRATIONS: Record<number, string> = {
+  2: createTables(
+    'postgres',
+    TABLES.filter((t: Table) => t.since === 3),
+  ),
+};

@@ -17,7 +17,16 @@ import {
   SET_SYSTEM,
   type SqlContext,
 } from './sql-context.js';
-import type { ExperimentRecord, ImportedRun, RunFolderMove, StoreAdmin, StoreIdentity } from './types.js';
+import type {
+  ExperimentRecord,
+  ImportedRun,
+  RaceRepeat,
+  RaceRoundRecord,
+  RunFolderMove,
+  StoreAdmin,
+  StoreIdentity,
+} from './types.js';
+import { OUTCOME_FACTS } from '../core/run-records.js';
 import { MosaicError } from '../core/errors.js';
 import { idRanges, plural } from '../core/wording.js';
 import { packKey, type NewRun, type RunSpec } from '../core/run-spec.js';
@@ -56,11 +65,7 @@ export class SqlAdmin implements StoreAdmin {
   async enqueue(runs: NewRun[], experiment?: ExperimentRecord): Promise<number[]> {
     const folder = await this.runsFolder();
     return this.sql.conn.transaction(async (tx) => {
-      // Taking the counter's row first makes concurrent enqueues wait for each other.
-      await tx.run(`UPDATE system SET param_value = param_value WHERE param_name = 'next_run_id'`);
-      const next = Number((await this.sql.system(tx, 'next_run_id')) ?? '1');
-      const maxId = (await tx.get<{ m: number | null }>(`SELECT MAX(run_id) AS m FROM runs`))?.m ?? 0;
-      const first = Math.max(next, maxId + 1);
+      const first = await this.firstNewId(tx);
       const ids = runs.map((_, i) => first + i);
       const experimentId = experiment
         ? await this.recordExperiment(tx, experiment, first, first + runs.length - 1)
@@ -262,6 +267,101 @@ export class SqlAdmin implements StoreAdmin {
       const next = Number((await this.sql.system(tx, 'next_run_id')) ?? '1');
       await tx.run(SET_SYSTEM, ['next_run_id', String(Math.max(next, Math.max(...ids) + 1))]);
     });
+  }
+
+  async recordRaceRound(rows: RaceRoundRecord[], repeats: RaceRepeat[]): Promise<number[] | null> {
+    const { dataKey, round } = rows[0]!;
+    if (rows.some((r) => r.dataKey !== dataKey || r.round !== round))
+      throw new Error('recordRaceRound: the rows of one data key and round only');
+    return this.sql.conn.transaction(async (tx) => {
+      const last = await tx.get<{ r: number | null }>(`SELECT MAX(round) AS r FROM mosaic_race WHERE data_key = ?`, [
+        dataKey,
+      ]);
+      if (Number(last?.r ?? 0) !== round - 1) return null;
+      // The key (data key, round, position) makes a second decider of the same round wait for the
+      // first and then insert nothing (PostgreSQL), or find the round recorded above (SQLite).
+      const insert = `INSERT INTO mosaic_race (data_key, round, position, grp, decision, n, mean, diff, p, equivalence_p, threshold, over_reason, decided_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.sql.now}) ON CONFLICT (data_key, round, position) DO NOTHING`;
+      for (const [position, r] of rows.entries()) {
+        const values = [r.dataKey, r.round, position, r.group, r.decision, r.n, r.mean, r.diff, r.p, r.equivalenceP];
+        const changed = await tx.run(insert, [...values, r.threshold, r.over]);
+        if (changed === 0) {
+          if (position === 0) return null;
+          throw new Error(`round ${round} of the race in ${dataKey} recorded twice at once`);
+        }
+      }
+      return this.enqueueRepeats(tx, repeats);
+    });
+  }
+
+  /** New pending runs, each a copy of a configuration's run (its spec, pipeline, configuration's facts) as another repeat. */
+  private async enqueueRepeats(tx: SqlRunner, repeats: RaceRepeat[]): Promise<number[]> {
+    if (repeats.length === 0) return [];
+    const first = await this.firstNewId(tx);
+    const largest = Number((await tx.get<{ s: number | null }>(`SELECT MAX(seed) AS s FROM mosaic_queue`))?.s ?? 0);
+    let freeSeed = Math.max(largest, ...repeats.map((r) => r.seed ?? 0)) + 1;
+    const ids: number[] = [];
+    const experiments = new Map<string, number>();
+    for (const [i, repeat] of repeats.entries()) {
+      const id = first + i;
+      const template = await tx.get<{ spec: string; run_dir: string | null; pack_key: string; pipeline: string }>(
+        `SELECT q.spec, q.run_dir, q.pack_key, r.pipeline FROM mosaic_queue q JOIN runs r ON r.run_id = q.run_id WHERE q.run_id = ?`,
+        [repeat.templateRunId],
+      );
+      if (!template) throw new Error(`a race's repeat of run ${repeat.templateRunId}, which is not in the queue`);
+      const spec = JSON.parse(template.spec) as RunSpec;
+      const seed = repeat.seed ?? freeSeed++;
+      const runDir = path.join(
+        template.run_dir
+          ? path.dirname(template.run_dir)
+          : path.join(spec.process.run_files_path, await this.runsFolder()),
+        `run_${id}`,
+      );
+      await tx.run(`INSERT INTO runs (run_id, status, pipeline, return_status) VALUES (?, 'pending', ?, NULL)`, [
+        id,
+        template.pipeline,
+      ]);
+      await tx.run(
+        `INSERT INTO mosaic_queue (run_id, spec, seed, epochs_target, run_dir, pack_key) VALUES (?, ?, ?, ?, ?, ?)`,
+        [id, template.spec, seed, spec.process.epochs, runDir, template.pack_key],
+      );
+      const facts = (
+        await tx.all<{ param_name: string; param_value: string | null }>(
+          `SELECT param_name, param_value FROM params WHERE run_id = ?`,
+          [repeat.templateRunId],
+        )
+      ).filter((f) => !OUTCOME_FACTS.has(f.param_name));
+      const own: Record<string, string> = {
+        seed: String(seed),
+        repeat: String(repeat.repeat),
+        epochs: String(spec.process.epochs),
+        status: 'pending',
+      };
+      const rows = [
+        ...facts.filter((f) => !(f.param_name in own)).map((f) => [id, f.param_name, f.param_value]),
+        ...Object.entries(own).map(([name, value]) => [id, name, value]),
+      ];
+      await insertMany(tx, 'params', ['run_id', 'param_name', 'param_value'], rows);
+      const experiment = facts.find((f) => f.param_name === 'experiment')?.param_value;
+      if (experiment) experiments.set(experiment, id);
+      ids.push(id);
+    }
+    for (const [experiment, last] of experiments)
+      await tx.run(`UPDATE mosaic_experiments SET last_run_id = ? WHERE experiment_id = ? AND last_run_id < ?`, [
+        last,
+        Number(experiment),
+        last,
+      ]);
+    await tx.run(SET_SYSTEM, ['next_run_id', String(first + repeats.length)]);
+    return ids;
+  }
+
+  /** The id of the next new run: never one used before, even by a deleted run. Taking the counter's row first makes concurrent enqueues wait for each other. */
+  private async firstNewId(tx: SqlRunner): Promise<number> {
+    await tx.run(`UPDATE system SET param_value = param_value WHERE param_name = 'next_run_id'`);
+    const next = Number((await this.sql.system(tx, 'next_run_id')) ?? '1');
+    const maxId = (await tx.get<{ m: number | null }>(`SELECT MAX(run_id) AS m FROM runs`))?.m ?? 0;
+    return Math.max(next, Number(maxId) + 1);
   }
 
   /** The folder of this database's runs inside run_files_path: its name and identity. */

@@ -15,7 +15,7 @@ import {
   ROWS_PER_STATEMENT,
   type SqlContext,
 } from './sql-context.js';
-import type { FailedAttempt, OpenRun, RunOverview, StoreIdentity, StoreReader } from './types.js';
+import type { FailedAttempt, OpenRun, RaceRoundRow, RunOverview, StoreIdentity, StoreReader } from './types.js';
 
 type OverviewRow = {
   run_id: number;
@@ -222,6 +222,37 @@ export class SqlReader implements StoreReader {
 
   integrityCheck(): Promise<string> {
     return this.sql.conn.integrityCheck();
+  }
+
+  async raceRounds(): Promise<RaceRoundRow[]> {
+    const rows = await this.sql.conn.all<{
+      data_key: string;
+      round: number;
+      grp: string;
+      decision: RaceRoundRow['decision'];
+      n: number;
+      mean: number | null;
+      diff: number | null;
+      p: number | null;
+      equivalence_p: number | null;
+      threshold: number;
+      over_reason: string | null;
+      decided_at: number;
+    }>(`SELECT * FROM mosaic_race ORDER BY data_key, round, position`);
+    return rows.map((r) => ({
+      dataKey: r.data_key,
+      round: Number(r.round),
+      group: r.grp,
+      decision: r.decision,
+      n: Number(r.n),
+      mean: r.mean,
+      diff: r.diff,
+      p: r.p,
+      equivalenceP: r.equivalence_p,
+      threshold: r.threshold,
+      over: r.over_reason,
+      decidedAt: r.decided_at,
+    }));
   }
 
   close(): Promise<void> {

@@ -66,6 +66,7 @@ export class SqlStore implements Store {
   readonly runDir: StoreReader['runDir'] = (...a) => this.reader.runDir(...a);
   readonly copyTo: StoreReader['copyTo'] = (...a) => this.reader.copyTo(...a);
   readonly integrityCheck: StoreReader['integrityCheck'] = () => this.reader.integrityCheck();
+  readonly raceRounds: StoreReader['raceRounds'] = () => this.reader.raceRounds();
   readonly close: StoreReader['close'] = () => this.reader.close();
 
   // StoreAdmin
@@ -79,4 +80,5 @@ export class SqlStore implements Store {
   readonly becomeCopyOf: StoreAdmin['becomeCopyOf'] = (...a) => this.admin.becomeCopyOf(...a);
   readonly updateFacts: StoreAdmin['updateFacts'] = (...a) => this.admin.updateFacts(...a);
   readonly importRuns: StoreAdmin['importRuns'] = (...a) => this.admin.importRuns(...a);
+  readonly recordRaceRound: StoreAdmin['recordRaceRound'] = (...a) => this.admin.recordRaceRound(...a);
 }

@@ -232,6 +232,8 @@ export interface StoreReader {
   copyTo(file: string): Promise<void>;
   /** 'ok', or what a check of the database's consistency found wrong. */
   integrityCheck(): Promise<string>;
+  /** Every recorded round of every race (`recordRaceRound`), by data key, round and order of decision. */
+  raceRounds(): Promise<RaceRoundRow[]>;
   close(): Promise<void>;
 }
 
@@ -279,6 +281,57 @@ export interface StoreAdmin {
    * checkpoints, so they are never claimed nor continued. All or nothing.
    */
   importRuns(runs: ImportedRun[], experiment: ExperimentRecord): Promise<void>;
+  /**
+   * Records one round of a race in a data key and queues its next repeats, in one transaction:
+   * `rows`, the round's decisions (all of one data key and round, the best's first), and for each
+   * of `repeats` a new pending run of the configuration of `templateRunId` (its spec, pipeline and
+   * facts but those of its outcome, `OUTCOME_FACTS`) as repeat `repeat`, with `seed`, or when it
+   * is not given a seed no run of the database has. A round is recorded once, and only after the
+   * one before it: when it is recorded already (another worker decided it first) or the previous
+   * one is not, nothing is written and null is returned; otherwise the new runs' ids.
+   */
+  recordRaceRound(rows: RaceRoundRecord[], repeats: RaceRepeat[]): Promise<number[] | null>;
+}
+
+/** A group's decision at one round of a race in a data key (`mosaic_race`; issue 22). */
+export type RaceDecision = 'best' | 'eliminated' | 'equivalent' | 'undecided';
+
+export interface RaceRoundRecord {
+  dataKey: string;
+  /** 1 for the look after min_repeats repeats, then one per round. */
+  round: number;
+  /** The configuration: its runs' pipeline (short form). */
+  group: string;
+  decision: RaceDecision;
+  /** Values of the criterion the group had at this look. */
+  n: number;
+  mean: number | null;
+  /** Against the best (null on the best's row): the difference of means (paired: mean difference), the test's two-sided p, TOST's p with a rope. */
+  diff: number | null;
+  p: number | null;
+  equivalenceP: number | null;
+  /** The level every test of this round was held to: α / (looks · pairs). */
+  threshold: number;
+  /**
+   * On the best's row: why the race in this data key ended at this round — `decided` (every
+   * configuration), `max-repeats`, `budget` (max_runs), `no-criterion` (no run had a value) —;
+   * null while it goes on.
+   */
+  over: string | null;
+}
+
+/** A recorded decision, with when it was taken (the database's clock, seconds since 1970). */
+export interface RaceRoundRow extends RaceRoundRecord {
+  decidedAt: number;
+}
+
+/** A race's next repeat of a configuration, made like one of its runs. */
+export interface RaceRepeat {
+  templateRunId: number;
+  /** Its repeat index (from 0), the `repeat` fact. */
+  repeat: number;
+  /** Its seed; omitted, a seed no run of the database has. */
+  seed?: number;
 }
 
 /** A finished run of another database, as `StoreAdmin.importRuns` copies it. */

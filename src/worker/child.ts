@@ -5,7 +5,8 @@
  */
 import { executePack, modelKey } from '../engine/pack/pack.js';
 import { openStore } from '../store/open.js';
-import type { ClaimedRun } from '../store/types.js';
+import type { ClaimedRun, Store } from '../store/types.js';
+import { advanceRaces, raceSettingsOf } from '../race/advance.js';
 import { hostName, isWorkerAlive } from '../core/host.js';
 import { MosaicError } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
@@ -78,11 +79,18 @@ async function main(): Promise<void> {
       }
       const runs = await store.claimPack(identity, limit, claimAlone);
       if (runs.length === 0) {
+        // A race's round that ended while nobody was there to decide it (a crash, a resume): now.
+        if ((await advanceRace(store)) > 0) continue;
         // A sibling whose pack cannot be built gives its other runs back moments after claiming
         // them: wait for such runs while siblings on this host hold some, rather than leave them all
-        // to one worker. Nothing pending with nothing held here (or a pause): leave.
-        if ((await store.counts()).pending > 0 || !(await siblingsBusy(store))) break;
-        await siblingNews(SIBLING_POLL_MS);
+        // to one worker. In a race, wait for the runs of every host too: when they end a round, its
+        // next repeats are for all. Nothing pending with nothing held (or a pause): leave.
+        const counts = await store.counts();
+        if (counts.pending > 0) break;
+        if (await siblingsBusy(store)) await siblingNews(SIBLING_POLL_MS);
+        else if (counts.running > 0 && (await raceSettingsOf(store)) && (await othersBusy(store)))
+          await siblingNews(RACE_POLL_MS);
+        else break;
         continue;
       }
       const ctx = {
@@ -132,6 +140,7 @@ async function main(): Promise<void> {
         }
       }
       current.clear();
+      await advanceRace(store);
     }
   } finally {
     clearInterval(beat);
@@ -141,6 +150,18 @@ async function main(): Promise<void> {
 
 /** How often a worker without runs looks again while its siblings hold some (and at once when the scheduler says so). */
 const SIBLING_POLL_MS = 100;
+/** How often it looks while a race's round ends on other hosts (whose news the scheduler does not hear). */
+const RACE_POLL_MS = 1000;
+
+/** Decides the race's rounds that have ended (`race/advance.ts`) and tells the scheduler; returns the runs queued. */
+async function advanceRace(store: Store): Promise<number> {
+  let queued = 0;
+  for (const step of await advanceRaces(store)) {
+    queued += step.queued.length;
+    await send({ type: 'race', text: step.text, queued: step.queued.length });
+  }
+  return queued;
+}
 
 const lookers = new Set<() => void>();
 process.on('message', (m: SchedulerMessage) => {
@@ -166,6 +187,15 @@ async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pi
   return (await store.runningClaims()).some(
     (c) => c.host === host && c.pid !== process.pid && isWorkerAlive(c.host, c.pid),
   );
+}
+
+/**
+ * Whether live workers of any host hold runs: this host's by their process, the others' until their
+ * heartbeats stop (this worker takes those back by heartbeat; runs of this host's dead processes
+ * are the scheduler's to take back, once its workers have left).
+ */
+async function othersBusy(store: { runningClaims(): Promise<{ host: string; pid: number }[]> }): Promise<boolean> {
+  return (await store.runningClaims()).some((c) => c.pid !== process.pid && isWorkerAlive(c.host, c.pid));
 }
 
 /** Tells the scheduler a run starts training here. */

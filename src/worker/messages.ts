@@ -4,7 +4,9 @@ export type WorkerMessage =
   | { type: 'epoch'; runId: number; epoch: number; epochs: number; trainLoss: number; testLoss: number }
   | { type: 'finished'; runId: number; status: 'done' | 'error' | 'diverged'; message?: string }
   /** A claimed run given back: it will be claimed again (by this or another worker). */
-  | { type: 'released'; runId: number };
+  | { type: 'released'; runId: number }
+  /** A race's round decided by this worker (`race/advance.ts`): what to say, and how many runs it queued. */
+  | { type: 'race'; text: string; queued: number };
 
 /**
  * Messages the scheduler sends its workers: `look`, a sibling finished or gave back runs — a

@@ -100,6 +100,8 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
     for (const c of children) if (c !== from && c.connected) c.send(look, (e) => void e); // a child exiting meanwhile: nothing to tell
   };
   const pending = async () => (await store.counts()).pending;
+  // A race queues more runs as its rounds end: i/N counts them from then on.
+  let total = options.total;
   const slots = workerSlots(options.monitor).slice(0, Math.max(1, await pending()));
   let generation = 0;
   let consecutiveStartupDeaths = 0;
@@ -140,13 +142,17 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
           consecutiveStartupDeaths = 0;
           summary.launched++;
           launchedRuns.add(m.runId);
-          reporter.launched(slot.index, m.runId, launchedRuns.size, options.total, m.pipeline, m.epochsDone, m.epochs);
+          reporter.launched(slot.index, m.runId, launchedRuns.size, total, m.pipeline, m.epochsDone, m.epochs);
         } else if (m.type === 'released') {
           summary.launched--;
           launchedRuns.delete(m.runId);
           tellOthers(child);
         } else if (m.type === 'epoch') {
           reporter.epoch(slot.index, m.runId, m.epoch, m.epochs, m.trainLoss, m.testLoss);
+        } else if (m.type === 'race') {
+          total += m.queued;
+          reporter.raced(m.text, m.queued);
+          tellOthers(child);
         } else if (m.type === 'finished') {
           summary[m.status]++;
           reporter.finished(slot.index, m.runId, m.status, m.message);

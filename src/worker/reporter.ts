@@ -15,6 +15,8 @@ export interface Reporter {
   epoch(worker: number, runId: number, epoch: number, epochs: number, trainLoss: number, testLoss: number): void;
   finished(worker: number, runId: number, status: 'done' | 'error' | 'failed' | 'diverged', message?: string): void;
   log(line: string): void;
+  /** A race's round was decided (its line), and `queued` more runs are to train. */
+  raced(line: string, queued: number): void;
   close(): void;
 }
 
@@ -69,6 +71,10 @@ export class LineReporter implements Reporter {
     this.out(line);
   }
 
+  raced(line: string): void {
+    this.out(` [race] ${line}`);
+  }
+
   close(): void {}
 }
 
@@ -82,7 +88,7 @@ export class BarReporter implements Reporter {
   private errors = 0;
 
   private readonly started = Date.now();
-  private readonly total: number;
+  private total: number;
 
   private etaSeconds(): number {
     const finished = this.done + this.errors;
@@ -157,6 +163,12 @@ export class BarReporter implements Reporter {
 
   log(line: string): void {
     this.multibar.log(`${line}\n`);
+  }
+
+  raced(line: string, queued: number): void {
+    this.multibar.log(`[race] ${line}\n`);
+    this.total += queued;
+    this.overall.setTotal(this.total);
   }
 
   close(): void {

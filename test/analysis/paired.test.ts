@@ -211,6 +211,25 @@ describe('pairedBy: two groups matched by seed', () => {
     expect(p.declared).toBe(false);
   });
 
+  it('a paired design where one group has repeats the other lacks (a race stopped it) pairs on the seeds both have', () => {
+    const p = pairedBy(
+      [run(1, 10, 1), run(2, 11, 2), run(3, 12, 3)],
+      [run(4, 10, 4), run(5, 11, 5), run(6, 12, 6), run(7, 13, 7), run(8, 14, 8)],
+      value,
+    );
+    expect(p.seeds).toEqual([10, 11, 12]);
+    expect(p.b).toEqual([4, 5, 6]);
+    expect(p.unmatched).toBe(2);
+    // Not declared paired (independent seeds that happen to meet), the same sets only.
+    const undeclared = pairedBy(
+      [run(1, 10, 1, false), run(2, 11, 2, false)],
+      [run(4, 10, 4, false), run(5, 11, 5, false), run(6, 12, 6, false)],
+      value,
+      ['A', 'B'],
+    );
+    expect(undeclared.reason).toBe('the seeds differ (2 shared, 0 only in A, 1 only in B)');
+  });
+
   it('runs without a value are left out before matching', () => {
     const p = pairedBy([run(1, 10, 1), run(2, 11, null)], [run(3, 10, 3)], value);
     expect(p.seeds).toEqual([10]);

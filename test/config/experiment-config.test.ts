@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, readConfigFile } from '../../src/config/load.js';
@@ -6,6 +7,8 @@ import { typedValue, parseSize } from '../../src/config/values.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { generatePipelines, pipelinesToJson, shortForm } from '../../src/pipelines/generate.js';
 import { runFacts } from '../../src/pipelines/facts.js';
+import { raceConfigError } from '../../src/config/race.js';
+import { tmpDir } from '../support/helpers.js';
 
 const TUTORIAL = path.resolve('examples/tutorial/config.ini');
 
@@ -259,4 +262,81 @@ describe('config errors name file, line, section and key', () => {
       /c\.ini:10 \[MONITOR\] paired: must be True or False, found "yes please"/,
     ],
   ])('%s', (_, text, message) => expectError(text, message));
+});
+
+describe('[MONITOR] multiplicity = auto (a race)', () => {
+  const race = (keys: string) => base('width = 1, 2').replace('multiplicity = 1', `multiplicity = auto\n${keys}`);
+
+  it('reads the race with its defaults: min_repeats repeats queued first, paired', () => {
+    const config = parseConfig(race(''), 'c.ini');
+    expect(config.monitor.race).toEqual({ minRepeats: 3, maxRepeats: 20, alpha: 0.05, criterion: 'test_loss' });
+    expect(config.monitor.multiplicity).toBe(3);
+    expect(config.monitor.paired).toBe(true);
+    expect(generatePipelines(config)).toHaveLength(6);
+  });
+
+  it('reads every key, and paired = False', () => {
+    const config = parseConfig(
+      race(
+        'min_repeats = 4\nmax_repeats = 9\nmax_runs = 50\nalpha = 0.1\nrace_rope = 0.02\nrace_criterion = test_acc\npaired = False',
+      ),
+      'c.ini',
+    );
+    expect(config.monitor.race).toEqual({
+      minRepeats: 4,
+      maxRepeats: 9,
+      maxRuns: 50,
+      alpha: 0.1,
+      rope: 0.02,
+      criterion: 'test_acc',
+    });
+    expect(config.monitor).toMatchObject({ multiplicity: 4, paired: false });
+  });
+
+  it.each([
+    [
+      'min_repeats below 2',
+      'min_repeats = 1',
+      /^c\.ini:10 \[MONITOR\] min_repeats: min_repeats must be an integer of at least 2/,
+    ],
+    [
+      'max_repeats below min_repeats',
+      'min_repeats = 5\nmax_repeats = 4',
+      /^c\.ini:11 \[MONITOR\] max_repeats: max_repeats \(4\) must be at least min_repeats \(5\)$/,
+    ],
+    ['alpha out of range', 'alpha = 1.5', /^c\.ini:10 \[MONITOR\] alpha: alpha must be a number between 0 and 1/],
+    [
+      'a word for a number',
+      'max_repeats = many',
+      /^c\.ini:10 \[MONITOR\] max_repeats: must be an integer, found "many"$/,
+    ],
+    ['a negative rope', 'race_rope = -1', /^c\.ini:10 \[MONITOR\] race_rope: must be a positive number/],
+  ])('refuses %s in one line naming the key', (_, keys, message) => {
+    expect(() => parseConfig(race(keys), 'c.ini')).toThrow(ConfigError);
+    expect(() => parseConfig(race(keys), 'c.ini')).toThrow(message);
+  });
+
+  it('refuses a race key without multiplicity = auto, which would be ignored', () => {
+    const text = base('width = 1').replace('multiplicity = 1', 'multiplicity = 3\nmax_repeats = 10');
+    expect(() => parseConfig(text, 'c.ini')).toThrow(
+      /^c\.ini:10 \[MONITOR\] max_repeats: max_repeats is a setting of a race, read only with multiplicity = auto \(multiplicity is 3\)$/,
+    );
+  });
+
+  it('refuses a criterion that is no result field and that no class file names, before anything is queued', () => {
+    const dir = tmpDir('mosaic-race-config-');
+    fs.writeFileSync(path.join(dir, 'm.ts'), "export class M { epochEnd(info) { info.log('f1', 1, 'higher'); } }\n");
+    fs.writeFileSync(path.join(dir, 'd.ts'), 'export class D {}\n');
+    const file = path.join(dir, 'c.ini');
+    const at = (criterion: string, maxRuns = '') =>
+      raceConfigError(parseConfig(race(`race_criterion = ${criterion}\n${maxRuns}`), file), 2);
+    expect(at('test_loss')).toBeUndefined();
+    expect(at('f1')).toBeUndefined();
+    expect(at('f2')).toMatch(
+      /^race_criterion "f2" does not exist; valid: train_loss, .*, and no class file of this experiment names a metric "f2"/,
+    );
+    expect(at('test_loss', 'max_runs = 5')).toBe(
+      'max_runs (5) is less than the first round needs: 2 configurations × min_repeats 3 = 6 runs',
+    );
+  });
 });

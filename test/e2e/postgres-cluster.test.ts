@@ -7,6 +7,7 @@ import { cli, faultyModel, fixtureConfig, startCli, tmpDir, type RunningCli } fr
 import { pgSkipReason, startPgServer, type PgServer } from '../support/pg-server.js';
 import { commandScenarios } from '../support/scenarios-commands.js';
 import { workerScenarios } from '../support/scenarios-worker.js';
+import { raceScenarios } from '../support/scenarios-race.js';
 
 /**
  * The PostgreSQL backend end to end: every command and the worker scenarios as on SQLite, then a
@@ -23,6 +24,7 @@ describe.skipIf(pgSkipReason)('PostgreSQL', () => {
 
   commandScenarios('PostgreSQL', database);
   workerScenarios('PostgreSQL', database);
+  raceScenarios('PostgreSQL', database);
 
   it('the dashboard reads a PostgreSQL experiment: summary, runs, a run, the verdict of mosaic compare', async () => {
     const dir = tmpDir();

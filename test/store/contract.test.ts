@@ -14,7 +14,7 @@ import { ClaimLostError } from '../../src/store/errors.js';
 import { openPostgresStore } from '../../src/store/postgres.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { Claim, ClaimedRun, Store, WorkerIdentity } from '../../src/store/types.js';
+import type { Claim, ClaimedRun, RaceRoundRecord, Store, WorkerIdentity } from '../../src/store/types.js';
 import type { EpochRecord } from '../../src/core/run-records.js';
 import type { RunResults } from '../../src/core/result-fields.js';
 import { packKey, type NewRun, type RunSpec } from '../../src/core/run-spec.js';
@@ -150,7 +150,7 @@ const RESULTS: RunResults = {
 
 /** Starts `count` processes that open the database, then, all at once, do `mode`; their answers. */
 async function inChildren(
-  mode: 'claim' | 'enqueue',
+  mode: 'claim' | 'enqueue' | 'race',
   location: string,
   count: number,
   args: (i: number) => string[],
@@ -694,6 +694,21 @@ function storeContract(backend: StoreBackend): void {
         );
       });
 
+      it('migrates a database of schema 2, which had no race table, when a reader opens it', async () => {
+        await fresh();
+        await store.enqueue(runs(1));
+        await store.close();
+        open.splice(open.indexOf(store), 1);
+        await backend.rawSql(
+          location,
+          `DROP TABLE mosaic_race; UPDATE system SET param_value = '2' WHERE param_name = 'schema_version'`,
+        );
+        const reader = await openStore(location, { create: false, readonly: true });
+        expect(await reader.raceRounds()).toEqual([]);
+        expect(await reader.getSetting('nothing')).toBeUndefined();
+        expect(await reader.allRunIds()).toEqual([1]);
+      });
+
       it('gives run_results the result fields it lacks when opened, for a reader too', async () => {
         await fresh();
         await store.enqueue(runs(1));
@@ -732,6 +747,85 @@ function storeContract(backend: StoreBackend): void {
         const ids = results.flatMap((r) => r.ids).sort((a, b) => a - b);
         expect(ids).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
         expect(await store.counts()).toMatchObject({ pending: 200 });
+      });
+
+      const raceRow = (round: number, position: number, over: string | null = null): RaceRoundRecord => ({
+        dataKey: 'd',
+        round,
+        group: `pipe${position}`,
+        decision: position === 0 ? 'best' : position === 1 ? 'eliminated' : 'undecided',
+        n: 3,
+        mean: 0.5 + position,
+        diff: position === 0 ? null : position,
+        p: position === 0 ? null : 1e-5 * position,
+        equivalenceP: null,
+        threshold: 1e-4,
+        over: position === 0 ? over : null,
+      });
+
+      it('records a race round once and queues its repeats made like their configuration', async () => {
+        await fresh();
+        const [a, b] = await store.enqueue(runs(2));
+        await store.updateFacts([
+          { runId: a!, name: 'repeat', value: '2' },
+          { runId: a!, name: 'epochs', value: '3' },
+        ]);
+        const [run] = await store.claimPack(worker('w1'), 1);
+        await store.recordFacts(claimOf(run!, 'w1'), { backend_used: 'cpu', warning: 'w' });
+        await store.finishRun(claimOf(run!, 'w1'), RESULTS);
+        const rows = [raceRow(1, 0), raceRow(1, 1), raceRow(1, 2)];
+        const ids = await store.recordRaceRound(rows, [
+          { templateRunId: a!, repeat: 3, seed: 500 },
+          { templateRunId: b!, repeat: 1 },
+        ]);
+        expect(ids).toEqual([3, 4]);
+        const recorded = await store.raceRounds();
+        expect(recorded.map(({ decidedAt, ...r }) => r)).toEqual(rows);
+        expect(recorded.every((r) => r.decidedAt > 1.7e9)).toBe(true);
+        // The repeat: its configuration's spec, pipeline and facts, its own seed, repeat and status, none of the outcome's.
+        const facts = await store.facts(3);
+        expect(facts).toMatchObject({
+          lr: '0.01',
+          model_key: 'm0',
+          repeat: '3',
+          seed: '500',
+          status: 'pending',
+          epochs: '3',
+        });
+        for (const outcome of ['backend_used', 'warning', 'host', 'epochs_done'])
+          expect(facts[outcome]).toBeUndefined();
+        // No seed given: one no run has (the largest so far + 1).
+        expect((await store.facts(4)).seed).toBe('501');
+        const [next] = await store.claimPack(worker('w2'), 1);
+        expect(next).toMatchObject({ runId: 2 });
+        const [repeat] = await store.claimPack(worker('w2'), 1);
+        expect(repeat).toMatchObject({ runId: 3, seed: 500, epochsDone: 0, epochsTarget: 3, shortForm: 'pipe0' });
+        expect(repeat!.spec).toEqual(SPEC_A);
+        expect(path.dirname(repeat!.runDir)).toBe(path.dirname(run!.runDir));
+        expect(path.basename(repeat!.runDir)).toBe('run_3');
+        // Recorded once: the same round again, or a round after a missing one, writes nothing.
+        expect(await store.recordRaceRound([raceRow(1, 0)], [{ templateRunId: a!, repeat: 3 }])).toBeNull();
+        expect(await store.recordRaceRound([raceRow(3, 0)], [{ templateRunId: a!, repeat: 3 }])).toBeNull();
+        expect(await store.allRunIds()).toEqual([1, 2, 3, 4]);
+        expect(await store.recordRaceRound([raceRow(2, 0, 'decided')], [])).toEqual([]);
+        expect((await store.raceRounds()).at(-1)).toMatchObject({ round: 2, over: 'decided' });
+        // A copy keeps the race.
+        const copy = path.join(tmpDir('mosaic-race-copy-'), 'copy.db');
+        await store.copyTo(copy);
+        const copied = await openSqliteStore(copy, { create: false });
+        open.push(copied);
+        expect((await copied.raceRounds()).length).toBe(4);
+      });
+
+      it('records a race round once when several processes decide it at once', async () => {
+        await fresh();
+        await store.enqueue(runs(2));
+        const results = await inChildren('race', location, 4, () => ['1']);
+        const winners = results.filter((r) => r.ids.length > 0);
+        expect(winners.length).toBe(1);
+        expect(winners[0]!.ids).toEqual([3]);
+        expect(await store.allRunIds()).toEqual([1, 2, 3]);
+        expect((await store.raceRounds()).length).toBe(2);
       });
     },
   );

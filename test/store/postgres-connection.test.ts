@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { MosaicError } from '../../src/core/errors.js';
 import { StoreUnavailableError } from '../../src/store/errors.js';
 import { PgConnection } from '../../src/store/postgres-connection.js';
@@ -199,7 +200,7 @@ describe.skipIf(pgSkipReason !== undefined)(
         await conn.copyTo(copy);
         const db = new Database(copy, { readonly: true });
         expect(db.prepare(`SELECT param_value FROM system WHERE param_name = 'schema_version'`).pluck().get()).toBe(
-          '2',
+          String(SCHEMA_VERSION),
         );
         db.close();
         expect(fs.readdirSync(dir).sort()).toEqual(['copy.db', 'taken.db']);

@@ -44,18 +44,26 @@ describe('database schema versions', () => {
     };
     sql(`ALTER TABLE run_results DROP COLUMN best_test_loss; ALTER TABLE run_results DROP COLUMN best_epoch;
       ALTER TABLE mosaic_queue DROP COLUMN run_dir; ALTER TABLE mosaic_queue DROP COLUMN pack_key; DROP TABLE history_metrics; DROP TABLE metric_info; DROP TABLE mosaic_failures;
-      DROP TABLE mosaic_experiments; UPDATE system SET param_value = '1' WHERE param_name = 'schema_version'`);
+      DROP TABLE mosaic_experiments; DROP TABLE mosaic_race; UPDATE system SET param_value = '1' WHERE param_name = 'schema_version'`);
     const status = cli(['status', db], dir);
     expect(status.code, status.stderr).toBe(0);
     expect(rows(db, `SELECT param_value FROM system WHERE param_name = 'schema_version'`)).toEqual([
-      { param_value: '2' },
+      { param_value: '3' },
     ]);
+    expect(rows(db, `SELECT COUNT(*) AS n FROM mosaic_race`)).toEqual([{ n: 0 }]);
+    // Version 2 had no race table.
+    sql(`DROP TABLE mosaic_race; UPDATE system SET param_value = '2' WHERE param_name = 'schema_version'`);
+    expect(cli(['status', db], dir).code).toBe(0);
+    expect(rows(db, `SELECT param_value FROM system WHERE param_name = 'schema_version'`)).toEqual([
+      { param_value: '3' },
+    ]);
+    expect(rows(db, `SELECT COUNT(*) AS n FROM mosaic_race`)).toEqual([{ n: 0 }]);
     expect(rows(db, `SELECT run_dir FROM mosaic_queue`)).toEqual([{ run_dir: path.join(dir, 'runs', 'run_1') }]);
     sql(`UPDATE system SET param_value = '9' WHERE param_name = 'schema_version'`);
     const newer = cli(['status', db], dir);
     expect(newer.code).toBe(2);
     expect(newer.stderr.trim()).toMatch(
-      /^mosaic: error: .*v\.db was written by a newer Mosaic \(database schema 9; this Mosaic reads up to 2\): upgrade Mosaic to use it$/,
+      /^mosaic: error: .*v\.db was written by a newer Mosaic \(database schema 9; this Mosaic reads up to 3\): upgrade Mosaic to use it$/,
     );
   });
 });

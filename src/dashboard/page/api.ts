@@ -20,7 +20,15 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
   return out;
 }
 
-export type { AcrossDatasetsAnswer, CompareAnswer, EpochRecord, Summary, TableRow } from '../api-types.js';
+export type {
+  AcrossDatasetsAnswer,
+  CompareAnswer,
+  EpochRecord,
+  RaceAnswer,
+  RaceView,
+  Summary,
+  TableRow,
+} from '../api-types.js';
 
 export interface Choices {
   statuses: string[];

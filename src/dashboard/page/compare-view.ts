@@ -105,6 +105,8 @@ export function compareView(choices: Choices, params: URLSearchParams): View {
         ),
       );
     }
+    // a race ends the report with its line, as `mosaic compare` does
+    if (r.raceLine) out.append(h('p', { class: 'race-line', id: 'compare-race' }, r.raceLine));
   };
   const controls = h(
     'div',

@@ -3,6 +3,7 @@ import { clear, h, notice, select, statusChip } from './dom.js';
 import { significant } from '../../core/format.js';
 import { TABLE_FIELDS } from '../../core/result-fields.js';
 import { plural } from './format.js';
+import { racePanel } from './race-view.js';
 import { debounce, throttle, type View } from './view.js';
 
 /** The table's state, kept while the page lives (coming back to the table finds it as left). */
@@ -65,7 +66,8 @@ export function runsView(choicesLoaded: Promise<Choices>): View {
   const pager = h('div', { class: 'pager' });
   const filters = h('div', { class: 'filters' });
   const actions = h('div', { class: 'actions' });
-  el.append(filters, actions, table, pager);
+  const race = racePanel();
+  el.append(race.el, filters, actions, table, pager);
   let page: TablePage | undefined;
   let loading = 0;
 
@@ -358,6 +360,7 @@ export function runsView(choicesLoaded: Promise<Choices>): View {
   return {
     el,
     onSummary: (s: Summary, prev: Summary | undefined) => {
+      race.onSummary(s, prev);
       if (!prev || s.mark === prev.mark) return;
       // statuses changed: read the page again; otherwise the running rows' epochs move in place
       if (JSON.stringify(s.counts) !== JSON.stringify(prev.counts) || s.paused !== prev.paused) refresh();
