@@ -11,7 +11,7 @@ type Group = CompareReport['groups'][number];
 type Pair = CompareReport['pairs'][number];
 
 export const LETTERS_LEGEND =
-  'letters: groups that share a letter do not differ significantly (Welch, Holm-adjusted, α = 0.05); groups that share none do.';
+  'letters: groups that share a letter do not differ significantly (the test of their pair — paired t on common seeds, else Welch — Holm-adjusted, α = 0.05); groups that share none do.';
 
 export const PAIRS_LEGEND =
   'P(a better): probability that a run of a beats a run of b. Holm: p adjusted over all pairs. repeats needed: per group (pairs, when paired) for a t-test to detect the observed difference with 80% power at α/m (m pairs: the strictest step of Holm).';

@@ -56,7 +56,10 @@ program
     '--no-check',
     'queue without building a run of each pipeline first (the data of every data chain prepared, each model built and run on one batch): for data too expensive to prepare twice; classes that fail and misspelt keys are then found by the runs',
   )
-  .addHelpText('after', `\n${EXIT_CODES_HELP}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`)
+  .addHelpText(
+    'after',
+    `\nWith [MONITOR] multiplicity = auto the experiment is a race: min_repeats (3) repeats of every\nconfiguration; after each round, those significantly worse than the best stop (alpha over every\nlook and pair), the others get one more repeat, up to max_repeats (20) or max_runs; race_rope\nstops those equivalent to the best; race_criterion (test_loss) is what is raced on. The progress,\nmosaic status, compare and the dashboard show the race; README.md says more.\n\n${EXIT_CODES_HELP}\nExample: mosaic run examples/tutorial/config.ini tutorial.db`,
+  )
   .action(
     async (
       config: string,
