@@ -144,5 +144,32 @@ export function raceScenarios(backend: string, newLocation: (dir: string) => Pro
       const { rows } = await expectSoundRace(db);
       expect(decisions(rows)).toEqual(decisions(await referenceRace()));
     });
+
+    it('paused in a round and resumed, it ends as the race run straight; rerun and delete leave its record as decided', async () => {
+      const dir = tmpDir();
+      const db = await newLocation(dir);
+      const file = config(dir);
+      const run = startCli(['run', file, db, '--progress', 'lines'], dir);
+      await until(async () => /round 1: /.test(run.output()), 60_000, run);
+      expect(cli(['pause', db], dir).code).toBe(0);
+      const paused = await run.done;
+      expect(paused.code, run.output()).toBe(4);
+      const resumed = cli(['resume', db, '--progress', 'lines'], dir);
+      expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+      const { rows, runs } = await expectSoundRace(db);
+      expect(decisions(rows)).toEqual(decisions(await referenceRace()));
+      // A finished race: rerun continues a run, delete removes one; no round is decided again, no repeat queued.
+      const eliminated = rows.find((r) => r.decision === 'eliminated')!;
+      const [one, other] = runs.filter((r) => r.pipeline === eliminated.group);
+      const rerun = cli(['rerun', file, db, '-id', String(one!.runId), '-epochs', '2'], dir);
+      expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+      const removed = cli(['delete', db, '--id', String(other!.runId), '--yes'], dir);
+      expect(removed.code, removed.stdout + removed.stderr).toBe(0);
+      const after = await raceOf(db);
+      expect(decisions(after.rows)).toEqual(decisions(rows));
+      expect(after.runs.length).toBe(runs.length - 1);
+      const status = cli(['status', db], dir);
+      expect(status.stdout).toMatch(/Race on test_loss: 6 configurations, \d left after 5 rounds;/);
+    });
   });
 }
