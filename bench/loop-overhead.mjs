@@ -12,44 +12,40 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { imageConfig } from './workloads/image-config.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const { values: options } = parseArgs({
-  options: {
-    epochs: { type: 'string', default: '8' },
-    repeat: { type: 'string', default: '3' },
-    backend: { type: 'string', default: '' },
-    dist: { type: 'string', multiple: true, default: [path.join(ROOT, 'dist')] },
-  },
-});
+const USAGE = `Usage: node bench/loop-overhead.mjs [options]   (after npm run build)
+  --epochs N              epochs of the run (default 8)
+  --repeat N              measurements of each variant (default 3)
+  --backend NAME          [PROCESS] backend (default: auto)
+  --dist DIR[::FLAGS]     a build to measure, with node flags for its processes; repeat the option to
+                          compare builds or flags, measured alternately (default: dist/)
+  -h, --help              this help`;
+let options;
+try {
+  options = parseArgs({
+    options: {
+      epochs: { type: 'string', default: '8' },
+      repeat: { type: 'string', default: '3' },
+      backend: { type: 'string', default: '' },
+      dist: { type: 'string', multiple: true, default: [path.join(ROOT, 'dist')] },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (e) {
+  console.error(`${e.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const epochs = Number(options.epochs);
 const repeat = Number(options.repeat);
 const STEPS = Math.floor(3276 / 64);
 
-const config = (backend) => `[PROCESS]
-lr = 1e-3
-epochs = ${epochs}
-data_scheme = data
-pipeline_scheme = net
-loss_function = MSELoss
-${backend ? `backend = ${backend}` : ''}
-[MONITOR]
-nb_processus = 1
-[data]
-type = data
-class = random_images
-path_to_class = ${path.join(ROOT, 'bench/workloads/classes.ts')}
-key = random
-batch_size = 64
-train_size = 3276
-test_size = 819
-image = False
-[net]
-type = net
-class = mlp_784
-path_to_class = ${path.join(ROOT, 'bench/workloads/classes.ts')}
-key = mlp_784
-`;
+const config = (backend) => imageConfig('mlp_784', epochs, 1, 1, backend);
 
 function run(cmd, args, opts) {
   return new Promise((resolve, reject) => {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { imageConfig } from './workloads/image-config.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const USAGE = `Usage: node bench/vs-pytorch.mjs [options]   (after npm run build; several minutes)
@@ -131,34 +132,6 @@ function tutorialConfig(epochs) {
     .replaceAll('path_to_class = ./', `path_to_class = ${path.join(ROOT, 'examples/tutorial')}/`)
     .replace('epochs = 400', `epochs = ${epochs}`)
     .replace('cache_database_path = ./cache.db\ncache_size = 1M\n', '');
-}
-
-function imageConfig(model, epochs, workers, multiplicity, backend) {
-  return `[PROCESS]
-lr = 1e-3
-epochs = ${epochs}
-data_scheme = data
-pipeline_scheme = net
-loss_function = MSELoss
-${backend ? `backend = ${backend}` : ''}
-[MONITOR]
-nb_processus = ${workers}
-multiplicity = ${multiplicity}
-[data]
-type = data
-class = random_images
-path_to_class = ${path.join(ROOT, 'bench/workloads/classes.ts')}
-key = random
-batch_size = 64
-train_size = 3276
-test_size = 819
-image = ${model === 'small_cnn' ? 'True' : 'False'}
-[net]
-type = net
-class = ${model}
-path_to_class = ${path.join(ROOT, 'bench/workloads/classes.ts')}
-key = ${model}
-`;
 }
 
 const rows = [];
