@@ -1,7 +1,8 @@
 // Prints training speed per backend (not a test): ms per step of a small CNN (conv 16 3×3 ReLU →
 // max-pool 2 → conv 32 3×3 ReLU → max-pool 2 → dense 10, batch 64 of 28×28×1, Adam, categorical
 // cross-entropy) and of a 784-256-256-10 ReLU MLP (batch 64, Adam, MSE), on cpu and on wasm, with
-// the layers' own calls and fused as Mosaic trains them (src/engine/fused-layers.ts); then
+// the layers' own calls and TF.js's optimizer, and as Mosaic trains them (its layers fused,
+// src/engine/run/fused-layers.ts, and its optimizer, src/engine/optimizers/run-optimizer.ts); then
 // each wasm kernel Mosaic registers (src/engine/wasm/) against what it replaces — wasm 4.22's own
 // kernel and/or the composition of wasm kernels used where the SIMD kernels cannot run — on the
 // CNN's and the MLP's shapes, each call on inputs it has not seen (XNNPACK caches packed weights).
@@ -16,6 +17,8 @@ import { inputGradientByConvolution } from '../dist/tfjs/wasm/conv2d-backprop-in
 import { composeKernels } from '../dist/tfjs/wasm/kernel-scope.js';
 import { maxPoolGradient, poolAxes } from '../dist/tfjs/wasm/max-pool-grad.js';
 import { fuseLayerActivations } from '../dist/engine/run/fused-layers.js';
+import { runOptimizer } from '../dist/engine/optimizers/run-optimizer.js';
+import { simdAdamStep } from '../dist/engine/optimizers/simd-adam.js';
 
 // wasm's own kernels, kept before Mosaic wraps or replaces them (their setup runs below).
 await import('@tensorflow/tfjs-backend-wasm');
@@ -77,9 +80,18 @@ async function msPerStep(name, steps) {
   const variants = [false, true].map((fused) => {
     const model = build();
     if (fused) fuseLayerActivations(model);
-    const optimizer = tf.train.adam(1e-3);
+    // Fused, the optimizer too is Mosaic's (runOptimizer: one pass over all variables for a small
+    // model, TF.js's Adam variable by variable — on wasm one SIMD pass per variable — above).
+    const adam = tf.train.adam(1e-3);
+    const optimizer = fused
+      ? runOptimizer(
+          adam,
+          model.trainableWeights.map((w) => w.val),
+        )
+      : adam;
     const step = () => {
-      const cost = optimizer.minimize(() => loss(y, model.apply(x)), true);
+      const f = () => loss(y, model.apply(x));
+      const cost = fused ? optimizer.minimize(f) : optimizer.minimize(f, true);
       cost.dataSync();
       cost.dispose();
     };
@@ -93,7 +105,8 @@ async function msPerStep(name, steps) {
       v.times.push(performance.now() - t0);
     }
   }
-  tf.dispose([x, y, ...variants.flatMap((v) => [v.model, v.optimizer])]);
+  tf.dispose([x, y, ...variants.map((v) => v.model)]);
+  for (const v of variants) v.optimizer.dispose();
   return variants.map((v) => median(v.times));
 }
 
@@ -110,7 +123,7 @@ for (const backend of onlyBackends) {
   for (const name of onlyModels) {
     const [own, fused] = await msPerStep(name, steps(backend, name));
     console.log(
-      `  ${name} on ${backend.padEnd(4)} ${fmt(own)} (the layers' own calls) ${fmt(fused)} (fused, as Mosaic trains them)`,
+      `  ${name} on ${backend.padEnd(4)} ${fmt(own)} (the layers' own calls, TF.js's optimizer) ${fmt(fused)} (as Mosaic trains them)`,
     );
   }
 }
@@ -207,3 +220,27 @@ for (const [label, inputs, name, attrs, composed] of rows) {
   const cells = [msOf(inputs, registered(name, attrs)), ownMs, composed ? msOf(inputs, composed) : undefined];
   console.log(`  ${label.padEnd(60)} ${cells.map((c) => (c === undefined ? '       —   ' : fmt(c))).join(' ')}`);
 }
+
+// Adam's update of the MLP's variables (269,322 parameters): TF.js's ops, variable by variable, or
+// Mosaic's SIMD pass per variable (src/engine/optimizers/simd-adam.ts), the same gradients each time.
+const mlpModel = mlp();
+const mlpVariables = mlpModel.trainableWeights.map((w) => w.val);
+const mlpGradients = mlpVariables.map((v) => tf.randomNormal(v.shape));
+const adamOf = (simd) => {
+  const adam = tf.train.adam(1e-3);
+  const tfjsStep = () => adam.applyGradients(mlpVariables.map((v, i) => ({ name: v.name, tensor: mlpGradients[i] })));
+  tfjsStep(); // creates the moments
+  return () => (simd ? simdAdamStep(adam, mlpVariables, mlpGradients) || tfjsStep() : tfjsStep());
+};
+const adamSteps = [adamOf(true), adamOf(false)];
+const adamTimes = [[], []];
+for (let i = 0; i < repeats + 1; i++) {
+  adamSteps.forEach((step, k) => {
+    const t0 = performance.now();
+    step();
+    if (i > 0) adamTimes[k].push(performance.now() - t0);
+  });
+}
+console.log(
+  `  ${"Adam's update of the MLP's 6 variables".padEnd(60)} ${fmt(median(adamTimes[0]))} ${fmt(median(adamTimes[1]))} (TF.js's ops)`,
+);

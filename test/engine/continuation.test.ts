@@ -49,10 +49,44 @@ key = cnn
   return parseConfig(text, path.join(dir, 'config.ini'));
 }
 
+/**
+ * An MLP on wasm above FUSE_BELOW parameters (24,003), with decoupled weight decay: Adam steps each
+ * variable in one SIMD pass (engine/optimizers/simd-adam.ts), its moments in the checkpoints.
+ */
+function wideMlpConfig(dir: string, epochs: number) {
+  const text = `[PROCESS]
+lr = 1e-2
+weight_decay = 0.1
+epochs = ${epochs}
+seed = 11
+backend = wasm
+data_scheme = data
+pipeline_scheme = model
+loss_function = CrossEntropyLoss
+[MONITOR]
+nb_processus = 1
+[points]
+type = data
+class = three_classes
+path_to_class = ${FIXTURES}/classes.ts
+key = points
+batch_size = 8
+onehot = False
+[mlp]
+type = model
+class = mlp_classifier
+path_to_class = ${FIXTURES}/classes.ts
+key = mlp
+width = 4000
+`;
+  return parseConfig(text, path.join(dir, 'config.ini'));
+}
+
 describe('continuing a run from its checkpoint', () => {
   it.each([
     ["the tutorial's MLP", config],
     ['a CNN on wasm, its layers fused', cnnConfig],
+    ['an MLP on wasm above FUSE_BELOW, with weight decay (Adam in one SIMD pass)', wideMlpConfig],
   ])('gives exactly the curve of a run that never stopped: %s', async (_name, configOf) => {
     const dir = tmpDir();
     const store = openSqliteStore(path.join(dir, 'c.db'), { create: true });

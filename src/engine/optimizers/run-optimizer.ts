@@ -3,6 +3,7 @@ import { tfjs } from '../../tfjs/tfjs.js';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './optimizer-state.js';
 import { parameterCount } from '../chain/chain.js';
 import { FlatOptimizer } from './flat-optimizer.js';
+import { simdAdamStep } from './simd-adam.js';
 import type { RunOptimizer } from './optimizer.js';
 
 export type { RunOptimizer } from './optimizer.js';
@@ -24,7 +25,10 @@ export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[], deca
     : new VariableOptimizer(inner, variables, decay);
 }
 
-/** TF.js's optimizer as it is: one update per variable. */
+/**
+ * TF.js's optimizer as it is: one update per variable; Adam on wasm as one SIMD pass per variable
+ * (simd-adam.ts), bit-identical, wherever that can run.
+ */
 class VariableOptimizer implements RunOptimizer {
   constructor(
     private readonly inner: tf.Optimizer,
@@ -33,16 +37,20 @@ class VariableOptimizer implements RunOptimizer {
   ) {}
 
   minimize(f: () => tf.Scalar): tf.Scalar {
-    if (this.decay === undefined) return this.inner.minimize(f, true, this.variables)!;
     // As TF.js's minimize, with the decoupled decay between the gradients and their update.
     const { value, grads } = tfjs.variableGrads(f, this.variables);
-    const factor = this.decay;
-    tfjs.tidy(() =>
-      this.variables.forEach((v) => {
-        v.assign(v.mul(tfjs.scalar(factor)));
-      }),
-    );
-    this.inner.applyGradients(this.variables.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+    const gradients = this.variables.map((v) => grads[v.name]);
+    if (!simdAdamStep(this.inner, this.variables, gradients, this.decay)) {
+      const factor = this.decay;
+      if (factor !== undefined) {
+        tfjs.tidy(() =>
+          this.variables.forEach((v) => {
+            v.assign(v.mul(tfjs.scalar(factor)));
+          }),
+        );
+      }
+      this.inner.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
+    }
     tfjs.dispose(Object.values(grads));
     return value;
   }

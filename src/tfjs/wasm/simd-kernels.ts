@@ -6,7 +6,7 @@ import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 /** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
 interface WasmBackend {
   wasm: { asm?: { memory?: unknown }; _malloc(bytes: number): number; _free(pointer: number): void };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
 }
 
@@ -86,6 +86,42 @@ interface KernelExports {
     padTop: number,
     padLeft: number,
   ): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    d1: number,
+    d2: number,
+    eps: number,
+    rate: number,
+    decay: number,
+  ): void;
+}
+
+/**
+ * The scalars of one step of TF.js's Adam, each rounded to float32 as tfjs-core rounds it (a number
+ * made a scalar tensor, or a float32 kernel's output): β1, 1 − β1, β2, 1 − β2, one minus the
+ * accumulated β1ᵗ and β2ᵗ, ε, −lr, and the factor of decoupled weight decay (1: none).
+ */
+export interface AdamScalars {
+  beta1: number;
+  oneMinusBeta1: number;
+  beta2: number;
+  oneMinusBeta2: number;
+  oneMinusAccBeta1: number;
+  oneMinusAccBeta2: number;
+  epsilon: number;
+  rate: number;
+  decay: number;
 }
 
 /** 2-D geometry of a pooling or convolution window over NHWC data, as tfjs resolved it. */
@@ -259,6 +295,53 @@ export class SimdKernels {
     return dw;
   }
 
+  /** Whether `t`'s data is in this backend's heap (a tensor made on another backend may not be yet). */
+  inHeap(t: TensorInfo): boolean {
+    const data = this.backend.dataIdMap.get(t.dataId);
+    return data !== undefined && data.memoryOffset !== null;
+  }
+
+  /**
+   * One step of TF.js's Adam on a float32 variable (simd/kernels.ts `adam`, bit for bit tfjs-core's
+   * ops on wasm), in one pass: its new value, first and second moments, in new buffers as TF.js's
+   * own ops give them. Never in place: XNNPACK keeps the weights it packed for a tensor until that
+   * tensor's buffer is freed (a variable rewritten in place would be multiplied by its old values),
+   * and a buffer may be shared by other tensors (a clone, a state read for a checkpoint).
+   */
+  adam(
+    value: TensorInfo,
+    gradient: TensorInfo,
+    m: TensorInfo,
+    v: TensorInfo,
+    s: AdamScalars,
+  ): [TensorInfo, TensorInfo, TensorInfo] {
+    const [pOut, mOut, vOut] = [0, 1, 2].map(() => this.backend.makeOutput(value.shape, 'float32')) as [
+      TensorInfo,
+      TensorInfo,
+      TensorInfo,
+    ];
+    this.exports.adam(
+      this.at(value),
+      this.at(gradient),
+      this.at(m),
+      this.at(v),
+      this.at(pOut),
+      this.at(mOut),
+      this.at(vOut),
+      tfjs.util.sizeFromShape(value.shape),
+      s.beta1,
+      s.oneMinusBeta1,
+      s.beta2,
+      s.oneMinusBeta2,
+      s.oneMinusAccBeta1,
+      s.oneMinusAccBeta2,
+      s.epsilon,
+      s.rate,
+      s.decay,
+    );
+    return [pOut, mOut, vOut];
+  }
+
   /** Runs `use` with `bytes` of the heap for a kernel's own bookkeeping, freed after. */
   private withScratch(bytes: number, use: (pointer: number) => void): void {
     const pointer = this.backend.wasm._malloc(Math.max(bytes, 8));
@@ -272,7 +355,7 @@ export class SimdKernels {
   /** The byte offset of a tensor's data in the heap (looked up after every allocation: none moves, the heap may grow). */
   private at(t: TensorInfo): number {
     const data = this.backend.dataIdMap.get(t.dataId);
-    if (!data) throw new Error('SIMD kernel: a tensor has no buffer in the wasm heap');
+    if (!data || data.memoryOffset === null) throw new Error('SIMD kernel: a tensor has no buffer in the wasm heap');
     return data.memoryOffset;
   }
 }

@@ -297,3 +297,59 @@ function tapSums(xFirst: usize, gFirst: usize, rows: i32, cols: i32, xRow: usize
     v128.store(out + channel, b3, 48);
   }
 }
+
+/**
+ * One step of TF.js's Adam on a variable of n float32 values: from p (its value), g (its gradient),
+ * m and v (its first and second moments), its new value into pOut and new moments into mOut and
+ * vOut. Each value is first multiplied by `decay` (decoupled weight decay; 1: none, and then no
+ * product), then, every operation a float32 operation in tfjs-core's order
+ * (`AdamOptimizer.applyGradients`, as wasm's kernels compute each): m ← m·β1 + g·c1,
+ * v ← v·β2 + (g·g)·c2, p ← ((m/d1) / (√(v/d2) + ε))·rate + p, where c1 = 1 − β1, c2 = 1 − β2,
+ * d1 and d2 one minus the accumulated β1ᵗ and β2ᵗ, rate = −lr: all rounded to float32 by the
+ * caller. One pass; an output may be the input it replaces (each element is read before it is written).
+ */
+export function adam(p: usize, g: usize, m: usize, v: usize, pOut: usize, mOut: usize, vOut: usize, n: i32, b1: f32, c1: f32, b2: f32, c2: f32, d1: f32, d2: f32, eps: f32, rate: f32, decay: f32): void {
+  if (decay == 1) adamSteps(p, g, m, v, pOut, mOut, vOut, n, b1, c1, b2, c2, d1, d2, eps, rate, decay, false);
+  else adamSteps(p, g, m, v, pOut, mOut, vOut, n, b1, c1, b2, c2, d1, d2, eps, rate, decay, true);
+}
+
+/** `adam`'s loop; `decayed` a constant at each call (inlined: the other case folds away). */
+// @ts-ignore: decorator
+@inline
+function adamSteps(p: usize, g: usize, m: usize, v: usize, pOut: usize, mOut: usize, vOut: usize, n: i32, b1: f32, c1: f32, b2: f32, c2: f32, d1: f32, d2: f32, eps: f32, rate: f32, decay: f32, decayed: bool): void {
+  const vectorEnd = n & ~3;
+  const b1x = f32x4.splat(b1);
+  const c1x = f32x4.splat(c1);
+  const b2x = f32x4.splat(b2);
+  const c2x = f32x4.splat(c2);
+  const d1x = f32x4.splat(d1);
+  const d2x = f32x4.splat(d2);
+  const epsx = f32x4.splat(eps);
+  const ratex = f32x4.splat(rate);
+  const decayx = f32x4.splat(decay);
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = <usize>i << 2;
+    const gi = v128.load(g + at);
+    const mi = f32x4.add(f32x4.mul(v128.load(m + at), b1x), f32x4.mul(gi, c1x));
+    const vi = f32x4.add(f32x4.mul(v128.load(v + at), b2x), f32x4.mul(f32x4.mul(gi, gi), c2x));
+    v128.store(mOut + at, mi);
+    v128.store(vOut + at, vi);
+    const root = f32x4.add(f32x4.sqrt(f32x4.div(vi, d2x)), epsx);
+    const step = f32x4.mul(f32x4.div(f32x4.div(mi, d1x), root), ratex);
+    let pi = v128.load(p + at);
+    if (decayed) pi = f32x4.mul(pi, decayx);
+    v128.store(pOut + at, f32x4.add(step, pi));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    const gi = load<f32>(g + at);
+    const mi: f32 = load<f32>(m + at) * b1 + gi * c1;
+    const vi: f32 = load<f32>(v + at) * b2 + gi * gi * c2;
+    store<f32>(mOut + at, mi);
+    store<f32>(vOut + at, vi);
+    let pi = load<f32>(p + at);
+    if (decayed) pi *= decay;
+    store<f32>(pOut + at, ((mi / d1) / (sqrt<f32>(vi / d2) + eps)) * rate + pi);
+  }
+}

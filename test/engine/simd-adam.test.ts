@@ -1,0 +1,216 @@
+// TF.js's Adam on wasm as one SIMD pass per variable (src/engine/optimizers/simd-adam.ts): bit for
+// bit TF.js's own Adam on wasm (variables, moments, bias corrections), its state the same, tensors
+// sharing a buffer with a variable or a moment untouched, and TF.js's path on cpu and for other optimizers.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { optimizerState } from '../../dist/engine/optimizers/optimizer-state.js';
+import { decayFactor, makeOptimizer } from '../../dist/engine/optimizers/optimizer.js';
+import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
+import { simdAdamStep } from '../../dist/engine/optimizers/simd-adam.js';
+import { useBackend } from '../../dist/tfjs/backends.js';
+
+/** Sizes around the SIMD width (4) and its tail, and larger ones. */
+const SHAPES = [[1], [3], [4], [5, 7], [1000], [97, 13], [64, 65]];
+
+/** Deterministic values over many magnitudes (mulberry32), zeros included. */
+function values(size: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Float32Array.from({ length: size }, () => {
+    const u = next();
+    return u < 0.02 ? 0 : (next() * 2 - 1) * 10 ** (u * 8 - 5);
+  });
+}
+
+const tensors = (seed: number) => SHAPES.map((s, i) => tf.tensor(values(tf.util.sizeFromShape(s), seed + i), s));
+const variables = (seed: number) => tf.tidy(() => tensors(seed).map((t) => tf.variable(t)));
+
+/** The float32 bits of each tensor, to compare exactly (−0 and NaN payloads included). */
+const bits = (ts: tf.Tensor[]) => ts.map((t) => [...new Uint32Array(Float32Array.from(t.dataSync()).buffer)]);
+
+type Adam = {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+};
+const moments = (o: tf.Optimizer) => {
+  const a = o as unknown as Adam;
+  return [...a.accumulatedFirstMoment, ...a.accumulatedSecondMoment].map((m) => m.variable);
+};
+const corrections = (o: tf.Optimizer) => [(o as unknown as Adam).accBeta1, (o as unknown as Adam).accBeta2];
+
+/** The names of the kernels `f` runs. */
+async function kernelsOf(f: () => tf.Tensor): Promise<string[]> {
+  return (
+    await tf.profile(() => {
+      f().dispose();
+    })
+  ).kernelNames;
+}
+
+/** TF.js's step as VariableOptimizer takes it: the decay (a product by the float32 scalar), then Adam. */
+function tfjsStep(o: tf.Optimizer, vars: tf.Variable[], grads: tf.Tensor[], decay?: number): void {
+  if (decay !== undefined) {
+    tf.tidy(() => {
+      for (const v of vars) v.assign(v.mul(tf.scalar(decay)));
+    });
+  }
+  o.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
+}
+
+describe('Adam on wasm in one SIMD pass per variable', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it.each([
+    ['without decay', undefined],
+    ['with decoupled weight decay', decayFactor({ lr: 0.01, weight_decay: 0.3 })],
+  ])('%s: 25 steps give bit for bit the variables, moments and bias corrections of TF.js', (_, decay) => {
+    const [reference, simd] = [variables(1), variables(1)];
+    const [a, b] = [tf.train.adam(0.01), tf.train.adam(0.01)];
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const held = () => [tf.memory().numTensors, backend.numDataIds()];
+    let passes = 0;
+    let after1: number[] = [];
+    for (let step = 0; step < 25; step++) {
+      const grads = tensors(100 * (step + 1));
+      tfjsStep(a, reference, grads, decay);
+      if (simdAdamStep(b, simd, grads, decay)) passes++;
+      else tfjsStep(b, simd, grads, decay);
+      tf.dispose(grads);
+      if (step === 1) after1 = held();
+    }
+    // The first step creates the moments with TF.js; every later one is the SIMD pass, which keeps no tensor.
+    expect(passes).toBe(24);
+    expect(held()).toEqual(after1);
+    expect(bits(simd)).toEqual(bits(reference));
+    expect(bits(moments(b))).toEqual(bits(moments(a)));
+    expect(bits(corrections(b))).toEqual(bits(corrections(a)));
+    expect(b.iterations).toBe(a.iterations);
+    tf.dispose([...reference, ...simd]);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('leaves every tensor that shares a buffer with a variable or a moment as it was (a clone, a state read)', () => {
+    const [reference, simd] = [variables(2), variables(2)];
+    const [a, b] = [tf.train.adam(0.02), tf.train.adam(0.02)];
+    const grads = () => tensors(7);
+    for (const vars of [reference, simd]) {
+      const g = grads();
+      tfjsStep(vars === reference ? a : b, vars, g);
+      tf.dispose(g);
+    }
+    // A clone shares the buffer (src/tfjs/wasm/shared-buffer.ts), as the state a checkpoint writes does.
+    const held = [
+      simd[3]!.clone(),
+      simd[6]!.reshape([-1]),
+      moments(b)[0]!.clone(),
+      moments(b)[SHAPES.length + 5]!.clone(),
+    ];
+    const kept = bits(held);
+    for (let step = 0; step < 3; step++) {
+      const g = grads();
+      expect(simdAdamStep(b, simd, g)).toBe(true);
+      tfjsStep(a, reference, g);
+      tf.dispose(g);
+    }
+    expect(bits(held)).toEqual(kept);
+    expect(bits(simd)).toEqual(bits(reference));
+    expect(bits(moments(b))).toEqual(bits(moments(a)));
+    tf.dispose([...reference, ...simd, ...held]);
+  });
+
+  it('leaves optimizers other than Adam, and the cpu backend, to TF.js', async () => {
+    const vars = variables(3);
+    const sgd = tf.train.sgd(0.1);
+    const g = tensors(4);
+    expect(simdAdamStep(sgd, vars, g)).toBe(false);
+    const adam = tf.train.adam(0.1);
+    tfjsStep(adam, vars, g);
+    expect(simdAdamStep(adam, vars, g)).toBe(true);
+    tf.dispose([...vars, ...g]);
+    await useBackend('cpu');
+    const [cpuVars, cpuGrads] = [variables(3), tensors(4)];
+    const cpuAdam = tf.train.adam(0.1);
+    tfjsStep(cpuAdam, cpuVars, cpuGrads);
+    expect(simdAdamStep(cpuAdam, cpuVars, cpuGrads)).toBe(false);
+    tf.dispose([...cpuVars, ...cpuGrads]);
+    await useBackend('wasm');
+  });
+
+  it("runOptimizer above FUSE_BELOW: TF.js's minimize bit for bit, the same state, restored to continue exactly", async () => {
+    const big = (seed: number) => [
+      tf.variable(tf.tensor(values(3 * 6667, seed), [3, 6667])),
+      tf.variable(tf.tensor(values(6667, seed + 1), [6667, 1])),
+      tf.variable(tf.tensor(values(3, seed + 2), [3])),
+    ];
+    const loss = (vars: tf.Variable[], step: number) =>
+      tf.tidy(
+        () =>
+          tf.losses.meanSquaredError(
+            tf.randomNormal([4, 1], 0, 1, 'float32', 100 + step),
+            tf
+              .randomNormal([4, 3], 0, 1, 'float32', 50 + step)
+              .matMul(vars[0]!)
+              .sigmoid()
+              .matMul(vars[1]!)
+              .add(vars[2]!.sum()),
+          ) as tf.Scalar,
+      );
+    const [plain, stepped] = [big(5), big(5)];
+    const reference = makeOptimizer('adam', 0.01);
+    const optimizer = runOptimizer(makeOptimizer('adam', 0.01), stepped);
+    expect(stepped.reduce((n, v) => n + v.size, 0)).toBeGreaterThan(FUSE_BELOW);
+    // Steps that multiply by the variables: a variable rewritten in place would be multiplied by the
+    // weights XNNPACK packed for its buffer before (cached until the buffer is freed).
+    for (let step = 0; step < 5; step++) {
+      reference.minimize(() => loss(plain, step), false, plain);
+      const kernels = await kernelsOf(() => optimizer.minimize(() => loss(stepped, step)));
+      // The SIMD pass from the second step on (the first creates the moments with TF.js): no Sqrt kernel.
+      expect(kernels.includes('Sqrt')).toBe(step === 0);
+    }
+    expect(bits(stepped)).toEqual(bits(plain));
+    const [want, got] = [await optimizerState(reference), await optimizer.state()];
+    expect(got.map((t) => [t.name.replace(/^\d+/, ''), t.tensor.dtype, t.tensor.shape])).toEqual(
+      want.map((t) => [t.name.replace(/^\d+/, ''), t.tensor.dtype, t.tensor.shape]),
+    );
+    expect(bits(got.map((t) => t.tensor))).toEqual(bits(want.map((t) => t.tensor)));
+
+    // The moments held (as a checkpoint's write holds them) while training goes on: untouched.
+    const held = got.filter((t) => t.tensor.rank > 0).map((t) => t.tensor);
+    const kept = bits(held);
+    reference.minimize(() => loss(plain, 5), false, plain);
+    optimizer.minimize(() => loss(stepped, 5)).dispose();
+    expect(bits(held)).toEqual(kept);
+    expect(bits(stepped)).toEqual(bits(plain));
+
+    // A fresh optimizer restored from a saved state continues bit for bit, with the SIMD pass.
+    const saved = await optimizer.state();
+    const again = runOptimizer(makeOptimizer('adam', 0.01), stepped);
+    await again.restore(saved);
+    tf.dispose([...got, ...saved].filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    optimizer.dispose();
+    for (let step = 6; step < 9; step++) {
+      reference.minimize(() => loss(plain, step), false, plain);
+      expect(await kernelsOf(() => again.minimize(() => loss(stepped, step)))).not.toContain('Sqrt');
+    }
+    expect(bits(stepped)).toEqual(bits(plain));
+    const restored = await again.state();
+    expect(bits(restored.map((t) => t.tensor))).toEqual(bits((await optimizerState(reference)).map((t) => t.tensor)));
+    tf.dispose(restored.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    again.dispose();
+    tf.dispose([...plain, ...stepped]);
+  });
+});
