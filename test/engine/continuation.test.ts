@@ -22,10 +22,11 @@ function config(dir: string, epochs: number) {
   return parseConfig(text, path.join(dir, 'config.ini'));
 }
 
-/** A small CNN on wasm, its Conv2D and Dense layers fused with their ReLU as the engine trains them. */
-function cnnConfig(dir: string, epochs: number) {
+/** An experiment of one data and one model section of the fixture classes on wasm (seed 11, cross-entropy). */
+function wasmConfig(dir: string, epochs: number, sections: string, process = '') {
   const text = `[PROCESS]
 lr = 1e-2
+${process}
 epochs = ${epochs}
 seed = 11
 backend = wasm
@@ -34,53 +35,53 @@ pipeline_scheme = model
 loss_function = CrossEntropyLoss
 [MONITOR]
 nb_processus = 1
-[images]
+${sections.replaceAll('CLASSES', `${FIXTURES}/classes.ts`)}`;
+  return parseConfig(text, path.join(dir, 'config.ini'));
+}
+
+/** A small CNN on wasm, its Conv2D and Dense layers fused with their ReLU as the engine trains them. */
+const cnnConfig = (dir: string, epochs: number) =>
+  wasmConfig(
+    dir,
+    epochs,
+    `[images]
 type = data
 class = tiny_images
-path_to_class = ${FIXTURES}/classes.ts
+path_to_class = CLASSES
 key = images
 batch_size = 6
 [convnet]
 type = model
 class = convnet
-path_to_class = ${FIXTURES}/classes.ts
+path_to_class = CLASSES
 key = cnn
-`;
-  return parseConfig(text, path.join(dir, 'config.ini'));
-}
+`,
+  );
 
 /**
  * An MLP on wasm above FUSE_BELOW parameters (24,003), with decoupled weight decay: Adam steps each
  * variable in one SIMD pass (engine/optimizers/simd-adam.ts), its moments in the checkpoints.
  */
-function wideMlpConfig(dir: string, epochs: number) {
-  const text = `[PROCESS]
-lr = 1e-2
-weight_decay = 0.1
-epochs = ${epochs}
-seed = 11
-backend = wasm
-data_scheme = data
-pipeline_scheme = model
-loss_function = CrossEntropyLoss
-[MONITOR]
-nb_processus = 1
-[points]
+const wideMlpConfig = (dir: string, epochs: number) =>
+  wasmConfig(
+    dir,
+    epochs,
+    `[points]
 type = data
 class = three_classes
-path_to_class = ${FIXTURES}/classes.ts
+path_to_class = CLASSES
 key = points
 batch_size = 8
 onehot = False
 [mlp]
 type = model
 class = mlp_classifier
-path_to_class = ${FIXTURES}/classes.ts
+path_to_class = CLASSES
 key = mlp
 width = 4000
-`;
-  return parseConfig(text, path.join(dir, 'config.ini'));
-}
+`,
+    'weight_decay = 0.1',
+  );
 
 describe('continuing a run from its checkpoint', () => {
   it.each([
