@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { imageConfig } from './workloads/image-config.mjs';
+import { benchOptions } from './options.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const USAGE = `Usage: node bench/loop-overhead.mjs [options]   (after npm run build)
@@ -22,25 +22,15 @@ const USAGE = `Usage: node bench/loop-overhead.mjs [options]   (after npm run bu
   --dist DIR[::FLAGS]     a build to measure, with node flags for its processes; repeat the option to
                           compare builds or flags, measured alternately (default: dist/)
   -h, --help              this help`;
-let options;
-try {
-  options = parseArgs({
-    options: {
-      epochs: { type: 'string', default: '8' },
-      repeat: { type: 'string', default: '3' },
-      backend: { type: 'string', default: '' },
-      dist: { type: 'string', multiple: true, default: [path.join(ROOT, 'dist')] },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (options.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = benchOptions(
+  {
+    epochs: { type: 'string', default: '8' },
+    repeat: { type: 'string', default: '3' },
+    backend: { type: 'string', default: '' },
+    dist: { type: 'string', multiple: true, default: [path.join(ROOT, 'dist')] },
+  },
+  USAGE,
+);
 const epochs = Number(options.epochs);
 const repeat = Number(options.repeat);
 const STEPS = Math.floor(3276 / 64);

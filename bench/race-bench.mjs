@@ -25,8 +25,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { benchOptions } from './options.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'dist/cli/main.js');
@@ -44,27 +44,17 @@ const USAGE = `Usage: node bench/race-bench.mjs [options]   (after npm run build
   --epochs N       epochs of every run (default 20)
   --workers N      [MONITOR] nb_processus (default 2)
   --keep           keep the databases and configs (their folder is printed)`;
-let options;
-try {
-  options = parseArgs({
-    options: {
-      pairs: { type: 'string', default: '3' },
-      seed: { type: 'string', default: '1' },
-      ropes: { type: 'string', default: '0.002,none' },
-      epochs: { type: 'string', default: '20' },
-      workers: { type: 'string', default: '2' },
-      keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (options.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = benchOptions(
+  {
+    pairs: { type: 'string', default: '3' },
+    seed: { type: 'string', default: '1' },
+    ropes: { type: 'string', default: '0.002,none' },
+    epochs: { type: 'string', default: '20' },
+    workers: { type: 'string', default: '2' },
+    keep: { type: 'boolean', default: false },
+  },
+  USAGE,
+);
 const [pairs, baseSeed, epochs, workers] = ['pairs', 'seed', 'epochs', 'workers'].map((k) => Number(options[k]));
 const ropes = options.ropes.split(',').map((r) => (r.trim() === 'none' ? null : Number(r)));
 if (

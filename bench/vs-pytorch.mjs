@@ -8,9 +8,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { imageConfig } from './workloads/image-config.mjs';
+import { benchOptions } from './options.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const USAGE = `Usage: node bench/vs-pytorch.mjs [options]   (after npm run build; several minutes)
@@ -18,25 +18,15 @@ const USAGE = `Usage: node bench/vs-pytorch.mjs [options]   (after npm run build
   --tutorial-epochs N     epochs of the tutorial's 24 runs (default 400)
   --image-epochs N        epochs of the MLP and CNN runs (default 2)
   --repeat N              measure the MLP and CNN rows N times, alternately, and print medians (default 1)`;
-let options;
-try {
-  options = parseArgs({
-    options: {
-      only: { type: 'string', default: 'tutorial,mlp,cnn' },
-      'tutorial-epochs': { type: 'string', default: '400' },
-      'image-epochs': { type: 'string', default: '2' },
-      repeat: { type: 'string', default: '1' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
-  process.exit(2);
-}
-if (options.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = benchOptions(
+  {
+    only: { type: 'string', default: 'tutorial,mlp,cnn' },
+    'tutorial-epochs': { type: 'string', default: '400' },
+    'image-epochs': { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '1' },
+  },
+  USAGE,
+);
 const tutorialEpochs = Number(options['tutorial-epochs']);
 const imageEpochs = Number(options['image-epochs']);
 const only = options.only.split(',');
