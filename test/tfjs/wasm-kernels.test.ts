@@ -589,6 +589,12 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     { a: [3, 70, 5], b: [1, 33, 70], transposeA: true, transposeB: true },
     { a: [3, 5, 70], b: [3, 70, 33], transposeA: false, transposeB: false },
     { a: [2, 1, 4, 6], b: [3, 4, 7], transposeA: true, transposeB: false },
+    // A right operand of 20,000 values against a left one of 1,200: computed as Cᵀ = B'ᵀ·A'ᵀ
+    // (untransposed-mat-mul.ts `swapPays`), with every combination of the flags.
+    { a: [6, 200], b: [200, 100], transposeA: false, transposeB: false },
+    { a: [6, 100], b: [200, 100], transposeA: false, transposeB: true },
+    { a: [200, 6], b: [200, 100], transposeA: true, transposeB: false },
+    { a: [200, 6], b: [100, 200], transposeA: true, transposeB: true },
   ];
   it.each(MAT_MUL)(
     'BatchMatMul and _FusedMatMul (bias, relu; rank 3): a [$a] transposeA $transposeA, b [$b] transposeB $transposeB',
