@@ -4,8 +4,8 @@ import { loadRuns } from '../analysis/runs.js';
 import { MosaicError } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import { nameList } from '../core/wording.js';
-import type { MonitorSettings } from '../config/types.js';
 import { raceView, type RaceView } from '../race/state.js';
+import { readRaceRecord } from '../race/record.js';
 import { chooseDatabase } from './recent.js';
 
 export type CompareFormat = 'table' | 'json' | 'csv' | 'markdown';
@@ -46,11 +46,9 @@ export async function compareCommand(
   let report: CompareReport;
   let race: RaceView | undefined;
   try {
-    // a race's rounds are read before its runs (race/advance.ts does the same)
-    const settings = (await store.getSetting<MonitorSettings>('monitor'))?.race;
-    const raceRows = settings ? await store.raceRounds() : [];
+    const record = await readRaceRecord(store);
     const { runs, criteria } = await loadRuns(store);
-    if (settings) race = raceView(settings, raceRows, runs);
+    if (record) race = raceView(record.settings, record.rows, runs);
     report = compareRuns(runs, {
       criterion: criteria.parse(options.criterion),
       criteria,

@@ -8,8 +8,8 @@ import { heartbeatText } from '../core/heartbeat.js';
 import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { sci } from '../core/format.js';
 import { idRanges } from '../core/wording.js';
-import type { MonitorSettings } from '../config/types.js';
 import { raceView, type RaceView } from '../race/state.js';
+import { readRaceRecord } from '../race/record.js';
 import { RACE_NUMERIC_FROM, raceCells, raceHead, raceKeyTitle, raceLegend } from '../race/table.js';
 import { chooseDatabase } from './recent.js';
 
@@ -82,10 +82,8 @@ async function heartbeatAges(store: StoreReader): Promise<{ ages: Map<number, nu
 
 /** The race of the database's experiment, when it is one (`[MONITOR] multiplicity = auto`): its rounds read before its runs. */
 async function raceOf(store: StoreReader): Promise<RaceView | undefined> {
-  const settings = (await store.getSetting<MonitorSettings>('monitor'))?.race;
-  if (!settings) return undefined;
-  const rows = await store.raceRounds();
-  return raceView(settings, rows, (await loadRuns(store)).runs);
+  const record = await readRaceRecord(store);
+  return record && raceView(record.settings, record.rows, (await loadRuns(store)).runs);
 }
 
 /** Columns padded to their widest cell, numbers to the right. */

@@ -4,8 +4,8 @@ import type { OpenRun, StoreReader } from '../store/types.js';
 import { TABLE_FIELDS, type TableResults } from '../core/result-fields.js';
 import type { TableRow } from './api-types.js';
 import { columnLabels } from './param-labels.js';
-import type { MonitorSettings } from '../config/types.js';
 import { raceView, type RaceView } from '../race/state.js';
+import { readRaceRecord } from '../race/record.js';
 
 export type { TableRow };
 
@@ -83,9 +83,7 @@ export class SnapshotSource {
   }
 
   private async read(mark: string, open: OpenRun[]): Promise<Snapshot> {
-    // a race's rounds before its runs, as race/advance.ts reads them
-    const settings = (await this.store.getSetting<MonitorSettings>('monitor'))?.race;
-    const raceRows = settings ? await this.store.raceRounds() : [];
+    const race = await readRaceRecord(this.store);
     const { runs, criteria } = await loadRuns(this.store);
     const openById = new Map(open.map((o) => [o.runId, o]));
     const rows = runs.map((r) => toRow(r, openById.get(r.runId)));
@@ -105,7 +103,7 @@ export class SnapshotSource {
     return {
       runs,
       criteria,
-      race: settings ? raceView(settings, raceRows, runs) : null,
+      race: race ? raceView(race.settings, race.rows, runs) : null,
       rows,
       byId: new Map(rows.map((r) => [r.runId, r])),
       varying,

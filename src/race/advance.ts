@@ -6,7 +6,6 @@
  * host — or finds nothing to claim calls this, and of two callers at once one records, the other
  * nothing. Idempotent, so a race resumed after a crash continues where it was.
  */
-import type { MonitorSettings } from '../config/types.js';
 import type { RaceSettings } from '../core/race-settings.js';
 import { plural } from '../core/wording.js';
 import { sci } from '../core/format.js';
@@ -15,6 +14,7 @@ import type { RaceRepeat, RaceRoundRecord, Store } from '../store/types.js';
 import { criterionValue, loadRuns, type AnalysisRun, type Better, type Criteria } from '../analysis/runs.js';
 import { raceRound, type RaceGroup } from '../analysis/race.js';
 import { overText, raceState, type RaceKeyState } from './state.js';
+import { readRaceRecord } from './record.js';
 
 /** A round recorded by this call: what to say, and the runs it queued. */
 export interface RaceStep {
@@ -25,18 +25,11 @@ export interface RaceStep {
   text: string;
 }
 
-/** The race's settings, when the database's experiment is a race (`[MONITOR] multiplicity = auto`). */
-export async function raceSettingsOf(store: Pick<Store, 'getSetting'>): Promise<RaceSettings | undefined> {
-  return (await store.getSetting<MonitorSettings>('monitor'))?.race;
-}
-
 /** Decides every data key whose round has ended; returns the rounds this call recorded. */
 export async function advanceRaces(store: Store): Promise<RaceStep[]> {
-  const monitor = await store.getSetting<MonitorSettings>('monitor');
-  const settings = monitor?.race;
-  if (!settings) return [];
-  // Rounds before runs: a round recorded meanwhile shows as its new runs, pending, and waits.
-  const rows = await store.raceRounds();
+  const record = await readRaceRecord(store);
+  if (!record) return [];
+  const { settings, rows } = record;
   const { runs, criteria } = await loadRuns(store);
   const state = raceState(settings, rows, runs);
   const steps: RaceStep[] = [];
@@ -57,7 +50,7 @@ export async function advanceRaces(store: Store): Promise<RaceStep[]> {
     const repeats = record.next.map((group) =>
       nextRepeat(
         keyRuns.filter((r) => r.pipeline === group),
-        monitor!.paired,
+        settings.paired,
       ),
     );
     const queued = await store.recordRaceRound(record.rows, repeats);

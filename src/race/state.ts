@@ -8,7 +8,7 @@ import type { RaceSettings } from '../core/race-settings.js';
 import { plural } from '../core/wording.js';
 import type { RaceRoundRow } from '../store/types.js';
 import type { AnalysisRun } from '../analysis/runs.js';
-import { raceSummary, type RaceTally } from '../analysis/race.js';
+import { plannedLooks, raceSummary, type RaceTally } from '../analysis/race.js';
 
 /** A configuration that left the race: at which round, with which p (TOST's for an equivalent one). */
 export interface RaceExit {
@@ -209,7 +209,7 @@ export function raceView(
   runs: readonly AnalysisRun[],
 ): RaceView {
   const state = raceState(settings, rows, runs);
-  const planned = settings.maxRepeats - settings.minRepeats + 1;
+  const planned = plannedLooks(settings);
   const keys = state.keys.map((key): RaceKeyView => {
     const mine = rows.filter((r) => r.dataKey === key.dataKey);
     /** Each configuration's row at its last decision. */

@@ -6,7 +6,8 @@
 import { executePack, modelKey } from '../engine/pack/pack.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, Store } from '../store/types.js';
-import { advanceRaces, raceSettingsOf } from '../race/advance.js';
+import { advanceRaces } from '../race/advance.js';
+import { raceSettingsOf } from '../race/record.js';
 import { hostName, isWorkerAlive } from '../core/host.js';
 import { MosaicError } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
