@@ -1,6 +1,7 @@
 // The gradient kernels Mosaic registers for the wasm backend (src/engine/wasm/), against the cpu
 // backend: (a) each kernel on random inputs over a grid of cases; (b) Layers models of every
 // common layer type, whose gradients and first training steps on wasm must match cpu's.
+import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/tfjs/backends.js';
@@ -9,6 +10,9 @@ import { filterGradientByConvolution } from '../../src/tfjs/wasm/conv2d-backprop
 import { inputGradientByConvolution } from '../../src/tfjs/wasm/conv2d-backprop-input.js';
 import { composeKernels } from '../../src/tfjs/wasm/kernel-scope.js';
 import { fuseLayerActivations } from '../../src/engine/run/fused-layers.js';
+import { kernelBuild, SimdKernels } from '../../src/tfjs/wasm/simd-kernels.js';
+import { ownWasmKernel } from '../../src/tfjs/wasm/register.js';
+import { untransposedMatMul } from '../../src/tfjs/wasm/untransposed-mat-mul.js';
 
 type Backend = 'cpu' | 'wasm';
 type Shape = number[];
@@ -579,8 +583,10 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
   );
 
   // Shapes as given to the kernel (already transposed where the flag says so); batch axes that
-  // broadcast; K = 70 and N = 33 take XNNPACK's partial tiles. wasm's own _FusedMatMul was wrong
-  // for a batch of matrices (rows 5 and 6).
+  // broadcast (the last row: wasm's own kernels). The SIMD product (simd/kernels.ts `gemm`) works in
+  // tiles of 4 rows × 8 columns over 256 steps of K at a time: 5 or 9 rows and 21 or 33 columns take
+  // its partial tiles (4 columns, then single ones), K = 600 three passes. wasm's own _FusedMatMul
+  // was wrong for a batch of matrices (rows 5 and 6).
   const MAT_MUL = [
     { a: [5, 70], b: [70, 33], transposeA: false, transposeB: false },
     { a: [70, 5], b: [70, 33], transposeA: true, transposeB: false },
@@ -589,11 +595,11 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     { a: [3, 70, 5], b: [1, 33, 70], transposeA: true, transposeB: true },
     { a: [3, 5, 70], b: [3, 70, 33], transposeA: false, transposeB: false },
     { a: [2, 1, 4, 6], b: [3, 4, 7], transposeA: true, transposeB: false },
-    // A right operand of 20,000 values against a left one of 1,200: computed as Cᵀ = B'ᵀ·A'ᵀ
-    // (untransposed-mat-mul.ts `swapPays`), with every combination of the flags.
+    { a: [9, 600], b: [600, 21], transposeA: false, transposeB: false },
+    { a: [600, 9], b: [21, 600], transposeA: true, transposeB: true },
+    { a: [2, 9, 13], b: [1, 21, 13], transposeA: false, transposeB: true },
+    { a: [3, 5, 13], b: [3, 21, 13], transposeA: false, transposeB: true },
     { a: [6, 200], b: [200, 100], transposeA: false, transposeB: false },
-    { a: [6, 100], b: [200, 100], transposeA: false, transposeB: true },
-    { a: [200, 6], b: [200, 100], transposeA: true, transposeB: false },
     { a: [200, 6], b: [100, 200], transposeA: true, transposeB: true },
   ];
   it.each(MAT_MUL)(
@@ -617,13 +623,80 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
       };
       const wasm = await on('wasm', products(true));
       const cpu = await on('cpu', products(false));
+      // Where the SIMD kernels cannot run: wasm's own product, untransposed (untransposed-mat-mul.ts).
+      const [fallback] = await on('wasm', () => {
+        const inputs = { a: tensor(av), b: tensor(bv) };
+        const own = untransposedMatMul('wasm', ownWasmKernel('BatchMatMul')!, false);
+        const info = own({ inputs, backend: tf.backend(), attrs }) as tf.TensorInfo;
+        return tf.engine().makeTensorFromTensorInfo(info);
+      });
       expect(wasm).toHaveLength(c.a.length === 4 ? 1 : 2);
-      for (const i of wasm.keys()) {
-        expect(maxAbs(cpu[i]!)).toBeGreaterThan(0.1);
-        expect(maxDiff(wasm[i]!, cpu[i]!)).toBeLessThan(sumTolerance(c.transposeA ? c.a.at(-2)! : c.a.at(-1)!));
+      for (const [i, result] of [...wasm, ...(c.a.length === 4 ? [] : [fallback!])].entries()) {
+        expect(maxAbs(cpu[i % 2]!)).toBeGreaterThan(0.1);
+        expect(maxDiff(result, cpu[i % 2]!)).toBeLessThan(sumTolerance(c.transposeA ? c.a.at(-2)! : c.a.at(-1)!));
       }
     },
   );
+
+  it('the SIMD product of each build equals cpu; the relaxed build, fused where the CPU has FMA, is the one used', async () => {
+    const [av, bv, biasv] = [random([37, 300], 51), random([300, 45], 52), random([45], 53)];
+    const [cpu] = await on('cpu', () => tf.relu(tf.add(tf.matMul(tensor(av), tensor(bv)), tensor(biasv))));
+    await useBackend('wasm');
+    const backend = tf.backend();
+    expect(kernelBuild()).toBe('relaxed');
+    const results: Values[] = [];
+    for (const build of ['relaxed', 'simd'] as const) {
+      const kernels = SimdKernels.built(backend, build)!;
+      const [a, b, bias] = [tensor(av), tensor(bv), tensor(biasv)];
+      const info = kernels.matMul(a, b, { transposeA: false, transposeB: false, outShape: [37, 45], bias, relu: true });
+      const out = tf.engine().makeTensorFromTensorInfo(info);
+      results.push({ shape: out.shape, values: out.dataSync() as Float32Array });
+      tf.dispose([a, b, bias, out]);
+      expect(maxDiff(results.at(-1)!, cpu!)).toBeLessThan(sumTolerance(300));
+    }
+    const fma = /\bfma\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (fma) expect(maxDiff(results[0]!, results[1]!)).toBeGreaterThan(0);
+  });
+
+  it('the SIMD product keeps NaN and infinities where cpu has them, through the bias and ReLU', async () => {
+    const av = random([6, 9], 61);
+    const bv = random([9, 11], 62);
+    av.values[2 * 9 + 4] = Number.NaN;
+    bv.values[3 * 11 + 7] = Number.POSITIVE_INFINITY;
+    const fused = () =>
+      tf.fused.matMul({ a: tensor(av), b: tensor(bv), bias: tensor(random([11], 63)), activation: 'relu' });
+    const [[wasm], [cpu]] = [await on('wasm', fused), await on('cpu', fused)];
+    const nanAt = (v: Values) => Array.from(v.values, (x, i) => (Number.isNaN(x) ? i : -1)).filter((i) => i >= 0);
+    expect(nanAt(wasm!)).toEqual(nanAt(cpu!));
+    expect(nanAt(wasm!).length).toBeGreaterThan(10);
+    expect(Array.from(wasm!.values).filter((x) => x === Number.POSITIVE_INFINITY).length).toBe(
+      Array.from(cpu!.values).filter((x) => x === Number.POSITIVE_INFINITY).length,
+    );
+  });
+
+  // Activations other than ReLU and biases that are not one row take the product, then wasm's kernels.
+  const FUSED = [
+    { activation: 'elu', bias: [7] },
+    { activation: 'relu', bias: [5, 7] },
+    { activation: 'linear', bias: [1, 7] },
+    { activation: 'prelu', bias: [7] },
+    { activation: 'sigmoid', bias: undefined },
+  ] as const;
+  it.each(FUSED)('_FusedMatMul with activation $activation and a bias of shape $bias', async (c) => {
+    const [av, bv, alphav] = [random([5, 12], 71), random([12, 7], 72), random([7], 74)];
+    const biasv = c.bias ? random([...c.bias], 73) : undefined;
+    const fused = () =>
+      tf.fused.matMul({
+        a: tensor(av),
+        b: tensor(bv),
+        bias: biasv && tensor(biasv),
+        activation: c.activation,
+        preluActivationWeights: c.activation === 'prelu' ? tensor(alphav) : undefined,
+      });
+    const [[wasm], [cpu]] = [await on('wasm', fused), await on('cpu', fused)];
+    expect(maxAbs(cpu!)).toBeGreaterThan(0.1);
+    expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(12));
+  });
 
   // A bias over the last axis takes the SIMD kernel (either operand, [C] or [1,…,1,C]; 7 columns:
   // its vector and scalar paths); other broadcasts and int32 are wasm's own Add. Same bits as cpu.

@@ -11,7 +11,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { sumLeading } from './sum-leading.js';
 import { addRows } from './add-rows.js';
 import { maxPool } from './max-pool.js';
-import { untransposedMatMul } from './untransposed-mat-mul.js';
+import { matMul } from './mat-mul.js';
 import { sharedCast, sharedIdentity } from './shared-buffer.js';
 
 const BACKEND = 'wasm';
@@ -41,11 +41,12 @@ export function replacementKernelConfigs(): KernelConfig[] {
   // wasm's own config with its kernel wrapped: its setup, which binds the C function, is kept.
   const wrap = (kernelName: string, wrapper: (own: KernelFunc) => KernelFunc): KernelConfig[] => {
     const own = tfjs.getKernel(kernelName, BACKEND);
+    if (own && !ownKernels.has(kernelName)) ownKernels.set(kernelName, own.kernelFunc);
     return own ? [{ ...own, kernelFunc: wrapper(own.kernelFunc) }] : [];
   };
   const wrapped = [
-    ...wrap('BatchMatMul', (own) => untransposedMatMul(BACKEND, own, false)),
-    ...wrap('_FusedMatMul', (own) => untransposedMatMul(BACKEND, own, true)),
+    ...wrap('BatchMatMul', (own) => matMul(BACKEND, own, false)),
+    ...wrap('_FusedMatMul', (own) => matMul(BACKEND, own, true)),
     ...wrap('Sum', sumLeading),
     ...wrap('Add', addRows),
     ...wrap('MaxPool', maxPool),
@@ -60,6 +61,11 @@ export function replacementKernelConfigs(): KernelConfig[] {
     ...wrapped,
   ];
 }
+
+const ownKernels = new Map<string, KernelFunc>();
+
+/** wasm's own kernel that Mosaic wrapped (tests run the fallback paths with it), once registered. */
+export const ownWasmKernel = (kernelName: string): KernelFunc | undefined => ownKernels.get(kernelName);
 
 let registered = false;
 

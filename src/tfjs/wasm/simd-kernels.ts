@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import { tfjs } from '../tfjs.js';
 import type * as TF from '@tensorflow/tfjs';
 import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
@@ -105,6 +106,19 @@ interface KernelExports {
     rate: number,
     decay: number,
   ): void;
+  gemm(
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    bias: number,
+    relu: boolean,
+  ): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
 }
 
 /**
@@ -133,7 +147,6 @@ export interface WindowGeometry {
   padBefore: [number, number];
 }
 
-// Built by scripts/build-kernels.mjs into dist/; this path reaches it from src/ (tests) and dist/ alike.
 /** The window geometry of a convolution or pooling tfjs resolved (a pooling's dilation is 1). */
 export function windowGeometry(info: TF.backend_util.Conv2DInfo): WindowGeometry {
   return {
@@ -144,18 +157,36 @@ export function windowGeometry(info: TF.backend_util.Conv2DInfo): WindowGeometry
   };
 }
 
-const KERNELS_FILE = new URL('../../../dist/tfjs/wasm/simd/kernels.wasm', import.meta.url);
-let compiled: WebAssembly.Module | null | undefined;
+// Built by scripts/build-kernels.mjs into dist/; this path reaches it from src/ (tests) and dist/ alike.
+const KERNELS_DIR = new URL('../../../dist/tfjs/wasm/simd/', import.meta.url);
 
-/** The compiled kernels, or null on a WebAssembly engine without SIMD (where wasm runs its build without SIMD too). */
-function kernelsModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  if (!fs.existsSync(KERNELS_FILE))
-    throw new Error(`${KERNELS_FILE.pathname} is missing: build Mosaic (npm run build)`);
-  const bytes = fs.readFileSync(KERNELS_FILE);
-  compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  return compiled;
+/** The two builds of simd/kernels.ts: `relaxed` fuses the matrix products' multiply-adds (relaxed SIMD). */
+export type KernelBuild = 'relaxed' | 'simd';
+const compiled = new Map<KernelBuild, WebAssembly.Module | null>();
+
+/** The compiled kernels of `build`, or null where this engine does not validate it (no SIMD, or no relaxed SIMD). */
+function kernelsModule(build: KernelBuild): WebAssembly.Module | null {
+  const known = compiled.get(build);
+  if (known !== undefined) return known;
+  const file = new URL(build === 'relaxed' ? 'kernels-relaxed.wasm' : 'kernels.wasm', KERNELS_DIR);
+  if (!fs.existsSync(file)) throw new Error(`${file.pathname} is missing: build Mosaic (npm run build)`);
+  const bytes = fs.readFileSync(file);
+  // Node 20's V8 has relaxed SIMD behind a flag (on by default from V8 11.4); set before validating.
+  if (build === 'relaxed' && !WebAssembly.validate(bytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  const module = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  compiled.set(build, module);
+  return module;
 }
+
+/**
+ * The build every process on this engine uses, so that a run's numbers do not depend on which
+ * process trains it: relaxed SIMD where it validates, else plain SIMD, else none.
+ */
+export function kernelBuild(): KernelBuild | null {
+  if (kernelsModule('relaxed')) return 'relaxed';
+  return kernelsModule('simd') ? 'simd' : null;
+}
+
 const bound = new WeakMap<object, SimdKernels | null>();
 
 /**
@@ -173,18 +204,22 @@ export class SimdKernels {
   static of(backend: KernelBackend): SimdKernels | undefined {
     const known = bound.get(backend);
     if (known !== undefined) return known ?? undefined;
+    const build = kernelBuild();
+    const kernels = build ? SimdKernels.built(backend, build) : undefined;
+    bound.set(backend, kernels ?? null);
+    return kernels;
+  }
+
+  /** The kernels of one build for a backend (tests compare the builds), or undefined where it cannot run. */
+  static built(backend: KernelBackend, build: KernelBuild): SimdKernels | undefined {
     const wasm = backend as unknown as Partial<WasmBackend>;
     const memory = wasm.wasm?.asm?.memory;
-    let kernels: SimdKernels | null = null;
     const reachable =
       memory instanceof WebAssembly.Memory && wasm.dataIdMap !== undefined && wasm.makeOutput !== undefined;
-    const module = reachable ? kernelsModule() : null;
-    if (module) {
-      const instance = new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } });
-      kernels = new SimdKernels(wasm as WasmBackend, instance.exports as unknown as KernelExports);
-    }
-    bound.set(backend, kernels);
-    return kernels ?? undefined;
+    const module = reachable ? kernelsModule(build) : null;
+    if (!module) return undefined;
+    const instance = new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } });
+    return new SimdKernels(wasm as WasmBackend, instance.exports as unknown as KernelExports);
   }
 
   /** MaxPoolGrad of x [N,H,W,C] for dy [N,OH,OW,C]: the first maximum of each window gets its dy, as on cpu. */
@@ -293,6 +328,44 @@ export class SimdKernels {
       ...g.padBefore,
     );
     return dw;
+  }
+
+  /**
+   * The product a'·b' of float32 matrices over the last two axes, a' = a or aᵀ, b' = b or bᵀ, into
+   * a new tensor of `outShape` (the leading axes: one matrix of a or b for all, or the same
+   * number of each, paired); plus `bias` (n values, the last axis) and max(·, 0) with `relu`.
+   * A transposed b is first copied transposed (the product reads b's rows); a transposed a is read
+   * in place.
+   */
+  matMul(
+    a: TensorInfo,
+    b: TensorInfo,
+    p: { transposeA: boolean; transposeB: boolean; outShape: number[]; bias?: TensorInfo; relu: boolean },
+  ): TensorInfo {
+    const [ra, ca] = a.shape.slice(-2) as [number, number];
+    const [rb, cb] = b.shape.slice(-2) as [number, number];
+    const [m, k] = p.transposeA ? [ca, ra] : [ra, ca];
+    const n = p.transposeB ? rb : cb;
+    const matrices = tfjs.util.sizeFromShape(p.outShape.slice(0, -2));
+    const [aMatrices, bMatrices] = [a, b].map((t) => tfjs.util.sizeFromShape(t.shape.slice(0, -2)));
+    const [aRow, aCol] = p.transposeA ? [1, m] : [k, 1];
+    const out = this.backend.makeOutput(p.outShape, 'float32');
+    const multiply = (bTransposed: number) => {
+      const [pa, pb, pc] = [this.at(a), this.at(b), this.at(out)];
+      const bias = p.bias ? this.at(p.bias) : 0;
+      for (let t = 0; t < matrices; t++) {
+        const aAt = pa + (aMatrices === 1 ? 0 : t) * m * k * 4;
+        let bAt = pb + (bMatrices === 1 ? 0 : t) * k * n * 4;
+        if (p.transposeB) {
+          if (t === 0 || bMatrices > 1) this.exports.transpose(bAt, bTransposed, n, k);
+          bAt = bTransposed;
+        }
+        this.exports.gemm(aAt, aRow, aCol, bAt, pc + t * m * n * 4, m, k, n, bias, p.relu);
+      }
+    };
+    if (p.transposeB) this.withScratch(k * n * 4, multiply);
+    else multiply(0);
+    return out;
   }
 
   /** Whether `t`'s data is in this backend's heap (a tensor made on another backend may not be yet). */

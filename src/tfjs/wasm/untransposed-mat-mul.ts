@@ -1,7 +1,7 @@
 import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
 
-interface MatMulAttrs {
+export interface MatMulAttrs {
   transposeA?: boolean;
   transposeB?: boolean;
   activation?: 'linear' | 'relu' | 'prelu' | 'elu' | 'relu6' | 'leakyrelu' | 'sigmoid';
@@ -58,7 +58,7 @@ export function untransposedMatMul(backendName: string, original: KernelFunc, fu
   };
 }
 
-interface FusedInputs {
+export interface FusedInputs {
   bias?: TensorInfo;
   preluActivationWeights?: TensorInfo;
 }
@@ -95,7 +95,7 @@ function fusedByParts(
 }
 
 /** A product's bias added and its activation, each by wasm's own kernels. */
-function biasAndActivation(
+export function biasAndActivation(
   k: KernelScope,
   product: TensorInfo,
   { bias, preluActivationWeights }: FusedInputs,

@@ -353,3 +353,230 @@ function adamSteps(p: usize, g: usize, m: usize, v: usize, pOut: usize, mOut: us
     store<f32>(pOut + at, ((mi / d1) / (sqrt<f32>(vi / d2) + eps)) * rate + pi);
   }
 }
+
+// Matrix products. A product c = a'·b is computed in tiles of 4 rows × 8 columns of c held in 8
+// vectors, over at most GEMM_KC steps of the inner axis at a time (then resumed from c), and over
+// column blocks whose part of b fits in L2. b is read as it is laid out (row-major, unpacked): the
+// right operand of a layer's products changes every step, so packing it would be paid every call.
+// Built twice (scripts/build-kernels.mjs): with relaxed SIMD, a multiply-add is fused where the CPU
+// can (one rounding); without, a product then a sum. The sums run in the same order either way.
+
+const GEMM_KC: i32 = 256;
+const GEMM_BLOCK_FLOATS: i32 = 64 * 1024;
+
+/** c + a·b per lane, fused where the module is built with relaxed SIMD and the CPU has FMA. */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** A finished tile's vector: its bias (4 floats at `bias`, none at 0) added, then max(·, 0) with `relu` (NaN stays NaN). */
+// @ts-ignore: decorator
+@inline
+function finish(x: v128, bias: usize, relu: bool): v128 {
+  let y = x;
+  if (bias) y = f32x4.add(y, v128.load(bias));
+  if (relu) y = f32x4.max(y, f32x4.splat(0));
+  return y;
+}
+
+/**
+ * c[0..4) [0..8) (rows `ldc` bytes apart) gets Σ over kc steps of a'[r][p]·b[p][0..8), a'[r][p] at
+ * pa + r·aRow + p·aCol bytes and b's rows `ldb` bytes apart; from 0 (`first`) or c's values; with
+ * `last`, the bias and activation. Every flag is a constant inside the loops.
+ */
+// @ts-ignore: decorator
+@inline
+function tile4x8(pa: usize, aRow: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (!first) {
+    c00 = v128.load(pc); c01 = v128.load(pc, 16);
+    c10 = v128.load(pc + ldc); c11 = v128.load(pc + ldc, 16);
+    c20 = v128.load(pc + 2 * ldc); c21 = v128.load(pc + 2 * ldc, 16);
+    c30 = v128.load(pc + 3 * ldc); c31 = v128.load(pc + 3 * ldc, 16);
+  }
+  const a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow;
+  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(pa);
+    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+    x = v128.load32_splat(pa + a1);
+    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+    x = v128.load32_splat(pa + a2);
+    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+    x = v128.load32_splat(pa + a3);
+    c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
+  }
+  if (last) {
+    const bias1 = bias ? bias + 16 : 0;
+    c00 = finish(c00, bias, relu); c01 = finish(c01, bias1, relu);
+    c10 = finish(c10, bias, relu); c11 = finish(c11, bias1, relu);
+    c20 = finish(c20, bias, relu); c21 = finish(c21, bias1, relu);
+    c30 = finish(c30, bias, relu); c31 = finish(c31, bias1, relu);
+  }
+  v128.store(pc, c00); v128.store(pc, c01, 16);
+  v128.store(pc + ldc, c10); v128.store(pc + ldc, c11, 16);
+  v128.store(pc + 2 * ldc, c20); v128.store(pc + 2 * ldc, c21, 16);
+  v128.store(pc + 3 * ldc, c30); v128.store(pc + 3 * ldc, c31, 16);
+}
+
+/** `tile4x8` for 4 rows × 4 columns. */
+// @ts-ignore: decorator
+@inline
+function tile4x4(pa: usize, aRow: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  if (!first) {
+    c0 = v128.load(pc); c1 = v128.load(pc + ldc); c2 = v128.load(pc + 2 * ldc); c3 = v128.load(pc + 3 * ldc);
+  }
+  const a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow;
+  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) {
+    const b0 = v128.load(pb);
+    c0 = madd(v128.load32_splat(pa), b0, c0);
+    c1 = madd(v128.load32_splat(pa + a1), b0, c1);
+    c2 = madd(v128.load32_splat(pa + a2), b0, c2);
+    c3 = madd(v128.load32_splat(pa + a3), b0, c3);
+  }
+  if (last) {
+    c0 = finish(c0, bias, relu); c1 = finish(c1, bias, relu); c2 = finish(c2, bias, relu); c3 = finish(c3, bias, relu);
+  }
+  v128.store(pc, c0); v128.store(pc + ldc, c1); v128.store(pc + 2 * ldc, c2); v128.store(pc + 3 * ldc, c3);
+}
+
+/** `tile4x8` for 1 row × 8 columns. */
+// @ts-ignore: decorator
+@inline
+function tile1x8(pa: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  if (!first) {
+    c0 = v128.load(pc); c1 = v128.load(pc, 16);
+  }
+  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) {
+    const x = v128.load32_splat(pa);
+    c0 = madd(x, v128.load(pb), c0); c1 = madd(x, v128.load(pb, 16), c1);
+  }
+  if (last) {
+    c0 = finish(c0, bias, relu); c1 = finish(c1, bias ? bias + 16 : 0, relu);
+  }
+  v128.store(pc, c0); v128.store(pc, c1, 16);
+}
+
+/** `tile4x8` for 1 row × 4 columns. */
+// @ts-ignore: decorator
+@inline
+function tile1x4(pa: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
+  let c0 = f32x4.splat(0);
+  if (!first) c0 = v128.load(pc);
+  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) c0 = madd(v128.load32_splat(pa), v128.load(pb), c0);
+  if (last) c0 = finish(c0, bias, relu);
+  v128.store(pc, c0);
+}
+
+/** `tile4x8` for one element (the columns past the last multiple of 4; not fused). */
+// @ts-ignore: decorator
+@inline
+function tile1x1(pa: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
+  let s: f32 = first ? 0 : load<f32>(pc);
+  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) s += load<f32>(pa) * load<f32>(pb);
+  if (last) {
+    if (bias) s += load<f32>(bias);
+    if (relu) s = max<f32>(s, 0);
+  }
+  store<f32>(pc, s);
+}
+
+/**
+ * c [m, n] = a' [m, k] · b [k, n], plus bias [n] (at `bias`; 0: none), then max(·, 0) with `relu`.
+ * a' (i, p) is read at a + 4·(i·aRow + p·aCol): a [m, k] row-major is (k, 1), a [k, m] used
+ * transposed is (1, m). b and c are row-major. With k = 0, c is the bias (or 0).
+ */
+export function gemm(a: usize, aRow: i32, aCol: i32, b: usize, c: usize, m: i32, k: i32, n: i32, bias: usize, relu: bool): void {
+  const rowA = <usize>aRow << 2;
+  const colA = <usize>aCol << 2;
+  const ldb = <usize>n << 2;
+  const ldc = ldb;
+  const blockCols = max(8, (GEMM_BLOCK_FLOATS / max(1, min(k, GEMM_KC))) & ~7);
+  let p0 = 0;
+  do {
+    const kc = min(GEMM_KC, k - p0);
+    const first = p0 == 0;
+    const last = p0 + GEMM_KC >= k;
+    for (let j0 = 0; j0 < n; j0 += blockCols) {
+      const j1 = min(n, j0 + blockCols);
+      const j8 = j0 + ((j1 - j0) & ~7);
+      const j4 = j8 + ((j1 - j8) & ~3);
+      const pbRow = b + <usize>p0 * ldb;
+      let i = 0;
+      for (; i + 4 <= m; i += 4) {
+        const pa = a + <usize>i * rowA + <usize>p0 * colA;
+        const pcRow = c + <usize>i * ldc;
+        let j = j0;
+        for (; j < j8; j += 8) {
+          const at = <usize>j << 2;
+          tile4x8(pa, rowA, colA, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu);
+        }
+        for (; j < j4; j += 4) {
+          const at = <usize>j << 2;
+          tile4x4(pa, rowA, colA, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu);
+        }
+        for (; j < j1; j++) {
+          const at = <usize>j << 2;
+          for (let r = 0; r < 4; r++)
+            tile1x1(pa + <usize>r * rowA, colA, pbRow + at, ldb, pcRow + <usize>r * ldc + at, kc, first, last, bias ? bias + at : 0, relu);
+        }
+      }
+      for (; i < m; i++) {
+        const pa = a + <usize>i * rowA + <usize>p0 * colA;
+        const pcRow = c + <usize>i * ldc;
+        let j = j0;
+        for (; j < j8; j += 8) {
+          const at = <usize>j << 2;
+          tile1x8(pa, colA, pbRow + at, ldb, pcRow + at, kc, first, last, bias ? bias + at : 0, relu);
+        }
+        for (; j < j4; j += 4) {
+          const at = <usize>j << 2;
+          tile1x4(pa, colA, pbRow + at, ldb, pcRow + at, kc, first, last, bias ? bias + at : 0, relu);
+        }
+        for (; j < j1; j++) {
+          const at = <usize>j << 2;
+          tile1x1(pa, colA, pbRow + at, ldb, pcRow + at, kc, first, last, bias ? bias + at : 0, relu);
+        }
+      }
+    }
+    p0 += GEMM_KC;
+  } while (p0 < k);
+}
+
+/** dst [cols, rows] = src [rows, cols]ᵀ, in blocks of 4 × 4 floats. */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  const r4 = rows & ~3;
+  const c4 = cols & ~3;
+  const srcRow = <usize>cols << 2;
+  const dstRow = <usize>rows << 2;
+  for (let i = 0; i < r4; i += 4) {
+    const s = src + <usize>i * srcRow;
+    let j = 0;
+    for (; j < c4; j += 4) {
+      const at = s + (<usize>j << 2);
+      const r0 = v128.load(at);
+      const r1 = v128.load(at + srcRow);
+      const r2 = v128.load(at + 2 * srcRow);
+      const r3 = v128.load(at + 3 * srcRow);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const d = dst + <usize>j * dstRow + (<usize>i << 2);
+      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(d + dstRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(d + 2 * dstRow, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(d + 3 * dstRow, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+    for (; j < cols; j++)
+      for (let r = 0; r < 4; r++) store<f32>(dst + <usize>j * dstRow + (<usize>(i + r) << 2), load<f32>(s + <usize>r * srcRow + (<usize>j << 2)));
+  }
+  for (let i = r4; i < rows; i++)
+    for (let j = 0; j < cols; j++) store<f32>(dst + <usize>j * dstRow + (<usize>i << 2), load<f32>(src + <usize>i * srcRow + (<usize>j << 2)));
+}
