@@ -213,6 +213,37 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     },
   );
 
+  // The forward convolution (simd/kernels.ts `conv2d`): tiles of 4 pixels × 8 output channels,
+  // then 4, then one (13 and 19 channels take all three); the border's pixels skip the taps in the
+  // padding. Plain, and fused with a bias and ReLU (in the kernel) or ELU (composed after).
+  it.each(
+    [
+      ...GRID,
+      { batch: 2, height: 12, width: 14, channels: 3, filter: [3, 3], stride: 1, dilation: 1, pad: 'same' } as ConvCase,
+    ].flatMap((c) => [13, 19].map((cout) => ({ ...c, cout }))),
+  )('Conv2D and FusedConv2D (bias, relu / elu) into $cout channels: %o', async (c) => {
+    const xv = random([c.batch, c.height, c.width, c.channels], 81);
+    const fv = random([...c.filter, c.channels, c.cout], 82);
+    const biasv = random([c.cout], 83);
+    // The kernels themselves: tfjs-core's ops refuse a stride and a dilation both above 1.
+    const convs = () => {
+      const [x, filter, bias] = [tensor(xv), tensor(fv), tensor(biasv)];
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: c.dilation };
+      const run = (name: string, inputs: tf.NamedTensorMap, a: object) =>
+        tf.engine().runKernel(name, inputs, a as tf.NamedAttrMap) as tf.Tensor;
+      return [
+        run('Conv2D', { x, filter }, attrs),
+        run('FusedConv2D', { x, filter, bias }, { ...attrs, activation: 'relu' }),
+        run('FusedConv2D', { x, filter, bias }, { ...attrs, activation: 'elu' }),
+      ];
+    };
+    const [wasm, cpu] = [await on('wasm', convs), await on('cpu', convs)];
+    for (const i of [0, 1, 2]) {
+      expect(maxAbs(cpu[i]!)).toBeGreaterThan(0.1);
+      expect(maxDiff(wasm[i]!, cpu[i]!), label(c)).toBeLessThan(sumTolerance(c.filter[0] * c.filter[1] * c.channels));
+    }
+  });
+
   it.each(GRID.flatMap((c) => [1, 2].map((multiplier) => ({ ...c, multiplier }))))(
     'DepthwiseConv2dNativeBackpropFilter: $batch×$height×$width, multiplier $multiplier, stride $stride, dilation $dilation, pad $pad',
     async (c) => {

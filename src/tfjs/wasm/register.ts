@@ -12,6 +12,7 @@ import { sumLeading } from './sum-leading.js';
 import { addRows } from './add-rows.js';
 import { maxPool } from './max-pool.js';
 import { matMul } from './mat-mul.js';
+import { conv2d } from './conv2d.js';
 import { sharedCast, sharedIdentity } from './shared-buffer.js';
 
 const BACKEND = 'wasm';
@@ -47,6 +48,8 @@ export function replacementKernelConfigs(): KernelConfig[] {
   const wrapped = [
     ...wrap('BatchMatMul', (own) => matMul(BACKEND, own, false)),
     ...wrap('_FusedMatMul', (own) => matMul(BACKEND, own, true)),
+    ...wrap('Conv2D', (own) => conv2d(BACKEND, own, false)),
+    ...wrap('FusedConv2D', (own) => conv2d(BACKEND, own, true)),
     ...wrap('Sum', sumLeading),
     ...wrap('Add', addRows),
     ...wrap('MaxPool', maxPool),

@@ -119,6 +119,28 @@ interface KernelExports {
     relu: boolean,
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  conv2d(
+    x: number,
+    f: number,
+    bias: number,
+    y: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dwd: number,
+    padTop: number,
+    padLeft: number,
+    relu: boolean,
+  ): void;
 }
 
 /**
@@ -366,6 +388,39 @@ export class SimdKernels {
     if (p.transposeB) this.withScratch(k * n * 4, multiply);
     else multiply(0);
     return out;
+  }
+
+  /** The NHWC convolution of x [N,H,W,Cin] by filter [KH,KW,Cin,Cout] into `outShape` [N,OH,OW,Cout]; plus `bias` (Cout values) and max(·, 0) with `relu`. */
+  conv2d(
+    x: TensorInfo,
+    filter: TensorInfo,
+    outShape: number[],
+    g: WindowGeometry,
+    bias: TensorInfo | undefined,
+    relu: boolean,
+  ): TensorInfo {
+    const [n, h, w, ci] = x.shape as [number, number, number, number];
+    const [, oh, ow, co] = outShape as [number, number, number, number];
+    const y = this.backend.makeOutput(outShape, 'float32');
+    this.exports.conv2d(
+      this.at(x),
+      this.at(filter),
+      bias ? this.at(bias) : 0,
+      this.at(y),
+      n,
+      h,
+      w,
+      ci,
+      oh,
+      ow,
+      co,
+      ...g.filter,
+      ...g.stride,
+      ...g.dilation,
+      ...g.padBefore,
+      relu,
+    );
+    return y;
   }
 
   /** Whether `t`'s data is in this backend's heap (a tensor made on another backend may not be yet). */

@@ -237,7 +237,7 @@ function channelSums(xFirst: usize, gTap: usize, rows: i32, cols: i32, xRow: usi
  * 0 … lanes) (byte strides given), in position order after the sums already in out; lanes 32 is
  * 16 output channels of two input channels, x's next one and its sums at out + channel. A
  * constant at each call: once inlined, the code of the other widths folds away and the sums stay
- * in registers.
+ * in registers. Multiply-adds fused in the relaxed build (`madd`).
  */
 // @ts-ignore: decorator
 @inline
@@ -262,20 +262,20 @@ function tapSums(xFirst: usize, gFirst: usize, rows: i32, cols: i32, xRow: usize
       }
       const xs = f32x4.splat(load<f32>(xp));
       const g0 = v128.load(g);
-      a0 = f32x4.add(a0, f32x4.mul(xs, g0));
+      a0 = madd(xs, g0, a0);
       if (lanes >= 16) {
         const g1 = v128.load(g, 16);
         const g2 = v128.load(g, 32);
         const g3 = v128.load(g, 48);
-        a1 = f32x4.add(a1, f32x4.mul(xs, g1));
-        a2 = f32x4.add(a2, f32x4.mul(xs, g2));
-        a3 = f32x4.add(a3, f32x4.mul(xs, g3));
+        a1 = madd(xs, g1, a1);
+        a2 = madd(xs, g2, a2);
+        a3 = madd(xs, g3, a3);
         if (lanes == 32) {
           const xt = f32x4.splat(load<f32>(xp, 4));
-          b0 = f32x4.add(b0, f32x4.mul(xt, g0));
-          b1 = f32x4.add(b1, f32x4.mul(xt, g1));
-          b2 = f32x4.add(b2, f32x4.mul(xt, g2));
-          b3 = f32x4.add(b3, f32x4.mul(xt, g3));
+          b0 = madd(xt, g0, b0);
+          b1 = madd(xt, g1, b1);
+          b2 = madd(xt, g2, b2);
+          b3 = madd(xt, g3, b3);
         }
       }
     }
@@ -579,4 +579,155 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
   }
   for (let i = r4; i < rows; i++)
     for (let j = 0; j < cols; j++) store<f32>(dst + <usize>j * dstRow + (<usize>i << 2), load<f32>(src + <usize>i * srcRow + (<usize>j << 2)));
+}
+
+/**
+ * y [n, oh, ow, co] = the 2-D convolution (cross-correlation, as tfjs) of x [n, h, w, ci] (NHWC)
+ * by f [kh, kw, ci, co], strides (sh, sw), dilations (dh, dwd), padding before (padTop, padLeft);
+ * plus bias [co] (at `bias`; 0: none), then max(·, 0) with `relu`. Read in place, as `gemm` reads
+ * its operands, without forming the columns: each output pixel sums its taps in order (rows,
+ * columns, input channels), 4 pixels × 8 output channels at a time in registers. Pixels whose
+ * window lies inside x are taken 4 at a time in order (across rows); the others one at a time,
+ * skipping the taps in the padding (never multiplied by zero). The filter is read as it is: it
+ * changes every step, and XNNPACK's convolution repacks it on every call.
+ */
+export function conv2d(x: usize, f: usize, bias: usize, y: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32, relu: bool): void {
+  const pixel = <usize>co << 2;
+  const xPixel = <usize>ci << 2;
+  // The columns whose every tap is inside x: ox·sw − padLeft ≥ 0 and ox·sw + (kw−1)·dwd − padLeft < w.
+  const oxLo = min(ow, firstInside(padLeft, sw));
+  const oxHi = max(oxLo, min(ow, firstInside(w + padLeft - (kw - 1) * dwd, sw)));
+  // Up to 3 whole-window pixels waiting for a fourth: their tap (0, 0) in x and their output.
+  let x0: usize = 0, x1: usize = 0, x2: usize = 0, o0: usize = 0, o1: usize = 0, o2: usize = 0;
+  let waiting = 0;
+  let out = y;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const top = oy * sh - padTop;
+      // The filter rows inside x: top + ky·dh in [0, h).
+      const ky0 = firstInside(-top, dh);
+      const ky1 = min(kh, firstInside(h - top, dh));
+      const rowX = x + <usize>((b * h + top) * w) * xPixel;
+      const whole = ky0 == 0 && ky1 == kh;
+      for (let ox = 0; ox < ow; ox++, out += pixel) {
+        const left = ox * sw - padLeft;
+        const xAt = rowX + <usize>left * xPixel;
+        if (!whole || ox < oxLo || ox >= oxHi) {
+          convPixels(xAt, 0, 0, 0, out, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, bias, relu, 1, true);
+          continue;
+        }
+        if (waiting == 3) {
+          convPixels(x0, x1, x2, xAt, o0, o1, o2, out, f, w, ci, co, kw, dh, dwd, 0, kh, 0, bias, relu, 4, false);
+          waiting = 0;
+        } else if (waiting == 2) {
+          x2 = xAt; o2 = out; waiting = 3;
+        } else if (waiting == 1) {
+          x1 = xAt; o1 = out; waiting = 2;
+        } else {
+          x0 = xAt; o0 = out; waiting = 1;
+        }
+      }
+    }
+  }
+  if (waiting > 0) convPixels(x0, 0, 0, 0, o0, 0, 0, 0, f, w, ci, co, kw, dh, dwd, 0, kh, 0, bias, relu, 1, false);
+  if (waiting > 1) convPixels(x1, 0, 0, 0, o1, 0, 0, 0, f, w, ci, co, kw, dh, dwd, 0, kh, 0, bias, relu, 1, false);
+  if (waiting > 2) convPixels(x2, 0, 0, 0, o2, 0, 0, 0, f, w, ci, co, kw, dh, dwd, 0, kh, 0, bias, relu, 1, false);
+}
+
+/**
+ * All output channels of `pixels` (4 or 1) pixels, xr the byte address in x of pixel r's tap
+ * (0, 0) (outside x where it is in the padding) and or its output: 8 channels at a time, then 4,
+ * then one. With `checked` (one pixel), only tap rows ky0…ky1 and the tap columns inside x
+ * (`left` the column of tap column 0). Constants at each call: inlined, the other cases fold away.
+ */
+// @ts-ignore: decorator
+@inline
+function convPixels(x0: usize, x1: usize, x2: usize, x3: usize, o0: usize, o1: usize, o2: usize, o3: usize, f: usize, w: i32, ci: i32, co: i32, kw: i32, dh: i32, dwd: i32, ky0: i32, ky1: i32, left: i32, bias: usize, relu: bool, pixels: i32, checked: bool): void {
+  let k = 0;
+  for (; k + 8 <= co; k += 8) convTile(x0, x1, x2, x3, o0, o1, o2, o3, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, pixels, 8, checked);
+  for (; k + 4 <= co; k += 4) convTile(x0, x1, x2, x3, o0, o1, o2, o3, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, pixels, 4, checked);
+  for (; k < co; k++) {
+    convTile(x0, 0, 0, 0, o0, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, checked);
+    if (pixels == 4) {
+      convTile(x1, 0, 0, 0, o1, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, false);
+      convTile(x2, 0, 0, 0, o2, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, false);
+      convTile(x3, 0, 0, 0, o3, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, false);
+    }
+  }
+}
+
+/**
+ * Output channels [k, k + lanes) of `pixels` pixels (lanes 8 or 4 with 4 pixels; 8, 4 or 1 with
+ * one), as `convPixels` gives them: Σ over tap rows, tap columns and input channels of x · f, in
+ * that order, then the bias and ReLU.
+ */
+// @ts-ignore: decorator
+@inline
+function convTile(x0: usize, x1: usize, x2: usize, x3: usize, o0: usize, o1: usize, o2: usize, o3: usize, f: usize, w: i32, ci: i32, co: i32, kw: i32, dh: i32, dwd: i32, ky0: i32, ky1: i32, left: i32, k: i32, bias: usize, relu: bool, pixels: i32, lanes: i32, checked: bool): void {
+  const zero = f32x4.splat(0);
+  let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, d0 = zero, d1 = zero;
+  let s: f32 = 0;
+  const ldf = <usize>co << 2;
+  const tapColumn = <usize>(dwd * ci) << 2;
+  const fk = f + (<usize>k << 2);
+  for (let ky = ky0; ky < ky1; ky++) {
+    // Offsets from each pixel's tap (0, 0), shared by the 4 pixels.
+    let at = <usize>(ky * dh * w * ci) << 2;
+    let pf = fk + <usize>(ky * kw * ci) * ldf;
+    // Undilated, a tap row's columns and channels are one run of x and of f: one loop.
+    const merged = !checked && dwd == 1;
+    const columns = merged ? 1 : kw;
+    const run = merged ? kw * ci : ci;
+    for (let kx = 0; kx < columns; kx++, at += tapColumn) {
+      if (checked) {
+        const column = left + kx * dwd;
+        if (column < 0 || column >= w) {
+          pf += <usize>ci * ldf;
+          continue;
+        }
+      }
+      let px = at;
+      for (let c = 0; c < run; c++, px += 4, pf += ldf) {
+        if (lanes == 1) {
+          s += load<f32>(x0 + px) * load<f32>(pf);
+          continue;
+        }
+        const f0 = v128.load(pf);
+        const f1 = lanes == 8 ? v128.load(pf, 16) : zero;
+        let xs = v128.load32_splat(x0 + px);
+        a0 = madd(xs, f0, a0);
+        if (lanes == 8) a1 = madd(xs, f1, a1);
+        if (pixels == 4) {
+          xs = v128.load32_splat(x1 + px);
+          b0 = madd(xs, f0, b0);
+          if (lanes == 8) b1 = madd(xs, f1, b1);
+          xs = v128.load32_splat(x2 + px);
+          c0 = madd(xs, f0, c0);
+          if (lanes == 8) c1 = madd(xs, f1, c1);
+          xs = v128.load32_splat(x3 + px);
+          d0 = madd(xs, f0, d0);
+          if (lanes == 8) d1 = madd(xs, f1, d1);
+        }
+      }
+    }
+  }
+  const at = <usize>k << 2;
+  if (lanes == 1) {
+    if (bias) s += load<f32>(bias + at);
+    if (relu) s = max<f32>(s, 0);
+    store<f32>(o0 + at, s);
+    return;
+  }
+  const bias0 = bias ? bias + at : 0;
+  const bias1 = bias ? bias + at + 16 : 0;
+  v128.store(o0 + at, finish(a0, bias0, relu));
+  if (lanes == 8) v128.store(o0 + at, finish(a1, bias1, relu), 16);
+  if (pixels == 4) {
+    v128.store(o1 + at, finish(b0, bias0, relu));
+    if (lanes == 8) v128.store(o1 + at, finish(b1, bias1, relu), 16);
+    v128.store(o2 + at, finish(c0, bias0, relu));
+    if (lanes == 8) v128.store(o2 + at, finish(c1, bias1, relu), 16);
+    v128.store(o3 + at, finish(d0, bias0, relu));
+    if (lanes == 8) v128.store(o3 + at, finish(d1, bias1, relu), 16);
+  }
 }
