@@ -540,15 +540,29 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     batch: 2,
     size: [8, 6],
   }));
+  // Windows that do not overlap, 8 channels (vectors of 4 only); 9×7 leaves a row and a column
+  // (2×2) or a column (3×3) outside every window: their gradient is 0.
+  const DISJOINT = (['ties', 'negative', 'infinite', 'nan'] as const).flatMap((values) =>
+    [
+      { filter: [2, 2], stride: 2, size: [8, 6] },
+      { filter: [2, 2], stride: 2, size: [9, 7] },
+      { filter: [3, 3], stride: 3, size: [9, 7] },
+    ].map((p) => ({ ...p, pad: 'valid' as const, values, batch: 2, channels: 8 })),
+  );
   const POOLS_2D = [
     ...POOLS,
     ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const })),
     ...TILED,
+    ...DISJOINT,
   ];
   it.each(POOLS_2D)(
-    'MaxPool and MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch',
+    'MaxPool and MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch, size $size, channels $channels',
     async (c) => {
-      const xv = poolValues([c.batch, ...('size' in c ? c.size : [9, 7]), 7], 9, c.values);
+      const xv = poolValues(
+        [c.batch, ...('size' in c ? (c.size as number[]) : [9, 7]), 'channels' in c ? (c.channels as number) : 7],
+        9,
+        c.values,
+      );
       const attrs = { filterSize: c.filter, strides: c.stride, pad: c.pad };
       const info = tf.backend_util.computePool2DInfo(
         xv.shape as [number, number, number, number],

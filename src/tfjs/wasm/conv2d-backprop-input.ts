@@ -14,12 +14,12 @@ type Attrs = Conv2DBackpropInputAttrs & { dilations?: number | [number, number] 
 
 /**
  * The input gradient of an NHWC (or NCHW) convolution, instead of wasm 4.22's own kernel (a plain
- * C loop, ~10× slower than XNNPACK): its columns dy·Wᵀ [N·OH·OW, KH·KW·Cin] by one XNNPACK matrix
- * product, summed back onto the input positions by a SIMD kernel (col2im): every multiply-add is
- * one of the layer's (2.9 → 2.1 ms for the bench CNN's second layer, 4× faster with stride 2).
- * Where the convolution does about as many multiply-adds as the layer ('same' padding, stride 1),
- * where wasm's heap cannot be reached, or past COLUMNS_MAX floats of columns:
- * `inputGradientByConvolution`.
+ * C loop, ~10× slower than XNNPACK). At stride 1, `inputGradientByConvolution`: one convolution
+ * of dy, which the SIMD convolution computes with exactly the layer's multiply-adds. At larger
+ * strides, its columns dy·Wᵀ [N·OH·OW, KH·KW·Cin] by one matrix product, summed back onto the
+ * input positions by a SIMD kernel (col2im): every multiply-add is one of the layer's (4× faster
+ * than the convolution at stride 2); where wasm's heap cannot be reached or past COLUMNS_MAX
+ * floats of columns, the convolution again.
  */
 export function conv2DBackpropInput(backendName: string): KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -47,11 +47,13 @@ export function conv2DBackpropInput(backendName: string): KernelFunc {
     expectShape(KERNEL, 'dy', dy.shape, info.outShape);
     const rows = info.batchSize * info.outHeight * info.outWidth;
     const taps = info.filterHeight * info.filterWidth * info.inChannels;
-    // The convolution computes every input position from every tap: 1.4× the layer's multiply-adds
-    // for a valid 3×3 on 13×13, 4× with stride 2; with 'same' padding and stride 1, as many, and it
-    // moves less memory than the columns (measured: 10–40% faster then).
-    const wasteful = info.inHeight * info.inWidth >= 1.2 * info.outHeight * info.outWidth;
-    const fit = wasteful && rows * taps <= COLUMNS_MAX && dy.dtype === 'float32' && filter.dtype === 'float32';
+    // At stride 1 the convolution is the SIMD one (conv2d.ts), which skips the taps in the padding:
+    // exactly the layer's multiply-adds, and less memory moved than the columns (the bench CNN's
+    // second layer: 2.7 → 2.1 ms). At larger strides it would multiply the zeros between dy's
+    // elements (4× the work at stride 2): the columns.
+    const float32 = dy.dtype === 'float32' && filter.dtype === 'float32';
+    const strided = info.strideHeight > 1 || info.strideWidth > 1;
+    const fit = strided && rows * taps <= COLUMNS_MAX && float32;
     const simd = fit ? SimdKernels.of(backend as KernelBackend) : undefined;
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {

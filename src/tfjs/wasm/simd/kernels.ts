@@ -594,28 +594,37 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
 export function conv2d(x: usize, f: usize, bias: usize, y: usize, n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, padTop: i32, padLeft: i32, relu: bool): void {
   const pixel = <usize>co << 2;
   const xPixel = <usize>ci << 2;
-  // The columns whose every tap is inside x: ox·sw − padLeft ≥ 0 and ox·sw + (kw−1)·dwd − padLeft < w.
+  const xRow = <usize>w * xPixel;
+  // The rows and columns whose taps are all inside x: oy·sh − padTop ≥ 0 and oy·sh + (kh−1)·dh − padTop < h.
+  const oyLo = min(oh, firstInside(padTop, sh));
+  const oyHi = max(oyLo, min(oh, firstInside(h + padTop - (kh - 1) * dh, sh)));
   const oxLo = min(ow, firstInside(padLeft, sw));
   const oxHi = max(oxLo, min(ow, firstInside(w + padLeft - (kw - 1) * dwd, sw)));
   // Up to 3 whole-window pixels waiting for a fourth: their tap (0, 0) in x and their output.
   let x0: usize = 0, x1: usize = 0, x2: usize = 0, o0: usize = 0, o1: usize = 0, o2: usize = 0;
   let waiting = 0;
-  let out = y;
   for (let b = 0; b < n; b++) {
+    const image = y + <usize>(b * oh * ow) * pixel;
+    // Columns inside x, row by row: whole windows in the queue, across rows; the other rows'
+    // (some tap rows in the padding) 4 at a time along the row.
     for (let oy = 0; oy < oh; oy++) {
       const top = oy * sh - padTop;
-      // The filter rows inside x: top + ky·dh in [0, h).
       const ky0 = firstInside(-top, dh);
       const ky1 = min(kh, firstInside(h - top, dh));
       const rowX = x + <usize>((b * h + top) * w) * xPixel;
-      const whole = ky0 == 0 && ky1 == kh;
-      for (let ox = 0; ox < ow; ox++, out += pixel) {
-        const left = ox * sw - padLeft;
-        const xAt = rowX + <usize>left * xPixel;
-        if (!whole || ox < oxLo || ox >= oxHi) {
-          convPixels(xAt, 0, 0, 0, out, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, bias, relu, 1, true);
-          continue;
-        }
+      const rowOut = image + <usize>(oy * ow) * pixel;
+      const stepX = <usize>sw * xPixel;
+      let ox = oxLo;
+      let xAt = rowX + <usize>(ox * sw - padLeft) * xPixel;
+      let out = rowOut + <usize>ox * pixel;
+      if (oy < oyLo || oy >= oyHi) {
+        for (; ox + 4 <= oxHi; ox += 4, xAt += 4 * stepX, out += 4 * pixel)
+          convPixels(xAt, xAt + stepX, xAt + 2 * stepX, xAt + 3 * stepX, out, out + pixel, out + 2 * pixel, out + 3 * pixel, f, w, ci, co, kw, dh, dwd, ky0, ky1, 0, bias, relu, 4, false);
+        for (; ox < oxHi; ox++, xAt += stepX, out += pixel)
+          convPixels(xAt, 0, 0, 0, out, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, 0, bias, relu, 1, false);
+        continue;
+      }
+      for (; ox < oxHi; ox++, xAt += stepX, out += pixel) {
         if (waiting == 3) {
           convPixels(x0, x1, x2, xAt, o0, o1, o2, out, f, w, ci, co, kw, dh, dwd, 0, kh, 0, bias, relu, 4, false);
           waiting = 0;
@@ -628,6 +637,29 @@ export function conv2d(x: usize, f: usize, bias: usize, y: usize, n: i32, h: i32
         }
       }
     }
+    // Columns with taps in the padding, column by column: their whole tap rows 4 at a time down
+    // the column (the same tap columns skipped for all 4), the others one at a time.
+    for (let ox = 0; ox < ow; ox++) {
+      if (ox == oxLo) ox = oxHi;
+      if (ox >= ow) break;
+      const left = ox * sw - padLeft;
+      const stepX = <usize>sh * xRow;
+      for (let oy = 0; oy < oh; ) {
+        const top = oy * sh - padTop;
+        const xAt = x + <usize>((b * h + top) * w + left) * xPixel;
+        const out = image + <usize>(oy * ow + ox) * pixel;
+        if (oy >= oyLo && oy + 4 <= oyHi) {
+          const down = <usize>ow * pixel;
+          convPixels(xAt, xAt + stepX, xAt + 2 * stepX, xAt + 3 * stepX, out, out + down, out + 2 * down, out + 3 * down, f, w, ci, co, kw, dh, dwd, 0, kh, left, bias, relu, 4, true);
+          oy += 4;
+          continue;
+        }
+        const ky0 = firstInside(-top, dh);
+        const ky1 = min(kh, firstInside(h - top, dh));
+        convPixels(xAt, 0, 0, 0, out, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, bias, relu, 1, true);
+        oy++;
+      }
+    }
   }
   if (waiting > 0) convPixels(x0, 0, 0, 0, o0, 0, 0, 0, f, w, ci, co, kw, dh, dwd, 0, kh, 0, bias, relu, 1, false);
   if (waiting > 1) convPixels(x1, 0, 0, 0, o1, 0, 0, 0, f, w, ci, co, kw, dh, dwd, 0, kh, 0, bias, relu, 1, false);
@@ -637,8 +669,9 @@ export function conv2d(x: usize, f: usize, bias: usize, y: usize, n: i32, h: i32
 /**
  * All output channels of `pixels` (4 or 1) pixels, xr the byte address in x of pixel r's tap
  * (0, 0) (outside x where it is in the padding) and or its output: 8 channels at a time, then 4,
- * then one. With `checked` (one pixel), only tap rows ky0…ky1 and the tap columns inside x
- * (`left` the column of tap column 0). Constants at each call: inlined, the other cases fold away.
+ * then one. Tap rows ky0…ky1 only (the same for all); with `checked`, only the tap columns inside
+ * x (`left` the column of tap column 0, the same for all: pixels of one column). `pixels`,
+ * `checked` and the widths are constants at each call: inlined, the other cases fold away.
  */
 // @ts-ignore: decorator
 @inline
@@ -649,9 +682,9 @@ function convPixels(x0: usize, x1: usize, x2: usize, x3: usize, o0: usize, o1: u
   for (; k < co; k++) {
     convTile(x0, 0, 0, 0, o0, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, checked);
     if (pixels == 4) {
-      convTile(x1, 0, 0, 0, o1, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, false);
-      convTile(x2, 0, 0, 0, o2, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, false);
-      convTile(x3, 0, 0, 0, o3, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, false);
+      convTile(x1, 0, 0, 0, o1, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, checked);
+      convTile(x2, 0, 0, 0, o2, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, checked);
+      convTile(x3, 0, 0, 0, o3, 0, 0, 0, f, w, ci, co, kw, dh, dwd, ky0, ky1, left, k, bias, relu, 1, 1, checked);
     }
   }
 }
