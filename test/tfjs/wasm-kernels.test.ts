@@ -122,6 +122,9 @@ GRID.push(
     ],
   },
   { batch: 3, height: 8, width: 8, channels: 4, filter: [4, 2], stride: 2, dilation: 1, pad: 'same' },
+  // 4 channels or more at stride 1: the input gradient is one SIMD convolution of dy.
+  { batch: 2, height: 9, width: 8, channels: 5, filter: [3, 3], stride: 1, dilation: 1, pad: 'valid' },
+  { batch: 2, height: 7, width: 9, channels: 6, filter: [3, 2], stride: 1, dilation: 2, pad: 'same' },
 );
 const label = (c: ConvCase) =>
   `x ${c.batch}×${c.height}×${c.width}×${c.channels}, filter ${c.filter.join('×')}, stride ${c.stride}, dilation ${c.dilation}, pad ${JSON.stringify(c.pad)}`;

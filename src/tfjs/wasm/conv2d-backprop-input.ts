@@ -14,9 +14,9 @@ type Attrs = Conv2DBackpropInputAttrs & { dilations?: number | [number, number] 
 
 /**
  * The input gradient of an NHWC (or NCHW) convolution, instead of wasm 4.22's own kernel (a plain
- * C loop, ~10× slower than XNNPACK). At stride 1, `inputGradientByConvolution`: one convolution
- * of dy, which the SIMD convolution computes with exactly the layer's multiply-adds. At larger
- * strides, its columns dy·Wᵀ [N·OH·OW, KH·KW·Cin] by one matrix product, summed back onto the
+ * C loop, ~10× slower than XNNPACK). At stride 1 (and 4 input channels or more),
+ * `inputGradientByConvolution`: one convolution of dy, which the SIMD convolution computes with
+ * exactly the layer's multiply-adds. At larger strides, its columns dy·Wᵀ [N·OH·OW, KH·KW·Cin] by one matrix product, summed back onto the
  * input positions by a SIMD kernel (col2im): every multiply-add is one of the layer's (4× faster
  * than the convolution at stride 2); where wasm's heap cannot be reached or past COLUMNS_MAX
  * floats of columns, the convolution again.
@@ -50,10 +50,11 @@ export function conv2DBackpropInput(backendName: string): KernelFunc {
     // At stride 1 the convolution is the SIMD one (conv2d.ts), which skips the taps in the padding:
     // exactly the layer's multiply-adds, and less memory moved than the columns (the bench CNN's
     // second layer: 2.7 → 2.1 ms). At larger strides it would multiply the zeros between dy's
-    // elements (4× the work at stride 2): the columns.
+    // elements (4× the work at stride 2): the columns. So too for fewer than 4 input channels,
+    // the convolution's output channels, which would not fill its vectors (28×28×1: 4.7 against 2.4 ms).
     const float32 = dy.dtype === 'float32' && filter.dtype === 'float32';
     const strided = info.strideHeight > 1 || info.strideWidth > 1;
-    const fit = strided && rows * taps <= COLUMNS_MAX && float32;
+    const fit = (strided || info.inChannels < 4) && rows * taps <= COLUMNS_MAX && float32;
     const simd = fit ? SimdKernels.of(backend as KernelBackend) : undefined;
 
     return composeKernels(backend as KernelBackend, backendName, inputs, (k) => {
