@@ -746,6 +746,23 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     expect(maxDiff(wasm!, cpu!)).toBeLessThan(sumTolerance(12));
   });
 
+  // The gradient of a fused ReLU in one pass (relu-grad.ts): the same bits as tfjs-core's Step then
+  // Multiply on cpu, NaN, infinities, ±0 and y ≤ 0 included; the last 1–3 elements take the scalar tail
+  // (shape [3]: NaN among them).
+  it.each([[7, 5, 3], [2, 9], [3]])('ReluGrad of shape %o equals dy · step(y) on cpu', async (...shape) => {
+    const specials = [Number.NaN, 0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1e-30, 1e-30];
+    const withSpecials = (v: Values, seed: number): Values => ({
+      shape: v.shape,
+      values: v.values.map((x, i) => ((i * 7 + seed) % 11 < specials.length ? specials[(i * 7 + seed) % 11]! : x)),
+    });
+    const [dyv, yv] = [withSpecials(random(shape, 91), 1), withSpecials(random(shape, 92), 4)];
+    const [wasm] = await on('wasm', () => runWasmKernel('ReluGrad', { dy: tensor(dyv), y: tensor(yv) }, {}));
+    const [cpu] = await on('cpu', () => tf.mul(tensor(dyv), tf.step(tensor(yv))));
+    expect(Array.from(wasm!.values, (x) => (Object.is(x, -0) ? '-0' : String(x)))).toEqual(
+      Array.from(cpu!.values, (x) => (Object.is(x, -0) ? '-0' : String(x))),
+    );
+  });
+
   // A bias over the last axis takes the SIMD kernel (either operand, [C] or [1,…,1,C]; 7 columns:
   // its vector and scalar paths); other broadcasts and int32 are wasm's own Add. Same bits as cpu.
   const ADDS = [

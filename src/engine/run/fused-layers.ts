@@ -158,10 +158,25 @@ function fusedGradient(kernelName: string, product: string, inputs: [string, str
     gradFunc: (dy, saved, attrs) => {
       const [p, q, y] = saved as Tensor[];
       const { activation } = attrs as { activation: Parameters<typeof tfjs.backend_util.getFusedDyActivation>[2] }; // undefined: linear
-      const dz = tfjs.backend_util.getFusedDyActivation(dy as Tensor, y!, activation);
+      const dz = activationGradient(dy as Tensor, y!, activation);
       return { ...tfjs.getGradient(product)!.gradFunc(dz, [p!, q!], attrs), bias: () => biasGradient(dz) };
     },
   };
+}
+
+/**
+ * dy through the activation: for a ReLU, the backend's one-pass ReluGrad kernel where it has one
+ * (wasm: tfjs/wasm/relu-grad.ts), the same bits as tfjs-core's Step then Multiply, which the
+ * other backends run.
+ */
+function activationGradient(
+  dy: Tensor,
+  y: Tensor,
+  activation: Parameters<typeof tfjs.backend_util.getFusedDyActivation>[2],
+): Tensor {
+  if (activation === 'relu' && tfjs.getKernel('ReluGrad', tfjs.getBackend()))
+    return tfjs.engine().runKernel('ReluGrad', { dy, y }) as Tensor;
+  return tfjs.backend_util.getFusedDyActivation(dy, y, activation);
 }
 
 const fusedConv2DGradient = fusedGradient('FusedConv2D', 'Conv2D', ['x', 'filter']);

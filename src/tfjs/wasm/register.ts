@@ -13,17 +13,19 @@ import { addRows } from './add-rows.js';
 import { maxPool } from './max-pool.js';
 import { matMul } from './mat-mul.js';
 import { conv2d } from './conv2d.js';
+import { reluGradConfig } from './relu-grad.js';
 import { sharedCast, sharedIdentity } from './shared-buffer.js';
 
 const BACKEND = 'wasm';
 
-/** Gradient kernels tfjs-backend-wasm 4.22 lacks that Layers models need, composed from its own kernels. */
+/** Gradient kernels tfjs-backend-wasm 4.22 lacks that Layers models need, composed from its own kernels, and ReluGrad (relu-grad.ts). */
 export function missingKernelConfigs(): KernelConfig[] {
   return [
     conv2DBackpropFilterConfig(BACKEND),
     depthwiseConv2dNativeBackpropFilterConfig(BACKEND),
     depthwiseConv2dNativeBackpropInputConfig(BACKEND),
     unsortedSegmentSumConfig(BACKEND),
+    reluGradConfig(BACKEND),
   ];
 }
 

@@ -119,6 +119,7 @@ interface KernelExports {
     relu: boolean,
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  reluGrad(dy: number, y: number, out: number, n: number): void;
   conv2d(
     x: number,
     f: number,
@@ -421,6 +422,13 @@ export class SimdKernels {
       relu,
     );
     return y;
+  }
+
+  /** dy · step(y), elementwise (tensors of one shape): a ReLU's gradient from its output y, as tfjs-core computes it. */
+  reluGrad(dy: TensorInfo, y: TensorInfo): TensorInfo {
+    const out = this.backend.makeOutput(dy.shape, 'float32');
+    this.exports.reluGrad(this.at(dy), this.at(y), this.at(out), tfjs.util.sizeFromShape(dy.shape));
+    return out;
   }
 
   /** Whether `t`'s data is in this backend's heap (a tensor made on another backend may not be yet). */

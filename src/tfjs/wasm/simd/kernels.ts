@@ -764,3 +764,27 @@ function convTile(x0: usize, x1: usize, x2: usize, x3: usize, o0: usize, o1: usi
     if (lanes == 8) v128.store(o3 + at, finish(d1, bias1, relu), 16);
   }
 }
+
+/**
+ * out = dy · step(y) over n floats, as tfjs-core computes a ReLU's gradient (Step, then Multiply)
+ * in one pass: step(y) is 1 where y > 0, 0 where y ≤ 0, NaN where y is NaN; the product rounds
+ * exactly as Multiply's (dy, ±0, or NaN).
+ */
+export function reluGrad(dy: usize, y: usize, out: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = <usize>i << 2;
+    const yv = v128.load(y + at);
+    const step = v128.bitselect(yv, v128.bitselect(one, zero, f32x4.gt(yv, zero)), f32x4.ne(yv, yv));
+    v128.store(out + at, f32x4.mul(v128.load(dy + at), step));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    const yi = load<f32>(y + at);
+    const step: f32 = yi != yi ? yi : yi > 0 ? 1 : 0;
+    store<f32>(out + at, load<f32>(dy + at) * step);
+  }
+}
