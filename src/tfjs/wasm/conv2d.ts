@@ -1,8 +1,14 @@
-import type { Conv2DAttrs, FusedConv2DAttrs, KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  Conv2DAttrs,
+  FusedConv2DAttrs,
+  KernelBackend,
+  KernelFunc,
+  NamedAttrMap,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import { tfjs } from '../tfjs.js';
-import { composeKernels } from './kernel-scope.js';
 import { SimdKernels, windowGeometry } from './simd-kernels.js';
-import { biasAndActivation, type FusedInputs } from './untransposed-mat-mul.js';
+import { finishFused, type FusedInputs, fusedEpilogue } from './fused-epilogue.js';
 
 /**
  * Conv2D and FusedConv2D of float32 NHWC data on wasm by the SIMD convolution (simd/kernels.ts
@@ -15,7 +21,7 @@ import { biasAndActivation, type FusedInputs } from './untransposed-mat-mul.js';
 export function conv2d(backendName: string, original: KernelFunc, fused: boolean): KernelFunc {
   return (args) => {
     const backend = args.backend as KernelBackend;
-    const { x, filter, bias, preluActivationWeights } = args.inputs as unknown as {
+    const { x, filter, bias } = args.inputs as unknown as {
       x: TensorInfo;
       filter: TensorInfo;
     } & FusedInputs;
@@ -39,27 +45,16 @@ export function conv2d(backendName: string, original: KernelFunc, fused: boolean
       false,
       'channelsLast',
     );
-    const activation = fused ? (attrs.activation ?? 'linear') : 'linear';
-    const co = info.outChannels;
-    const ownBias =
-      bias && bias.shape[bias.shape.length - 1] === co && tfjs.util.sizeFromShape(bias.shape) === co ? bias : undefined;
-    const finished = (!bias || ownBias !== undefined) && (activation === 'linear' || activation === 'relu');
-    const y = kernels.conv2d(
-      x,
-      filter,
-      info.outShape,
-      windowGeometry(info),
-      ownBias,
-      finished && activation === 'relu',
-    );
-    if (finished) return y;
-    return composeKernels(backend, backendName, args.inputs, (k) =>
-      biasAndActivation(
-        k,
-        k.adopt(y),
-        { bias: ownBias ? undefined : bias, preluActivationWeights },
-        { ...args.attrs, activation },
-      ),
+    const epilogue = fusedEpilogue(bias, info.outChannels, fused ? attrs.activation : 'linear');
+    const y = kernels.conv2d(x, filter, info.outShape, windowGeometry(info), epilogue.bias, epilogue.relu);
+    if (epilogue.inKernel) return y;
+    return finishFused(
+      backend,
+      backendName,
+      args.inputs,
+      y,
+      epilogue.bias,
+      args.attrs as NamedAttrMap & FusedConv2DAttrs,
     );
   };
 }

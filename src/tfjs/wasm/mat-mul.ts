@@ -1,23 +1,24 @@
-import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { tfjs } from '../tfjs.js';
-import { composeKernels } from './kernel-scope.js';
 import { SimdKernels } from './simd-kernels.js';
-import { biasAndActivation, type FusedInputs, type MatMulAttrs, untransposedMatMul } from './untransposed-mat-mul.js';
+import { finishFused, type FusedInputs, fusedEpilogue } from './fused-epilogue.js';
+import { type MatMulAttrs, untransposedMatMul } from './untransposed-mat-mul.js';
 
 /**
  * BatchMatMul and _FusedMatMul on wasm by the SIMD product (simd/kernels.ts `gemm`): it reads
  * either operand as the layer gives it, where XNNPACK's product repacks its right operand on
  * every call and takes neither transposed (a dense layer's weights change every step; both its
  * gradients are products with a transposed operand). The bias and a ReLU are added as each tile
- * is finished; another activation, a bias of another shape, batches that broadcast otherwise,
- * or where the SIMD kernels cannot run: `untransposedMatMul`, by wasm's own kernels.
+ * is finished, another activation or a bias of another shape after it (fused-epilogue.ts).
+ * Batches that broadcast otherwise, other dtypes, or where the SIMD kernels cannot run:
+ * `untransposedMatMul`, by wasm's own kernels.
  */
 export function matMul(backendName: string, original: KernelFunc, fused: boolean): KernelFunc {
   const fallback = untransposedMatMul(backendName, original, fused);
   return (args) => {
     const backend = args.backend as KernelBackend;
     const kernels = SimdKernels.of(backend);
-    const { a, b, bias, preluActivationWeights } = args.inputs as unknown as {
+    const { a, b, bias } = args.inputs as unknown as {
       a: TensorInfo;
       b: TensorInfo;
     } & FusedInputs;
@@ -26,25 +27,23 @@ export function matMul(backendName: string, original: KernelFunc, fused: boolean
     const operands = bias ? [a, b, bias] : [a, b];
     if (!kernels || !outShape || operands.some((t) => t.dtype !== 'float32' || !kernels.inHeap(t)))
       return fallback(args);
-    const activation = fused ? (attrs.activation ?? 'linear') : 'linear';
     const n = outShape[outShape.length - 1]!;
-    const ownBias = bias && isRowVector(bias, n) ? bias : undefined;
-    const finished = (!bias || ownBias !== undefined) && (activation === 'linear' || activation === 'relu');
+    const epilogue = fusedEpilogue(bias, n, fused ? attrs.activation : 'linear');
     const product = kernels.matMul(a, b, {
       transposeA: attrs.transposeA ?? false,
       transposeB: attrs.transposeB ?? false,
       outShape,
-      bias: ownBias,
-      relu: finished && activation === 'relu',
+      bias: epilogue.bias,
+      relu: epilogue.relu,
     });
-    if (finished) return product;
-    return composeKernels(backend, backendName, args.inputs, (k) =>
-      biasAndActivation(
-        k,
-        k.adopt(product),
-        { bias: ownBias ? undefined : bias, preluActivationWeights },
-        { ...args.attrs, activation },
-      ),
+    if (epilogue.inKernel) return product;
+    return finishFused(
+      backend,
+      backendName,
+      args.inputs,
+      product,
+      epilogue.bias,
+      args.attrs as NamedAttrMap & MatMulAttrs,
     );
   };
 }
@@ -66,7 +65,3 @@ function productShape(a: TensorInfo, b: TensorInfo, attrs: MatMulAttrs): number[
   if (!same && sizeA !== 1 && sizeB !== 1) return undefined;
   return [...tfjs.backend_util.assertAndGetBroadcastShape(outerA, outerB), m, n];
 }
-
-/** Whether a bias holds one value per column of the product: shape [n], or [1, …, 1, n]. */
-const isRowVector = (bias: TensorInfo, n: number) =>
-  bias.shape[bias.shape.length - 1] === n && bias.shape.slice(0, -1).every((d) => d === 1);

@@ -1,4 +1,5 @@
 import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { biasAndActivation, type FusedInputs } from './fused-epilogue.js';
 import { composeKernels, type KernelScope } from './kernel-scope.js';
 
 export interface MatMulAttrs {
@@ -58,11 +59,6 @@ export function untransposedMatMul(backendName: string, original: KernelFunc, fu
   };
 }
 
-export interface FusedInputs {
-  bias?: TensorInfo;
-  preluActivationWeights?: TensorInfo;
-}
-
 /**
  * Whether C = A'·B' (A' M×K and B' K×N, after the transposes) costs less as Cᵀ = B'ᵀ·A'ᵀ: XNNPACK
  * repacks the right operand (its "weights") on every call — a layer's weights change every step —
@@ -92,33 +88,4 @@ function fusedByParts(
   attrs: NamedAttrMap & MatMulAttrs,
 ): TensorInfo {
   return biasAndActivation(k, k.run('BatchMatMul', operands, { transposeA: false, transposeB: false }), inputs, attrs);
-}
-
-/** A product's bias added and its activation, each by wasm's own kernels. */
-export function biasAndActivation(
-  k: KernelScope,
-  product: TensorInfo,
-  { bias, preluActivationWeights }: FusedInputs,
-  attrs: NamedAttrMap & MatMulAttrs,
-): TensorInfo {
-  let y = product;
-  if (bias) y = k.binary('Add', y, bias);
-  switch (attrs.activation ?? 'linear') {
-    case 'linear':
-      return y;
-    case 'relu':
-      return k.run('Relu', { x: y });
-    case 'relu6':
-      return k.run('Relu6', { x: y });
-    case 'elu':
-      return k.run('Elu', { x: y });
-    case 'sigmoid':
-      return k.run('Sigmoid', { x: y });
-    case 'leakyrelu':
-      return k.run('LeakyRelu', { x: y }, { alpha: attrs.leakyreluAlpha ?? 0.2 });
-    case 'prelu':
-      return k.run('Prelu', { x: y, alpha: preluActivationWeights! });
-    default:
-      throw new Error(`_FusedMatMul: activation '${String(attrs.activation)}' is not supported`);
-  }
 }
