@@ -383,108 +383,95 @@ function finish(x: v128, bias: usize, relu: bool): v128 {
 }
 
 /**
- * c[0..4) [0..8) (rows `ldc` bytes apart) gets Σ over kc steps of a'[r][p]·b[p][0..8), a'[r][p] at
- * pa + r·aRow + p·aCol bytes and b's rows `ldb` bytes apart; from 0 (`first`) or c's values; with
- * `last`, the bias and activation. Every flag is a constant inside the loops.
+ * c[0..rows) [0..lanes) (rows `ldc` bytes apart) gets Σ over kc steps of a'[r][p]·b[p][0..lanes),
+ * a'[r][p] at pa + r·aRow + p·aCol bytes and b's rows `ldb` bytes apart; from 0 (`first`) or c's
+ * values; with `last`, the bias and activation. rows 4 or 1, lanes 8, 4 or 1 (one row): constants
+ * at each call, inlined, the other cases fold away and the sums stay in registers. The single
+ * element is not fused.
  */
 // @ts-ignore: decorator
 @inline
-function tile4x8(pa: usize, aRow: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+function gemmTile(pa: usize, aRow: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool, rows: i32, lanes: i32): void {
+  if (lanes == 1) {
+    let s: f32 = first ? 0 : load<f32>(pc);
+    for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) s += load<f32>(pa) * load<f32>(pb);
+    if (last) {
+      if (bias) s += load<f32>(bias);
+      if (relu) s = max<f32>(s, 0);
+    }
+    store<f32>(pc, s);
+    return;
+  }
+  const zero = f32x4.splat(0);
+  let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
   if (!first) {
-    c00 = v128.load(pc); c01 = v128.load(pc, 16);
-    c10 = v128.load(pc + ldc); c11 = v128.load(pc + ldc, 16);
-    c20 = v128.load(pc + 2 * ldc); c21 = v128.load(pc + 2 * ldc, 16);
-    c30 = v128.load(pc + 3 * ldc); c31 = v128.load(pc + 3 * ldc, 16);
-  }
-  const a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow;
-  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) {
-    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-    let x = v128.load32_splat(pa);
-    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
-    x = v128.load32_splat(pa + a1);
-    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
-    x = v128.load32_splat(pa + a2);
-    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
-    x = v128.load32_splat(pa + a3);
-    c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
-  }
-  if (last) {
-    const bias1 = bias ? bias + 16 : 0;
-    c00 = finish(c00, bias, relu); c01 = finish(c01, bias1, relu);
-    c10 = finish(c10, bias, relu); c11 = finish(c11, bias1, relu);
-    c20 = finish(c20, bias, relu); c21 = finish(c21, bias1, relu);
-    c30 = finish(c30, bias, relu); c31 = finish(c31, bias1, relu);
-  }
-  v128.store(pc, c00); v128.store(pc, c01, 16);
-  v128.store(pc + ldc, c10); v128.store(pc + ldc, c11, 16);
-  v128.store(pc + 2 * ldc, c20); v128.store(pc + 2 * ldc, c21, 16);
-  v128.store(pc + 3 * ldc, c30); v128.store(pc + 3 * ldc, c31, 16);
-}
-
-/** `tile4x8` for 4 rows × 4 columns. */
-// @ts-ignore: decorator
-@inline
-function tile4x4(pa: usize, aRow: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-  if (!first) {
-    c0 = v128.load(pc); c1 = v128.load(pc + ldc); c2 = v128.load(pc + 2 * ldc); c3 = v128.load(pc + 3 * ldc);
+    c00 = v128.load(pc);
+    if (lanes == 8) c01 = v128.load(pc, 16);
+    if (rows == 4) {
+      c10 = v128.load(pc + ldc);
+      c20 = v128.load(pc + 2 * ldc);
+      c30 = v128.load(pc + 3 * ldc);
+      if (lanes == 8) {
+        c11 = v128.load(pc + ldc, 16);
+        c21 = v128.load(pc + 2 * ldc, 16);
+        c31 = v128.load(pc + 3 * ldc, 16);
+      }
+    }
   }
   const a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow;
   for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) {
     const b0 = v128.load(pb);
-    c0 = madd(v128.load32_splat(pa), b0, c0);
-    c1 = madd(v128.load32_splat(pa + a1), b0, c1);
-    c2 = madd(v128.load32_splat(pa + a2), b0, c2);
-    c3 = madd(v128.load32_splat(pa + a3), b0, c3);
+    const b1 = lanes == 8 ? v128.load(pb, 16) : zero;
+    let x = v128.load32_splat(pa);
+    c00 = madd(x, b0, c00);
+    if (lanes == 8) c01 = madd(x, b1, c01);
+    if (rows == 4) {
+      x = v128.load32_splat(pa + a1);
+      c10 = madd(x, b0, c10);
+      if (lanes == 8) c11 = madd(x, b1, c11);
+      x = v128.load32_splat(pa + a2);
+      c20 = madd(x, b0, c20);
+      if (lanes == 8) c21 = madd(x, b1, c21);
+      x = v128.load32_splat(pa + a3);
+      c30 = madd(x, b0, c30);
+      if (lanes == 8) c31 = madd(x, b1, c31);
+    }
   }
-  if (last) {
-    c0 = finish(c0, bias, relu); c1 = finish(c1, bias, relu); c2 = finish(c2, bias, relu); c3 = finish(c3, bias, relu);
+  const bias1 = bias ? bias + 16 : 0;
+  v128.store(pc, last ? finish(c00, bias, relu) : c00);
+  if (lanes == 8) v128.store(pc, last ? finish(c01, bias1, relu) : c01, 16);
+  if (rows == 4) {
+    v128.store(pc + ldc, last ? finish(c10, bias, relu) : c10);
+    v128.store(pc + 2 * ldc, last ? finish(c20, bias, relu) : c20);
+    v128.store(pc + 3 * ldc, last ? finish(c30, bias, relu) : c30);
+    if (lanes == 8) {
+      v128.store(pc + ldc, last ? finish(c11, bias1, relu) : c11, 16);
+      v128.store(pc + 2 * ldc, last ? finish(c21, bias1, relu) : c21, 16);
+      v128.store(pc + 3 * ldc, last ? finish(c31, bias1, relu) : c31, 16);
+    }
   }
-  v128.store(pc, c0); v128.store(pc + ldc, c1); v128.store(pc + 2 * ldc, c2); v128.store(pc + 3 * ldc, c3);
 }
 
-/** `tile4x8` for 1 row × 8 columns. */
+/** One block of `rows` rows (4 or 1, a constant) of c over columns j0 … j1: tiles of 8, of 4, then single columns. */
 // @ts-ignore: decorator
 @inline
-function tile1x8(pa: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
-  if (!first) {
-    c0 = v128.load(pc); c1 = v128.load(pc, 16);
+function gemmRows(pa: usize, aRow: usize, aCol: usize, pbRow: usize, ldb: usize, pcRow: usize, ldc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool, j0: i32, j1: i32, rows: i32): void {
+  const j8 = j0 + ((j1 - j0) & ~7);
+  const j4 = j8 + ((j1 - j8) & ~3);
+  let j = j0;
+  for (; j < j8; j += 8) {
+    const at = <usize>j << 2;
+    gemmTile(pa, aRow, aCol, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu, rows, 8);
   }
-  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) {
-    const x = v128.load32_splat(pa);
-    c0 = madd(x, v128.load(pb), c0); c1 = madd(x, v128.load(pb, 16), c1);
+  for (; j < j4; j += 4) {
+    const at = <usize>j << 2;
+    gemmTile(pa, aRow, aCol, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu, rows, 4);
   }
-  if (last) {
-    c0 = finish(c0, bias, relu); c1 = finish(c1, bias ? bias + 16 : 0, relu);
+  for (; j < j1; j++) {
+    const at = <usize>j << 2;
+    for (let r = 0; r < rows; r++)
+      gemmTile(pa + <usize>r * aRow, aRow, aCol, pbRow + at, ldb, pcRow + <usize>r * ldc + at, ldc, kc, first, last, bias ? bias + at : 0, relu, 1, 1);
   }
-  v128.store(pc, c0); v128.store(pc, c1, 16);
-}
-
-/** `tile4x8` for 1 row × 4 columns. */
-// @ts-ignore: decorator
-@inline
-function tile1x4(pa: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
-  let c0 = f32x4.splat(0);
-  if (!first) c0 = v128.load(pc);
-  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) c0 = madd(v128.load32_splat(pa), v128.load(pb), c0);
-  if (last) c0 = finish(c0, bias, relu);
-  v128.store(pc, c0);
-}
-
-/** `tile4x8` for one element (the columns past the last multiple of 4; not fused). */
-// @ts-ignore: decorator
-@inline
-function tile1x1(pa: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool): void {
-  let s: f32 = first ? 0 : load<f32>(pc);
-  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) s += load<f32>(pa) * load<f32>(pb);
-  if (last) {
-    if (bias) s += load<f32>(bias);
-    if (relu) s = max<f32>(s, 0);
-  }
-  store<f32>(pc, s);
 }
 
 /**
@@ -503,47 +490,14 @@ export function gemm(a: usize, aRow: i32, aCol: i32, b: usize, c: usize, m: i32,
     const kc = min(GEMM_KC, k - p0);
     const first = p0 == 0;
     const last = p0 + GEMM_KC >= k;
+    const pbRow = b + <usize>p0 * ldb;
     for (let j0 = 0; j0 < n; j0 += blockCols) {
       const j1 = min(n, j0 + blockCols);
-      const j8 = j0 + ((j1 - j0) & ~7);
-      const j4 = j8 + ((j1 - j8) & ~3);
-      const pbRow = b + <usize>p0 * ldb;
       let i = 0;
-      for (; i + 4 <= m; i += 4) {
-        const pa = a + <usize>i * rowA + <usize>p0 * colA;
-        const pcRow = c + <usize>i * ldc;
-        let j = j0;
-        for (; j < j8; j += 8) {
-          const at = <usize>j << 2;
-          tile4x8(pa, rowA, colA, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu);
-        }
-        for (; j < j4; j += 4) {
-          const at = <usize>j << 2;
-          tile4x4(pa, rowA, colA, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu);
-        }
-        for (; j < j1; j++) {
-          const at = <usize>j << 2;
-          for (let r = 0; r < 4; r++)
-            tile1x1(pa + <usize>r * rowA, colA, pbRow + at, ldb, pcRow + <usize>r * ldc + at, kc, first, last, bias ? bias + at : 0, relu);
-        }
-      }
-      for (; i < m; i++) {
-        const pa = a + <usize>i * rowA + <usize>p0 * colA;
-        const pcRow = c + <usize>i * ldc;
-        let j = j0;
-        for (; j < j8; j += 8) {
-          const at = <usize>j << 2;
-          tile1x8(pa, colA, pbRow + at, ldb, pcRow + at, kc, first, last, bias ? bias + at : 0, relu);
-        }
-        for (; j < j4; j += 4) {
-          const at = <usize>j << 2;
-          tile1x4(pa, colA, pbRow + at, ldb, pcRow + at, kc, first, last, bias ? bias + at : 0, relu);
-        }
-        for (; j < j1; j++) {
-          const at = <usize>j << 2;
-          tile1x1(pa, colA, pbRow + at, ldb, pcRow + at, kc, first, last, bias ? bias + at : 0, relu);
-        }
-      }
+      for (; i + 4 <= m; i += 4)
+        gemmRows(a + <usize>i * rowA + <usize>p0 * colA, rowA, colA, pbRow, ldb, c + <usize>i * ldc, ldc, kc, first, last, bias, relu, j0, j1, 4);
+      for (; i < m; i++)
+        gemmRows(a + <usize>i * rowA + <usize>p0 * colA, rowA, colA, pbRow, ldb, c + <usize>i * ldc, ldc, kc, first, last, bias, relu, j0, j1, 1);
     }
     p0 += GEMM_KC;
   } while (p0 < k);
