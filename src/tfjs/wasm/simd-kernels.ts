@@ -48,7 +48,7 @@ interface KernelExports {
     padLeft: number,
   ): void;
   addRows(x: number, v: number, out: number, rows: number, cols: number): void;
-  sumLeading(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  sumLeading(x: number, out: number, rows: number, cols: number): void;
   col2im(
     cols: number,
     dx: number,
@@ -299,7 +299,7 @@ export class SimdKernels {
     const cols = tfjs.util.sizeFromShape(outShape);
     const rows = tfjs.util.sizeFromShape(x.shape.slice(0, leading));
     const out = this.backend.makeOutput(outShape, 'float32');
-    this.withScratch(cols * 8, (scratch) => this.exports.sumLeading(this.at(x), this.at(out), rows, cols, scratch));
+    this.exports.sumLeading(this.at(x), this.at(out), rows, cols);
     return out;
   }
 

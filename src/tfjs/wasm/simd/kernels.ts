@@ -119,28 +119,59 @@ function addFloats(out: usize, a: usize, b: usize, count: i32): void {
 
 /**
  * out[j] = Σ_i x[i, j] over x [rows, cols]: a sum over the leading axes (a bias gradient), in
- * float64 in row order as the cpu backend sums, then rounded to float32. `scratch` holds cols
- * float64 partial sums.
+ * float64 in row order as the cpu backend sums, then rounded to float32. Blocks of 16 columns
+ * (then 4, then one) go down all rows with their sums in registers.
  */
-export function sumLeading(x: usize, out: usize, rows: i32, cols: i32, scratch: usize): void {
-  memory.fill(scratch, 0, <usize>cols << 3);
-  const vectorEnd = cols & ~3;
-  let row = x;
-  for (let i = 0; i < rows; i++) {
-    let j = 0;
-    for (; j < vectorEnd; j += 4) {
-      const v = v128.load(row + (<usize>j << 2));
-      const at = scratch + (<usize>j << 3);
-      v128.store(at, f64x2.add(v128.load(at), f64x2.promote_low_f32x4(v)));
-      v128.store(at, f64x2.add(v128.load(at, 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))), 16);
+export function sumLeading(x: usize, out: usize, rows: i32, cols: i32): void {
+  const ld = <usize>cols << 2;
+  let j = 0;
+  for (; j + 16 <= cols; j += 16) {
+    const zero = f64x2.splat(0);
+    let s0 = zero, s1 = zero, s2 = zero, s3 = zero, s4 = zero, s5 = zero, s6 = zero, s7 = zero;
+    let row = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++, row += ld) {
+      const v0 = v128.load(row);
+      const v1 = v128.load(row, 16);
+      const v2 = v128.load(row, 32);
+      const v3 = v128.load(row, 48);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v0));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)));
+      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(v1));
+      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)));
+      s4 = f64x2.add(s4, f64x2.promote_low_f32x4(v2));
+      s5 = f64x2.add(s5, f64x2.promote_low_f32x4(i32x4.shuffle(v2, v2, 2, 3, 0, 1)));
+      s6 = f64x2.add(s6, f64x2.promote_low_f32x4(v3));
+      s7 = f64x2.add(s7, f64x2.promote_low_f32x4(i32x4.shuffle(v3, v3, 2, 3, 0, 1)));
     }
-    for (; j < cols; j++) {
-      const at = scratch + (<usize>j << 3);
-      store<f64>(at, load<f64>(at) + <f64>load<f32>(row + (<usize>j << 2)));
-    }
-    row += <usize>cols << 2;
+    const o = out + (<usize>j << 2);
+    storeSums(o, s0, s1);
+    storeSums(o + 16, s2, s3);
+    storeSums(o + 32, s4, s5);
+    storeSums(o + 48, s6, s7);
   }
-  for (let j = 0; j < cols; j++) store<f32>(out + (<usize>j << 2), <f32>load<f64>(scratch + (<usize>j << 3)));
+  for (; j + 4 <= cols; j += 4) {
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    let row = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++, row += ld) {
+      const v = v128.load(row);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+    }
+    storeSums(out + (<usize>j << 2), s0, s1);
+  }
+  for (; j < cols; j++) {
+    let s: f64 = 0;
+    let row = x + (<usize>j << 2);
+    for (let i = 0; i < rows; i++, row += ld) s += <f64>load<f32>(row);
+    store<f32>(out + (<usize>j << 2), <f32>s);
+  }
+}
+
+/** 4 floats at `o`: the float64 sums (s0, s1) rounded to float32. */
+// @ts-ignore: decorator
+@inline
+function storeSums(o: usize, s0: v128, s1: v128): void {
+  v128.store(o, i32x4.shuffle(f32x4.demote_f64x2_zero(s0), f32x4.demote_f64x2_zero(s1), 0, 1, 4, 5));
 }
 
 /**
@@ -655,25 +686,23 @@ function convTile(x0: usize, x1: usize, x2: usize, x3: usize, o0: usize, o1: usi
   let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0 = zero, c1 = zero, d0 = zero, d1 = zero;
   let s: f32 = 0;
   const ldf = <usize>co << 2;
-  const tapColumn = <usize>(dwd * ci) << 2;
   const fk = f + (<usize>k << 2);
-  for (let ky = ky0; ky < ky1; ky++) {
-    // Offsets from each pixel's tap (0, 0), shared by the 4 pixels.
-    let at = <usize>(ky * dh * w * ci) << 2;
-    let pf = fk + <usize>(ky * kw * ci) * ldf;
-    // Undilated, a tap row's columns and channels are one run of x and of f: one loop.
-    const merged = !checked && dwd == 1;
-    const columns = merged ? 1 : kw;
-    const run = merged ? kw * ci : ci;
-    for (let kx = 0; kx < columns; kx++, at += tapColumn) {
-      if (checked) {
-        const column = left + kx * dwd;
-        if (column < 0 || column >= w) {
-          pf += <usize>ci * ldf;
-          continue;
-        }
-      }
-      let px = at;
+  // Undilated and unchecked, a tap row's columns and channels are one run of x and of f, and f's
+  // runs follow each other: one loop over the runs of all tap rows (x skips to the next tap row
+  // after each); otherwise a run is one tap column's channels (checked: skipped in the padding).
+  const merged = !checked && dwd == 1;
+  const run = merged ? kw * ci : ci;
+  const runs = merged ? ky1 - ky0 : (ky1 - ky0) * kw;
+  const tapRow = <usize>(dh * w * ci) << 2;
+  let tap = <usize>ky0 * tapRow;
+  let pf = fk + <usize>(ky0 * kw * ci) * ldf;
+  let kx = 0;
+  for (let r = 0; r < runs; r++) {
+    const column = left + kx * dwd;
+    if (checked && (column < 0 || column >= w)) {
+      pf += <usize>ci * ldf;
+    } else {
+      let px = merged ? tap : tap + (<usize>(kx * dwd * ci) << 2);
       for (let c = 0; c < run; c++, px += 4, pf += ldf) {
         if (lanes == 1) {
           s += load<f32>(x0 + px) * load<f32>(pf);
@@ -696,6 +725,12 @@ function convTile(x0: usize, x1: usize, x2: usize, x3: usize, o0: usize, o1: usi
           if (lanes == 8) d1 = madd(xs, f1, d1);
         }
       }
+    }
+    if (merged) {
+      tap += tapRow;
+    } else if (++kx == kw) {
+      kx = 0;
+      tap += tapRow;
     }
   }
   const at = <usize>k << 2;
