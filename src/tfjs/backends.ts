@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { MosaicError } from '../core/errors.js';
 import type { BackendName } from '../core/names.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
+import { alignTensorAllocations } from './wasm/aligned-heap.js';
 
 const require = createRequire(import.meta.url);
 let wasmRegistered = false;
@@ -28,4 +29,5 @@ export async function useBackend(name: BackendName): Promise<void> {
   }
   if (!(await tfjs.setBackend(name))) throw new MosaicError(`TensorFlow.js backend "${name}" failed to initialise`);
   await tfjs.ready();
+  if (name === 'wasm') alignTensorAllocations(tfjs.backend());
 }

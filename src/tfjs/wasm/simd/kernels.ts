@@ -232,6 +232,16 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
         const xTap = xb + (<usize>(((oy0 * sh + ky * dh - padTop) * w + ox0 * sw + kx * dwd - padLeft) * ci) << 2);
         const gTap = gb + (<usize>((oy0 * ow + ox0) * co) << 2);
         const out = dw + <usize>((ky * kw + kx) * ci) * channel;
+        // One input channel, undilated: the next tap column reads the next float of x at the same
+        // outputs, and its sums follow in dw, as a next input channel's would: two taps at once
+        // where their outputs are the same (no padding between them).
+        if (ci == 1 && dwd == 1 && blocks > 0 && kx + 1 < kw && firstInside(padLeft - kx - 1, sw) == ox0 && min(ow, firstInside(padLeft - kx - 1 + w, sw)) - ox0 == cols) {
+          for (let k = 0; k < blocks; k += 16) tapSums(xTap, gTap + (<usize>k << 2), rows, cols, xRow, xCol, gRow, gCol, out + (<usize>k << 2), channel, 32);
+          channelSums(xTap, gTap, rows, cols, xRow, xCol, gRow, gCol, out, channel, blocks, co);
+          channelSums(xTap + 4, gTap, rows, cols, xRow, xCol, gRow, gCol, out + channel, channel, blocks, co);
+          kx++;
+          continue;
+        }
         let i = 0;
         for (; i + 1 < ci && blocks > 0; i += 2) {
           const xFirst = xTap + (<usize>i << 2);
