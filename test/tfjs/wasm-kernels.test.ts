@@ -552,11 +552,16 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
       { filter: [3, 3], stride: 3, size: [9, 7] },
     ].map((p) => ({ ...p, pad: 'valid' as const, values, batch: 2, channels: 8 })),
   );
+  // 16 and 32 channels: the SIMD kernels' blocks of 16 channels, maxima and positions in registers.
+  const WIDE = [...POOLS, ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const }))]
+    .flatMap((c) => [16, 32].map((channels) => ({ ...c, channels })))
+    .filter((c) => c.channels === 16 || c.values === 'nan' || c.values === 'ties');
   const POOLS_2D = [
     ...POOLS,
     ...POOLS.filter((c) => c.values === 'ties').map((c) => ({ ...c, values: 'nan' as const })),
     ...TILED,
     ...DISJOINT,
+    ...WIDE,
   ];
   it.each(POOLS_2D)(
     'MaxPool and MaxPoolGrad: filter $filter, stride $stride, $pad, $values values, batch $batch, size $size, channels $channels',
