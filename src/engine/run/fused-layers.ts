@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
+import { RELU_GRAD } from '../../tfjs/wasm/relu-grad.js';
 
 /**
  * A Conv2D or Dense layer asks tfjs-core for one fused kernel (product, bias and activation), but
@@ -174,8 +175,8 @@ function activationGradient(
   y: Tensor,
   activation: Parameters<typeof tfjs.backend_util.getFusedDyActivation>[2],
 ): Tensor {
-  if (activation === 'relu' && tfjs.getKernel('ReluGrad', tfjs.getBackend()))
-    return tfjs.engine().runKernel('ReluGrad', { dy, y }) as Tensor;
+  if (activation === 'relu' && tfjs.getKernel(RELU_GRAD, tfjs.getBackend()))
+    return tfjs.engine().runKernel(RELU_GRAD, { dy, y }) as Tensor;
   return tfjs.backend_util.getFusedDyActivation(dy, y, activation);
 }
 

@@ -48,7 +48,7 @@ export function finishFused(
   );
 }
 
-/** A product's bias added and its activation, each by wasm's own kernels. */
+/** A product's or convolution's bias added and its activation, each by wasm's own kernels. */
 export function biasAndActivation(
   k: KernelScope,
   product: TensorInfo,

@@ -50,42 +50,32 @@ interface KernelExports {
   addRows(x: number, v: number, out: number, rows: number, cols: number): void;
   sumLeading(x: number, out: number, rows: number, cols: number): void;
   col2im(
-    cols: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    dh: number,
-    dwd: number,
-    padTop: number,
-    padLeft: number,
+    ...args: [
+      cols: number,
+      dx: number,
+      n: number,
+      h: number,
+      w: number,
+      ci: number,
+      oh: number,
+      ow: number,
+      ...window: WindowArgs,
+    ]
   ): void;
   convFilterGrad(
-    x: number,
-    dy: number,
-    dw: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    dh: number,
-    dwd: number,
-    padTop: number,
-    padLeft: number,
+    ...args: [
+      x: number,
+      dy: number,
+      dw: number,
+      n: number,
+      h: number,
+      w: number,
+      ci: number,
+      oh: number,
+      ow: number,
+      co: number,
+      ...window: WindowArgs,
+    ]
   ): void;
   adam(
     p: number,
@@ -121,26 +111,21 @@ interface KernelExports {
   transpose(src: number, dst: number, rows: number, cols: number): void;
   reluGrad(dy: number, y: number, out: number, n: number): void;
   conv2d(
-    x: number,
-    f: number,
-    bias: number,
-    y: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    dh: number,
-    dwd: number,
-    padTop: number,
-    padLeft: number,
-    relu: boolean,
+    ...args: [
+      x: number,
+      f: number,
+      bias: number,
+      y: number,
+      n: number,
+      h: number,
+      w: number,
+      ci: number,
+      oh: number,
+      ow: number,
+      co: number,
+      ...window: WindowArgs,
+      relu: boolean,
+    ]
   ): void;
 }
 
@@ -169,6 +154,20 @@ export interface WindowGeometry {
   /** Padding before rows and before columns. */
   padBefore: [number, number];
 }
+
+/** A convolution window as the kernels take it: filter, strides, dilations, padding before (rows, then columns). */
+type WindowArgs = [
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  dh: number,
+  dwd: number,
+  padTop: number,
+  padLeft: number,
+];
+
+const windowArgs = (g: WindowGeometry): WindowArgs => [...g.filter, ...g.stride, ...g.dilation, ...g.padBefore];
 
 /** The window geometry of a convolution or pooling tfjs resolved (a pooling's dilation is 1). */
 export function windowGeometry(info: TF.backend_util.Conv2DInfo): WindowGeometry {
@@ -312,20 +311,7 @@ export class SimdKernels {
   ): TensorInfo {
     const [n, h, w, ci] = inputShape;
     const dx = this.backend.makeOutput(inputShape, 'float32');
-    this.exports.col2im(
-      this.at(cols),
-      this.at(dx),
-      n,
-      h,
-      w,
-      ci,
-      oh,
-      ow,
-      ...g.filter,
-      ...g.stride,
-      ...g.dilation,
-      ...g.padBefore,
-    );
+    this.exports.col2im(this.at(cols), this.at(dx), n, h, w, ci, oh, ow, ...windowArgs(g));
     return dx;
   }
 
@@ -334,22 +320,7 @@ export class SimdKernels {
     const [n, h, w, ci] = x.shape as [number, number, number, number];
     const [, oh, ow, co] = dy.shape as [number, number, number, number];
     const dw = this.backend.makeOutput([...g.filter, ci, co], 'float32');
-    this.exports.convFilterGrad(
-      this.at(x),
-      this.at(dy),
-      this.at(dw),
-      n,
-      h,
-      w,
-      ci,
-      oh,
-      ow,
-      co,
-      ...g.filter,
-      ...g.stride,
-      ...g.dilation,
-      ...g.padBefore,
-    );
+    this.exports.convFilterGrad(this.at(x), this.at(dy), this.at(dw), n, h, w, ci, oh, ow, co, ...windowArgs(g));
     return dw;
   }
 
@@ -415,10 +386,7 @@ export class SimdKernels {
       oh,
       ow,
       co,
-      ...g.filter,
-      ...g.stride,
-      ...g.dilation,
-      ...g.padBefore,
+      ...windowArgs(g),
       relu,
     );
     return y;
