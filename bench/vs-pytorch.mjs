@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { nativeKernelsInWords } from '../dist/tfjs/wasm/native-kernels.js';
 import { imageConfig } from './workloads/image-config.mjs';
 import { benchOptions } from './options.mjs';
 
@@ -155,7 +156,7 @@ const ratio = (m) =>
 const fmt = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 ensureTorch();
 console.log(
-  `machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; vector extensions: ${vectorExtensions()}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}`,
+  `machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; vector extensions: ${vectorExtensions()}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}; Mosaic: ${nativeKernelsInWords()}`,
 );
 
 /**

@@ -19,6 +19,7 @@ import { maxPoolGradient, poolAxes } from '../dist/tfjs/wasm/max-pool-grad.js';
 import { fuseLayerActivations } from '../dist/engine/run/fused-layers.js';
 import { runOptimizer } from '../dist/engine/optimizers/run-optimizer.js';
 import { simdAdamStep } from '../dist/engine/optimizers/simd-adam.js';
+import { nativeKernelsInWords } from '../dist/tfjs/wasm/native-kernels.js';
 
 // wasm's own kernels, kept before Mosaic wraps or replaces them (their setup runs below).
 await import('@tensorflow/tfjs-backend-wasm');
@@ -115,7 +116,7 @@ const fmt = (ms) => `${ms.toFixed(1).padStart(8)} ms`;
 const steps = (backend, name) => stepsOption ?? (quick ? 3 : backend === 'cpu' && name === 'cnn' ? 5 : 20);
 
 console.log(
-  `wasm-layers bench — ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, tfjs ${tf.version.tfjs}\n`,
+  `wasm-layers bench — ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, tfjs ${tf.version.tfjs}; wasm: ${nativeKernelsInWords()}\n`,
 );
 console.log('ms per training step, batch 64, Adam (median):');
 for (const backend of onlyBackends) {

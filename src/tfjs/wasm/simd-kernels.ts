@@ -3,10 +3,11 @@ import v8 from 'node:v8';
 import { tfjs } from '../tfjs.js';
 import type * as TF from '@tensorflow/tfjs';
 import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
+import { type NativeKernels, nativeKernels } from './native-kernels.js';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
 interface WasmBackend {
-  wasm: { asm?: { memory?: unknown }; _malloc(bytes: number): number; _free(pointer: number): void };
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(pointer: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
 }
@@ -221,6 +222,8 @@ export class SimdKernels {
   private constructor(
     private readonly backend: WasmBackend,
     private readonly exports: KernelExports,
+    /** The C products and convolutions (native-kernels.ts), the same bits as the relaxed build's: only beside it. */
+    private readonly native: NativeKernels | undefined,
   ) {}
 
   static of(backend: KernelBackend): SimdKernels | undefined {
@@ -232,16 +235,20 @@ export class SimdKernels {
     return kernels;
   }
 
-  /** The kernels of one build for a backend (tests compare the builds), or undefined where it cannot run. */
-  static built(backend: KernelBackend, build: KernelBuild): SimdKernels | undefined {
+  /**
+   * The kernels of one build for a backend (tests compare the builds), or undefined where it cannot
+   * run; the relaxed build's products in C where the native kernels load, unless `native` is false.
+   */
+  static built(backend: KernelBackend, build: KernelBuild, native = true): SimdKernels | undefined {
     const wasm = backend as unknown as Partial<WasmBackend>;
-    const memory = wasm.wasm?.asm?.memory;
+    const memory = (wasm.wasm as { asm?: { memory?: unknown } } | undefined)?.asm?.memory;
     const reachable =
       memory instanceof WebAssembly.Memory && wasm.dataIdMap !== undefined && wasm.makeOutput !== undefined;
     const module = reachable ? kernelsModule(build) : null;
     if (!module) return undefined;
     const instance = new WebAssembly.Instance(module, { env: { memory: memory as WebAssembly.Memory } });
-    return new SimdKernels(wasm as WasmBackend, instance.exports as unknown as KernelExports);
+    const products = native && build === 'relaxed' ? nativeKernels() : undefined;
+    return new SimdKernels(wasm as WasmBackend, instance.exports as unknown as KernelExports, products);
   }
 
   /** MaxPoolGrad of x [N,H,W,C] for dy [N,OH,OW,C]: the first maximum of each window gets its dy, as on cpu. */
@@ -320,7 +327,8 @@ export class SimdKernels {
     const [n, h, w, ci] = x.shape as [number, number, number, number];
     const [, oh, ow, co] = dy.shape as [number, number, number, number];
     const dw = this.backend.makeOutput([...g.filter, ci, co], 'float32');
-    this.exports.convFilterGrad(this.at(x), this.at(dy), this.at(dw), n, h, w, ci, oh, ow, co, ...windowArgs(g));
+    const args = [this.at(x), this.at(dy), this.at(dw), n, h, w, ci, oh, ow, co, ...windowArgs(g)] as const;
+    if (!this.native?.convFilterGrad(this.heap(), ...args)) this.exports.convFilterGrad(...args);
     return dw;
   }
 
@@ -328,8 +336,8 @@ export class SimdKernels {
    * The product a'·b' of float32 matrices over the last two axes, a' = a or aᵀ, b' = b or bᵀ, into
    * a new tensor of `outShape` (the leading axes: one matrix of a or b for all, or the same
    * number of each, paired); plus `bias` (n values, the last axis) and max(·, 0) with `relu`.
-   * A transposed b is first copied transposed (the product reads b's rows); a transposed a is read
-   * in place.
+   * The C products read both operands in place; the WebAssembly kernel reads a transposed a in
+   * place and a transposed b from a transposed copy (it reads b's rows).
    */
   matMul(
     a: TensorInfo,
@@ -343,18 +351,38 @@ export class SimdKernels {
     const matrices = tfjs.util.sizeFromShape(p.outShape.slice(0, -2));
     const [aMatrices, bMatrices] = [a, b].map((t) => tfjs.util.sizeFromShape(t.shape.slice(0, -2)));
     const [aRow, aCol] = p.transposeA ? [1, m] : [k, 1];
+    const [bRow, bCol] = p.transposeB ? [1, k] : [n, 1];
     const out = this.backend.makeOutput(p.outShape, 'float32');
-    const multiply = (bTransposed: number) => {
+    const operands = (t: number) => {
       const [pa, pb, pc] = [this.at(a), this.at(b), this.at(out)];
-      const bias = p.bias ? this.at(p.bias) : 0;
+      return {
+        aAt: pa + (aMatrices === 1 ? 0 : t) * m * k * 4,
+        bAt: pb + (bMatrices === 1 ? 0 : t) * k * n * 4,
+        cAt: pc + t * m * n * 4,
+        bias: p.bias ? this.at(p.bias) : 0,
+      };
+    };
+    const native = this.native;
+    const heap = this.heap();
+    if (native && matrices > 0 && m > 0) {
+      const { aAt, bAt, cAt, bias } = operands(0);
+      if (native.gemm(heap, aAt, aRow, aCol, bAt, bRow, bCol, cAt, m, k, n, bias, p.relu)) {
+        for (let t = 1; t < matrices; t++) {
+          const o = operands(t);
+          native.gemm(heap, o.aAt, aRow, aCol, o.bAt, bRow, bCol, o.cAt, m, k, n, o.bias, p.relu);
+        }
+        return out;
+      }
+    }
+    const multiply = (bTransposed: number) => {
       for (let t = 0; t < matrices; t++) {
-        const aAt = pa + (aMatrices === 1 ? 0 : t) * m * k * 4;
-        let bAt = pb + (bMatrices === 1 ? 0 : t) * k * n * 4;
+        const o = operands(t);
+        let bAt = o.bAt;
         if (p.transposeB) {
           if (t === 0 || bMatrices > 1) this.exports.transpose(bAt, bTransposed, n, k);
           bAt = bTransposed;
         }
-        this.exports.gemm(aAt, aRow, aCol, bAt, pc + t * m * n * 4, m, k, n, bias, p.relu);
+        this.exports.gemm(o.aAt, aRow, aCol, bAt, o.cAt, m, k, n, o.bias, p.relu);
       }
     };
     if (p.transposeB) this.withScratch(k * n * 4, multiply);
@@ -374,21 +402,9 @@ export class SimdKernels {
     const [n, h, w, ci] = x.shape as [number, number, number, number];
     const [, oh, ow, co] = outShape as [number, number, number, number];
     const y = this.backend.makeOutput(outShape, 'float32');
-    this.exports.conv2d(
-      this.at(x),
-      this.at(filter),
-      bias ? this.at(bias) : 0,
-      this.at(y),
-      n,
-      h,
-      w,
-      ci,
-      oh,
-      ow,
-      co,
-      ...windowArgs(g),
-      relu,
-    );
+    const at = [this.at(x), this.at(filter), bias ? this.at(bias) : 0, this.at(y)] as const;
+    const args = [...at, n, h, w, ci, oh, ow, co, ...windowArgs(g), relu] as const;
+    if (!this.native?.conv2d(this.heap(), ...args)) this.exports.conv2d(...args);
     return y;
   }
 
@@ -454,6 +470,11 @@ export class SimdKernels {
     } finally {
       this.backend.wasm._free(pointer);
     }
+  }
+
+  /** The backend's memory as it is now (a new ArrayBuffer after the heap grows): the native kernels' operand. */
+  private heap(): ArrayBuffer {
+    return this.backend.wasm.asm.memory.buffer;
   }
 
   /** The byte offset of a tensor's data in the heap (looked up after every allocation: none moves, the heap may grow). */
