@@ -5,7 +5,8 @@
  * multiply-adds over p = 0 … k−1 in order, from 0, then + bias[j], then max(·, 0) (NaN stays NaN);
  * the last n mod 4 columns, which that build sums one at a time, are products then sums (not
  * fused). Only how the chains are grouped differs: tiles of MR rows × NR columns in registers,
- * over KC steps of p at a time (a tile resumed from c is the same chain), a and b packed first.
+ * over KC steps of p at a time (a tile resumed from c is the same chain), a packed, b read in
+ * place where its rows are contiguous.
  * Built with -ffp-contract=off so that the compiler fuses nothing on its own.
  */
 #include "gemm.h"
@@ -42,7 +43,7 @@ int gemm_level(void) {
   return 0;
 }
 
-typedef void TileFn(int kc, const float *pa, const float *pb, float *c, int64_t ldc, int first);
+typedef void TileFn(int kc, const float *pa, const float *pb, int64_t ldb, float *c, int64_t ldc, int first);
 
 #ifdef MOSAIC_X86
 /* 8 rows × 32 columns (two 16-float vectors a row): 16 sums in registers. */
@@ -57,11 +58,11 @@ typedef void TileFn(int kc, const float *pa, const float *pb, float *c, int64_t 
   _mm512_storeu_ps(c + (r) * ldc, c##r##0);  \
   _mm512_storeu_ps(c + (r) * ldc + 16, c##r##1);
 
-__attribute__((target("avx512f,fma"))) static void tile512(int kc, const float *pa, const float *pb, float *c, int64_t ldc, int first) {
+__attribute__((target("avx512f,fma"))) static void tile512(int kc, const float *pa, const float *pb, int64_t ldb, float *c, int64_t ldc, int first) {
   __m512 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, x;
   LOAD16(0) LOAD16(1) LOAD16(2) LOAD16(3) LOAD16(4) LOAD16(5) LOAD16(6) LOAD16(7)
-  for (int p = 0; p < kc; p++, pa += 8, pb += 32) {
-    const __m512 b0 = _mm512_load_ps(pb), b1 = _mm512_load_ps(pb + 16);
+  for (int p = 0; p < kc; p++, pa += 8, pb += ldb) {
+    const __m512 b0 = _mm512_loadu_ps(pb), b1 = _mm512_loadu_ps(pb + 16);
     ROW16(0) ROW16(1) ROW16(2) ROW16(3) ROW16(4) ROW16(5) ROW16(6) ROW16(7)
   }
   STORE16(0) STORE16(1) STORE16(2) STORE16(3) STORE16(4) STORE16(5) STORE16(6) STORE16(7)
@@ -79,11 +80,11 @@ __attribute__((target("avx512f,fma"))) static void tile512(int kc, const float *
   _mm256_storeu_ps(c + (r) * ldc, c##r##0); \
   _mm256_storeu_ps(c + (r) * ldc + 8, c##r##1);
 
-__attribute__((target("avx2,fma"))) static void tile256(int kc, const float *pa, const float *pb, float *c, int64_t ldc, int first) {
+__attribute__((target("avx2,fma"))) static void tile256(int kc, const float *pa, const float *pb, int64_t ldb, float *c, int64_t ldc, int first) {
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, x;
   LOAD8(0) LOAD8(1) LOAD8(2) LOAD8(3) LOAD8(4) LOAD8(5)
-  for (int p = 0; p < kc; p++, pa += 6, pb += 16) {
-    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+  for (int p = 0; p < kc; p++, pa += 6, pb += ldb) {
+    const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
     ROW8(0) ROW8(1) ROW8(2) ROW8(3) ROW8(4) ROW8(5)
   }
   STORE8(0) STORE8(1) STORE8(2) STORE8(3) STORE8(4) STORE8(5)
@@ -115,7 +116,10 @@ int gemm(const float *a, int64_t aRow, int64_t aCol, const float *b, int64_t bRo
   for (int p0 = 0; p0 < k; p0 += KC) {
     const int kc = min(KC, k - p0);
     const int first = p0 == 0;
-    for (int q = 0; q < panels; q++) {
+    /* b's rows in place where they are contiguous (no copy of b, which is new at every step: a
+       layer's weights); else, and for a last panel narrower than a tile, packed, zeros after. */
+    const int direct = bCol == 1;
+    for (int q = direct ? n / nr : 0; q < panels; q++) {
       const int j0 = q * nr, cols = min(nr, n - j0);
       float *to = packB + (size_t)q * kc * nr;
       const float *from = b + (int64_t)p0 * bRow + (int64_t)j0 * bCol;
@@ -135,14 +139,16 @@ int gemm(const float *a, int64_t aRow, int64_t aCol, const float *b, int64_t bRo
       for (int q = 0; q < panels; q++) {
         const int j0 = q * nr, cols = min(nr, n - j0);
         float *at = c + (int64_t)i0 * n + j0;
-        const float *pb = packB + (size_t)q * kc * nr;
+        const int inPlace = direct && cols == nr;
+        const float *pb = inPlace ? b + (int64_t)p0 * bRow + j0 : packB + (size_t)q * kc * nr;
+        const int64_t ldb = inPlace ? bRow : nr;
         if (rows == mr && cols == nr) {
-          tile(kc, packA, pb, at, n, first);
+          tile(kc, packA, pb, ldb, at, n, first);
           continue;
         }
         for (int r = 0; r < mr; r++)
           for (int j = 0; j < nr; j++) edge[r * nr + j] = !first && r < rows && j < cols ? at[(int64_t)r * n + j] : 0.0f;
-        tile(kc, packA, pb, edge, nr, first);
+        tile(kc, packA, pb, ldb, edge, nr, first);
         for (int r = 0; r < rows; r++) memcpy(at + (int64_t)r * n, edge + r * nr, sizeof(float) * cols);
       }
     }
