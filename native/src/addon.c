@@ -7,6 +7,7 @@
 #include <node_api.h>
 #include <stdint.h>
 
+#include "adam.h"
 #include "conv.h"
 #include "gemm.h"
 
@@ -115,8 +116,35 @@ static napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* adam(heap, p, g, m, v, pOut, mOut, vOut, n, b1, c1, b2, c2, d1, d2, eps, rate, decay): true, or false where it declines. */
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  size_t argc = 18;
+  napi_value argv[18];
+  void *data;
+  size_t bytes;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 18 || napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok)
+    return fail(env, "adam takes the heap, 7 offsets, a size and 9 scalars");
+  int64_t v[8];
+  for (int i = 0; i < 8; i++)
+    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok || v[i] < 0 || v[i] > INT32_MAX) return fail(env, "adam: offsets and size are integers in [0, 2^31)");
+  double d[9];
+  for (int i = 0; i < 9; i++)
+    if (napi_get_value_double(env, argv[i + 9], &d[i]) != napi_ok) return fail(env, "adam: the scalars must be numbers");
+  const int64_t n = v[7], size = (int64_t)bytes;
+  for (int i = 0; i < 7; i++)
+    if (!fits(v[i], n, size)) return fail(env, "adam: an operand lies outside the heap");
+  char *heap = data;
+  const AdamScalars s = {(float)d[0], (float)d[1], (float)d[2], (float)d[3], (float)d[4], (float)d[5], (float)d[6], (float)d[7], (float)d[8]};
+  const int done = adam((const float *)(heap + v[0]), (const float *)(heap + v[1]), (const float *)(heap + v[2]), (const float *)(heap + v[3]), (float *)(heap + v[4]), (float *)(heap + v[5]), (float *)(heap + v[6]), (int)n, &s);
+  napi_value result;
+  napi_get_boolean(env, done == 0, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn, level;
+  napi_create_function(env, "adam", NAPI_AUTO_LENGTH, Adam, NULL, &fn);
+  napi_set_named_property(env, exports, "adam", fn);
   napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, Gemm, NULL, &fn);
   napi_set_named_property(env, exports, "gemm", fn);
   napi_create_function(env, "conv2d", NAPI_AUTO_LENGTH, Conv2d, NULL, &fn);

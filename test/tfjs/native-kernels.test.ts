@@ -189,6 +189,39 @@ describe.runIf(canRun)('native matrix products', () => {
     },
   );
 
+  it.each([1, 0.9995])("Adam's step of 1,013 values (decay %s): the same bits as WebAssembly", (decay) => {
+    const scalars = {
+      beta1: Math.fround(0.9),
+      oneMinusBeta1: Math.fround(0.1),
+      beta2: Math.fround(0.999),
+      oneMinusBeta2: Math.fround(0.001),
+      oneMinusAccBeta1: Math.fround(1 - 0.9 ** 3),
+      oneMinusAccBeta2: Math.fround(1 - 0.999 ** 3),
+      epsilon: Math.fround(1e-7),
+      rate: Math.fround(-1e-3),
+      decay: Math.fround(decay),
+    };
+    const n = 1013;
+    const step = (native: boolean) => {
+      const kernels = SimdKernels.built(tf.backend(), 'relaxed', native)!;
+      const gradient = values(n, 12).map((x, i) => (i % 7 === 0 ? 0 : x * 10 ** ((i % 9) - 4)));
+      const inputs = [
+        values(n, 11),
+        gradient,
+        values(n, 13).map((x) => x * 0.01),
+        values(n, 14).map((x) => x * x * 1e-4),
+      ];
+      const [p, g, m, v] = inputs.map((a) => tf.tensor(a));
+      const outs = kernels.adam(p!, g!, m!, v!, scalars).map((t) => tf.engine().makeTensorFromTensorInfo(t));
+      const result = outs.map((t) => t.dataSync() as Float32Array);
+      tf.dispose([p!, g!, m!, v!, ...outs]);
+      return result;
+    };
+    const [withNative, without] = [step(true), step(false)];
+    for (let i = 0; i < 3; i++) expect(sameBits(withNative[i]!, without[i]!)).toBe(0);
+    expect(without[0]!.some((x, i) => x !== values(n, 11)[i])).toBe(true);
+  });
+
   it('decline a product narrower than one tile (nothing written), and refuse an operand outside the heap', () => {
     const native = nativeKernels()!;
     const heap = new ArrayBuffer(1 << 16);

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 
 /**
  * native/ (C, built by node-gyp with Mosaic): matrix products at the CPU's own vector width
- * (AVX-512 or AVX2 with FMA) and convolutions (forward and filter gradient, AVX-512), on the wasm
+ * (AVX-512 or AVX2 with FMA), convolutions (forward and filter gradient, AVX-512) and Adam's step, on the wasm
  * backend's heap, the same bits as the relaxed-SIMD kernels' (fused multiply-adds in the same order). Optional: where it was not built, the
  * CPU has no FMA or MOSAIC_NATIVE=0, the WebAssembly kernels do the work, and the numbers are the same.
  */
@@ -42,6 +42,11 @@ export interface NativeKernels {
    * of 8, or fewer than 32 output channels.
    */
   convFilterGrad(heap: ArrayBuffer, ...args: number[]): boolean;
+  /**
+   * One step of Adam as simd/kernels.ts's `adam` takes it (p, g, m, v, pOut, mOut, vOut, n, then
+   * its float32 scalars), the same bits, 16 or 8 floats at a time; false where it declines (no AVX2).
+   */
+  adam(heap: ArrayBuffer, ...args: number[]): boolean;
 }
 
 // Built by scripts/build-native.mjs; this path reaches it from src/ (tests) and dist/ alike.

@@ -440,14 +440,8 @@ export class SimdKernels {
       TensorInfo,
       TensorInfo,
     ];
-    this.exports.adam(
-      this.at(value),
-      this.at(gradient),
-      this.at(m),
-      this.at(v),
-      this.at(pOut),
-      this.at(mOut),
-      this.at(vOut),
+    const args = [
+      ...[value, gradient, m, v, pOut, mOut, vOut].map((t) => this.at(t)),
       tfjs.util.sizeFromShape(value.shape),
       s.beta1,
       s.oneMinusBeta1,
@@ -458,7 +452,8 @@ export class SimdKernels {
       s.epsilon,
       s.rate,
       s.decay,
-    );
+    ] as Parameters<KernelExports['adam']>;
+    if (!this.native?.adam(this.heap(), ...args)) this.exports.adam(...args);
     return [pOut, mOut, vOut];
   }
 
