@@ -85,6 +85,14 @@ describe('run builds a run of each pipeline before queueing, and refuses one tha
     expect(statuses).toBeUndefined();
   });
 
+  it("a model written for its batch size passes: the check's pass on the first rows falls back to the whole batch", () => {
+    const dir = tmpDir();
+    const fourRows = `\n[four_rows]\ntype = model\nclass = four_rows\npath_to_class = ${FIXTURES}/faulty-models.ts\nkey = four\n`;
+    const { r, statuses } = queue(fixtureConfig(dir, { models: fourRows, epochs: 1 }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(statuses).toEqual(['pending']);
+  });
+
   it('a value failing only beyond the first is left to its runs', () => {
     const dir = tmpDir();
     const { r, statuses } = queue(fixtureConfig(dir, { models: faultyModel('2, 3'), epochs: 1 }));
