@@ -69,8 +69,8 @@ function load(): NativeKernels | null {
 /** What runs the products here, in words (the benches print it beside the machine). */
 export function nativeKernelsInWords(): string {
   const native = nativeKernels();
-  if (native?.level === 2) return 'matrix products and convolutions in C with AVX-512 (native/)';
-  if (native) return 'matrix products in C with AVX2 and FMA (native/)';
+  if (native?.level === 2) return 'matrix products, convolutions and Adam in C with AVX-512 (native/)';
+  if (native) return 'matrix products and Adam in C with AVX2 and FMA (native/)';
   if (process.env.MOSAIC_NATIVE === '0') return 'matrix products in WebAssembly (native/ off: MOSAIC_NATIVE=0)';
   if (!fs.existsSync(ADDON)) return 'matrix products in WebAssembly (native/ not built)';
   return 'matrix products in WebAssembly (native/ built, but this CPU has no FMA)';
