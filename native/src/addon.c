@@ -141,8 +141,22 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* limitLevel(max): the kernels of this thread use at most that level (tests); returns the level in effect. */
+static napi_value LimitLevel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t limit;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &limit) != napi_ok)
+    return fail(env, "limitLevel takes a level, 0 to 2");
+  napi_value result;
+  napi_create_int32(env, gemm_limit_level(limit), &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn, level;
+  napi_create_function(env, "limitLevel", NAPI_AUTO_LENGTH, LimitLevel, NULL, &fn);
+  napi_set_named_property(env, exports, "limitLevel", fn);
   napi_create_function(env, "adam", NAPI_AUTO_LENGTH, Adam, NULL, &fn);
   napi_set_named_property(env, exports, "adam", fn);
   napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, Gemm, NULL, &fn);

@@ -34,13 +34,22 @@ static float *scratchOf(size_t floats) {
   return scratch;
 }
 
+/* At most this level (the tests run the AVX2 kernels on a CPU with AVX-512): per thread, as the scratch. */
+static _Thread_local int levelLimit = 2;
+
+int gemm_limit_level(int limit) {
+  levelLimit = limit < 0 ? 0 : limit > 2 ? 2 : limit;
+  return gemm_level();
+}
+
 int gemm_level(void) {
+  int level = 0;
 #ifdef MOSAIC_X86
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return 2;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) level = 2;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = 1;
 #endif
-  return 0;
+  return level < levelLimit ? level : levelLimit;
 }
 
 typedef void TileFn(int kc, const float *pa, const float *pb, int64_t ldb, float *c, int64_t ldc, int first);

@@ -47,6 +47,8 @@ export interface NativeKernels {
    * its float32 scalars), the same bits, 16 or 8 floats at a time; false where it declines (no AVX2).
    */
   adam(heap: ArrayBuffer, ...args: number[]): boolean;
+  /** Caps the level this thread's kernels use (the tests run the AVX2 ones on an AVX-512 CPU); the level then in effect. */
+  limitLevel(max: number): number;
 }
 
 // Built by scripts/build-native.mjs; this path reaches it from src/ (tests) and dist/ alike.
