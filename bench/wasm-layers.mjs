@@ -71,8 +71,8 @@ const MODELS = {
 
 /**
  * Median ms of one Adam step (forward, backward, update, loss read back) with the layers' own calls
- * and with them fused, the two models stepped alternately after warm-up steps (the first steps of
- * a process are slower: JIT).
+ * and with them fused, the two models stepped alternately after warm-up steps (half as many as
+ * measured, at least 10: the first steps of a process are slower, JIT).
  */
 async function msPerStep(name, steps) {
   const { build, x: xShape, loss } = MODELS[name];
@@ -98,7 +98,7 @@ async function msPerStep(name, steps) {
     };
     return { model, optimizer, step, times: [] };
   });
-  for (let i = 0; i < Math.min(steps, 10); i++) for (const v of variants) v.step();
+  for (let i = 0; i < Math.min(steps, Math.max(10, steps / 2)); i++) for (const v of variants) v.step();
   for (let i = 0; i < steps; i++) {
     for (const v of variants) {
       const t0 = performance.now();
@@ -113,7 +113,9 @@ async function msPerStep(name, steps) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => `${ms.toFixed(1).padStart(8)} ms`;
-const steps = (backend, name) => stepsOption ?? (quick ? 3 : backend === 'cpu' && name === 'cnn' ? 5 : 20);
+// On wasm, 200 steps after 100 of warm-up: V8 and the wasm engine take a few hundred steps to reach
+// the speed of a run's later epochs (with 20 after 10 the MLP's step read 3.3 ms, warm 1.7 ms).
+const steps = (backend, name) => stepsOption ?? (quick ? 3 : backend === 'cpu' ? (name === 'cnn' ? 5 : 20) : 200);
 
 console.log(
   `wasm-layers bench — ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, tfjs ${tf.version.tfjs}; wasm: ${nativeKernelsInWords()}\n`,
