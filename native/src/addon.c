@@ -61,8 +61,8 @@ static int heapAndInts(napi_env env, napi_callback_info info, size_t count, napi
     return 0;
   }
   for (size_t i = 0; i < count; i++)
-    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok || v[i] < 0 || v[i] > INT32_MAX) {
-      fail(env, "a native kernel's offsets and sizes are integers in [0, 2^31)");
+    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok || v[i] < 0 || v[i] > UINT32_MAX) {
+      fail(env, "a native kernel's offsets and sizes are integers in [0, 2^32)");
       return 0;
     }
   if (last) *last = argv[count + 1];
@@ -71,8 +71,10 @@ static int heapAndInts(napi_env env, napi_callback_info info, size_t count, napi
   return 1;
 }
 
-/* The geometry from 15 integers (n, h, w, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft); false where a stride or dilation is 0. */
+/* The geometry from 15 integers (n, h, w, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft); false where one is 2^31 or more, or a stride or dilation is 0. */
 static int shapeOf(const int64_t *v, ConvShape *s) {
+  for (int i = 0; i < 15; i++)
+    if (v[i] > INT32_MAX) return 0;
   *s = (ConvShape){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], (int)v[6], (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14]};
   return s->sh > 0 && s->sw > 0 && s->dh > 0 && s->dw > 0;
 }
@@ -89,7 +91,7 @@ static napi_value Conv2d(napi_env env, napi_callback_info info) {
   if (!heapAndInts(env, info, 19, &last, &heap, &size, v)) return NULL;
   bool relu;
   ConvShape s;
-  if (napi_get_value_bool(env, last, &relu) != napi_ok || !shapeOf(v + 4, &s)) return fail(env, "conv2d: relu a boolean, strides and dilations at least 1");
+  if (napi_get_value_bool(env, last, &relu) != napi_ok || !shapeOf(v + 4, &s)) return fail(env, "conv2d: relu a boolean, sizes under 2^31, strides and dilations at least 1");
   const int64_t x = v[0], f = v[1], bias = v[2], y = v[3];
   if (!fits(x, (int64_t)s.n * s.h * s.w * s.ci, size) || !fits(f, (int64_t)s.kh * s.kw * s.ci * s.co, size) || !fits(y, (int64_t)s.n * s.oh * s.ow * s.co, size) || !(bias == 0 || fits(bias, s.co, size)))
     return fail(env, "conv2d: an operand lies outside the heap");
@@ -107,7 +109,7 @@ static napi_value ConvFilterGrad(napi_env env, napi_callback_info info) {
   int64_t size;
   if (!heapAndInts(env, info, 18, NULL, &heap, &size, v)) return NULL;
   ConvShape s;
-  if (!shapeOf(v + 3, &s)) return fail(env, "convFilterGrad: strides and dilations at least 1");
+  if (!shapeOf(v + 3, &s)) return fail(env, "convFilterGrad: sizes under 2^31, strides and dilations at least 1");
   const int64_t x = v[0], dy = v[1], dw = v[2];
   if (!fits(x, (int64_t)s.n * s.h * s.w * s.ci, size) || !fits(dy, (int64_t)s.n * s.oh * s.ow * s.co, size) || !fits(dw, (int64_t)s.kh * s.kw * s.ci * s.co, size))
     return fail(env, "convFilterGrad: an operand lies outside the heap");
@@ -126,11 +128,12 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
     return fail(env, "adam takes the heap, 7 offsets, a size and 9 scalars");
   int64_t v[8];
   for (int i = 0; i < 8; i++)
-    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok || v[i] < 0 || v[i] > INT32_MAX) return fail(env, "adam: offsets and size are integers in [0, 2^31)");
+    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok || v[i] < 0 || v[i] > UINT32_MAX) return fail(env, "adam: offsets and size are integers in [0, 2^32)");
   double d[9];
   for (int i = 0; i < 9; i++)
     if (napi_get_value_double(env, argv[i + 9], &d[i]) != napi_ok) return fail(env, "adam: the scalars must be numbers");
   const int64_t n = v[7], size = (int64_t)bytes;
+  if (n > INT32_MAX) return fail(env, "adam: more than 2^31 values");
   for (int i = 0; i < 7; i++)
     if (!fits(v[i], n, size)) return fail(env, "adam: an operand lies outside the heap");
   char *heap = data;
