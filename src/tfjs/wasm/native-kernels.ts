@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 
 /**
  * native/ (C, built by node-gyp with Mosaic): matrix products at the CPU's own vector width
- * (AVX-512 or AVX2 with FMA), convolutions (forward and filter gradient, AVX-512) and Adam's step, on the wasm
- * backend's heap, the same bits as the relaxed-SIMD kernels' (fused multiply-adds in the same order). Optional: where it was not built, the
- * CPU has no FMA or MOSAIC_NATIVE=0, the WebAssembly kernels do the work, and the numbers are the same.
+ * (AVX-512, or AVX2 with FMA), convolutions (forward and filter gradient; AVX-512) and Adam's
+ * step, on the wasm backend's heap, the same bits as the relaxed-SIMD kernels' (the same fused
+ * multiply-adds in the same order). Optional: where it was not built, the CPU has no FMA, or
+ * MOSAIC_NATIVE=0, the WebAssembly kernels do the work, and the numbers are the same.
  */
 export interface NativeKernels {
   /** 1 AVX2 with FMA, 2 AVX-512 (0: none; then the addon is not used). */
