@@ -22,33 +22,6 @@ static int within(int64_t offset, int64_t rows, int64_t rowStride, int64_t cols,
   return offset >= 0 && offset % 4 == 0 && offset + 4 * ((rows - 1) * rowStride + (cols - 1) * colStride) + 4 <= size;
 }
 
-static napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 13) return fail(env, "gemm takes 13 arguments");
-  void *heap;
-  size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &heap, &bytes) != napi_ok) return fail(env, "gemm: the heap must be an ArrayBuffer");
-  int64_t v[11];
-  for (int i = 0; i < 11; i++)
-    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok) return fail(env, "gemm: offsets, strides and sizes must be numbers");
-  bool relu;
-  if (napi_get_value_bool(env, argv[12], &relu) != napi_ok) return fail(env, "gemm: relu must be a boolean");
-  const int64_t a = v[0], aRow = v[1], aCol = v[2], b = v[3], bRow = v[4], bCol = v[5], c = v[6], m = v[7], k = v[8], n = v[9], bias = v[10];
-  const int64_t limit = INT32_MAX;
-  if (m < 0 || k < 0 || n < 0 || m > limit || k > limit || n > limit || aRow < 0 || aCol < 0 || bRow < 0 || bCol < 0 || aRow > limit || aCol > limit || bRow > limit || bCol > limit)
-    return fail(env, "gemm: negative or huge sizes or strides");
-  const int64_t size = (int64_t)bytes;
-  if (!within(a, m, aRow, k, aCol, size) || !within(b, k, bRow, n, bCol, size) || !within(c, m, n, n, 1, size) || !(bias == 0 || within(bias, 1, 0, n, 1, size)))
-    return fail(env, "gemm: an operand lies outside the heap");
-  char *base = heap;
-  const int done = gemm((const float *)(base + a), aRow, aCol, (const float *)(base + b), bRow, bCol, (float *)(base + c), (int)m, (int)k, (int)n, bias ? (const float *)(base + bias) : NULL, relu);
-  if (done < 0) return fail(env, "gemm: no kernel for this CPU, or out of memory");
-  napi_value result;
-  napi_get_boolean(env, done == 0, &result);
-  return result;
-}
-
 /* The heap and `count` integers from argv[0 …], then one more argument into `last` where it is not NULL; false (a RangeError thrown) where they are not. */
 static int heapAndInts(napi_env env, napi_callback_info info, size_t count, napi_value *last, char **heap, int64_t *size, int64_t *v) {
   const size_t expected = count + 1 + (last ? 1 : 0);
@@ -81,6 +54,26 @@ static int shapeOf(const int64_t *v, ConvShape *s) {
 
 /* Whether `floats` floats from byte `offset` lie within the heap. */
 static int fits(int64_t offset, int64_t floats, int64_t size) { return floats == 0 || (offset % 4 == 0 && offset + 4 * floats <= size); }
+
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  int64_t v[11];
+  napi_value last;
+  char *base;
+  int64_t size;
+  if (!heapAndInts(env, info, 11, &last, &base, &size, v)) return NULL;
+  bool relu;
+  if (napi_get_value_bool(env, last, &relu) != napi_ok) return fail(env, "gemm: relu must be a boolean");
+  const int64_t a = v[0], aRow = v[1], aCol = v[2], b = v[3], bRow = v[4], bCol = v[5], c = v[6], m = v[7], k = v[8], n = v[9], bias = v[10];
+  const int64_t limit = INT32_MAX;
+  if (m > limit || k > limit || n > limit || aRow > limit || aCol > limit || bRow > limit || bCol > limit) return fail(env, "gemm: sizes and strides under 2^31");
+  if (!within(a, m, aRow, k, aCol, size) || !within(b, k, bRow, n, bCol, size) || !within(c, m, n, n, 1, size) || !(bias == 0 || within(bias, 1, 0, n, 1, size)))
+    return fail(env, "gemm: an operand lies outside the heap");
+  const int done = gemm((const float *)(base + a), aRow, aCol, (const float *)(base + b), bRow, bCol, (float *)(base + c), (int)m, (int)k, (int)n, bias ? (const float *)(base + bias) : NULL, relu);
+  if (done < 0) return fail(env, "gemm: no kernel for this CPU, or out of memory");
+  napi_value result;
+  napi_get_boolean(env, done == 0, &result);
+  return result;
+}
 
 /* conv2d(heap, x, f, bias, y, n, h, w, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft, relu): true, or false where it declines. */
 static napi_value Conv2d(napi_env env, napi_callback_info info) {

@@ -42,13 +42,22 @@ int gemm_limit_level(int limit) {
   return gemm_level();
 }
 
-int gemm_level(void) {
-  int level = 0;
+/* What the CPU has (read once: every kernel call asks). */
+static int cpuLevel(void) {
+  static int level = -1;
+  if (level >= 0) return level;
+  int found = 0;
 #ifdef MOSAIC_X86
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) level = 2;
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = 1;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) found = 2;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) found = 1;
 #endif
+  level = found;
+  return level;
+}
+
+int gemm_level(void) {
+  const int level = cpuLevel();
   return level < levelLimit ? level : levelLimit;
 }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import type { AdamArgs, Conv2dArgs, ConvFilterGradArgs } from './kernel-args.js';
 
 /**
  * native/ (C, built by node-gyp with Mosaic): matrix products at the CPU's own vector width
@@ -36,18 +37,18 @@ export interface NativeKernels {
    * y, then n, h, w, ci, oh, ow, co and the window), the same bits; false (nothing written) where it
    * declines: no AVX-512, fewer than 16 output channels, or a tap row (kw · ci) of fewer than 16 floats.
    */
-  conv2d(heap: ArrayBuffer, ...args: [...operands: number[], relu: boolean]): boolean;
+  conv2d(heap: ArrayBuffer, ...args: Conv2dArgs): boolean;
   /**
    * The filter gradient as simd/kernels.ts's `convFilterGrad` takes it (x, dy, dw, n, h, w, ci, oh,
    * ow, co and the window), the same bits; false where it declines: no AVX-512, ci not a multiple
    * of 8, or fewer than 32 output channels.
    */
-  convFilterGrad(heap: ArrayBuffer, ...args: number[]): boolean;
+  convFilterGrad(heap: ArrayBuffer, ...args: ConvFilterGradArgs): boolean;
   /**
    * One step of Adam as simd/kernels.ts's `adam` takes it (p, g, m, v, pOut, mOut, vOut, n, then
    * its float32 scalars), the same bits, 16 or 8 floats at a time; false where it declines (no AVX2).
    */
-  adam(heap: ArrayBuffer, ...args: number[]): boolean;
+  adam(heap: ArrayBuffer, ...args: AdamArgs): boolean;
   /** Caps the level this thread's kernels use (the tests run the AVX2 ones on an AVX-512 CPU); the level then in effect. */
   limitLevel(max: number): number;
 }

@@ -3,6 +3,7 @@ import v8 from 'node:v8';
 import { tfjs } from '../tfjs.js';
 import type * as TF from '@tensorflow/tfjs';
 import type { DataType, KernelBackend, TensorInfo } from '@tensorflow/tfjs';
+import type { AdamArgs, Conv2dArgs, ConvFilterGradArgs, WindowArgs } from './kernel-args.js';
 import { type NativeKernels, nativeKernels } from './native-kernels.js';
 
 /** The parts of tfjs-backend-wasm's backend these kernels use: its heap, allocation and buffers. */
@@ -63,40 +64,8 @@ interface KernelExports {
       ...window: WindowArgs,
     ]
   ): void;
-  convFilterGrad(
-    ...args: [
-      x: number,
-      dy: number,
-      dw: number,
-      n: number,
-      h: number,
-      w: number,
-      ci: number,
-      oh: number,
-      ow: number,
-      co: number,
-      ...window: WindowArgs,
-    ]
-  ): void;
-  adam(
-    p: number,
-    g: number,
-    m: number,
-    v: number,
-    pOut: number,
-    mOut: number,
-    vOut: number,
-    n: number,
-    b1: number,
-    c1: number,
-    b2: number,
-    c2: number,
-    d1: number,
-    d2: number,
-    eps: number,
-    rate: number,
-    decay: number,
-  ): void;
+  convFilterGrad(...args: ConvFilterGradArgs): void;
+  adam(...args: AdamArgs): void;
   gemm(
     a: number,
     aRow: number,
@@ -111,23 +80,7 @@ interface KernelExports {
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   reluGrad(dy: number, y: number, out: number, n: number): void;
-  conv2d(
-    ...args: [
-      x: number,
-      f: number,
-      bias: number,
-      y: number,
-      n: number,
-      h: number,
-      w: number,
-      ci: number,
-      oh: number,
-      ow: number,
-      co: number,
-      ...window: WindowArgs,
-      relu: boolean,
-    ]
-  ): void;
+  conv2d(...args: Conv2dArgs): void;
 }
 
 /**
@@ -155,18 +108,6 @@ export interface WindowGeometry {
   /** Padding before rows and before columns. */
   padBefore: [number, number];
 }
-
-/** A convolution window as the kernels take it: filter, strides, dilations, padding before (rows, then columns). */
-type WindowArgs = [
-  kh: number,
-  kw: number,
-  sh: number,
-  sw: number,
-  dh: number,
-  dwd: number,
-  padTop: number,
-  padLeft: number,
-];
 
 const windowArgs = (g: WindowGeometry): WindowArgs => [...g.filter, ...g.stride, ...g.dilation, ...g.padBefore];
 
@@ -452,7 +393,7 @@ export class SimdKernels {
       s.epsilon,
       s.rate,
       s.decay,
-    ] as Parameters<KernelExports['adam']>;
+    ] as AdamArgs;
     if (!this.native?.adam(this.heap(), ...args)) this.exports.adam(...args);
     return [pOut, mOut, vOut];
   }
