@@ -141,6 +141,62 @@ function rightDecisions(rule: AccuracyRule & { kind: 'binary' | 'argmax' }, p: t
   return predicted.equal(actual).toFloat();
 }
 
+/** A tensor's values read back, with its shape. */
+export interface ReadTensor {
+  values: ArrayLike<number>;
+  shape: number[];
+}
+
+/**
+ * The right decisions of a batch counted from its values read back: exactly what `rightDecisions`
+ * and a sum give (the first of equal maxima is the argmax, NaN is never greater, class indices
+ * cast to int32 as `toInt` does), or undefined where those would broadcast one shape against
+ * another: the tensors then decide.
+ */
+export function countRightDecisions(
+  rule: AccuracyRule & { kind: 'binary' | 'argmax' },
+  p: ReadTensor,
+  t: ReadTensor,
+): { correct: number; total: number } | undefined {
+  const pv = p.values;
+  const tv = t.values;
+  if (rule.kind === 'binary') {
+    if (!sameShape(p.shape, t.shape)) return undefined;
+    let correct = 0;
+    for (let i = 0; i < pv.length; i++) if (pv[i]! > rule.threshold === tv[i]! > 0.5) correct++;
+    return { correct, total: pv.length };
+  }
+  const classes = p.shape[p.shape.length - 1]!;
+  if (p.shape.length === 0 || classes === 0) return undefined;
+  const rows = pv.length / classes;
+  const isIndex = t.shape[t.shape.length - 1] !== classes || classes === 1;
+  if (isIndex ? tv.length !== rows : !sameShape(p.shape, t.shape)) return undefined;
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const predicted = argMaxAt(pv, r * classes, classes);
+    const actual = isIndex ? tv[r]! | 0 : argMaxAt(tv, r * classes, classes);
+    if (predicted === actual) correct++;
+  }
+  return { correct, total: rows };
+}
+
+function argMaxAt(values: ArrayLike<number>, offset: number, length: number): number {
+  let max = values[offset]!;
+  let index = 0;
+  for (let j = 1; j < length; j++) {
+    const v = values[offset + j]!;
+    if (v > max) {
+      max = v;
+      index = j;
+    }
+  }
+  return index;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 export function accuracyFn(rule: AccuracyRule): AccuracyFn | undefined {
   if (rule.kind === 'none') return undefined;
   return (p, t) => {

@@ -7,7 +7,8 @@ import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import type { Batch, BatchSource, RunInfo } from '../../user/contracts.js';
 import { RunRandom } from '../../user/random.js';
 import { withRunRandom } from './run-random.js';
-import { accuracyFn, accuracyRule, checkForcedAccuracy } from './accuracy.js';
+import { accuracyRule, checkForcedAccuracy } from './accuracy.js';
+import { type PassResult, type PassTotals, passTotals } from './pass-totals.js';
 import { asBatch, buildChain, type Chain } from '../chain/chain.js';
 import { LossFailedError } from '../chain/loss.js';
 import { settleBackend, useBuildBackend } from '../backend/backend-choice.js';
@@ -174,7 +175,7 @@ async function train(
       ? (b: Batch, i: number) => checkBatchFinite(b, source, i, data)
       : undefined;
   const sample = await sampleTargets(chain.train);
-  const accuracy = accuracyFn(accuracyRule(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, chain.lossCategory, sample));
+  const rule = accuracyRule(settings.accuracy ?? PROCESS_DEFAULTS.accuracy, chain.lossCategory, sample);
   const forward = (x: tf.Tensor) => chain.models.reduce((d, m) => m.module.forward(d, runInfo, m.info), x);
   const models = chain.models.map((m) => m.module);
   const modules = [...chain.dataModules, ...models];
@@ -194,9 +195,7 @@ async function train(
       runInfo.training = true;
       const trainStats = await overBatches(
         chain.train,
-        (b) => {
-          let correct: tf.Scalar | undefined;
-          let total = 0;
+        (b, totals) => {
           const cost = optimizer.minimize(() => {
             const prediction = forward(b.x);
             if (firstStep) {
@@ -208,11 +207,7 @@ async function train(
                 data,
               );
             }
-            if (accuracy) {
-              const a = accuracy(prediction, b.y);
-              correct = tfjs.keep(a.correct);
-              total = a.total;
-            }
+            totals.addDecisions(prediction, b.y);
             // The models' regularization losses are part of what is minimised, and of the train loss recorded (as model.fit reports it).
             return withRegularization(
               firstStep ? firstLoss(chain, prediction, b.y) : chain.loss(prediction, b.y),
@@ -220,19 +215,21 @@ async function train(
             );
           });
           firstStep = false;
-          return { cost, correct, total };
+          return cost;
         },
+        passTotals(rule),
         checkFirstPass('train', epoch),
       );
       runInfo.training = false;
       const testStats = await overBatches(
         chain.test,
-        (b) =>
+        (b, totals) =>
           tfjs.tidy(() => {
             const prediction = forward(b.x);
-            const a = accuracy?.(prediction, b.y);
-            return { cost: chain.loss(prediction, b.y), correct: a?.correct, total: a?.total ?? 0 };
+            totals.addDecisions(prediction, b.y);
+            return chain.loss(prediction, b.y);
           }),
+        passTotals(rule),
         checkFirstPass('test', epoch),
       );
       for (const m of modules) await m.epochEnd?.(runInfo);
@@ -242,8 +239,8 @@ async function train(
       epoch,
       train_loss: trainStats.loss,
       test_loss: testStats.loss,
-      train_acc: accuracy ? trainStats.accuracy : null,
-      test_acc: accuracy ? testStats.accuracy : null,
+      train_acc: trainStats.accuracy,
+      test_acc: testStats.accuracy,
       duration_s: (performance.now() - started) / 1000,
     };
     const fresh = !Array.isArray(chain.train) || !Array.isArray(chain.test);
@@ -278,54 +275,40 @@ function firstLoss(chain: Chain, prediction: tf.Tensor, target: tf.Tensor): tf.S
   }
 }
 
-interface StepResult {
-  cost: tf.Scalar;
-  correct: tf.Scalar | undefined;
-  total: number;
-}
-
-/** Runs `step` over every batch (`check` first, when given), summing losses and correct counts on the device; reads them back once. */
+/**
+ * Runs `step` over every batch (`check` first, when given), which returns the batch's loss and
+ * adds its decisions to `totals`; the loss is added there too. Reads the totals once, at the end.
+ */
 async function overBatches(
   source: BatchSource,
-  step: (b: Batch) => StepResult,
+  step: (b: Batch, totals: PassTotals) => tf.Tensor,
+  totals: PassTotals,
   check?: (b: Batch, index: number) => void,
-): Promise<{ loss: number; accuracy: number | null }> {
-  let lossSum = tfjs.scalar(0);
-  let correctSum = tfjs.scalar(0);
+): Promise<PassResult> {
   let batches = 0;
-  let total = 0;
   const reusable = Array.isArray(source);
   let lastYield = performance.now();
-  for await (const item of source) {
-    if (performance.now() - lastYield > 1000) {
-      // Let timers (heartbeats) and IPC run during long epochs.
-      await new Promise((resolve) => setImmediate(resolve));
-      lastYield = performance.now();
+  try {
+    for await (const item of source) {
+      if (performance.now() - lastYield > 1000) {
+        // Let timers (heartbeats) and IPC run during long epochs.
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
+      const b = asBatch(item);
+      check?.(b, batches);
+      const cost = step(b, totals);
+      totals.addLoss(cost);
+      cost.dispose();
+      batches++;
+      if (!reusable) tfjs.dispose([b.x, b.y]);
     }
-    const b = asBatch(item);
-    check?.(b, batches);
-    const r = step(b);
-    const nextLoss = tfjs.tidy(() => lossSum.add(r.cost.rank === 0 ? r.cost : r.cost.mean()));
-    lossSum.dispose();
-    r.cost.dispose();
-    lossSum = nextLoss as tf.Scalar;
-    if (r.correct) {
-      const nextCorrect = correctSum.add(r.correct);
-      correctSum.dispose();
-      r.correct.dispose();
-      correctSum = nextCorrect as tf.Scalar;
-    }
-    total += r.total;
-    batches++;
-    if (!reusable) tfjs.dispose([b.x, b.y]);
+    if (batches === 0)
+      throw new Error('a batch source gave no batch (too few samples for the batch size, with drop_last?)');
+    return await totals.read();
+  } finally {
+    totals.dispose();
   }
-  if (batches === 0) {
-    tfjs.dispose([lossSum, correctSum]);
-    throw new Error('a batch source gave no batch (too few samples for the batch size, with drop_last?)');
-  }
-  const [loss, correct] = [(await lossSum.data())[0]!, (await correctSum.data())[0]!];
-  tfjs.dispose([lossSum, correctSum]);
-  return { loss: loss / batches, accuracy: total > 0 ? correct / total : null };
 }
 
 /** Targets of the first batches, to choose the accuracy rule. */
