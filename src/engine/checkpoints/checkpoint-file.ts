@@ -17,7 +17,12 @@ export function splitCheckpoint(content: Buffer): { header: unknown; body: Buffe
   }
 }
 
+/** A checkpoint file's content from its header and the tensors' bytes, in pieces (written as they are, not joined: a copy the size of the model). */
+export function checkpointPieces(header: unknown, body: Buffer[]): Buffer[] {
+  return [Buffer.from(`${MAGIC}\n${JSON.stringify(header)}\n`), ...body];
+}
+
 /** A checkpoint file's content from its header and the tensors' bytes. */
 export function joinCheckpoint(header: unknown, body: Buffer[]): Buffer {
-  return Buffer.concat([Buffer.from(`${MAGIC}\n${JSON.stringify(header)}\n`), ...body]);
+  return Buffer.concat(checkpointPieces(header, body));
 }

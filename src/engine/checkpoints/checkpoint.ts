@@ -10,7 +10,7 @@ import { LayersModule } from '../../user/layers-module.js';
 import { isRandomState, type RandomState } from '../../user/random.js';
 import { decodeWeightFile } from '../../user/weights.js';
 import type { NamedTensor } from '../optimizers/optimizer-state.js';
-import { joinCheckpoint, splitCheckpoint } from './checkpoint-file.js';
+import { checkpointPieces, splitCheckpoint } from './checkpoint-file.js';
 import { claimFolder, foreignFolder } from './run-folder.js';
 
 /**
@@ -184,7 +184,8 @@ export async function saveCheckpoint(
   const epoch = record.epoch;
   try {
     await claimFolder(runDir, owner);
-    await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer, random);
+    const pieces = await checkpointContent(runDir, stampOf(owner, record), models, variables, optimizer, random);
+    await writePieces(checkpointFile(runDir, epoch), runDir, pieces);
   } catch (e) {
     for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`])
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
@@ -195,14 +196,15 @@ export async function saveCheckpoint(
   }
 }
 
-async function writeCheckpoint(
+/** The checkpoint file's content, read from the run now; a model class's own saveModel writes its files (moved into place). */
+async function checkpointContent(
   runDir: string,
   stamp: OwnerStamp,
   models: ModelModule[],
   variables: tf.Tensor[],
   optimizer: NamedTensor[],
   random: RandomState,
-): Promise<void> {
+): Promise<Buffer[]> {
   const groups: { name: string; tensors: NamedTensor[]; parameters?: (number | null)[] }[] = [
     { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
     { name: 'optimizer', tensors: optimizer },
@@ -248,17 +250,47 @@ async function writeCheckpoint(
     await fs.rm(files, { recursive: true, force: true });
     await fs.rename(`${files}.tmp`, files);
   }
-  const file = checkpointFile(runDir, stamp.epoch);
-  const content = joinCheckpoint(
+  return checkpointPieces(
     header,
     encoded.map((g) => Buffer.from(g.data)),
   );
-  await fs.writeFile(`${file}.tmp`, content).catch(async (e: NodeJS.ErrnoException) => {
+}
+
+/**
+ * `pieces` written to `file` under a temporary name, then renamed into place. In one request:
+ * `writeFile` writes 512 KiB at a time, and a model's checkpoint is megabytes (the bench MLP's,
+ * 3.2 MB, took 12–15 ms an epoch that way; 1.4–6 ms mostly in one).
+ */
+async function writePieces(file: string, runDir: string, pieces: Buffer[]): Promise<void> {
+  const handle = await fs.open(`${file}.tmp`, 'w').catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
     await fs.mkdir(runDir, { recursive: true });
-    await fs.writeFile(`${file}.tmp`, content);
+    return fs.open(`${file}.tmp`, 'w');
   });
+  try {
+    let rest = pieces;
+    while (rest.length > 0) {
+      const { bytesWritten } = await handle.writev(rest);
+      if (bytesWritten === 0) throw new Error(`${file}.tmp: the file system took no byte`);
+      rest = remainder(rest, bytesWritten);
+    }
+  } finally {
+    await handle.close();
+  }
   await fs.rename(`${file}.tmp`, file);
+}
+
+/** What a write of `written` bytes left of `pieces` (a file system may write part of a request). */
+function remainder(pieces: Buffer[], written: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const piece of pieces) {
+    if (written >= piece.length) written -= piece.length;
+    else {
+      rest.push(written > 0 ? piece.subarray(written) : piece);
+      written = 0;
+    }
+  }
+  return rest;
 }
 
 async function freshFolder(dir: string): Promise<void> {
