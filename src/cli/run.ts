@@ -4,6 +4,7 @@ import { formatLocation, MosaicError } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
 import type { ExperimentConfig } from '../config/types.js';
 import { executePending, type ProgressMode } from '../experiment/execute.js';
+import { WarmWorkers } from '../worker/pool.js';
 import { isWorkerAlive } from '../core/host.js';
 import { generatePipelines } from '../pipelines/generate.js';
 import { DESIGN_FACT, newRuns, PAIRED, planSeeds } from '../pipelines/facts.js';
@@ -34,6 +35,22 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
   const pipelines = generatePipelines(config);
   refuseBadRace(config, pipelines.length / config.monitor.multiplicity);
   await checkStoreLocation(dbPath, 'create');
+  // The workers load while the experiment is checked; they touch nothing until told to begin.
+  const warm = options.queueOnly ? undefined : new WarmWorkers({ dbPath, monitor: config.monitor }, pipelines.length);
+  try {
+    return await checkAndRun(config, pipelines, dbPath, options, warm);
+  } finally {
+    warm?.dispose();
+  }
+}
+
+async function checkAndRun(
+  config: ExperimentConfig,
+  pipelines: ReturnType<typeof generatePipelines>,
+  dbPath: string,
+  options: RunCommandOptions,
+  warm: WarmWorkers | undefined,
+): Promise<number> {
   const { preflight } = await import('../engine/preflight/preflight.js');
   await preflight(config, { build: options.check ?? true });
 
@@ -62,6 +79,7 @@ export async function runCommand(configPath: string, dbPath: string, options: Ru
       progress: options.progress ?? 'auto',
       headline: `${ids.length} runs queued (ids ${idRanges(ids)}) in ${store.location}`,
       waitForOthers: options.wait === false ? 'none' : 'held',
+      ...(warm ? { warm } : {}),
     });
   } finally {
     await store.close();

@@ -3,10 +3,10 @@ import type { MonitorSettings } from '../config/types.js';
 import type { OpenRun, Store } from '../store/types.js';
 import { heartbeatText, isSilent } from '../core/heartbeat.js';
 import { MONITOR_DEFAULTS } from '../core/defaults.js';
-import { runPool, workerSlots } from '../worker/pool.js';
+import { runPool, type WarmWorkers, workerSlots } from '../worker/pool.js';
 import { takenBack } from '../worker/messages.js';
 import { BarReporter, LineReporter, type Reporter } from '../worker/reporter.js';
-import { isWorkerAlive } from '../core/host.js';
+import { hostName, isWorkerAlive } from '../core/host.js';
 import { EXIT } from '../core/exit-codes.js';
 
 export type ProgressMode = 'auto' | 'bar' | 'lines';
@@ -26,6 +26,8 @@ export interface ExecuteOptions {
    * (`--no-wait`). Default `held`.
    */
   waitForOthers?: WaitFor;
+  /** Workers started ahead (`mosaic run` starts them before its checks), taken by the first pool. */
+  warm?: WarmWorkers;
 }
 
 export type WaitFor = 'held' | 'silent' | 'none';
@@ -66,7 +68,8 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
   let summary: Awaited<ReturnType<typeof runPool>>;
   try {
     const launchedRuns = new Set<number>();
-    summary = await runPool({ dbPath, store, monitor, total, launchedRuns, reporter });
+    summary = await runPool({ dbPath, store, monitor, total, launchedRuns, reporter, warm: options.warm });
+    options.warm?.dispose();
     // Runs may still be held by other live processes (workers of a killed scheduler finishing their
     // step, or another scheduler on this database): wait for them; take over those that die. Runs
     // given back to pending after every worker had left (a pack that could not be made) get
@@ -74,10 +77,15 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     const waitFor = options.waitForOthers ?? 'held';
     let waitingSaid = false;
     let silentSaid = '';
-    // Runs of silent hosts this process said it waits for: taken back, they are said as a worker says it.
+    // Runs of other hosts (silent, or said to be waited for): taken back, they are said as a worker says it.
     const silentIds = new Set<number>();
     let lastRoundTrained = true;
     while (waitFor !== 'none' && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused())) {
+      // Runs another host holds are taken back by their heartbeat only: said so, whether or not
+      // this process had said it waits for them (it may find them past the timeout at first look).
+      const here = hostName();
+      for (const r of await store.openRuns())
+        if (r.status === 'running' && r.host !== null && r.host !== here) silentIds.add(r.runId);
       const late = await store.reclaimStale(isWorkerAlive, timeout);
       const counts = await store.counts();
       if (late.length > 0 || (counts.pending > 0 && lastRoundTrained)) {

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(EXIT.ok.code));
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
   process.on('SIGINT', () => {});
+  if (process.env[WORKER_ENV.hold]) await told('go');
   const store = await openStore(dbPath, 'write');
   // Counted among the live workers of every host, whose fair shares claims take (the pool marked us at fork too).
   await store.markWorkerAlive(identity);
@@ -197,6 +198,18 @@ async function siblingsBusy(store: { runningClaims(): Promise<{ host: string; pi
  */
 async function othersBusy(store: { runningClaims(): Promise<{ host: string; pid: number }[]> }): Promise<boolean> {
   return (await store.runningClaims()).some((c) => c.pid !== process.pid && isWorkerAlive(c.host, c.pid));
+}
+
+/** Resolves when the scheduler sends a message of this type. */
+function told(type: SchedulerMessage['type']): Promise<void> {
+  return new Promise((resolve) => {
+    const listen = (m: SchedulerMessage) => {
+      if (m?.type !== type) return;
+      process.off('message', listen);
+      resolve();
+    };
+    process.on('message', listen);
+  });
 }
 
 /** Tells the scheduler a run starts training here. */

@@ -10,9 +10,10 @@ export type WorkerMessage =
 
 /**
  * Messages the scheduler sends its workers: `look`, a sibling finished or gave back runs — a
- * worker waiting for runs while its siblings hold some looks at the queue again at once.
+ * worker waiting for runs while its siblings hold some looks at the queue again at once; `go`, to
+ * a worker started ahead (`WORKER_ENV.hold`): the database is ready, begin.
  */
-export type SchedulerMessage = { type: 'look' };
+export type SchedulerMessage = { type: 'look' } | { type: 'go' };
 
 /** Environment a worker process is started with. */
 export const WORKER_ENV = {
@@ -23,6 +24,8 @@ export const WORKER_ENV = {
   packSize: 'MOSAIC_PACK_SIZE',
   /** [MONITOR] heartbeat_timeout, seconds. */
   heartbeatTimeout: 'MOSAIC_HEARTBEAT_TIMEOUT',
+  /** Set: started ahead, while the scheduler checks the experiment; it waits for `go` before opening the database. */
+  hold: 'MOSAIC_WORKER_HOLD',
 } as const;
 
 /** What is said when runs of a silent host are taken back. */

@@ -14,6 +14,8 @@ const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 
 export interface PoolOptions {
   dbPath: string;
+  /** Workers started ahead (`WarmWorkers`): taken for their slots before any new one is forked. */
+  warm?: WarmWorkers;
   store: Store;
   monitor: Pick<
     MonitorSettings,
@@ -69,6 +71,65 @@ export function cudaVisibleDevices(device: string): string {
   return m ? m[1]! : device;
 }
 
+function forkWorker(
+  options: Pick<PoolOptions, 'dbPath' | 'monitor'>,
+  slot: Slot,
+  workerId: string,
+  extra: NodeJS.ProcessEnv = {},
+): ChildProcess {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [WORKER_ENV.db]: options.dbPath,
+    [WORKER_ENV.id]: workerId,
+    [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? MONITOR_DEFAULTS.pack_size),
+    [WORKER_ENV.heartbeatTimeout]: String(options.monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout),
+    ...extra,
+  };
+  if (options.monitor.cache_database_path) env[CACHE_ENV.db] = options.monitor.cache_database_path;
+  if (options.monitor.cache_size) env[CACHE_ENV.size] = String(options.monitor.cache_size);
+  if (slot.device) {
+    env[WORKER_ENV.device] = slot.device;
+    env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices(slot.device);
+  }
+  return fork(CHILD, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+}
+
+/**
+ * Workers forked before the database is ready, so that their imports (TF.js, the engine: ~0.4 s
+ * a process) load while `mosaic run` checks the experiment: each waits for `go` before it opens
+ * the database, and a check that fails kills them untouched (`dispose`). The pool takes them for
+ * their slots; those it does not need are disposed.
+ */
+export class WarmWorkers {
+  private readonly waiting = new Map<number, { child: ChildProcess; id: string }>();
+
+  constructor(options: Pick<PoolOptions, 'dbPath' | 'monitor'>, runs: number) {
+    for (const slot of workerSlots(options.monitor).slice(0, Math.max(1, runs))) {
+      const id = `${process.pid}-${slot.index}-0`;
+      const child = forkWorker(options, slot, id, { [WORKER_ENV.hold]: '1' });
+      // Said by the pool once it takes the worker; meanwhile its output waits in the pipe.
+      child.on('error', () => undefined);
+      this.waiting.set(slot.index, { child, id });
+    }
+  }
+
+  /** The worker started for this slot, if it is still alive (it is the taker's from then on). */
+  take(slot: Slot): { child: ChildProcess; id: string } | undefined {
+    const w = this.waiting.get(slot.index);
+    this.waiting.delete(slot.index);
+    if (!w) return undefined;
+    if (w.child.connected && w.child.exitCode === null && w.child.signalCode === null) return w;
+    w.child.kill();
+    return undefined;
+  }
+
+  /** Stops the workers not taken. */
+  dispose(): void {
+    for (const { child } of this.waiting.values()) child.kill();
+    this.waiting.clear();
+  }
+}
+
 /**
  * Runs every pending run of the store with a pool of warm worker processes. A worker that dies
  * has its run marked failed and is replaced while pending runs remain.
@@ -109,21 +170,10 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   await new Promise<void>((resolve, reject) => {
     let alive = 0;
     const start = (slot: Slot) => {
-      const workerId = `${process.pid}-${slot.index}-${++generation}`;
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        [WORKER_ENV.db]: options.dbPath,
-        [WORKER_ENV.id]: workerId,
-        [WORKER_ENV.packSize]: String(options.monitor.pack_size ?? MONITOR_DEFAULTS.pack_size),
-        [WORKER_ENV.heartbeatTimeout]: String(options.monitor.heartbeat_timeout ?? MONITOR_DEFAULTS.heartbeat_timeout),
-      };
-      if (options.monitor.cache_database_path) env[CACHE_ENV.db] = options.monitor.cache_database_path;
-      if (options.monitor.cache_size) env[CACHE_ENV.size] = String(options.monitor.cache_size);
-      if (slot.device) {
-        env[WORKER_ENV.device] = slot.device;
-        env.CUDA_VISIBLE_DEVICES = cudaVisibleDevices(slot.device);
-      }
-      const child: ChildProcess = fork(CHILD, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      const warm = options.warm?.take(slot);
+      const workerId = warm?.id ?? `${process.pid}-${slot.index}-${++generation}`;
+      const child: ChildProcess = warm?.child ?? forkWorker(options, slot, workerId);
+      if (warm) child.send({ type: 'go' } satisfies SchedulerMessage);
       children.add(child);
       alive++;
       // Counted among the live workers at once (its own beats follow once it has loaded): a host

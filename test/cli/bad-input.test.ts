@@ -86,6 +86,35 @@ describe('bad input: one clear line, non-zero exit, no database', () => {
     });
   }
 
+  it('a check that fails stops the workers started ahead of it: none is left, none opened the database', async () => {
+    const dir = tmpDir();
+    const config = tutorialConfig(dir);
+    fs.writeFileSync(path.join(dir, 'broken.ts'), 'export class dataset_OR { constructor( }\n');
+    fs.writeFileSync(
+      config,
+      fs.readFileSync(config, 'utf8').replace(/path_to_class = .*dataset\.ts/, 'path_to_class = ./broken.ts'),
+    );
+    // Every process of this run carries the tag in its environment (workers inherit it).
+    const tag = `mosaic-test-${process.pid}-${Date.now()}`;
+    const db = path.join(dir, 'x.db');
+    expectCleanFailure(cli(['run', config, db], dir, { MOSAIC_TEST_TAG: tag }), /cannot load .*broken\.ts/);
+    const tagged = () =>
+      fs.readdirSync('/proc').filter((pid) => {
+        try {
+          return (
+            /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`MOSAIC_TEST_TAG=${tag}`)
+          );
+        } catch {
+          return false; // gone meanwhile, or not ours to read
+        }
+      });
+    for (let waited = 0; tagged().length > 0 && waited < 3000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(tagged()).toEqual([]);
+    expect(fs.existsSync(db)).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.runs'))).toBe(false);
+  });
+
   it('a missing config file', () => {
     expectCleanFailure(
       cli(['run', '/nonexistent/config.ini', path.join(tmpDir(), 'x.db')]),
