@@ -112,7 +112,7 @@ async function msPerStep(name, steps) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (ms) => `${ms.toFixed(1).padStart(8)} ms`;
+const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1).padStart(8)} ms`;
 // On wasm, 200 steps after 100 of warm-up: V8 and the wasm engine take a few hundred steps to reach
 // the speed of a run's later epochs (with 20 after 10 the MLP's step read 3.3 ms, warm 1.7 ms).
 const steps = (backend, name) => stepsOption ?? (quick ? 3 : backend === 'cpu' ? (name === 'cnn' ? 5 : 20) : 200);
