@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built engine: user classes resolve `mosaic-ml` to dist/index.js, as in a worker.
@@ -7,7 +8,7 @@ import { newRuns } from '../../dist/pipelines/facts.js';
 import { generatePipelines } from '../../dist/pipelines/generate.js';
 import { openSqliteStore } from '../../dist/store/sqlite.js';
 import { slowSteps } from '../fixtures/classes.js';
-import { FIXTURES, tmpDir } from '../support/helpers.js';
+import { classesConfig, tmpDir } from '../support/helpers.js';
 
 // Every finished epoch survives a kill: its checkpoint, then its row, are written before the next
 // epoch's first step (writing them while the next epoch trains would leave a finished epoch to
@@ -16,34 +17,8 @@ import { FIXTURES, tmpDir } from '../support/helpers.js';
 describe("an epoch's end", () => {
   it('stores the epoch (checkpoint, then row) before the next epoch takes a step', async () => {
     const dir = tmpDir();
-    const config = parseConfig(
-      `[PROCESS]
-lr = 1e-2
-epochs = 3
-seed = 5
-backend = cpu
-data_scheme = data
-pipeline_scheme = model
-loss_function = CrossEntropyLoss
-[MONITOR]
-nb_processus = 1
-[data]
-type = data
-class = three_classes
-path_to_class = ${FIXTURES}/classes.ts
-key = points
-batch_size = 4
-onehot = False
-[model]
-type = model
-class = slow_classifier
-path_to_class = ${FIXTURES}/classes.ts
-key = slow
-outputs = 3
-step_ms = 1
-`,
-      path.join(dir, 'config.ini'),
-    );
+    const file = classesConfig(dir, { modelClass: 'slow_classifier', model: 'step_ms = 1' });
+    const config = parseConfig(fs.readFileSync(file, 'utf8'), file);
     const store = openSqliteStore(path.join(dir, 'w.db'), { create: true });
     await store.enqueue(newRuns(config, generatePipelines(config)));
     const [run] = await store.claimPack({ id: 'w', pid: process.pid, host: 'h' }, 1);

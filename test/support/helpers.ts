@@ -173,7 +173,7 @@ ${opts.models}
 /** An experiment on three classes (test/fixtures/classes.ts). */
 export function classesConfig(
   dir: string,
-  o: { outputs?: number; onehot?: boolean; process?: string; model?: string } = {},
+  o: { outputs?: number; onehot?: boolean; process?: string; model?: string; modelClass?: string } = {},
 ): string {
   const file = path.join(dir, 'classes.ini');
   fs.writeFileSync(
@@ -200,7 +200,7 @@ onehot = ${o.onehot ? 'True' : 'False'}
 
 [classifier]
 type = model
-class = classifier
+class = ${o.modelClass ?? 'classifier'}
 path_to_class = ${FIXTURES}/classes.ts
 key = linear
 outputs = ${o.outputs ?? 3}
