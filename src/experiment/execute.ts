@@ -80,12 +80,12 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
     // Runs of other hosts (silent, or said to be waited for): taken back, they are said as a worker says it.
     const silentIds = new Set<number>();
     let lastRoundTrained = true;
+    const here = hostName();
     while (waitFor !== 'none' && !summary.interrupted && !summary.storeUnavailable && !(await store.isPaused())) {
       // Runs another host holds are taken back by their heartbeat only: said so, whether or not
       // this process had said it waits for them (it may find them past the timeout at first look).
-      const here = hostName();
-      for (const r of await store.openRuns())
-        if (r.status === 'running' && r.host !== null && r.host !== here) silentIds.add(r.runId);
+      const open = await store.openRuns();
+      for (const r of open) if (r.status === 'running' && r.host !== null && r.host !== here) silentIds.add(r.runId);
       const late = await store.reclaimStale(isWorkerAlive, timeout);
       const counts = await store.counts();
       if (late.length > 0 || (counts.pending > 0 && lastRoundTrained)) {
@@ -108,9 +108,8 @@ export async function executePending(options: ExecuteOptions): Promise<number> {
         continue;
       }
       if (counts.running === 0) break;
-      const silent = (await store.openRuns()).filter(
-        (r) => r.status === 'running' && isSilent(r.silentSeconds ?? 0, timeout),
-      );
+      // Nothing was taken back since `open` was read: it still says who holds what.
+      const silent = open.filter((r) => r.status === 'running' && isSilent(r.silentSeconds ?? 0, timeout));
       if (silent.length > 0) {
         const ids = silent.map((r) => r.runId).join(',');
         if (ids !== silentSaid) reporter.log(waitingForSilent(silent, timeout));

@@ -36,27 +36,36 @@ export function passTotals(rule: AccuracyRule, backend = tfjs.getBackend()): Pas
   return backend === 'cpu' || backend === 'wasm' ? new HostTotals(rule) : new DeviceTotals(rule);
 }
 
-/** Summed on the device, read back once. */
-class DeviceTotals implements PassTotals {
-  private loss: tf.Scalar | undefined;
-  private correct: tf.Scalar | undefined;
-  private total = 0;
-  private batches = 0;
-  private readonly accuracy;
+/** What both kinds of sums keep: the run's accuracy function, the batches and decisions counted. */
+abstract class Totals {
+  protected total = 0;
+  protected batches = 0;
+  protected readonly accuracy;
 
-  constructor(private readonly rule: AccuracyRule) {
+  constructor(protected readonly rule: AccuracyRule) {
     this.accuracy = accuracyFn(rule);
   }
 
+  /** The pass's result from the summed loss and right decisions (no decision counted: no accuracy). */
+  protected result(loss: number, correct: number): PassResult {
+    return { loss: loss / this.batches, accuracy: this.total > 0 ? correct / this.total : null };
+  }
+}
+
+/** Summed on the device, read back once. */
+class DeviceTotals extends Totals implements PassTotals {
+  private loss: tf.Scalar | undefined;
+  private correct: tf.Scalar | undefined;
+
   addLoss(cost: tf.Tensor): void {
-    this.loss = this.accumulate(this.loss, cost.rank === 0 ? (cost as tf.Scalar) : undefined, () => cost.mean());
+    this.loss = this.accumulate(this.loss, () => (cost.rank === 0 ? cost : cost.mean()));
     this.batches++;
   }
 
   addDecisions(prediction: tf.Tensor, target: tf.Tensor): void {
     if (!this.accuracy) return;
     const a = this.accuracy(prediction, target);
-    this.correct = this.accumulate(this.correct, a.correct);
+    this.correct = this.accumulate(this.correct, () => a.correct);
     a.correct.dispose();
     this.total += a.total;
   }
@@ -64,10 +73,7 @@ class DeviceTotals implements PassTotals {
   async read(): Promise<PassResult> {
     const [loss, correct] = await Promise.all([this.loss?.data(), this.correct?.data()]);
     this.dispose();
-    return {
-      loss: (loss?.[0] ?? 0) / this.batches,
-      accuracy: this.rule.kind !== 'none' && this.total > 0 ? (correct?.[0] ?? 0) / this.total : null,
-    };
+    return this.result(loss?.[0] ?? 0, correct?.[0] ?? 0);
   }
 
   dispose(): void {
@@ -76,28 +82,18 @@ class DeviceTotals implements PassTotals {
     this.correct = undefined;
   }
 
-  /** sum + value (the value, or what `make` computes), kept: it outlives the tape or tidy it is made in. */
-  private accumulate(sum: tf.Scalar | undefined, value: tf.Scalar | undefined, make?: () => tf.Tensor): tf.Scalar {
-    const next = tfjs.tidy(() => {
-      const v = (value ?? make!()) as tf.Scalar;
-      return (sum ?? tfjs.scalar(0)).add(v);
-    }) as tf.Scalar;
+  /** sum + what `value` gives, kept: it outlives the tape or tidy it is made in. */
+  private accumulate(sum: tf.Scalar | undefined, value: () => tf.Tensor): tf.Scalar {
+    const next = tfjs.tidy(() => (sum ?? tfjs.scalar(0)).add(value())) as tf.Scalar;
     sum?.dispose();
     return tfjs.keep(next);
   }
 }
 
 /** Read back at each batch and summed here. */
-class HostTotals implements PassTotals {
+class HostTotals extends Totals implements PassTotals {
   private loss = 0;
   private correct = 0;
-  private total = 0;
-  private batches = 0;
-  private readonly accuracy;
-
-  constructor(private readonly rule: AccuracyRule) {
-    this.accuracy = accuracyFn(rule);
-  }
 
   addLoss(cost: tf.Tensor): void {
     let value: number;
@@ -113,7 +109,7 @@ class HostTotals implements PassTotals {
   }
 
   addDecisions(prediction: tf.Tensor, target: tf.Tensor): void {
-    if (this.rule.kind === 'none' || !this.accuracy) return;
+    if (this.rule.kind === 'none') return;
     const read = (t: tf.Tensor) => ({ values: t.dataSync(), shape: t.shape });
     const counted = countRightDecisions(this.rule, read(prediction), read(target)) ?? this.onDevice(prediction, target);
     this.correct += counted.correct;
@@ -121,10 +117,7 @@ class HostTotals implements PassTotals {
   }
 
   async read(): Promise<PassResult> {
-    return {
-      loss: this.loss / this.batches,
-      accuracy: this.rule.kind !== 'none' && this.total > 0 ? this.correct / this.total : null,
-    };
+    return this.result(this.loss, this.correct);
   }
 
   dispose(): void {}
