@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -63,7 +64,8 @@ export class PostgresError extends Error {
  * One connection to a PostgreSQL database (one per process). Every use goes through one promise
  * chain, so a transaction never interleaves with another statement. A lost connection is
  * re-established (with growing waits, up to `reconnectSeconds`) and the statement or transaction
- * run again; a commit whose answer was lost is looked up by its transaction id rather than run twice.
+ * run again; a commit whose answer was lost is looked up by the mark its transaction wrote
+ * (`markCommits`) rather than run twice.
  */
 export class PgConnection implements SqlConnection {
   readonly dialect = POSTGRES_DIALECT;
@@ -75,6 +77,8 @@ export class PgConnection implements SqlConnection {
   private client: pg.Client | undefined;
   private readonly queue = new Serial();
   private closed = false;
+  private marking = false;
+  private lastMark: string | undefined;
 
   private constructor(
     private readonly url: string,
@@ -130,25 +134,71 @@ export class PgConnection implements SqlConnection {
       this.attempt(async (client) => {
         await client.query('BEGIN');
         let result: T;
-        let xid: string | null;
+        let mark: string | undefined;
         try {
           result = await fn(runnerOn(client));
-          xid = (await client.query<{ xid: string | null }>('SELECT txid_current_if_assigned()::text AS xid')).rows[0]!
-            .xid;
+          mark = await this.markIfWritten(client);
         } catch (e) {
-          await client.query('ROLLBACK').catch(() => undefined);
+          // A lost connection's transaction is rolled back by the server (and the client may still hold its query).
+          if (!isConnectionLost(e)) await client.query('ROLLBACK').catch(() => undefined);
           throw e;
         }
         try {
           await client.query('COMMIT');
         } catch (e) {
-          // The commit may have happened before the connection went: ask the server, on a new connection.
-          if (xid !== null && isConnectionLost(e) && (await this.outcomeOf(xid)) === 'committed') return result;
-          throw e;
+          // The commit may have happened before the connection went: its mark says, on a new connection.
+          // Otherwise (or unmarked) the connection is lost and `attempt` runs the transaction again.
+          if (mark === undefined || !isConnectionLost(e) || !(await this.marked(mark))) throw e;
         }
+        if (mark !== undefined) this.lastMark = mark;
         return result;
       }),
     );
+  }
+
+  /**
+   * From now on every transaction that writes leaves a mark (`mosaic_commits`, which must exist):
+   * a commit whose answer was lost is then never run twice. Deletes the marks of connections
+   * gone for a day. Before this (the transaction that makes the tables), a lost commit is run again.
+   */
+  async markCommits(): Promise<void> {
+    await this.run(`DELETE FROM mosaic_commits WHERE made_at < ${POSTGRES_DIALECT.now} - 86400`);
+    this.marking = true;
+  }
+
+  /**
+   * In a transaction that wrote, a new mark (and this connection's previous one deleted, its
+   * transaction's outcome known): one statement, that writes nothing in a transaction that did not.
+   */
+  private async markIfWritten(client: pg.Client): Promise<string | undefined> {
+    if (!this.marking) return undefined;
+    const mark = randomUUID();
+    const made = await client.query(
+      `WITH wrote AS (SELECT txid_current_if_assigned() IS NOT NULL AS yes),
+         gone AS (DELETE FROM mosaic_commits WHERE mark = $2 AND (SELECT yes FROM wrote))
+       INSERT INTO mosaic_commits (mark, made_at) SELECT $1, ${POSTGRES_DIALECT.now} FROM wrote WHERE yes`,
+      [mark, this.lastMark ?? null],
+    );
+    return made.rowCount === 1 ? mark : undefined;
+  }
+
+  /**
+   * Whether the transaction that wrote `mark` committed, asked on a new connection (again on
+   * another if that one is lost too, within `reconnectSeconds`).
+   */
+  private async marked(mark: string): Promise<boolean> {
+    for (let losses = 1; ; losses++) {
+      const client = await this.reconnect(undefined);
+      try {
+        return (await client.query('SELECT 1 FROM mosaic_commits WHERE mark = $1', [mark])).rowCount === 1;
+      } catch (e) {
+        if (!isConnectionLost(e) || losses >= MAX_CONSECUTIVE_LOSSES) {
+          throw new StoreUnavailableError(
+            `PostgreSQL database ${this.location}: the answer to a COMMIT was lost and whether it happened cannot be known: ${this.scrub(errorMessage(e))}`,
+          );
+        }
+      }
+    }
   }
 
   readOnlyColumn(sql: string): Promise<unknown[]> {
@@ -235,6 +285,8 @@ export class PgConnection implements SqlConnection {
       try {
         return await work(client);
       } catch (e) {
+        // Mosaic's own errors (a reconnection given up, a commit's outcome unknown) are final.
+        if (e instanceof MosaicError) throw e;
         if (isConnectionLost(e) && ++losses <= MAX_CONSECUTIVE_LOSSES) {
           await this.reconnect(e);
         } else if (isSerialisationFailure(e) && ++conflicts <= MAX_SERIALISATION_RETRIES) {
@@ -320,27 +372,6 @@ export class PgConnection implements SqlConnection {
       throw e;
     }
     return client;
-  }
-
-  /** What became of a transaction whose COMMIT got no answer: 'committed', 'aborted' or null (unknown). */
-  private async outcomeOf(xid: string): Promise<string | null> {
-    for (let i = 0; i < 100; i++) {
-      const client = await this.reconnect(undefined);
-      let status: string | null;
-      try {
-        status = (await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid]))
-          .rows[0]!.status;
-      } catch (e) {
-        // After a crash the server's next transaction ID can be below one it had handed out but never
-        // written to its log: such a transaction left no commit record, so it did not commit.
-        if (/transaction ID \d+ is in the future/.test(errorMessage(e))) return 'aborted';
-        throw e;
-      }
-      // The old backend may still be finishing: its transaction is then still "in progress".
-      if (status !== 'in progress') return status;
-      await sleep(100);
-    }
-    return null;
   }
 }
 

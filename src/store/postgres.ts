@@ -61,6 +61,7 @@ export async function openPostgresConnection(url: string, options: PostgresOpenO
           [String(SCHEMA_VERSION)],
         );
       });
+      await conn.markCommits();
     }
   } catch (e) {
     await conn.close();

@@ -38,6 +38,8 @@ interface Table {
   indexes?: Readonly<Record<string, readonly string[]>>;
   /** The schema version that added the table. */
   since?: number;
+  /** Made on this backend only. */
+  only?: Dialect;
 }
 
 const TABLES = [
@@ -197,6 +199,19 @@ const LIVE_TABLES = [
       ['seen_at', 'real', 'NOT NULL'],
     ],
   },
+  {
+    // A mark written by each PostgreSQL transaction that writes, just before its COMMIT: when the
+    // answer to a COMMIT is lost, the mark says whether it happened. A transaction id cannot: a
+    // server that crashed before writing a transaction to its log hands the same id out again.
+    // Each connection deletes its previous mark with the next; marks of connections long gone are
+    // deleted when a writer connects (postgres-connection.ts).
+    name: 'mosaic_commits',
+    columns: [
+      ['mark', 'text', 'PRIMARY KEY'],
+      ['made_at', 'real', 'NOT NULL'],
+    ],
+    only: 'postgres',
+  },
 ] as const satisfies readonly Table[];
 
 /** Every table of a Mosaic database (a copy fills them in this order). */
@@ -208,6 +223,7 @@ export const sqlName = (name: string): string => (/^[a-z_][a-z0-9_]*$/.test(name
 /** `CREATE TABLE IF NOT EXISTS` for each table, then its indexes. */
 function createTables(dialect: Dialect, tables: readonly Table[]): string {
   return tables
+    .filter((t) => (t.only ?? dialect) === dialect)
     .map((t) => {
       const lines = t.columns.map(
         ([name, type, constraints]) =>

@@ -295,6 +295,42 @@ describe.skipIf(pgSkipReason !== undefined)(
         await conn.close();
         await cutter.close();
       });
+
+      it('runs again a commit lost in a crash, though the restarted server gave its transaction id to another that committed', async () => {
+        const cutter = await startTcpCutter(server.port);
+        const direct = await server.freshDatabase();
+        const url = direct.replace(`:${server.port}/`, `:${cutter.port}/`);
+        const conn = await openPostgresConnection(url, { create: true });
+        const other = await openPostgresConnection(direct, { create: false });
+        await conn.run(`CREATE TABLE events (what TEXT)`);
+        const ids: string[] = [];
+        const insert = (on: PgConnection, what: string) =>
+          on.transaction(async (tx) => {
+            await tx.run(`INSERT INTO events VALUES (?)`, [what]);
+            ids.push((await tx.get<{ id: string }>(`SELECT txid_current()::text AS id`))!.id);
+            return what;
+          });
+        // The COMMIT never reaches the server, which then crashes: the transaction was never in its log.
+        cutter.cutBefore('COMMIT');
+        cutter.hold();
+        const lost = insert(conn, 'commit lost in the crash');
+        while (cutter.cuts === 0) await new Promise((r) => setTimeout(r, 20));
+        await server.restart();
+        expect(await insert(other, 'another after the restart')).toBe('another after the restart');
+        // The scenario: the restarted server handed the lost transaction's id out again.
+        expect(ids[1]).toBe(ids[0]);
+        cutter.release();
+        expect(await lost).toBe('commit lost in the crash');
+        expect(ids).toHaveLength(3);
+        expect((await other.all<{ what: string }>(`SELECT what FROM events ORDER BY what`)).map((r) => r.what)).toEqual(
+          ['another after the restart', 'commit lost in the crash'],
+        );
+        // Each connection keeps the mark of its last transaction only.
+        expect(await other.get(`SELECT COUNT(*) AS n FROM mosaic_commits`)).toEqual({ n: 2 });
+        await conn.close();
+        await other.close();
+        await cutter.close();
+      });
     });
   },
 );
