@@ -51,8 +51,9 @@ async function checkAndRun(
   options: RunCommandOptions,
   warm: WarmWorkers | undefined,
 ): Promise<number> {
-  const { preflight } = await import('../engine/preflight/preflight.js');
-  await preflight(config, { build: options.check ?? true });
+  const build = options.check ?? true;
+  if (warm?.started) await warm.check(config.file, build);
+  else await (await import('../engine/preflight/preflight.js')).preflight(config, { build });
 
   const store = await openStore(dbPath, 'create');
   try {

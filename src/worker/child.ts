@@ -15,6 +15,7 @@ import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import { heartbeatSeconds, workerLiveSeconds } from '../core/heartbeat.js';
 import { takenBack, WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
+import { checkExperiment } from './check.js';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(EXIT.ok.code));
   // Ctrl-C reaches the whole process group: the scheduler decides, and stops us with SIGTERM.
   process.on('SIGINT', () => {});
-  if (process.env[WORKER_ENV.hold]) await told('go');
+  if (process.env[WORKER_ENV.hold]) await checkUntilGo();
   const store = await openStore(dbPath, 'write');
   // Counted among the live workers of every host, whose fair shares claims take (the pool marked us at fork too).
   await store.markWorkerAlive(identity);
@@ -200,16 +201,25 @@ async function othersBusy(store: { runningClaims(): Promise<{ host: string; pid:
   return (await store.runningClaims()).some((c) => c.pid !== process.pid && isWorkerAlive(c.host, c.pid));
 }
 
-/** Resolves when the scheduler sends a message of this type. */
-function told(type: SchedulerMessage['type']): Promise<void> {
+/** Resolves with the next message the scheduler sends of one of these types. */
+function told<T extends SchedulerMessage['type']>(...types: T[]): Promise<Extract<SchedulerMessage, { type: T }>> {
   return new Promise((resolve) => {
     const listen = (m: SchedulerMessage) => {
-      if (m?.type !== type) return;
+      if (!types.includes(m?.type as T)) return;
       process.off('message', listen);
-      resolve();
+      resolve(m as Extract<SchedulerMessage, { type: T }>);
     };
     process.on('message', listen);
   });
+}
+
+/** Started ahead: checks the experiment when asked (`check`), until told to begin (`go`). */
+async function checkUntilGo(): Promise<void> {
+  for (;;) {
+    const m = await told('check', 'go');
+    if (m.type === 'go') return;
+    await send({ type: 'checked', ...(await checkExperiment(m.configFile, m.build)) });
+  }
 }
 
 /** Tells the scheduler a run starts training here. */

@@ -6,14 +6,28 @@ export type WorkerMessage =
   /** A claimed run given back: it will be claimed again (by this or another worker). */
   | { type: 'released'; runId: number }
   /** A race's round decided by this worker (`race/advance.ts`): what to say, and how many runs it queued. */
-  | { type: 'race'; text: string; queued: number };
+  | { type: 'race'; text: string; queued: number }
+  /** The answer to `check`: nothing when the experiment passed, else why not. */
+  | { type: 'checked'; failure?: CheckFailure };
+
+/** Why a check failed: the user's mistake (a `MosaicError`, said in one line) or a bug, with its trace. */
+export interface CheckFailure {
+  message: string;
+  user: boolean;
+  stack?: string;
+}
 
 /**
  * Messages the scheduler sends its workers: `look`, a sibling finished or gave back runs — a
  * worker waiting for runs while its siblings hold some looks at the queue again at once; `go`, to
- * a worker started ahead (`WORKER_ENV.hold`): the database is ready, begin.
+ * a worker started ahead (`WORKER_ENV.hold`): the database is ready, begin; `check`, to such a
+ * worker before `go`: check the experiment of this config file (`engine/preflight`), which has
+ * TF.js loaded already, and answer `checked`.
  */
-export type SchedulerMessage = { type: 'look' } | { type: 'go' };
+export type SchedulerMessage =
+  | { type: 'look' }
+  | { type: 'go' }
+  | { type: 'check'; configFile: string; build: boolean };
 
 /** Environment a worker process is started with. */
 export const WORKER_ENV = {

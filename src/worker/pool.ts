@@ -6,6 +6,7 @@ import type { Store } from '../store/types.js';
 import { CACHE_ENV } from '../cache/download.js';
 import { WORKER_ENV, type SchedulerMessage, type WorkerMessage } from './messages.js';
 import { EXIT } from '../core/exit-codes.js';
+import { MosaicError } from '../core/errors.js';
 import { hostName } from '../core/host.js';
 import { MONITOR_DEFAULTS } from '../core/defaults.js';
 import type { Reporter } from './reporter.js';
@@ -111,6 +112,62 @@ export class WarmWorkers {
       child.on('error', () => undefined);
       this.waiting.set(slot.index, { child, id });
     }
+  }
+
+  /**
+   * Has the first worker check the experiment (`check` → `checked`), which `mosaic run` would
+   * otherwise do itself after loading TF.js; what the user's classes print meanwhile is printed
+   * here as it comes. Throws what the check threw: a `MosaicError` for the user's mistake.
+   */
+  async check(configFile: string, build: boolean): Promise<void> {
+    const { child } = [...this.waiting.values()][0]!;
+    const relays = [
+      [child.stdout!, process.stdout],
+      [child.stderr!, process.stderr],
+    ] as const;
+    const writers = relays.map(([from, to]) => {
+      const write = (chunk: Buffer) => to.write(chunk);
+      from.on('data', write);
+      return () => {
+        from.off('data', write);
+        // Until the pool takes the worker, its output waits in the pipe.
+        from.pause();
+      };
+    });
+    try {
+      const answer = await new Promise<Extract<WorkerMessage, { type: 'checked' }>>((resolve, reject) => {
+        const onMessage = (m: WorkerMessage) => {
+          if (m.type !== 'checked') return;
+          child.off('exit', onExit);
+          child.off('message', onMessage);
+          resolve(m);
+        };
+        const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+          child.off('message', onMessage);
+          reject(
+            new Error(
+              `the worker process checking the experiment ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`,
+            ),
+          );
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return onExit(child.exitCode, child.signalCode);
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send({ type: 'check', configFile, build } satisfies SchedulerMessage);
+      });
+      // Its output went into the pipes before its answer: let the last of it be read.
+      await new Promise((resolve) => setImmediate(resolve));
+      const failure = answer.failure;
+      if (failure?.user) throw new MosaicError(failure.message);
+      if (failure) throw Object.assign(new Error(failure.message), failure.stack ? { stack: failure.stack } : {});
+    } finally {
+      for (const stop of writers) stop();
+    }
+  }
+
+  /** Whether a worker was started (none without a slot: `need_gpu` with no device). */
+  get started(): boolean {
+    return this.waiting.size > 0;
   }
 
   /** The worker started for this slot, if it is still alive (it is the taker's from then on). */

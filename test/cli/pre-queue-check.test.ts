@@ -50,6 +50,33 @@ describe('run builds a run of each pipeline before queueing, and refuses one tha
     expect(skipped.statuses).toEqual(['pending', 'pending']);
   });
 
+  it('mosaic run has its first worker check (it has TF.js loaded): the refusal of --queue-only, and what the classes print meanwhile, as they print it', () => {
+    const dir = tmpDir();
+    const csv = path.join(dir, 'or.csv');
+    const printing = (file: string) =>
+      csvData(file).replace('csv_data', 'printing_csv').replace('csv-data', 'printing-data');
+    const config = fixtureConfig(dir, { models: faultyModel('2') + printing(csv), epochs: 1 });
+    const db = path.join(dir, 'x.db');
+    const refused = cli(['run', config, db], dir);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout.split('\n')[0]).toBe(`reading ${csv}`);
+    const said = refused.stderr.trim().split('\n');
+    expect(said).toEqual(['a line on stderr from the data class', queue(config).r.stderr.trim().split('\n').at(-1)]);
+    expect(said[1]).toMatch(/\[csv\]: printing_csv fails preparing the data: ENOENT.*; nothing was queued/);
+    expect(fs.existsSync(db)).toBe(false);
+
+    fs.writeFileSync(
+      csv,
+      Array.from({ length: 16 }, (_, i) => `${i & 1},${(i >> 1) & 1},${(i & 1) | ((i >> 1) & 1)}`).join('\n'),
+    );
+    const ran = cli(['run', config, db, '--progress', 'lines'], dir);
+    expect(ran.code, ran.stderr).toBe(0);
+    const lines = ran.stdout.split('\n');
+    // The check's, before the runs are queued and unprefixed; then each worker's, prefixed.
+    expect(lines.indexOf(`reading ${csv}`)).toBeLessThan(lines.findIndex((l) => l.includes('runs queued')));
+    expect(lines.filter((l) => l.endsWith(`reading ${csv}`)).length).toBeGreaterThan(1);
+  });
+
   it('the same data at the right path passes, and each model runs on each data chain', () => {
     const dir = tmpDir();
     const csv = path.join(dir, 'or.csv');
