@@ -165,6 +165,13 @@ export class WarmWorkers {
     }
   }
 
+  /** The workers waiting, as `markWorkerAlive` takes them. */
+  identities(): { id: string; pid: number; host: string }[] {
+    return [...this.waiting.values()]
+      .filter(({ child }) => child.pid !== undefined)
+      .map(({ child, id }) => ({ id, pid: child.pid!, host: hostName() }));
+  }
+
   /** Whether a worker was started (none without a slot: `need_gpu` with no device). */
   get started(): boolean {
     return this.waiting.size > 0;
@@ -223,6 +230,12 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
   const slots = workerSlots(options.monitor).slice(0, Math.max(1, await pending()));
   let generation = 0;
   let consecutiveStartupDeaths = 0;
+  // Every worker started ahead is counted among the live ones before any is told to begin: the
+  // first to claim takes its fair share of the pending runs, not all of them.
+  for (const worker of options.warm?.identities() ?? [])
+    await store
+      .markWorkerAlive(worker)
+      .catch((e: Error) => reporter.log(`worker ${worker.id} not recorded as live: ${e.message}`));
 
   await new Promise<void>((resolve, reject) => {
     let alive = 0;
