@@ -72,6 +72,10 @@ export function cudaVisibleDevices(device: string): string {
   return m ? m[1]! : device;
 }
 
+/** How a worker process ended, as said after "worker process …". */
+const howItEnded = (code: number | null, signal: NodeJS.Signals | null) =>
+  signal ? `was killed by ${signal}` : `exited with code ${code}`;
+
 function forkWorker(
   options: Pick<PoolOptions, 'dbPath' | 'monitor'>,
   slot: Slot,
@@ -144,11 +148,7 @@ export class WarmWorkers {
         };
         const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
           child.off('message', onMessage);
-          reject(
-            new Error(
-              `the worker process checking the experiment ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`,
-            ),
-          );
+          reject(new Error(`the worker process checking the experiment ${howItEnded(code, signal)}`));
         };
         if (child.exitCode !== null || child.signalCode !== null) return onExit(child.exitCode, child.signalCode);
         child.on('message', onMessage);
@@ -248,7 +248,8 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
       alive++;
       // Counted among the live workers at once (its own beats follow once it has loaded): a host
       // starting at the same moment shares the pending runs with it rather than claim them all.
-      if (child.pid !== undefined)
+      // (A worker started ahead was counted before the loop.)
+      if (!warm && child.pid !== undefined)
         store
           .markWorkerAlive({ id: workerId, pid: child.pid, host: hostName() })
           .catch((e: Error) => reporter.log(`worker ${slot.index} not recorded as live: ${e.message}`));
@@ -292,7 +293,7 @@ export async function runPool(options: PoolOptions): Promise<PoolSummary> {
           summary.storeUnavailable = true;
           summary.requeued += (await store.requeueRunsOfWorker(workerId)).length;
         } else if (code !== EXIT.ok.code) {
-          const reason = `system failure: worker process ${child.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`;
+          const reason = `system failure: worker process ${child.pid} ${howItEnded(code, signal)}`;
           const { failed, retried } = await store.releaseRunsOfDeadWorker(workerId, reason, options.monitor.retries);
           for (const id of failed) {
             summary.failed++;
