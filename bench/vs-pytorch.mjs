@@ -1,6 +1,7 @@
 // Speed against PyTorch on this machine, in one run: each workload trained by `mosaic run` and by
-// a plain PyTorch loop like the original's (bench/pytorch_baseline.py, Debian's python3-torch,
-// installed here if missing: bench only, never a test or CI dependency).
+// a plain PyTorch loop like the original's (bench/pytorch_baseline.py, Debian's python3-torch with
+// OpenBLAS, installed here if missing: bench only, never a test or CI dependency; see ensureTorch
+// for the BLAS kernels and threads it is given).
 // Run: npm run build && node bench/vs-pytorch.mjs [--tutorial-epochs 400] [--image-epochs 2] [--only tutorial,mlp,cnn] [--repeat 1] (--help)
 // --repeat N measures the MLP and CNN rows N times, the two sides alternately, and prints medians
 // and the range of the ratios (this machine's speed drifts by ±15% between runs).
@@ -41,13 +42,62 @@ if (unknown.length || ![tutorialEpochs, imageEpochs, repeat].every((n) => Number
 }
 const PYTHON = '/usr/bin/python3';
 
+/**
+ * PyTorch as a researcher's install gives it: Debian's python3-torch with OpenBLAS (its package
+ * brings only the reference BLAS, ~10x slower on these products), OpenBLAS's kernels for this CPU's
+ * vector extensions (it picks them by CPU model, and a virtual machine that hides the model gets
+ * its generic SSE3 kernels: ~5x slower here) and as many BLAS threads as PyTorch's own (as MKL,
+ * which pip's PyTorch uses, follows torch's thread count; OpenBLAS's pool would take every core).
+ * What the user set in OPENBLAS_CORETYPE or OPENBLAS_NUM_THREADS is kept.
+ */
 function ensureTorch() {
+  const packages = [];
   try {
     execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
   } catch {
-    console.log('installing python3-torch (Debian) for the PyTorch side of the bench…');
-    execFileSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], { stdio: 'inherit' });
+    packages.push('python3-torch');
   }
+  if (
+    !fs.existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread') &&
+    !fs.existsSync('/usr/lib/aarch64-linux-gnu/openblas-pthread')
+  )
+    packages.push('libopenblas0-pthread');
+  if (packages.length === 0) return;
+  console.log(`installing ${packages.join(' and ')} (Debian) for the PyTorch side of the bench…`);
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit' });
+}
+
+/** OpenBLAS's kernels for this CPU's flags, as it would pick them on the bare machine. */
+function openBlasCore(flags) {
+  if (['avx512f', 'avx512bw', 'avx512vl'].every((f) => flags.has(f))) return 'SKYLAKEX';
+  if (flags.has('avx2') && flags.has('fma')) return 'HASWELL';
+  return undefined;
+}
+
+/** The environment of the PyTorch processes, and PyTorch's threads and BLAS in words. */
+function pytorchSetting() {
+  const threads = execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim();
+  const core = process.env.OPENBLAS_CORETYPE ?? openBlasCore(cpuFlags());
+  const env = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? threads,
+    ...(core ? { OPENBLAS_CORETYPE: core } : {}),
+  };
+  const blas = execFileSync(
+    PYTHON,
+    [
+      '-c',
+      "import torch; torch.ones(8, 8) @ torch.ones(8, 8); print(next((l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()), 'none'))",
+    ],
+    { env },
+  )
+    .toString()
+    .trim();
+  const name = blas.includes('openblas') ? 'OpenBLAS' : blas.includes('/blas/') ? 'the reference BLAS (slow)' : blas;
+  return {
+    env,
+    words: `PyTorch threads: ${threads}, BLAS: ${name}${blas.includes('openblas') ? ` (${env.OPENBLAS_CORETYPE ?? 'its own choice of'} kernels, ${env.OPENBLAS_NUM_THREADS} thread${env.OPENBLAS_NUM_THREADS === '1' ? '' : 's'})` : ''}`,
+  };
 }
 
 function run(cmd, args, options = {}) {
@@ -69,13 +119,17 @@ async function pytorch(workload, runs, epochs, workers) {
   const per = Math.ceil(runs / workers);
   const outputs = await Promise.all(
     Array.from({ length: workers }, (_, w) =>
-      run(PYTHON, [
-        path.join(ROOT, 'bench/pytorch_baseline.py'),
-        workload,
-        String(Math.min(per, runs - w * per)),
-        String(epochs),
-        String(w * per),
-      ]),
+      run(
+        PYTHON,
+        [
+          path.join(ROOT, 'bench/pytorch_baseline.py'),
+          workload,
+          String(Math.min(per, runs - w * per)),
+          String(epochs),
+          String(w * per),
+        ],
+        { env: torchSetting.env },
+      ),
     ),
   );
   const lines = outputs
@@ -155,8 +209,9 @@ const ratio = (m) =>
   `${fmt(m.ours / m.theirs)}x${repeat > 1 ? ` (${fmt(m.low)}–${fmt(m.high)}x over ${repeat} runs)` : ''}`;
 const fmt = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 ensureTorch();
+const torchSetting = pytorchSetting();
 console.log(
-  `machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; vector extensions: ${vectorExtensions()}; PyTorch threads: ${execFileSync(PYTHON, ['-c', 'import torch; print(torch.get_num_threads())']).toString().trim()}; Mosaic: ${nativeKernelsInWords()}`,
+  `machine: ${os.cpus().length} cores, ${os.cpus()[0].model}; vector extensions: ${vectorExtensions()}; ${torchSetting.words}; Mosaic: ${nativeKernelsInWords()}`,
 );
 
 /**
@@ -178,15 +233,20 @@ function vectorExtensions() {
     'amx_bf16',
     'amx_int8',
   ];
-  let flags;
-  try {
-    flags = new Set((fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:\s*(.*)$/m)?.[1] ?? '').split(/\s+/));
-  } catch {
-    return 'unknown (no /proc/cpuinfo)';
-  }
+  const flags = cpuFlags();
+  if (flags.size === 0) return 'unknown (no /proc/cpuinfo)';
   const have = WANTED.filter((f) => flags.has(f));
   const amx = WANTED.filter((f) => f.startsWith('amx')).some((f) => flags.has(f));
   return `${have.join(', ') || 'none of SSE4.2/AVX'}${have.includes('avx512f') ? '' : ' (no AVX-512)'}${amx ? '' : ' (no AMX)'}`;
+}
+
+/** /proc/cpuinfo's flags (none where it is absent). */
+function cpuFlags() {
+  try {
+    return new Set((fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:\s*(.*)$/m)?.[1] ?? '').split(/\s+/));
+  } catch {
+    return new Set();
+  }
 }
 
 if (only.includes('tutorial')) {
