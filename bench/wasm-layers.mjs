@@ -18,6 +18,8 @@ import { composeKernels } from '../dist/tfjs/wasm/kernel-scope.js';
 import { maxPoolGradient, poolAxes } from '../dist/tfjs/wasm/max-pool-grad.js';
 import { fuseLayerActivations } from '../dist/engine/run/fused-layers.js';
 import { runOptimizer } from '../dist/engine/optimizers/run-optimizer.js';
+import { DenseStep } from '../dist/engine/run/dense-step.js';
+import { LayersModule } from '../dist/user/layers-module.js';
 import { simdAdamStep } from '../dist/engine/optimizers/simd-adam.js';
 import { nativeKernelsInWords } from '../dist/tfjs/wasm/native-kernels.js';
 
@@ -64,6 +66,14 @@ function mlp() {
   });
 }
 
+/** The bench's model as a run's model class holds it. */
+class BenchModule extends LayersModule {
+  constructor(model) {
+    super();
+    this.model = model;
+  }
+}
+
 const MODELS = {
   cnn: { build: cnn, x: [BATCH, 28, 28, 1], loss: (y, p) => tf.metrics.categoricalCrossentropy(y, p).mean() },
   mlp: { build: mlp, x: [BATCH, 784], loss: (y, p) => tf.losses.meanSquaredError(y, p) },
@@ -84,15 +94,25 @@ async function msPerStep(name, steps) {
     // Fused, the optimizer too is Mosaic's (runOptimizer: one pass over all variables for a small
     // model, TF.js's Adam variable by variable — on wasm one SIMD pass per variable — above).
     const adam = tf.train.adam(1e-3);
-    const optimizer = fused
-      ? runOptimizer(
-          adam,
-          model.trainableWeights.map((w) => w.val),
-        )
-      : adam;
+    const variables = model.trainableWeights.map((w) => w.val);
+    const optimizer = fused ? runOptimizer(adam, variables) : adam;
+    // And a stack of dense layers steps by its kernels directly, after a first taped step (dense-step.ts).
+    const direct = fused ? DenseStep.of([new BenchModule(model)], variables) : undefined;
+    let taped = 0;
     const step = () => {
       const f = () => loss(y, model.apply(x));
-      const cost = fused ? optimizer.minimize(f) : optimizer.minimize(f, true);
+      const cost =
+        direct && taped > 0
+          ? direct.trainStep(
+              x,
+              (p) => loss(y, p),
+              optimizer,
+              () => {},
+            )
+          : fused
+            ? optimizer.minimize(f)
+            : optimizer.minimize(f, true);
+      taped++;
       cost.dataSync();
       cost.dispose();
     };

@@ -44,10 +44,14 @@ export class FlatOptimizer implements RunOptimizer {
   /** Computes `f`'s gradients for the variables and steps; returns `f`'s value (kept). */
   minimize(f: () => tf.Scalar): tf.Scalar {
     const { value, grads } = tfjs.variableGrads(f, this.variables);
-    tfjs.tidy(() => this.stepFlat(this.concatenated(this.variables.map((v) => grads[v.name]!))));
+    this.step(this.variables.map((v) => grads[v.name]));
     tfjs.dispose(Object.values(grads));
-    this.writeBack();
     return value;
+  }
+
+  step(gradients: (tf.Tensor | undefined)[]): void {
+    tfjs.tidy(() => this.stepFlat(this.concatenated(gradients.map((g) => g!))));
+    this.writeBack();
   }
 
   /** The parameters, flat, in the variables' order: read them, never dispose them. */

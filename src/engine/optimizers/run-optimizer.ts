@@ -39,7 +39,12 @@ class VariableOptimizer implements RunOptimizer {
   minimize(f: () => tf.Scalar): tf.Scalar {
     // As TF.js's minimize, with the decoupled decay between the gradients and their update.
     const { value, grads } = tfjs.variableGrads(f, this.variables);
-    const gradients = this.variables.map((v) => grads[v.name]);
+    this.step(this.variables.map((v) => grads[v.name]));
+    tfjs.dispose(Object.values(grads));
+    return value;
+  }
+
+  step(gradients: (tf.Tensor | undefined)[]): void {
     if (!simdAdamStep(this.inner, this.variables, gradients, this.decay)) {
       const factor = this.decay;
       if (factor !== undefined) {
@@ -51,8 +56,6 @@ class VariableOptimizer implements RunOptimizer {
       }
       this.inner.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
     }
-    tfjs.dispose(Object.values(grads));
-    return value;
   }
 
   sync(): void {}

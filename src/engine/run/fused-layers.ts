@@ -102,10 +102,21 @@ function fusedConv(conv: ConvLayer): Fused | undefined {
   };
 }
 
+const fusedDenseLayers = new WeakMap<object, 'relu' | 'linear'>();
+
+/**
+ * The activation of a Dense layer that calls the fused kernel (`fuseLayerActivations`), or
+ * undefined for any other layer: what engine/run/dense-step.ts runs without the layer's call.
+ */
+export function fusedDenseActivation(layer: tf.layers.Layer): 'relu' | 'linear' | undefined {
+  return fusedDenseLayers.get(layer);
+}
+
 /** As tfjs-layers' dot: the input as rows [1, N, in], one product by the kernel [1, in, out]. */
 function fusedDense(dense: DenseLayer): Fused | undefined {
   const activation = dense.activation.getClassName();
   if (!FUSABLE.has(activation)) return undefined;
+  fusedDenseLayers.set(dense, activation as 'relu' | 'linear');
   return {
     minRank: 2,
     apply: (x) => {

@@ -14,6 +14,7 @@ import { LossFailedError } from '../chain/loss.js';
 import { settleBackend, useBuildBackend } from '../backend/backend-choice.js';
 import { loadCheckpoint } from '../checkpoints/checkpoint.js';
 import { fuseModuleLayers } from './fused-layers.js';
+import { DenseStep } from './dense-step.js';
 import { assertFinite, commitEpoch, failRun, finishRun, type RunOutcome } from './epoch-end.js';
 import { runOptimizer, type RunOptimizer } from '../optimizers/run-optimizer.js';
 import { decayFactor, makeOptimizer } from '../optimizers/optimizer.js';
@@ -186,6 +187,9 @@ async function train(
     data: chain.names.data,
   };
   let firstStep = true;
+  // A stack of dense layers steps by its kernels directly, the same numbers (dense-step.ts); the
+  // first step, which checks the prediction against the targets, is taped.
+  const direct = DenseStep.of(models, variables);
 
   for (let epoch = history.length + 1; epoch <= run.epochsTarget; epoch++) {
     const started = performance.now();
@@ -196,6 +200,14 @@ async function train(
       const trainStats = await overBatches(
         chain.train,
         (b, totals) => {
+          if (direct && !firstStep && direct.takes(b.x)) {
+            return direct.trainStep(
+              b.x,
+              (prediction) => chain.loss(prediction, b.y),
+              optimizer,
+              (prediction) => totals.addDecisions(prediction, b.y),
+            );
+          }
           const cost = optimizer.minimize(() => {
             const prediction = forward(b.x);
             if (firstStep) {
@@ -225,7 +237,7 @@ async function train(
         chain.test,
         (b, totals) =>
           tfjs.tidy(() => {
-            const prediction = forward(b.x);
+            const prediction = direct?.takes(b.x) ? direct.forward(b.x) : forward(b.x);
             totals.addDecisions(prediction, b.y);
             return chain.loss(prediction, b.y);
           }),

@@ -1,0 +1,214 @@
+// A stack of dense layers stepped by its kernels directly (src/engine/run/dense-step.ts): bit for
+// bit the taped step (the prediction, the loss, every variable and the optimizer's state after
+// each step, and the test pass's prediction), with either run optimizer, with and without biases
+// and decay; and no direct step where it does not apply.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinLoss } from '../../dist/engine/chain/loss.js';
+import { decayFactor, makeOptimizer } from '../../dist/engine/optimizers/optimizer.js';
+import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
+import { DenseStep } from '../../dist/engine/run/dense-step.js';
+import { fuseModuleLayers } from '../../dist/engine/run/fused-layers.js';
+import { useBackend } from '../../dist/tfjs/backends.js';
+import { LayersModule } from '../../dist/user/layers-module.js';
+import type { RunInfo } from '../../dist/user/contracts.js';
+
+class Stack extends LayersModule {
+  constructor(public model: tf.LayersModel) {
+    super();
+  }
+}
+
+interface Layer {
+  units: number;
+  activation: 'relu' | 'linear';
+  useBias?: boolean;
+}
+
+/** Two models of the same layers and the same weights (drawn from `seed`), their layers fused as a run's are. */
+function twins(inputs: number, layers: Layer[], seed: number): [Stack, Stack] {
+  const make = () =>
+    new Stack(
+      tf.sequential({
+        layers: layers.map((l, i) =>
+          tf.layers.dense({
+            units: l.units,
+            activation: l.activation,
+            useBias: l.useBias ?? true,
+            ...(i === 0 ? { inputShape: [inputs] } : {}),
+            kernelInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: seed + i }),
+            biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: seed + 100 + i }),
+          }),
+        ),
+      }),
+    );
+  const pair: [Stack, Stack] = [make(), make()];
+  fuseModuleLayers(pair);
+  return pair;
+}
+
+const bits = (ts: tf.Tensor[]) => ts.map((t) => [...new Uint32Array(Float32Array.from(t.dataSync()).buffer)]);
+const RUN_INFO = { training: true } as unknown as RunInfo;
+
+/** Rows in [-1, 1) and one-hot targets, from a fixed generator. */
+function batch(rows: number, inputs: number, classes: number, seed: number): { x: tf.Tensor; y: tf.Tensor } {
+  const x = tf.randomUniform([rows, inputs], -1, 1, 'float32', seed);
+  const labels = Array.from({ length: rows }, (_, i) => (i * 7 + seed) % classes);
+  return { x, y: tf.oneHot(labels, classes).toFloat() };
+}
+
+describe('a dense stack stepped by its kernels, without the tape', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it.each([
+    [
+      'ReLU, ReLU, linear, MSE, above FUSE_BELOW (Adam variable by variable)',
+      20,
+      [
+        { units: 150, activation: 'relu' },
+        { units: 120, activation: 'relu' },
+        { units: 3, activation: 'linear' },
+      ],
+      'mse',
+      undefined,
+    ],
+    [
+      'a layer without bias, cross-entropy on logits, weight decay, below FUSE_BELOW (one flat step)',
+      12,
+      [
+        { units: 9, activation: 'relu', useBias: false },
+        { units: 4, activation: 'linear' },
+      ],
+      'cross_entropy_logits',
+      decayFactor({ lr: 0.01, weight_decay: 0.2 }),
+    ],
+    ['one linear layer', 7, [{ units: 3, activation: 'linear' }], 'mse', undefined],
+  ] as [string, number, Layer[], 'mse' | 'cross_entropy_logits', number | undefined][])(
+    '%s: the same bits as the taped step, step after step',
+    async (_, inputs, layers, lossName, decay) => {
+      const [taped, direct] = twins(inputs, layers, 5);
+      const loss = builtinLoss(lossName);
+      const classes = layers.at(-1)!.units;
+      const [ot, od] = [taped, direct].map((m) => runOptimizer(makeOptimizer('adam', 0.01), m.parameters(), decay));
+      const step = DenseStep.of([direct], direct.parameters());
+      expect(step).toBeDefined();
+      const wide = taped.parameters().reduce((n, v) => n + v.size, 0) >= FUSE_BELOW;
+      expect(wide).toBe(layers.length === 3);
+      for (let i = 0; i < 6; i++) {
+        const { x, y } = batch(16, inputs, classes, 40 + i);
+        let tapedPrediction: number[][] = [];
+        let directPrediction: number[][] = [];
+        const a = ot!.minimize(() => {
+          const p = taped.forward(x, RUN_INFO, {});
+          tapedPrediction = bits([p]);
+          return loss(p, y);
+        });
+        // The first step makes Adam's moments; a run takes it taped too.
+        const b =
+          i === 0
+            ? od!.minimize(() => loss(direct.forward(x, RUN_INFO, {}), y))
+            : step!.trainStep(
+                x,
+                (p) => loss(p, y),
+                od!,
+                (p) => {
+                  directPrediction = bits([p]);
+                },
+              );
+        if (i > 0) expect(directPrediction).toEqual(tapedPrediction);
+        expect(bits([b])).toEqual(bits([a]));
+        expect(bits(direct.parameters())).toEqual(bits(taped.parameters()));
+        const [st, sd] = await Promise.all([ot!.state(), od!.state()]);
+        expect(bits(sd.map((s) => s.tensor))).toEqual(bits(st.map((s) => s.tensor)));
+        tf.dispose([a, b, x, y, ...[...st, ...sd].map((s) => s.tensor).filter((t) => t.rank > 0)]);
+      }
+      const { x } = batch(16, inputs, classes, 99);
+      const [p, q] = [taped.model.apply(x) as tf.Tensor, step!.forward(x)];
+      expect(bits([q])).toEqual(bits([p]));
+      expect(q.shape).toEqual([16, classes]);
+      tf.dispose([p, q, x]);
+      for (const o of [ot, od]) o!.dispose();
+    },
+  );
+
+  it('leaves no tensor behind', () => {
+    const [, model] = twins(
+      10,
+      [
+        { units: 30, activation: 'relu' },
+        { units: 2, activation: 'linear' },
+      ],
+      3,
+    );
+    const optimizer = runOptimizer(makeOptimizer('adam', 0.01), model.parameters());
+    const step = DenseStep.of([model], model.parameters())!;
+    const { x, y } = batch(8, 10, 2, 1);
+    const first = optimizer.minimize(() => builtinLoss('mse')(model.forward(x, RUN_INFO, {}), y));
+    first.dispose();
+    const before = tf.memory().numTensors;
+    const bytes = tf.memory().numBytes;
+    for (let i = 0; i < 3; i++) {
+      step
+        .trainStep(
+          x,
+          (p) => builtinLoss('mse')(p, y),
+          optimizer,
+          () => {},
+        )
+        .dispose();
+      step.forward(x).dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numBytes).toBe(bytes);
+    expect(step.takes(x)).toBe(true);
+    expect(step.takes(tf.zeros([8, 11]))).toBe(false);
+    expect(step.takes(tf.zeros([8, 10], 'int32'))).toBe(false);
+    optimizer.dispose();
+  });
+
+  it('does not apply to other models: another layer, an activation not fused, a regularizer, a forward of its own', () => {
+    const dense = (config: Parameters<typeof tf.layers.dense>[0]) => tf.layers.dense({ inputShape: [4], ...config });
+    const cases: [string, LayersModule][] = [
+      [
+        'a dropout layer',
+        new Stack(tf.sequential({ layers: [dense({ units: 3 }), tf.layers.dropout({ rate: 0.5 })] })),
+      ],
+      ['a sigmoid', new Stack(tf.sequential({ layers: [dense({ units: 3, activation: 'sigmoid' })] }))],
+      [
+        'a kernel regularizer',
+        new Stack(tf.sequential({ layers: [dense({ units: 3, kernelRegularizer: tf.regularizers.l2() })] })),
+      ],
+      [
+        'a forward of its own',
+        new (class extends Stack {
+          override forward(x: tf.Tensor): tf.Tensor {
+            return (this.model.apply(x) as tf.Tensor).mul(2);
+          }
+        })(tf.sequential({ layers: [dense({ units: 3 })] })),
+      ],
+    ];
+    for (const [what, module] of cases) {
+      fuseModuleLayers([module]);
+      expect(DenseStep.of([module], module.parameters()), what).toBeUndefined();
+    }
+    const [plain] = twins(4, [{ units: 3, activation: 'relu' }], 1);
+    expect(DenseStep.of([plain], plain.parameters())).toBeDefined();
+    expect(DenseStep.of([plain, plain], plain.parameters())).toBeUndefined();
+    expect(DenseStep.of([plain], plain.parameters().slice(1))).toBeUndefined();
+  });
+
+  it('is not taken on cpu, whose ReLU gradient is two kernels', async () => {
+    await useBackend('cpu');
+    try {
+      const [model] = twins(4, [{ units: 3, activation: 'relu' }], 1);
+      expect(DenseStep.of([model], model.parameters())).toBeUndefined();
+    } finally {
+      await useBackend('wasm');
+    }
+  });
+});
