@@ -112,14 +112,9 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
         const b =
           i === 0
             ? od!.minimize(() => loss(direct.forward(x, RUN_INFO, {}), y))
-            : step!.trainStep(
-                x,
-                (p) => loss(p, y),
-                od!,
-                (p) => {
-                  directPrediction = bits([p]);
-                },
-              );
+            : step!.trainStep(x, y, loss, od!, (p) => {
+                directPrediction = bits([p]);
+              });
         if (i > 0) expect(directPrediction).toEqual(tapedPrediction);
         expect(bits([b])).toEqual(bits([a]));
         expect(bits(direct.parameters())).toEqual(bits(taped.parameters()));
@@ -136,7 +131,7 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
     },
   );
 
-  it('leaves no tensor behind', () => {
+  it('leaves no tensor behind, its loss by kernels or taped', () => {
     const [, model] = twins(
       10,
       [
@@ -153,14 +148,9 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
     const before = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
     for (let i = 0; i < 3; i++) {
-      step
-        .trainStep(
-          x,
-          (p) => builtinLoss('mse')(p, y),
-          optimizer,
-          () => {},
-        )
-        .dispose();
+      // MSE by kernels; cross-entropy taped.
+      for (const loss of [builtinLoss('mse'), builtinLoss('cross_entropy_logits')])
+        step.trainStep(x, y, loss, optimizer, () => {}).dispose();
       step.forward(x).dispose();
     }
     expect(tf.memory().numTensors).toBe(before);

@@ -7,6 +7,8 @@ import { LayersModule } from '../../user/layers-module.js';
 import type { ModelModule } from '../../user/contracts.js';
 import type { RunOptimizer } from '../optimizers/optimizer.js';
 import { fusedDenseActivation } from './fused-layers.js';
+import type { LossFn } from '../chain/loss.js';
+import { kernelLoss } from './kernel-loss.js';
 
 /** One dense layer of the stack: its variables and activation (fused in its kernel). */
 interface StackLayer {
@@ -118,13 +120,15 @@ export class DenseStep {
   }
 
   /**
-   * One training step on the batch `x`: the prediction (given to `seen` before the loss, as the
-   * loop's accuracy reads it), `loss` of it and its gradient for every variable, and the
-   * optimizer's step from them. Returns the loss (the caller disposes it).
+   * One training step on the batch (`x`, `y`): the prediction (given to `seen` before the loss, as
+   * the loop's accuracy reads it), `loss` of it and its gradient for every variable, and the
+   * optimizer's step from them. A built-in loss that kernel-loss.ts computes is not taped either.
+   * Returns the loss (the caller disposes it).
    */
   trainStep(
     x: tf.Tensor,
-    loss: (prediction: tf.Tensor) => tf.Scalar,
+    y: tf.Tensor,
+    loss: LossFn,
     optimizer: RunOptimizer,
     seen: (prediction: tf.Tensor) => void,
   ): tf.Scalar {
@@ -132,18 +136,30 @@ export class DenseStep {
     const made: tf.Tensor[] = [];
     try {
       const rows = x.shape[0]!;
-      const { y, saved } = this.forwardIn(scope, x, true);
-      const prediction = this.adopt(y, [rows, this.layers.at(-1)!.units]);
+      const units = this.layers.at(-1)!.units;
+      const { y: out, saved } = this.forwardIn(scope, x, true);
+      const prediction = this.adopt(out, [rows, units]);
       made.push(prediction);
       seen(prediction);
-      const { value, grad } = tfjs.valueAndGrad(loss)(prediction);
-      made.push(grad);
+      const byKernels = kernelLoss(loss);
+      let value: tf.Scalar;
+      let dy: TensorInfo;
+      if (byKernels && y.dtype === 'float32' && tfjs.util.arraysEqual(y.shape, prediction.shape)) {
+        const computed = byKernels(scope, prediction, y);
+        value = this.adopt(computed.value, []) as tf.Scalar;
+        dy = computed.gradient;
+      } else {
+        const taped = tfjs.valueAndGrad((p: tf.Tensor) => loss(p, y))(prediction);
+        made.push(taped.grad);
+        value = taped.value as tf.Scalar;
+        dy = taped.grad;
+      }
       const gradients: (tf.Tensor | undefined)[] = [];
-      let dy: TensorInfo = view(grad, [1, rows, this.layers.at(-1)!.units]);
+      dy = view(dy, [1, rows, units]);
       for (let i = this.layers.length - 1; i >= 0; i--) {
         const layer = this.layers[i]!;
-        const { a, b, y: out } = saved[i]!;
-        const dz = layer.activation === 'relu' ? scope.run(RELU_GRAD, { dy, y: out }) : dy;
+        const { a, b, y: layerOut } = saved[i]!;
+        const dz = layer.activation === 'relu' ? scope.run(RELU_GRAD, { dy, y: layerOut }) : dy;
         const da = i > 0 ? scope.run('BatchMatMul', { a: dz, b }, { transposeA: false, transposeB: true }) : undefined;
         const dw = scope.run('BatchMatMul', { a, b: dz }, { transposeA: true, transposeB: false });
         gradients[layer.kernelAt] = this.adopt(dw, [layer.inputs, layer.units]);
@@ -155,7 +171,7 @@ export class DenseStep {
       }
       made.push(...(gradients as tf.Tensor[]));
       optimizer.step(gradients);
-      return value as tf.Scalar;
+      return value;
     } finally {
       tfjs.dispose(made);
       scope.release();

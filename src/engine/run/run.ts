@@ -201,11 +201,8 @@ async function train(
         chain.train,
         (b, totals) => {
           if (direct && !firstStep && direct.takes(b.x)) {
-            return direct.trainStep(
-              b.x,
-              (prediction) => chain.loss(prediction, b.y),
-              optimizer,
-              (prediction) => totals.addDecisions(prediction, b.y),
+            return direct.trainStep(b.x, b.y, chain.loss, optimizer, (prediction) =>
+              totals.addDecisions(prediction, b.y),
             );
           }
           const cost = optimizer.minimize(() => {
