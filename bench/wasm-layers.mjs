@@ -105,12 +105,7 @@ async function msPerStep(name, steps) {
       const f = () => loss(y, model.apply(x));
       const cost =
         direct && taped > 0
-          ? direct.trainStep(
-              x,
-              (p) => loss(y, p),
-              optimizer,
-              () => {},
-            )
+          ? direct.trainStep(x, y, builtinLoss('mse'), optimizer, () => {})
           : fused
             ? optimizer.minimize(f)
             : optimizer.minimize(f, true);
