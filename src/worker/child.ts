@@ -6,7 +6,6 @@
 import { executePack, modelKey } from '../engine/pack/pack.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, Store } from '../store/types.js';
-import { advanceRaces } from '../race/advance.js';
 import { raceSettingsOf } from '../race/record.js';
 import { hostName, isWorkerAlive } from '../core/host.js';
 import { MosaicError } from '../core/errors.js';
@@ -156,8 +155,13 @@ const SIBLING_POLL_MS = 100;
 /** How often it looks while a race's round ends on other hosts (whose news the scheduler does not hear). */
 const RACE_POLL_MS = 1000;
 
-/** Decides the race's rounds that have ended (`race/advance.ts`) and tells the scheduler; returns the runs queued. */
+/**
+ * Decides the race's rounds that have ended (`race/advance.ts`) and tells the scheduler; returns the
+ * runs queued. The race's statistics load only in a race (~50 ms of a worker's start-up otherwise).
+ */
 async function advanceRace(store: Store): Promise<number> {
+  if (!(await raceSettingsOf(store))) return 0;
+  const { advanceRaces } = await import('../race/advance.js');
   let queued = 0;
   for (const step of await advanceRaces(store)) {
     queued += step.queued.length;

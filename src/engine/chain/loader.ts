@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { createJiti, type Jiti } from 'jiti';
+import type { Jiti } from 'jiti';
 import { MosaicError } from '../../core/errors.js';
 // Loaded (required) before any user file: jiti hands user code this very module from the require cache.
 import '../../tfjs/tfjs.js';
@@ -14,7 +14,11 @@ import '../../tfjs/tfjs.js';
  * cache (an `import()` of it would run Node's CommonJS-exports lexer, ~0.1 s).
  */
 // tfjs has no "exports" map: require.resolve finds the file Node's ESM `import` loads too.
-const TFJS_ENTRY = createRequire(import.meta.url).resolve('@tensorflow/tfjs');
+const require = createRequire(import.meta.url);
+const TFJS_ENTRY = require.resolve('@tensorflow/tfjs');
+// Required, not imported: jiti's ES entry imports its 190 kB CommonJS bundle, which Node then
+// scans for its exports (~25 ms of every worker's start-up).
+const { createJiti } = require('jiti') as typeof import('jiti');
 const MOSAIC_ENTRY = fileURLToPath(new URL('../../index.js', import.meta.url));
 
 let jiti: Jiti | undefined;
