@@ -103,34 +103,47 @@ describe('Adam on wasm in one SIMD pass per variable', () => {
     b.dispose();
   });
 
-  it('leaves every tensor that shares a buffer with a variable or a moment as it was (a clone, a state read)', () => {
-    const [reference, simd] = [variables(2), variables(2)];
-    const [a, b] = [tf.train.adam(0.02), tf.train.adam(0.02)];
-    const grads = () => tensors(7);
-    for (const vars of [reference, simd]) {
-      const g = grads();
-      tfjsStep(vars === reference ? a : b, vars, g);
-      tf.dispose(g);
-    }
-    // A clone shares the buffer (src/tfjs/wasm/shared-buffer.ts), as the state a checkpoint writes does.
-    const held = [
-      simd[3]!.clone(),
-      simd[6]!.reshape([-1]),
-      moments(b)[0]!.clone(),
-      moments(b)[SHAPES.length + 5]!.clone(),
-    ];
-    const kept = bits(held);
-    for (let step = 0; step < 3; step++) {
-      const g = grads();
-      expect(simdAdamStep(b, simd, g)).toBe(true);
-      tfjsStep(a, reference, g);
-      tf.dispose(g);
-    }
-    expect(bits(held)).toEqual(kept);
-    expect(bits(simd)).toEqual(bits(reference));
-    expect(bits(moments(b))).toEqual(bits(moments(a)));
-    tf.dispose([...reference, ...simd, ...held]);
-  });
+  it.each([
+    ['in new buffers', false],
+    ['in place (as a dense stack steps)', true],
+  ])(
+    '%s: leaves every tensor that shares a buffer with a variable or a moment as it was (a clone, a state read)',
+    (_, inPlace) => {
+      const [reference, simd] = [variables(2), variables(2)];
+      const [a, b] = [tf.train.adam(0.02), tf.train.adam(0.02)];
+      const grads = () => tensors(7);
+      for (const vars of [reference, simd]) {
+        const g = grads();
+        tfjsStep(vars === reference ? a : b, vars, g);
+        tf.dispose(g);
+      }
+      // A clone shares the buffer (src/tfjs/wasm/shared-buffer.ts), as the state a checkpoint writes does.
+      const held = [
+        simd[3]!.clone(),
+        simd[6]!.reshape([-1]),
+        moments(b)[0]!.clone(),
+        moments(b)[SHAPES.length + 5]!.clone(),
+      ];
+      const kept = bits(held);
+      const buffers = () => [...simd, ...moments(b)].map((t) => (t as unknown as { dataId: object }).dataId);
+      const before = buffers();
+      for (let step = 0; step < 3; step++) {
+        const g = grads();
+        expect(simdAdamStep(b, simd, g, undefined, inPlace)).toBe(true);
+        tfjsStep(a, reference, g);
+        tf.dispose(g);
+      }
+      expect(bits(held)).toEqual(kept);
+      // In place, a variable and its moments are written over (the same buffers after the steps)
+      // unless one of the three is shared: variables 3 and 6, the first moment of 0, the second of 5.
+      const after = buffers();
+      const n = SHAPES.length;
+      before.forEach((id, i) => expect(after[i] === id, `buffer ${i}`).toBe(inPlace && ![0, 3, 5, 6].includes(i % n)));
+      expect(bits(simd)).toEqual(bits(reference));
+      expect(bits(moments(b))).toEqual(bits(moments(a)));
+      tf.dispose([...reference, ...simd, ...held]);
+    },
+  );
 
   it('leaves optimizers other than Adam, and the cpu backend, to TF.js', async () => {
     const vars = variables(3);

@@ -38,8 +38,13 @@ export function decayFactor(p: Pick<ProcessSettings, 'lr' | 'weight_decay'>): nu
 export interface RunOptimizer {
   /** Computes `f`'s gradients for the variables and steps; returns `f`'s value (kept). */
   minimize(f: () => tf.Scalar): tf.Scalar;
-  /** One step from gradients computed elsewhere, in the variables' order, as `minimize` steps from its own (the caller disposes them). */
-  step(gradients: (tf.Tensor | undefined)[]): void;
+  /**
+   * One step from gradients computed elsewhere, in the variables' order, as `minimize` steps from
+   * its own (the caller disposes them). `inPlace`: the variables' buffers may be written over
+   * where nothing else shares them, the same numbers (simd-adam.ts), which the caller guarantees
+   * safe: no kernel keeps anything made from them (XNNPACK's packed weights).
+   */
+  step(gradients: (tf.Tensor | undefined)[], inPlace?: boolean): void;
   /** After the variables were set from elsewhere (a checkpoint). */
   sync(): void;
   /** The state; the caller disposes its tensors of rank > 0. */

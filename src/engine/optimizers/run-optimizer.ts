@@ -44,8 +44,8 @@ class VariableOptimizer implements RunOptimizer {
     return value;
   }
 
-  step(gradients: (tf.Tensor | undefined)[]): void {
-    if (!simdAdamStep(this.inner, this.variables, gradients, this.decay)) {
+  step(gradients: (tf.Tensor | undefined)[], inPlace = false): void {
+    if (!simdAdamStep(this.inner, this.variables, gradients, this.decay, inPlace)) {
       const factor = this.decay;
       if (factor !== undefined) {
         tfjs.tidy(() =>

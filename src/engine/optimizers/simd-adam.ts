@@ -23,7 +23,9 @@ interface AdamInternals {
  * TF.js's own variables, given new buffers as its ops would give them (so the optimizer's state,
  * checkpoints included, is TF.js's), its bias corrections updated by its own ops. `decay`: the
  * factor of decoupled weight decay (optimizer.ts `decayFactor`), applied in the same pass as
- * VariableOptimizer's product by the float32 scalar.
+ * VariableOptimizer's product by the float32 scalar. `inPlace`: a variable and its moments whose
+ * buffers no other tensor shares are written over (simd-kernels.ts `adam`: the caller guarantees
+ * that no kernel keeps what it made from them), with no new buffers, nor tensors to assign.
  *
  * Returns false, having done nothing, where it cannot: not Adam, not the wasm backend or its memory
  * out of reach, a variable without a gradient or moments (the first step creates them), or data
@@ -34,6 +36,7 @@ export function simdAdamStep(
   variables: tf.Variable[],
   gradients: (tf.Tensor | undefined)[],
   decay?: number,
+  inPlace = false,
 ): boolean {
   if (optimizer.getClassName() !== 'Adam') return false;
   const simd = SimdKernels.of(tfjs.backend());
@@ -65,6 +68,10 @@ export function simdAdamStep(
   const engine = tfjs.engine();
   tfjs.tidy(() => {
     for (const [value, gradient, m, v] of steps) {
+      if (inPlace && simd.owns(value) && simd.owns(m) && simd.owns(v)) {
+        simd.adam(value, gradient, m, v, scalars, true);
+        continue;
+      }
       const [p1, m1, v1] = simd.adam(value, gradient, m, v, scalars).map((t) => engine.makeTensorFromTensorInfo(t));
       m.assign(m1!);
       v.assign(v1!);

@@ -170,7 +170,8 @@ export class DenseStep {
         if (da) dy = da;
       }
       made.push(...(gradients as tf.Tensor[]));
-      optimizer.step(gradients);
+      // Every product of the stack is Mosaic's gemm, which keeps nothing of the weights between calls.
+      optimizer.step(gradients, true);
       return value;
     } finally {
       tfjs.dispose(made);

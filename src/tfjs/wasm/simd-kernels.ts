@@ -11,6 +11,7 @@ interface WasmBackend {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(pointer: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  refCount(dataId: object): number;
 }
 
 /** The exports of simd/kernels.ts (documented there); every pointer is a byte offset in the backend's heap. */
@@ -362,12 +363,19 @@ export class SimdKernels {
     return data !== undefined && data.memoryOffset !== null;
   }
 
+  /** Whether `t`'s buffer is its own, shared with no other tensor. */
+  owns(t: TensorInfo): boolean {
+    return this.backend.refCount(t.dataId) === 1;
+  }
+
   /**
    * One step of TF.js's Adam on a float32 variable (simd/kernels.ts `adam`, bit for bit tfjs-core's
    * ops on wasm), in one pass: its new value, first and second moments, in new buffers as TF.js's
-   * own ops give them. Never in place: XNNPACK keeps the weights it packed for a tensor until that
-   * tensor's buffer is freed (a variable rewritten in place would be multiplied by its old values),
-   * and a buffer may be shared by other tensors (a clone, a state read for a checkpoint).
+   * own ops give them. With `inPlace`, written over value, m and v instead, which the caller
+   * guarantees safe: no other tensor shares their buffers (a clone, a state read for a
+   * checkpoint), and no kernel keeps anything made from them (XNNPACK keeps the weights it packed
+   * for a tensor until that tensor's buffer is freed: a variable rewritten in place would be
+   * multiplied by its old values).
    */
   adam(
     value: TensorInfo,
@@ -375,12 +383,11 @@ export class SimdKernels {
     m: TensorInfo,
     v: TensorInfo,
     s: AdamScalars,
+    inPlace = false,
   ): [TensorInfo, TensorInfo, TensorInfo] {
-    const [pOut, mOut, vOut] = [0, 1, 2].map(() => this.backend.makeOutput(value.shape, 'float32')) as [
-      TensorInfo,
-      TensorInfo,
-      TensorInfo,
-    ];
+    const [pOut, mOut, vOut] = inPlace
+      ? [value, m, v]
+      : ([0, 1, 2].map(() => this.backend.makeOutput(value.shape, 'float32')) as [TensorInfo, TensorInfo, TensorInfo]);
     const args = [
       ...[value, gradient, m, v, pOut, mOut, vOut].map((t) => this.at(t)),
       tfjs.util.sizeFromShape(value.shape),
