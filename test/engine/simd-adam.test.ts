@@ -138,7 +138,8 @@ describe('Adam on wasm in one SIMD pass per variable', () => {
       // unless one of the three is shared: variables 3 and 6, the first moment of 0, the second of 5.
       const after = buffers();
       const n = SHAPES.length;
-      before.forEach((id, i) => expect(after[i] === id, `buffer ${i}`).toBe(inPlace && ![0, 3, 5, 6].includes(i % n)));
+      for (const [i, id] of before.entries())
+        expect(after[i] === id, `buffer ${i}`).toBe(inPlace && ![0, 3, 5, 6].includes(i % n));
       expect(bits(simd)).toEqual(bits(reference));
       expect(bits(moments(b))).toEqual(bits(moments(a)));
       tf.dispose([...reference, ...simd, ...held]);
