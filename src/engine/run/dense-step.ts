@@ -55,8 +55,9 @@ export class DenseStep {
 
   /**
    * The direct step of a run's model chain (its classes, its variables in the optimizer's order),
-   * or undefined where it does not apply: another backend, a model chain of several classes, a class with its own forward or penalties, a model that is not
-   * a Sequential of fused Dense layers, regularizers, or variables other than the layers' own.
+   * or undefined where it does not apply: another backend, a model chain of several classes, a
+   * class with its own forward or penalties, a model that is not a Sequential of fused Dense
+   * layers, regularizers, or variables other than the layers' own.
    */
   static of(models: ModelModule[], variables: tf.Variable[]): DenseStep | undefined {
     const backendName = tfjs.getBackend();
