@@ -95,19 +95,14 @@ export class DenseStep {
       layers.push({ kernel: dense.kernel, bias: dense.bias, activation, inputs, units, kernelAt, biasAt });
     }
     const weights = layers.flatMap((l) => [l.kernel, ...(l.bias ? [l.bias] : [])]);
-    if (
-      layers.length === 0 ||
-      weights.length !== variables.length ||
-      weights.some((w) => w.dtype !== 'float32') ||
-      layers.some((l, i) => i > 0 && l.inputs !== layers[i - 1]!.units)
-    )
+    if (layers.length === 0 || weights.length !== variables.length || weights.some((w) => w.dtype !== 'float32'))
       return undefined;
     return new DenseStep(layers, tfjs.backend(), backendName);
   }
 
   /** Whether a batch's inputs are what the stack takes: float32 rows of the first layer's width. */
   takes(x: tf.Tensor): boolean {
-    return x.dtype === 'float32' && x.rank === 2 && x.shape[1] === this.layers[0]!.inputs && !x.isDisposed;
+    return x.dtype === 'float32' && x.rank === 2 && x.shape[1] === this.layers[0]!.inputs;
   }
 
   /** The model's prediction for `x` (as its layers' calls give it); the caller disposes it. */
