@@ -144,9 +144,11 @@ export async function startPgServer(): Promise<PgServer> {
   const port = await freePort();
   const url = `postgres://mosaic@127.0.0.1:${port}/postgres`;
   let running = false;
-  // No autovacuum: its transactions, at moments of their own, would write the log of the test's
-  // transactions too (the crash test needs one that never reached it).
-  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c autovacuum=off`;
+  // The crash test needs a transaction that never reached the log. Its own record stays in the
+  // server's memory until something else asks for the log to be written: autovacuum's
+  // transactions and, at wal_level replica, the snapshot of running transactions logged every
+  // 15 s would, at moments of their own; hence no autovacuum and wal_level minimal.
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c autovacuum=off -c wal_level=minimal -c max_wal_senders=0`;
 
   const server: PgServer = {
     url,

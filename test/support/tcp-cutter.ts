@@ -10,7 +10,11 @@ export interface TcpCutter {
   readonly port: number;
   /** Cut the connection that next sends `text`, once the server answers it. */
   cutAfterAnswerTo(text: string): void;
-  /** Cut the connection that next sends `text`, before the server gets it. */
+  /**
+   * Cut the client's side of the connection that next sends `text`, before the server gets it.
+   * The server's side stays open until `close`, as a crash or a dropped network leaves it: the
+   * server, waiting for the rest of the transaction, never aborts it (an abort would be logged).
+   */
   cutBefore(text: string): void;
   /** Hold new connections (not yet relayed to the server) until `release`. */
   hold(): void;
@@ -31,12 +35,13 @@ export function startTcpCutter(targetPort: number): Promise<TcpCutter> {
     const upstream = net.connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     let doomed = false;
+    let serverLeftWaiting = false;
     client.on('data', (chunk) => {
       if (armedBefore !== undefined && chunk.includes(armedBefore)) {
         armedBefore = undefined;
         cuts++;
+        serverLeftWaiting = true;
         client.destroy();
-        upstream.destroy();
         return;
       }
       if (armed !== undefined && chunk.includes(armed)) {
@@ -52,12 +57,13 @@ export function startTcpCutter(targetPort: number): Promise<TcpCutter> {
         upstream.destroy();
         return;
       }
-      client.write(chunk);
+      if (!client.destroyed) client.write(chunk);
     });
     const end = () => {
       client.destroy();
-      upstream.destroy();
       sockets.delete(client);
+      if (serverLeftWaiting && !upstream.destroyed) return;
+      upstream.destroy();
       sockets.delete(upstream);
     };
     client.on('close', end).on('error', end);
