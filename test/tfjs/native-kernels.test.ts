@@ -153,6 +153,13 @@ const sameBits = (a: Float32Array, b: Float32Array) => {
   return differ;
 };
 
+// Adam's special cases, in the vectors and in the tails (1,013 = 63 · 16 + 5 = 253 · 4 + 1): moments
+// that come out subnormal (stored as +0), moments at the smallest normal (1.4e-38 · 0.9 and · 0.999
+// are normal), NaN gradients (NaN moments, kept).
+const flushed = (i: number) => i % 11 === 3 || i === 1012 || i === 1009;
+const smallestNormal = (i: number) => i % 11 === 5 || i === 1010;
+const nanGradient = (i: number) => (i % 13 === 6 || i === 1011) && i % 7 !== 0 && !flushed(i) && !smallestNormal(i);
+
 /** One Adam step of 1,013 values (a tail after the vectors) by the relaxed build's kernels, with or without C: the new value and moments. */
 function adamStep(native: boolean, decay: number): Float32Array[] {
   const scalars = {
@@ -168,8 +175,18 @@ function adamStep(native: boolean, decay: number): Float32Array[] {
   };
   const n = 1013;
   const kernels = SimdKernels.built(tf.backend(), 'relaxed', native)!;
-  const gradient = values(n, 12).map((x, i) => (i % 7 === 0 ? 0 : x * 10 ** ((i % 9) - 4)));
-  const inputs = [values(n, 11), gradient, values(n, 13).map((x) => x * 0.01), values(n, 14).map((x) => x * x * 1e-4)];
+  const [p0, g0, m0, v0] = [values(n, 11), values(n, 12), values(n, 13), values(n, 14)];
+  const gradient = g0.map((x, i) =>
+    i % 7 === 0 || flushed(i) || smallestNormal(i) ? 0 : nanGradient(i) ? Number.NaN : x * 10 ** ((i % 9) - 4),
+  );
+  const moment = (i: number, otherwise: number, tiny: number) =>
+    flushed(i) ? (i % 2 ? -tiny : tiny) : smallestNormal(i) ? 1.4e-38 : otherwise;
+  const inputs = [
+    p0,
+    gradient,
+    m0.map((x, i) => moment(i, x * 0.01, 1.2e-38)),
+    v0.map((x, i) => moment(i, x * x * 1e-4, 1e-39)),
+  ];
   const [p, g, m, v] = inputs.map((a) => tf.tensor(a));
   const outs = kernels.adam(p!, g!, m!, v!, scalars).map((t) => tf.engine().makeTensorFromTensorInfo(t));
   const result = outs.map((t) => t.dataSync() as Float32Array);
@@ -217,6 +234,13 @@ describe.runIf(canRun)('native matrix products', () => {
     const [withNative, without] = [adamStep(true, decay), adamStep(false, decay)];
     for (let i = 0; i < 3; i++) expect(sameBits(withNative[i]!, without[i]!)).toBe(0);
     expect(without[0]!.some((x, i) => x !== values(1013, 11)[i])).toBe(true);
+    const [, m, v] = without as [Float32Array, Float32Array, Float32Array];
+    const where = (is: (i: number) => boolean) => [...m.keys()].filter(is);
+    for (const i of where(flushed)) expect([Object.is(m[i], 0), Object.is(v[i], 0)]).toEqual([true, true]);
+    for (const i of where(smallestNormal)) expect(m[i]! * v[i]!).not.toBe(0);
+    const nan = where(nanGradient);
+    expect(nan.length).toBeGreaterThan(50);
+    for (const i of nan) expect([m[i], v[i]]).toEqual([Number.NaN, Number.NaN]);
   });
 
   it('decline a product narrower than one tile (nothing written), and refuse an operand outside the heap', () => {

@@ -19,8 +19,10 @@ interface AdamInternals {
  * TF.js's Adam step (`applyGradients` of these gradients for these variables, in this order) on the
  * wasm backend as one SIMD pass per variable (simd/kernels.ts `adam`) instead of a dozen kernels
  * (88 for the bench MLP 784-256-256-10, ~1.5 ms of its step; this pass ~0.35 ms). Bit-identical:
- * the same float32 operations in the same order and the same float32 scalars; the moments stay
- * TF.js's own variables, given new buffers as its ops would give them (so the optimizer's state,
+ * the same float32 operations in the same order and the same float32 scalars, but for a moment
+ * that comes out subnormal, stored as +0 (simd/kernels.ts `adam` says why: a unit that stops
+ * learning made every later step 10-15× slower on Intel CPUs; TensorFlow flushes them too). The
+ * moments stay TF.js's own variables, given new buffers as its ops would give them (so the optimizer's state,
  * checkpoints included, is TF.js's), its bias corrections updated by its own ops. `decay`: the
  * factor of decoupled weight decay (optimizer.ts `decayFactor`), applied in the same pass as
  * VariableOptimizer's product by the float32 scalar. `inPlace`: a variable and its moments whose
