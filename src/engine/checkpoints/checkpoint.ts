@@ -12,6 +12,7 @@ import { decodeWeightFile } from '../../user/weights.js';
 import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { checkpointPieces, splitCheckpoint } from './checkpoint-file.js';
 import { claimFolder, foreignFolder } from './run-folder.js';
+import { encodeGroups } from './weight-bytes.js';
 
 /**
  * A run's checkpoint after epoch E is one file, `<run_dir>/epoch-E.ckpt`:
@@ -184,8 +185,19 @@ export async function saveCheckpoint(
   const epoch = record.epoch;
   try {
     await claimFolder(runDir, owner);
-    const pieces = await checkpointContent(runDir, stampOf(owner, record), models, variables, optimizer, random);
-    await writePieces(checkpointFile(runDir, epoch), runDir, pieces);
+    const { pieces, release } = await checkpointContent(
+      runDir,
+      stampOf(owner, record),
+      models,
+      variables,
+      optimizer,
+      random,
+    );
+    try {
+      await writePieces(checkpointFile(runDir, epoch), runDir, pieces);
+    } finally {
+      release();
+    }
   } catch (e) {
     for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`])
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
@@ -196,7 +208,10 @@ export async function saveCheckpoint(
   }
 }
 
-/** The checkpoint file's content, read from the run now; a model class's own saveModel writes its files (moved into place). */
+/**
+ * The checkpoint file's content, read from the run now; a model class's own saveModel writes its
+ * files (moved into place). `release` once the pieces are written (weight-bytes.ts keeps their buffer).
+ */
 async function checkpointContent(
   runDir: string,
   stamp: OwnerStamp,
@@ -204,7 +219,7 @@ async function checkpointContent(
   variables: tf.Tensor[],
   optimizer: NamedTensor[],
   random: RandomState,
-): Promise<Buffer[]> {
+): Promise<{ pieces: Buffer[]; release: () => void }> {
   const groups: { name: string; tensors: NamedTensor[]; parameters?: (number | null)[] }[] = [
     { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
     { name: 'optimizer', tensors: optimizer },
@@ -233,27 +248,22 @@ async function checkpointContent(
       await save.call(m, modelPath(`${files}.tmp`, i, m));
     }
   }
-  const encoded = await Promise.all(
-    groups.map(async (g) => ({ name: g.name, parameters: g.parameters, ...(await tfjs.io.encodeWeights(g.tensors)) })),
-  );
-  const header: Header = {
-    owner: stamp,
-    random,
-    groups: encoded.map((g) => ({
-      name: g.name,
-      specs: g.specs,
-      bytes: g.data.byteLength,
-      ...(g.parameters ? { parameters: g.parameters } : {}),
-    })),
-  };
   if (saved) {
     await fs.rm(files, { recursive: true, force: true });
     await fs.rename(`${files}.tmp`, files);
   }
-  return checkpointPieces(
-    header,
-    encoded.map((g) => Buffer.from(g.data)),
-  );
+  const encoded = await encodeGroups(groups.map((g) => g.tensors));
+  const header: Header = {
+    owner: stamp,
+    random,
+    groups: groups.map((g, i) => ({
+      name: g.name,
+      specs: encoded.specs[i]!,
+      bytes: encoded.bytes[i]!,
+      ...(g.parameters ? { parameters: g.parameters } : {}),
+    })),
+  };
+  return { pieces: checkpointPieces(header, encoded.body), release: encoded.release };
 }
 
 /**
