@@ -122,11 +122,20 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
         expect(bits(sd.map((s) => s.tensor))).toEqual(bits(st.map((s) => s.tensor)));
         tf.dispose([a, b, x, y, ...[...st, ...sd].map((s) => s.tensor).filter((t) => t.rank > 0)]);
       }
-      const { x } = batch(16, inputs, classes, 99);
-      const [p, q] = [taped.model.apply(x) as tf.Tensor, step!.forward(x)];
-      expect(bits([q])).toEqual(bits([p]));
-      expect(q.shape).toEqual([16, classes]);
-      tf.dispose([p, q, x]);
+      // A test batch: the prediction and the loss of the layers' own calls.
+      const { x, y } = batch(16, inputs, classes, 99);
+      const p = taped.model.apply(x) as tf.Tensor;
+      const want = loss(p, y);
+      let seen: number[][] = [];
+      let shape: number[] = [];
+      const got = step!.evaluate(x, y, loss, (q) => {
+        seen = bits([q]);
+        shape = q.shape;
+      });
+      expect(seen).toEqual(bits([p]));
+      expect(shape).toEqual([16, classes]);
+      expect(bits([got])).toEqual(bits([want]));
+      tf.dispose([p, want, got, x, y]);
       for (const o of [ot, od]) o!.dispose();
     },
   );
@@ -149,9 +158,10 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
     const bytes = tf.memory().numBytes;
     for (let i = 0; i < 3; i++) {
       // MSE by kernels; cross-entropy taped.
-      for (const loss of [builtinLoss('mse'), builtinLoss('cross_entropy_logits')])
+      for (const loss of [builtinLoss('mse'), builtinLoss('cross_entropy_logits')]) {
         step.trainStep(x, y, loss, optimizer, () => {}).dispose();
-      step.forward(x).dispose();
+        step.evaluate(x, y, loss, () => {}).dispose();
+      }
     }
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.memory().numBytes).toBe(bytes);

@@ -8,7 +8,7 @@ import type { ModelModule } from '../../user/contracts.js';
 import type { RunOptimizer } from '../optimizers/optimizer.js';
 import { fusedDenseActivation } from './fused-layers.js';
 import type { LossFn } from '../chain/loss.js';
-import { kernelLoss } from './kernel-loss.js';
+import { type KernelLoss, kernelLoss } from './kernel-loss.js';
 
 /** One dense layer of the stack: its variables and activation (fused in its kernel). */
 interface StackLayer {
@@ -105,12 +105,24 @@ export class DenseStep {
     return x.dtype === 'float32' && x.rank === 2 && x.shape[1] === this.layers[0]!.inputs;
   }
 
-  /** The model's prediction for `x` (as its layers' calls give it); the caller disposes it. */
-  forward(x: tf.Tensor): tf.Tensor {
+  /**
+   * A test batch: the prediction for `x` (given to `seen`, then disposed) and `loss` of it against
+   * `y`, by kernels where kernel-loss.ts computes it (the same bits), else by `loss` itself. The
+   * caller disposes the loss.
+   */
+  evaluate(x: tf.Tensor, y: tf.Tensor, loss: LossFn, seen: (prediction: tf.Tensor) => void): tf.Scalar {
     const scope = new KernelScope(this.backend, this.backendName);
+    let prediction: tf.Tensor | undefined;
     try {
-      return this.adopt(this.forwardIn(scope, x).y, [x.shape[0]!, this.layers.at(-1)!.units]);
+      prediction = this.adopt(this.forwardIn(scope, x).y, [x.shape[0]!, this.layers.at(-1)!.units]);
+      seen(prediction);
+      const byKernels = lossByKernels(loss, prediction, y);
+      const p = prediction;
+      return byKernels
+        ? (this.adopt(byKernels.value(scope, p, y), []) as tf.Scalar)
+        : tfjs.tidy(() => loss(p, y) as tf.Scalar);
     } finally {
+      prediction?.dispose();
       scope.release();
     }
   }
@@ -137,13 +149,12 @@ export class DenseStep {
       const prediction = this.adopt(out, [rows, units]);
       made.push(prediction);
       seen(prediction);
-      const byKernels = kernelLoss(loss);
+      const byKernels = lossByKernels(loss, prediction, y);
       let value: tf.Scalar;
       let dy: TensorInfo;
-      if (byKernels && y.dtype === 'float32' && tfjs.util.arraysEqual(y.shape, prediction.shape)) {
-        const computed = byKernels(scope, prediction, y);
-        value = this.adopt(computed.value, []) as tf.Scalar;
-        dy = computed.gradient;
+      if (byKernels) {
+        value = this.adopt(byKernels.value(scope, prediction, y), []) as tf.Scalar;
+        dy = byKernels.gradient(scope, prediction, y);
       } else {
         const taped = tfjs.valueAndGrad((p: tf.Tensor) => loss(p, y))(prediction);
         made.push(taped.grad);
@@ -199,6 +210,12 @@ export class DenseStep {
     this.backend.incRef(t.dataId);
     return tfjs.engine().makeTensorFromTensorInfo({ dataId: t.dataId, shape, dtype: t.dtype }, this.backend);
   }
+}
+
+/** The kernels of `loss` where kernel-loss.ts has them and the targets fit them (float32, the prediction's shape). */
+function lossByKernels(loss: LossFn, prediction: tf.Tensor, y: tf.Tensor): KernelLoss | undefined {
+  const byKernels = kernelLoss(loss);
+  return byKernels && y.dtype === 'float32' && tfjs.util.arraysEqual(y.shape, prediction.shape) ? byKernels : undefined;
 }
 
 /** `t`'s data in another shape of the same size (what wasm's Reshape gives, without a reference of its own). */

@@ -233,11 +233,13 @@ async function train(
       const testStats = await overBatches(
         chain.test,
         (b, totals) =>
-          tfjs.tidy(() => {
-            const prediction = direct?.takes(b.x) ? direct.forward(b.x) : forward(b.x);
-            totals.addDecisions(prediction, b.y);
-            return chain.loss(prediction, b.y);
-          }),
+          direct?.takes(b.x)
+            ? direct.evaluate(b.x, b.y, chain.loss, (prediction) => totals.addDecisions(prediction, b.y))
+            : tfjs.tidy(() => {
+                const prediction = forward(b.x);
+                totals.addDecisions(prediction, b.y);
+                return chain.loss(prediction, b.y);
+              }),
         passTotals(rule),
         checkFirstPass('test', epoch),
       );
