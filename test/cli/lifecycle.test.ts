@@ -155,6 +155,38 @@ describe('crash recovery', () => {
     expect(attempts.m).toBeGreaterThan(1);
   });
 
+  it('a worker whose scheduler was killed stops at its epoch end, rather than train its run on', async () => {
+    const dir = tmpDir();
+    const db = path.join(dir, 'o.db');
+    // Epochs of a few milliseconds, whose ends write synchronously: the worker must still hear
+    // that its scheduler is gone.
+    const config = fixtureConfig(dir, { models: model('2'), epochs: 100_000, monitor: 'nb_processus = 1' });
+    const proc = startCli(['run', config, db, '--progress', 'lines'], dir);
+    await proc.waitFor(/ ---> launch/);
+    const d = openDb(db);
+    const epochs = () => (d.prepare(`SELECT COUNT(*) n FROM history`).get() as { n: number }).n;
+    while (epochs() < 5) await new Promise((r) => setTimeout(r, 25));
+    const { pid } = d.prepare(`SELECT pid FROM mosaic_queue WHERE run_id = 1`).get() as { pid: number };
+    proc.child.kill('SIGKILL');
+    await proc.done;
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = Date.now() + 10_000;
+    while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
+    const left = epochs();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(epochs()).toBe(left);
+    expect(left).toBeLessThan(100_000);
+    d.close();
+  });
+
   it('a killed worker is retried from its checkpoint when [MONITOR] retries allows', () => {
     const dir = tmpDir();
     const db = path.join(dir, 'r.db');

@@ -1,4 +1,5 @@
 import { hostName } from '../../core/host.js';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writevSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
@@ -194,7 +195,7 @@ export async function saveCheckpoint(
       random,
     );
     try {
-      await writePieces(checkpointFile(runDir, epoch), runDir, pieces);
+      writePieces(checkpointFile(runDir, epoch), runDir, pieces);
     } finally {
       release();
     }
@@ -269,25 +270,30 @@ async function checkpointContent(
 /**
  * `pieces` written to `file` under a temporary name, then renamed into place. In one request:
  * `writeFile` writes 512 KiB at a time, and a model's checkpoint is megabytes (the bench MLP's,
- * 3.2 MB, took 12–15 ms an epoch that way; 1.4–6 ms mostly in one).
+ * 3.2 MB, took 12–15 ms an epoch that way; 1.4–6 ms mostly in one). Synchronously: the run waits
+ * for it anyway, and each asynchronous call's trip through libuv's threads cost 0.1–0.2 ms (open,
+ * write, close, rename: 1.3 ms of the bench MLP's epoch end, 0.8 of them writing).
  */
-async function writePieces(file: string, runDir: string, pieces: Buffer[]): Promise<void> {
-  const handle = await fs.open(`${file}.tmp`, 'w').catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-    await fs.mkdir(runDir, { recursive: true });
-    return fs.open(`${file}.tmp`, 'w');
-  });
+function writePieces(file: string, runDir: string, pieces: Buffer[]): void {
+  let fd: number;
+  try {
+    fd = openSync(`${file}.tmp`, 'w');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(runDir, { recursive: true });
+    fd = openSync(`${file}.tmp`, 'w');
+  }
   try {
     let rest = pieces;
     while (rest.length > 0) {
-      const { bytesWritten } = await handle.writev(rest);
-      if (bytesWritten === 0) throw new Error(`${file}.tmp: the file system took no byte`);
-      rest = remainder(rest, bytesWritten);
+      const written = writevSync(fd, rest);
+      if (written === 0) throw new Error(`${file}.tmp: the file system took no byte`);
+      rest = remainder(rest, written);
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
-  await fs.rename(`${file}.tmp`, file);
+  renameSync(`${file}.tmp`, file);
 }
 
 /** What a write of `written` bytes left of `pieces` (a file system may write part of a request). */
@@ -432,15 +438,18 @@ async function verifyOwner(checkpoint: CheckpointReader, expected: OwnerStamp): 
 /** Removes checkpoints (and leftovers of unfinished ones) other than those of `keepEpochs` (the last and the best), in a folder the run owns. */
 export async function pruneCheckpoints(runDir: string, owner: CheckpointOwner, keepEpochs: number[]): Promise<void> {
   await claimFolder(runDir, owner);
-  const entries = await fs.readdir(runDir).catch(() => [] as string[]);
   const keep = new Set(
     keepEpochs.flatMap((e) =>
       [checkpointFile(runDir, e), filesDir(runDir, e), legacyDir(runDir, e)].map((p) => path.basename(p)),
     ),
   );
-  await Promise.all(
-    entries
-      .filter((e) => e.startsWith('epoch-') && !keep.has(e))
-      .map((e) => fs.rm(path.join(runDir, e), { recursive: true, force: true })),
-  );
+  // Synchronously, as the checkpoint is written (writePieces): 0.55 ms an epoch of the bench MLP otherwise.
+  let entries: string[];
+  try {
+    entries = readdirSync(runDir);
+  } catch {
+    return;
+  }
+  for (const e of entries)
+    if (e.startsWith('epoch-') && !keep.has(e)) rmSync(path.join(runDir, e), { recursive: true, force: true });
 }

@@ -94,6 +94,10 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   const best = bestEpoch(c.history, settings.min_delta ?? PROCESS_DEFAULTS.min_delta);
   await pruneCheckpoints(c.runDir, c.run.owner, [c.record.epoch, best.epoch]);
   c.onEpoch?.({ runId: c.run.runId, epoch: c.record.epoch, epochs: c.run.epochsTarget, record: c.record });
+  // The checkpoint's files and the store are written synchronously: let the worker's messages and
+  // timers run once an epoch (a scheduler gone, a pause, the heartbeat), or a worker whose scheduler
+  // was killed trains its run to the end.
+  await new Promise((resolve) => setImmediate(resolve));
   if (settings.early_stopping === undefined || best.waited < settings.early_stopping) return undefined;
   const by = settings.min_delta ? ` by more than ${settings.min_delta}` : '';
   // Patience counts over the whole history: a continuation of a run that stopped early stops again at once.
