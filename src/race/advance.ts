@@ -14,7 +14,7 @@ import type { RaceRepeat, RaceRoundRecord, Store } from '../store/types.js';
 import { criterionValue, loadRuns, type AnalysisRun, type Better, type Criteria } from '../analysis/runs.js';
 import { raceRound, type RaceGroup } from '../analysis/race.js';
 import { overText, raceState, type RaceKeyState } from './state.js';
-import { readRaceRecord } from './record.js';
+import { type RaceRecord, readRaceRecord } from './record.js';
 
 /** A round recorded by this call: what to say, and the runs it queued. */
 export interface RaceStep {
@@ -25,9 +25,12 @@ export interface RaceStep {
   text: string;
 }
 
-/** Decides every data key whose round has ended; returns the rounds this call recorded. */
-export async function advanceRaces(store: Store): Promise<RaceStep[]> {
-  const record = await readRaceRecord(store);
+/**
+ * Decides every data key whose round has ended; returns the rounds this call recorded. `known`:
+ * the race's record, read just before (`readRaceRecord`), else read here.
+ */
+export async function advanceRaces(store: Store, known?: RaceRecord): Promise<RaceStep[]> {
+  const record = known ?? (await readRaceRecord(store));
   if (!record) return [];
   const { settings, rows } = record;
   const { runs, criteria } = await loadRuns(store);

@@ -15,10 +15,16 @@ export async function raceSettingsOf(
   return monitor?.race ? { ...monitor.race, paired: monitor.paired } : undefined;
 }
 
+/** The race's settings and the rounds recorded so far. */
+export interface RaceRecord {
+  settings: RaceSettings & { paired: boolean };
+  rows: RaceRoundRow[];
+}
+
 /** The race's settings and recorded rounds, or undefined when the experiment is not a race; read the runs after this. */
 export async function readRaceRecord(
   store: Pick<StoreReader, 'getSetting' | 'raceRounds'>,
-): Promise<{ settings: RaceSettings & { paired: boolean }; rows: RaceRoundRow[] } | undefined> {
+): Promise<RaceRecord | undefined> {
   const settings = await raceSettingsOf(store);
   return settings ? { settings, rows: await store.raceRounds() } : undefined;
 }

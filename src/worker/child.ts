@@ -6,7 +6,7 @@
 import { executePack, modelKey } from '../engine/pack/pack.js';
 import { openStore } from '../store/open.js';
 import type { ClaimedRun, Store } from '../store/types.js';
-import { raceSettingsOf } from '../race/record.js';
+import { raceSettingsOf, readRaceRecord } from '../race/record.js';
 import { hostName, isWorkerAlive } from '../core/host.js';
 import { MosaicError } from '../core/errors.js';
 import { EXIT } from '../core/exit-codes.js';
@@ -160,10 +160,11 @@ const RACE_POLL_MS = 1000;
  * runs queued. The race's statistics load only in a race (~50 ms of a worker's start-up otherwise).
  */
 async function advanceRace(store: Store): Promise<number> {
-  if (!(await raceSettingsOf(store))) return 0;
+  const record = await readRaceRecord(store);
+  if (!record) return 0;
   const { advanceRaces } = await import('../race/advance.js');
   let queued = 0;
-  for (const step of await advanceRaces(store)) {
+  for (const step of await advanceRaces(store, record)) {
     queued += step.queued.length;
     await send({ type: 'race', text: step.text, queued: step.queued.length });
   }

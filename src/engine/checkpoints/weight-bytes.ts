@@ -24,8 +24,7 @@ const KEEP = 8;
 
 function take(bytes: number): Buffer {
   const i = kept.findIndex((b) => b.length >= bytes);
-  const buffer = i >= 0 ? kept.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(bytes);
-  return buffer;
+  return i >= 0 ? kept.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(bytes);
 }
 
 function giveBack(buffer: Buffer): void {

@@ -22,8 +22,8 @@ interface AdamInternals {
  * the same float32 operations in the same order and the same float32 scalars, but for a moment
  * that comes out subnormal, stored as +0 (simd/kernels.ts `adam` says why: a unit that stops
  * learning made every later step 10-15× slower on Intel CPUs; TensorFlow flushes them too). The
- * moments stay TF.js's own variables, given new buffers as its ops would give them (so the optimizer's state,
- * checkpoints included, is TF.js's), its bias corrections updated by its own ops. `decay`: the
+ * moments stay TF.js's own variables, given new buffers as its ops would give them (so the
+ * optimizer's state, checkpoints included, is TF.js's), its bias corrections updated by its own ops. `decay`: the
  * factor of decoupled weight decay (optimizer.ts `decayFactor`), applied in the same pass as
  * VariableOptimizer's product by the float32 scalar. `inPlace`: a variable and its moments whose
  * buffers no other tensor shares are written over (simd-kernels.ts `adam`: the caller guarantees

@@ -370,8 +370,8 @@ export class SimdKernels {
 
   /**
    * One step of TF.js's Adam on a float32 variable (simd/kernels.ts `adam`, bit for bit tfjs-core's
-   * ops on wasm but for subnormal moments, stored as +0), in one pass: its new value, first and second moments, in new buffers as TF.js's
-   * own ops give them. With `inPlace`, written over value, m and v instead, which the caller
+   * ops on wasm but for subnormal moments, stored as +0), in one pass: its new value, first and
+   * second moments, in new buffers as TF.js's own ops give them. With `inPlace`, written over value, m and v instead, which the caller
    * guarantees safe: no other tensor shares their buffers (a clone, a state read for a
    * checkpoint), and no kernel keeps anything made from them (XNNPACK keeps the weights it packed
    * for a tensor until that tensor's buffer is freed: a variable rewritten in place would be
