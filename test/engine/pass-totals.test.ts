@@ -106,6 +106,40 @@ describe.each(['cpu', 'wasm'] as const)('the sums of a pass on %s', (backend) =>
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('targets counted again, pass after pass (their answers remembered), count as the device counts them', async () => {
+    await useBackend(backend);
+    const before = tf.memory().numTensors;
+    /** Passes over the same target tensors with new predictions, read back and on the device. */
+    const passes = async (rule: AccuracyRule, data: Batch[], targets: tf.Tensor[], classes?: number) => {
+      for (const seed of [5, 6, 7]) {
+        const next = generator(seed);
+        const [host, device] = [passTotals(rule, backend), passTotals(rule, 'webgl')];
+        for (const [i, b] of data.entries()) {
+          const shape = classes ? [b.predictionShape[0]!, classes] : b.predictionShape;
+          const p = tf.tensor(values(next, shape[0]! * shape[1]!), shape);
+          for (const totals of [host, device]) totals.addDecisions(p, targets[i]!);
+          p.dispose();
+        }
+        const [h, d] = [await host.read(), await device.read()];
+        expect(h).toEqual(d);
+        expect(h.accuracy).toBeGreaterThan(0);
+      }
+    };
+    for (const [, rule, kind] of CASES.filter(([, r]) => r.kind !== 'none')) {
+      const data = batches(kind, 4);
+      const targets = data.map((b) => tf.tensor(b.target, b.targetShape));
+      await passes(rule, data, targets);
+      tf.dispose(targets);
+    }
+    // The same column of targets (2.7, −0.5, 3…) under a threshold, then as class indices of 4 classes.
+    const data = batches('index-column', 8);
+    const targets = data.map((b) => tf.tensor(b.target, b.targetShape));
+    await passes({ kind: 'binary', threshold: 0.5 }, data, targets, 1);
+    await passes({ kind: 'argmax' }, data, targets, 4);
+    tf.dispose(targets);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('the loss is float32 sums, not float64', async () => {
     await useBackend(backend);
     const data = batches('one-hot', 9).map((b) => ({ ...b, cost: [0.1], costShape: [] }));

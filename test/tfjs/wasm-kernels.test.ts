@@ -711,6 +711,31 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     if (fma) expect(maxDiff(results[0]!, results[1]!)).toBeGreaterThan(0);
   });
 
+  it('anyNonFinite finds a NaN or an infinity anywhere (vectors and tail), and nothing among finite extremes, in each build', async () => {
+    await useBackend('wasm');
+    const backend = tf.backend();
+    const finite = [0, -0, 1e-45, -1.2e-38, 3.4028234663852886e38, -3.4028234663852886e38, 1, -7.5];
+    for (const build of ['relaxed', 'simd'] as const) {
+      const kernels = SimdKernels.built(backend, build)!;
+      const scan = (values: number[]) => {
+        const t = tf.tensor(values, [values.length], 'float32');
+        const found = kernels.anyNonFinite(t);
+        t.dispose();
+        return found;
+      };
+      for (const n of [1, 3, 4, 5, 8, 11, 1029]) {
+        const values = Array.from({ length: n }, (_, i) => finite[i % finite.length]!);
+        expect(scan(values)).toBe(false);
+        for (const at of new Set([0, n >> 1, n - 1, (n & ~3) - 1, n & ~3].filter((i) => i >= 0 && i < n)))
+          for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+            const withBad = [...values];
+            withBad[at] = bad;
+            expect(scan(withBad), `${build}: ${bad} at ${at} of ${n}`).toBe(true);
+          }
+      }
+    }
+  });
+
   it('the SIMD product keeps NaN and infinities where cpu has them, through the bias and ReLU', async () => {
     const av = random([6, 9], 61);
     const bv = random([9, 11], 62);

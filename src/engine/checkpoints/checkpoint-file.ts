@@ -18,11 +18,11 @@ export function splitCheckpoint(content: Buffer): { header: unknown; body: Buffe
 }
 
 /** A checkpoint file's content from its header and the tensors' bytes, in pieces (written as they are, not joined: a copy the size of the model). */
-export function checkpointPieces(header: unknown, body: Buffer[]): Buffer[] {
+export function checkpointPieces(header: unknown, body: Uint8Array[]): Uint8Array[] {
   return [Buffer.from(`${MAGIC}\n${JSON.stringify(header)}\n`), ...body];
 }
 
 /** A checkpoint file's content from its header and the tensors' bytes. */
-export function joinCheckpoint(header: unknown, body: Buffer[]): Buffer {
+export function joinCheckpoint(header: unknown, body: Uint8Array[]): Buffer {
   return Buffer.concat(checkpointPieces(header, body));
 }

@@ -13,7 +13,7 @@ import { decodeWeightFile } from '../../user/weights.js';
 import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { checkpointPieces, splitCheckpoint } from './checkpoint-file.js';
 import { claimFolder, foreignFolder } from './run-folder.js';
-import { encodeGroups } from './weight-bytes.js';
+import { type EncodedGroups, encodeGroups, viewGroups } from './weight-bytes.js';
 
 /**
  * A run's checkpoint after epoch E is one file, `<run_dir>/epoch-E.ckpt`:
@@ -186,19 +186,7 @@ export async function saveCheckpoint(
   const epoch = record.epoch;
   try {
     await claimFolder(runDir, owner);
-    const { pieces, release } = await checkpointContent(
-      runDir,
-      stampOf(owner, record),
-      models,
-      variables,
-      optimizer,
-      random,
-    );
-    try {
-      writePieces(checkpointFile(runDir, epoch), runDir, pieces);
-    } finally {
-      release();
-    }
+    await writeCheckpoint(runDir, stampOf(owner, record), models, variables, optimizer, random);
   } catch (e) {
     for (const tmp of [`${checkpointFile(runDir, epoch)}.tmp`, `${filesDir(runDir, epoch)}.tmp`])
       await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
@@ -210,17 +198,17 @@ export async function saveCheckpoint(
 }
 
 /**
- * The checkpoint file's content, read from the run now; a model class's own saveModel writes its
- * files (moved into place). `release` once the pieces are written (weight-bytes.ts keeps their buffer).
+ * The checkpoint file of the run as it is now, written; a model class's own saveModel writes its
+ * files first (moved into place).
  */
-async function checkpointContent(
+async function writeCheckpoint(
   runDir: string,
   stamp: OwnerStamp,
   models: ModelModule[],
   variables: tf.Tensor[],
   optimizer: NamedTensor[],
   random: RandomState,
-): Promise<{ pieces: Buffer[]; release: () => void }> {
+): Promise<void> {
   const groups: { name: string; tensors: NamedTensor[]; parameters?: (number | null)[] }[] = [
     { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
     { name: 'optimizer', tensors: optimizer },
@@ -253,7 +241,9 @@ async function checkpointContent(
     await fs.rm(files, { recursive: true, force: true });
     await fs.rename(`${files}.tmp`, files);
   }
-  const encoded = await encodeGroups(groups.map((g) => g.tensors));
+  const tensors = groups.map((g) => g.tensors);
+  // Views of the tensors' bytes are written at once, with no TF.js operation (or await) between.
+  const encoded: EncodedGroups = viewGroups(tensors) ?? (await encodeGroups(tensors));
   const header: Header = {
     owner: stamp,
     random,
@@ -264,7 +254,7 @@ async function checkpointContent(
       ...(g.parameters ? { parameters: g.parameters } : {}),
     })),
   };
-  return { pieces: checkpointPieces(header, encoded.body), release: encoded.release };
+  writePieces(checkpointFile(runDir, stamp.epoch), runDir, checkpointPieces(header, encoded.body));
 }
 
 /**
@@ -274,7 +264,7 @@ async function checkpointContent(
  * for it anyway, and each asynchronous call's trip through libuv's threads cost 0.1–0.2 ms (open,
  * write, close, rename: 1.3 ms of the bench MLP's epoch end, 0.8 of them writing).
  */
-function writePieces(file: string, runDir: string, pieces: Buffer[]): void {
+function writePieces(file: string, runDir: string, pieces: Uint8Array[]): void {
   let fd: number;
   try {
     fd = openSync(`${file}.tmp`, 'w');
@@ -297,8 +287,8 @@ function writePieces(file: string, runDir: string, pieces: Buffer[]): void {
 }
 
 /** What a write of `written` bytes left of `pieces` (a file system may write part of a request). */
-function remainder(pieces: Buffer[], written: number): Buffer[] {
-  const rest: Buffer[] = [];
+function remainder(pieces: Uint8Array[], written: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
   for (const piece of pieces) {
     if (written >= piece.length) written -= piece.length;
     else {

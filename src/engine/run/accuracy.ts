@@ -151,19 +151,23 @@ export interface ReadTensor {
  * The right decisions of a batch counted from its values read back: exactly what `rightDecisions`
  * and a sum give (the first of equal maxima is the argmax, NaN is never greater, class indices
  * cast to int32 as `toInt` does), or undefined where those would broadcast one shape against
- * another: the tensors then decide.
+ * another: the tensors then decide. `known` gives the targets' answers (each row's class, or each
+ * value's 0/1) from a cache, or computes them with the function it is given; `key` says what they
+ * depend on besides the targets' values (the rule and the number of classes).
  */
 export function countRightDecisions(
   rule: AccuracyRule & { kind: 'binary' | 'argmax' },
   p: ReadTensor,
   t: ReadTensor,
+  known: (key: string, compute: () => Int32Array) => Int32Array = (_, compute) => compute(),
 ): { correct: number; total: number } | undefined {
   const pv = p.values;
   const tv = t.values;
   if (rule.kind === 'binary') {
     if (!sameShape(p.shape, t.shape)) return undefined;
+    const answers = known('binary', () => Int32Array.from(tv, (v) => (v > 0.5 ? 1 : 0)));
     let correct = 0;
-    for (let i = 0; i < pv.length; i++) if (pv[i]! > rule.threshold === tv[i]! > 0.5) correct++;
+    for (let i = 0; i < pv.length; i++) if (pv[i]! > rule.threshold === (answers[i] === 1)) correct++;
     return { correct, total: pv.length };
   }
   const classes = p.shape[p.shape.length - 1]!;
@@ -171,12 +175,11 @@ export function countRightDecisions(
   const rows = pv.length / classes;
   const isIndex = t.shape[t.shape.length - 1] !== classes || classes === 1;
   if (isIndex ? tv.length !== rows : !sameShape(p.shape, t.shape)) return undefined;
+  const answers = known(`argmax ${classes}`, () =>
+    Int32Array.from({ length: rows }, (_, r) => (isIndex ? tv[r]! | 0 : argMaxAt(tv, r * classes, classes))),
+  );
   let correct = 0;
-  for (let r = 0; r < rows; r++) {
-    const predicted = argMaxAt(pv, r * classes, classes);
-    const actual = isIndex ? tv[r]! | 0 : argMaxAt(tv, r * classes, classes);
-    if (predicted === actual) correct++;
-  }
+  for (let r = 0; r < rows; r++) if (argMaxAt(pv, r * classes, classes) === answers[r]) correct++;
   return { correct, total: rows };
 }
 

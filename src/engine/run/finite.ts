@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
+import { SimdKernels } from '../../tfjs/wasm/simd-kernels.js';
 import type { Batch } from '../../user/contracts.js';
 import { asBatch, type Chain } from '../chain/chain.js';
 import { chainLayers } from '../chain/chain-layers.js';
@@ -8,8 +9,8 @@ import { chainLayers } from '../chain/chain-layers.js';
  * Values that are not numbers (NaN, ±Infinity). In the data they train silently into NaN weights
  * (a ReLU on wasm turns NaN activations into zeros, so the losses stay finite): the first pass over
  * a data class's batches refuses them, naming the data class, the batch, the row and the feature.
- * In the weights they are checked at every epoch's end (one reduction per variable), and name the
- * layer. A run alone (`run.ts`) and a pack (`pack.ts`) check the same, and say the same.
+ * In the weights they are checked at every epoch's end (a scan or a reduction per variable), and
+ * name the layer. A run alone (`run.ts`) and a pack (`pack.ts`) check the same, and say the same.
  */
 
 /** The data hold a value that is not a finite number: the run ends in error. */
@@ -118,21 +119,30 @@ function describe(chain: Chain, variable: tf.Variable, values: ArrayLike<number>
 
 /**
  * The first variable of a run alone whose values are not all finite, said with its layer, or
- * undefined: one sum per variable, read back once (a sum is not finite when a value is not, or,
- * rarely, when finite values overflow: those are then looked at one by one).
+ * undefined. On wasm, a SIMD scan of each variable where it lies in the heap (~0.1 ms for the bench
+ * MLP's 270,000 weights, against ~0.5 by reductions). Elsewhere one sum per variable, read back
+ * once (a sum is not finite when a value is not, or, rarely, when finite values overflow: those
+ * are then looked at one by one).
  */
 export async function nonFiniteWeights(chain: Chain): Promise<string | undefined> {
   const variables = chain.variables;
-  const sums = tfjs.tidy(() => tfjs.stack(variables.map((v) => (v.dtype === 'float32' ? v.sum() : tfjs.scalar(0)))));
-  const totals = await sums.data();
-  sums.dispose();
-  for (let j = 0; j < variables.length; j++) {
-    if (Number.isFinite(totals[j]!)) continue;
+  for (const j of await suspects(variables)) {
     const values = await variables[j]!.data();
     if (values.every((v) => Number.isFinite(v))) continue;
     return describe(chain, variables[j]!, values, values.length);
   }
   return undefined;
+}
+
+/** The indices of the variables that may hold a value that is not finite. */
+async function suspects(variables: tf.Variable[]): Promise<number[]> {
+  const simd = SimdKernels.of(tfjs.backend());
+  if (simd && variables.every((v) => v.dtype === 'float32' && simd.inHeap(v)))
+    return variables.flatMap((v, j) => (simd.anyNonFinite(v) ? [j] : []));
+  const sums = tfjs.tidy(() => tfjs.stack(variables.map((v) => (v.dtype === 'float32' ? v.sum() : tfjs.scalar(0)))));
+  const totals = await sums.data();
+  sums.dispose();
+  return variables.flatMap((_, j) => (Number.isFinite(totals[j]!) ? [] : [j]));
 }
 
 /**

@@ -81,6 +81,7 @@ interface KernelExports {
   ): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   reluGrad(dy: number, y: number, out: number, n: number): void;
+  anyNonFinite(x: number, n: number): number;
   conv2d(...args: Conv2dArgs): void;
 }
 
@@ -355,6 +356,11 @@ export class SimdKernels {
     const out = this.backend.makeOutput(dy.shape, 'float32');
     this.exports.reluGrad(this.at(dy), this.at(y), this.at(out), tfjs.util.sizeFromShape(dy.shape));
     return out;
+  }
+
+  /** Whether one of a float32 tensor's values is NaN or ±∞ (a scan at memory speed, no output). */
+  anyNonFinite(t: TensorInfo): boolean {
+    return this.exports.anyNonFinite(this.at(t), tfjs.util.sizeFromShape(t.shape)) !== 0;
   }
 
   /** Whether `t`'s data is in this backend's heap (a tensor made on another backend may not be yet). */

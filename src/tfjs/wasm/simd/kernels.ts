@@ -817,6 +817,24 @@ function convTile(x0: usize, x1: usize, x2: usize, x3: usize, o0: usize, o1: usi
   }
 }
 
+/** 1 when one of x's n floats is NaN or ±∞, else 0 (v − v is 0 for a finite v, NaN otherwise). */
+export function anyNonFinite(x: usize, n: i32): i32 {
+  let bad = f32x4.splat(0);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const d = f32x4.sub(v, v);
+    bad = v128.or(bad, f32x4.ne(d, d));
+  }
+  let tail = false;
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v - v != v - v) tail = true;
+  }
+  return v128.any_true(bad) || tail ? 1 : 0;
+}
+
 /**
  * out = dy · step(y) over n floats, as tfjs-core computes a ReLU's gradient (Step, then Multiply)
  * in one pass: step(y) is 1 where y > 0, 0 where y ≤ 0, NaN where y is NaN; the product rounds
