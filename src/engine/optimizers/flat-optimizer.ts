@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from '../../tfjs/tfjs.js';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './optimizer-state.js';
+import { flushOptimizerState } from './flush-state.js';
 import { plainOptimizer, type PlainOptimizer } from './plain-optimizer.js';
 import type { RunOptimizer } from './optimizer.js';
 
@@ -66,6 +67,7 @@ export class FlatOptimizer implements RunOptimizer {
     tfjs.tidy(() =>
       this.inner.applyGradients({ [this.flat.name]: this.gradientMask ? gradient.mul(this.gradientMask) : gradient }),
     );
+    flushOptimizerState(this.inner);
   }
 
   /**

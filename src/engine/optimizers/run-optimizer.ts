@@ -3,6 +3,7 @@ import { tfjs } from '../../tfjs/tfjs.js';
 import { optimizerState, restoreOptimizer, type NamedTensor } from './optimizer-state.js';
 import { parameterCount } from '../chain/chain.js';
 import { FlatOptimizer } from './flat-optimizer.js';
+import { flushOptimizerState } from './flush-state.js';
 import { simdAdamStep } from './simd-adam.js';
 import type { RunOptimizer } from './optimizer.js';
 
@@ -55,6 +56,7 @@ class VariableOptimizer implements RunOptimizer {
         );
       }
       this.inner.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
+      flushOptimizerState(this.inner);
     }
   }
 

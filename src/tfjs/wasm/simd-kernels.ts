@@ -82,6 +82,7 @@ interface KernelExports {
   transpose(src: number, dst: number, rows: number, cols: number): void;
   reluGrad(dy: number, y: number, out: number, n: number): void;
   anyNonFinite(x: number, n: number): number;
+  flushSubnormals(x: number, n: number): void;
   conv2d(...args: Conv2dArgs): void;
 }
 
@@ -361,6 +362,14 @@ export class SimdKernels {
   /** Whether one of a float32 tensor's values is NaN or ±∞ (a scan at memory speed, no output). */
   anyNonFinite(t: TensorInfo): boolean {
     return this.exports.anyNonFinite(this.at(t), tfjs.util.sizeFromShape(t.shape)) !== 0;
+  }
+
+  /**
+   * A float32 tensor's subnormal values (and −0) made +0, in place (simd/kernels.ts
+   * `flushSubnormals`): the caller guarantees that nothing else shares its buffer (`owns`).
+   */
+  flushSubnormals(t: TensorInfo): void {
+    this.exports.flushSubnormals(this.at(t), tfjs.util.sizeFromShape(t.shape));
   }
 
   /** Whether `t`'s data is in this backend's heap (a tensor made on another backend may not be yet). */

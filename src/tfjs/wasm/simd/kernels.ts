@@ -397,6 +397,28 @@ export function adam(p: usize, g: usize, m: usize, v: usize, pOut: usize, mOut: 
 /** The smallest normal float32, 2⁻¹²⁶. */
 const MIN_NORMAL: f32 = 1.17549435e-38;
 
+/**
+ * Every subnormal float of x's n (|x| < 2⁻¹²⁶, ±0 among them) stored as +0, in place; normal
+ * floats, ±∞ and NaN kept. By their bits (integer compares): no operation here takes a subnormal.
+ * For the state of TF.js's own optimizers (momentum, RMSprop...), which decays into the
+ * subnormals as Adam's moments do (see `adam`).
+ */
+export function flushSubnormals(x: usize, n: i32): void {
+  const magnitude = i32x4.splat(0x7fffffff);
+  const normal = i32x4.splat(0x00800000);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = x + (<usize>i << 2);
+    const v = v128.load(at);
+    v128.store(at, v128.andnot(v, i32x4.lt_s(v128.and(v, magnitude), normal)));
+  }
+  for (; i < n; i++) {
+    const at = x + (<usize>i << 2);
+    if ((load<u32>(at) & 0x7fffffff) < 0x00800000) store<u32>(at, 0);
+  }
+}
+
 /** `x`, or +0 where it is subnormal. */
 // @ts-ignore: decorator
 @inline
