@@ -5,6 +5,7 @@ import { parameterCount } from '../chain/chain.js';
 import { FlatOptimizer } from './flat-optimizer.js';
 import { flushOptimizerState } from './flush-state.js';
 import { simdAdamStep } from './simd-adam.js';
+import { simdRmspropStep } from './simd-rmsprop.js';
 import type { RunOptimizer } from './optimizer.js';
 
 export type { RunOptimizer } from './optimizer.js';
@@ -27,8 +28,9 @@ export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[], deca
 }
 
 /**
- * TF.js's optimizer as it is: one update per variable; Adam on wasm as one SIMD pass per variable
- * (simd-adam.ts), bit-identical, wherever that can run.
+ * TF.js's optimizer as it is: one update per variable; Adam and RMSprop on wasm as one SIMD pass
+ * per variable (simd-adam.ts, simd-rmsprop.ts), bit-identical, wherever that can run; the state of
+ * the others made free of subnormals after each step (flush-state.ts).
  */
 class VariableOptimizer implements RunOptimizer {
   constructor(
@@ -46,18 +48,18 @@ class VariableOptimizer implements RunOptimizer {
   }
 
   step(gradients: (tf.Tensor | undefined)[], inPlace = false): void {
-    if (!simdAdamStep(this.inner, this.variables, gradients, this.decay, inPlace)) {
-      const factor = this.decay;
-      if (factor !== undefined) {
-        tfjs.tidy(() =>
-          this.variables.forEach((v) => {
-            v.assign(v.mul(tfjs.scalar(factor)));
-          }),
-        );
-      }
-      this.inner.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
-      flushOptimizerState(this.inner);
+    if (simdAdamStep(this.inner, this.variables, gradients, this.decay, inPlace)) return;
+    const factor = this.decay;
+    if (factor !== undefined) {
+      tfjs.tidy(() =>
+        this.variables.forEach((v) => {
+          v.assign(v.mul(tfjs.scalar(factor)));
+        }),
+      );
     }
+    if (simdRmspropStep(this.inner, this.variables, gradients, inPlace)) return;
+    this.inner.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
+    flushOptimizerState(this.inner);
   }
 
   sync(): void {}

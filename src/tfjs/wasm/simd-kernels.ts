@@ -83,6 +83,7 @@ interface KernelExports {
   reluGrad(dy: number, y: number, out: number, n: number): void;
   anyNonFinite(x: number, n: number): number;
   flushSubnormals(x: number, n: number): void;
+  rmsprop(...args: RmspropArgs): void;
   conv2d(...args: Conv2dArgs): void;
 }
 
@@ -102,6 +103,34 @@ export interface AdamScalars {
   rate: number;
   decay: number;
 }
+
+/**
+ * The scalars of one step of TF.js's RMSprop, each rounded to float32 as tfjs-core rounds a number
+ * made a scalar tensor: decay, 1 − decay, momentum, lr, ε.
+ */
+export interface RmspropScalars {
+  decay: number;
+  oneMinusDecay: number;
+  momentum: number;
+  rate: number;
+  epsilon: number;
+}
+
+type RmspropArgs = [
+  p: number,
+  g: number,
+  ms: number,
+  mom: number,
+  pOut: number,
+  msOut: number,
+  momOut: number,
+  n: number,
+  decay: number,
+  oneMinusDecay: number,
+  momentum: number,
+  rate: number,
+  eps: number,
+];
 
 /** 2-D geometry of a pooling or convolution window over NHWC data, as tfjs resolved it. */
 export interface WindowGeometry {
@@ -418,6 +447,36 @@ export class SimdKernels {
     ] as AdamArgs;
     if (!this.native?.adam(this.heap(), ...args)) this.exports.adam(...args);
     return [pOut, mOut, vOut];
+  }
+
+  /**
+   * One step of TF.js's RMSprop (not centered) on a float32 variable (simd/kernels.ts `rmsprop`,
+   * bit for bit tfjs-core's ops on wasm followed by flush-state.ts): its new value, mean square and
+   * moment, in new buffers, or with `inPlace` written over value, ms and mom (the caller guarantees
+   * it safe, as for `adam`).
+   */
+  rmsprop(
+    value: TensorInfo,
+    gradient: TensorInfo,
+    ms: TensorInfo,
+    mom: TensorInfo,
+    s: RmspropScalars,
+    inPlace = false,
+  ): [TensorInfo, TensorInfo, TensorInfo] {
+    const [pOut, msOut, momOut] = inPlace
+      ? [value, ms, mom]
+      : ([0, 1, 2].map(() => this.backend.makeOutput(value.shape, 'float32')) as [TensorInfo, TensorInfo, TensorInfo]);
+    const args = [
+      ...[value, gradient, ms, mom, pOut, msOut, momOut].map((t) => this.at(t)),
+      tfjs.util.sizeFromShape(value.shape),
+      s.decay,
+      s.oneMinusDecay,
+      s.momentum,
+      s.rate,
+      s.epsilon,
+    ] as RmspropArgs;
+    this.exports.rmsprop(...args);
+    return [pOut, msOut, momOut];
   }
 
   /** Runs `use` with `bytes` of the heap for a kernel's own bookkeeping, freed after. */

@@ -398,6 +398,51 @@ export function adam(p: usize, g: usize, m: usize, v: usize, pOut: usize, mOut: 
 const MIN_NORMAL: f32 = 1.17549435e-38;
 
 /**
+ * One step of TF.js's RMSprop (not centered) over n floats, each operation of
+ * `RMSPropOptimizer.applyGradients` in float32 in its order, then its state's subnormal values
+ * (and −0) stored as +0 as engine/optimizers/flush-state.ts does after TF.js's step:
+ * ms ← ms·decay + (g·g)·(1 − decay); mom ← mom·momentum + (g·lr) / √(ms + ε); p ← p − mom.
+ * One pass; an output may be the input it replaces (each element is read before it is written).
+ */
+export function rmsprop(p: usize, g: usize, ms: usize, mom: usize, pOut: usize, msOut: usize, momOut: usize, n: i32, decay: f32, oneMinusDecay: f32, momentum: f32, rate: f32, eps: f32): void {
+  const decayx = f32x4.splat(decay);
+  const omdx = f32x4.splat(oneMinusDecay);
+  const momentumx = f32x4.splat(momentum);
+  const ratex = f32x4.splat(rate);
+  const epsx = f32x4.splat(eps);
+  const magnitude = i32x4.splat(0x7fffffff);
+  const normal = i32x4.splat(0x00800000);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = <usize>i << 2;
+    const gi = v128.load(g + at);
+    const msi = f32x4.add(f32x4.mul(v128.load(ms + at), decayx), f32x4.mul(f32x4.mul(gi, gi), omdx));
+    const step = f32x4.div(f32x4.mul(gi, ratex), f32x4.sqrt(f32x4.add(msi, epsx)));
+    const momi = f32x4.add(f32x4.mul(v128.load(mom + at), momentumx), step);
+    v128.store(pOut + at, f32x4.sub(v128.load(p + at), momi));
+    v128.store(msOut + at, v128.andnot(msi, i32x4.lt_s(v128.and(msi, magnitude), normal)));
+    v128.store(momOut + at, v128.andnot(momi, i32x4.lt_s(v128.and(momi, magnitude), normal)));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    const gi = load<f32>(g + at);
+    const msi = load<f32>(ms + at) * decay + gi * gi * oneMinusDecay;
+    const momi = load<f32>(mom + at) * momentum + (gi * rate) / sqrt<f32>(msi + eps);
+    store<f32>(pOut + at, load<f32>(p + at) - momi);
+    store<f32>(msOut + at, flushBits(msi));
+    store<f32>(momOut + at, flushBits(momi));
+  }
+}
+
+/** `x`, or +0 where it is subnormal or −0 (by its bits: no operation on a subnormal). */
+// @ts-ignore: decorator
+@inline
+function flushBits(x: f32): f32 {
+  return (reinterpret<u32>(x) & 0x7fffffff) < 0x00800000 ? 0 : x;
+}
+
+/**
  * Every subnormal float of x's n (|x| < 2⁻¹²⁶, ±0 among them) stored as +0, in place; normal
  * floats, ±∞ and NaN kept. By their bits (integer compares): no operation here takes a subnormal.
  * For the state of TF.js's own optimizers (momentum, RMSprop...), which decays into the

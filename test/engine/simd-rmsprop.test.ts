@@ -1,0 +1,162 @@
+// TF.js's RMSprop on wasm as one SIMD pass per variable (src/engine/optimizers/simd-rmsprop.ts):
+// bit for bit TF.js's own RMSprop followed by flush-state.ts (variables, mean squares, moments),
+// with and without momentum, in new buffers and in place, with dying units (their state made +0),
+// through a run's optimizer with decoupled weight decay; TF.js's path where it cannot run.
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flushOptimizerState } from '../../dist/engine/optimizers/flush-state.js';
+import { decayFactor } from '../../dist/engine/optimizers/optimizer.js';
+import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
+import { simdRmspropStep } from '../../dist/engine/optimizers/simd-rmsprop.js';
+import { useBackend } from '../../dist/tfjs/backends.js';
+
+/** Sizes around the SIMD width (4) and its tail, and larger ones. */
+const SHAPES = [[1], [3], [4], [5, 7], [1000], [97, 13]];
+
+/** Deterministic values over many magnitudes (mulberry32), zeros included. */
+function values(size: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Float32Array.from({ length: size }, () => {
+    const u = next();
+    return u < 0.02 ? 0 : (next() * 2 - 1) * 10 ** (u * 8 - 5);
+  });
+}
+
+const bits = (ts: tf.Tensor[]) => ts.map((t) => [...new Uint32Array(Float32Array.from(t.dataSync()).buffer)]);
+const subnormal = (x: number) => x !== 0 && Math.abs(x) < 2 ** -126;
+
+type RMSprop = {
+  accumulatedMeanSquares: { variable: tf.Variable }[];
+  accumulatedMoments: { variable: tf.Variable }[];
+};
+const state = (o: tf.Optimizer) => {
+  const r = o as unknown as RMSprop;
+  return [...r.accumulatedMeanSquares, ...r.accumulatedMoments].map((s) => s.variable);
+};
+
+/** A third of each variable's entries get a gradient of 1e-18 at the first step, then 0: a unit that died. */
+const dying = (i: number) => i % 3 === 0;
+const gradients = (step: number) =>
+  SHAPES.map((shape, k) =>
+    tf.tensor(
+      values(tf.util.sizeFromShape(shape), 1000 * step + k).map((x, i) => (dying(i) ? (step === 0 ? 1e-18 : 0) : x)),
+      shape,
+    ),
+  );
+const start = () =>
+  tf.tidy(() => SHAPES.map((shape, k) => tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), 7 + k), shape))));
+
+/** TF.js's own step, as the run's optimizer takes it where the SIMD pass cannot run. */
+function tfjsStep(o: tf.Optimizer, vars: tf.Variable[], gs: tf.Tensor[]) {
+  o.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: gs[i]! })));
+  flushOptimizerState(o);
+}
+
+describe('RMSprop as one SIMD pass on wasm', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it.each([
+    ['without momentum, new buffers', 0, false],
+    ['with momentum 0.9, new buffers', 0.9, false],
+    ['with momentum 0.9, in place', 0.9, true],
+  ] as const)("%s: TF.js's own step and flush, bit for bit, over 60 steps", (_, momentum, inPlace) => {
+    const [reference, ours] = [start(), start()];
+    const [a, b] = [tf.train.rmsprop(0.01, 0.9, momentum), tf.train.rmsprop(0.01, 0.9, momentum)];
+    let simdSteps = 0;
+    for (let step = 0; step < 60; step++) {
+      const g = gradients(step);
+      tfjsStep(a, reference, g);
+      if (simdRmspropStep(b, ours, g, inPlace)) simdSteps++;
+      else tfjsStep(b, ours, g);
+      tf.dispose(g);
+    }
+    // The first step makes the state (TF.js's), every later one is the SIMD pass.
+    expect(simdSteps).toBe(59);
+    expect(bits(ours)).toEqual(bits(reference));
+    expect(bits(state(b))).toEqual(bits(state(a)));
+    expect((b as unknown as { iterations_: number }).iterations_).toBe(60);
+    // The dying units' mean squares decayed below the smallest normal float: +0 in both.
+    const squares = state(a).slice(0, SHAPES.length);
+    expect(squares.some((s) => [...s.dataSync()].some((x, i) => dying(i) && Object.is(x, 0)))).toBe(true);
+    expect(state(b).some((s) => [...s.dataSync()].some(subnormal))).toBe(false);
+    tf.dispose([...reference, ...ours]);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('NaN and infinite gradients give NaN and infinities where TF.js gives them', () => {
+    const [reference, ours] = [start(), start()];
+    const [a, b] = [tf.train.rmsprop(0.01, 0.9, 0.5), tf.train.rmsprop(0.01, 0.9, 0.5)];
+    for (let step = 0; step < 3; step++) {
+      const g = gradients(step).map((t, k) =>
+        tf.tidy(() => {
+          const v = t.dataSync().slice();
+          if (k >= 3) [v[1], v[2]] = [Number.NaN, step === 1 ? Number.POSITIVE_INFINITY : -1e30];
+          return tf.tensor(v, t.shape);
+        }),
+      );
+      tfjsStep(a, reference, g);
+      if (!simdRmspropStep(b, ours, g)) tfjsStep(b, ours, g);
+      tf.dispose(g);
+    }
+    const shapeOf = (ts: tf.Tensor[]) => ts.map((t) => [...t.dataSync()].map((x) => (Number.isNaN(x) ? 'NaN' : x)));
+    expect(shapeOf(ours)).toEqual(shapeOf(reference));
+    expect(shapeOf(state(b))).toEqual(shapeOf(state(a)));
+    expect(shapeOf(ours).flat()).toContain('NaN');
+    tf.dispose([...reference, ...ours]);
+  });
+
+  it("through a run optimizer, with decoupled weight decay: the decay then TF.js's step, bit for bit", () => {
+    const shape = [FUSE_BELOW, 3];
+    const size = shape[0]! * shape[1]!;
+    const make = () => [tf.variable(tf.tensor(values(size, 3), shape))];
+    const [reference, ours] = [make(), make()];
+    const decay = decayFactor({ lr: 0.01, weight_decay: 0.1 });
+    const [a, b] = [tf.train.rmsprop(0.01), tf.train.rmsprop(0.01)];
+    const run = runOptimizer(b, ours, decay);
+    for (let step = 0; step < 5; step++) {
+      const g = tf.tensor(values(size, 50 + step), shape);
+      tf.tidy(() => reference[0]!.assign(reference[0]!.mul(tf.scalar(decay!))));
+      tfjsStep(a, reference, [g]);
+      run.step([g]);
+      g.dispose();
+    }
+    expect(bits(ours)).toEqual(bits(reference));
+    expect(bits(state(b))).toEqual(bits(state(a)));
+    tf.dispose([...reference, ...ours]);
+    run.dispose();
+    a.dispose();
+  });
+
+  it('leaves a centered RMSprop, other optimizers and the cpu backend to TF.js', async () => {
+    const vars = start();
+    const g = gradients(1);
+    const centered = tf.train.rmsprop(0.01, 0.9, 0, undefined, true);
+    tfjsStep(centered, vars, g);
+    expect(simdRmspropStep(centered, vars, g)).toBe(false);
+    const adam = tf.train.adam(0.01);
+    tfjsStep(adam, vars, g);
+    expect(simdRmspropStep(adam, vars, g)).toBe(false);
+    tf.dispose([...vars, ...g]);
+    await useBackend('cpu');
+    const onCpu = start();
+    const g2 = gradients(1);
+    const plain = tf.train.rmsprop(0.01);
+    tfjsStep(plain, onCpu, g2);
+    expect(simdRmspropStep(plain, onCpu, g2)).toBe(false);
+    tf.dispose([...onCpu, ...g2]);
+    await useBackend('wasm');
+  });
+});
