@@ -8,33 +8,13 @@ import { decayFactor, makeOptimizer } from '../../dist/engine/optimizers/optimiz
 import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
 import { simdAdamStep } from '../../dist/engine/optimizers/simd-adam.js';
 import { useBackend } from '../../dist/tfjs/backends.js';
+import { bits, spreadValues, subnormal } from '../support/float-values.js';
 
 /** Sizes around the SIMD width (4) and its tail, and larger ones. */
 const SHAPES = [[1], [3], [4], [5, 7], [1000], [97, 13], [64, 65]];
 
-/** Deterministic values over many magnitudes (mulberry32), zeros included. */
-function values(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return Float32Array.from({ length: size }, () => {
-    const u = next();
-    return u < 0.02 ? 0 : (next() * 2 - 1) * 10 ** (u * 8 - 5);
-  });
-}
-
-const tensors = (seed: number) => SHAPES.map((s, i) => tf.tensor(values(tf.util.sizeFromShape(s), seed + i), s));
+const tensors = (seed: number) => SHAPES.map((s, i) => tf.tensor(spreadValues(tf.util.sizeFromShape(s), seed + i), s));
 const variables = (seed: number) => tf.tidy(() => tensors(seed).map((t) => tf.variable(t)));
-
-/** The float32 bits of each tensor, to compare exactly (−0 and NaN payloads included). */
-const bits = (ts: tf.Tensor[]) => ts.map((t) => [...new Uint32Array(Float32Array.from(t.dataSync()).buffer)]);
-
-const subnormal = (x: number) => x !== 0 && Math.abs(x) < 2 ** -126;
 
 type Adam = {
   accBeta1: tf.Variable;
@@ -157,7 +137,7 @@ describe('Adam on wasm in one SIMD pass per variable', () => {
     const tensorsWith = (seed: number, special: (x: number) => number) =>
       SHAPES.map((shape, k) =>
         tf.tensor(
-          values(tf.util.sizeFromShape(shape), seed + k).map((x, i) => (dying(i) ? special(x) : x)),
+          spreadValues(tf.util.sizeFromShape(shape), seed + k).map((x, i) => (dying(i) ? special(x) : x)),
           shape,
         ),
       );
@@ -210,7 +190,7 @@ describe('Adam on wasm in one SIMD pass per variable', () => {
   it("runOptimizer above FUSE_BELOW: TF.js's minimize bit for bit, the same state, restored to continue exactly", async () => {
     // Weights within ±1: the sigmoids do not saturate, so no moment becomes subnormal (where
     // Mosaic's pass stores +0: tested above).
-    const moderate = (size: number, seed: number) => values(size, seed).map(Math.tanh);
+    const moderate = (size: number, seed: number) => spreadValues(size, seed).map(Math.tanh);
     const big = (seed: number) => [
       tf.variable(tf.tensor(moderate(3 * 6667, seed), [3, 6667])),
       tf.variable(tf.tensor(moderate(6667, seed + 1), [6667, 1])),

@@ -9,28 +9,10 @@ import { decayFactor } from '../../dist/engine/optimizers/optimizer.js';
 import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
 import { simdRmspropStep } from '../../dist/engine/optimizers/simd-rmsprop.js';
 import { useBackend } from '../../dist/tfjs/backends.js';
+import { bits, spreadValues, subnormal } from '../support/float-values.js';
 
 /** Sizes around the SIMD width (4) and its tail, and larger ones. */
 const SHAPES = [[1], [3], [4], [5, 7], [1000], [97, 13]];
-
-/** Deterministic values over many magnitudes (mulberry32), zeros included. */
-function values(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return Float32Array.from({ length: size }, () => {
-    const u = next();
-    return u < 0.02 ? 0 : (next() * 2 - 1) * 10 ** (u * 8 - 5);
-  });
-}
-
-const bits = (ts: tf.Tensor[]) => ts.map((t) => [...new Uint32Array(Float32Array.from(t.dataSync()).buffer)]);
-const subnormal = (x: number) => x !== 0 && Math.abs(x) < 2 ** -126;
 
 type RMSprop = {
   accumulatedMeanSquares: { variable: tf.Variable }[];
@@ -46,12 +28,16 @@ const dying = (i: number) => i % 3 === 0;
 const gradients = (step: number) =>
   SHAPES.map((shape, k) =>
     tf.tensor(
-      values(tf.util.sizeFromShape(shape), 1000 * step + k).map((x, i) => (dying(i) ? (step === 0 ? 1e-18 : 0) : x)),
+      spreadValues(tf.util.sizeFromShape(shape), 1000 * step + k).map((x, i) =>
+        dying(i) ? (step === 0 ? 1e-18 : 0) : x,
+      ),
       shape,
     ),
   );
 const start = () =>
-  tf.tidy(() => SHAPES.map((shape, k) => tf.variable(tf.tensor(values(tf.util.sizeFromShape(shape), 7 + k), shape))));
+  tf.tidy(() =>
+    SHAPES.map((shape, k) => tf.variable(tf.tensor(spreadValues(tf.util.sizeFromShape(shape), 7 + k), shape))),
+  );
 
 /** TF.js's own step, as the run's optimizer takes it where the SIMD pass cannot run. */
 function tfjsStep(o: tf.Optimizer, vars: tf.Variable[], gs: tf.Tensor[]) {
@@ -121,13 +107,13 @@ describe('RMSprop as one SIMD pass on wasm', () => {
   it("through a run optimizer, with decoupled weight decay: the decay then TF.js's step, bit for bit", () => {
     const shape = [FUSE_BELOW, 3];
     const size = shape[0]! * shape[1]!;
-    const make = () => [tf.variable(tf.tensor(values(size, 3), shape))];
+    const make = () => [tf.variable(tf.tensor(spreadValues(size, 3), shape))];
     const [reference, ours] = [make(), make()];
     const decay = decayFactor({ lr: 0.01, weight_decay: 0.1 });
     const [a, b] = [tf.train.rmsprop(0.01), tf.train.rmsprop(0.01)];
     const run = runOptimizer(b, ours, decay);
     for (let step = 0; step < 5; step++) {
-      const g = tf.tensor(values(size, 50 + step), shape);
+      const g = tf.tensor(spreadValues(size, 50 + step), shape);
       tf.tidy(() => reference[0]!.assign(reference[0]!.mul(tf.scalar(decay!))));
       tfjsStep(a, reference, [g]);
       run.step([g]);
