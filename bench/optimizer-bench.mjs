@@ -1,7 +1,7 @@
 // Prints the ms of one optimizer step per optimizer (not a test): the bench MLP's variables
-// (784-256-256-10, 269,322 parameters), stepped as a run alone steps them (runOptimizer: Adam and
-// RMSprop as one SIMD pass per variable on wasm, the others TF.js's kernels and the state's
-// subnormals made +0), after 20 steps of warm-up; median of the repeats.
+// (784-256-256-10, 269,322 parameters), stepped as a run alone steps them (runOptimizer: Adam,
+// RMSprop, Adagrad, Momentum and Adadelta as one SIMD pass per variable on wasm, SGD and Adamax
+// TF.js's kernels), after 20 steps of warm-up; median of the repeats.
 // Run: npm run build && node bench/optimizer-bench.mjs [--backend wasm|cpu] [--steps 200] [--repeat 3]
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';

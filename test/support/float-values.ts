@@ -1,4 +1,4 @@
-// Float32 values for the optimizer tests (simd-adam, simd-rmsprop), the same on every run.
+// Float32 values for the optimizer tests (simd-adam, simd-state-step), the same on every run.
 import type * as tf from '@tensorflow/tfjs';
 
 /** Deterministic values over many magnitudes (mulberry32), zeros included. */

@@ -5,7 +5,7 @@ import { parameterCount } from '../chain/chain.js';
 import { FlatOptimizer } from './flat-optimizer.js';
 import { flushOptimizerState } from './flush-state.js';
 import { simdAdamStep } from './simd-adam.js';
-import { simdRmspropStep } from './simd-rmsprop.js';
+import { simdStateStep } from './simd-state-step.js';
 import type { RunOptimizer } from './optimizer.js';
 
 export type { RunOptimizer } from './optimizer.js';
@@ -28,9 +28,10 @@ export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[], deca
 }
 
 /**
- * TF.js's optimizer as it is: one update per variable; Adam and RMSprop on wasm as one SIMD pass
- * per variable (simd-adam.ts, simd-rmsprop.ts), bit-identical, wherever that can run; the state of
- * the others made free of subnormals after each step (flush-state.ts).
+ * TF.js's optimizer as it is: one update per variable; Adam, RMSprop, Adagrad, Momentum and
+ * Adadelta on wasm as one SIMD pass per variable (simd-adam.ts, simd-state-step.ts), bit-identical,
+ * wherever that can run; the state of the others made free of subnormals after each step
+ * (flush-state.ts).
  */
 class VariableOptimizer implements RunOptimizer {
   constructor(
@@ -57,7 +58,7 @@ class VariableOptimizer implements RunOptimizer {
         }),
       );
     }
-    if (simdRmspropStep(this.inner, this.variables, gradients, inPlace)) return;
+    if (simdStateStep(this.inner, this.variables, gradients, inPlace)) return;
     this.inner.applyGradients(this.variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
     flushOptimizerState(this.inner);
   }

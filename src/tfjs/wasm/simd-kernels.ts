@@ -83,7 +83,10 @@ interface KernelExports {
   reluGrad(dy: number, y: number, out: number, n: number): void;
   anyNonFinite(x: number, n: number): number;
   flushSubnormals(x: number, n: number): void;
-  rmsprop(...args: RmspropArgs): void;
+  rmsprop(...args: number[]): void;
+  adagrad(...args: number[]): void;
+  momentum(...args: number[]): void;
+  adadelta(...args: number[]): void;
   conv2d(...args: Conv2dArgs): void;
 }
 
@@ -105,32 +108,10 @@ export interface AdamScalars {
 }
 
 /**
- * The scalars of one step of TF.js's RMSprop, each rounded to float32 as tfjs-core rounds a number
- * made a scalar tensor: decay, 1 − decay, momentum, lr, ε.
+ * The optimizers whose step simd/kernels.ts has as one pass (TF.js's operations in order, then the
+ * state's subnormals made +0): each takes (p, g, its states…, pOut, statesOut…, n, its scalars…).
  */
-export interface RmspropScalars {
-  decay: number;
-  oneMinusDecay: number;
-  momentum: number;
-  rate: number;
-  epsilon: number;
-}
-
-type RmspropArgs = [
-  p: number,
-  g: number,
-  ms: number,
-  mom: number,
-  pOut: number,
-  msOut: number,
-  momOut: number,
-  n: number,
-  decay: number,
-  oneMinusDecay: number,
-  momentum: number,
-  rate: number,
-  eps: number,
-];
+export type StateKernel = 'rmsprop' | 'adagrad' | 'momentum' | 'adadelta';
 
 /** 2-D geometry of a pooling or convolution window over NHWC data, as tfjs resolved it. */
 export interface WindowGeometry {
@@ -450,33 +431,25 @@ export class SimdKernels {
   }
 
   /**
-   * One step of TF.js's RMSprop (not centered) on a float32 variable (simd/kernels.ts `rmsprop`,
-   * bit for bit tfjs-core's ops on wasm followed by flush-state.ts): its new value, mean square and
-   * moment, in new buffers, or with `inPlace` written over value, ms and mom (the caller guarantees
-   * it safe, as for `adam`).
+   * One step of an optimizer of `StateKernel` on a float32 variable, bit for bit tfjs-core's ops on
+   * wasm followed by flush-state.ts: its new value and states, in new buffers, or with `inPlace`
+   * written over value and states (the caller guarantees it safe, as for `adam`). `scalars`: the
+   * kernel's, float32 as tfjs-core rounds a number made a scalar tensor.
    */
-  rmsprop(
+  stateStep(
+    kernel: StateKernel,
     value: TensorInfo,
     gradient: TensorInfo,
-    ms: TensorInfo,
-    mom: TensorInfo,
-    s: RmspropScalars,
+    states: TensorInfo[],
+    scalars: number[],
     inPlace = false,
-  ): [TensorInfo, TensorInfo, TensorInfo] {
-    const [pOut, msOut, momOut] = inPlace
-      ? [value, ms, mom]
-      : ([0, 1, 2].map(() => this.backend.makeOutput(value.shape, 'float32')) as [TensorInfo, TensorInfo, TensorInfo]);
-    const args = [
-      ...[value, gradient, ms, mom, pOut, msOut, momOut].map((t) => this.at(t)),
-      tfjs.util.sizeFromShape(value.shape),
-      s.decay,
-      s.oneMinusDecay,
-      s.momentum,
-      s.rate,
-      s.epsilon,
-    ] as RmspropArgs;
-    this.exports.rmsprop(...args);
-    return [pOut, msOut, momOut];
+  ): TensorInfo[] {
+    const outs = inPlace
+      ? [value, ...states]
+      : [value, ...states].map(() => this.backend.makeOutput(value.shape, 'float32'));
+    const pointers = [value, gradient, ...states, ...outs].map((t) => this.at(t));
+    this.exports[kernel](...pointers, tfjs.util.sizeFromShape(value.shape), ...scalars);
+    return outs;
   }
 
   /** Runs `use` with `bytes` of the heap for a kernel's own bookkeeping, freed after. */

@@ -435,6 +435,104 @@ export function rmsprop(p: usize, g: usize, ms: usize, mom: usize, pOut: usize, 
   }
 }
 
+/** `v`'s subnormal lanes (and −0) made +0, by their bits. */
+// @ts-ignore: decorator
+@inline
+function flushLanes(v: v128): v128 {
+  return v128.andnot(v, i32x4.lt_s(v128.and(v, i32x4.splat(0x7fffffff)), i32x4.splat(0x00800000)));
+}
+
+/**
+ * One step of TF.js's Adagrad over n floats, as `rmsprop` (its operations in order, then its state
+ * flushed): acc ← acc + g·g; p ← (g / √(acc + ε))·rate + p, with rate = −lr.
+ */
+export function adagrad(p: usize, g: usize, acc: usize, pOut: usize, accOut: usize, n: i32, rate: f32, eps: f32): void {
+  const ratex = f32x4.splat(rate);
+  const epsx = f32x4.splat(eps);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = <usize>i << 2;
+    const gi = v128.load(g + at);
+    const acci = f32x4.add(v128.load(acc + at), f32x4.mul(gi, gi));
+    const step = f32x4.mul(f32x4.div(gi, f32x4.sqrt(f32x4.add(acci, epsx))), ratex);
+    v128.store(pOut + at, f32x4.add(step, v128.load(p + at)));
+    v128.store(accOut + at, flushLanes(acci));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    const gi = load<f32>(g + at);
+    const acci = load<f32>(acc + at) + gi * gi;
+    store<f32>(pOut + at, (gi / sqrt<f32>(acci + eps)) * rate + load<f32>(p + at));
+    store<f32>(accOut + at, flushBits(acci));
+  }
+}
+
+/**
+ * One step of TF.js's Momentum over n floats, as `rmsprop`: acc ← m·acc + g; p ← c·acc + p, or
+ * with Nesterov (nesterov ≠ 0) p ← c·(g + acc·m) + p, with c = −lr.
+ */
+export function momentum(p: usize, g: usize, acc: usize, pOut: usize, accOut: usize, n: i32, m: f32, c: f32, nesterov: i32): void {
+  const mx = f32x4.splat(m);
+  const cx = f32x4.splat(c);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = <usize>i << 2;
+    const gi = v128.load(g + at);
+    const acci = f32x4.add(f32x4.mul(mx, v128.load(acc + at)), gi);
+    const along = nesterov ? f32x4.add(gi, f32x4.mul(acci, mx)) : acci;
+    v128.store(pOut + at, f32x4.add(f32x4.mul(cx, along), v128.load(p + at)));
+    v128.store(accOut + at, flushLanes(acci));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    const gi = load<f32>(g + at);
+    const acci = m * load<f32>(acc + at) + gi;
+    const along = nesterov ? gi + acci * m : acci;
+    store<f32>(pOut + at, c * along + load<f32>(p + at));
+    store<f32>(accOut + at, flushBits(acci));
+  }
+}
+
+/**
+ * One step of TF.js's Adadelta over n floats, as `rmsprop`: ag' ← ag·ρ + (g·g)·(1 − ρ);
+ * u ← (√(au + ε) / √(ag + ε))·g (the mean square of the gradients before this step);
+ * au ← au·ρ + (u·u)·(1 − ρ); ag ← ag'; p ← u·rate + p, with rate = −lr.
+ */
+export function adadelta(p: usize, g: usize, ag: usize, au: usize, pOut: usize, agOut: usize, auOut: usize, n: i32, rho: f32, oneMinusRho: f32, eps: f32, rate: f32): void {
+  const rhox = f32x4.splat(rho);
+  const omrx = f32x4.splat(oneMinusRho);
+  const epsx = f32x4.splat(eps);
+  const ratex = f32x4.splat(rate);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = <usize>i << 2;
+    const gi = v128.load(g + at);
+    const agOld = v128.load(ag + at);
+    const auOld = v128.load(au + at);
+    const agi = f32x4.add(f32x4.mul(agOld, rhox), f32x4.mul(f32x4.mul(gi, gi), omrx));
+    const u = f32x4.mul(f32x4.div(f32x4.sqrt(f32x4.add(auOld, epsx)), f32x4.sqrt(f32x4.add(agOld, epsx))), gi);
+    const aui = f32x4.add(f32x4.mul(auOld, rhox), f32x4.mul(f32x4.mul(u, u), omrx));
+    v128.store(pOut + at, f32x4.add(f32x4.mul(u, ratex), v128.load(p + at)));
+    v128.store(agOut + at, flushLanes(agi));
+    v128.store(auOut + at, flushLanes(aui));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    const gi = load<f32>(g + at);
+    const agOld = load<f32>(ag + at);
+    const auOld = load<f32>(au + at);
+    const agi = agOld * rho + gi * gi * oneMinusRho;
+    const u = (sqrt<f32>(auOld + eps) / sqrt<f32>(agOld + eps)) * gi;
+    const aui = auOld * rho + u * u * oneMinusRho;
+    store<f32>(pOut + at, u * rate + load<f32>(p + at));
+    store<f32>(agOut + at, flushBits(agi));
+    store<f32>(auOut + at, flushBits(aui));
+  }
+}
+
 /** `x`, or +0 where it is subnormal or −0 (by its bits: no operation on a subnormal). */
 // @ts-ignore: decorator
 @inline

@@ -1,35 +1,33 @@
-// TF.js's RMSprop on wasm as one SIMD pass per variable (src/engine/optimizers/simd-rmsprop.ts):
-// bit for bit TF.js's own RMSprop followed by flush-state.ts (variables, mean squares, moments),
-// with and without momentum, in new buffers and in place, with dying units (their state made +0),
-// through a run's optimizer with decoupled weight decay; TF.js's path where it cannot run.
+// TF.js's RMSprop, Adagrad, Momentum and Adadelta on wasm as one SIMD pass per variable
+// (src/engine/optimizers/simd-state-step.ts): bit for bit TF.js's own step followed by
+// flush-state.ts (variables and state), in new buffers and in place, with dying units (their
+// decaying state made +0), through a run's optimizer with decoupled weight decay; TF.js's path
+// where it cannot run.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flushOptimizerState } from '../../dist/engine/optimizers/flush-state.js';
 import { decayFactor } from '../../dist/engine/optimizers/optimizer.js';
 import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
-import { simdRmspropStep } from '../../dist/engine/optimizers/simd-rmsprop.js';
+import { simdStateStep } from '../../dist/engine/optimizers/simd-state-step.js';
 import { useBackend } from '../../dist/tfjs/backends.js';
 import { bits, spreadValues, subnormal } from '../support/float-values.js';
 
 /** Sizes around the SIMD width (4) and its tail, and larger ones. */
 const SHAPES = [[1], [3], [4], [5, 7], [1000], [97, 13]];
 
-type RMSprop = {
-  accumulatedMeanSquares: { variable: tf.Variable }[];
-  accumulatedMoments: { variable: tf.Variable }[];
-};
-const state = (o: tf.Optimizer) => {
-  const r = o as unknown as RMSprop;
-  return [...r.accumulatedMeanSquares, ...r.accumulatedMoments].map((s) => s.variable);
-};
+/** An optimizer's state variables, field by field (as flush-state.ts finds them). */
+const state = (o: tf.Optimizer) =>
+  Object.values(o).flatMap((v) =>
+    Array.isArray(v) ? v.flatMap((x) => (x?.variable instanceof tf.Variable ? [x.variable as tf.Variable] : [])) : [],
+  );
 
-/** A third of each variable's entries get a gradient of 1e-18 at the first step, then 0: a unit that died. */
+/** A third of each variable's entries get a gradient of `tiny` at the first step, then 0: a unit that died. */
 const dying = (i: number) => i % 3 === 0;
-const gradients = (step: number) =>
+const gradients = (step: number, tiny = 1e-18) =>
   SHAPES.map((shape, k) =>
     tf.tensor(
       spreadValues(tf.util.sizeFromShape(shape), 1000 * step + k).map((x, i) =>
-        dying(i) ? (step === 0 ? 1e-18 : 0) : x,
+        dying(i) ? (step === 0 ? tiny : 0) : x,
       ),
       shape,
     ),
@@ -45,7 +43,7 @@ function tfjsStep(o: tf.Optimizer, vars: tf.Variable[], gs: tf.Tensor[]) {
   flushOptimizerState(o);
 }
 
-describe('RMSprop as one SIMD pass on wasm', () => {
+describe('RMSprop, Adagrad, Momentum and Adadelta as one SIMD pass on wasm', () => {
   beforeAll(async () => {
     await useBackend('wasm');
   });
@@ -53,18 +51,28 @@ describe('RMSprop as one SIMD pass on wasm', () => {
     await useBackend('cpu');
   });
 
-  it.each([
-    ['without momentum, new buffers', 0, false],
-    ['with momentum 0.9, new buffers', 0.9, false],
-    ['with momentum 0.9, in place', 0.9, true],
-  ] as const)("%s: TF.js's own step and flush, bit for bit, over 60 steps", (_, momentum, inPlace) => {
+  // The tiny first gradient of a dying unit: its state decays below the smallest normal float within
+  // 60 steps (g² = 1e-36 for the mean squares; 1e-36 for momentum's velocity); Adagrad's only grows.
+  const CASES: [string, () => tf.Optimizer, number, boolean][] = [
+    ['RMSprop', () => tf.train.rmsprop(0.01, 0.9), 1e-18, true],
+    ['RMSprop with momentum 0.9', () => tf.train.rmsprop(0.01, 0.9, 0.9), 1e-18, true],
+    ['Adagrad', () => tf.train.adagrad(0.01), 1e-18, false],
+    ['Momentum', () => tf.train.momentum(0.01, 0.9), 1e-36, true],
+    ['Momentum, Nesterov', () => tf.train.momentum(0.01, 0.9, true), 1e-36, true],
+    ['Adadelta', () => tf.train.adadelta(0.5, 0.9), 1e-18, true],
+  ];
+  it.each(
+    CASES.flatMap(([name, make, tiny, decays]) =>
+      [false, true].map((inPlace) => [name, inPlace, make, tiny, decays] as const),
+    ),
+  )("%s (in place: %s): TF.js's own step and flush, bit for bit, over 60 steps", (_, inPlace, make, tiny, decays) => {
     const [reference, ours] = [start(), start()];
-    const [a, b] = [tf.train.rmsprop(0.01, 0.9, momentum), tf.train.rmsprop(0.01, 0.9, momentum)];
+    const [a, b] = [make(), make()];
     let simdSteps = 0;
     for (let step = 0; step < 60; step++) {
-      const g = gradients(step);
+      const g = gradients(step, tiny);
       tfjsStep(a, reference, g);
-      if (simdRmspropStep(b, ours, g, inPlace)) simdSteps++;
+      if (simdStateStep(b, ours, g, inPlace)) simdSteps++;
       else tfjsStep(b, ours, g);
       tf.dispose(g);
     }
@@ -73,9 +81,9 @@ describe('RMSprop as one SIMD pass on wasm', () => {
     expect(bits(ours)).toEqual(bits(reference));
     expect(bits(state(b))).toEqual(bits(state(a)));
     expect((b as unknown as { iterations_: number }).iterations_).toBe(60);
-    // The dying units' mean squares decayed below the smallest normal float: +0 in both.
-    const squares = state(a).slice(0, SHAPES.length);
-    expect(squares.some((s) => [...s.dataSync()].some((x, i) => dying(i) && Object.is(x, 0)))).toBe(true);
+    // A dying unit's decaying state went below the smallest normal float: +0 in both.
+    const zeros = state(a).filter((s) => [...s.dataSync()].some((x, i) => dying(i) && Object.is(x, 0)));
+    expect(zeros.length > 0).toBe(decays);
     expect(state(b).some((s) => [...s.dataSync()].some(subnormal))).toBe(false);
     tf.dispose([...reference, ...ours]);
     a.dispose();
@@ -94,7 +102,7 @@ describe('RMSprop as one SIMD pass on wasm', () => {
         }),
       );
       tfjsStep(a, reference, g);
-      if (!simdRmspropStep(b, ours, g)) tfjsStep(b, ours, g);
+      if (!simdStateStep(b, ours, g)) tfjsStep(b, ours, g);
       tf.dispose(g);
     }
     const shapeOf = (ts: tf.Tensor[]) => ts.map((t) => [...t.dataSync()].map((x) => (Number.isNaN(x) ? 'NaN' : x)));
@@ -126,22 +134,23 @@ describe('RMSprop as one SIMD pass on wasm', () => {
     a.dispose();
   });
 
-  it('leaves a centered RMSprop, other optimizers and the cpu backend to TF.js', async () => {
+  it('leaves a centered RMSprop, SGD, Adam (its own pass), Adamax and the cpu backend to TF.js', async () => {
     const vars = start();
     const g = gradients(1);
     const centered = tf.train.rmsprop(0.01, 0.9, 0, undefined, true);
     tfjsStep(centered, vars, g);
-    expect(simdRmspropStep(centered, vars, g)).toBe(false);
-    const adam = tf.train.adam(0.01);
-    tfjsStep(adam, vars, g);
-    expect(simdRmspropStep(adam, vars, g)).toBe(false);
+    expect(simdStateStep(centered, vars, g)).toBe(false);
+    for (const other of [tf.train.sgd(0.01), tf.train.adam(0.01), tf.train.adamax(0.01)]) {
+      tfjsStep(other, vars, g);
+      expect(simdStateStep(other, vars, g)).toBe(false);
+    }
     tf.dispose([...vars, ...g]);
     await useBackend('cpu');
     const onCpu = start();
     const g2 = gradients(1);
     const plain = tf.train.rmsprop(0.01);
     tfjsStep(plain, onCpu, g2);
-    expect(simdRmspropStep(plain, onCpu, g2)).toBe(false);
+    expect(simdStateStep(plain, onCpu, g2)).toBe(false);
     tf.dispose([...onCpu, ...g2]);
     await useBackend('wasm');
   });
