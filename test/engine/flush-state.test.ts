@@ -10,15 +10,9 @@ import { makeOptimizer } from '../../dist/engine/optimizers/optimizer.js';
 import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
 import { useBackend } from '../../dist/tfjs/backends.js';
 import { SimdKernels } from '../../dist/tfjs/wasm/simd-kernels.js';
+import { optimizerStateOf, subnormal } from '../support/float-values.js';
 
 const bitsOf = (values: ArrayLike<number>) => [...new Uint32Array(Float32Array.from(values).buffer)];
-const subnormal = (x: number) => x !== 0 && Math.abs(x) < 2 ** -126;
-
-/** The state variables of a TF.js optimizer (as flush-state.ts finds them), in field order. */
-const stateOf = (o: tf.Optimizer) =>
-  Object.values(o).flatMap((v) =>
-    Array.isArray(v) ? v.flatMap((s) => (s?.variable instanceof tf.Variable ? [s.variable as tf.Variable] : [])) : [],
-  );
 
 describe('subnormal optimizer state on wasm', () => {
   beforeAll(async () => {
@@ -61,7 +55,7 @@ describe('subnormal optimizer state on wasm', () => {
     const w = tf.variable(tf.ones([8]));
     const o = tf.train.momentum(0.1, 0.9);
     o.applyGradients([{ name: w.name, tensor: tf.fill([8], 2 ** -140) }]);
-    const [state] = stateOf(o);
+    const [state] = optimizerStateOf(o);
     const held = state!.clone();
     flushOptimizerState(o);
     expect([...state!.dataSync()].every(subnormal)).toBe(true);
@@ -113,7 +107,9 @@ describe('subnormal optimizer state on wasm', () => {
       run.sync?.();
       expect(bitsOf(ours[0]!.dataSync())).toEqual(bitsOf(reference[0]!.dataSync()));
       // The flat optimizer keeps its state for the concatenated parameters: the same layout here (one variable).
-      const [a, b] = [stateOf(theirs), stateOf(mine)].map((vs) => vs.map((v) => v.dataSync() as Float32Array));
+      const [a, b] = [optimizerStateOf(theirs), optimizerStateOf(mine)].map((vs) =>
+        vs.map((v) => v.dataSync() as Float32Array),
+      );
       expect(a.length).toBe(b.length);
       let stuck = 0;
       for (const [k, values] of a.entries())

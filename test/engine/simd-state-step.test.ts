@@ -10,16 +10,10 @@ import { decayFactor } from '../../dist/engine/optimizers/optimizer.js';
 import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
 import { simdStateStep } from '../../dist/engine/optimizers/simd-state-step.js';
 import { useBackend } from '../../dist/tfjs/backends.js';
-import { bits, spreadValues, subnormal } from '../support/float-values.js';
+import { bits, optimizerStateOf, spreadValues, subnormal } from '../support/float-values.js';
 
 /** Sizes around the SIMD width (4) and its tail, and larger ones. */
 const SHAPES = [[1], [3], [4], [5, 7], [1000], [97, 13]];
-
-/** An optimizer's state variables, field by field (as flush-state.ts finds them). */
-const state = (o: tf.Optimizer) =>
-  Object.values(o).flatMap((v) =>
-    Array.isArray(v) ? v.flatMap((x) => (x?.variable instanceof tf.Variable ? [x.variable as tf.Variable] : [])) : [],
-  );
 
 /** A third of each variable's entries get a gradient of `tiny` at the first step, then 0: a unit that died. */
 const dying = (i: number) => i % 3 === 0;
@@ -79,12 +73,12 @@ describe('RMSprop, Adagrad, Momentum and Adadelta as one SIMD pass on wasm', () 
     // The first step makes the state (TF.js's), every later one is the SIMD pass.
     expect(simdSteps).toBe(59);
     expect(bits(ours)).toEqual(bits(reference));
-    expect(bits(state(b))).toEqual(bits(state(a)));
+    expect(bits(optimizerStateOf(b))).toEqual(bits(optimizerStateOf(a)));
     expect((b as unknown as { iterations_: number }).iterations_).toBe(60);
     // A dying unit's decaying state went below the smallest normal float: +0 in both.
-    const zeros = state(a).filter((s) => [...s.dataSync()].some((x, i) => dying(i) && Object.is(x, 0)));
+    const zeros = optimizerStateOf(a).filter((s) => [...s.dataSync()].some((x, i) => dying(i) && Object.is(x, 0)));
     expect(zeros.length > 0).toBe(decays);
-    expect(state(b).some((s) => [...s.dataSync()].some(subnormal))).toBe(false);
+    expect(optimizerStateOf(b).some((s) => [...s.dataSync()].some(subnormal))).toBe(false);
     tf.dispose([...reference, ...ours]);
     a.dispose();
     b.dispose();
@@ -107,7 +101,7 @@ describe('RMSprop, Adagrad, Momentum and Adadelta as one SIMD pass on wasm', () 
     }
     const shapeOf = (ts: tf.Tensor[]) => ts.map((t) => [...t.dataSync()].map((x) => (Number.isNaN(x) ? 'NaN' : x)));
     expect(shapeOf(ours)).toEqual(shapeOf(reference));
-    expect(shapeOf(state(b))).toEqual(shapeOf(state(a)));
+    expect(shapeOf(optimizerStateOf(b))).toEqual(shapeOf(optimizerStateOf(a)));
     expect(shapeOf(ours).flat()).toContain('NaN');
     tf.dispose([...reference, ...ours]);
   });
@@ -128,7 +122,7 @@ describe('RMSprop, Adagrad, Momentum and Adadelta as one SIMD pass on wasm', () 
       g.dispose();
     }
     expect(bits(ours)).toEqual(bits(reference));
-    expect(bits(state(b))).toEqual(bits(state(a)));
+    expect(bits(optimizerStateOf(b))).toEqual(bits(optimizerStateOf(a)));
     tf.dispose([...reference, ...ours]);
     run.dispose();
     a.dispose();

@@ -1,5 +1,5 @@
 // Float32 values for the optimizer tests (simd-adam, simd-state-step), the same on every run.
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /** Deterministic values over many magnitudes (mulberry32), zeros included. */
 export function spreadValues(size: number, seed: number): Float32Array {
@@ -22,3 +22,9 @@ export const bits = (ts: tf.Tensor[]) => ts.map((t) => [...new Uint32Array(Float
 
 /** Nonzero and below the smallest normal float32, 2⁻¹²⁶. */
 export const subnormal = (x: number) => x !== 0 && Math.abs(x) < 2 ** -126;
+
+/** A TF.js optimizer's state variables, field by field (its arrays of `{ variable }` slots). */
+export const optimizerStateOf = (o: tf.Optimizer) =>
+  Object.values(o).flatMap((v) =>
+    Array.isArray(v) ? v.flatMap((x) => (x?.variable instanceof tf.Variable ? [x.variable as tf.Variable] : [])) : [],
+  );

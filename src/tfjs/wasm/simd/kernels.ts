@@ -410,8 +410,6 @@ export function rmsprop(p: usize, g: usize, ms: usize, mom: usize, pOut: usize, 
   const momentumx = f32x4.splat(momentum);
   const ratex = f32x4.splat(rate);
   const epsx = f32x4.splat(eps);
-  const magnitude = i32x4.splat(0x7fffffff);
-  const normal = i32x4.splat(0x00800000);
   const vectorEnd = n & ~3;
   let i = 0;
   for (; i < vectorEnd; i += 4) {
@@ -421,8 +419,8 @@ export function rmsprop(p: usize, g: usize, ms: usize, mom: usize, pOut: usize, 
     const step = f32x4.div(f32x4.mul(gi, ratex), f32x4.sqrt(f32x4.add(msi, epsx)));
     const momi = f32x4.add(f32x4.mul(v128.load(mom + at), momentumx), step);
     v128.store(pOut + at, f32x4.sub(v128.load(p + at), momi));
-    v128.store(msOut + at, v128.andnot(msi, i32x4.lt_s(v128.and(msi, magnitude), normal)));
-    v128.store(momOut + at, v128.andnot(momi, i32x4.lt_s(v128.and(momi, magnitude), normal)));
+    v128.store(msOut + at, flushLanes(msi));
+    v128.store(momOut + at, flushLanes(momi));
   }
   for (; i < n; i++) {
     const at = <usize>i << 2;
@@ -547,18 +545,15 @@ function flushBits(x: f32): f32 {
  * subnormals as Adam's moments do (see `adam`).
  */
 export function flushSubnormals(x: usize, n: i32): void {
-  const magnitude = i32x4.splat(0x7fffffff);
-  const normal = i32x4.splat(0x00800000);
   const vectorEnd = n & ~3;
   let i = 0;
   for (; i < vectorEnd; i += 4) {
     const at = x + (<usize>i << 2);
-    const v = v128.load(at);
-    v128.store(at, v128.andnot(v, i32x4.lt_s(v128.and(v, magnitude), normal)));
+    v128.store(at, flushLanes(v128.load(at)));
   }
   for (; i < n; i++) {
     const at = x + (<usize>i << 2);
-    if ((load<u32>(at) & 0x7fffffff) < 0x00800000) store<u32>(at, 0);
+    store<f32>(at, flushBits(load<f32>(at)));
   }
 }
 
