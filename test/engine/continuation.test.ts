@@ -4,7 +4,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The built engine: user classes resolve `mosaic-ml` to dist/index.js, as in a worker.
 import { parseConfig } from '../../dist/config/load.js';
-import { loadCheckpoint, saveCheckpoint } from '../../dist/engine/checkpoints/checkpoint.js';
+import {
+  dropSpareCheckpoint,
+  loadCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+} from '../../dist/engine/checkpoints/checkpoint.js';
 import { executeRun } from '../../dist/engine/run/run.js';
 import { newRuns } from '../../dist/pipelines/facts.js';
 import { generatePipelines } from '../../dist/pipelines/generate.js';
@@ -300,5 +305,53 @@ describe('continuing a run from its checkpoint', () => {
     await loadCheckpoint(dir, owner, record, [other], other.parameters(), { restore: async () => {} });
     expect(values(other)).toEqual(values(saved));
     for (const m of [saved, loaded, other]) m.dispose();
+  });
+
+  it('writes a checkpoint over the one pruned before it (its spare file), whole whatever their sizes, and drops the spare at the end', async () => {
+    const dir = tmpDir();
+    const owner = { storeId: 's', store: 'c.db', runId: 1 };
+    const random = { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 };
+    const record = (epoch: number) => ({
+      epoch,
+      train_loss: 1 / epoch,
+      test_loss: 2 / epoch,
+      train_acc: null,
+      test_acc: null,
+      duration_s: 0,
+    });
+    const listing = () => fs.readdirSync(dir).sort();
+    const values = (size: number, epoch: number) => Float32Array.from({ length: size }, (_, i) => i * 0.5 + epoch);
+    // Epoch 1 the larger: epoch 2 is written over its bytes, and must be no longer than its own.
+    const sizes = [5000, 300, 300];
+    for (const [k, size] of sizes.entries()) {
+      const epoch = k + 1;
+      const weights = [tf.tensor(values(size, epoch))];
+      await saveCheckpoint(dir, owner, record(epoch), [], weights, [], random);
+      tf.dispose(weights);
+      await pruneCheckpoints(dir, owner, [epoch]);
+      expect(listing()).toEqual([`epoch-${epoch}.ckpt`, 'owner.json', ...(epoch > 1 ? ['spare.ckpt.tmp'] : [])]);
+    }
+    // Epoch 3 written over epoch 2's bytes, epoch 2 (now the spare) over epoch 1's: each as a fresh file.
+    const fresh = tmpDir();
+    for (const epoch of [2, 3]) {
+      const weights = [tf.tensor(values(300, epoch))];
+      await saveCheckpoint(fresh, owner, record(epoch), [], weights, [], random);
+      tf.dispose(weights);
+    }
+    expect(fs.readFileSync(path.join(dir, 'epoch-3.ckpt'))).toEqual(fs.readFileSync(path.join(fresh, 'epoch-3.ckpt')));
+    expect(fs.readFileSync(path.join(dir, 'spare.ckpt.tmp'))).toEqual(
+      fs.readFileSync(path.join(fresh, 'epoch-2.ckpt')),
+    );
+    const variable = tf.variable(tf.zeros([300]));
+    await loadCheckpoint(dir, owner, record(3), [], [variable], { restore: async () => {} });
+    expect(Array.from(variable.dataSync())).toEqual(Array.from(values(300, 3)));
+    variable.dispose();
+
+    // A folder this process did not write to keeps its spare; the run's own, at its end, not.
+    const other = { ...owner, runId: 2 };
+    dropSpareCheckpoint(dir, other);
+    expect(listing()).toContain('spare.ckpt.tmp');
+    dropSpareCheckpoint(dir, owner);
+    expect(listing()).toEqual(['epoch-3.ckpt', 'owner.json']);
   });
 });

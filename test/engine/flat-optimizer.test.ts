@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { optimizerState } from '../../dist/engine/optimizers/optimizer-state.js';
+import { disposeStateCopies, optimizerState } from '../../dist/engine/optimizers/optimizer-state.js';
 import { FlatOptimizer } from '../../dist/engine/optimizers/flat-optimizer.js';
 import { OPTIMIZER_NAMES } from '../../dist/core/names.js';
 import { decayFactor, makeOptimizer } from '../../dist/engine/optimizers/optimizer.js';
@@ -140,7 +140,7 @@ describe('one optimizer step over all variables (FlatOptimizer)', () => {
     );
     const again = runOptimizer(makeOptimizer('adam', 0.05), stepped);
     await again.restore(state);
-    tf.dispose(state.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    disposeStateCopies(state);
     reference.minimize(() => bigLoss(plain, 4), false, plain);
     again.minimize(() => bigLoss(stepped, 4)).dispose();
     expect(await values(stepped)).toEqual(await values(plain));

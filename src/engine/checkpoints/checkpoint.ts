@@ -1,5 +1,5 @@
 import { hostName } from '../../core/host.js';
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
@@ -12,7 +12,8 @@ import { isRandomState, type RandomState } from '../../user/random.js';
 import { decodeWeightFile } from '../../user/weights.js';
 import type { NamedTensor } from '../optimizers/optimizer-state.js';
 import { checkpointPieces, splitCheckpoint } from './checkpoint-file.js';
-import { claimFolder, foreignFolder } from './run-folder.js';
+import { spareFile, writeWhole } from './file-write.js';
+import { claimFolder, claimedFolder, foreignFolder } from './run-folder.js';
 import { type EncodedGroups, encodeGroups, viewGroups } from './weight-bytes.js';
 
 /**
@@ -165,7 +166,10 @@ interface OwnerStamp {
   test_loss: number;
 }
 
-const stampOf = (owner: CheckpointOwner, record: EpochRecord): OwnerStamp => ({
+const stampOf = (
+  owner: CheckpointOwner,
+  record: Pick<EpochRecord, 'epoch' | 'train_loss' | 'test_loss'>,
+): OwnerStamp => ({
   store_id: owner.storeId,
   store: owner.store,
   run_id: owner.runId,
@@ -197,6 +201,66 @@ export async function saveCheckpoint(
   }
 }
 
+type Group = { name: string; tensors: NamedTensor[]; parameters?: (number | null)[] };
+
+/**
+ * The checkpoint's tensors by group: the parameters, the optimizer's state, and the weights of each
+ * model class that saves as LayersModule does that are not parameters (every trainable weight is
+ * one, usually: in the `parameters` group already).
+ */
+function tensorGroups(models: ModelModule[], variables: tf.Tensor[], optimizer: NamedTensor[]): Group[] {
+  const groups: Group[] = [
+    { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
+    { name: 'optimizer', tensors: optimizer },
+  ];
+  const parameterIndex = new Map<tf.Tensor, number>();
+  variables.forEach((v, i) => {
+    if (!parameterIndex.has(v)) parameterIndex.set(v, i);
+  });
+  for (const [i, m] of models.entries()) {
+    const model = ownWeights(m);
+    if (!model) continue;
+    const weights = model.weights.map((w) => w.read());
+    const parameters = weights.map((w) => parameterIndex.get(w) ?? null);
+    groups.push({
+      name: `model-${i}`,
+      tensors: weights.flatMap((w, k) => (parameters[k] === null ? [{ name: `w${k}`, tensor: w }] : [])),
+      parameters,
+    });
+  }
+  return groups;
+}
+
+function headerOf(stamp: OwnerStamp, random: RandomState, groups: Group[], encoded: EncodedGroups): Header {
+  return {
+    owner: stamp,
+    random,
+    groups: groups.map((g, i) => ({
+      name: g.name,
+      specs: encoded.specs[i]!,
+      bytes: encoded.bytes[i]!,
+      ...(g.parameters ? { parameters: g.parameters } : {}),
+    })),
+  };
+}
+
+/** The files of the model classes with a saveModel of their own, under `epoch-E.files/` (moved into place). */
+async function saveModelFiles(runDir: string, epoch: number, models: ModelModule[]): Promise<void> {
+  const files = filesDir(runDir, epoch);
+  let saved = false;
+  for (const [i, m] of models.entries()) {
+    const save = userSave(m);
+    if (ownWeights(m) || !save) continue;
+    if (!saved) await freshFolder(`${files}.tmp`);
+    saved = true;
+    await save.call(m, modelPath(`${files}.tmp`, i, m));
+  }
+  if (saved) {
+    await fs.rm(files, { recursive: true, force: true });
+    await fs.rename(`${files}.tmp`, files);
+  }
+}
+
 /**
  * The checkpoint file of the run as it is now, written; a model class's own saveModel writes its
  * files first (moved into place).
@@ -209,94 +273,16 @@ async function writeCheckpoint(
   optimizer: NamedTensor[],
   random: RandomState,
 ): Promise<void> {
-  const groups: { name: string; tensors: NamedTensor[]; parameters?: (number | null)[] }[] = [
-    { name: 'parameters', tensors: variables.map((v, i) => ({ name: `p${i}`, tensor: v })) },
-    { name: 'optimizer', tensors: optimizer },
-  ];
-  const parameterIndex = new Map<tf.Tensor, number>();
-  variables.forEach((v, i) => {
-    if (!parameterIndex.has(v)) parameterIndex.set(v, i);
-  });
-  const files = filesDir(runDir, stamp.epoch);
-  let saved = false;
-  for (const [i, m] of models.entries()) {
-    const model = ownWeights(m);
-    const save = userSave(m);
-    if (model) {
-      // A weight that is a parameter (every trainable one, usually) is in the `parameters` group already.
-      const weights = model.weights.map((w) => w.read());
-      const parameters = weights.map((w) => parameterIndex.get(w) ?? null);
-      groups.push({
-        name: `model-${i}`,
-        tensors: weights.flatMap((w, k) => (parameters[k] === null ? [{ name: `w${k}`, tensor: w }] : [])),
-        parameters,
-      });
-    } else if (save) {
-      if (!saved) await freshFolder(`${files}.tmp`);
-      saved = true;
-      await save.call(m, modelPath(`${files}.tmp`, i, m));
-    }
-  }
-  if (saved) {
-    await fs.rm(files, { recursive: true, force: true });
-    await fs.rename(`${files}.tmp`, files);
-  }
+  const groups = tensorGroups(models, variables, optimizer);
+  await saveModelFiles(runDir, stamp.epoch, models);
   const tensors = groups.map((g) => g.tensors);
   // Views of the tensors' bytes are written at once, with no TF.js operation (or await) between.
   const encoded: EncodedGroups = viewGroups(tensors) ?? (await encodeGroups(tensors));
-  const header: Header = {
-    owner: stamp,
-    random,
-    groups: groups.map((g, i) => ({
-      name: g.name,
-      specs: encoded.specs[i]!,
-      bytes: encoded.bytes[i]!,
-      ...(g.parameters ? { parameters: g.parameters } : {}),
-    })),
-  };
-  writePieces(checkpointFile(runDir, stamp.epoch), runDir, checkpointPieces(header, encoded.body));
-}
-
-/**
- * `pieces` written to `file` under a temporary name, then renamed into place. In one request:
- * `writeFile` writes 512 KiB at a time, and a model's checkpoint is megabytes (the bench MLP's,
- * 3.2 MB, took 12–15 ms an epoch that way; 1.4–6 ms mostly in one). Synchronously: the run waits
- * for it anyway, and each asynchronous call's trip through libuv's threads cost 0.1–0.2 ms (open,
- * write, close, rename: 1.3 ms of the bench MLP's epoch end, 0.8 of them writing).
- */
-function writePieces(file: string, runDir: string, pieces: Uint8Array[]): void {
-  let fd: number;
-  try {
-    fd = openSync(`${file}.tmp`, 'w');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(runDir, { recursive: true });
-    fd = openSync(`${file}.tmp`, 'w');
-  }
-  try {
-    let rest = pieces;
-    while (rest.length > 0) {
-      const written = writevSync(fd, rest);
-      if (written === 0) throw new Error(`${file}.tmp: the file system took no byte`);
-      rest = remainder(rest, written);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${file}.tmp`, file);
-}
-
-/** What a write of `written` bytes left of `pieces` (a file system may write part of a request). */
-function remainder(pieces: Uint8Array[], written: number): Uint8Array[] {
-  const rest: Uint8Array[] = [];
-  for (const piece of pieces) {
-    if (written >= piece.length) written -= piece.length;
-    else {
-      rest.push(written > 0 ? piece.subarray(written) : piece);
-      written = 0;
-    }
-  }
-  return rest;
+  writeWhole(
+    checkpointFile(runDir, stamp.epoch),
+    runDir,
+    checkpointPieces(headerOf(stamp, random, groups, encoded), encoded.body),
+  );
 }
 
 async function freshFolder(dir: string): Promise<void> {
@@ -425,7 +411,11 @@ async function verifyOwner(checkpoint: CheckpointReader, expected: OwnerStamp): 
   }
 }
 
-/** Removes checkpoints (and leftovers of unfinished ones) other than those of `keepEpochs` (the last and the best), in a folder the run owns. */
+/**
+ * Removes checkpoints (and leftovers of unfinished ones) other than those of `keepEpochs` (the
+ * last and the best), in a folder the run owns. One checkpoint file removed becomes the folder's
+ * spare file, which the next checkpoint is written over (file-write.ts).
+ */
 export async function pruneCheckpoints(runDir: string, owner: CheckpointOwner, keepEpochs: number[]): Promise<void> {
   await claimFolder(runDir, owner);
   const keep = new Set(
@@ -433,13 +423,25 @@ export async function pruneCheckpoints(runDir: string, owner: CheckpointOwner, k
       [checkpointFile(runDir, e), filesDir(runDir, e), legacyDir(runDir, e)].map((p) => path.basename(p)),
     ),
   );
-  // Synchronously, as the checkpoint is written (writePieces): 0.55 ms an epoch of the bench MLP otherwise.
+  // Synchronously, as the checkpoint is written (file-write.ts): 0.55 ms an epoch of the bench MLP otherwise.
   let entries: string[];
   try {
     entries = readdirSync(runDir);
   } catch {
     return;
   }
-  for (const e of entries)
-    if (e.startsWith('epoch-') && !keep.has(e)) rmSync(path.join(runDir, e), { recursive: true, force: true });
+  let spare = entries.includes(path.basename(spareFile(runDir)));
+  for (const e of entries) {
+    if (!e.startsWith('epoch-') || keep.has(e)) continue;
+    const victim = path.join(runDir, e);
+    if (!spare && /^epoch-\d+\.ckpt$/.test(e)) {
+      renameSync(victim, spareFile(runDir));
+      spare = true;
+    } else rmSync(victim, { recursive: true, force: true });
+  }
+}
+
+/** At a run's end: the spare file of its folder (`pruneCheckpoints`) removed, if this process wrote there. */
+export function dropSpareCheckpoint(runDir: string, owner: CheckpointOwner): void {
+  if (claimedFolder(runDir, owner)) rmSync(spareFile(runDir), { force: true });
 }

@@ -72,6 +72,13 @@ export async function foreignFolder(runDir: string, owner: CheckpointOwner): Pro
 }
 
 const owned = new Set<string>();
+const ownedKey = (runDir: string, owner: CheckpointOwner) =>
+  `${owner.storeId}\u0000${owner.runId}\u0000${path.resolve(runDir)}`;
+
+/** Whether this process has claimed the folder for the run (`claimFolder`): it wrote or pruned there. */
+export function claimedFolder(runDir: string, owner: CheckpointOwner): boolean {
+  return owned.has(ownedKey(runDir, owner));
+}
 
 /**
  * Before a run writes to or prunes its folder: the folder is this run's, or new (then it is
@@ -79,7 +86,7 @@ const owned = new Set<string>();
  * member per epoch; reading owner.json each time would cost more than the check is worth).
  */
 export async function claimFolder(runDir: string, owner: CheckpointOwner): Promise<void> {
-  const key = `${owner.storeId}\u0000${owner.runId}\u0000${path.resolve(runDir)}`;
+  const key = ownedKey(runDir, owner);
   if (owned.has(key)) return;
   const found = await readFolderOwner(runDir);
   if (found) {

@@ -4,6 +4,14 @@ import { tfjs } from '../../tfjs/tfjs.js';
 /** An optimizer's state as a checkpoint keeps it: its variables by name. */
 export type NamedTensor = { name: string; tensor: tf.Tensor };
 
+/**
+ * Frees what `RunOptimizer.state` made for its caller: its tensors of rank > 0 that are not
+ * variables (an optimizer's own moments are; a copy, a split or a replica's share is not).
+ */
+export function disposeStateCopies(state: NamedTensor[]): void {
+  tfjs.dispose(state.filter((t) => t.tensor.rank > 0 && !(t.tensor instanceof tfjs.Variable)).map((t) => t.tensor));
+}
+
 /** What a checkpoint keeps of an optimizer: its weights (moments, iterations) and bias corrections. */
 export async function optimizerState(optimizer: tf.Optimizer): Promise<NamedTensor[]> {
   const weights = isAdamax(optimizer) ? adamaxWeights(optimizer) : await optimizer.getWeights();

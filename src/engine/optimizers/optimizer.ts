@@ -47,7 +47,11 @@ export interface RunOptimizer {
   step(gradients: (tf.Tensor | undefined)[], inPlace?: boolean): void;
   /** After the variables were set from elsewhere (a checkpoint). */
   sync(): void;
-  /** The state; the caller disposes its tensors of rank > 0. */
+  /**
+   * The state, valid until the next step: the optimizer's own variables where it keeps the state
+   * in the checkpoint's layout, else tensors made for the call, which the caller disposes
+   * (`disposeStateCopies`).
+   */
   state(): Promise<NamedTensor[]>;
   restore(state: NamedTensor[]): Promise<void>;
   dispose(): void;

@@ -7,7 +7,7 @@ import { accuracyRule, checkForcedAccuracy, replicaAccuracyFn } from '../run/acc
 import { settleBackend, useBuildBackend } from '../backend/backend-choice.js';
 import { asBatch, buildChain, type Chain } from '../chain/chain.js';
 import { loadCheckpoint } from '../checkpoints/checkpoint.js';
-import type { NamedTensor } from '../optimizers/optimizer-state.js';
+import { disposeStateCopies, type NamedTensor } from '../optimizers/optimizer-state.js';
 import { assertFinite, commitEpoch, failRun, finishRun, firstLine, type RunOutcome } from '../run/epoch-end.js';
 import { FlatOptimizer } from '../optimizers/flat-optimizer.js';
 import { decayFactor, makeOptimizer } from '../optimizers/optimizer.js';
@@ -330,7 +330,7 @@ async function trainPack(
           }),
         );
       } finally {
-        tfjs.dispose(whole.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+        disposeStateCopies(whole);
       }
     }
   } finally {

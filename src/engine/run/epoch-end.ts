@@ -1,15 +1,19 @@
 import { parameterCount } from '../chain/chain.js';
 import { LossFailedError } from '../chain/loss.js';
 import type * as tf from '@tensorflow/tfjs';
-import { tfjs } from '../../tfjs/tfjs.js';
 import { ClaimLostError, StoreUnavailableError } from '../../store/errors.js';
 import type { ClaimedRun, RunRecorder } from '../../store/types.js';
 import type { EpochRecord, LoggedMetric } from '../../core/run-records.js';
 import { PROCESS_DEFAULTS } from '../../core/defaults.js';
 import type { ModelModule } from '../../user/contracts.js';
 import type { RandomState } from '../../user/random.js';
-import { CheckpointWriteError, pruneCheckpoints, saveCheckpoint } from '../checkpoints/checkpoint.js';
-import type { NamedTensor } from '../optimizers/optimizer-state.js';
+import {
+  CheckpointWriteError,
+  dropSpareCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+} from '../checkpoints/checkpoint.js';
+import { disposeStateCopies, type NamedTensor } from '../optimizers/optimizer-state.js';
 import { bestEpoch, runResults } from './metrics.js';
 
 /**
@@ -66,7 +70,7 @@ export interface EpochCommit {
   runDir: string;
   models: ModelModule[];
   variables: tf.Tensor[];
-  /** The optimizer's state for this run's variables (its rank > 0 tensors are disposed here). */
+  /** The optimizer's state for this run's variables (what was made for it is disposed here: `disposeStateCopies`). */
   optimizerState: NamedTensor[];
   /** The state of the run's generator at the epoch's end, kept in the checkpoint. */
   random: RandomState;
@@ -87,7 +91,7 @@ export async function commitEpoch(c: EpochCommit): Promise<string | undefined> {
   try {
     await saveCheckpoint(c.runDir, c.run.owner, c.record, c.models, c.variables, c.optimizerState, c.random);
   } finally {
-    tfjs.dispose(c.optimizerState.filter((t) => t.tensor.rank > 0).map((t) => t.tensor));
+    disposeStateCopies(c.optimizerState);
   }
   await c.store.recordEpoch(c.run, c.record, c.metrics);
   c.history.push(c.record);
@@ -117,6 +121,7 @@ export async function finishRun(
   note?: string,
 ): Promise<RunOutcome> {
   try {
+    dropSpare(run);
     await store.finishRun(
       run,
       runResults(history, parameterCount(variables), run.spec.process.min_delta ?? PROCESS_DEFAULTS.min_delta),
@@ -128,7 +133,13 @@ export async function finishRun(
   }
 }
 
-/** A failed attempt, stored: the run in error or diverged, or back to done if it had results. */
+/** The run's folder without its spare file, as a run that ended leaves it (a file that cannot be removed is left: it holds nothing). */
+function dropSpare(run: ClaimedRun): void {
+  try {
+    dropSpareCheckpoint(run.runDir, run.owner);
+  } catch {}
+}
+
 /**
  * A failed attempt, stored: the run in error or diverged, or back to done if it had results. The
  * database failing is not the run's failure: it is thrown on, and the worker stops (the run is
@@ -138,6 +149,7 @@ export async function failRun(store: RunRecorder, run: ClaimedRun, e: unknown): 
   if (e instanceof StoreUnavailableError) throw e;
   if (e instanceof ClaimLostError) return { status: 'lost', message: e.message };
   const status = e instanceof DivergedError ? 'diverged' : 'error';
+  dropSpare(run);
   let message = firstLine(e);
   try {
     const now = await store.failRun(run, status, message, traceOf(e));
