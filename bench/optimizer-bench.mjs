@@ -1,6 +1,6 @@
 // Prints the ms of one optimizer step per optimizer (not a test): the bench MLP's variables
 // (784-256-256-10, 269,322 parameters), stepped as a run alone steps them (runOptimizer: Adam,
-// RMSprop, Adagrad, Momentum and Adadelta as one SIMD pass per variable on wasm, SGD and Adamax
+// RMSprop, Adagrad, Momentum, Adadelta and Adamax as one SIMD pass per variable on wasm, SGD
 // TF.js's kernels), after 20 steps of warm-up; median of the repeats.
 // Run: npm run build && node bench/optimizer-bench.mjs [--backend wasm|cpu] [--steps 200] [--repeat 3]
 import os from 'node:os';

@@ -28,10 +28,10 @@ export function runOptimizer(inner: tf.Optimizer, variables: tf.Variable[], deca
 }
 
 /**
- * TF.js's optimizer as it is: one update per variable; Adam, RMSprop, Adagrad, Momentum and
- * Adadelta on wasm as one SIMD pass per variable (simd-adam.ts, simd-state-step.ts), bit-identical,
- * wherever that can run; the state of the others made free of subnormals after each step
- * (flush-state.ts).
+ * TF.js's optimizer as it is: one update per variable; Adam, RMSprop, Adagrad, Momentum, Adadelta
+ * and Adamax on wasm as one SIMD pass per variable (simd-adam.ts, simd-state-step.ts),
+ * bit-identical, wherever that can run; elsewhere (SGD, a centered RMSprop, a first step) TF.js's
+ * step, its state then made free of subnormals (flush-state.ts).
  */
 class VariableOptimizer implements RunOptimizer {
   constructor(

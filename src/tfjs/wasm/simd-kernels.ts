@@ -87,6 +87,7 @@ interface KernelExports {
   adagrad(...args: number[]): void;
   momentum(...args: number[]): void;
   adadelta(...args: number[]): void;
+  adamax(...args: number[]): void;
   conv2d(...args: Conv2dArgs): void;
 }
 
@@ -111,7 +112,7 @@ export interface AdamScalars {
  * The optimizers whose step simd/kernels.ts has as one pass (TF.js's operations in order, then the
  * state's subnormals made +0): each takes (p, g, its states…, pOut, statesOut…, n, its scalars…).
  */
-export type StateKernel = 'rmsprop' | 'adagrad' | 'momentum' | 'adadelta';
+export type StateKernel = 'rmsprop' | 'adagrad' | 'momentum' | 'adadelta' | 'adamax';
 
 /** 2-D geometry of a pooling or convolution window over NHWC data, as tfjs resolved it. */
 export interface WindowGeometry {

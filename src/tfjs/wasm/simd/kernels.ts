@@ -531,6 +531,42 @@ export function adadelta(p: usize, g: usize, ag: usize, au: usize, pOut: usize, 
   }
 }
 
+/**
+ * One step of TF.js's Adamax over n floats, as `rmsprop`: m ← m·β1 + g·(1 − β1);
+ * u ← max(u·β2, |g|) (wasm's Maximum: the second where the first is less, else the first, so a
+ * NaN first stays and a NaN second does not); p ← rate·(m / (u + ε)) + p, with
+ * rate = (−lr / (t·decay + 1)) / (1 − β1ᵗ) computed by the caller as tfjs-core does.
+ */
+export function adamax(p: usize, g: usize, m: usize, u: usize, pOut: usize, mOut: usize, uOut: usize, n: i32, beta1: f32, oneMinusBeta1: f32, beta2: f32, eps: f32, rate: f32): void {
+  const beta1x = f32x4.splat(beta1);
+  const omb1x = f32x4.splat(oneMinusBeta1);
+  const beta2x = f32x4.splat(beta2);
+  const epsx = f32x4.splat(eps);
+  const ratex = f32x4.splat(rate);
+  const vectorEnd = n & ~3;
+  let i = 0;
+  for (; i < vectorEnd; i += 4) {
+    const at = <usize>i << 2;
+    const gi = v128.load(g + at);
+    const mi = f32x4.add(f32x4.mul(v128.load(m + at), beta1x), f32x4.mul(gi, omb1x));
+    const ui = f32x4.pmax(f32x4.mul(v128.load(u + at), beta2x), f32x4.abs(gi));
+    v128.store(pOut + at, f32x4.add(f32x4.mul(ratex, f32x4.div(mi, f32x4.add(ui, epsx))), v128.load(p + at)));
+    v128.store(mOut + at, flushLanes(mi));
+    v128.store(uOut + at, flushLanes(ui));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    const gi = load<f32>(g + at);
+    const mi = load<f32>(m + at) * beta1 + gi * oneMinusBeta1;
+    const decayed = load<f32>(u + at) * beta2;
+    const magnitude = abs<f32>(gi);
+    const ui = decayed < magnitude ? magnitude : decayed;
+    store<f32>(pOut + at, rate * (mi / (ui + eps)) + load<f32>(p + at));
+    store<f32>(mOut + at, flushBits(mi));
+    store<f32>(uOut + at, flushBits(ui));
+  }
+}
+
 /** `x`, or +0 where it is subnormal or −0 (by its bits: no operation on a subnormal). */
 // @ts-ignore: decorator
 @inline
