@@ -29,7 +29,8 @@ import { type EncodedGroups, encodeGroups, viewGroups } from './weight-bytes.js'
  *                or null for the next tensor of the group's own bytes).
  * A model class with a saveModel of its own writes its files under `<run_dir>/epoch-E.files/`.
  * The file is written under a temporary name and renamed, then the epoch is committed to the
- * store, then older checkpoints are removed: the store's last epoch always has a complete
+ * store, then older checkpoints are removed (one of them kept as the folder's spare file, which the
+ * next checkpoint is written over: file-write.ts): the store's last epoch always has a complete
  * checkpoint. One file, not a folder of seven, because a pack writes a checkpoint per member per
  * epoch: the file operations were most of a small model's epoch. Checkpoints of earlier versions
  * (a folder `epoch-E/` of files, with `owner.json`; a file without the generator's state; a file
@@ -166,10 +167,7 @@ interface OwnerStamp {
   test_loss: number;
 }
 
-const stampOf = (
-  owner: CheckpointOwner,
-  record: Pick<EpochRecord, 'epoch' | 'train_loss' | 'test_loss'>,
-): OwnerStamp => ({
+const stampOf = (owner: CheckpointOwner, record: EpochRecord): OwnerStamp => ({
   store_id: owner.storeId,
   store: owner.store,
   run_id: owner.runId,

@@ -93,12 +93,12 @@ function stepOf(optimizer: tf.Optimizer): StateStep | undefined {
 }
 
 /**
- * The step of TF.js's RMSprop (not centered), Adagrad, Momentum, Adadelta or Adamax (`applyGradients` of
- * these gradients for these variables, in this order, then flush-state.ts) on the wasm backend as
- * one SIMD pass per variable (simd/kernels.ts) instead of five to fifteen kernels, several of them
- * scalar loops: a step of the bench MLP's 269,322 parameters took 2.8 ms with RMSprop or Adadelta,
- * 2.7–3.2 with Adamax and 1.3 with Adagrad, ~0.3 this way. Bit-identical: the same float32 operations in the same order
- * and the same float32 scalars. The state stays TF.js's own variables, given new buffers as its ops
+ * The step of TF.js's RMSprop (not centered), Adagrad, Momentum, Adadelta or Adamax
+ * (`applyGradients` of these gradients for these variables, in this order, then flush-state.ts) on
+ * the wasm backend as one SIMD pass per variable (simd/kernels.ts) instead of five to fifteen
+ * kernels, several of them scalar loops: a step of the bench MLP's 269,322 parameters took 2.8 ms
+ * with RMSprop or Adadelta, 2.7–3.2 with Adamax and 1.3 with Adagrad, ~0.3 this way.
+ * Bit-identical: the same float32 operations in the same order and the same float32 scalars. The state stays TF.js's own variables, given new buffers as its ops
  * would give them, or written over with `inPlace` where nothing else shares them (the caller
  * guarantees that no kernel keeps what it made from them, as for simd-adam.ts).
  *
