@@ -8,6 +8,8 @@ import { builtinLoss } from '../../dist/engine/chain/loss.js';
 import { decayFactor, makeOptimizer } from '../../dist/engine/optimizers/optimizer.js';
 import { FUSE_BELOW, runOptimizer } from '../../dist/engine/optimizers/run-optimizer.js';
 import { DenseStep } from '../../dist/engine/run/dense-step.js';
+import { kernelLoss } from '../../dist/engine/run/kernel-loss.js';
+import { KernelScope } from '../../dist/tfjs/wasm/kernel-scope.js';
 import { disposeStateCopies } from '../../dist/engine/optimizers/optimizer-state.js';
 import { fuseModuleLayers } from '../../dist/engine/run/fused-layers.js';
 import { useBackend } from '../../dist/tfjs/backends.js';
@@ -141,6 +143,60 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
       for (const o of [ot, od]) o!.dispose();
     },
   );
+
+  it("MSE and its gradient in one pass over the values: bit for bit the tape's kernels, non-finite, overflowing and subnormal values too", () => {
+    const loss = builtinLoss('mse');
+    const byKernels = kernelLoss(loss)!;
+    // NaN as one value (its payload is the CPU's), every other value bit for bit.
+    const same = (a: Float32Array, b: Float32Array) =>
+      expect(Array.from(a, (v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(
+        Array.from(b, (v) => (Number.isNaN(v) ? 'NaN' : v)),
+      );
+    const cases: [string, number, number, (p: Float32Array, t: Float32Array) => void][] = [
+      ["the bench MLP's batch", 64, 10, () => {}],
+      ['a few values', 7, 3, () => {}],
+      ['12,341 values', 341, 41, () => {}],
+      [
+        'differences and squares past float32',
+        16,
+        5,
+        (p, t) => ([p[0], t[0], p[1], t[1], p[7]] = [3e38, -3e38, 2e19, 0, -1.9e38]),
+      ],
+      [
+        'subnormal products and sums',
+        16,
+        5,
+        (p, t) => {
+          for (let i = 0; i < p.length; i++) {
+            p[i] = (i % 3) * 1e-39;
+            t[i] = -(i % 5) * 3e-23;
+          }
+        },
+      ],
+      [
+        'NaN and infinities',
+        16,
+        5,
+        (p, t) => ([p[2], t[3], p[4], t[4]] = [Number.NaN, Number.POSITIVE_INFINITY, -Infinity, -Infinity]),
+      ],
+    ];
+    for (const [what, rows, cols, edit] of cases) {
+      const [pv, tv] = [1, 2].map(
+        (s) => tf.randomNormal([rows, cols], 0, 3, 'float32', rows + s).dataSync() as Float32Array,
+      );
+      edit(pv!, tv!);
+      const [p, t] = [tf.tensor(pv!, [rows, cols]), tf.tensor(tv!, [rows, cols])];
+      const taped = tf.valueAndGrad((q: tf.Tensor) => loss(q, t))(p);
+      const scope = new KernelScope(tf.backend(), 'wasm');
+      const value = scope.float32View(byKernels.value(scope, p, t)).slice();
+      const gradient = scope.float32View(byKernels.gradient(scope, p, t)).slice();
+      scope.release();
+      expect(gradient.length, what).toBe(rows * cols);
+      same(value, taped.value.dataSync() as Float32Array);
+      same(gradient, taped.grad.dataSync() as Float32Array);
+      tf.dispose([p, t, taped.value, taped.grad]);
+    }
+  });
 
   it('leaves no tensor behind, its loss by kernels or taped', () => {
     const [, model] = twins(

@@ -711,6 +711,80 @@ describe('(a) wasm gradient kernels equal the cpu backend on random inputs', () 
     if (fma) expect(maxDiff(results[0]!, results[1]!)).toBeGreaterThan(0);
   });
 
+  it("the SIMD product's last n mod 4 columns are each a chain of products then sums in order, bit for bit, in each build (and every column in the build without relaxed SIMD)", async () => {
+    await useBackend('wasm');
+    const backend = tf.backend();
+    // The chain one element of c takes where the kernel does not fuse: products rounded, then summed in order.
+    const chain = (
+      a: Values,
+      b: Values,
+      bias: Values | undefined,
+      relu: boolean,
+      m: number,
+      k: number,
+      n: number,
+      transposeA: boolean,
+    ) => {
+      const c = new Float32Array(m * n);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++)
+            s = Math.fround(s + Math.fround(a.values[transposeA ? p * m + i : i * k + p]! * b.values[p * n + j]!));
+          if (bias) s = Math.fround(s + bias.values[j]!);
+          c[i * n + j] = relu ? Math.max(s, 0) : s;
+        }
+      return c;
+    };
+    const same = (x: number, y: number) => Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y));
+    let seed = 300;
+    // Rows a multiple of the 4-row tile and not; columns with 1, 2 or 3 past the last 4-column tile; k over one block of 256.
+    for (const [m, k, n] of [
+      [4, 70, 10],
+      [9, 70, 3],
+      [64, 256, 10],
+      [8, 600, 7],
+      [5, 33, 1],
+      [12, 300, 6],
+      [8, 20, 13],
+    ] as const)
+      for (const transposeA of [false, true])
+        for (const [withBias, relu] of [
+          [false, false],
+          [true, true],
+        ] as const) {
+          const av = random(transposeA ? [k, m] : [m, k], seed++);
+          const bv = random([k, n], seed++);
+          // Non-finite values pass through the chain as they do through the kernel's.
+          av.values[3] = Number.NaN;
+          av.values[av.values.length - 2] = Number.POSITIVE_INFINITY;
+          const biasv = withBias ? random([n], seed++) : undefined;
+          const expected = chain(av, bv, biasv, relu, m, k, n, transposeA);
+          for (const build of ['relaxed', 'simd'] as const) {
+            const kernels = SimdKernels.built(backend, build, false)!;
+            const [a, b] = [tensor(av), tensor(bv)];
+            const bias = biasv ? tensor(biasv) : undefined;
+            const info = kernels.matMul(a, b, {
+              transposeA,
+              transposeB: false,
+              outShape: [m, n],
+              ...(bias ? { bias } : {}),
+              relu,
+            });
+            const out = tf.engine().makeTensorFromTensorInfo(info);
+            const got = out.dataSync() as Float32Array;
+            tf.dispose([a, b, out, ...(bias ? [bias] : [])]);
+            const from = build === 'simd' ? 0 : n - (n % 4);
+            for (let i = 0; i < m; i++)
+              for (let j = from; j < n; j++)
+                expect(
+                  same(got[i * n + j]!, expected[i * n + j]!),
+                  `${build} [${m}, ${k}, ${n}] transposeA ${transposeA} at (${i}, ${j}): ${got[i * n + j]} ≠ ${expected[i * n + j]}`,
+                ).toBe(true);
+          }
+        }
+  });
+
   it('anyNonFinite finds a NaN or an infinity anywhere (vectors and tail), and nothing among finite extremes, in each build', async () => {
     await useBackend('wasm');
     const backend = tf.backend();

@@ -1,5 +1,4 @@
-import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { tfjs } from '../../tfjs/tfjs.js';
+import type { TensorInfo } from '@tensorflow/tfjs';
 import type { KernelScope } from '../../tfjs/wasm/kernel-scope.js';
 import { builtinLoss, type LossFn } from '../chain/loss.js';
 
@@ -10,41 +9,41 @@ export interface KernelLoss {
 }
 
 /**
- * The built-in losses computed by the kernels that tfjs-core runs for them and for their gradient
- * under the tape, with the same inputs and attributes, so the same bits (dense-step.ts): the tape
- * around a loss of a few kernels cost ~0.4 ms a step of the bench MLP. Undefined for the others,
- * which dense-step.ts tapes. Each takes a float32 target of the prediction's shape.
+ * The built-in losses computed as the kernels that tfjs-core runs for them and for their gradient
+ * under the tape compute them, so the same bits (dense-step.ts): the tape around a loss of a few
+ * kernels cost ~0.4 ms a step of the bench MLP. Undefined for the others, which dense-step.ts
+ * tapes. Each takes a float32 target of the prediction's shape, on wasm (its values in the heap).
  */
 export function kernelLoss(loss: LossFn): KernelLoss | undefined {
   return loss === builtinLoss('mse') ? meanSquaredError : undefined;
 }
 
 /**
- * `tf.losses.meanSquaredError(target, prediction)` (no weights; SUM_BY_NONZERO_WEIGHTS): the
- * squared differences summed, divided by their number. Its gradient as the tape computes it from
- * dy = 1: RealDiv's for the numerator (dy / float32(count)), Sum's (that reshaped to [1, …] times
- * ones of the prediction's shape), SquaredDifference's for the prediction (dy · (2 · (p − t))).
+ * `tf.losses.meanSquaredError(target, prediction)` (no weights; SUM_BY_NONZERO_WEIGHTS) and its
+ * gradient for the prediction from dy = 1, as the kernels the tape runs compute them, in one pass
+ * over the values in wasm's heap instead of a dozen kernel calls (~60 µs a step of the bench MLP):
+ * - the value: SquaredDifference (t − p)², Sum in order in float32, RealDiv by their number;
+ * - the gradient: RealDiv's for the numerator, g = 1 / count; Sum's, g for each value;
+ *   SquaredDifference's for the prediction, g · (2 · (p − t)).
+ * Each operation is rounded to float32 as the kernel rounds it: `Math.fround` of the double
+ * result, which is the float32 result for +, −, × and ÷ of float32 values (53 ≥ 2·24 + 2 bits:
+ * rounding to double first changes nothing).
  */
 const meanSquaredError: KernelLoss = {
   value(scope, p, t) {
-    const squares = scope.run('SquaredDifference', { a: t, b: p });
-    const total = scope.run('Sum', { x: squares }, { axis: null, keepDims: false } as unknown as NamedAttrMap);
-    return scope.run('RealDiv', { a: total, b: scope.float32(Float32Array.of(tfjs.util.sizeFromShape(p.shape)), []) });
+    const [pv, tv] = [scope.float32View(p), scope.float32View(t)];
+    let sum = 0;
+    for (let i = 0; i < pv.length; i++) {
+      const d = Math.fround(tv[i]! - pv[i]!);
+      sum = Math.fround(sum + Math.fround(d * d));
+    }
+    return scope.float32(Float32Array.of(sum / Math.fround(pv.length)), []);
   },
   gradient(scope, p, t) {
-    const size = tfjs.util.sizeFromShape(p.shape);
-    const count = scope.float32(Float32Array.of(size), []);
-    const one = scope.float32(Float32Array.of(1), []);
-    const dTotal = scope.run('RealDiv', { a: one, b: scope.run('Cast', { x: count }, { dtype: 'float32' }) });
-    const expanded = { dataId: dTotal.dataId, shape: p.shape.map(() => 1), dtype: dTotal.dtype };
-    const dSquares = scope.run('Multiply', {
-      a: expanded,
-      b: scope.float32(new Float32Array(size).fill(1), p.shape),
-    });
-    const twice = scope.run('Multiply', {
-      a: scope.float32(Float32Array.of(2), []),
-      b: scope.run('Sub', { a: p, b: t }),
-    });
-    return scope.run('Multiply', { a: dSquares, b: twice });
+    const out = scope.output(p.shape);
+    const [pv, tv, dy] = [scope.float32View(p), scope.float32View(t), scope.float32View(out)];
+    const g = Math.fround(1 / Math.fround(pv.length));
+    for (let i = 0; i < pv.length; i++) dy[i] = g * Math.fround(2 * Math.fround(pv[i]! - tv[i]!));
+    return out;
   },
 };

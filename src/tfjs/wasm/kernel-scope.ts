@@ -56,6 +56,27 @@ export class KernelScope {
     return this.adopt({ dataId: this.backend.write(values, shape, 'float32'), shape, dtype: 'float32' });
   }
 
+  /** A new tensor of `shape` whose values are not written yet (on wasm, in its heap: written through `float32View`). */
+  output(shape: number[], dtype: DataType = 'float32'): TensorInfo {
+    return this.adopt(this.heap().makeOutput(shape, dtype));
+  }
+
+  /**
+   * A float32 tensor's values where the backend keeps them: a view of wasm's heap, valid until the
+   * heap grows (take it after making the outputs it is written with).
+   */
+  float32View(t: TensorInfo): Float32Array {
+    if (t.dtype !== 'float32') throw new Error(`a float32 view of a ${t.dtype} tensor`);
+    return this.heap().typedArrayFromHeap(t) as Float32Array;
+  }
+
+  private heap(): WasmHeap {
+    const heap = this.backend as unknown as Partial<WasmHeap>;
+    if (!heap.typedArrayFromHeap || !heap.makeOutput)
+      throw new Error(`backend '${this.backendName}' keeps no heap of tensor values`);
+    return heap as WasmHeap;
+  }
+
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }

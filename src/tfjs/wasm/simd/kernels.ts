@@ -757,11 +757,69 @@ function gemmRows(pa: usize, aRow: usize, aCol: usize, pbRow: usize, ldb: usize,
     const at = <usize>j << 2;
     gemmTile(pa, aRow, aCol, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu, rows, 4);
   }
+  if (j == j1) return;
+  const at = <usize>j << 2;
+  if (rows == 4) {
+    gemmTailColumns(pa, aRow, aCol, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu, j1 - j);
+    return;
+  }
   for (; j < j1; j++) {
     const at = <usize>j << 2;
-    for (let r = 0; r < rows; r++)
-      gemmTile(pa + <usize>r * aRow, aRow, aCol, pbRow + at, ldb, pcRow + <usize>r * ldc + at, ldc, kc, first, last, bias ? bias + at : 0, relu, 1, 1);
+    gemmTile(pa, aRow, aCol, pbRow + at, ldb, pcRow + at, ldc, kc, first, last, bias ? bias + at : 0, relu, 1, 1);
   }
+}
+
+/**
+ * The last `count` (1–3) columns of 4 rows of c, each element the single-column tile's chain (a
+ * product then a sum, never fused, steps in order), 4 rows in the lanes of one vector per column:
+ * the same bits as one element at a time, whose 256-step chains ran one after the other (a
+ * 784-256-256-10 MLP's last layer spent ~3/4 of its time in its 2 last columns).
+ */
+function gemmTailColumns(pa: usize, aRow: usize, aCol: usize, pb: usize, ldb: usize, pc: usize, ldc: usize, kc: i32, first: bool, last: bool, bias: usize, relu: bool, count: i32): void {
+  const zero = f32x4.splat(0);
+  let c0 = zero, c1 = zero, c2 = zero;
+  const r1 = ldc, r2 = 2 * ldc, r3 = 3 * ldc;
+  if (!first) {
+    c0 = v128.load32_lane(pc + r3, v128.load32_lane(pc + r2, v128.load32_lane(pc + r1, v128.load32_zero(pc), 1), 2), 3);
+    if (count > 1) c1 = v128.load32_lane(pc + r3, v128.load32_lane(pc + r2, v128.load32_lane(pc + r1, v128.load32_zero(pc, 4), 1, 4), 2, 4), 3, 4);
+    if (count > 2) c2 = v128.load32_lane(pc + r3, v128.load32_lane(pc + r2, v128.load32_lane(pc + r1, v128.load32_zero(pc, 8), 1, 8), 2, 8), 3, 8);
+  }
+  // a' of the 4 rows at step p: one vector load where they are adjacent (a used transposed).
+  const adjacent = aRow == 4;
+  const a1 = aRow, a2 = 2 * aRow, a3 = 3 * aRow;
+  for (let p = 0; p < kc; p++, pb += ldb, pa += aCol) {
+    const x = adjacent
+      ? v128.load(pa)
+      : v128.load32_lane(pa + a3, v128.load32_lane(pa + a2, v128.load32_lane(pa + a1, v128.load32_zero(pa), 1), 2), 3);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load32_splat(pb)));
+    if (count > 1) c1 = f32x4.add(c1, f32x4.mul(x, v128.load32_splat(pb, 4)));
+    if (count > 2) c2 = f32x4.add(c2, f32x4.mul(x, v128.load32_splat(pb, 8)));
+  }
+  if (last) {
+    if (bias) {
+      c0 = f32x4.add(c0, v128.load32_splat(bias));
+      if (count > 1) c1 = f32x4.add(c1, v128.load32_splat(bias, 4));
+      if (count > 2) c2 = f32x4.add(c2, v128.load32_splat(bias, 8));
+    }
+    if (relu) {
+      c0 = f32x4.max(c0, zero);
+      c1 = f32x4.max(c1, zero);
+      c2 = f32x4.max(c2, zero);
+    }
+  }
+  tailStore(pc, ldc, c0);
+  if (count > 1) tailStore(pc + 4, ldc, c1);
+  if (count > 2) tailStore(pc + 8, ldc, c2);
+}
+
+/** The 4 lanes of `v` to one column of 4 rows of c, `ldc` bytes apart. */
+// @ts-ignore: decorator
+@inline
+function tailStore(pc: usize, ldc: usize, v: v128): void {
+  v128.store32_lane(pc, v, 0);
+  v128.store32_lane(pc + ldc, v, 1);
+  v128.store32_lane(pc + 2 * ldc, v, 2);
+  v128.store32_lane(pc + 3 * ldc, v, 3);
 }
 
 /**
