@@ -23,7 +23,7 @@ interface AdamInternals {
  * that comes out subnormal, stored as +0 (simd/kernels.ts `adam` says why: a unit that stops
  * learning made every later step 10-15× slower on Intel CPUs; TensorFlow flushes them too). The
  * moments stay TF.js's own variables, given new buffers as its ops would give them (so the
- * optimizer's state, checkpoints included, is TF.js's), its bias corrections updated by its own ops. `decay`: the
+ * optimizer's state, checkpoints included, is TF.js's), its bias corrections computed as its ops compute them. `decay`: the
  * factor of decoupled weight decay (optimizer.ts `decayFactor`), applied in the same pass as
  * VariableOptimizer's product by the float32 scalar. `inPlace`: a variable and its moments whose
  * buffers no other tensor shares are written over (simd-kernels.ts `adam`: the caller guarantees
@@ -55,14 +55,15 @@ export function simdAdamStep(
     steps.push([value, gradient, m, v]);
   }
   const f = Math.fround;
+  const [accBeta1, accBeta2] = [adam.accBeta1.dataSync()[0]!, adam.accBeta2.dataSync()[0]!];
   const scalars: AdamScalars = {
     beta1: f(adam.beta1),
     oneMinusBeta1: f(1 - adam.beta1),
     beta2: f(adam.beta2),
     oneMinusBeta2: f(1 - adam.beta2),
     // sub(1, accBeta): a float32 subtraction, exact in float64 and rounded once.
-    oneMinusAccBeta1: f(1 - adam.accBeta1.dataSync()[0]!),
-    oneMinusAccBeta2: f(1 - adam.accBeta2.dataSync()[0]!),
+    oneMinusAccBeta1: f(1 - accBeta1),
+    oneMinusAccBeta2: f(1 - accBeta2),
     epsilon: f(adam.epsilon),
     rate: f(-adam.learningRate),
     decay: decay === undefined ? 1 : f(decay),
@@ -79,9 +80,11 @@ export function simdAdamStep(
       v.assign(v1!);
       value.assign(p1!);
     }
-    adam.accBeta1.assign(tfjs.mul(adam.accBeta1, adam.beta1));
-    adam.accBeta2.assign(tfjs.mul(adam.accBeta2, adam.beta2));
   });
+  // accBeta ← accBeta · β as tfjs-core's Multiply of float32 scalars rounds it (the product of two
+  // float32 values is exact in float64).
+  simd.assignScalar(adam.accBeta1, f(accBeta1 * scalars.beta1));
+  simd.assignScalar(adam.accBeta2, f(accBeta2 * scalars.beta2));
   adam.incrementIterations();
   return true;
 }

@@ -9,7 +9,7 @@ interface StateStep {
   states(i: number): (tf.Variable | undefined)[];
   scalars: number[];
   /** What tfjs-core's step updates once all variables are stepped (Adamax's iteration and β1ᵗ). */
-  after?(): void;
+  after?(simd: SimdKernels): void;
 }
 
 type Slots = ({ variable: tf.Variable } | undefined)[];
@@ -81,9 +81,10 @@ function stepOf(optimizer: tf.Optimizer): StateStep | undefined {
         kernel: 'adamax',
         states: slots(o.accumulatedFirstMoment, o.accumulatedWeightedInfNorm),
         scalars: [f(o.beta1), f(1 - o.beta1), f(o.beta2), f(o.epsilon), rate],
-        after: () => {
-          o.iteration.assign(tfjs.add(o.iteration, 1));
-          o.accBeta1.assign(tfjs.mul(o.accBeta1, o.beta1));
+        // t + 1 and β1ᵗ·β1 as tfjs-core's Add and Multiply of float32 scalars round them.
+        after: (simd) => {
+          simd.assignScalar(o.iteration, f(t + 1));
+          simd.assignScalar(o.accBeta1, f(accBeta1 * f(o.beta1)));
         },
       };
     }
@@ -137,8 +138,8 @@ export function simdStateStep(
       for (const [k, s] of states.entries()) s.assign(states1[k]!);
       value.assign(p1!);
     }
-    step.after?.();
   });
+  step.after?.(simd);
   (optimizer as unknown as Internals).incrementIterations();
   return true;
 }

@@ -395,6 +395,22 @@ export class SimdKernels {
   }
 
   /**
+   * `variable.assign(value)` for a float32 scalar variable and a float32 `value`: written over its
+   * buffer where that is its own, else a new buffer assigned. An optimizer's counters (Adam's
+   * powers of β) take this rather than TF.js's ops: the bookkeeping of one op on a scalar cost a
+   * worker ~30 µs, two a step of every model.
+   */
+  assignScalar(variable: TF.Variable, value: number): void {
+    if (variable.size === 1 && variable.dtype === 'float32' && this.owns(variable) && this.inHeap(variable)) {
+      new Float32Array(this.heap(), this.at(variable), 1)[0] = value;
+      return;
+    }
+    const next = tfjs.scalar(value, 'float32');
+    variable.assign(next);
+    next.dispose();
+  }
+
+  /**
    * One step of TF.js's Adam on a float32 variable (simd/kernels.ts `adam`, bit for bit tfjs-core's
    * ops on wasm but for subnormal moments, stored as +0), in one pass: its new value, first and
    * second moments, in new buffers as TF.js's own ops give them. With `inPlace`, written over value, m and v instead, which the caller
