@@ -144,14 +144,30 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
     },
   );
 
+  // NaN as one value (its payload is the CPU's), every other value bit for bit.
+  const sameValues = (a: Float32Array, b: Float32Array, what: string) =>
+    expect(
+      Array.from(a, (v) => (Number.isNaN(v) ? 'NaN' : v)),
+      what,
+    ).toEqual(Array.from(b, (v) => (Number.isNaN(v) ? 'NaN' : v)));
+
+  /** The loss by kernel-loss.ts (value alone, then with its gradient) against the tape's, bit for bit. */
+  function againstTape(lossName: 'mse' | 'cross_entropy_logits', what: string, p: tf.Tensor, t: tf.Tensor) {
+    const loss = builtinLoss(lossName);
+    const byKernels = kernelLoss(loss, p, t)!;
+    const taped = tf.valueAndGrad((q: tf.Tensor) => loss(q, t))(p);
+    const scope = new KernelScope(tf.backend(), 'wasm');
+    const alone = scope.float32View(byKernels.value(scope, p, t)).slice();
+    const [value, gradient] = byKernels.valueAndGradient(scope, p, t).map((v) => scope.float32View(v).slice());
+    scope.release();
+    expect(gradient!.length, what).toBe(p.size);
+    sameValues(alone, taped.value.dataSync() as Float32Array, `${lossName}, ${what}: the value`);
+    sameValues(value!, taped.value.dataSync() as Float32Array, `${lossName}, ${what}: the value with the gradient`);
+    sameValues(gradient!, taped.grad.dataSync() as Float32Array, `${lossName}, ${what}: the gradient`);
+    tf.dispose([taped.value, taped.grad]);
+  }
+
   it("MSE and its gradient in one pass over the values: bit for bit the tape's kernels, non-finite, overflowing and subnormal values too", () => {
-    const loss = builtinLoss('mse');
-    const byKernels = kernelLoss(loss)!;
-    // NaN as one value (its payload is the CPU's), every other value bit for bit.
-    const same = (a: Float32Array, b: Float32Array) =>
-      expect(Array.from(a, (v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(
-        Array.from(b, (v) => (Number.isNaN(v) ? 'NaN' : v)),
-      );
     const cases: [string, number, number, (p: Float32Array, t: Float32Array) => void][] = [
       ["the bench MLP's batch", 64, 10, () => {}],
       ['a few values', 7, 3, () => {}],
@@ -186,15 +202,61 @@ describe('a dense stack stepped by its kernels, without the tape', () => {
       );
       edit(pv!, tv!);
       const [p, t] = [tf.tensor(pv!, [rows, cols]), tf.tensor(tv!, [rows, cols])];
-      const taped = tf.valueAndGrad((q: tf.Tensor) => loss(q, t))(p);
-      const scope = new KernelScope(tf.backend(), 'wasm');
-      const value = scope.float32View(byKernels.value(scope, p, t)).slice();
-      const gradient = scope.float32View(byKernels.gradient(scope, p, t)).slice();
-      scope.release();
-      expect(gradient.length, what).toBe(rows * cols);
-      same(value, taped.value.dataSync() as Float32Array);
-      same(gradient, taped.grad.dataSync() as Float32Array);
-      tf.dispose([p, t, taped.value, taped.grad]);
+      againstTape('mse', what, p, t);
+      tf.dispose([p, t]);
+    }
+  });
+
+  it("softmax cross-entropy on logits and its gradient with wasm's Exp and Log only: bit for bit the tape's, for one-hot and soft labels, extreme and non-finite logits", () => {
+    const oneHot = (rows: number, classes: number) =>
+      Float32Array.from({ length: rows * classes }, (_, i) =>
+        (Math.floor(i / classes) * 7) % classes === i % classes ? 1 : 0,
+      );
+    const cases: [string, number, number, (p: Float32Array, t: Float32Array) => void][] = [
+      ["the bench MLP's batch", 64, 10, () => {}],
+      ['two classes', 9, 2, () => {}],
+      ['1,000 classes', 12, 1000, () => {}],
+      [
+        'soft labels (smoothed, summing to 1)',
+        16,
+        5,
+        (_, t) => {
+          for (let i = 0; i < t.length; i++) t[i] = t[i] === 1 ? 0.9 : 0.025;
+        },
+      ],
+      [
+        'logits far apart, ties for the max, past float32 when shifted',
+        16,
+        5,
+        (p) => {
+          [p[0], p[1], p[2], p[3], p[4]] = [80, 80, -80, 3e38, -3e38];
+          [p[5], p[6], p[7], p[8], p[9]] = [1e-40, -1e-40, 0, -0, 1e-45];
+        },
+      ],
+      [
+        'NaN and infinite logits',
+        16,
+        5,
+        (p) => {
+          [p[1], p[5], p[6], p[12], p[13], p[14]] = [Number.NaN, Infinity, 2, -Infinity, -Infinity, -Infinity];
+          [p[15], p[16], p[17], p[18], p[19]] = [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity];
+          [p[20], p[21]] = [Number.NaN, Infinity];
+        },
+      ],
+    ];
+    // One class: the loss takes the targets as class indices (not by kernels); int32 targets likewise.
+    const loss = builtinLoss('cross_entropy_logits');
+    expect(kernelLoss(loss, tf.zeros([5, 1]), tf.zeros([5, 1]))).toBeUndefined();
+    expect(kernelLoss(loss, tf.zeros([5, 3]), tf.zeros([5, 3], 'int32'))).toBeUndefined();
+    expect(kernelLoss(loss, tf.zeros([5, 3]), tf.zeros([5]))).toBeUndefined();
+    expect(kernelLoss(loss, tf.zeros([5, 3]), tf.zeros([5, 3]))).toBeDefined();
+    for (const [what, rows, classes, edit] of cases) {
+      const pv = tf.randomNormal([rows, classes], 0, 4, 'float32', rows + classes).dataSync() as Float32Array;
+      const tv = oneHot(rows, classes);
+      edit(pv, tv);
+      const [p, t] = [tf.tensor(pv, [rows, classes]), tf.tensor(tv, [rows, classes])];
+      againstTape('cross_entropy_logits', what, p, t);
+      tf.dispose([p, t]);
     }
   });
 

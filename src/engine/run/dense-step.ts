@@ -8,7 +8,7 @@ import type { ModelModule } from '../../user/contracts.js';
 import type { RunOptimizer } from '../optimizers/optimizer.js';
 import { fusedDenseActivation } from './fused-layers.js';
 import type { LossFn } from '../chain/loss.js';
-import { type KernelLoss, kernelLoss } from './kernel-loss.js';
+import { kernelLoss } from './kernel-loss.js';
 
 /** One dense layer of the stack: its variables and activation (fused in its kernel). */
 interface StackLayer {
@@ -116,7 +116,7 @@ export class DenseStep {
     try {
       prediction = this.adopt(this.forwardIn(scope, x).y, [x.shape[0]!, this.layers.at(-1)!.units]);
       seen(prediction);
-      const byKernels = lossByKernels(loss, prediction, y);
+      const byKernels = kernelLoss(loss, prediction, y);
       const p = prediction;
       return byKernels
         ? (this.adopt(byKernels.value(scope, p, y), []) as tf.Scalar)
@@ -149,12 +149,13 @@ export class DenseStep {
       const prediction = this.adopt(out, [rows, units]);
       made.push(prediction);
       seen(prediction);
-      const byKernels = lossByKernels(loss, prediction, y);
+      const byKernels = kernelLoss(loss, prediction, y);
       let value: tf.Scalar;
       let dy: TensorInfo;
       if (byKernels) {
-        value = this.adopt(byKernels.value(scope, prediction, y), []) as tf.Scalar;
-        dy = byKernels.gradient(scope, prediction, y);
+        const [loss, gradient] = byKernels.valueAndGradient(scope, prediction, y);
+        value = this.adopt(loss, []) as tf.Scalar;
+        dy = gradient;
       } else {
         const taped = tfjs.valueAndGrad((p: tf.Tensor) => loss(p, y))(prediction);
         made.push(taped.grad);
@@ -210,12 +211,6 @@ export class DenseStep {
     this.backend.incRef(t.dataId);
     return tfjs.engine().makeTensorFromTensorInfo({ dataId: t.dataId, shape, dtype: t.dtype }, this.backend);
   }
-}
-
-/** The kernels of `loss` where kernel-loss.ts has them and the targets fit them (float32, the prediction's shape). */
-function lossByKernels(loss: LossFn, prediction: tf.Tensor, y: tf.Tensor): KernelLoss | undefined {
-  const byKernels = kernelLoss(loss);
-  return byKernels && y.dtype === 'float32' && tfjs.util.arraysEqual(y.shape, prediction.shape) ? byKernels : undefined;
 }
 
 /** `t`'s data in another shape of the same size (what wasm's Reshape gives, without a reference of its own). */
