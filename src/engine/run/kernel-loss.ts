@@ -74,7 +74,9 @@ const meanSquaredError: KernelLoss = {
  */
 const softmaxCrossEntropy: KernelLoss = {
   value(scope, p, t) {
-    return crossEntropy(scope, p, t).value;
+    const { value, logResult } = crossEntropy(scope, p, t);
+    scope.free(logResult);
+    return value;
   },
   valueAndGradient(scope, p, t) {
     const { value, logResult } = crossEntropy(scope, p, t);
