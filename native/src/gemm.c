@@ -111,6 +111,35 @@ __attribute__((target("avx2,fma"))) static void tile256(int kc, const float *pa,
 
 static inline int min(int a, int b) { return a < b ? a : b; }
 
+/*
+ * a's rows i0 … i0 + rows − 1 over kc steps of p, interleaved as the tiles read them:
+ * to[p·mr + r] = a'(i0 + r, p0 + p), zeros for the rows past `rows`. Along the layout of a: where
+ * a' is a transposed (aRow 1), the mr values of one p are adjacent; else each row's kc values are.
+ */
+static void packRows(float *to, const float *from, int64_t aRow, int64_t aCol, int kc, int rows, int mr) {
+  if (aRow == 1) {
+    for (int p = 0; p < kc; p++) {
+      const float *src = from + (int64_t)p * aCol;
+      float *dst = to + p * mr;
+      for (int r = 0; r < rows; r++) dst[r] = src[r];
+      for (int r = rows; r < mr; r++) dst[r] = 0.0f;
+    }
+    return;
+  }
+  for (int r = 0; r < mr; r++) {
+    float *dst = to + r;
+    if (r >= rows) {
+      for (int p = 0; p < kc; p++) dst[p * mr] = 0.0f;
+      continue;
+    }
+    const float *src = from + (int64_t)r * aRow;
+    if (aCol == 1)
+      for (int p = 0; p < kc; p++) dst[p * mr] = src[p];
+    else
+      for (int p = 0; p < kc; p++) dst[p * mr] = src[(int64_t)p * aCol];
+  }
+}
+
 int gemm(const float *a, int64_t aRow, int64_t aCol, const float *b, int64_t bRow, int64_t bCol, float *c, int m, int k, int n, const float *bias, int relu) {
   const int level = gemm_level();
   TileFn *tile = 0;
@@ -151,9 +180,7 @@ int gemm(const float *a, int64_t aRow, int64_t aCol, const float *b, int64_t bRo
     }
     for (int i0 = 0; i0 < m; i0 += mr) {
       const int rows = min(mr, m - i0);
-      for (int p = 0; p < kc; p++)
-        for (int r = 0; r < mr; r++)
-          packA[p * mr + r] = r < rows ? a[(int64_t)(i0 + r) * aRow + (int64_t)(p0 + p) * aCol] : 0.0f;
+      packRows(packA, a + (int64_t)i0 * aRow + (int64_t)p0 * aCol, aRow, aCol, kc, rows, mr);
       for (int q = 0; q < panels; q++) {
         const int j0 = q * nr, cols = min(nr, n - j0);
         float *at = c + (int64_t)i0 * n + j0;
