@@ -5,8 +5,8 @@
  * multiply-adds over p = 0 … k−1 in order, from 0, then + bias[j], then max(·, 0) (NaN stays NaN);
  * the last n mod 4 columns, which that build sums one at a time, are products then sums (not
  * fused). Only how the chains are grouped differs: tiles of MR rows × NR columns in registers,
- * over KC steps of p at a time (a tile resumed from c is the same chain), a packed, b read in
- * place where its rows are contiguous.
+ * over blocks of at most KC steps of p (a tile resumed from c is the same chain), a packed, b read
+ * in place where its rows are contiguous.
  * Built with -ffp-contract=off so that the compiler fuses nothing on its own.
  */
 #include "gemm.h"
@@ -152,7 +152,9 @@ int gemm(const float *a, int64_t aRow, int64_t aCol, const float *b, int64_t bRo
   if (n < nr) return 1; /* a tile would be mostly padding: the wasm kernel does better */
   if (m == 0) return 0;
   const int panels = (n + nr - 1) / nr;
-  const int kcMax = k < KC ? (k > 0 ? k : 1) : KC;
+  /* Blocks of at most KC steps, as equal as they can be (784 = 3 × 262 − 2, not 3 × 256 + 16). */
+  const int blocks = k > 0 ? (k + KC - 1) / KC : 1;
+  const int kcMax = k > 0 ? (k + blocks - 1) / blocks : 1;
   float *packB = scratchOf((size_t)kcMax * panels * nr + (size_t)kcMax * mr + MR_MAX * NR_MAX);
   if (!packB) return -1;
   float *packA = packB + (size_t)kcMax * panels * nr;
@@ -160,8 +162,8 @@ int gemm(const float *a, int64_t aRow, int64_t aCol, const float *b, int64_t bRo
 
   if (k == 0)
     for (int i = 0; i < m; i++) memset(c + (int64_t)i * n, 0, sizeof(float) * n);
-  for (int p0 = 0; p0 < k; p0 += KC) {
-    const int kc = min(KC, k - p0);
+  for (int p0 = 0; p0 < k; p0 += kcMax) {
+    const int kc = min(kcMax, k - p0);
     const int first = p0 == 0;
     /* b's rows in place where they are contiguous (no copy of b, which is new at every step: a
        layer's weights); else, and for a last panel narrower than a tile, packed, zeros after. */
