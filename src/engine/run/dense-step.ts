@@ -153,9 +153,9 @@ export class DenseStep {
       let value: tf.Scalar;
       let dy: TensorInfo;
       if (byKernels) {
-        const [loss, gradient] = byKernels.valueAndGradient(scope, prediction, y);
-        value = this.adopt(loss, []) as tf.Scalar;
-        dy = gradient;
+        let cost: TensorInfo;
+        [cost, dy] = byKernels.valueAndGradient(scope, prediction, y);
+        value = this.adopt(cost, []) as tf.Scalar;
       } else {
         const taped = tfjs.valueAndGrad((p: tf.Tensor) => loss(p, y))(prediction);
         made.push(taped.grad);

@@ -1,4 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { tfjs } from '../../tfjs/tfjs.js';
 import type { KernelScope } from '../../tfjs/wasm/kernel-scope.js';
 import { builtinLoss, type LossFn } from '../chain/loss.js';
 
@@ -21,8 +22,7 @@ export function kernelLoss(loss: LossFn, prediction: TensorInfo, target: TensorI
   const fits =
     target.dtype === 'float32' &&
     prediction.dtype === 'float32' &&
-    target.shape.length === prediction.shape.length &&
-    target.shape.every((d, i) => d === prediction.shape[i]);
+    tfjs.util.arraysEqual(target.shape, prediction.shape);
   if (!fits) return undefined;
   if (loss === builtinLoss('mse')) return meanSquaredError;
   // One class: the loss takes the targets as class indices (loss.ts asOneHot).
@@ -43,23 +43,26 @@ export function kernelLoss(loss: LossFn, prediction: TensorInfo, target: TensorI
  */
 const meanSquaredError: KernelLoss = {
   value(scope, p, t) {
-    const [pv, tv] = [scope.float32View(p), scope.float32View(t)];
-    let sum = 0;
-    for (let i = 0; i < pv.length; i++) {
-      const d = f(tv[i]! - pv[i]!);
-      sum = f(sum + f(d * d));
-    }
-    return scope.float32(Float32Array.of(sum / f(pv.length)), []);
+    return scope.float32(Float32Array.of(meanSquares(scope.float32View(p), scope.float32View(t))), []);
   },
   valueAndGradient(scope, p, t) {
-    const value = meanSquaredError.value(scope, p, t);
     const out = scope.output(p.shape);
-    const [pv, tv, dy] = [scope.float32View(p), scope.float32View(t), scope.float32View(out)];
-    const g = f(1 / f(pv.length));
-    for (let i = 0; i < pv.length; i++) dy[i] = g * f(2 * f(pv[i]! - tv[i]!));
-    return [value, out];
+    const value = meanSquares(scope.float32View(p), scope.float32View(t), scope.float32View(out));
+    return [scope.float32(Float32Array.of(value), []), out];
   },
 };
+
+/** MSE's value, and its gradient written to `dy` when given (p − t is −(t − p) exactly), in one pass. */
+function meanSquares(pv: Float32Array, tv: Float32Array, dy?: Float32Array): number {
+  const g = f(1 / f(pv.length));
+  let sum = 0;
+  for (let i = 0; i < pv.length; i++) {
+    const d = f(tv[i]! - pv[i]!);
+    sum = f(sum + f(d * d));
+    if (dy) dy[i] = g * f(-2 * d);
+  }
+  return f(sum / f(pv.length));
+}
 
 /**
  * `tf.losses.softmaxCrossEntropy(labels, logits)` (no weights, no smoothing; SUM_BY_NONZERO_WEIGHTS)
